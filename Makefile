@@ -1,0 +1,48 @@
+# The kit's two commands: `make synth` and `make test`. Each sets up what it needs, once.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+PROFILE ?= sandbox
+NODE_MIN_MAJOR := 22
+VENV := .venv
+PIP := $(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
+RUN := scripts/kit-env
+PYTHON_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+.PHONY: help setup synth test clean
+
+help:
+	@echo "make synth [PROFILE=sandbox|production]  set up, then synthesize the app into cdk.out/"
+	@echo "make test                                set up, then run the tests and template gates"
+	@echo "make clean                               remove cdk.out/, .venv/ and node_modules/"
+
+setup: $(PYTHON_STAMP) $(NODE_STAMP)
+
+# Python 3.11+, a virtual environment with pinned packages, and Node.js 22+ (the machine's, else a wheel's).
+$(PYTHON_STAMP): requirements.txt requirements-dev.txt requirements-node.txt constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "Python 3.11 or newer is required; $(PYTHON) is $$($(PYTHON) --version 2>&1)." >&2; exit 1; }
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) -r requirements-dev.txt
+	@major=$$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0); \
+	if [ "$$major" -lt $(NODE_MIN_MAJOR) ]; then \
+		echo "Machine Node.js major version: $$major; installing Node.js $(NODE_MIN_MAJOR) into $(VENV)"; \
+		$(PIP) -r requirements-node.txt; \
+	fi
+	@touch $@
+
+# The pinned CDK CLI, exactly as package-lock.json records it.
+$(NODE_STAMP): package.json package-lock.json $(PYTHON_STAMP)
+	$(RUN) npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+synth: setup
+	$(RUN) npx cdk synth --quiet -c profile=$(PROFILE)
+
+test: setup
+	$(RUN) python -m pytest
+
+clean:
+	rm -rf cdk.out $(VENV) node_modules .pytest_cache

@@ -1,0 +1,33 @@
+#!/usr/bin/env python3
+"""CDK app of the ML and analytics reference kit.
+
+Loads the deployment profile once, adds one thin stack per architecture, and registers the cdk-nag
+AwsSolutions and NIST 800-53 rev 5 packs as validation plugins so synth fails on any finding that is
+not acknowledged with a reason.
+"""
+
+import sys
+
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
+
+from stacks.common.config import ConfigError, KitConfig, load_config
+
+
+def build_app(app: cdk.App) -> KitConfig:
+    """Add the kit's stacks to `app` for the profile its context selects; tests call this too."""
+    return load_config(app.node.get_all_context())
+
+
+def main() -> None:
+    app = cdk.App()
+    try:
+        build_app(app)
+    except ConfigError as error:
+        sys.exit(f"Invalid kit configuration: {error}")
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), NIST80053R5Checks(app))
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""Deployment profiles: one typed, frozen settings object that every stack receives.
+
+A profile (`-c profile=sandbox|production`, default `sandbox`) supplies every default in one place
+(`PROFILE_DEFAULTS`). Single settings can be overridden with `-c kit:<setting>=<value>`; each value is
+parsed and validated, and an error names the setting and what is allowed, so a bad value fails synth
+instead of deploying something unexpected.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from aws_cdk import RemovalPolicy
+from aws_cdk.aws_logs import RetentionDays
+
+PROFILE_CONTEXT_KEY = "profile"
+OVERRIDE_PREFIX = "kit:"
+DEFAULT_PROFILE = "sandbox"
+
+# Retention periods CloudWatch Logs accepts, in days.
+LOG_RETENTION: dict[int, RetentionDays] = {
+    1: RetentionDays.ONE_DAY, 3: RetentionDays.THREE_DAYS, 5: RetentionDays.FIVE_DAYS, 7: RetentionDays.ONE_WEEK,
+    14: RetentionDays.TWO_WEEKS, 30: RetentionDays.ONE_MONTH, 60: RetentionDays.TWO_MONTHS,
+    90: RetentionDays.THREE_MONTHS, 120: RetentionDays.FOUR_MONTHS, 150: RetentionDays.FIVE_MONTHS,
+    180: RetentionDays.SIX_MONTHS, 365: RetentionDays.ONE_YEAR, 400: RetentionDays.THIRTEEN_MONTHS,
+    545: RetentionDays.EIGHTEEN_MONTHS, 731: RetentionDays.TWO_YEARS, 1096: RetentionDays.THREE_YEARS,
+    1827: RetentionDays.FIVE_YEARS, 2192: RetentionDays.SIX_YEARS, 2557: RetentionDays.SEVEN_YEARS,
+    2922: RetentionDays.EIGHT_YEARS, 3288: RetentionDays.NINE_YEARS, 3653: RetentionDays.TEN_YEARS,
+}
+
+
+class ConfigError(ValueError):
+    """A profile or setting that the kit cannot deploy; the message says what is allowed."""
+
+
+@dataclass(frozen=True)
+class KitConfig:
+    """Settings shared by every architecture. Defaults live in PROFILE_DEFAULTS, not here."""
+
+    profile: str
+    # Keep buckets, keys and log groups when a stack is deleted (production) or destroy them (sandbox).
+    retain_data: bool
+    # S3 object versioning on data buckets.
+    versioned_buckets: bool
+    # CloudWatch Logs retention for every log group the kit creates.
+    log_retention_days: int
+    # Days after which S3 server access logs expire.
+    access_log_expiry_days: int
+    # Scheduled jobs (model refresh, daily model-quality job) are created disabled unless this is true.
+    schedules_enabled: bool
+    # Days KMS waits before deleting a key that the stack no longer holds (7-30).
+    key_deletion_window_days: int
+
+    def __post_init__(self) -> None:
+        _require_profile(self.profile)
+        _require_choice("log_retention_days", self.log_retention_days, tuple(LOG_RETENTION))
+        _require_range("access_log_expiry_days", self.access_log_expiry_days, 1, 3650)
+        _require_range("key_deletion_window_days", self.key_deletion_window_days, 7, 30)
+
+    @property
+    def removal_policy(self) -> RemovalPolicy:
+        """RETAIN for data that must outlive the stack, DESTROY for a sandbox you can tear down."""
+        return RemovalPolicy.RETAIN if self.retain_data else RemovalPolicy.DESTROY
+
+    @property
+    def log_retention(self) -> RetentionDays:
+        return LOG_RETENTION[self.log_retention_days]
+
+    @property
+    def auto_delete_objects(self) -> bool:
+        """Empty buckets on stack deletion only when the stack is allowed to destroy them."""
+        return not self.retain_data
+
+
+PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "sandbox": {
+        "retain_data": False,
+        "versioned_buckets": False,
+        "log_retention_days": 7,
+        "access_log_expiry_days": 30,
+        "schedules_enabled": False,
+        "key_deletion_window_days": 7,
+    },
+    "production": {
+        "retain_data": True,
+        "versioned_buckets": True,
+        "log_retention_days": 365,
+        "access_log_expiry_days": 365,
+        "schedules_enabled": True,
+        "key_deletion_window_days": 30,
+    },
+}
+
+SETTING_NAMES = tuple(f.name for f in dataclasses.fields(KitConfig) if f.name != "profile")
+
+
+def load_config(context: Mapping[str, Any]) -> KitConfig:
+    """Build the config from CDK context: the profile's defaults, then validated `kit:` overrides."""
+    profile = context.get(PROFILE_CONTEXT_KEY) or DEFAULT_PROFILE
+    _require_profile(profile)
+    values = dict(PROFILE_DEFAULTS[profile])
+    for key, raw in context.items():
+        if not key.startswith(OVERRIDE_PREFIX):
+            continue
+        name = key[len(OVERRIDE_PREFIX):]
+        if name not in SETTING_NAMES:
+            raise ConfigError(
+                f"Unknown setting {key!r}. Allowed settings: "
+                + ", ".join(OVERRIDE_PREFIX + n for n in SETTING_NAMES)
+                + "."
+            )
+        values[name] = _parse(name, raw, type(PROFILE_DEFAULTS[profile][name]))
+    return KitConfig(profile=profile, **values)
+
+
+def _parse(name: str, raw: Any, kind: type) -> Any:
+    """Parse a context value (CLI values arrive as strings) into the setting's type."""
+    if kind is bool:
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in ("true", "yes", "on", "1"):
+            return True
+        if text in ("false", "no", "off", "0"):
+            return False
+        raise ConfigError(f"Setting {OVERRIDE_PREFIX}{name}={raw!r} is not a boolean. Allowed: true, false.")
+    if kind is int:
+        if isinstance(raw, bool):
+            raise ConfigError(f"Setting {OVERRIDE_PREFIX}{name}={raw!r} is not a whole number.")
+        try:
+            return int(str(raw).strip())
+        except ValueError:
+            raise ConfigError(f"Setting {OVERRIDE_PREFIX}{name}={raw!r} is not a whole number.") from None
+    return raw
+
+
+def _require_profile(profile: Any) -> None:
+    if profile not in PROFILE_DEFAULTS:
+        raise ConfigError(
+            f"Unknown profile {profile!r}. Allowed profiles: {', '.join(PROFILE_DEFAULTS)} "
+            f"(set with -c {PROFILE_CONTEXT_KEY}=<profile>)."
+        )
+
+
+def _require_choice(name: str, value: Any, allowed: tuple) -> None:
+    if value not in allowed:
+        raise ConfigError(
+            f"Setting {OVERRIDE_PREFIX}{name}={value!r} is not allowed. Allowed: {', '.join(map(str, allowed))}."
+        )
+
+
+def _require_range(name: str, value: int, low: int, high: int) -> None:
+    if not low <= value <= high:
+        raise ConfigError(f"Setting {OVERRIDE_PREFIX}{name}={value!r} is out of range. Allowed: {low} to {high}.")

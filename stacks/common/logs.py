@@ -1,0 +1,30 @@
+"""Log groups with the kit's defaults: KMS-encrypted, retention and removal from the profile."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from .config import KitConfig
+from .encryption import DataKey
+
+
+class EncryptedLogGroup(logs.LogGroup):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: KitConfig,
+        encryption_key: DataKey,
+        log_group_name: str | None = None,
+    ) -> None:
+        encryption_key.allow_cloudwatch_logs()
+        super().__init__(
+            scope,
+            construct_id,
+            log_group_name=log_group_name,
+            encryption_key=encryption_key,
+            retention=config.log_retention,
+            removal_policy=config.removal_policy,
+        )

@@ -1,0 +1,70 @@
+import dataclasses
+
+import pytest
+from aws_cdk import RemovalPolicy
+from aws_cdk.aws_logs import RetentionDays
+
+from stacks.common.config import ConfigError, load_config
+
+
+def test_default_profile_is_sandbox_with_destroyable_cheap_settings():
+    config = load_config({})
+    assert config.profile == "sandbox"
+    assert config.removal_policy == RemovalPolicy.DESTROY
+    assert config.auto_delete_objects is True
+    assert config.versioned_buckets is False
+    assert config.schedules_enabled is False
+    assert config.log_retention == RetentionDays.ONE_WEEK
+
+
+def test_production_retains_data_and_versions_buckets():
+    config = load_config({"profile": "production"})
+    assert config.removal_policy == RemovalPolicy.RETAIN
+    assert config.auto_delete_objects is False
+    assert config.versioned_buckets is True
+    assert config.schedules_enabled is True
+    assert config.log_retention == RetentionDays.ONE_YEAR
+
+
+def test_config_is_frozen():
+    config = load_config({})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.retain_data = True
+
+
+def test_unknown_profile_lists_allowed_profiles():
+    with pytest.raises(ConfigError, match=r"Unknown profile 'staging'\. Allowed profiles: sandbox, production"):
+        load_config({"profile": "staging"})
+
+
+def test_overrides_from_cli_strings_are_parsed():
+    config = load_config({"kit:schedules_enabled": "true", "kit:log_retention_days": "30"})
+    assert config.profile == "sandbox"
+    assert config.schedules_enabled is True
+    assert config.log_retention == RetentionDays.ONE_MONTH
+
+
+def test_overrides_from_cdk_json_keep_their_types():
+    config = load_config({"profile": "production", "kit:retain_data": False, "kit:key_deletion_window_days": 10})
+    assert config.removal_policy == RemovalPolicy.DESTROY
+    assert config.key_deletion_window_days == 10
+
+
+def test_context_without_the_prefix_is_not_a_setting():
+    assert load_config({"@aws-cdk/core:validateAgainstDefaultRules": True, "retain_data": True}).retain_data is False
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"kit:retian_data": "true"}, r"Unknown setting 'kit:retian_data'\. Allowed settings: kit:retain_data, "),
+        ({"kit:retain_data": "maybe"}, r"kit:retain_data='maybe' is not a boolean\. Allowed: true, false"),
+        ({"kit:log_retention_days": "a week"}, r"kit:log_retention_days='a week' is not a whole number"),
+        ({"kit:log_retention_days": "10"}, r"kit:log_retention_days=10 is not allowed\. Allowed: 1, 3, 5, 7, 14, 30"),
+        ({"kit:key_deletion_window_days": "3"}, r"kit:key_deletion_window_days=3 is out of range\. Allowed: 7 to 30"),
+        ({"kit:access_log_expiry_days": True}, r"kit:access_log_expiry_days=True is not a whole number"),
+    ],
+)
+def test_invalid_settings_name_the_setting_and_what_is_allowed(context, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(context)

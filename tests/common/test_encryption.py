@@ -1,0 +1,49 @@
+from aws_cdk.assertions import Match, Template
+
+
+def test_key_rotates_and_follows_the_profile(shared_constructs):
+    synthesized_app, constructs = shared_constructs
+    config = synthesized_app.config
+    resources = Template.from_stack(constructs.stack).find_resources("AWS::KMS::Key")
+    (key,) = resources.values()
+    assert key["Properties"]["EnableKeyRotation"] is True
+    assert key["Properties"]["PendingWindowInDays"] == config.key_deletion_window_days
+    assert key["DeletionPolicy"] == ("Retain" if config.retain_data else "Delete")
+
+
+def test_key_lets_only_this_accounts_log_groups_use_it(shared_constructs):
+    _, constructs = shared_constructs
+    Template.from_stack(constructs.stack).has_resource_properties(
+        "AWS::KMS::Key",
+        {
+            "KeyPolicy": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Principal": {"Service": {"Fn::Join": ["", ["logs.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]}},
+                                "Condition": {
+                                    "ArnLike": {
+                                        "kms:EncryptionContext:aws:logs:arn": {
+                                            "Fn::Join": [
+                                                "",
+                                                [
+                                                    "arn:",
+                                                    {"Ref": "AWS::Partition"},
+                                                    ":logs:",
+                                                    {"Ref": "AWS::Region"},
+                                                    ":",
+                                                    {"Ref": "AWS::AccountId"},
+                                                    ":log-group:*",
+                                                ],
+                                            ]
+                                        }
+                                    }
+                                },
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )

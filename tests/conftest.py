@@ -1,0 +1,65 @@
+"""Session fixtures: each app is synthesized once per profile and shared by every test that reads it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+
+from app import build_app
+from stacks.common.config import PROFILE_DEFAULTS, KitConfig, load_config
+from stacks.common.encryption import DataKey
+from stacks.common.logs import EncryptedLogGroup
+from stacks.common.storage import AccessLogsBucket, SecureBucket
+from stacks.common.tags import apply_standard_tags
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CDK_JSON_CONTEXT = json.loads((PROJECT_ROOT / "cdk.json").read_text())["context"]
+PROFILES = tuple(PROFILE_DEFAULTS)
+
+
+def new_app(**context: object) -> cdk.App:
+    """An App with cdk.json's feature flags, as the CLI would build it."""
+    return cdk.App(context={**CDK_JSON_CONTEXT, **context})
+
+
+@dataclass
+class SynthesizedApp:
+    app: cdk.App
+    assembly: cdk.cx_api.CloudAssembly
+    config: KitConfig
+
+
+@pytest.fixture(scope="session", params=PROFILES)
+def kit_app(request: pytest.FixtureRequest) -> SynthesizedApp:
+    """The kit's own app, as app.py builds it, for each profile."""
+    app = new_app(profile=request.param)
+    config = build_app(app)
+    return SynthesizedApp(app=app, assembly=app.synth(), config=config)
+
+
+@dataclass
+class SharedConstructs:
+    stack: cdk.Stack
+    key: DataKey
+    access_logs: AccessLogsBucket
+    bucket: SecureBucket
+    log_group: EncryptedLogGroup
+
+
+@pytest.fixture(scope="session", params=PROFILES)
+def shared_constructs(request: pytest.FixtureRequest) -> tuple[SynthesizedApp, SharedConstructs]:
+    """A stack holding one of each shared construct, used the way the architectures use them."""
+    app = new_app()
+    config = load_config({"profile": request.param})
+    stack = cdk.Stack(app, "SharedConstructsStack")
+    apply_standard_tags(stack, config, architecture="shared")
+    key = DataKey(stack, "DataKey", config=config, description="Test data key")
+    access_logs = AccessLogsBucket(stack, "AccessLogsBucket", config=config)
+    bucket = SecureBucket(stack, "DataBucket", config=config, encryption_key=key, access_logs_bucket=access_logs)
+    log_group = EncryptedLogGroup(stack, "LogGroup", config=config, encryption_key=key)
+    constructs = SharedConstructs(stack, key, access_logs, bucket, log_group)
+    return SynthesizedApp(app=app, assembly=app.synth(), config=config), constructs
