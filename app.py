@@ -11,12 +11,17 @@ import sys
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 
+from stacks.common.acknowledgments import CdkManagedHelpers
 from stacks.common.config import ConfigError, KitConfig, load_config
+from stacks.redshift_ml.stack import RedshiftMlStack
 
 
 def build_app(app: cdk.App) -> KitConfig:
     """Add the kit's stacks to `app` for the profile its context selects; tests call this too."""
-    return load_config(app.node.get_all_context())
+    config = load_config(app.node.get_all_context())
+    cdk.Aspects.of(app).add(CdkManagedHelpers())
+    RedshiftMlStack(app, "RedshiftMlStack", config=config)
+    return config
 
 
 def main() -> None:

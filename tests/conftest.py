@@ -10,6 +10,7 @@ import aws_cdk as cdk
 import pytest
 
 from app import build_app
+from stacks.common.acknowledgments import CdkManagedHelpers
 from stacks.common.config import PROFILE_DEFAULTS, KitConfig, load_config
 from stacks.common.encryption import DataKey
 from stacks.common.logs import EncryptedLogGroup
@@ -22,8 +23,10 @@ PROFILES = tuple(PROFILE_DEFAULTS)
 
 
 def new_app(**context: object) -> cdk.App:
-    """An App with cdk.json's feature flags, as the CLI would build it."""
-    return cdk.App(context={**CDK_JSON_CONTEXT, **context})
+    """An App with cdk.json's feature flags and the kit's helper acknowledgments, as app.py builds it."""
+    app = cdk.App(context={**CDK_JSON_CONTEXT, **context})
+    cdk.Aspects.of(app).add(CdkManagedHelpers())
+    return app
 
 
 @dataclass
@@ -36,7 +39,7 @@ class SynthesizedApp:
 @pytest.fixture(scope="session", params=PROFILES)
 def kit_app(request: pytest.FixtureRequest) -> SynthesizedApp:
     """The kit's own app, as app.py builds it, for each profile."""
-    app = new_app(profile=request.param)
+    app = cdk.App(context={**CDK_JSON_CONTEXT, "profile": request.param})
     config = build_app(app)
     return SynthesizedApp(app=app, assembly=app.synth(), config=config)
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 
-from aws_cdk import Acknowledgment, CfnResource, Validations
+import jsii
+from aws_cdk import Acknowledgment, CfnResource, IAspect, Validations
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from constructs import IConstruct
 
 # Rule ids as cdk-nag 3 reports them, optionally with a granular finding: AwsSolutions-IAM5[Action::s3:GetObject*]
@@ -41,3 +44,49 @@ def skip_checkov(resource: CfnResource, check_id: str, reason: str) -> None:
     skips = [s for s in metadata.get("skip", []) if s["id"] != check_id]
     skips.append({"id": check_id, "comment": reason.strip()})
     resource.add_metadata("checkov", {**metadata, "skip": skips})
+
+
+CDK_MANAGED_REASON = "CDK-managed helper function; its code, runtime and settings are set by aws-cdk-lib, not by the kit."
+
+
+@jsii.implements(IAspect)
+class CdkManagedHelpers:
+    """Acknowledge, with a reason, the findings on helper functions aws-cdk-lib adds on its own
+    (auto-delete-objects, default security group restriction, custom resource providers, bucket deployments).
+
+    Add it to the app (app.py does) or to any stack that uses the kit's constructs.
+    """
+
+    def visit(self, node: IConstruct) -> None:
+        node_id = node.node.id
+        if node_id.endswith("CustomResourceProvider") and isinstance(node.node.try_find_child("Handler"), CfnResource):
+            handler = node.node.find_child("Handler")
+            for check_id in ("CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"):
+                skip_checkov(handler, check_id, CDK_MANAGED_REASON)
+        elif isinstance(node, logs.CfnLogGroup) and _is_cdk_managed_function(node):
+            skip_checkov(node, "CKV_AWS_158", CDK_MANAGED_REASON)
+        elif isinstance(node, lambda_.CfnFunction) and _is_cdk_managed_function(node):
+            function = node.node.scope
+            acknowledge(
+                function.node.scope if function.node.id == "Resource" else function,
+                CDK_MANAGED_REASON,
+                "AwsSolutions-L1",
+                f"AwsSolutions-IAM4[Policy::{BASIC_EXECUTION_ROLE}]",
+                "NIST.800.53.R5-CloudWatchLogGroupEncrypted",
+                "NIST.800.53.R5-IAMNoInlinePolicy",
+                "NIST.800.53.R5-LambdaConcurrency",
+                "NIST.800.53.R5-LambdaDLQ",
+                "NIST.800.53.R5-LambdaInsideVPC",
+            )
+            for check_id in ("CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_173"):
+                skip_checkov(node, check_id, CDK_MANAGED_REASON)
+
+
+BASIC_EXECUTION_ROLE = "arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+# Construct ids aws-cdk-lib gives its singleton helper functions (AwsCustomResource's is a fixed UUID).
+CDK_MANAGED_FUNCTION_MARKERS = ("AWS679f53fac002430cb0da5b7982bd2287",)
+
+
+def _is_cdk_managed_function(function: CfnResource) -> bool:
+    path = function.node.path
+    return any(marker in path for marker in CDK_MANAGED_FUNCTION_MARKERS)

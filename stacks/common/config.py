@@ -31,6 +31,10 @@ LOG_RETENTION: dict[int, RetentionDays] = {
 }
 
 
+# Redshift Serverless base capacities (RPUs); 4 only in regions that offer it.
+REDSHIFT_BASE_CAPACITIES = (4, *range(8, 513, 8))
+
+
 class ConfigError(ValueError):
     """A profile or setting that the kit cannot deploy; the message says what is allowed."""
 
@@ -52,12 +56,22 @@ class KitConfig:
     schedules_enabled: bool
     # Days KMS waits before deleting a key that the stack no longer holds (7-30).
     key_deletion_window_days: int
+    # Redshift Serverless base capacity in RPUs: 8 to 512 in steps of 8 (4 where the region offers it).
+    redshift_base_capacity: int
+    # Daily RPU-hour usage limit that deactivates the workgroup until the next day; 0 sets no limit.
+    redshift_daily_rpu_hours: int
+    # Route COPY, UNLOAD and Redshift ML traffic through the VPC (needs its endpoints; production).
+    redshift_enhanced_vpc_routing: bool
+    # Load the synthetic job-matching data at deploy time (replaces the tables' rows on every deploy).
+    redshift_sample_data: bool
 
     def __post_init__(self) -> None:
         _require_profile(self.profile)
         _require_choice("log_retention_days", self.log_retention_days, tuple(LOG_RETENTION))
         _require_range("access_log_expiry_days", self.access_log_expiry_days, 1, 3650)
         _require_range("key_deletion_window_days", self.key_deletion_window_days, 7, 30)
+        _require_choice("redshift_base_capacity", self.redshift_base_capacity, REDSHIFT_BASE_CAPACITIES)
+        _require_range("redshift_daily_rpu_hours", self.redshift_daily_rpu_hours, 0, 100_000)
 
     @property
     def removal_policy(self) -> RemovalPolicy:
@@ -82,6 +96,10 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
         "access_log_expiry_days": 30,
         "schedules_enabled": False,
         "key_deletion_window_days": 7,
+        "redshift_base_capacity": 8,
+        "redshift_daily_rpu_hours": 8,
+        "redshift_enhanced_vpc_routing": False,
+        "redshift_sample_data": True,
     },
     "production": {
         "retain_data": True,
@@ -90,6 +108,10 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
         "access_log_expiry_days": 365,
         "schedules_enabled": True,
         "key_deletion_window_days": 30,
+        "redshift_base_capacity": 32,
+        "redshift_daily_rpu_hours": 0,
+        "redshift_enhanced_vpc_routing": True,
+        "redshift_sample_data": False,
     },
 }
 

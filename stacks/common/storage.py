@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -15,8 +15,6 @@ from .config import KitConfig
 ABORT_INCOMPLETE_UPLOADS = s3.LifecycleRule(
     id="AbortIncompleteMultipartUploads", abort_incomplete_multipart_upload_after=Duration.days(7)
 )
-# The singleton Lambda that aws-cdk-lib adds to a stack for `auto_delete_objects`.
-AUTO_DELETE_PROVIDER_ID = "Custom::S3AutoDeleteObjectsCustomResourceProvider"
 
 
 def _common_bucket_settings(config: KitConfig) -> dict[str, Any]:
@@ -105,18 +103,3 @@ def _acknowledge_shared_settings(bucket: s3.Bucket, config: KitConfig) -> None:
         reason = f"Profile {config.profile!r} turns versioning off (set kit:versioned_buckets=true to keep versions)."
         acknowledge(bucket, reason, "NIST.800.53.R5-S3BucketVersioningEnabled")
         skip_checkov(bucket.node.default_child, "CKV_AWS_21", reason)
-    if config.auto_delete_objects:
-        _acknowledge_auto_delete_provider(Stack.of(bucket))
-
-
-def _acknowledge_auto_delete_provider(stack: Stack) -> None:
-    """checkov and cfn-lint findings on the CDK-managed helper (cdk-nag does not inspect it)."""
-    provider = stack.node.try_find_child(AUTO_DELETE_PROVIDER_ID)
-    if provider is None:
-        return
-    reason = "CDK-managed auto-delete-objects helper for sandbox teardown; its code and settings are not ours."
-    handler = provider.node.find_child("Handler")
-    for check_id in ("CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"):
-        skip_checkov(handler, check_id, reason)
-    # aws-cdk-lib sets both DependsOn and a GetAtt on the role; cfn-lint warns about the redundancy.
-    handler.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})

@@ -63,6 +63,8 @@ def test_context_without_the_prefix_is_not_a_setting():
         ({"kit:log_retention_days": "10"}, r"kit:log_retention_days=10 is not allowed\. Allowed: 1, 3, 5, 7, 14, 30"),
         ({"kit:key_deletion_window_days": "3"}, r"kit:key_deletion_window_days=3 is out of range\. Allowed: 7 to 30"),
         ({"kit:access_log_expiry_days": True}, r"kit:access_log_expiry_days=True is not a whole number"),
+        ({"kit:redshift_base_capacity": "12"}, r"kit:redshift_base_capacity=12 is not allowed\. Allowed: 4, 8, 16, 24"),
+        ({"kit:redshift_daily_rpu_hours": "-1"}, r"kit:redshift_daily_rpu_hours=-1 is out of range\. Allowed: 0 to 100000"),
     ],
 )
 def test_invalid_settings_name_the_setting_and_what_is_allowed(context, message):

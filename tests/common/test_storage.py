@@ -1,7 +1,7 @@
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from stacks.common.storage import AUTO_DELETE_PROVIDER_ID
+AUTO_DELETE_PROVIDER_ID = "Custom::S3AutoDeleteObjectsCustomResourceProvider"
 
 
 @pytest.fixture(scope="module")

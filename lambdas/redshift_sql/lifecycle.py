@@ -1,0 +1,197 @@
+"""Steps of the model lifecycle state machine (the missing REFRESH MODEL), one `action` per state.
+
+start_training   register a new version and submit its CREATE MODEL
+check_statement  has CREATE MODEL finished exporting the training data? (raises if it failed)
+check_model      training state from SVV_ML_MODEL_INFO: READY, TRAINING or FAILED (also when overdue)
+describe_failure the reason from SHOW MODEL; the failed version is dropped and marked failed
+evaluate         precision@K and recall@K of the candidate and of the serving version on the holdout
+promote          switch the stable view to the candidate and refresh recommendations, in transactions
+reject           keep the serving version; mark the candidate rejected
+cleanup          drop versions beyond the configured count, never the serving one
+
+The serving version changes only in `promote`, in one transaction, so a failed or worse candidate never
+replaces it.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+import templates
+from events import EventError, require
+from sql_runner import DataApiRunner
+
+READY_STATE = "Model is Ready"
+MODEL_COLUMNS = "model_name, function_name, status, created_at"
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    action = require(event, "action")
+    if action not in ACTIONS:
+        raise EventError(f"Field 'action' must be one of {', '.join(ACTIONS)}, not {action!r}.")
+    import boto3  # the Lambda runtime provides boto3; tests call the actions with their own runner
+
+    runner = DataApiRunner(
+        client=boto3.client("redshift-data"),
+        workgroup_name=os.environ["WORKGROUP_NAME"],
+        database=os.environ["DATABASE"],
+        secret_arn=os.environ["SECRET_ARN"],
+        timeout_seconds=float(os.environ.get("STATEMENT_TIMEOUT_SECONDS", "600")),
+    )
+    return ACTIONS[action](runner, Settings.from_environ(), event)
+
+
+class Settings:
+    """Names and numbers from the Lambda environment, each checked by the template patterns."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self.schema = templates.check("schema", values["SCHEMA"])
+        self.model_prefix = templates.check("model_name", values["MODEL_PREFIX"])
+        self.analyst_role = templates.check("analyst_role", values["ANALYST_ROLE"])
+        self.bucket = templates.check("bucket", values["MODEL_BUCKET"])
+        self.kms_key_id = templates.check("kms_key_id", values["KMS_KEY_ARN"])
+        self.max_cells = templates.check("max_cells", int(values["MAX_CELLS"]))
+        self.max_runtime_seconds = int(templates.check("max_runtime_seconds", int(values["MAX_RUNTIME_SECONDS"])))
+        self.top_k = int(templates.check("top_k", int(values["TOP_K"])))
+        self.versions_kept = int(values["VERSIONS_KEPT"])
+        # Compilation after training can outlast MAX_RUNTIME; past this the version counts as failed.
+        self.training_deadline_seconds = self.max_runtime_seconds + int(values.get("COMPILE_MARGIN_SECONDS", "7200"))
+
+    @classmethod
+    def from_environ(cls) -> "Settings":
+        return cls(dict(os.environ))
+
+
+def start_training(runner: DataApiRunner, settings: Settings, event: dict[str, Any], now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> dict[str, Any]:
+    started = now()
+    model_name = f"{settings.model_prefix}_v{started:%Y%m%d%H%M%S}"
+    function_name = f"predict_{model_name}"
+    runner.run(
+        f"INSERT INTO {settings.schema}.model_registry (model_name, function_name, created_at, status) "
+        "VALUES (:model_name, :function_name, GETDATE(), 'training')",
+        {"model_name": model_name, "function_name": function_name},
+    )
+    sql = templates.render(
+        templates.load("create_model"),
+        schema=settings.schema,
+        model_name=model_name,
+        function_name=function_name,
+        bucket=settings.bucket,
+        kms_key_id=settings.kms_key_id,
+        max_cells=settings.max_cells,
+        max_runtime_seconds=settings.max_runtime_seconds,
+    )
+    (statement,) = templates.statements(sql)
+    return {
+        "model_name": model_name,
+        "function_name": function_name,
+        "statement_id": runner.submit(statement),
+        "started_at": started.timestamp(),
+    }
+
+
+def check_statement(runner: DataApiRunner, settings: Settings, event: dict[str, Any]) -> dict[str, Any]:
+    return {"status": runner.status(require(event, "statement_id"))["Status"]}
+
+
+def check_model(runner: DataApiRunner, settings: Settings, event: dict[str, Any], now: Callable[[], float] = lambda: datetime.now(timezone.utc).timestamp()) -> dict[str, Any]:
+    model_name = templates.check("model_name", require(event, "model_name"))
+    started_at = require(event, "started_at", (int, float))
+    rows = runner.query(templates.load("model_state"), {"schema_name": settings.schema, "model_name": model_name})
+    model_state = rows[0]["model_state"] if rows else "Model not found"
+    if model_state == READY_STATE:
+        state = "READY"
+    elif "fail" in model_state.lower() or not rows or now() - started_at > settings.training_deadline_seconds:
+        state = "FAILED"
+    else:
+        state = "TRAINING"
+    return {"state": state, "model_state": model_state}
+
+
+def describe_failure(runner: DataApiRunner, settings: Settings, event: dict[str, Any]) -> dict[str, Any]:
+    model_name = templates.check("model_name", require(event, "model_name"))
+    reason = "SHOW MODEL returned nothing"
+    try:
+        rows = runner.query(templates.render(templates.load("show_model"), schema=settings.schema, model_name=model_name))
+        details = {str(row.get("key", "")).strip(): row.get("value") for row in rows}
+        reason = str(details.get("Reason") or details.get("Model State") or reason)
+    finally:
+        _mark(runner, settings, model_name, "failed")
+        runner.run(templates.render(templates.load("drop_model"), schema=settings.schema, model_name=model_name))
+    return {"model_name": model_name, "reason": reason}
+
+
+def evaluate(runner: DataApiRunner, settings: Settings, event: dict[str, Any]) -> dict[str, Any]:
+    candidate = templates.check("model_name", require(event, "model_name"))
+    candidate_metrics = _evaluate_model(runner, settings, candidate, require(event, "function_name"))
+    runner.run(
+        f"UPDATE {settings.schema}.model_registry SET precision_at_k = :precision, recall_at_k = :recall "
+        "WHERE model_name = :model_name",
+        {"precision": candidate_metrics["precision_at_k"], "recall": candidate_metrics["recall_at_k"], "model_name": candidate},
+    )
+    serving = runner.query(f"SELECT {MODEL_COLUMNS} FROM {settings.schema}.model_registry WHERE status = 'serving'")
+    result: dict[str, Any] = {"k": settings.top_k, "candidate": candidate_metrics}
+    if serving:
+        result["serving"] = _evaluate_model(runner, settings, serving[0]["model_name"], serving[0]["function_name"])
+    return result
+
+
+def _evaluate_model(runner: DataApiRunner, settings: Settings, model_name: str, function_name: str) -> dict[str, Any]:
+    sql = templates.render(templates.load("evaluate"), schema=settings.schema, function_name=function_name)
+    (row,) = runner.query(sql, {"k": settings.top_k})
+    return {
+        "model_name": model_name,
+        "precision_at_k": float(row["precision_at_k"] or 0.0),
+        "recall_at_k": float(row["recall_at_k"] or 0.0),
+        "seekers": int(row["seekers"]),
+    }
+
+
+def promote(runner: DataApiRunner, settings: Settings, event: dict[str, Any]) -> dict[str, Any]:
+    model_name = templates.check("model_name", require(event, "model_name"))
+    names = {"schema": settings.schema, "model_name": model_name, "analyst_role": settings.analyst_role}
+    runner.run_batch(templates.statements(templates.render(templates.load("promote"), function_name=require(event, "function_name"), **names)))
+    runner.run_batch(templates.statements(templates.render(templates.load("recommend"), schema=settings.schema, top_k=settings.top_k)))
+    return {"serving": model_name}
+
+
+def reject(runner: DataApiRunner, settings: Settings, event: dict[str, Any]) -> dict[str, Any]:
+    model_name = templates.check("model_name", require(event, "model_name"))
+    _mark(runner, settings, model_name, "rejected")
+    return {"rejected": model_name}
+
+
+def cleanup(runner: DataApiRunner, settings: Settings, event: dict[str, Any]) -> dict[str, Any]:
+    """Keep the serving version and the newest `versions_kept - 1` others that still exist; drop the rest."""
+    rows = runner.query(
+        f"SELECT {MODEL_COLUMNS} FROM {settings.schema}.model_registry "
+        "WHERE status IN ('serving', 'retired', 'rejected') ORDER BY created_at DESC"
+    )
+    others = [row["model_name"] for row in rows if row["status"] != "serving"]
+    keep_others = max(settings.versions_kept - 1, 0)
+    dropped = others[keep_others:]
+    for model_name in dropped:
+        runner.run(templates.render(templates.load("drop_model"), schema=settings.schema, model_name=model_name))
+        _mark(runner, settings, model_name, "dropped")
+    return {"dropped": dropped}
+
+
+def _mark(runner: DataApiRunner, settings: Settings, model_name: str, status: str) -> None:
+    runner.run(
+        f"UPDATE {settings.schema}.model_registry SET status = :status, decided_at = GETDATE() WHERE model_name = :model_name",
+        {"status": status, "model_name": model_name},
+    )
+
+
+ACTIONS: dict[str, Callable[..., dict[str, Any]]] = {
+    "start_training": start_training,
+    "check_statement": check_statement,
+    "check_model": check_model,
+    "describe_failure": describe_failure,
+    "evaluate": evaluate,
+    "promote": promote,
+    "reject": reject,
+    "cleanup": cleanup,
+}

@@ -1,0 +1,69 @@
+"""Deploy-time SQL: schema, tables, feature views, database roles and grants, sample data."""
+
+from __future__ import annotations
+
+from aws_cdk import CustomResource, Duration
+from constructs import Construct
+
+from ..common.config import KitConfig
+from ..common.encryption import DataKey
+from ..common.functions import KitFunction, bundled_code
+from .data_api_access import grant_data_api
+from .sample_data import SampleData
+from .warehouse import ServerlessWarehouse
+
+
+def redshift_sql_code():
+    """The Data API handlers with the SQL files bundled beside them."""
+    return bundled_code("redshift_sql", sql="sql/redshift_ml")
+
+
+class DatabaseBootstrap(Construct):
+    """A custom resource that runs the idempotent bootstrap SQL on every create and update."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: KitConfig,
+        encryption_key: DataKey,
+        warehouse: ServerlessWarehouse,
+        schema: str,
+        ml_role: str,
+        analyst_role: str,
+        holdout_days: int,
+        sample_data: SampleData | None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.function = KitFunction(
+            self,
+            "BootstrapFunction",
+            config=config,
+            encryption_key=encryption_key,
+            code=redshift_sql_code(),
+            handler="bootstrap.handler",
+            description="Runs the Redshift ML recommender's bootstrap SQL through the Data API",
+            timeout=Duration.minutes(14),
+            reserved_concurrency=1,
+        )
+        grant_data_api(self.function, warehouse, encryption_key)
+        properties = {
+            "WorkgroupName": warehouse.workgroup_name,
+            "Database": warehouse.database_name,
+            "SecretArn": warehouse.admin_secret_arn,
+            "Schema": schema,
+            "MlRole": ml_role,
+            "AnalystRole": analyst_role,
+            "HoldoutDays": holdout_days,
+        }
+        if sample_data is not None:
+            properties["SampleData"] = sample_data.properties()
+        # The function answers CloudFormation itself (cfn_response.py): no provider framework in between.
+        self.resource = CustomResource(
+            self,
+            "Bootstrap",
+            service_token=self.function.function_arn,
+            properties=properties,
+            resource_type="Custom::RedshiftBootstrap",
+        )

@@ -1,0 +1,201 @@
+"""The model refresh loop Redshift ML lacks: train a new version, wait for it, evaluate it on the holdout,
+promote it only if it is at least as good as the serving one, and drop old versions."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as targets
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from ..common.acknowledgments import acknowledge
+from ..common.config import KitConfig
+from ..common.encryption import DataKey
+from ..common.logs import EncryptedLogGroup
+from ..common.functions import KitFunction
+from .data_api_access import grant_data_api
+from .database_bootstrap import redshift_sql_code
+from .warehouse import ServerlessWarehouse
+
+WEEKLY = scheduler.ScheduleExpression.cron(minute="0", hour="3", week_day="SUN")
+EXPORT_POLL = Duration.minutes(1)
+TRAINING_POLL = Duration.minutes(5)
+COMPILE_MARGIN = Duration.hours(2)
+
+
+class ModelLifecycle(Construct):
+    """Step Functions Standard workflow over the lifecycle Lambda, an SNS topic for failures and
+    rejections, and an EventBridge Scheduler schedule (created disabled unless the profile enables schedules)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: KitConfig,
+        encryption_key: DataKey,
+        warehouse: ServerlessWarehouse,
+        model_bucket_name: str,
+        schema: str,
+        analyst_role: str,
+        model_prefix: str,
+        top_k: int,
+        versions_kept: int,
+        max_runtime: Duration,
+        refresh_schedule: scheduler.ScheduleExpression = WEEKLY,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.topic = sns.Topic(self, "NotificationTopic", master_key=encryption_key, enforce_ssl=True)
+        self.function = KitFunction(
+            self,
+            "LifecycleFunction",
+            config=config,
+            encryption_key=encryption_key,
+            code=redshift_sql_code(),
+            handler="lifecycle.handler",
+            description="Steps of the Redshift ML model lifecycle (train, check, evaluate, promote, clean up)",
+            timeout=Duration.minutes(14),
+            environment={
+                "WORKGROUP_NAME": warehouse.workgroup_name,
+                "DATABASE": warehouse.database_name,
+                "SECRET_ARN": warehouse.admin_secret_arn,
+                "SCHEMA": schema,
+                "MODEL_PREFIX": model_prefix,
+                "ANALYST_ROLE": analyst_role,
+                "MODEL_BUCKET": model_bucket_name,
+                "KMS_KEY_ARN": encryption_key.key_arn,
+                "MAX_RUNTIME_SECONDS": str(int(max_runtime.to_seconds())),
+                "COMPILE_MARGIN_SECONDS": str(int(COMPILE_MARGIN.to_seconds())),
+                "TOP_K": str(top_k),
+                "VERSIONS_KEPT": str(versions_kept),
+            },
+        )
+        grant_data_api(self.function, warehouse, encryption_key)
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            definition_body=sfn.DefinitionBody.from_chainable(self._definition()),
+            timeout=max_runtime.plus(COMPILE_MARGIN).plus(Duration.hours(2)),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(
+                destination=EncryptedLogGroup(self, "StateMachineLogGroup", config=config, encryption_key=encryption_key),
+                level=sfn.LogLevel.ALL,
+                include_execution_data=True,
+            ),
+        )
+        acknowledge(
+            self.state_machine.role,
+            "X-Ray trace writes have no resource type, and CDK grants invoke on the lifecycle function's versions.",
+            "AwsSolutions-IAM5[Resource::*]",
+            f"AwsSolutions-IAM5[Resource::<{Stack.of(self).get_logical_id(self.function.node.default_child)}.Arn>:*]",
+        )
+        self.schedule = scheduler.Schedule(
+            self,
+            "RefreshSchedule",
+            schedule=refresh_schedule,
+            target=targets.StepFunctionsStartExecution(
+                self.state_machine,
+                input=scheduler.ScheduleTargetInput.from_object({"trigger": "schedule"}),
+                role=iam.Role(self, "SchedulerRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com")),
+            ),
+            enabled=config.schedules_enabled,
+            description="Weekly Redshift ML model refresh",
+        )
+
+    def _step(self, name: str, action: str, result_path: str, **fields: str) -> tasks.LambdaInvoke:
+        payload = {"action": action, **{key: sfn.JsonPath.string_at(path) for key, path in fields.items()}}
+        if "started_at" in fields:
+            payload["started_at"] = sfn.JsonPath.number_at(fields["started_at"])
+        return tasks.LambdaInvoke(
+            self,
+            name,
+            lambda_function=self.function,
+            payload=sfn.TaskInput.from_object(payload),
+            payload_response_only=True,
+            result_path=result_path,
+            retry_on_service_exceptions=True,
+        )
+
+    def _definition(self) -> sfn.IChainable:
+        notify_failure = tasks.SnsPublish(
+            self,
+            "NotifyFailure",
+            topic=self.topic,
+            subject="Redshift ML model refresh failed",
+            message=sfn.TaskInput.from_json_path_at("$.error.Cause"),
+            result_path=sfn.JsonPath.DISCARD,
+        ).next(sfn.Fail(self, "RefreshFailed", cause="A lifecycle step failed; the serving model is unchanged."))
+
+        def step(name: str, action: str, result_path: str, **fields: str) -> tasks.LambdaInvoke:
+            task = self._step(name, action, result_path, **fields)
+            task.add_catch(notify_failure, result_path="$.error")
+            return task
+
+        model = {"model_name": "$.model.model_name", "function_name": "$.model.function_name"}
+        start = step("StartTraining", "start_training", "$.model")
+        wait_export = sfn.Wait(self, "WaitForExport", time=sfn.WaitTime.duration(EXPORT_POLL))
+        check_export = step("CheckExport", "check_statement", "$.export", statement_id="$.model.statement_id")
+        wait_training = sfn.Wait(self, "WaitForTraining", time=sfn.WaitTime.duration(TRAINING_POLL))
+        check_training = step(
+            "CheckTraining", "check_model", "$.training", model_name="$.model.model_name", started_at="$.model.started_at"
+        )
+        describe_failure = step("DescribeFailure", "describe_failure", "$.failure", model_name="$.model.model_name")
+        notify_training_failed = tasks.SnsPublish(
+            self,
+            "NotifyTrainingFailed",
+            topic=self.topic,
+            subject="Redshift ML training failed",
+            message=sfn.TaskInput.from_text(
+                sfn.JsonPath.format("Model {} failed: {}", sfn.JsonPath.string_at("$.failure.model_name"), sfn.JsonPath.string_at("$.failure.reason"))
+            ),
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        evaluate = step("Evaluate", "evaluate", "$.evaluation", **model)
+        promote = step("Promote", "promote", "$.promotion", **model)
+        reject = step("Reject", "reject", "$.rejection", model_name="$.model.model_name")
+        notify_rejected = tasks.SnsPublish(
+            self,
+            "NotifyRejected",
+            topic=self.topic,
+            subject="Redshift ML candidate not promoted",
+            message=sfn.TaskInput.from_json_path_at("$.evaluation"),
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        cleanup = step("Cleanup", "cleanup", "$.cleanup")
+        cleanup.next(sfn.Succeed(self, "Done"))
+
+        describe_failure.next(notify_training_failed).next(
+            sfn.Fail(self, "TrainingFailed", cause="Training failed; the serving model is unchanged.")
+        )
+        promote.next(cleanup)
+        reject.next(notify_rejected).next(cleanup)
+        promotion_rule = (
+            sfn.Choice(self, "AtLeastAsGood")
+            .when(sfn.Condition.is_not_present("$.evaluation.serving"), promote)
+            .when(
+                sfn.Condition.number_greater_than_equals_json_path(
+                    "$.evaluation.candidate.precision_at_k", "$.evaluation.serving.precision_at_k"
+                ),
+                promote,
+            )
+            .otherwise(reject)
+        )
+        training_state = (
+            sfn.Choice(self, "TrainingState")
+            .when(sfn.Condition.string_equals("$.training.state", "READY"), evaluate.next(promotion_rule))
+            .when(sfn.Condition.string_equals("$.training.state", "FAILED"), describe_failure)
+            .otherwise(wait_training)
+        )
+        export_state = (
+            sfn.Choice(self, "ExportFinished")
+            .when(sfn.Condition.string_equals("$.export.status", "FINISHED"), wait_training)
+            .otherwise(wait_export)
+        )
+        wait_training.next(check_training).next(training_state)
+        return start.next(wait_export).next(check_export).next(export_state)

@@ -1,0 +1,67 @@
+"""Private network for the warehouse: isolated subnets, no NAT gateway, S3 through a gateway endpoint."""
+
+from __future__ import annotations
+
+from aws_cdk import Fn
+from aws_cdk import aws_ec2 as ec2
+from constructs import Construct
+
+from ..common.config import KitConfig
+from ..common.encryption import DataKey
+from ..common.logs import EncryptedLogGroup
+
+# Redshift Serverless workgroups need subnets in three Availability Zones.
+AVAILABILITY_ZONES = 3
+VPC_CIDR = "10.40.0.0/16"
+
+
+class WarehouseNetwork(Construct):
+    """A VPC with isolated subnets in three AZs, flow logs, an S3 gateway endpoint and the workgroup's
+    security group. With enhanced VPC routing, Redshift ML also reaches SageMaker through interface endpoints."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: KitConfig, encryption_key: DataKey) -> None:
+        super().__init__(scope, construct_id)
+        self.vpc = ec2.Vpc(
+            self,
+            "Vpc",
+            # Explicit AZ tokens: an environment-agnostic stack would otherwise get only two.
+            availability_zones=[Fn.select(i, Fn.get_azs()) for i in range(AVAILABILITY_ZONES)],
+            ip_addresses=ec2.IpAddresses.cidr(VPC_CIDR),
+            nat_gateways=0,
+            subnet_configuration=[
+                ec2.SubnetConfiguration(name="Warehouse", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=24)
+            ],
+            gateway_endpoints={"S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)},
+            flow_logs={
+                "All": ec2.FlowLogOptions(
+                    destination=ec2.FlowLogDestination.to_cloud_watch_logs(
+                        EncryptedLogGroup(self, "FlowLogGroup", config=config, encryption_key=encryption_key)
+                    )
+                )
+            },
+        )
+        self.security_group = ec2.SecurityGroup(
+            self, "WorkgroupSecurityGroup", vpc=self.vpc, description="Redshift Serverless workgroup", allow_all_outbound=False
+        )
+        self.security_group.add_ingress_rule(
+            ec2.Peer.ipv4(VPC_CIDR), ec2.Port.tcp(5439), "Redshift clients inside the VPC"
+        )
+        # Isolated subnets route HTTPS only to the S3 gateway endpoint and the interface endpoints.
+        self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to VPC endpoints")
+        if config.redshift_enhanced_vpc_routing:
+            endpoint_security_group = ec2.SecurityGroup(
+                self, "EndpointSecurityGroup", vpc=self.vpc, description="SageMaker interface endpoints", allow_all_outbound=False
+            )
+            endpoint_security_group.add_ingress_rule(ec2.Peer.ipv4(VPC_CIDR), ec2.Port.tcp(443), "HTTPS from the VPC")
+            for name, service in (
+                ("SageMakerApi", ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API),
+                ("SageMakerRuntime", ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME),
+            ):
+                self.vpc.add_interface_endpoint(
+                    name, service=service, private_dns_enabled=True, security_groups=[endpoint_security_group], open=False
+                )
+
+    @property
+    def subnet_ids(self) -> list[str]:
+        return self.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED).subnet_ids
+

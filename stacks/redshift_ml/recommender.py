@@ -1,0 +1,137 @@
+"""RedshiftMlRecommender: the whole in-database recommender as one construct to drop into a stack."""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Duration
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_scheduler as scheduler
+from constructs import Construct
+
+from ..common.acknowledgments import acknowledge
+from ..common.config import KitConfig
+from ..common.encryption import DataKey
+from ..common.storage import AccessLogsBucket, SecureBucket
+from .database_bootstrap import DatabaseBootstrap
+from .ml_role import RedshiftMlRole
+from .model_lifecycle import WEEKLY, ModelLifecycle
+from .network import WarehouseNetwork
+from .sample_data import SampleData
+from .warehouse import ServerlessWarehouse
+
+NAME_RULES = "lowercase letters, digits and underscores, starting with a letter, at most 63 characters"
+
+
+class RedshiftMlRecommender(Construct):
+    """Redshift Serverless with Redshift ML, its deploy-time SQL and the model lifecycle.
+
+    Defaults (all keyword arguments):
+    - namespace_name "job-matching", database "dev", schema "jobmatch";
+    - database roles ml_role "ml_developer" (CREATE MODEL) and analyst_role "analyst" (EXECUTE ON MODEL);
+    - model_prefix "job_match": versions are named job_match_vYYYYMMDDHHMMSS;
+    - holdout_days 14: the newest 14 days of interactions are the holdout, never trained on;
+    - top_k 10: precision@10 decides promotion and recommendations keep 10 jobs per seeker;
+    - versions_kept 3, max_runtime 90 minutes (Redshift ML's default), refresh weekly (Sunday 03:00 UTC).
+    Capacity, usage limit, VPC routing, sample data and removal come from `config`.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: KitConfig,
+        namespace_name: str = "job-matching",
+        database_name: str = "dev",
+        schema: str = "jobmatch",
+        ml_role: str = "ml_developer",
+        analyst_role: str = "analyst",
+        model_prefix: str = "job_match",
+        holdout_days: int = 14,
+        top_k: int = 10,
+        versions_kept: int = 3,
+        max_runtime: Duration = Duration.minutes(90),
+        refresh_schedule: scheduler.ScheduleExpression = WEEKLY,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        _check_settings(schema=schema, ml_role=ml_role, analyst_role=analyst_role, model_prefix=model_prefix,
+                        database_name=database_name, holdout_days=holdout_days, top_k=top_k, versions_kept=versions_kept)
+        self.key = DataKey(self, "DataKey", config=config, description="Redshift ML recommender: warehouse, models, logs")
+        self.access_logs_bucket = AccessLogsBucket(self, "AccessLogsBucket", config=config)
+        self.model_bucket = SecureBucket(
+            self,
+            "ModelBucket",
+            config=config,
+            encryption_key=self.key,
+            access_logs_bucket=self.access_logs_bucket,
+            lifecycle_rules=[s3.LifecycleRule(id="ExpireOldVersions", noncurrent_version_expiration=Duration.days(30))],
+        )
+        self.role = RedshiftMlRole(self, "RedshiftMlRole", bucket=self.model_bucket, encryption_key=self.key)
+        self.network = WarehouseNetwork(self, "Network", config=config, encryption_key=self.key)
+        self.warehouse = ServerlessWarehouse(
+            self,
+            "Warehouse",
+            config=config,
+            encryption_key=self.key,
+            network=self.network,
+            default_role=self.role,
+            namespace_name=namespace_name,
+            database_name=database_name,
+        )
+        self.sample_data = SampleData(self, "SampleData") if config.redshift_sample_data else None
+        if self.sample_data:
+            self.sample_data.grant_read(self.role)
+            self.role.acknowledge_asset_reads()
+        self.bootstrap = DatabaseBootstrap(
+            self,
+            "DatabaseBootstrap",
+            config=config,
+            encryption_key=self.key,
+            warehouse=self.warehouse,
+            schema=schema,
+            ml_role=ml_role,
+            analyst_role=analyst_role,
+            holdout_days=holdout_days,
+            sample_data=self.sample_data,
+        )
+        self.lifecycle = ModelLifecycle(
+            self,
+            "ModelLifecycle",
+            config=config,
+            encryption_key=self.key,
+            warehouse=self.warehouse,
+            model_bucket_name=self.model_bucket.bucket_name,
+            schema=schema,
+            analyst_role=analyst_role,
+            model_prefix=model_prefix,
+            top_k=top_k,
+            versions_kept=versions_kept,
+            max_runtime=max_runtime,
+            refresh_schedule=refresh_schedule,
+        )
+        self.lifecycle.node.add_dependency(self.bootstrap)
+        acknowledge(
+            self,
+            "The kit's roles hold least-privilege statements that CDK grants write as each role's own default "
+            "policy; an inline policy belongs to exactly one role, which is what this rule protects.",
+            "NIST.800.53.R5-IAMNoInlinePolicy",
+        )
+        CfnOutput(self, "WorkgroupName", value=self.warehouse.workgroup_name)
+        CfnOutput(self, "LifecycleStateMachineArn", value=self.lifecycle.state_machine.state_machine_arn)
+        CfnOutput(self, "ModelBucketName", value=self.model_bucket.bucket_name)
+        CfnOutput(self, "NotificationTopicArn", value=self.lifecycle.topic.topic_arn)
+
+
+def _check_settings(**settings: object) -> None:
+    """Fail synth on names the SQL would reject, instead of failing a deployment half-way."""
+    import re
+
+    identifier = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+    for name in ("schema", "ml_role", "analyst_role", "model_prefix", "database_name"):
+        if not identifier.match(str(settings[name])):
+            raise ValueError(f"{name}={settings[name]!r} is not allowed: use {NAME_RULES}.")
+    if len(str(settings["model_prefix"])) > 40:
+        raise ValueError("model_prefix must be at most 40 characters (versions append _vYYYYMMDDHHMMSS).")
+    for name, low, high in (("holdout_days", 1, 365), ("top_k", 1, 1000), ("versions_kept", 1, 50)):
+        value = settings[name]
+        if not isinstance(value, int) or not low <= value <= high:
+            raise ValueError(f"{name}={value!r} is not allowed: use a whole number from {low} to {high}.")
