@@ -52,7 +52,11 @@ def bootstrap(runner: DataApiRunner, properties: dict[str, Any]) -> list[str]:
         "ml_role": require(properties, "MlRole"),
         "analyst_role": require(properties, "AnalystRole"),
     }
-    holdout_days = int(require(properties, "HoldoutDays"))
+    # CloudFormation passes every custom resource property as a string.
+    holdout_text = str(require(properties, "HoldoutDays", (str, int)))
+    if not holdout_text.isdigit():
+        raise EventError(f"Field 'HoldoutDays' must be a whole number, not {holdout_text!r}.")
+    holdout_days = int(holdout_text)
     ran: list[str] = []
 
     def run_file(name: str, **extra: object) -> None:

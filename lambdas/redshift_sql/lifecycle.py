@@ -24,6 +24,8 @@ from events import EventError, require
 from sql_runner import DataApiRunner
 
 READY_STATE = "Model is Ready"
+# Columns the CREATE MODEL query selects: eight features and the target.
+TRAINING_COLUMNS = 9
 MODEL_COLUMNS = "model_name, function_name, status, created_at"
 
 
@@ -52,7 +54,6 @@ class Settings:
         self.analyst_role = templates.check("analyst_role", values["ANALYST_ROLE"])
         self.bucket = templates.check("bucket", values["MODEL_BUCKET"])
         self.kms_key_id = templates.check("kms_key_id", values["KMS_KEY_ARN"])
-        self.max_cells = templates.check("max_cells", int(values["MAX_CELLS"]))
         self.max_runtime_seconds = int(templates.check("max_runtime_seconds", int(values["MAX_RUNTIME_SECONDS"])))
         self.top_k = int(templates.check("top_k", int(values["TOP_K"])))
         self.versions_kept = int(values["VERSIONS_KEPT"])
@@ -68,6 +69,12 @@ def start_training(runner: DataApiRunner, settings: Settings, event: dict[str, A
     started = now()
     model_name = f"{settings.model_prefix}_v{started:%Y%m%d%H%M%S}"
     function_name = f"predict_{model_name}"
+    (count,) = runner.query(
+        f"SELECT COUNT(*) AS training_rows FROM {settings.schema}.pair_features AS f "
+        f"CROSS JOIN {settings.schema}.holdout_start AS h WHERE f.applied IS NOT NULL AND f.event_time < h.starts_at"
+    )
+    # MAX_CELLS = rows x columns of the training query exactly, so Redshift ML never down-samples it.
+    max_cells = max(int(count["training_rows"]) * TRAINING_COLUMNS, 1_000)
     runner.run(
         f"INSERT INTO {settings.schema}.model_registry (model_name, function_name, created_at, status) "
         "VALUES (:model_name, :function_name, GETDATE(), 'training')",
@@ -80,7 +87,7 @@ def start_training(runner: DataApiRunner, settings: Settings, event: dict[str, A
         function_name=function_name,
         bucket=settings.bucket,
         kms_key_id=settings.kms_key_id,
-        max_cells=settings.max_cells,
+        max_cells=max_cells,
         max_runtime_seconds=settings.max_runtime_seconds,
     )
     (statement,) = templates.statements(sql)
@@ -89,6 +96,7 @@ def start_training(runner: DataApiRunner, settings: Settings, event: dict[str, A
         "function_name": function_name,
         "statement_id": runner.submit(statement),
         "started_at": started.timestamp(),
+        "max_cells": max_cells,
     }
 
 

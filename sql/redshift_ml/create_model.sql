@@ -1,7 +1,7 @@
 -- Train one model version on everything before the holdout window (the split is by time, decided here,
 -- not by Redshift ML). AUTO OFF runs a single XGBoost training job. OBJECTIVE 'reg:logistic' makes the
 -- inference function return P(applied) in [0, 1] (binary:logistic under AUTO OFF returns the class), so
--- candidates can be ranked by score. MAX_CELLS is set above rows x columns so nothing is down-sampled.
+-- candidates can be ranked by score. The lifecycle sets MAX_CELLS to rows x columns, so nothing is down-sampled.
 CREATE MODEL ${schema}.${model_name}
 FROM (
     SELECT

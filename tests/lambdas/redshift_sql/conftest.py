@@ -1,0 +1,41 @@
+"""The handlers import their siblings as top-level modules, as the Lambda runtime loads them."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "lambdas" / "redshift_sql"))
+
+
+class FakeRunner:
+    """Records statements; answers queries from a list of (substring, rows) rules."""
+
+    def __init__(self, answers=()):
+        self.answers = list(answers)
+        self.ran = []
+        self.batches = []
+
+    def run(self, sql, parameters=None):
+        self.ran.append((sql, parameters))
+        return {"Status": "FINISHED"}
+
+    def run_batch(self, statements):
+        self.batches.append(statements)
+        return {"Status": "FINISHED"}
+
+    def submit(self, sql, parameters=None):
+        self.ran.append((sql, parameters))
+        return "statement-1"
+
+    def query(self, sql, parameters=None):
+        self.ran.append((sql, parameters))
+        for needle, rows in self.answers:
+            if needle in sql:
+                return rows
+        return []
+
+
+@pytest.fixture()
+def fake_runner():
+    return FakeRunner

@@ -1,0 +1,74 @@
+import string
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+import sqlglot
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lambdas" / "redshift_sql"))
+import templates  # noqa: E402
+
+VALUES = dict(
+    schema="jobmatch", holdout_days=14, ml_role="ml_developer", analyst_role="analyst", bucket="ml-bucket",
+    seekers_key="a.csv", jobs_key="b.csv", interactions_key="c.csv", model_name="job_match_v1",
+    function_name="predict_job_match_v1", top_k=10, kms_key_id="arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9",
+    max_cells=1_000_000, max_runtime_seconds=5400, training_job_name="churn-xgb-2026", argument_types="INT, FLOAT",
+)
+ML_STATEMENTS = {"create_model", "bring_your_own_model", "show_model", "drop_model"}  # Redshift ML syntax sqlglot lacks
+
+
+def rendered(name):
+    text = templates.load(name)
+    needed = {m.group("named") or m.group("braced") for m in string.Template.pattern.finditer(text)} - {None}
+    return templates.render(text, **{key: VALUES[key] for key in needed})
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in templates.sql_dir().glob("*.sql") if p.stem not in ML_STATEMENTS))
+def test_every_non_ml_statement_parses_as_redshift_sql(name):
+    for statement in templates.statements(rendered(name)):
+        assert sqlglot.parse_one(statement, read="redshift") is not None
+
+
+def test_create_model_clauses_appear_in_the_documented_order():
+    (text,) = templates.statements(rendered("create_model"))
+    clauses = ["CREATE MODEL", "FROM (", "TARGET applied", "FUNCTION predict_job_match_v1", "IAM_ROLE DEFAULT", "AUTO OFF",
+               "MODEL_TYPE XGBOOST", "OBJECTIVE 'reg:logistic'", "HYPERPARAMETERS DEFAULT EXCEPT", "SETTINGS ("]
+    positions = [text.index(clause) for clause in clauses]
+    assert positions == sorted(positions)
+    settings = text[text.index("SETTINGS ("):]
+    for setting in ("S3_BUCKET 'ml-bucket'", "KMS_KEY_ID 'arn:aws:kms:", "MAX_CELLS 1000000", "MAX_RUNTIME 5400"):
+        assert setting in settings
+
+
+def test_training_uses_only_rows_before_the_holdout_and_evaluation_only_after():
+    assert "f.event_time < h.starts_at" in rendered("create_model")
+    assert "f.event_time >= h.starts_at" in rendered("evaluate")
+
+
+def test_precision_and_recall_at_k_on_a_hand_computed_example():
+    """Seeker 1 saw four jobs in the holdout and applied to two; seeker 2 applied to one of two; seeker 3 to none.
+    With K=2: seeker 1 ranks jobs 10 (applied), 11 (not) first: precision 1/2, recall 1/2.
+    Seeker 2 ranks job 20 (applied) first: precision 1/2, recall 1/1. Seeker 3 is left out (nothing relevant).
+    Averages: precision@2 = 0.5, recall@2 = 0.75, over 2 seekers."""
+    sql = rendered("evaluate")
+    expression = sqlglot.parse_one(sql, read="redshift")
+    expression = sqlglot.exp.replace_placeholders(expression, k=2)
+    db = duckdb.connect()
+    db.execute("CREATE SCHEMA jobmatch")
+    db.execute("CREATE TABLE jobmatch.pair_features (seeker_id INT, job_id INT, event_time TIMESTAMP, applied INT, "
+               "years_experience INT, required_experience INT, experience_gap INT, skill_match INT, education_gap INT, "
+               "salary_ratio DOUBLE, same_region INT, remote_fit INT)")
+    rows = [  # seeker, job, applied, score (stored in salary_ratio, which the stand-in model returns)
+        (1, 10, 1, 0.9), (1, 11, 0, 0.8), (1, 12, 1, 0.7), (1, 13, 0, 0.1),
+        (2, 20, 1, 0.6), (2, 21, 0, 0.5),
+        (3, 30, 0, 0.9),
+        (1, 14, 1, 0.99),  # before the holdout window: ignored
+    ]
+    for seeker, job, applied, score in rows:
+        day = "2026-10-01" if job == 14 else "2026-10-30"
+        db.execute("INSERT INTO jobmatch.pair_features VALUES (?, ?, ?, ?, 0, 0, 0, 0, 0, ?, 0, 0)", [seeker, job, day, applied, score])
+    db.execute("CREATE VIEW jobmatch.holdout_start AS SELECT TIMESTAMP '2026-10-20' AS starts_at")
+    db.execute("CREATE MACRO jobmatch.predict_job_match_v1(a, b, c, d, e, f, g, h) AS f")
+    precision, recall, seekers = db.execute(expression.sql("duckdb")).fetchone()
+    assert (precision, recall, seekers) == (0.5, 0.75, 2)
