@@ -1,7 +1,7 @@
 """Steps of the model lifecycle state machine (the missing REFRESH MODEL), one `action` per state.
 
 start_training   register a new version and submit its CREATE MODEL
-check_statement  has CREATE MODEL finished exporting the training data? (raises if it failed)
+check_statement  has CREATE MODEL finished exporting the training data? (marks the version failed and raises if not)
 check_model      training state from SVV_ML_MODEL_INFO: READY, TRAINING or FAILED (also when overdue)
 describe_failure the reason from SHOW MODEL; the failed version is dropped and marked failed
 evaluate         precision@K and recall@K of the candidate and of the serving version on the holdout
@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 import templates
 from events import EventError, require
-from sql_runner import DataApiRunner
+from sql_runner import DataApiRunner, StatementError
 
 READY_STATE = "Model is Ready"
 # Columns the CREATE MODEL query selects: eight features and the target.
@@ -101,7 +101,14 @@ def start_training(runner: DataApiRunner, settings: Settings, event: dict[str, A
 
 
 def check_statement(runner: DataApiRunner, settings: Settings, event: dict[str, Any]) -> dict[str, Any]:
-    return {"status": runner.status(require(event, "statement_id"))["Status"]}
+    """Status of the CREATE MODEL statement; if it failed or was aborted, the version is marked failed first."""
+    statement_id = require(event, "statement_id")
+    model_name = templates.check("model_name", require(event, "model_name"))
+    try:
+        return {"status": runner.status(statement_id)["Status"]}
+    except StatementError:
+        _mark(runner, settings, model_name, "failed")
+        raise
 
 
 def check_model(runner: DataApiRunner, settings: Settings, event: dict[str, Any], now: Callable[[], float] = lambda: datetime.now(timezone.utc).timestamp()) -> dict[str, Any]:

@@ -140,7 +140,9 @@ class ModelLifecycle(Construct):
         model = {"model_name": "$.model.model_name", "function_name": "$.model.function_name"}
         start = step("StartTraining", "start_training", "$.model")
         wait_export = sfn.Wait(self, "WaitForExport", time=sfn.WaitTime.duration(EXPORT_POLL))
-        check_export = step("CheckExport", "check_statement", "$.export", statement_id="$.model.statement_id")
+        check_export = step(
+            "CheckExport", "check_statement", "$.export", statement_id="$.model.statement_id", model_name="$.model.model_name"
+        )
         wait_training = sfn.Wait(self, "WaitForTraining", time=sfn.WaitTime.duration(TRAINING_POLL))
         check_training = step(
             "CheckTraining", "check_model", "$.training", model_name="$.model.model_name", started_at="$.model.started_at"

@@ -16,12 +16,62 @@ VPC_CIDR = "10.40.0.0/16"
 
 
 class WarehouseNetwork(Construct):
-    """A VPC with isolated subnets in three AZs, flow logs, an S3 gateway endpoint and the workgroup's
-    security group. With enhanced VPC routing, Redshift ML also reaches SageMaker through interface endpoints."""
+    """The workgroup's network and security group.
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: KitConfig, encryption_key: DataKey) -> None:
+    Without `vpc`: a new VPC with isolated subnets in three AZs, flow logs and an S3 gateway endpoint, and
+    Redshift clients allowed in from inside it. With an existing `vpc` (production): its `vpc_subnets` (default:
+    its private subnets; Redshift Serverless wants three AZs) and no ingress rule, so the owner adds the clients it
+    trusts (`security_group.add_ingress_rule`); its endpoints and flow logs stay the owner's. With enhanced VPC
+    routing, Redshift ML reaches SageMaker through interface endpoints created here either way."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: KitConfig,
+        encryption_key: DataKey,
+        vpc: ec2.IVpc | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+    ) -> None:
         super().__init__(scope, construct_id)
-        self.vpc = ec2.Vpc(
+        self.vpc = vpc or self._new_vpc(config, encryption_key)
+        self._subnets = vpc_subnets or (
+            ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED) if vpc is None else ec2.SubnetSelection()
+        )
+        self.security_group = ec2.SecurityGroup(
+            self, "WorkgroupSecurityGroup", vpc=self.vpc, description="Redshift Serverless workgroup", allow_all_outbound=False
+        )
+        if vpc is None:
+            self.security_group.add_ingress_rule(
+                ec2.Peer.ipv4(VPC_CIDR), ec2.Port.tcp(5439), "Redshift clients inside the VPC"
+            )
+        # Private subnets route HTTPS to the S3 gateway endpoint and the interface endpoints.
+        self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to VPC endpoints")
+        if config.redshift_enhanced_vpc_routing:
+            endpoint_security_group = ec2.SecurityGroup(
+                self, "EndpointSecurityGroup", vpc=self.vpc, description="SageMaker interface endpoints", allow_all_outbound=False
+            )
+            endpoint_security_group.add_ingress_rule(
+                ec2.Peer.security_group_id(self.security_group.security_group_id), ec2.Port.tcp(443), "HTTPS from the workgroup"
+            )
+            for name, service in (
+                ("SageMakerApi", ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API),
+                ("SageMakerRuntime", ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME),
+            ):
+                ec2.InterfaceVpcEndpoint(
+                    self,
+                    f"{name}Endpoint",
+                    vpc=self.vpc,
+                    service=service,
+                    subnets=self._subnets,
+                    private_dns_enabled=True,
+                    security_groups=[endpoint_security_group],
+                    open=False,
+                )
+
+    def _new_vpc(self, config: KitConfig, encryption_key: DataKey) -> ec2.Vpc:
+        return ec2.Vpc(
             self,
             "Vpc",
             # Explicit AZ tokens: an environment-agnostic stack would otherwise get only two.
@@ -40,28 +90,9 @@ class WarehouseNetwork(Construct):
                 )
             },
         )
-        self.security_group = ec2.SecurityGroup(
-            self, "WorkgroupSecurityGroup", vpc=self.vpc, description="Redshift Serverless workgroup", allow_all_outbound=False
-        )
-        self.security_group.add_ingress_rule(
-            ec2.Peer.ipv4(VPC_CIDR), ec2.Port.tcp(5439), "Redshift clients inside the VPC"
-        )
-        # Isolated subnets route HTTPS only to the S3 gateway endpoint and the interface endpoints.
-        self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to VPC endpoints")
-        if config.redshift_enhanced_vpc_routing:
-            endpoint_security_group = ec2.SecurityGroup(
-                self, "EndpointSecurityGroup", vpc=self.vpc, description="SageMaker interface endpoints", allow_all_outbound=False
-            )
-            endpoint_security_group.add_ingress_rule(ec2.Peer.ipv4(VPC_CIDR), ec2.Port.tcp(443), "HTTPS from the VPC")
-            for name, service in (
-                ("SageMakerApi", ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API),
-                ("SageMakerRuntime", ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME),
-            ):
-                self.vpc.add_interface_endpoint(
-                    name, service=service, private_dns_enabled=True, security_groups=[endpoint_security_group], open=False
-                )
-
     @property
     def subnet_ids(self) -> list[str]:
-        return self.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED).subnet_ids
+        fields = ("availability_zones", "one_per_az", "subnet_filters", "subnet_group_name", "subnets", "subnet_type")
+        selection = {name: getattr(self._subnets, name) for name in fields if getattr(self._subnets, name) is not None}
+        return self.vpc.select_subnets(**selection).subnet_ids
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_cdk import CfnOutput, Duration
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
@@ -30,7 +31,8 @@ class RedshiftMlRecommender(Construct):
     - model_prefix "job_match": versions are named job_match_vYYYYMMDDHHMMSS;
     - holdout_days 14: the newest 14 days of interactions are the holdout, never trained on;
     - top_k 10: precision@10 decides promotion and recommendations keep 10 jobs per seeker;
-    - versions_kept 3, max_runtime 90 minutes (Redshift ML's default), refresh weekly (Sunday 03:00 UTC).
+    - versions_kept 3, max_runtime 90 minutes (Redshift ML's default), refresh weekly (Sunday 03:00 UTC);
+    - vpc None: a new isolated VPC; pass an existing `ec2.IVpc` (and `vpc_subnets`) to use yours.
     Capacity, usage limit, VPC routing, sample data and removal come from `config`.
     """
 
@@ -51,6 +53,8 @@ class RedshiftMlRecommender(Construct):
         versions_kept: int = 3,
         max_runtime: Duration = Duration.minutes(90),
         refresh_schedule: scheduler.ScheduleExpression = WEEKLY,
+        vpc: ec2.IVpc | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         _check_settings(schema=schema, ml_role=ml_role, analyst_role=analyst_role, model_prefix=model_prefix,
@@ -66,7 +70,9 @@ class RedshiftMlRecommender(Construct):
             lifecycle_rules=[s3.LifecycleRule(id="ExpireOldVersions", noncurrent_version_expiration=Duration.days(30))],
         )
         self.role = RedshiftMlRole(self, "RedshiftMlRole", bucket=self.model_bucket, encryption_key=self.key)
-        self.network = WarehouseNetwork(self, "Network", config=config, encryption_key=self.key)
+        self.network = WarehouseNetwork(
+            self, "Network", config=config, encryption_key=self.key, vpc=vpc, vpc_subnets=vpc_subnets
+        )
         self.warehouse = ServerlessWarehouse(
             self,
             "Warehouse",

@@ -119,6 +119,21 @@ def test_sample_data_is_loaded_only_where_the_profile_asks(template):
     assert ("SampleData" in bootstrap["Properties"]) is config.redshift_sample_data
 
 
+def test_an_existing_vpc_is_used_instead_of_a_new_one():
+    app = new_app()
+    stack = cdk.Stack(app, "Stack")
+    vpc = cdk.aws_ec2.Vpc(stack, "ExistingVpc", max_azs=3, nat_gateways=1)
+    RedshiftMlRecommender(stack, "Recommender", config=load_config({"profile": "production"}), vpc=vpc)
+    template = Template.from_stack(stack)
+    assert len(template.find_resources("AWS::EC2::VPC")) == 1
+    (workgroup,) = resources(template, "AWS::RedshiftServerless::Workgroup")
+    private = [stack.resolve(subnet.subnet_id) for subnet in vpc.private_subnets]
+    assert workgroup["Properties"]["SubnetIds"] == private
+    (group,) = [g for g in resources(template, "AWS::EC2::SecurityGroup") if g["Properties"]["GroupDescription"] == "Redshift Serverless workgroup"]
+    assert "SecurityGroupIngress" not in group["Properties"]
+    template.resource_count_is("AWS::EC2::VPCEndpoint", 2)  # SageMaker API and runtime, for enhanced routing
+
+
 @pytest.mark.parametrize(
     ("settings", "message"),
     [

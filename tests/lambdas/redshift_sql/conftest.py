@@ -11,8 +11,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "lambdas" / "redshi
 class FakeRunner:
     """Records statements; answers queries from a list of (substring, rows) rules."""
 
-    def __init__(self, answers=()):
+    def __init__(self, answers=(), status=None):
         self.answers = list(answers)
+        self.status_error = status
         self.ran = []
         self.batches = []
 
@@ -22,6 +23,11 @@ class FakeRunner:
 
     def run_batch(self, statements):
         self.batches.append(statements)
+        return {"Status": "FINISHED"}
+
+    def status(self, statement_id):
+        if self.status_error:
+            raise self.status_error
         return {"Status": "FINISHED"}
 
     def submit(self, sql, parameters=None):

@@ -4,6 +4,7 @@ import pytest
 
 import lifecycle
 from events import EventError
+from sql_runner import StatementFailed
 
 ENVIRONMENT = {
     "SCHEMA": "jobmatch", "MODEL_PREFIX": "job_match", "ANALYST_ROLE": "analyst", "MODEL_BUCKET": "ml-bucket",
@@ -40,6 +41,13 @@ def test_check_model_classifies_training_state(fake_runner, rows, elapsed, expec
     result = lifecycle.check_model(runner, SETTINGS, {"model_name": "job_match_v1", "started_at": 1000.0}, now=lambda: 1000.0 + elapsed)
     assert result["state"] == expected
     assert runner.ran[0][1] == {"schema_name": "jobmatch", "model_name": "job_match_v1"}
+
+
+def test_a_failed_export_marks_the_version_failed_and_raises_the_error_text(fake_runner):
+    runner = fake_runner(status=StatementFailed("Statement s1 failed: ERROR: column \"applied\" does not exist"))
+    with pytest.raises(StatementFailed, match='column "applied" does not exist'):
+        lifecycle.check_statement(runner, SETTINGS, {"statement_id": "s1", "model_name": "job_match_v1"})
+    assert runner.ran[-1][1] == {"status": "failed", "model_name": "job_match_v1"}
 
 
 def test_describe_failure_returns_the_reason_and_drops_the_version(fake_runner):
