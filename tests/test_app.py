@@ -3,6 +3,12 @@ import os
 import subprocess
 import sys
 
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_s3 as s3
+
+import app as app_module
+
 from tests.conftest import CDK_JSON_CONTEXT, PROJECT_ROOT
 
 
@@ -38,4 +44,20 @@ def test_app_synthesizes_with_both_profiles_through_the_validation_plugins(tmp_p
         outdir = tmp_path / profile
         result = run_app(outdir, profile=profile)
         assert result.returncode == 0, result.stderr
-        assert json.loads((outdir / "validation-report.json").read_text())["title"] == "Validation Report"
+        assert (outdir / "RedshiftMlStack.template.json").exists()
+
+
+def test_main_fails_synth_on_an_unacknowledged_finding(monkeypatch):
+    """app.py registers the nag packs: an insecure construct added to the app stops synth."""
+
+    def build_with_insecure_bucket(app):
+        config = app_module.load_config(app.node.get_all_context())
+        s3.Bucket(cdk.Stack(app, "InsecureStack"), "PlainBucket")
+        return config
+
+    monkeypatch.setenv("CDK_CONTEXT_JSON", json.dumps(CDK_JSON_CONTEXT))
+    monkeypatch.setattr(app_module, "build_app", build_with_insecure_bucket)
+    with pytest.raises(Exception, match="ValidationFailed") as failure:
+        app_module.main()
+    assert "Acknowledge with 'AwsSolutions::AwsSolutions-S1'" in str(failure.value)
+    assert "Acknowledge with 'NIST.800.53.R5::NIST.800.53.R5-S3BucketLoggingEnabled'" in str(failure.value)
