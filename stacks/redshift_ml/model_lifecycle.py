@@ -122,14 +122,14 @@ class ModelLifecycle(Construct):
             retry_on_service_exceptions=True,
         )
 
+    def _notify(self, name: str, subject: str, message: sfn.TaskInput) -> tasks.SnsPublish:
+        return tasks.SnsPublish(
+            self, name, topic=self.topic, subject=subject, message=message, result_path=sfn.JsonPath.DISCARD
+        )
+
     def _definition(self) -> sfn.IChainable:
-        notify_failure = tasks.SnsPublish(
-            self,
-            "NotifyFailure",
-            topic=self.topic,
-            subject="Redshift ML model refresh failed",
-            message=sfn.TaskInput.from_json_path_at("$.error.Cause"),
-            result_path=sfn.JsonPath.DISCARD,
+        notify_failure = self._notify(
+            "NotifyFailure", "Redshift ML model refresh failed", sfn.TaskInput.from_json_path_at("$.error.Cause")
         ).next(sfn.Fail(self, "RefreshFailed", cause="A lifecycle step failed; the serving model is unchanged."))
 
         def step(name: str, action: str, result_path: str, **fields: str) -> tasks.LambdaInvoke:
@@ -148,26 +148,22 @@ class ModelLifecycle(Construct):
             "CheckTraining", "check_model", "$.training", model_name="$.model.model_name", started_at="$.model.started_at"
         )
         describe_failure = step("DescribeFailure", "describe_failure", "$.failure", model_name="$.model.model_name")
-        notify_training_failed = tasks.SnsPublish(
-            self,
+        notify_training_failed = self._notify(
             "NotifyTrainingFailed",
-            topic=self.topic,
-            subject="Redshift ML training failed",
-            message=sfn.TaskInput.from_text(
-                sfn.JsonPath.format("Model {} failed: {}", sfn.JsonPath.string_at("$.failure.model_name"), sfn.JsonPath.string_at("$.failure.reason"))
+            "Redshift ML training failed",
+            sfn.TaskInput.from_text(
+                sfn.JsonPath.format(
+                    "Model {} failed: {}",
+                    sfn.JsonPath.string_at("$.failure.model_name"),
+                    sfn.JsonPath.string_at("$.failure.reason"),
+                )
             ),
-            result_path=sfn.JsonPath.DISCARD,
         )
         evaluate = step("Evaluate", "evaluate", "$.evaluation", **model)
         promote = step("Promote", "promote", "$.promotion", **model)
         reject = step("Reject", "reject", "$.rejection", model_name="$.model.model_name")
-        notify_rejected = tasks.SnsPublish(
-            self,
-            "NotifyRejected",
-            topic=self.topic,
-            subject="Redshift ML candidate not promoted",
-            message=sfn.TaskInput.from_json_path_at("$.evaluation"),
-            result_path=sfn.JsonPath.DISCARD,
+        notify_rejected = self._notify(
+            "NotifyRejected", "Redshift ML candidate not promoted", sfn.TaskInput.from_json_path_at("$.evaluation")
         )
         cleanup = step("Cleanup", "cleanup", "$.cleanup")
         cleanup.next(sfn.Succeed(self, "Done"))
