@@ -5,6 +5,7 @@ same SQL; Delete leaves the data to the warehouse's own removal policy."""
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 import cfn_response
@@ -16,8 +17,10 @@ from sql_runner import DataApiRunner
 def handler(event: dict[str, Any], context: Any) -> None:
     """Always answer CloudFormation: SUCCESS, or FAILED with the error text (a Data API error included)."""
     physical_id = event.get("PhysicalResourceId") or "redshift-bootstrap"
+    # Stop waiting for SQL a minute before the Lambda timeout, so the FAILED answer still gets out.
+    deadline = time.monotonic() + context.get_remaining_time_in_millis() / 1000 - 60
     try:
-        physical_id = handle(event)["PhysicalResourceId"]
+        physical_id = handle(event, deadline)["PhysicalResourceId"]
     except Exception as error:  # every failure must reach CloudFormation, or the stack waits an hour
         print(f"Bootstrap failed: {error!r}")
         cfn_response.send(event, "FAILED", physical_id, reason=f"{type(error).__name__}: {error}")
@@ -25,7 +28,7 @@ def handler(event: dict[str, Any], context: Any) -> None:
     cfn_response.send(event, "SUCCESS", physical_id)
 
 
-def handle(event: dict[str, Any]) -> dict[str, Any]:
+def handle(event: dict[str, Any], deadline: float | None = None) -> dict[str, Any]:
     request_type = require(event, "RequestType")
     if request_type not in ("Create", "Update", "Delete"):
         raise EventError(f"Field 'RequestType' must be Create, Update or Delete, not {request_type!r}.")
@@ -40,6 +43,7 @@ def handle(event: dict[str, Any]) -> dict[str, Any]:
         database=require(properties, "Database"),
         secret_arn=require(properties, "SecretArn"),
         timeout_seconds=float(os.environ.get("STATEMENT_TIMEOUT_SECONDS", "600")),
+        deadline=deadline,
     )
     bootstrap(runner, properties)
     return {"PhysicalResourceId": f"{runner.workgroup_name}/{runner.database}/{properties['Schema']}"}
@@ -66,14 +70,14 @@ def bootstrap(runner: DataApiRunner, properties: dict[str, Any]) -> list[str]:
 
     run_file("01_tables")
     run_file("02_features", holdout_days=holdout_days)
-    for role in (names["ml_role"], names["analyst_role"]):
+    for key in ("ml_role", "analyst_role"):
+        role = templates.check(key, names[key])
         if not runner.query("SELECT role_name FROM svv_roles WHERE role_name = :role_name", {"role_name": role}):
-            sql = f"CREATE ROLE {templates.check('ml_role', role)}"
+            sql = f"CREATE ROLE {role}"
             runner.run(sql)
             ran.append(sql)
     run_file("03_grants")
-    sample_data = properties.get("SampleData")
-    if sample_data:
+    if "SampleData" in properties:
         keys = require(properties, "SampleData", dict)
         batch = templates.statements(
             templates.render(

@@ -39,6 +39,8 @@ class DataApiRunner:
     poll_seconds: float = 2.0
     timeout_seconds: float = 600.0
     max_throttle_retries: int = 5
+    # Absolute time (on `clock`) no statement may wait past, e.g. the end of the Lambda's own timeout.
+    deadline: float | None = None
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
     clock: Callable[[], float] = field(default=time.monotonic, repr=False)
 
@@ -72,15 +74,19 @@ class DataApiRunner:
         return description
 
     def wait(self, statement_id: str) -> dict[str, Any]:
-        deadline = self.clock() + self.timeout_seconds
+        started = self.clock()
+        deadline = started + self.timeout_seconds
+        if self.deadline is not None:
+            deadline = min(deadline, self.deadline)
         while True:
             description = self.status(statement_id)
             if description["Status"] == "FINISHED":
                 return description
-            if self.clock() >= deadline:
+            now = self.clock()
+            if now >= deadline:
                 self._call(self.client.cancel_statement, Id=statement_id)
                 raise StatementTimeout(
-                    f"Statement {statement_id} still {description['Status']} after {self.timeout_seconds:.0f} s; cancelled."
+                    f"Statement {statement_id} still {description['Status']} after {now - started:.0f} s; cancelled."
                 )
             self.sleep(self.poll_seconds)
 

@@ -51,8 +51,9 @@ CDK_MANAGED_REASON = "CDK-managed helper function; its code, runtime and setting
 
 @jsii.implements(IAspect)
 class CdkManagedHelpers:
-    """Acknowledge, with a reason, the findings on helper functions aws-cdk-lib adds on its own
-    (auto-delete-objects, default security group restriction, custom resource providers, bucket deployments).
+    """Acknowledge, with a reason, the findings on helper functions aws-cdk-lib adds on its own: the
+    `*CustomResourceProvider` handlers (auto-delete-objects, default security group restriction), which only
+    checkov inspects, and the AwsCustomResource singleton function, its log group and its role.
 
     Add it to the app (app.py does) or to any stack that uses the kit's constructs.
     """
@@ -66,19 +67,16 @@ class CdkManagedHelpers:
         elif isinstance(node, logs.CfnLogGroup) and _is_cdk_managed_function(node):
             skip_checkov(node, "CKV_AWS_158", CDK_MANAGED_REASON)
         elif isinstance(node, lambda_.CfnFunction) and _is_cdk_managed_function(node):
-            function = node.node.scope
             acknowledge(
-                function.node.scope if function.node.id == "Resource" else function,
+                node.node.scope,  # the Function, so its role and log group are covered too
                 CDK_MANAGED_REASON,
-                "AwsSolutions-L1",
                 f"AwsSolutions-IAM4[Policy::{BASIC_EXECUTION_ROLE}]",
                 "NIST.800.53.R5-CloudWatchLogGroupEncrypted",
-                "NIST.800.53.R5-IAMNoInlinePolicy",
                 "NIST.800.53.R5-LambdaConcurrency",
                 "NIST.800.53.R5-LambdaDLQ",
                 "NIST.800.53.R5-LambdaInsideVPC",
             )
-            for check_id in ("CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_173"):
+            for check_id in ("CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"):
                 skip_checkov(node, check_id, CDK_MANAGED_REASON)
 
 

@@ -44,7 +44,8 @@ def test_usage_limit_only_where_the_profile_sets_one(template):
     limits = [r for r in resources(template, "Custom::AWS") if "createUsageLimit" in json.dumps(r["Properties"].get("Create", ""))]
     assert len(limits) == (1 if config.redshift_daily_rpu_hours else 0)
     if limits:
-        assert '\\"amount\\":8' in json.dumps(limits[0]["Properties"]["Create"]) and "deactivate" in json.dumps(limits[0])
+        text = json.dumps(limits[0]["Properties"]["Create"])
+        assert f'\\"amount\\":{config.redshift_daily_rpu_hours}' in text and "deactivate" in text
 
 
 def test_network_has_no_nat_gateway_and_an_s3_gateway_endpoint(template):

@@ -43,17 +43,22 @@ def test_bootstrap_refuses_a_bad_schema_name_before_running_anything(fake_runner
     assert runner.ran == []
 
 
+class LambdaContext:
+    def get_remaining_time_in_millis(self):
+        return 840_000
+
+
 def test_handler_reports_a_malformed_event_to_cloudformation_naming_the_field(monkeypatch):
     sent = []
     monkeypatch.setattr(bootstrap.cfn_response, "send", lambda event, status, pid, reason="": sent.append((status, reason)))
-    bootstrap.handler({"RequestType": "Create", "ResponseURL": "https://x", "StackId": "s", "RequestId": "r", "LogicalResourceId": "l"}, None)
+    bootstrap.handler({"RequestType": "Create", "ResponseURL": "https://x", "StackId": "s", "RequestId": "r", "LogicalResourceId": "l"}, LambdaContext())
     assert sent == [("FAILED", "EventError: The event has no field 'ResourceProperties'.")]
 
 
 def test_delete_keeps_the_data_and_succeeds(monkeypatch):
     sent = []
     monkeypatch.setattr(bootstrap.cfn_response, "send", lambda event, status, pid, reason="": sent.append((status, pid)))
-    bootstrap.handler({"RequestType": "Delete", "PhysicalResourceId": "wg/dev/jobmatch", "ResourceProperties": PROPERTIES}, None)
+    bootstrap.handler({"RequestType": "Delete", "PhysicalResourceId": "wg/dev/jobmatch", "ResourceProperties": PROPERTIES}, LambdaContext())
     assert sent == [("SUCCESS", "wg/dev/jobmatch")]
 
 

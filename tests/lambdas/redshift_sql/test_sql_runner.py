@@ -75,7 +75,17 @@ def test_timeout_cancels_the_statement(stubbed):
     for _ in range(3):  # the clock reads 0 (deadline 25), then 10, 20 and 30 after each description
         stubber.add_response("describe_statement", {"Id": "s1", "Status": "STARTED"}, {"Id": "s1"})
     stubber.add_response("cancel_statement", {"Status": True}, {"Id": "s1"})
-    with pytest.raises(StatementTimeout, match="still STARTED after 25 s; cancelled"):
+    with pytest.raises(StatementTimeout, match="still STARTED after 30 s; cancelled"):
+        runner.run("SELECT 1")
+
+
+def test_the_overall_deadline_stops_waiting_before_the_statement_timeout(stubbed):
+    runner, stubber, _ = stubbed
+    runner.deadline = 5  # the clock reads 0, then 10: past the deadline long before the 25 s timeout
+    stubber.add_response("execute_statement", {"Id": "s1"}, {**EXECUTE, "Sql": "SELECT 1"})
+    stubber.add_response("describe_statement", {"Id": "s1", "Status": "STARTED"}, {"Id": "s1"})
+    stubber.add_response("cancel_statement", {"Status": True}, {"Id": "s1"})
+    with pytest.raises(StatementTimeout, match="still STARTED after 10 s; cancelled"):
         runner.run("SELECT 1")
 
 
