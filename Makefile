@@ -11,11 +11,14 @@ RUN := scripts/kit-env
 PYTHON_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help setup synth test clean
+ROWS ?= 2000000
+
+.PHONY: help setup synth test bench-pr clean
 
 help:
 	@echo "make synth [PROFILE=sandbox|production]  set up, then synthesize the app into cdk.out/"
 	@echo "make test                                set up, then run the tests and template gates"
+	@echo "make bench-pr [ROWS=2000000]            benchmark the precision-recall job (floor, job, MLlib)"
 	@echo "make clean                               remove cdk.out/, .venv/ and node_modules/"
 
 setup: $(PYTHON_STAMP) $(NODE_STAMP)
@@ -43,6 +46,9 @@ synth: setup
 
 test: setup
 	$(RUN) python -m pytest
+
+bench-pr: $(PYTHON_STAMP)
+	$(RUN) python -m benchmarks.pr_bench $(ROWS)
 
 clean:
 	rm -rf cdk.out $(VENV) node_modules .pytest_cache

@@ -1,0 +1,1 @@
+"""Benchmarks: they print measured numbers; targets are judged by a reader, not asserted."""

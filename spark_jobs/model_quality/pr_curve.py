@@ -1,0 +1,362 @@
+"""Daily precision-recall curve of an endpoint's captured predictions against late-arriving ground truth.
+
+    python -m spark_jobs.model_quality.pr_curve --captures PATH --ground-truth PATH --date YYYY-MM-DD --output PATH
+        [--label-delay-days K] [--bins 10000] [--thresholds 0.1,0.5,0.9] [--rollup-days N]
+        [--endpoint NAME] [--variant NAME]
+
+On EMR Serverless the same file is the entry point, with the package shipped as `--py-files`. Predictions of day D
+are joined on InferenceId (else eventId) with labels collected on days D..D+K. One shuffle groups both sides by id;
+a second, tiny one counts positives and negatives per fixed score bin; the metrics come from that histogram on the
+driver (see metrics.py). Bad records are counted and written to `rejects/`, never fatal. Every output sits in a
+`dt=D` partition that a re-run replaces, and the summary is written last, so its presence means the day is done.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+if __package__ in (None, ""):  # spark-submit runs this file as a script; the package comes from --py-files
+    from spark_jobs.model_quality import metrics, records
+    from spark_jobs.model_quality.storage import Storage
+else:
+    from . import metrics, records
+    from .storage import Storage
+
+DEFAULT_BINS = 10_000
+DEFAULT_THRESHOLDS = (0.1, 0.5, 0.9)
+PARSED_SCHEMA = "id string, order_key long, reason string, raw string"
+HISTOGRAM_SCHEMA = "bin int, lower double, upper double, positives long, negatives long"
+CURVE_SCHEMA = "threshold double, precision double, recall double"
+THRESHOLDS_SCHEMA = "kind string, threshold double, precision double, recall double, f1 double, fpr double"
+COUNT_COLUMNS = ("positives", "negatives", "captured", "labelled", "predicted_ids", *records.REASONS)
+OUTCOME_SCHEMA = T.StructType([
+    T.StructField("bin", T.IntegerType()), T.StructField("reason", T.StringType()),
+    *(T.StructField(name, T.LongType()) for name in ("positives", "negatives", "captured", "labelled",
+                                                       "predicted_ids", *records.MATCH_REASONS, "count")),
+])
+
+
+class JobInputError(Exception):
+    """An argument or input path the job cannot use; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class JobArguments:
+    captures: str
+    ground_truth: str
+    date: date
+    output: str
+    label_delay_days: int = 0
+    bins: int = DEFAULT_BINS
+    thresholds: tuple[float, ...] = DEFAULT_THRESHOLDS
+    rollup_days: int | None = None
+    endpoint: str = "*"
+    variant: str = "*"
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    def error(self, message):
+        raise JobInputError(message)
+
+
+def _thresholds(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--thresholds must be comma-separated numbers, got {text!r}") from None
+    if not values or any(not 0.0 <= value <= 1.0 for value in values):
+        raise argparse.ArgumentTypeError(f"--thresholds must be numbers in [0, 1], got {text!r}")
+    return values
+
+
+def _bounded_int(name: str, low: int, high: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a whole number, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{name} must be between {low} and {high}, got {value}")
+        return value
+    return parse
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--date must be YYYY-MM-DD, got {text!r}") from None
+
+
+def parse_arguments(argv: list[str]) -> JobArguments:
+    """Validate the command line; a bad value raises JobInputError naming the argument and what is allowed."""
+    parser = _OneLineParser(prog="pr_curve", description=__doc__.splitlines()[0])
+    parser.add_argument("--captures", required=True, help="Data Capture destination (local path or s3://)")
+    parser.add_argument("--ground-truth", required=True, help="ground-truth root, yyyy/mm/dd/hh below it")
+    parser.add_argument("--date", required=True, type=_day, help="the day of predictions to score")
+    parser.add_argument("--output", required=True, help="results root")
+    parser.add_argument("--label-delay-days", type=_bounded_int("--label-delay-days", 0, 90), default=0)
+    parser.add_argument("--bins", type=_bounded_int("--bins", 10, records.MAX_BINS), default=DEFAULT_BINS)
+    parser.add_argument("--thresholds", type=_thresholds, default=DEFAULT_THRESHOLDS)
+    parser.add_argument("--rollup-days", type=_bounded_int("--rollup-days", 1, 366), default=None)
+    parser.add_argument("--endpoint", default="*", help="endpoint folder under --captures (default: all)")
+    parser.add_argument("--variant", default="*", help="variant folder under the endpoint (default: all)")
+    namespace = parser.parse_args(argv)
+    return JobArguments(**{key: value for key, value in vars(namespace).items()})
+
+
+def _day_folder(day: date) -> str:
+    return day.strftime("%Y/%m/%d")
+
+
+def _input_files(storage: Storage, args: JobArguments) -> tuple[list[str], list[str]]:
+    for name, root in (("--captures", args.captures), ("--ground-truth", args.ground_truth)):
+        if not storage.exists(root):
+            raise JobInputError(f"{name} path does not exist or cannot be read: {root}")
+    capture_files = storage.glob(
+        f"{args.captures.rstrip('/')}/{args.endpoint}/{args.variant}/{_day_folder(args.date)}/*/*.jsonl")
+    label_days = [args.date + timedelta(days=offset) for offset in range(args.label_delay_days + 1)]
+    label_files = [path for day in label_days
+                   for path in storage.glob(f"{args.ground_truth.rstrip('/')}/{_day_folder(day)}/*/*.jsonl")]
+    return capture_files, label_files
+
+
+def _parsed_inputs(spark: SparkSession, capture_files: list[str], label_files: list[str], bins: int) -> DataFrame:
+    """Both sides as one frame: id, reason, raw, prediction_key, label_key."""
+    captures = (records.read_captures(spark, capture_files, bins) if capture_files
+                else spark.createDataFrame([], PARSED_SCHEMA))
+    labels = (records.read_ground_truth(spark, label_files) if label_files
+              else spark.createDataFrame([], PARSED_SCHEMA))
+    no_key = F.lit(None).cast(T.LongType())
+    return (captures.select("id", "reason", "raw", F.col("order_key").alias("prediction_key"),
+                            no_key.alias("label_key"))
+            .unionByName(labels.select("id", "reason", "raw", no_key.alias("prediction_key"),
+                                       F.col("order_key").alias("label_key"))))
+
+
+def _by_id(parsed: DataFrame) -> DataFrame:
+    """One row per id (and per distinct rejected line): the earliest prediction and label, and how many of each.
+
+    A hash aggregation rather than a join: one shuffle of narrow rows and no sort. The results sit in one struct
+    so that no query downstream can prune a part of it: both outputs then plan the very same shuffle, and Spark
+    reuses it instead of reading the input twice.
+    """
+    return parsed.groupBy("id", "reason", "raw").agg(F.struct(
+        F.min("prediction_key").alias("prediction_key"),
+        F.min("label_key").alias("label_key"),
+        F.count("prediction_key").alias("predictions"),
+        F.count("label_key").alias("labels"),
+        F.count(F.lit(1)).alias("records"),
+    ).alias("s"))
+
+
+def _outcomes(by_id: DataFrame) -> DataFrame:
+    """Counts per score bin and reason (kind `counts`), unioned with one row per rejected line or id (`rejects`)."""
+    predictions, labels, reason = F.col("s.predictions"), F.col("s.labels"), F.col("reason")
+    joined = (predictions > 0) & (labels > 0)
+    label = F.col("s.label_key").bitwiseAND(1)
+
+    def total(condition, value=F.lit(1)):
+        return F.sum(F.when(condition, value).otherwise(0)).cast(T.LongType())
+
+    match_reasons = {
+        "capture_duplicate_id": (predictions > 1, predictions - 1),
+        "ground_truth_duplicate_id": (labels > 1, labels - 1),
+        "capture_without_label": ((predictions > 0) & (labels == 0), F.lit(1)),
+        "ground_truth_without_prediction": ((labels > 0) & (predictions == 0), F.lit(1)),
+    }
+    score_bin = F.when(joined, F.col("s.prediction_key").bitwiseAND(records.MAX_BINS - 1)).cast(T.IntegerType())
+    counts = by_id.groupBy(score_bin.alias("bin"), reason.alias("reason")).agg(
+        total(joined & (label == 1)).alias("positives"),
+        total(joined & (label == 0)).alias("negatives"),
+        F.sum(predictions).cast(T.LongType()).alias("captured"),
+        F.sum(labels).cast(T.LongType()).alias("labelled"),
+        total(predictions > 0).alias("predicted_ids"),
+        *(total(condition, value).alias(name) for name, (condition, value) in match_reasons.items()),
+        total(reason.isNotNull(), F.col("s.records")).alias("count"),
+    )
+
+    def reject(condition, reject_reason, count, raw, record_id):
+        return F.when(condition, F.struct(reject_reason.alias("reason"), raw.alias("raw"), record_id.alias("id"),
+                                          count.cast(T.LongType()).alias("count")))
+
+    no_text = F.lit(None).cast(T.StringType())
+    candidates = F.array(
+        reject(reason.isNotNull(), reason, F.col("s.records"), F.col("raw"), no_text),
+        *(reject(condition, F.lit(name), value, no_text, F.col("id"))
+          for name, (condition, value) in match_reasons.items()),
+    )
+    any_reject = reason.isNotNull() | (predictions > 1) | (labels > 1) | (predictions == 0) | (labels == 0)
+    rejects = (by_id.where(any_reject)
+               .select(F.explode(F.filter(candidates, lambda item: item.isNotNull())).alias("r")).select("r.*"))
+    return (counts.withColumn("kind", F.lit("counts"))
+            .unionByName(rejects.withColumn("kind", F.lit("rejects")), allowMissingColumns=True))
+
+
+@dataclass(frozen=True)
+class DayCounts:
+    histogram: metrics.Histogram
+    totals: dict[str, int]
+
+
+def score_day(spark: SparkSession, storage: Storage, args: JobArguments, work: str, rejects_target: str) -> DayCounts:
+    """Run the Spark part: counts per bin and per reason come back to the driver, rejects land in rejects_target.
+
+    """
+    capture_files, label_files = _input_files(storage, args)
+    if not capture_files and not label_files:
+        storage.delete(rejects_target)
+        return DayCounts(metrics.Histogram.empty(args.bins), dict.fromkeys(COUNT_COLUMNS, 0))
+    outcomes = _outcomes(_by_id(_parsed_inputs(spark, capture_files, label_files, args.bins)))
+    storage.delete(work)
+    outcomes.write.partitionBy("kind").json(work)
+    rows = spark.read.schema(OUTCOME_SCHEMA).json(f"{work}/kind=counts").collect()
+    if storage.exists(f"{work}/kind=rejects"):
+        storage.move(f"{work}/kind=rejects", rejects_target)
+    else:
+        storage.delete(rejects_target)
+    storage.delete(work)
+    totals = dict.fromkeys(COUNT_COLUMNS, 0)
+    binned = {}
+    for row in rows:
+        for name in COUNT_COLUMNS:
+            if name in row.__fields__:
+                totals[name] += row[name] or 0
+        if row["reason"] is not None:
+            totals[row["reason"]] += row["count"]
+        if row["bin"] is not None:
+            binned[row["bin"]] = (row["positives"], row["negatives"])
+    return DayCounts(metrics.Histogram.from_counts(args.bins, binned), totals)
+
+
+def build_summary(day: date, counts: DayCounts, thresholds: tuple[float, ...]) -> dict:
+    """The summary object: counts, label coverage, the metrics and the reject counts by reason."""
+    totals = counts.totals
+    figures = metrics.summarize(counts.histogram, list(thresholds))
+    rejected = {reason: totals[reason] for reason in records.REASONS}
+    joined = figures["positives"] + figures["negatives"]
+    captured = totals["captured"] + sum(totals[reason] for reason in records.CAPTURE_REASONS)
+    labelled = totals["labelled"] + sum(totals[reason] for reason in records.GROUND_TRUTH_REASONS)
+    return {
+        "date": day.isoformat(),
+        "rows_captured": captured,
+        "rows_labeled": labelled,
+        "rows_joined": joined,
+        "label_coverage": joined / totals["predicted_ids"] if totals["predicted_ids"] else None,
+        "positives": figures["positives"],
+        "negatives": figures["negatives"],
+        "average_precision": figures["average_precision"],
+        "average_precision_lower": figures["average_precision_lower"],
+        "average_precision_upper": figures["average_precision_upper"],
+        "roc_auc": figures["roc_auc"],
+        "best_f1_threshold": figures["best_f1_threshold"],
+        "thresholds": figures["thresholds"],
+        "rejected": rejected,
+    }
+
+
+def _partition(output: str, dataset: str, day: date) -> str:
+    return f"{output.rstrip('/')}/{dataset}/dt={day.isoformat()}"
+
+
+def _write_table(spark: SparkSession, rows: list, schema: str, path: str) -> None:
+    spark.createDataFrame(rows, schema).coalesce(1).write.mode("overwrite").parquet(path)
+
+
+def write_day(spark: SparkSession, storage: Storage, args: JobArguments, counts: DayCounts) -> dict:
+    """Histogram, curve and thresholds as Parquet, then the summary JSON last."""
+    histogram = counts.histogram
+    _write_table(spark, [
+        (index, histogram.lower(index), histogram.upper(index), pos, neg)
+        for index, (pos, neg) in enumerate(zip(histogram.positives, histogram.negatives)) if pos or neg
+    ], HISTOGRAM_SCHEMA, _partition(args.output, "histogram", args.date))
+    _write_table(spark, metrics.curve(histogram), CURVE_SCHEMA, _partition(args.output, "curve", args.date))
+    summary = build_summary(args.date, counts, args.thresholds)
+    best = metrics.best_f1(histogram)
+    threshold_rows = [("requested", *metrics.at_threshold(histogram, t).as_dict().values()) for t in args.thresholds]
+    if best is not None:
+        threshold_rows.append(("best_f1", *best.as_dict().values()))
+    _write_table(spark, threshold_rows, THRESHOLDS_SCHEMA, _partition(args.output, "thresholds", args.date))
+    summary_dir = _partition(args.output, "summary", args.date)
+    storage.delete(summary_dir)
+    storage.write_text(f"{summary_dir}/summary.json", json.dumps(summary) + "\n")
+    return summary
+
+
+def stored_histogram(spark: SparkSession, storage: Storage, output: str, days: list[date], bins: int):
+    """Sum of the stored daily histograms of `days`, and the days that had none."""
+    present = [day for day in days if storage.exists(_partition(output, "histogram", day))]
+    missing = [day for day in days if day not in present]
+    if not present:
+        return metrics.Histogram.empty(bins), missing
+    stored = spark.read.schema(HISTOGRAM_SCHEMA).parquet(*(_partition(output, "histogram", d) for d in present))
+    widths = {round(1 / row["width"]) for row in stored.select((F.col("upper") - F.col("lower")).alias("width"))
+              .distinct().collect()}
+    if widths - {bins}:
+        raise JobInputError(f"stored histograms use {sorted(widths)} bins; roll up with the same --bins")
+    rows = stored.groupBy("bin").agg(F.sum("positives").alias("p"), F.sum("negatives").alias("n")).collect()
+    return metrics.Histogram.from_counts(bins, {row["bin"]: (row["p"], row["n"]) for row in rows}), missing
+
+
+def write_rollup(spark: SparkSession, storage: Storage, args: JobArguments) -> dict:
+    """Metrics over the last N days (ending at --date) from stored histograms only, raw data untouched."""
+    days = [args.date - timedelta(days=offset) for offset in range(args.rollup_days - 1, -1, -1)]
+    histogram, missing = stored_histogram(spark, storage, args.output, days, args.bins)
+    figures = metrics.summarize(histogram, list(args.thresholds))
+    rollup = {
+        "date": args.date.isoformat(),
+        "days": args.rollup_days,
+        "from": days[0].isoformat(),
+        "days_missing": [day.isoformat() for day in missing],
+        **{key: figures[key] for key in ("positives", "negatives", "average_precision", "average_precision_lower",
+                                         "average_precision_upper", "roc_auc", "best_f1_threshold", "thresholds")},
+    }
+    rollup_dir = _partition(args.output, "rollup", args.date)
+    storage.delete(rollup_dir)
+    storage.write_text(f"{rollup_dir}/rollup.json", json.dumps(rollup) + "\n")
+    return rollup
+
+
+def run(spark: SparkSession, args: JobArguments) -> dict:
+    """Score one day and write its outputs; returns the summary."""
+    storage = Storage(spark)
+    work = f"{args.output.rstrip('/')}/_work/dt={args.date.isoformat()}"
+    counts = score_day(spark, storage, args, work, _partition(args.output, "rejects", args.date))
+    summary = write_day(spark, storage, args, counts)
+    if args.rollup_days:
+        write_rollup(spark, storage, args)
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = parse_arguments(sys.argv[1:] if argv is None else argv)
+    except JobInputError as error:
+        print(f"pr_curve: {error}", file=sys.stderr)
+        return 2
+    spark = SparkSession.builder.appName("pr-curve").getOrCreate()
+    try:
+        summary = run(spark, args)
+    except JobInputError as error:
+        print(f"pr_curve: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:  # a storage or Spark failure: one readable line, the trace is in the Spark log
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        print(f"pr_curve: failed: {first_line}", file=sys.stderr)
+        return 1
+    finally:
+        spark.stop()
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,264 @@
+"""The precision-recall job on local Spark: metrics against scikit-learn, bad records, idempotence, rollups."""
+
+import json
+import subprocess
+import sys
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from datagen.data_capture import capture_dir, capture_line, ground_truth_dir, ground_truth_line, write_scored_day
+from spark_jobs.model_quality import metrics, pr_curve, records
+from tests.spark_jobs.model_quality import cases
+
+DAY = date(2026, 11, 20)
+NOON = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
+FEATURES = "1,2,3"
+
+
+class Day:
+    """Capture and ground-truth files for one test day, written line by line."""
+
+    def __init__(self, root: Path):
+        self.captures, self.ground_truth, self.output = root / "captures", root / "ground-truth", root / "results"
+        self.captures.mkdir(parents=True, exist_ok=True)
+        self.ground_truth.mkdir(parents=True, exist_ok=True)
+
+    def capture(self, *lines, moment=NOON, name="part"):
+        directory = capture_dir(self.captures, moment)
+        directory.mkdir(parents=True, exist_ok=True)
+        with open(directory / f"{name}.jsonl", "a", encoding="utf-8") as handle:
+            handle.writelines(line + "\n" for line in lines)
+
+    def label(self, *lines, moment=NOON, name="part"):
+        directory = ground_truth_dir(self.ground_truth, moment)
+        directory.mkdir(parents=True, exist_ok=True)
+        with open(directory / f"{name}.jsonl", "a", encoding="utf-8") as handle:
+            handle.writelines(line + "\n" for line in lines)
+
+    def scored(self, scores, labels):
+        self.capture(*(capture_line(f"e{i}", repr(s), NOON, FEATURES, inference_id=f"r{i}")
+                       for i, s in enumerate(scores)))
+        self.label(*(ground_truth_line(f"r{i}", str(y)) for i, y in enumerate(labels)))
+        return self
+
+    def arguments(self, day=DAY, **overrides):
+        return pr_curve.JobArguments(captures=str(self.captures), ground_truth=str(self.ground_truth), date=day,
+                                     output=str(self.output), **overrides)
+
+    def stored(self, dataset, day=DAY):
+        return sorted(p for p in (self.output / dataset / f"dt={day.isoformat()}").glob("*") if p.is_file()
+                      and not p.name.startswith((".", "_")))
+
+    def rejects(self, day=DAY):
+        return [json.loads(line) for path in self.stored("rejects", day) for line in path.read_text().splitlines()]
+
+
+@pytest.mark.parametrize("dataset", [cases.ties_and_extremes, cases.rare_positives])
+def test_job_metrics_match_scikit_learn(spark, tmp_path, dataset):
+    scores, labels = dataset()
+    day = Day(tmp_path).scored(scores, labels)
+    summary = pr_curve.run(spark, day.arguments())
+    assert summary["average_precision"] == pytest.approx(average_precision_score(labels, scores), abs=1e-4)
+    assert summary["roc_auc"] == pytest.approx(roc_auc_score(labels, scores), abs=1e-4)
+    assert summary["average_precision_lower"] <= average_precision_score(labels, scores)
+    assert average_precision_score(labels, scores) <= summary["average_precision_upper"]
+    assert (summary["positives"], summary["negatives"]) == (sum(labels), len(labels) - sum(labels))
+    assert summary["rows_joined"] == summary["rows_captured"] == summary["rows_labeled"] == len(scores)
+    assert summary["label_coverage"] == 1.0
+
+
+def test_outputs_have_the_documented_shape(spark, tmp_path):
+    scores, labels = cases.ties_and_extremes(rows=5_000)
+    day = Day(tmp_path).scored(scores, labels)
+    summary = pr_curve.run(spark, day.arguments(thresholds=(0.2, 0.5)))
+    assert list(summary) == ["date", "rows_captured", "rows_labeled", "rows_joined", "label_coverage", "positives",
+                             "negatives", "average_precision", "average_precision_lower",
+                             "average_precision_upper", "roc_auc", "best_f1_threshold", "thresholds", "rejected"]
+    [summary_file] = day.stored("summary")
+    assert json.loads(summary_file.read_text()) == summary
+    assert [t["threshold"] for t in summary["thresholds"]] == [0.2, 0.5]
+
+    histogram = spark.read.parquet(str(day.output / "histogram")).where(f"dt = '{DAY}'")
+    assert histogram.columns == ["bin", "lower", "upper", "positives", "negatives", "dt"]
+    totals = histogram.agg({"positives": "sum", "negatives": "sum"}).first()
+    assert (totals["sum(positives)"], totals["sum(negatives)"]) == (sum(labels), len(labels) - sum(labels))
+    curve = spark.read.parquet(str(day.output / "curve" / f"dt={DAY}")).collect()
+    assert 0 < len(curve) <= 1000
+    thresholds = spark.read.parquet(str(day.output / "thresholds" / f"dt={DAY}")).orderBy("kind", "threshold")
+    rows = [(row["kind"], row["threshold"]) for row in thresholds.collect()]
+    assert rows == [("best_f1", summary["best_f1_threshold"]), ("requested", 0.2), ("requested", 0.5)]
+
+
+def test_json_and_base64_payloads_are_scored(spark, tmp_path):
+    day = Day(tmp_path)
+    day.capture(
+        capture_line("e1", '{"predictions": [{"score": 0.9}]}', NOON, FEATURES, inference_id="a",
+                     encoding="JSON", content_type="application/json"),
+        capture_line("e2", "0.2\n", NOON, FEATURES, inference_id="b", encoding="BASE64"),
+        capture_line("e3", '{"score": 0.8}', NOON, FEATURES, inference_id="c", encoding="BASE64",
+                     content_type="application/json"),
+        capture_line("e4", "0.1,0.9", NOON, FEATURES),  # no InferenceId: joined on the eventId
+    )
+    day.label(*(ground_truth_line(i, y) for i, y in (("a", "1"), ("b", "0"), ("c", "1"), ("e4", "0"))))
+    summary = pr_curve.run(spark, day.arguments())
+    assert summary["rows_joined"] == 4
+    assert summary["average_precision"] == pytest.approx(1.0)
+    assert sum(summary["rejected"].values()) == 0
+
+
+def bad_day(root: Path) -> Day:
+    """A day with every kind of bad record, in known numbers."""
+    day = Day(root)
+    good = [capture_line(f"e{i}", "0.6", NOON, FEATURES, inference_id=f"r{i}") for i in range(10)]
+    day.capture(
+        *good,
+        "{not json", "[1, 2", "plain text",  # 3 malformed
+        capture_line("", "0.5", NOON, FEATURES),  # missing id (blank eventId, no inferenceId)
+        json.dumps({"captureData": {"endpointOutput": {"data": "0.5", "encoding": "CSV"}}}),  # missing id
+        *(capture_line(f"bad{i}", value, NOON, FEATURES) for i, value in enumerate(["abc", "NaN", "1.5", "-0.1"])),
+        capture_line("e-dup", "0.9", NOON, FEATURES, inference_id="dup"),  # kept: earliest
+        capture_line("e-dup2", "0.1", NOON + timedelta(minutes=5), FEATURES, inference_id="dup"),
+        capture_line("e-dup3", "0.1", NOON + timedelta(minutes=9), FEATURES, inference_id="dup"),
+        *(capture_line(f"lonely{i}", "0.3", NOON, FEATURES) for i in range(5)),  # no label
+        "",  # an empty line is not a record
+    )
+    day.label(
+        *(ground_truth_line(f"r{i}", "1" if i < 4 else "0") for i in range(10)),
+        "{oops", '{"groundTruthData": ',  # 2 malformed
+        json.dumps({"groundTruthData": {"data": "1", "encoding": "CSV"}, "eventMetadata": {}}),  # missing id
+        *(ground_truth_line(f"r{i}", value) for i, value in zip(range(3), ["2", "yes", "0.5"])),  # invalid
+        *(ground_truth_line(f"orphan{i}", "1") for i in range(4)),  # no prediction
+        ground_truth_line("dup", "1"),
+    )
+    day.label(ground_truth_line("dup", "0"), ground_truth_line("dup", "0"), moment=NOON + timedelta(hours=3))
+    return day
+
+
+EXPECTED_REJECTS = {
+    "capture_malformed_json": 3, "capture_missing_id": 2, "capture_invalid_score": 4,
+    "ground_truth_malformed_json": 2, "ground_truth_missing_id": 1, "ground_truth_invalid_label": 3,
+    "capture_duplicate_id": 2, "ground_truth_duplicate_id": 2, "capture_without_label": 5,
+    "ground_truth_without_prediction": 4,
+}
+
+
+def test_each_kind_of_bad_record_is_counted_and_kept(spark, tmp_path):
+    day = bad_day(tmp_path)
+    summary = pr_curve.run(spark, day.arguments())
+    assert summary["rejected"] == EXPECTED_REJECTS
+    assert list(summary["rejected"]) == list(records.REASONS)
+    written = {}
+    for reject in day.rejects():
+        written[reject["reason"]] = written.get(reject["reason"], 0) + reject["count"]
+        assert ("raw" in reject) != ("id" in reject)
+    assert written == EXPECTED_REJECTS
+    assert {r["raw"] for r in day.rejects() if r["reason"] == "capture_malformed_json"} == {
+        "{not json", "[1, 2", "plain text"}
+    assert {r["id"] for r in day.rejects() if r["reason"] == "ground_truth_without_prediction"} == {
+        f"orphan{i}" for i in range(4)}
+    # Joined: the 10 good ids (4 positive at 0.6) and "dup" (earliest prediction 0.9, earliest label 1).
+    assert (summary["rows_joined"], summary["positives"], summary["negatives"]) == (11, 5, 6)
+    assert summary["thresholds"][-1] == {"threshold": 0.9, "precision": 1.0, "recall": 0.2, "f1": pytest.approx(1 / 3),
+                                         "fpr": 0.0}
+    assert summary["rows_captured"] == 10 + 3 + 2 + 4 + 3 + 5
+    assert summary["rows_labeled"] == 10 + 2 + 1 + 3 + 4 + 3
+    assert summary["label_coverage"] == pytest.approx(11 / 16)
+
+
+def test_a_rerun_replaces_the_day_and_gives_the_same_results(spark, tmp_path):
+    day = bad_day(tmp_path)
+    first = pr_curve.run(spark, day.arguments())
+    first_rejects = sorted(map(json.dumps, day.rejects()))
+    second = pr_curve.run(spark, day.arguments())
+    assert second == first
+    assert sorted(map(json.dumps, day.rejects())) == first_rejects
+    assert len(day.stored("summary")) == 1
+    totals = spark.read.parquet(str(day.output / "histogram" / f"dt={DAY}")).groupBy().sum("positives").first()[0]
+    assert totals == first["positives"]
+
+
+def test_labels_are_taken_from_the_delay_window(spark, tmp_path):
+    day = Day(tmp_path)
+    write_scored_day(day.captures, day.ground_truth, DAY, rows=2_000, positive_rate=0.2, label_delay_days=2)
+    same_day = pr_curve.run(spark, day.arguments())
+    window = pr_curve.run(spark, day.arguments(label_delay_days=2))
+    assert same_day["rows_joined"] < window["rows_joined"]
+    assert window["rejected"]["capture_without_label"] < same_day["rejected"]["capture_without_label"]
+    assert window["rows_joined"] + window["rejected"]["capture_without_label"] == 2_000
+
+
+def test_an_empty_day_writes_zero_counts_and_null_metrics(spark, tmp_path):
+    day = Day(tmp_path).scored([0.5], [1])
+    summary = pr_curve.run(spark, day.arguments(day=DAY + timedelta(days=1)))
+    assert summary["rows_captured"] == summary["rows_labeled"] == summary["rows_joined"] == 0
+    assert summary["average_precision"] is None and summary["roc_auc"] is None
+    assert summary["label_coverage"] is None
+    assert set(summary["rejected"].values()) == {0}
+    assert len(day.stored("summary", DAY + timedelta(days=1))) == 1
+
+
+def test_a_single_class_day_has_defined_metrics(spark, tmp_path):
+    summary = pr_curve.run(spark, Day(tmp_path).scored([0.2, 0.4, 0.9], [0, 0, 0]).arguments())
+    assert summary["average_precision"] is None and summary["roc_auc"] is None
+    assert summary["thresholds"][1] == {"threshold": 0.5, "precision": 0.0, "recall": None, "f1": None, "fpr": 1 / 3}
+
+
+def test_rollup_from_stored_histograms_equals_a_direct_computation(spark, tmp_path):
+    day = Day(tmp_path)
+    all_scores, all_labels = [], []
+    last = DAY + timedelta(days=3)
+    for offset, seed in ((0, 1), (1, 2), (3, 3)):  # day 2 has no data
+        generated = write_scored_day(day.captures, day.ground_truth, DAY + timedelta(days=offset), rows=3_000,
+                                     positive_rate=0.1, seed=seed)
+        all_scores += generated.scores
+        all_labels += generated.labels
+        if offset < 3:
+            pr_curve.run(spark, day.arguments(day=DAY + timedelta(days=offset)))
+    for dataset in ("captures", "ground-truth"):  # earlier days' raw data is gone: the rollup must not need it
+        for path in (tmp_path / dataset).rglob("*.jsonl"):
+            if "/2026/11/23/" not in str(path):
+                path.unlink()
+    pr_curve.run(spark, day.arguments(day=last, rollup_days=5))
+    rollup = json.loads((day.output / "rollup" / f"dt={last}" / "rollup.json").read_text())
+    counts = {}
+    for score, label in zip(all_scores, all_labels):
+        pos, neg = counts.get(metrics.bin_of(score, 10_000), (0, 0))
+        counts[metrics.bin_of(score, 10_000)] = (pos + label, neg + 1 - label)
+    direct = metrics.summarize(metrics.Histogram.from_counts(10_000, counts), [0.1, 0.5, 0.9])
+    for key in ("positives", "negatives", "average_precision", "average_precision_lower",
+                "average_precision_upper", "roc_auc", "best_f1_threshold", "thresholds"):
+        assert rollup[key] == direct[key], key
+    assert rollup["days_missing"] == [str(DAY - timedelta(days=1)), str(DAY + timedelta(days=2))]
+    assert rollup["average_precision"] == pytest.approx(average_precision_score(all_labels, all_scores), abs=1e-3)
+
+
+def test_a_missing_input_path_is_one_clear_error(spark, tmp_path):
+    day = Day(tmp_path)
+    args = pr_curve.JobArguments(captures=str(tmp_path / "nowhere"), ground_truth=str(day.ground_truth), date=DAY,
+                                 output=str(day.output))
+    with pytest.raises(pr_curve.JobInputError, match="--captures path does not exist.*nowhere"):
+        pr_curve.run(spark, args)
+
+
+@pytest.mark.parametrize("bad, message", [
+    (["--date", "2026-13-01"], "--date must be YYYY-MM-DD, got '2026-13-01'"),
+    (["--bins", "0"], "--bins must be between 10 and 1048576, got 0"),
+    (["--thresholds", "0.5,x"], "--thresholds must be comma-separated numbers"),
+    (["--thresholds", "1.5"], r"--thresholds must be numbers in \[0, 1\]"),
+    (["--rollup-days", "-1"], "--rollup-days must be between 1 and 366"),
+])
+def test_unusable_arguments_are_rejected_with_the_allowed_values(bad, message):
+    argv = ["--captures", "c", "--ground-truth", "g", "--date", "2026-11-20", "--output", "o"] + bad
+    with pytest.raises(pr_curve.JobInputError, match=message):
+        pr_curve.parse_arguments(argv)
+
+
+def test_the_command_line_exits_non_zero_with_one_line():
+    result = subprocess.run([sys.executable, "-m", "spark_jobs.model_quality.pr_curve", "--captures", "c"],
+                            capture_output=True, text=True, cwd=Path(__file__).parents[3])
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "pr_curve: the following arguments are required: --ground-truth, --date, --output"]
