@@ -13,6 +13,7 @@ from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 
 from stacks.common.acknowledgments import CdkManagedHelpers
 from stacks.common.config import ConfigError, KitConfig, load_config
+from stacks.model_quality.stack import ModelQualityStack
 from stacks.redshift_ml.stack import RedshiftMlStack
 
 
@@ -21,6 +22,7 @@ def build_app(app: cdk.App) -> KitConfig:
     config = load_config(app.node.get_all_context())
     cdk.Aspects.of(app).add(CdkManagedHelpers())
     RedshiftMlStack(app, "RedshiftMlStack", config=config)
+    ModelQualityStack(app, "ModelQualityStack", config=config)
     return config
 
 

@@ -46,6 +46,17 @@ def skip_checkov(resource: CfnResource, check_id: str, reason: str) -> None:
     resource.add_metadata("checkov", {**metadata, "skip": skips})
 
 
+def skip_cfn_lint(resource: CfnResource, rule_id: str, reason: str) -> None:
+    """Have cfn-lint ignore one rule on one resource (its metadata), with the reason next to it."""
+    if len(reason.strip()) < MIN_REASON_LENGTH:
+        raise ValueError(f"A cfn-lint skip on {resource.node.path} needs a reason of at least {MIN_REASON_LENGTH} characters.")
+    metadata = resource.get_metadata("cfn-lint") or {"config": {"ignore_checks": []}}
+    metadata["config"]["ignore_checks"] = sorted({*metadata["config"]["ignore_checks"], rule_id})
+    resource.add_metadata("cfn-lint", metadata)
+    reasons = resource.get_metadata("cfn-lint-reasons") or {}
+    resource.add_metadata("cfn-lint-reasons", {**reasons, rule_id: reason.strip()})
+
+
 CDK_MANAGED_REASON = "CDK-managed helper function; its code, runtime and settings are set by aws-cdk-lib, not by the kit."
 
 

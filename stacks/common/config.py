@@ -9,6 +9,7 @@ instead of deploying something unexpected.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -33,6 +34,9 @@ LOG_RETENTION: dict[int, RetentionDays] = {
 
 # Redshift Serverless base capacities (RPUs); 4 only in regions that offer it.
 REDSHIFT_BASE_CAPACITIES = (4, *range(8, 513, 8))
+# EMR Serverless maximum capacities the kit offers, in vCPUs (16 is a new account's default quota).
+EMR_SERVERLESS_VCPU_STEPS = (4, 8, 16, 32, 64, 128, 256, 400, 800, 1600, 3200)
+QUICKSIGHT_PRINCIPAL_PATTERN = re.compile(r"^arn:aws[a-z-]*:quicksight:[a-z0-9-]+:\d{12}:(user|group)/.+$")
 
 
 class ConfigError(ValueError):
@@ -64,6 +68,29 @@ class KitConfig:
     redshift_enhanced_vpc_routing: bool
     # Load the synthetic job-matching data at deploy time (replaces the tables' rows on every deploy).
     redshift_sample_data: bool
+    # Days raw Data Capture and ground truth are kept (at 150 TB/day, storage dominates the cost).
+    quality_raw_retention_days: int
+    # Days of label delay: the daily run scores the day before the window D..D+K, i.e. today - K - 1.
+    quality_label_delay_days: int
+    # EMR Serverless maximum capacity in vCPUs (memory follows at 4 GB per vCPU) and idle minutes before stop.
+    quality_max_vcpu: int
+    quality_idle_minutes: int
+    # Minutes before the daily job run is cancelled and reported failed.
+    quality_job_timeout_minutes: int
+    # Daily schedule (hour in the time zone, an IANA name such as Europe/Paris).
+    quality_schedule_hour: int
+    quality_schedule_time_zone: str
+    # The production decision threshold, whose precision and recall are published and shown.
+    quality_decision_threshold: float
+    # Alarms: average precision below this, a drop of more than this fraction below its 7-day average,
+    # label coverage below this.
+    quality_min_average_precision: float
+    quality_max_average_precision_drop: float
+    quality_min_label_coverage: float
+    # QuickSight principals (ARNs in the identity region); without an owner no QuickSight resource is created.
+    quicksight_owner_arn: str
+    quicksight_viewer_group_arn: str
+    quicksight_identity_region: str
 
     def __post_init__(self) -> None:
         _require_profile(self.profile)
@@ -72,6 +99,20 @@ class KitConfig:
         _require_range("key_deletion_window_days", self.key_deletion_window_days, 7, 30)
         _require_choice("redshift_base_capacity", self.redshift_base_capacity, REDSHIFT_BASE_CAPACITIES)
         _require_range("redshift_daily_rpu_hours", self.redshift_daily_rpu_hours, 0, 100_000)
+        _require_range("quality_raw_retention_days", self.quality_raw_retention_days, 1, 3650)
+        _require_range("quality_label_delay_days", self.quality_label_delay_days, 0, 90)
+        _require_choice("quality_max_vcpu", self.quality_max_vcpu, EMR_SERVERLESS_VCPU_STEPS)
+        _require_range("quality_idle_minutes", self.quality_idle_minutes, 1, 10_080)
+        _require_range("quality_job_timeout_minutes", self.quality_job_timeout_minutes, 10, 1_440)
+        _require_range("quality_schedule_hour", self.quality_schedule_hour, 0, 23)
+        for name in ("quality_decision_threshold", "quality_min_average_precision",
+                     "quality_max_average_precision_drop", "quality_min_label_coverage"):
+            _require_fraction(name, getattr(self, name))
+        for name in ("quicksight_owner_arn", "quicksight_viewer_group_arn"):
+            _require_quicksight_arn(name, getattr(self, name))
+        if self.quicksight_viewer_group_arn and not self.quicksight_owner_arn:
+            raise ConfigError(f"Setting {OVERRIDE_PREFIX}quicksight_viewer_group_arn needs "
+                              f"{OVERRIDE_PREFIX}quicksight_owner_arn: the dashboard has to have an owner.")
 
     @property
     def removal_policy(self) -> RemovalPolicy:
@@ -100,6 +141,20 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
         "redshift_daily_rpu_hours": 8,
         "redshift_enhanced_vpc_routing": False,
         "redshift_sample_data": True,
+        "quality_raw_retention_days": 7,
+        "quality_label_delay_days": 1,
+        "quality_max_vcpu": 16,
+        "quality_idle_minutes": 5,
+        "quality_job_timeout_minutes": 60,
+        "quality_schedule_hour": 4,
+        "quality_schedule_time_zone": "UTC",
+        "quality_decision_threshold": 0.5,
+        "quality_min_average_precision": 0.2,
+        "quality_max_average_precision_drop": 0.1,
+        "quality_min_label_coverage": 0.5,
+        "quicksight_owner_arn": "",
+        "quicksight_viewer_group_arn": "",
+        "quicksight_identity_region": "us-east-1",
     },
     "production": {
         "retain_data": True,
@@ -112,6 +167,20 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
         "redshift_daily_rpu_hours": 0,
         "redshift_enhanced_vpc_routing": True,
         "redshift_sample_data": False,
+        "quality_raw_retention_days": 30,
+        "quality_label_delay_days": 1,
+        "quality_max_vcpu": 400,
+        "quality_idle_minutes": 15,
+        "quality_job_timeout_minutes": 360,
+        "quality_schedule_hour": 4,
+        "quality_schedule_time_zone": "UTC",
+        "quality_decision_threshold": 0.5,
+        "quality_min_average_precision": 0.2,
+        "quality_max_average_precision_drop": 0.1,
+        "quality_min_label_coverage": 0.5,
+        "quicksight_owner_arn": "",
+        "quicksight_viewer_group_arn": "",
+        "quicksight_identity_region": "us-east-1",
     },
 }
 
@@ -155,7 +224,12 @@ def _parse(name: str, raw: Any, kind: type) -> Any:
             return int(str(raw).strip())
         except ValueError:
             raise ConfigError(f"Setting {OVERRIDE_PREFIX}{name}={raw!r} is not a whole number.") from None
-    return raw
+    if kind is float:
+        try:
+            return float(str(raw).strip())
+        except ValueError:
+            raise ConfigError(f"Setting {OVERRIDE_PREFIX}{name}={raw!r} is not a number.") from None
+    return str(raw).strip()
 
 
 def _require_profile(profile: Any) -> None:
@@ -176,3 +250,16 @@ def _require_choice(name: str, value: Any, allowed: tuple) -> None:
 def _require_range(name: str, value: int, low: int, high: int) -> None:
     if not low <= value <= high:
         raise ConfigError(f"Setting {OVERRIDE_PREFIX}{name}={value!r} is out of range. Allowed: {low} to {high}.")
+
+
+def _require_fraction(name: str, value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise ConfigError(f"Setting {OVERRIDE_PREFIX}{name}={value!r} is out of range. Allowed: 0 to 1.")
+
+
+def _require_quicksight_arn(name: str, value: str) -> None:
+    if value and not QUICKSIGHT_PRINCIPAL_PATTERN.match(value):
+        raise ConfigError(
+            f"Setting {OVERRIDE_PREFIX}{name}={value!r} is not a QuickSight principal ARN. Allowed: empty, or "
+            "arn:aws:quicksight:<identity-region>:<account>:user/<namespace>/<name> (or group/...)."
+        )

@@ -1,0 +1,115 @@
+"""Publish a day's model-quality summary as CloudWatch metrics, so alarms can watch it.
+
+Reads `summary/dt=D/summary.json` that the precision-recall job writes last, and the previous seven days'
+summaries for the drop alarm: `AveragePrecisionDrop` is the fraction by which today's average precision is below
+the mean of the days before (0 when it is not below, or there is no history).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import date, timedelta
+
+import boto3
+from botocore.exceptions import ClientError
+
+NAMESPACE = "MlKit/ModelQuality"
+HISTORY_DAYS = 7
+REQUIRED_FIELDS = ("date", "rows_captured", "rows_joined", "label_coverage", "positives", "negatives",
+                   "average_precision", "average_precision_lower", "average_precision_upper", "thresholds")
+
+
+class SummaryError(ValueError):
+    """A summary that is missing or unusable; the message names the object or the field."""
+
+
+def summary_key(prefix: str, day: str) -> str:
+    return f"{prefix.strip('/')}/summary/dt={day}/summary.json".lstrip("/")
+
+
+def parse_summary(text: str, where: str) -> dict:
+    try:
+        summary = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise SummaryError(f"{where} is not valid JSON: {error.msg} at line {error.lineno}") from None
+    if not isinstance(summary, dict):
+        raise SummaryError(f"{where} must hold one JSON object")
+    for field in REQUIRED_FIELDS:
+        if field not in summary:
+            raise SummaryError(f"{where} has no field '{field}'")
+    if not isinstance(summary["thresholds"], list):
+        raise SummaryError(f"{where}: field 'thresholds' must be a list")
+    return summary
+
+
+def metric_values(summary: dict, history: list[dict], decision_threshold: float) -> dict[str, float]:
+    """The metrics to publish; a metric that is undefined for the day (e.g. no positives) is left out."""
+    joined = summary["positives"] + summary["negatives"]
+    values = {
+        "SummaryPublished": 1.0,
+        "RowsCaptured": float(summary["rows_captured"]),
+        "RowsJoined": float(summary["rows_joined"]),
+        "LabelCoverage": summary["label_coverage"],
+        "PositiveRate": summary["positives"] / joined if joined else None,
+        "AveragePrecision": summary["average_precision"],
+        "AveragePrecisionLower": summary["average_precision_lower"],
+        "AveragePrecisionUpper": summary["average_precision_upper"],
+    }
+    at_threshold = next((t for t in summary["thresholds"]
+                         if isinstance(t, dict) and abs(t.get("threshold", -1) - decision_threshold) < 1e-9), None)
+    if at_threshold is None:
+        raise SummaryError(f"the summary of {summary['date']} has no entry for the decision threshold "
+                           f"{decision_threshold} in field 'thresholds'")
+    values["PrecisionAtThreshold"] = at_threshold.get("precision")
+    values["RecallAtThreshold"] = at_threshold.get("recall")
+    past = [s["average_precision"] for s in history if s.get("average_precision") is not None]
+    if summary["average_precision"] is not None and past:
+        mean = sum(past) / len(past)
+        values["AveragePrecisionDrop"] = max(0.0, (mean - summary["average_precision"]) / mean) if mean else 0.0
+    return {name: float(value) for name, value in values.items() if value is not None}
+
+
+def _read(s3, bucket: str, key: str) -> str | None:
+    try:
+        return s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
+    except ClientError as error:
+        if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
+            return None
+        raise
+
+
+def publish(event: dict, s3, cloudwatch, bucket: str, prefix: str, endpoint: str, decision_threshold: float) -> dict:
+    if not isinstance(event, dict) or "date" not in event:
+        raise SummaryError("the event has no field 'date' (YYYY-MM-DD of the scored day)")
+    try:
+        day = date.fromisoformat(str(event["date"]))
+    except ValueError:
+        raise SummaryError(f"field 'date' must be YYYY-MM-DD, got {event['date']!r}") from None
+    key = summary_key(prefix, day.isoformat())
+    text = _read(s3, bucket, key)
+    if text is None:
+        raise SummaryError(f"no summary at s3://{bucket}/{key}: the job did not finish this day")
+    summary = parse_summary(text, f"s3://{bucket}/{key}")
+    history = []
+    for offset in range(1, HISTORY_DAYS + 1):
+        past_key = summary_key(prefix, (day - timedelta(days=offset)).isoformat())
+        past_text = _read(s3, bucket, past_key)
+        if past_text is not None:
+            try:
+                history.append(parse_summary(past_text, f"s3://{bucket}/{past_key}"))
+            except SummaryError:
+                continue  # an unreadable past day only shortens the history
+    values = metric_values(summary, history, decision_threshold)
+    cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=[
+        {"MetricName": name, "Dimensions": [{"Name": "Endpoint", "Value": endpoint}], "Value": value,
+         "Unit": "Count" if name in ("RowsCaptured", "RowsJoined", "SummaryPublished") else "None"}
+        for name, value in sorted(values.items())
+    ])
+    return {"date": day.isoformat(), "metrics": values}
+
+
+def handler(event, _context):
+    return publish(event, boto3.client("s3"), boto3.client("cloudwatch"), os.environ["RESULTS_BUCKET"],
+                   os.environ.get("RESULTS_PREFIX", ""), os.environ["ENDPOINT_NAME"],
+                   float(os.environ["DECISION_THRESHOLD"]))

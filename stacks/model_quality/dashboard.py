@@ -1,0 +1,201 @@
+"""QuickSight over the results through Athena: a data source with its own role, direct-query datasets, and the
+dashboard, defined here as code.
+
+The ML specialist (owner) gets the owner action set; the business-team group can only view. QuickSight has no
+L2 constructs, and the account subscription, users and groups are not CloudFormation resources, so this
+construct is only added when `quicksight_owner_arn` is set.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_quicksight as quicksight
+from constructs import Construct
+
+from ..common.acknowledgments import acknowledge, skip_cfn_lint
+from ..common.config import KitConfig
+from ..common.encryption import DataKey
+from .query_layer import ResultsCatalog
+from .storage import QualityStorage
+
+VIEWER_ACTIONS = ("quicksight:DescribeDashboard", "quicksight:ListDashboardVersions", "quicksight:QueryDashboard")
+DASHBOARD_OWNER_ACTIONS = VIEWER_ACTIONS + (
+    "quicksight:UpdateDashboardPermissions", "quicksight:UpdateDashboard", "quicksight:DeleteDashboard",
+    "quicksight:DescribeDashboardPermissions", "quicksight:UpdateDashboardPublishedVersion")
+DATA_SOURCE_OWNER_ACTIONS = (
+    "quicksight:DescribeDataSource", "quicksight:DescribeDataSourcePermissions", "quicksight:PassDataSource",
+    "quicksight:UpdateDataSource", "quicksight:DeleteDataSource", "quicksight:UpdateDataSourcePermissions")
+DATA_SET_OWNER_ACTIONS = (
+    "quicksight:DescribeDataSet", "quicksight:DescribeDataSetPermissions", "quicksight:PassDataSet",
+    "quicksight:DescribeIngestion", "quicksight:ListIngestions", "quicksight:UpdateDataSet",
+    "quicksight:DeleteDataSet", "quicksight:CreateIngestion", "quicksight:CancelIngestion",
+    "quicksight:UpdateDataSetPermissions")
+
+
+def dataset_queries(database: str) -> dict[str, tuple[str, list[tuple[str, str]]]]:
+    """Athena SQL of each dataset and its columns (QuickSight types)."""
+    latest = f"(SELECT max(dt) AS dt FROM {database}.summary)"
+    return {
+        "curves": (f"""
+WITH latest AS {latest}
+SELECT c.recall, c.precision, 'latest day' AS series FROM {database}.curve c JOIN latest ON c.dt = latest.dt
+UNION ALL
+SELECT c.recall, c.precision, '7 days earlier' AS series FROM {database}.curve c JOIN latest
+  ON c.dt = date_format(date_add('day', -7, date(latest.dt)), '%Y-%m-%d')
+UNION ALL
+SELECT r.recall, CAST(s.positives AS double) / nullif(s.positives + s.negatives, 0) AS precision,
+  'no skill' AS series FROM {database}.summary s JOIN latest ON s.dt = latest.dt
+  CROSS JOIN (VALUES 0.0, 1.0) AS r(recall)""".strip(),
+                   [("recall", "DECIMAL"), ("precision", "DECIMAL"), ("series", "STRING")]),
+        "daily": (f"""
+SELECT date(dt) AS day, average_precision, average_precision_lower, average_precision_upper, roc_auc,
+  rows_captured, rows_joined, label_coverage,
+  CAST(positives AS double) / nullif(positives + negatives, 0) AS positive_rate
+FROM {database}.summary""".strip(),
+                  [("day", "DATETIME"), ("average_precision", "DECIMAL"), ("average_precision_lower", "DECIMAL"),
+                   ("average_precision_upper", "DECIMAL"), ("roc_auc", "DECIMAL"), ("rows_captured", "INTEGER"),
+                   ("rows_joined", "INTEGER"), ("label_coverage", "DECIMAL"), ("positive_rate", "DECIMAL")]),
+        "thresholds": (f"""
+SELECT t.kind, t.threshold, t.precision, t.recall, t.f1, t.fpr
+FROM {database}.thresholds t JOIN {latest} latest ON t.dt = latest.dt""".strip(),
+                       [("kind", "STRING"), ("threshold", "DECIMAL"), ("precision", "DECIMAL"),
+                        ("recall", "DECIMAL"), ("f1", "DECIMAL"), ("fpr", "DECIMAL")]),
+    }
+
+
+def _column(dataset: str, name: str) -> dict:
+    return {"DataSetIdentifier": dataset, "ColumnName": name}
+
+
+def _measure(dataset: str, name: str, aggregation: str = "MAX") -> dict:
+    return {"NumericalMeasureField": {"FieldId": f"{dataset}.{name}.{aggregation.lower()}",
+                                      "Column": _column(dataset, name),
+                                      "AggregationFunction": {"SimpleNumericalAggregation": aggregation}}}
+
+
+def _numeric_dimension(dataset: str, name: str) -> dict:
+    return {"NumericalDimensionField": {"FieldId": f"{dataset}.{name}", "Column": _column(dataset, name)}}
+
+
+def _category(dataset: str, name: str) -> dict:
+    return {"CategoricalDimensionField": {"FieldId": f"{dataset}.{name}", "Column": _column(dataset, name)}}
+
+
+def _day(dataset: str) -> dict:
+    return {"DateDimensionField": {"FieldId": f"{dataset}.day", "Column": _column(dataset, "day"),
+                                   "DateGranularity": "DAY"}}
+
+
+def _title(text: str) -> dict:
+    return {"Visibility": "VISIBLE", "FormatText": {"PlainText": text}}
+
+
+def _kpi(visual_id: str, title: str, column: str) -> dict:
+    return {"KPIVisual": {"VisualId": visual_id, "Title": _title(title), "ChartConfiguration": {"FieldWells": {
+        "Values": [_measure("daily", column, "MAX")], "TrendGroups": [_day("daily")]}}}}
+
+
+def dashboard_definition(dataset_arns: dict[str, str]) -> dict:
+    """The dashboard: PR curve (latest vs 7 days earlier, no-skill line), AP over time with its bounds, the
+    threshold table, and tiles for rows, label coverage and positive rate."""
+    visuals = [
+        {"LineChartVisual": {"VisualId": "pr-curve", "Title": _title("Precision-recall: latest day vs 7 days earlier"),
+                             "ChartConfiguration": {"FieldWells": {"LineChartAggregatedFieldWells": {
+                                 "Category": [_numeric_dimension("curves", "recall")],
+                                 "Values": [_measure("curves", "precision")],
+                                 "Colors": [_category("curves", "series")]}}}}},
+        {"LineChartVisual": {"VisualId": "average-precision", "Title": _title("Average precision with its bounds"),
+                             "ChartConfiguration": {"FieldWells": {"LineChartAggregatedFieldWells": {
+                                 "Category": [_day("daily")],
+                                 "Values": [_measure("daily", "average_precision"),
+                                            _measure("daily", "average_precision_lower"),
+                                            _measure("daily", "average_precision_upper")]}}}}},
+        {"TableVisual": {"VisualId": "thresholds", "Title": _title("Thresholds of the latest day"),
+                         "ChartConfiguration": {"FieldWells": {"TableAggregatedFieldWells": {
+                             "GroupBy": [_category("thresholds", "kind"),
+                                         _numeric_dimension("thresholds", "threshold")],
+                             "Values": [_measure("thresholds", name) for name in ("precision", "recall", "f1", "fpr")],
+                         }}}}},
+        _kpi("rows", "Rows joined", "rows_joined"),
+        _kpi("coverage", "Label coverage", "label_coverage"),
+        _kpi("positive-rate", "Positive rate", "positive_rate"),
+    ]
+    return {
+        "DataSetIdentifierDeclarations": [{"Identifier": name, "DataSetArn": arn} for name, arn in dataset_arns.items()],
+        "Sheets": [{"SheetId": "model-quality", "Name": "Model quality", "Visuals": visuals}],
+    }
+
+
+class QualityDashboard(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, config: KitConfig, encryption_key: DataKey,
+                 storage: QualityStorage, catalog: ResultsCatalog) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        prefix = stack.stack_name.lower()
+        self.role = iam.Role(self, "DataSourceRole", assumed_by=iam.ServicePrincipal("quicksight.amazonaws.com"),
+                             description="QuickSight's access to the model-quality results through Athena")
+        self.role.add_to_policy(iam.PolicyStatement(
+            actions=["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults",
+                     "athena:StopQueryExecution", "athena:GetWorkGroup"],
+            resources=[stack.format_arn(service="athena", resource="workgroup", resource_name=catalog.workgroup_name)]))
+        self.role.add_to_policy(iam.PolicyStatement(
+            actions=["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartition", "glue:GetPartitions"],
+            resources=[stack.format_arn(service="glue", resource="catalog"),
+                       stack.format_arn(service="glue", resource="database", resource_name=catalog.database_name),
+                       stack.format_arn(service="glue", resource="table",
+                                        resource_name=f"{catalog.database_name}/*")]))
+        storage.results_bucket.grant_read(self.role)
+        storage.results_bucket.grant_put(self.role, f"{catalog.query_results_prefix}*")
+        encryption_key.grant_encrypt_decrypt(self.role)
+        acknowledge(self.role, "Reads the result tables (all objects of the results bucket and the tables of its own "
+                    "database) and writes Athena query results under their prefix.",
+                    "AwsSolutions-IAM5[Action::s3:GetObject*]", "AwsSolutions-IAM5[Action::s3:GetBucket*]",
+                    "AwsSolutions-IAM5[Action::s3:List*]", "AwsSolutions-IAM5[Action::s3:Abort*]",
+                    "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]", "AwsSolutions-IAM5[Action::kms:ReEncrypt*]",
+                    f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table/{catalog.database_name}/*]",
+                    f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(storage.results_bucket.node.default_child)}.Arn>/*]",
+                    f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(storage.results_bucket.node.default_child)}.Arn>/{catalog.query_results_prefix}*]")
+        owner = config.quicksight_owner_arn
+
+        def permissions(actions: tuple[str, ...]) -> list:
+            return [quicksight.CfnDataSource.ResourcePermissionProperty(principal=owner, actions=list(actions))]
+
+        self.data_source = quicksight.CfnDataSource(
+            self, "DataSource", aws_account_id=stack.account, data_source_id=f"{prefix}-results", name="Model quality results",
+            type="ATHENA",
+            data_source_parameters=quicksight.CfnDataSource.DataSourceParametersProperty(
+                athena_parameters=quicksight.CfnDataSource.AthenaParametersProperty(
+                    work_group=catalog.workgroup_name, role_arn=self.role.role_arn)),
+            ssl_properties=quicksight.CfnDataSource.SslPropertiesProperty(disable_ssl=False),
+            permissions=permissions(DATA_SOURCE_OWNER_ACTIONS))
+        self.data_source.add_resource_dependency(catalog.workgroup)
+        self.data_sets: dict[str, quicksight.CfnDataSet] = {}
+        for name, (sql, columns) in dataset_queries(catalog.database_name).items():
+            data_set = quicksight.CfnDataSet(
+                self, f"{name.capitalize()}DataSet", aws_account_id=stack.account, data_set_id=f"{prefix}-{name}",
+                name=f"Model quality {name}", import_mode="DIRECT_QUERY",
+                physical_table_map={name: quicksight.CfnDataSet.PhysicalTableProperty(
+                    custom_sql=quicksight.CfnDataSet.CustomSqlProperty(
+                        data_source_arn=self.data_source.attr_arn, name=name, sql_query=sql,
+                        columns=[quicksight.CfnDataSet.InputColumnProperty(name=c, type=t) for c, t in columns]))},
+                permissions=[quicksight.CfnDataSet.ResourcePermissionProperty(
+                    principal=owner, actions=list(DATA_SET_OWNER_ACTIONS))])
+            self.data_sets[name] = data_set
+        dashboard_permissions = [quicksight.CfnDashboard.ResourcePermissionProperty(
+            principal=owner, actions=list(DASHBOARD_OWNER_ACTIONS))]
+        if config.quicksight_viewer_group_arn:
+            dashboard_permissions.append(quicksight.CfnDashboard.ResourcePermissionProperty(
+                principal=config.quicksight_viewer_group_arn, actions=list(VIEWER_ACTIONS)))
+        self.dashboard = quicksight.CfnDashboard(
+            self, "Dashboard", aws_account_id=stack.account, dashboard_id=f"{prefix}-model-quality",
+            name="Model quality", permissions=dashboard_permissions,
+            dashboard_publish_options=quicksight.CfnDashboard.DashboardPublishOptionsProperty(
+                ad_hoc_filtering_option=quicksight.CfnDashboard.AdHocFilteringOptionProperty(
+                    availability_status="DISABLED"),
+                export_to_csv_option=quicksight.CfnDashboard.ExportToCSVOptionProperty(availability_status="ENABLED")))
+        self.dashboard.add_property_override(
+            "Definition", dashboard_definition({name: ds.attr_arn for name, ds in self.data_sets.items()}))
+        for resource in (self.data_source, *self.data_sets.values(), self.dashboard):
+            skip_cfn_lint(resource, "E3006", "The template is region-agnostic; QuickSight exists only in some "
+                          "regions, and this construct is added only where the account has a QuickSight subscription.")

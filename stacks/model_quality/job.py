@@ -1,0 +1,119 @@
+"""The precision-recall job on EMR Serverless: application, least-privilege job role, and the code as assets."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import jsii
+from aws_cdk import BundlingOptions, DockerImage, ILocalBundling, Stack
+from aws_cdk import aws_emrserverless as emrserverless
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3_assets as s3_assets
+from constructs import Construct
+
+from ..common.acknowledgments import acknowledge
+from ..common.config import KitConfig
+from ..common.encryption import DataKey
+from ..common.functions import PROJECT_ROOT
+from .storage import QualityStorage
+
+# EMR 7.13.0 ships Spark 3.5.6, the pyspark the job's tests pin (tests/model_quality checks they agree).
+EMR_RELEASE = "emr-7.13.0"
+EMR_SPARK_VERSION = "3.5.6"
+JOB_PACKAGE = PROJECT_ROOT / "spark_jobs"
+ENTRY_POINT = JOB_PACKAGE / "model_quality" / "pr_curve.py"
+GB_PER_VCPU = 4
+
+
+@jsii.implements(ILocalBundling)
+class _PackageZip:
+    """Copy `spark_jobs/` into the asset under its own name, so the zip works as `--py-files`."""
+
+    def try_bundle(self, output_dir: str, *, image: DockerImage, **_: object) -> bool:
+        shutil.copytree(JOB_PACKAGE, Path(output_dir) / JOB_PACKAGE.name,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        return True
+
+
+class PrCurveJob(Construct):
+    """An ARM64 Spark application that starts on demand and stops when idle, and the role its job runs as.
+
+    The role reads the capture and ground-truth locations, writes the results bucket and the job logs, and uses
+    the data key; nothing else.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: KitConfig, encryption_key: DataKey,
+                 storage: QualityStorage) -> None:
+        super().__init__(scope, construct_id)
+        self.application = emrserverless.CfnApplication(
+            self,
+            "Application",
+            release_label=EMR_RELEASE,
+            type="SPARK",
+            architecture="ARM64",
+            auto_start_configuration=emrserverless.CfnApplication.AutoStartConfigurationProperty(enabled=True),
+            auto_stop_configuration=emrserverless.CfnApplication.AutoStopConfigurationProperty(
+                enabled=True, idle_timeout_minutes=config.quality_idle_minutes),
+            maximum_capacity=emrserverless.CfnApplication.MaximumAllowedResourcesProperty(
+                cpu=f"{config.quality_max_vcpu} vCPU", memory=f"{config.quality_max_vcpu * GB_PER_VCPU} GB",
+                disk=f"{config.quality_max_vcpu * 20} GB"),
+        )
+        self.entry_point = s3_assets.Asset(self, "EntryPoint", path=str(ENTRY_POINT))
+        self.package = s3_assets.Asset(self, "Package", path=str(JOB_PACKAGE), bundling=BundlingOptions(
+            image=DockerImage.from_registry("public.ecr.aws/docker/library/python:3.12-slim"),  # never used
+            local=_PackageZip()))
+
+        stack = Stack.of(self)
+        self.role = iam.Role(
+            self,
+            "JobRole",
+            assumed_by=iam.ServicePrincipal("emr-serverless.amazonaws.com").with_conditions({
+                "StringEquals": {"aws:SourceAccount": stack.account},
+                "ArnLike": {"aws:SourceArn": stack.format_arn(
+                    service="emr-serverless", resource="/applications", resource_name=self.application.attr_application_id)},
+            }),
+            description="Runs the daily precision-recall job: reads captures and labels, writes results",
+        )
+        capture_pattern = f"{storage.capture_prefix}/*" if storage.capture_prefix else "*"
+        storage.capture_bucket.grant_read(self.role, capture_pattern)
+        storage.ground_truth_bucket.grant_read(self.role)
+        storage.results_bucket.grant_read_write(self.role)
+        storage.results_bucket.grant_delete(self.role)
+        storage.logs_bucket.grant_read_write(self.role)
+        self.entry_point.grant_read(self.role)
+        self.package.grant_read(self.role)
+        encryption_key.grant_encrypt_decrypt(self.role)
+        self.log_uri = storage.logs_bucket.s3_url_for_object("emr-serverless/")
+        acknowledge(
+            self.role,
+            "Object-level wildcards are the job's own prefixes: it lists and reads every capture and label file of "
+            "a day, and rewrites whole dt= partitions of its results; asset objects are content-addressed.",
+            "AwsSolutions-IAM5[Action::s3:GetObject*]",
+            "AwsSolutions-IAM5[Action::s3:GetBucket*]",
+            "AwsSolutions-IAM5[Action::s3:List*]",
+            "AwsSolutions-IAM5[Action::s3:DeleteObject*]",
+            "AwsSolutions-IAM5[Action::s3:Abort*]",
+            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+            "AwsSolutions-IAM5[Action::kms:ReEncrypt*]",
+        )
+        self._acknowledge_bucket_objects(storage)
+
+    def _acknowledge_bucket_objects(self, storage: QualityStorage) -> None:
+        stack = Stack.of(self)
+        findings = []
+        for bucket in (storage.capture_bucket, storage.ground_truth_bucket, storage.results_bucket,
+                       storage.logs_bucket):
+            child = bucket.node.default_child
+            if child is not None:
+                suffix = f"/{storage.capture_prefix}/*" if bucket is storage.capture_bucket and storage.capture_prefix \
+                    else "/*"
+                findings.append(f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(child)}.Arn>{suffix}]")
+        bootstrap = "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]"
+        acknowledge(self.role, "The job reads and writes objects below these prefixes of its own buckets, and reads "
+                    "its code from the CDK asset bucket.", *findings, bootstrap)
+
+    def spark_submit_parameters(self) -> str:
+        return (f"--py-files {self.package.s3_object_url} "
+                "--conf spark.executor.cores=4 --conf spark.executor.memory=14g --conf spark.driver.cores=2 "
+                "--conf spark.driver.memory=7g --conf spark.sql.adaptive.enabled=true")

@@ -1,0 +1,72 @@
+"""The model-quality architecture as one construct: storage, the job, its daily run, alarms, Athena, QuickSight."""
+
+from __future__ import annotations
+
+from aws_cdk import Annotations, CfnOutput
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from ..common.acknowledgments import acknowledge
+from ..common.config import KitConfig
+from ..common.encryption import DataKey
+from .alarms import QualityAlarms
+from .dashboard import QualityDashboard
+from .job import PrCurveJob
+from .orchestration import DailyQualityRun
+from .query_layer import ResultsCatalog
+from .storage import CAPTURE_PREFIX, QualityStorage
+
+DEFAULT_ENDPOINT_NAME = "churn-endpoint"
+
+
+class ModelQualityMonitor(Construct):
+    """Daily precision-recall of an endpoint's captured predictions, from S3 to a QuickSight dashboard.
+
+    Props (defaults): `config` (profile settings, `quality_*` and `quicksight_*`); `endpoint_name`
+    ("churn-endpoint": the metrics dimension, and the capture folder the job reads); `capture_bucket`
+    (None: a new bucket) and `capture_prefix` ("data-capture") for an existing endpoint's capture location;
+    `encryption_key` (None: a new DataKey).
+    Exposes `key`, `storage`, `job`, `run`, `alarms`, `catalog`, `dashboard` (None without a QuickSight owner),
+    and `capture_uri` for an endpoint's DataCaptureConfig.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: KitConfig,
+                 endpoint_name: str = DEFAULT_ENDPOINT_NAME, capture_bucket: s3.IBucket | None = None,
+                 capture_prefix: str = CAPTURE_PREFIX, encryption_key: DataKey | None = None) -> None:
+        super().__init__(scope, construct_id)
+        self.key = encryption_key or DataKey(self, "DataKey", config=config,
+                                             description="Model-quality captures, labels, results and logs")
+        self.storage = QualityStorage(self, "Storage", config=config, encryption_key=self.key,
+                                      capture_bucket=capture_bucket, capture_prefix=capture_prefix)
+        self.job = PrCurveJob(self, "PrCurveJob", config=config, encryption_key=self.key, storage=self.storage)
+        self.run = DailyQualityRun(self, "DailyRun", config=config, encryption_key=self.key, storage=self.storage,
+                                   job=self.job, endpoint_name=endpoint_name)
+        self.alarms = QualityAlarms(self, "Alarms", config=config, run=self.run, endpoint_name=endpoint_name)
+        self.catalog = ResultsCatalog(self, "ResultsCatalog", config=config, encryption_key=self.key,
+                                      storage=self.storage)
+        self.dashboard = None
+        if config.quicksight_owner_arn:
+            self.dashboard = QualityDashboard(self, "Dashboard", config=config, encryption_key=self.key,
+                                              storage=self.storage, catalog=self.catalog)
+        else:
+            Annotations.of(self).add_warning_v2(
+                "kit:quicksight-not-configured",
+                "No QuickSight dashboard: set -c kit:quicksight_owner_arn=arn:aws:quicksight:<identity-region>:"
+                "<account>:user/default/<name> (and -c kit:quicksight_viewer_group_arn=... for read-only viewers, "
+                "-c kit:quicksight_identity_region=<region>) once the account has a QuickSight subscription.")
+        acknowledge(
+            self,
+            "The kit's roles hold least-privilege statements that CDK grants write as each role's own default "
+            "policy; an inline policy belongs to exactly one role, which is what this rule protects.",
+            "NIST.800.53.R5-IAMNoInlinePolicy",
+        )
+        CfnOutput(self, "CaptureUri", value=self.capture_uri,
+                  description="DataCaptureConfig.DestinationS3Uri for the monitored endpoint")
+        CfnOutput(self, "NotificationTopicArn", value=self.run.topic.topic_arn,
+                  description="Subscribe to receive run failures and alarms")
+        CfnOutput(self, "StateMachineArn", value=self.run.state_machine.state_machine_arn,
+                  description="Start with {\"date\": \"YYYY-MM-DD\"} to score a day by hand")
+
+    @property
+    def capture_uri(self) -> str:
+        return self.storage.capture_uri

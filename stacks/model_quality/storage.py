@@ -1,0 +1,53 @@
+"""Buckets of the model-quality flow: captured predictions, ground truth, results, and job logs."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from ..common.config import KitConfig
+from ..common.encryption import DataKey
+from ..common.storage import AccessLogsBucket, SecureBucket
+
+CAPTURE_PREFIX = "data-capture"
+
+
+class QualityStorage(Construct):
+    """KMS-encrypted buckets; raw capture and ground truth expire after `quality_raw_retention_days`.
+
+    Captures land under `capture_uri` (`{capture_uri}/{endpoint}/{variant}/yyyy/mm/dd/hh/`), the layout SageMaker
+    Data Capture writes; pass `capture_bucket` (and `capture_prefix`) to read an existing endpoint's captures
+    instead of creating a bucket. Ground truth goes to `ground_truth_bucket` under `yyyy/mm/dd/hh/`.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: KitConfig,
+        encryption_key: DataKey,
+        capture_bucket: s3.IBucket | None = None,
+        capture_prefix: str = CAPTURE_PREFIX,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.access_logs_bucket = AccessLogsBucket(self, "AccessLogsBucket", config=config)
+        raw_expiry = [s3.LifecycleRule(id="ExpireRawData", expiration=Duration.days(config.quality_raw_retention_days),
+                                       noncurrent_version_expiration=Duration.days(1))]
+
+        def bucket(construct_id: str, rules=()) -> SecureBucket:
+            return SecureBucket(self, construct_id, config=config, encryption_key=encryption_key,
+                                access_logs_bucket=self.access_logs_bucket, lifecycle_rules=rules)
+
+        self.capture_bucket = capture_bucket or bucket("CaptureBucket", raw_expiry)
+        self.capture_prefix = capture_prefix.strip("/")
+        self.ground_truth_bucket = bucket("GroundTruthBucket", raw_expiry)
+        self.results_bucket = bucket("ResultsBucket")
+        self.logs_bucket = bucket("JobLogsBucket", [s3.LifecycleRule(
+            id="ExpireJobLogs", expiration=Duration.days(config.log_retention_days))])
+
+    @property
+    def capture_uri(self) -> str:
+        """Where an endpoint's DataCaptureConfig.DestinationS3Uri points."""
+        return self.capture_bucket.s3_url_for_object(self.capture_prefix)

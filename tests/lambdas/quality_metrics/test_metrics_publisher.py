@@ -1,0 +1,103 @@
+import importlib.util
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+_spec = importlib.util.spec_from_file_location(
+    "metrics_publisher",
+    Path(__file__).resolve().parents[3] / "lambdas" / "quality_metrics" / "metrics_publisher.py")
+publisher = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(publisher)
+
+BUCKET = "results"
+
+
+def summary(day, average_precision=0.4, coverage=0.9):
+    return {"date": day, "rows_captured": 1000, "rows_labeled": 950, "rows_joined": 900, "label_coverage": coverage,
+            "positives": 90, "negatives": 810, "average_precision": average_precision,
+            "average_precision_lower": average_precision - 0.01, "average_precision_upper": average_precision + 0.01,
+            "roc_auc": 0.8, "best_f1_threshold": 0.4,
+            "thresholds": [{"threshold": 0.5, "precision": 0.6, "recall": 0.3, "f1": 0.4, "fpr": 0.02}],
+            "rejected": {}}
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket=BUCKET)
+        yield s3, boto3.client("cloudwatch")
+
+
+def put(s3, day, body):
+    s3.put_object(Bucket=BUCKET, Key=publisher.summary_key("", day), Body=body)
+
+
+def published(cloudwatch, name):
+    now = datetime.now(timezone.utc)
+    points = cloudwatch.get_metric_statistics(
+        Namespace=publisher.NAMESPACE, MetricName=name, Dimensions=[{"Name": "Endpoint", "Value": "churn"}],
+        StartTime=now - timedelta(hours=1), EndTime=now + timedelta(hours=1), Period=3600, Statistics=["Maximum"],
+    )["Datapoints"]
+    return [p["Maximum"] for p in points]
+
+
+def test_publishes_the_day_and_its_drop_against_the_last_seven_days(aws):
+    s3, cloudwatch = aws
+    put(s3, "2026-11-20", json.dumps(summary("2026-11-20", average_precision=0.3)))
+    for offset, ap in ((1, 0.4), (2, 0.4), (9, 0.9)):  # day 9 is outside the 7-day history
+        day = f"2026-11-{20 - offset:02d}"
+        put(s3, day, json.dumps(summary(day, average_precision=ap)))
+    put(s3, "2026-11-16", "not json")  # an unreadable past day is skipped
+    result = publisher.publish({"date": "2026-11-20"}, s3, cloudwatch, BUCKET, "", "churn", 0.5)
+    assert result["metrics"]["AveragePrecisionDrop"] == pytest.approx(0.25)
+    assert published(cloudwatch, "AveragePrecision") == [0.3]
+    assert published(cloudwatch, "PrecisionAtThreshold") == [0.6]
+    assert published(cloudwatch, "RecallAtThreshold") == [0.3]
+    assert published(cloudwatch, "LabelCoverage") == [0.9]
+    assert published(cloudwatch, "PositiveRate") == [pytest.approx(0.1)]
+    assert published(cloudwatch, "SummaryPublished") == [1.0]
+
+
+def test_a_day_without_positives_leaves_undefined_metrics_out(aws):
+    s3, cloudwatch = aws
+    empty = summary("2026-11-20")
+    empty.update(positives=0, negatives=0, label_coverage=None, average_precision=None,
+                 average_precision_lower=None, average_precision_upper=None)
+    put(s3, "2026-11-20", json.dumps(empty))
+    metrics = publisher.publish({"date": "2026-11-20"}, s3, cloudwatch, BUCKET, "", "churn", 0.5)["metrics"]
+    assert "AveragePrecision" not in metrics and "LabelCoverage" not in metrics and "PositiveRate" not in metrics
+    assert metrics["SummaryPublished"] == 1.0
+
+
+def test_a_missing_summary_fails_with_its_location(aws):
+    s3, cloudwatch = aws
+    with pytest.raises(publisher.SummaryError, match=r"no summary at s3://results/summary/dt=2026-11-20/summary.json"):
+        publisher.publish({"date": "2026-11-20"}, s3, cloudwatch, BUCKET, "", "churn", 0.5)
+
+
+@pytest.mark.parametrize("body, message", [
+    ("{oops", "is not valid JSON"),
+    ("[1]", "must hold one JSON object"),
+    (json.dumps({k: v for k, v in summary("2026-11-20").items() if k != "label_coverage"}),
+     "has no field 'label_coverage'"),
+    (json.dumps({**summary("2026-11-20"), "thresholds": [{"threshold": 0.9}]}),
+     "no entry for the decision threshold 0.5 in field 'thresholds'"),
+])
+def test_a_malformed_summary_names_the_problem(aws, body, message):
+    s3, cloudwatch = aws
+    put(s3, "2026-11-20", body)
+    with pytest.raises(publisher.SummaryError, match=message):
+        publisher.publish({"date": "2026-11-20"}, s3, cloudwatch, BUCKET, "", "churn", 0.5)
+
+
+@pytest.mark.parametrize("event, message", [({}, "no field 'date'"), ({"date": "20-11-2026"}, "field 'date' must be")])
+def test_a_malformed_event_names_the_field(aws, event, message):
+    s3, cloudwatch = aws
+    with pytest.raises(publisher.SummaryError, match=message):
+        publisher.publish(event, s3, cloudwatch, BUCKET, "", "churn", 0.5)
