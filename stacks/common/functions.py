@@ -24,29 +24,33 @@ RUNTIME = lambda_.Runtime.PYTHON_3_14
 class _CopyInto:
     """Local bundling: copy the handler folder, plus extra folders under given names, into the asset."""
 
-    def __init__(self, handler_dir: Path, extra_dirs: dict[str, Path]) -> None:
+    def __init__(self, handler_dir: Path | None, extra_dirs: dict[str, Path]) -> None:
         self._handler_dir = handler_dir
         self._extra_dirs = extra_dirs
 
     def try_bundle(self, output_dir: str, *, image: DockerImage, **_: object) -> bool:
-        shutil.copytree(self._handler_dir, output_dir, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+        skip = shutil.ignore_patterns("__pycache__", "*.pyc")
+        if self._handler_dir is not None:
+            shutil.copytree(self._handler_dir, output_dir, dirs_exist_ok=True, ignore=skip)
         for name, source in self._extra_dirs.items():
-            shutil.copytree(source, Path(output_dir) / name, dirs_exist_ok=True)
+            shutil.copytree(source, Path(output_dir) / name, dirs_exist_ok=True, ignore=skip)
         return True
+
+
+def copy_bundling(handler_dir: Path | None = None, **extra_dirs: Path) -> BundlingOptions:
+    """Docker-free bundling: `handler_dir`'s files at the asset root, each `extra_dirs` folder under its name."""
+    return BundlingOptions(
+        # Never used: local bundling always succeeds, so no Docker engine is needed.
+        image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.14"),
+        local=_CopyInto(handler_dir, extra_dirs),
+    )
 
 
 def bundled_code(handler_dir: str, **extra_dirs: str) -> lambda_.Code:
     """Code from `lambdas/<handler_dir>` with each `extra_dirs` folder (repository paths) copied in by name."""
     source = PROJECT_ROOT / "lambdas" / handler_dir
     extras = {name: PROJECT_ROOT / path for name, path in extra_dirs.items()}
-    return lambda_.Code.from_asset(
-        str(source),
-        bundling=BundlingOptions(
-            # Never used: local bundling always succeeds, so no Docker engine is needed.
-            image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.14"),
-            local=_CopyInto(source, extras),
-        ),
-    )
+    return lambda_.Code.from_asset(str(source), bundling=copy_bundling(source, **extras))
 
 
 class KitFunction(lambda_.Function):

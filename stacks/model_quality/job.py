@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
-import jsii
-from aws_cdk import BundlingOptions, DockerImage, ILocalBundling, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_emrserverless as emrserverless
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_assets as s3_assets
@@ -15,7 +11,7 @@ from constructs import Construct
 from ..common.acknowledgments import acknowledge
 from ..common.config import KitConfig
 from ..common.encryption import DataKey
-from ..common.functions import PROJECT_ROOT
+from ..common.functions import PROJECT_ROOT, copy_bundling
 from .storage import QualityStorage
 
 # EMR 7.13.0 ships Spark 3.5.6, the pyspark the job's tests pin (tests/model_quality checks they agree).
@@ -24,16 +20,6 @@ EMR_SPARK_VERSION = "3.5.6"
 JOB_PACKAGE = PROJECT_ROOT / "spark_jobs"
 ENTRY_POINT = JOB_PACKAGE / "model_quality" / "pr_curve.py"
 GB_PER_VCPU = 4
-
-
-@jsii.implements(ILocalBundling)
-class _PackageZip:
-    """Copy `spark_jobs/` into the asset under its own name, so the zip works as `--py-files`."""
-
-    def try_bundle(self, output_dir: str, *, image: DockerImage, **_: object) -> bool:
-        shutil.copytree(JOB_PACKAGE, Path(output_dir) / JOB_PACKAGE.name,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        return True
 
 
 class PrCurveJob(Construct):
@@ -60,9 +46,9 @@ class PrCurveJob(Construct):
                 disk=f"{config.quality_max_vcpu * 20} GB"),
         )
         self.entry_point = s3_assets.Asset(self, "EntryPoint", path=str(ENTRY_POINT))
-        self.package = s3_assets.Asset(self, "Package", path=str(JOB_PACKAGE), bundling=BundlingOptions(
-            image=DockerImage.from_registry("public.ecr.aws/docker/library/python:3.12-slim"),  # never used
-            local=_PackageZip()))
+        # spark_jobs/ under its own name, so the zip works as --py-files.
+        self.package = s3_assets.Asset(self, "Package", path=str(JOB_PACKAGE),
+                                       bundling=copy_bundling(**{JOB_PACKAGE.name: JOB_PACKAGE}))
 
         stack = Stack.of(self)
         self.role = iam.Role(
