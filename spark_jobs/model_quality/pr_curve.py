@@ -36,11 +36,12 @@ PARSED_SCHEMA = "id string, order_key long, reason string, raw string"
 HISTOGRAM_SCHEMA = "bin int, lower double, upper double, positives long, negatives long"
 CURVE_SCHEMA = "threshold double, precision double, recall double"
 THRESHOLDS_SCHEMA = "kind string, threshold double, precision double, recall double, f1 double, fpr double"
+# Sums in each `counts` row; parse-reject counts come as (reason, count) in the same rows.
+SUMMED_COLUMNS = ("positives", "negatives", "captured", "labelled", "predicted_ids", *records.MATCH_REASONS)
 COUNT_COLUMNS = ("positives", "negatives", "captured", "labelled", "predicted_ids", *records.REASONS)
 OUTCOME_SCHEMA = T.StructType([
     T.StructField("bin", T.IntegerType()), T.StructField("reason", T.StringType()),
-    *(T.StructField(name, T.LongType()) for name in ("positives", "negatives", "captured", "labelled",
-                                                       "predicted_ids", *records.MATCH_REASONS, "count")),
+    *(T.StructField(name, T.LongType()) for name in (*SUMMED_COLUMNS, "count")),
 ])
 
 
@@ -110,7 +111,7 @@ def parse_arguments(argv: list[str]) -> JobArguments:
     parser.add_argument("--endpoint", default="*", help="endpoint folder under --captures (default: all)")
     parser.add_argument("--variant", default="*", help="variant folder under the endpoint (default: all)")
     namespace = parser.parse_args(argv)
-    return JobArguments(**{key: value for key, value in vars(namespace).items()})
+    return JobArguments(**vars(namespace))
 
 
 def _day_folder(day: date) -> str:
@@ -208,9 +209,7 @@ class DayCounts:
 
 
 def score_day(spark: SparkSession, storage: Storage, args: JobArguments, work: str, rejects_target: str) -> DayCounts:
-    """Run the Spark part: counts per bin and per reason come back to the driver, rejects land in rejects_target.
-
-    """
+    """Run the Spark part: counts per bin and per reason come back to the driver, rejects land in rejects_target."""
     capture_files, label_files = _input_files(storage, args)
     if not capture_files and not label_files:
         storage.delete(rejects_target)
@@ -227,9 +226,8 @@ def score_day(spark: SparkSession, storage: Storage, args: JobArguments, work: s
     totals = dict.fromkeys(COUNT_COLUMNS, 0)
     binned = {}
     for row in rows:
-        for name in COUNT_COLUMNS:
-            if name in row.__fields__:
-                totals[name] += row[name] or 0
+        for name in SUMMED_COLUMNS:
+            totals[name] += row[name] or 0
         if row["reason"] is not None:
             totals[row["reason"]] += row["count"]
         if row["bin"] is not None:

@@ -109,7 +109,7 @@ class KitConfig:
                      "quality_max_average_precision_drop", "quality_min_label_coverage"):
             _require_fraction(name, getattr(self, name))
         for name in ("quicksight_owner_arn", "quicksight_viewer_group_arn"):
-            _require_quicksight_arn(name, getattr(self, name))
+            _require_quicksight_arn(name, getattr(self, name), self.quicksight_identity_region)
         if self.quicksight_viewer_group_arn and not self.quicksight_owner_arn:
             raise ConfigError(f"Setting {OVERRIDE_PREFIX}quicksight_viewer_group_arn needs "
                               f"{OVERRIDE_PREFIX}quicksight_owner_arn: the dashboard has to have an owner.")
@@ -257,9 +257,18 @@ def _require_fraction(name: str, value: float) -> None:
         raise ConfigError(f"Setting {OVERRIDE_PREFIX}{name}={value!r} is out of range. Allowed: 0 to 1.")
 
 
-def _require_quicksight_arn(name: str, value: str) -> None:
-    if value and not QUICKSIGHT_PRINCIPAL_PATTERN.match(value):
+def _require_quicksight_arn(name: str, value: str, identity_region: str) -> None:
+    """QuickSight users and groups live in the account's identity region, whatever region the stack deploys to."""
+    if not value:
+        return
+    if not QUICKSIGHT_PRINCIPAL_PATTERN.match(value):
         raise ConfigError(
             f"Setting {OVERRIDE_PREFIX}{name}={value!r} is not a QuickSight principal ARN. Allowed: empty, or "
             "arn:aws:quicksight:<identity-region>:<account>:user/<namespace>/<name> (or group/...)."
+        )
+    if value.split(":")[3] != identity_region:
+        raise ConfigError(
+            f"Setting {OVERRIDE_PREFIX}{name}={value!r} is not in the QuickSight identity region "
+            f"{identity_region!r}. Allowed: a principal ARN of that region, or set "
+            f"{OVERRIDE_PREFIX}quicksight_identity_region to the region of your QuickSight users."
         )

@@ -48,6 +48,9 @@ class ModelQualityMonitor(Construct):
         if config.quicksight_owner_arn:
             self.dashboard = QualityDashboard(self, "Dashboard", config=config, encryption_key=self.key,
                                               storage=self.storage, catalog=self.catalog)
+            CfnOutput(self, "DashboardUrl", description="Open in the QuickSight identity region's console",
+                      value=f"https://{config.quicksight_identity_region}.quicksight.aws.amazon.com/sn/dashboards/"
+                            f"{self.dashboard.dashboard.dashboard_id}")
         else:
             Annotations.of(self).add_warning_v2(
                 "kit:quicksight-not-configured",

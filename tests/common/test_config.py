@@ -65,6 +65,15 @@ def test_context_without_the_prefix_is_not_a_setting():
         ({"kit:access_log_expiry_days": True}, r"kit:access_log_expiry_days=True is not a whole number"),
         ({"kit:redshift_base_capacity": "12"}, r"kit:redshift_base_capacity=12 is not allowed\. Allowed: 4, 8, 16, 24"),
         ({"kit:redshift_daily_rpu_hours": "-1"}, r"kit:redshift_daily_rpu_hours=-1 is out of range\. Allowed: 0 to 100000"),
+        ({"kit:quality_max_vcpu": "17"}, r"kit:quality_max_vcpu=17 is not allowed\. Allowed: 4, 8, 16, 32"),
+        ({"kit:quality_decision_threshold": "high"}, r"kit:quality_decision_threshold='high' is not a number"),
+        ({"kit:quality_min_label_coverage": "1.5"}, r"kit:quality_min_label_coverage=1\.5 is out of range\. Allowed: 0 to 1"),
+        ({"kit:quicksight_owner_arn": "bob"}, r"kit:quicksight_owner_arn='bob' is not a QuickSight principal ARN"),
+        ({"kit:quicksight_owner_arn": "arn:aws:quicksight:eu-west-1:123456789012:user/default/ana"},
+         r"is not in the QuickSight identity region 'us-east-1'\. Allowed: a principal ARN of that region, or set "
+         r"kit:quicksight_identity_region"),
+        ({"kit:quicksight_viewer_group_arn": "arn:aws:quicksight:us-east-1:123456789012:group/default/team"},
+         r"kit:quicksight_viewer_group_arn needs kit:quicksight_owner_arn"),
     ],
 )
 def test_invalid_settings_name_the_setting_and_what_is_allowed(context, message):

@@ -199,5 +199,8 @@ def test_dashboard_shows_the_curves_ap_bounds_thresholds_and_tiles(with_quicksig
     data_sets = {d["Properties"]["PhysicalTableMap"][next(iter(d["Properties"]["PhysicalTableMap"]))]["CustomSql"]["SqlQuery"]
                  for d in with_quicksight.find_resources("AWS::QuickSight::DataSet").values()}
     assert any("'no skill'" in sql and "'7 days earlier'" in sql for sql in data_sets)
+    outputs = with_quicksight.find_outputs("*")
+    (url,) = [o["Value"] for name, o in outputs.items() if name.startswith("MonitorDashboardUrl")]
+    assert url.startswith("https://us-east-1.quicksight.aws.amazon.com/sn/dashboards/")
     source = only(with_quicksight, "AWS::QuickSight::DataSource")
     assert source["Type"] == "ATHENA" and "RoleArn" in source["DataSourceParameters"]["AthenaParameters"]
