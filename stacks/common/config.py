@@ -36,6 +36,7 @@ LOG_RETENTION: dict[int, RetentionDays] = {
 REDSHIFT_BASE_CAPACITIES = (4, *range(8, 513, 8))
 # EMR Serverless maximum capacities the kit offers, in vCPUs (16 is a new account's default quota).
 EMR_SERVERLESS_VCPU_STEPS = (4, 8, 16, 32, 64, 128, 256, 400, 800, 1600, 3200)
+SAGEMAKER_INSTANCE_TYPE_PATTERN = re.compile(r"^ml\.[a-z0-9-]+\.[a-z0-9]+$")
 QUICKSIGHT_PRINCIPAL_PATTERN = re.compile(r"^arn:aws[a-z-]*:quicksight:[a-z0-9-]+:\d{12}:(user|group)/.+$")
 
 
@@ -87,6 +88,25 @@ class KitConfig:
     quality_min_average_precision: float
     quality_max_average_precision_drop: float
     quality_min_label_coverage: float
+    # Churn pipeline: Spark processing instances (type, count) and the XGBoost training instance type.
+    churn_processing_instance_type: str
+    churn_processing_instance_count: int
+    churn_training_instance_type: str
+    # Minimum test AUC for a trained model to be registered (the pipeline parameter's default).
+    churn_min_auc: float
+    # Register passing models as Approved (deploys at once) instead of PendingManualApproval.
+    churn_auto_approve: bool
+    # Real-time endpoint: instance type and count; auto scaling up to churn_endpoint_max_instances on
+    # invocations per instance per minute (a maximum equal to the count turns scaling off).
+    churn_endpoint_instance_type: str
+    churn_endpoint_instance_count: int
+    churn_endpoint_max_instances: int
+    churn_invocations_per_instance: int
+    # Percent of requests Data Capture records for the model-quality job.
+    churn_capture_percent: int
+    # A SageMaker notebook instance for the sagemaker_pyspark library path (VPC, no direct internet).
+    churn_notebook: bool
+    churn_notebook_instance_type: str
     # QuickSight principals (ARNs in the identity region); without an owner no QuickSight resource is created.
     quicksight_owner_arn: str
     quicksight_viewer_group_arn: str
@@ -108,6 +128,16 @@ class KitConfig:
         for name in ("quality_decision_threshold", "quality_min_average_precision",
                      "quality_max_average_precision_drop", "quality_min_label_coverage"):
             _require_fraction(name, getattr(self, name))
+        for name in ("churn_processing_instance_type", "churn_training_instance_type",
+                     "churn_endpoint_instance_type", "churn_notebook_instance_type"):
+            _require_instance_type(name, getattr(self, name))
+        _require_range("churn_processing_instance_count", self.churn_processing_instance_count, 1, 100)
+        _require_fraction("churn_min_auc", self.churn_min_auc)
+        _require_range("churn_endpoint_instance_count", self.churn_endpoint_instance_count, 1, 100)
+        _require_range("churn_endpoint_max_instances", self.churn_endpoint_max_instances,
+                       self.churn_endpoint_instance_count, 100)
+        _require_range("churn_invocations_per_instance", self.churn_invocations_per_instance, 1, 100_000)
+        _require_range("churn_capture_percent", self.churn_capture_percent, 1, 100)
         for name in ("quicksight_owner_arn", "quicksight_viewer_group_arn"):
             _require_quicksight_arn(name, getattr(self, name), self.quicksight_identity_region)
         if self.quicksight_viewer_group_arn and not self.quicksight_owner_arn:
@@ -152,6 +182,18 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
         "quality_min_average_precision": 0.2,
         "quality_max_average_precision_drop": 0.1,
         "quality_min_label_coverage": 0.5,
+        "churn_processing_instance_type": "ml.m5.xlarge",
+        "churn_processing_instance_count": 1,
+        "churn_training_instance_type": "ml.m5.xlarge",
+        "churn_min_auc": 0.85,
+        "churn_auto_approve": True,
+        "churn_endpoint_instance_type": "ml.t2.medium",
+        "churn_endpoint_instance_count": 1,
+        "churn_endpoint_max_instances": 1,
+        "churn_invocations_per_instance": 1000,
+        "churn_capture_percent": 100,
+        "churn_notebook": False,
+        "churn_notebook_instance_type": "ml.t3.medium",
         "quicksight_owner_arn": "",
         "quicksight_viewer_group_arn": "",
         "quicksight_identity_region": "us-east-1",
@@ -178,6 +220,18 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
         "quality_min_average_precision": 0.2,
         "quality_max_average_precision_drop": 0.1,
         "quality_min_label_coverage": 0.5,
+        "churn_processing_instance_type": "ml.m5.4xlarge",
+        "churn_processing_instance_count": 2,
+        "churn_training_instance_type": "ml.m5.2xlarge",
+        "churn_min_auc": 0.85,
+        "churn_auto_approve": False,
+        "churn_endpoint_instance_type": "ml.m5.large",
+        "churn_endpoint_instance_count": 2,
+        "churn_endpoint_max_instances": 6,
+        "churn_invocations_per_instance": 1000,
+        "churn_capture_percent": 100,
+        "churn_notebook": True,
+        "churn_notebook_instance_type": "ml.t3.medium",
         "quicksight_owner_arn": "",
         "quicksight_viewer_group_arn": "",
         "quicksight_identity_region": "us-east-1",
@@ -255,6 +309,12 @@ def _require_range(name: str, value: int, low: int, high: int) -> None:
 def _require_fraction(name: str, value: float) -> None:
     if not 0.0 <= value <= 1.0:
         raise ConfigError(f"Setting {OVERRIDE_PREFIX}{name}={value!r} is out of range. Allowed: 0 to 1.")
+
+
+def _require_instance_type(name: str, value: str) -> None:
+    if not SAGEMAKER_INSTANCE_TYPE_PATTERN.match(value):
+        raise ConfigError(f"Setting {OVERRIDE_PREFIX}{name}={value!r} is not a SageMaker instance type. "
+                          "Allowed: ml.<family>.<size>, for example ml.m5.xlarge.")
 
 
 def _require_quicksight_arn(name: str, value: str, identity_region: str) -> None:

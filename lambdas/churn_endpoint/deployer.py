@@ -1,0 +1,239 @@
+"""Deploys approved churn models to one real-time endpoint with Data Capture; scales it; tears it down.
+
+Events (EventBridge, asynchronous; failures go to the function's dead-letter queue):
+- "SageMaker Model Package State Change" with ModelApprovalStatus Approved: create model `<endpoint>-v<N>` and
+  endpoint config `<endpoint>-v<N>` (Data Capture of inputs and outputs, KMS, content-type headers so payloads
+  stay readable), then create the endpoint or update it blue/green with automatic rollback on the error alarm.
+  A model that fails to deploy leaves the previous one serving.
+- "SageMaker Endpoint State Change" to IN_SERVICE: register target-tracking auto scaling (when configured).
+- {"kit-action": "teardown"} (from the stack's deletion): delete the endpoint, the configs and models this function
+  created, the scaling target, and (when DELETE_MODEL_PACKAGES is true) the group's model packages.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+MODEL_PACKAGE_CHANGE = "SageMaker Model Package State Change"
+ENDPOINT_CHANGE = "SageMaker Endpoint State Change"
+TEARDOWN = {"kit-action": "teardown"}
+BUSY_STATES = ("Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting", "UpdateRollbackFailed")
+SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+
+
+class EventError(ValueError):
+    """A malformed event; the message names the field."""
+
+
+class EndpointBusy(RuntimeError):
+    """The endpoint cannot take an update now; the asynchronous retry or the dead-letter queue keeps the event."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    endpoint_name: str
+    variant_name: str
+    model_package_group: str
+    model_role_arn: str
+    instance_type: str
+    instance_count: int
+    max_instances: int
+    invocations_per_instance: int
+    capture_uri: str
+    capture_percent: int
+    capture_key_arn: str
+    volume_key_arn: str
+    rollback_alarm: str
+    delete_model_packages: bool
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> "Settings":
+        return cls(
+            endpoint_name=env["ENDPOINT_NAME"], variant_name=env["VARIANT_NAME"],
+            model_package_group=env["MODEL_PACKAGE_GROUP"], model_role_arn=env["MODEL_ROLE_ARN"],
+            instance_type=env["INSTANCE_TYPE"], instance_count=int(env["INSTANCE_COUNT"]),
+            max_instances=int(env["MAX_INSTANCES"]), invocations_per_instance=int(env["INVOCATIONS_PER_INSTANCE"]),
+            capture_uri=env["CAPTURE_URI"], capture_percent=int(env["CAPTURE_PERCENT"]),
+            capture_key_arn=env["CAPTURE_KEY_ARN"], volume_key_arn=env["VOLUME_KEY_ARN"],
+            rollback_alarm=env["ROLLBACK_ALARM"], delete_model_packages=env["DELETE_MODEL_PACKAGES"] == "true",
+        )
+
+    @property
+    def scaling_resource_id(self) -> str:
+        return f"endpoint/{self.endpoint_name}/variant/{self.variant_name}"
+
+
+def _detail(event: Mapping[str, Any], *fields: str) -> list[str]:
+    detail = event.get("detail")
+    if not isinstance(detail, dict):
+        raise EventError("Field 'detail' is missing or not an object.")
+    values = []
+    for field in fields:
+        value = detail.get(field)
+        if value in (None, ""):
+            raise EventError(f"Field 'detail.{field}' is missing or empty.")
+        values.append(str(value))
+    return values
+
+
+def deploy(sagemaker, settings: Settings, event: Mapping[str, Any]) -> dict:
+    """Serve the approved model package of the event; returns what it did."""
+    package_arn, group, status = _detail(event, "ModelPackageArn", "ModelPackageGroupName", "ModelApprovalStatus")
+    if group != settings.model_package_group:
+        raise EventError(f"Field 'detail.ModelPackageGroupName' is {group!r}; this function deploys "
+                         f"{settings.model_package_group!r} only.")
+    if status != "Approved":
+        return {"action": "ignored", "reason": f"approval status is {status}"}
+    version = sagemaker.describe_model_package(ModelPackageName=package_arn)["ModelPackageVersion"]
+    name = f"{settings.endpoint_name}-v{version}"
+    endpoint = _describe_endpoint(sagemaker, settings.endpoint_name)
+    if endpoint and endpoint["EndpointConfigName"] == name:
+        return {"action": "unchanged", "endpoint": settings.endpoint_name, "config": name}
+    if endpoint and endpoint["EndpointStatus"] in BUSY_STATES:
+        raise EndpointBusy(f"Endpoint {settings.endpoint_name} is {endpoint['EndpointStatus']}; version {version} "
+                           "will be retried (or kept in the dead-letter queue).")
+    if endpoint and endpoint["EndpointStatus"] == "Failed":
+        raise EndpointBusy(f"Endpoint {settings.endpoint_name} is Failed ({endpoint.get('FailureReason', '')}); "
+                           "delete it, then re-approve the model package to create it again.")
+    _create_once(sagemaker.create_model, ModelName=name, ExecutionRoleArn=settings.model_role_arn,
+                 Containers=[{"ModelPackageName": package_arn}], EnableNetworkIsolation=True,
+                 Tags=[{"Key": "kit:endpoint", "Value": settings.endpoint_name}])
+    _create_once(sagemaker.create_endpoint_config, **endpoint_config(settings, name))
+    if endpoint is None:
+        sagemaker.create_endpoint(EndpointName=settings.endpoint_name, EndpointConfigName=name,
+                                  Tags=[{"Key": "kit:endpoint", "Value": settings.endpoint_name}])
+        return {"action": "created", "endpoint": settings.endpoint_name, "config": name}
+    sagemaker.update_endpoint(EndpointName=settings.endpoint_name, EndpointConfigName=name,
+                              DeploymentConfig=blue_green(settings))
+    return {"action": "updated", "endpoint": settings.endpoint_name, "config": name,
+            "previous_config": endpoint["EndpointConfigName"]}
+
+
+def endpoint_config(settings: Settings, name: str) -> dict:
+    """One variant, encrypted volumes, and Data Capture of every request and response into the capture location."""
+    return {
+        "EndpointConfigName": name,
+        "ProductionVariants": [{"VariantName": settings.variant_name, "ModelName": name,
+                                "InstanceType": settings.instance_type,
+                                "InitialInstanceCount": settings.instance_count}],
+        "KmsKeyId": settings.volume_key_arn,
+        "DataCaptureConfig": {
+            "EnableCapture": True,
+            "InitialSamplingPercentage": settings.capture_percent,
+            "DestinationS3Uri": settings.capture_uri,
+            "KmsKeyId": settings.capture_key_arn,
+            "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+            # Listed content types are stored as text, not base64, so the quality job can read them.
+            "CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"], "JsonContentTypes": ["application/json"]},
+        },
+        "Tags": [{"Key": "kit:endpoint", "Value": settings.endpoint_name}],
+    }
+
+
+def blue_green(settings: Settings) -> dict:
+    """Shift all traffic to the new fleet, watch the error alarm for five minutes, roll back if it fires."""
+    return {
+        "BlueGreenUpdatePolicy": {
+            "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 0},
+            "TerminationWaitInSeconds": 300,
+            "MaximumExecutionTimeoutInSeconds": 3600,
+        },
+        "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": settings.rollback_alarm}]},
+    }
+
+
+def ensure_scaling(autoscaling, settings: Settings, event: Mapping[str, Any]) -> dict:
+    """Target tracking on invocations per instance, registered once the endpoint is in service (idempotent)."""
+    name, status = _detail(event, "EndpointName", "EndpointStatus")
+    if name != settings.endpoint_name:
+        raise EventError(f"Field 'detail.EndpointName' is {name!r}; this function manages {settings.endpoint_name!r}.")
+    if status != "IN_SERVICE" or settings.max_instances <= settings.instance_count:
+        return {"action": "ignored", "reason": f"status {status}, maximum {settings.max_instances} instance(s)"}
+    autoscaling.register_scalable_target(
+        ServiceNamespace="sagemaker", ResourceId=settings.scaling_resource_id, ScalableDimension=SCALABLE_DIMENSION,
+        MinCapacity=settings.instance_count, MaxCapacity=settings.max_instances)
+    autoscaling.put_scaling_policy(
+        PolicyName=f"{settings.endpoint_name}-invocations", ServiceNamespace="sagemaker",
+        ResourceId=settings.scaling_resource_id, ScalableDimension=SCALABLE_DIMENSION,
+        PolicyType="TargetTrackingScaling",
+        TargetTrackingScalingPolicyConfiguration={
+            "TargetValue": float(settings.invocations_per_instance),
+            "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"},
+            "ScaleInCooldown": 300, "ScaleOutCooldown": 60,
+        })
+    return {"action": "scaling", "endpoint": name, "min": settings.instance_count, "max": settings.max_instances}
+
+
+def teardown(sagemaker, autoscaling, settings: Settings) -> dict:
+    """Delete what deploy() created, so deleting the stack leaves no endpoint running."""
+    deleted: dict[str, list[str]] = {"endpoint": [], "endpoint_configs": [], "models": [], "model_packages": []}
+    if settings.max_instances > settings.instance_count:
+        targets = autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker",
+                                                        ResourceIds=[settings.scaling_resource_id])
+        if targets["ScalableTargets"]:
+            autoscaling.deregister_scalable_target(ServiceNamespace="sagemaker", ResourceId=settings.scaling_resource_id,
+                                                   ScalableDimension=SCALABLE_DIMENSION)
+    if _describe_endpoint(sagemaker, settings.endpoint_name):
+        sagemaker.delete_endpoint(EndpointName=settings.endpoint_name)
+        deleted["endpoint"].append(settings.endpoint_name)
+    prefix = f"{settings.endpoint_name}-v"
+    for page in sagemaker.get_paginator("list_endpoint_configs").paginate(NameContains=prefix):
+        for config in page["EndpointConfigs"]:
+            if config["EndpointConfigName"].startswith(prefix):
+                sagemaker.delete_endpoint_config(EndpointConfigName=config["EndpointConfigName"])
+                deleted["endpoint_configs"].append(config["EndpointConfigName"])
+    for page in sagemaker.get_paginator("list_models").paginate(NameContains=prefix):
+        for model in page["Models"]:
+            if model["ModelName"].startswith(prefix):
+                sagemaker.delete_model(ModelName=model["ModelName"])
+                deleted["models"].append(model["ModelName"])
+    if settings.delete_model_packages:
+        for page in sagemaker.get_paginator("list_model_packages").paginate(
+                ModelPackageGroupName=settings.model_package_group):
+            for package in page["ModelPackageSummaryList"]:
+                sagemaker.delete_model_package(ModelPackageName=package["ModelPackageArn"])
+                deleted["model_packages"].append(package["ModelPackageArn"])
+    return {"action": "deleted", **deleted}
+
+
+def _describe_endpoint(sagemaker, name: str) -> dict | None:
+    try:
+        return sagemaker.describe_endpoint(EndpointName=name)
+    except sagemaker.exceptions.ClientError as error:
+        if "Could not find endpoint" in str(error):
+            return None
+        raise
+
+
+def _create_once(create, **request) -> None:
+    """Create, or accept that a retry of this event already did."""
+    try:
+        create(**request)
+    except Exception as error:  # botocore's ClientError, without importing botocore
+        if "already existing" not in str(error) and "already exists" not in str(error):
+            raise
+
+
+def dispatch(event: Any, settings: Settings, sagemaker, autoscaling) -> dict:
+    if not isinstance(event, dict):
+        raise EventError(f"The event must be a JSON object, not {type(event).__name__}.")
+    if event.get("kit-action") == TEARDOWN["kit-action"]:
+        return teardown(sagemaker, autoscaling, settings)
+    detail_type = event.get("detail-type")
+    if detail_type == MODEL_PACKAGE_CHANGE:
+        return deploy(sagemaker, settings, event)
+    if detail_type == ENDPOINT_CHANGE:
+        return ensure_scaling(autoscaling, settings, event)
+    raise EventError(f"Field 'detail-type' is {detail_type!r}; expected {MODEL_PACKAGE_CHANGE!r}, "
+                     f"{ENDPOINT_CHANGE!r}, or an event {TEARDOWN}.")
+
+
+def handler(event: Any, _context: Any) -> dict:
+    import boto3
+
+    result = dispatch(event, Settings.from_env(os.environ), boto3.client("sagemaker"),
+                      boto3.client("application-autoscaling"))
+    print(result)
+    return result

@@ -1,0 +1,183 @@
+import importlib.util
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+_spec = importlib.util.spec_from_file_location(
+    "deployer", Path(__file__).resolve().parents[3] / "lambdas" / "churn_endpoint" / "deployer.py")
+deployer = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = deployer  # dataclasses look their module up
+_spec.loader.exec_module(deployer)
+
+GROUP = "churn-models"
+ENDPOINT = "churn-endpoint"
+ACCOUNT = "123456789012"
+ENV = {
+    "ENDPOINT_NAME": ENDPOINT, "VARIANT_NAME": "AllTraffic", "MODEL_PACKAGE_GROUP": GROUP,
+    "MODEL_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/churn-model", "INSTANCE_TYPE": "ml.t2.medium",
+    "INSTANCE_COUNT": "1", "MAX_INSTANCES": "3", "INVOCATIONS_PER_INSTANCE": "1000",
+    "CAPTURE_URI": "s3://captures/data-capture", "CAPTURE_PERCENT": "100",
+    "CAPTURE_KEY_ARN": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/capture", "VOLUME_KEY_ARN": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/volume",
+    "ROLLBACK_ALARM": "churn-endpoint-errors", "DELETE_MODEL_PACKAGES": "true",
+}
+SETTINGS = deployer.Settings.from_env(ENV)
+
+
+class UpdateRecorder:
+    """moto 5.2 does not implement UpdateEndpoint: record the call, pass everything else to moto."""
+
+    def __init__(self, client):
+        self._client = client
+        self.updates = []
+
+    def update_endpoint(self, **request):
+        self.updates.append(request)
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        sagemaker = boto3.client("sagemaker")
+        sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
+        yield UpdateRecorder(sagemaker), boto3.client("application-autoscaling")
+
+
+def register(sagemaker, status="Approved"):
+    arn = sagemaker.create_model_package(
+        ModelPackageGroupName=GROUP, ModelApprovalStatus=status,
+        InferenceSpecification={"Containers": [{"Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
+                                                "ModelDataUrl": "s3://artifacts/model.tar.gz"}],
+                                "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"]},
+    )["ModelPackageArn"]
+    return {"detail-type": deployer.MODEL_PACKAGE_CHANGE, "source": "aws.sagemaker",
+            "detail": {"ModelPackageArn": arn, "ModelPackageGroupName": GROUP, "ModelApprovalStatus": status}}
+
+
+def test_first_approval_creates_the_endpoint_with_data_capture(aws):
+    sagemaker, autoscaling = aws
+    result = deployer.dispatch(register(sagemaker), SETTINGS, sagemaker, autoscaling)
+    assert result == {"action": "created", "endpoint": ENDPOINT, "config": f"{ENDPOINT}-v1"}
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=f"{ENDPOINT}-v1")
+    capture = config["DataCaptureConfig"]
+    assert capture["DestinationS3Uri"] == "s3://captures/data-capture"
+    assert capture["KmsKeyId"] == ENV["CAPTURE_KEY_ARN"]
+    assert capture["InitialSamplingPercentage"] == 100
+    assert {o["CaptureMode"] for o in capture["CaptureOptions"]} == {"Input", "Output"}
+    assert capture["CaptureContentTypeHeader"]["CsvContentTypes"] == ["text/csv"]
+    assert config["KmsKeyId"] == ENV["VOLUME_KEY_ARN"]
+    variant = config["ProductionVariants"][0]
+    assert (variant["VariantName"], variant["InstanceType"], variant["InitialInstanceCount"]) == ("AllTraffic", "ml.t2.medium", 1)
+    model = sagemaker.describe_model(ModelName=f"{ENDPOINT}-v1")
+    assert model["ExecutionRoleArn"] == ENV["MODEL_ROLE_ARN"]
+    assert sagemaker.describe_endpoint(EndpointName=ENDPOINT)["EndpointConfigName"] == f"{ENDPOINT}-v1"
+    assert sagemaker.updates == []
+
+
+def test_next_approval_updates_blue_green_with_rollback_on_the_error_alarm(aws):
+    sagemaker, autoscaling = aws
+    deployer.dispatch(register(sagemaker), SETTINGS, sagemaker, autoscaling)
+    result = deployer.dispatch(register(sagemaker), SETTINGS, sagemaker, autoscaling)
+    assert result["action"] == "updated" and result["previous_config"] == f"{ENDPOINT}-v1"
+    [update] = sagemaker.updates
+    assert update["EndpointConfigName"] == f"{ENDPOINT}-v2"
+    policy = update["DeploymentConfig"]
+    assert policy["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]["Type"] == "ALL_AT_ONCE"
+    assert policy["AutoRollbackConfiguration"]["Alarms"] == [{"AlarmName": "churn-endpoint-errors"}]
+    # The new version's model and config exist before the switch; the old ones stay for rollback.
+    assert sagemaker.describe_endpoint_config(EndpointConfigName=f"{ENDPOINT}-v1")
+    assert sagemaker.describe_model(ModelName=f"{ENDPOINT}-v2")
+
+
+def test_a_retried_event_is_idempotent(aws):
+    sagemaker, autoscaling = aws
+    event = register(sagemaker)
+    deployer.dispatch(event, SETTINGS, sagemaker, autoscaling)
+    assert deployer.dispatch(event, SETTINGS, sagemaker, autoscaling)["action"] == "unchanged"
+    assert sagemaker.updates == []
+
+
+def test_pending_packages_are_not_deployed(aws):
+    sagemaker, autoscaling = aws
+    result = deployer.dispatch(register(sagemaker, status="PendingManualApproval"), SETTINGS, sagemaker, autoscaling)
+    assert result["action"] == "ignored"
+    assert sagemaker.list_endpoints()["Endpoints"] == []
+
+
+def test_an_endpoint_being_updated_is_not_touched_and_the_event_fails_for_retry(aws):
+    sagemaker, autoscaling = aws
+
+    class Busy(UpdateRecorder):
+        def describe_endpoint(self, **_):
+            return {"EndpointName": ENDPOINT, "EndpointStatus": "Updating", "EndpointConfigName": f"{ENDPOINT}-v0"}
+
+    busy = Busy(sagemaker._client)
+    with pytest.raises(deployer.EndpointBusy, match="Updating"):
+        deployer.dispatch(register(sagemaker), SETTINGS, busy, autoscaling)
+    assert busy.updates == [] and sagemaker.list_models()["Models"] == []
+
+
+def test_in_service_endpoint_gets_target_tracking_scaling(aws):
+    sagemaker, autoscaling = aws
+    event = {"detail-type": deployer.ENDPOINT_CHANGE, "detail": {"EndpointName": ENDPOINT, "EndpointStatus": "IN_SERVICE"}}
+    assert deployer.dispatch(event, SETTINGS, sagemaker, autoscaling)["action"] == "scaling"
+    [target] = autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+    assert (target["ResourceId"], target["MinCapacity"], target["MaxCapacity"]) == (
+        f"endpoint/{ENDPOINT}/variant/AllTraffic", 1, 3)
+    [policy] = autoscaling.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"]
+    config = policy["TargetTrackingScalingPolicyConfiguration"]
+    assert config["TargetValue"] == 1000.0
+    assert config["PredefinedMetricSpecification"]["PredefinedMetricType"] == "SageMakerVariantInvocationsPerInstance"
+
+
+def test_without_headroom_no_scaling_is_registered(aws):
+    sagemaker, autoscaling = aws
+    fixed = deployer.Settings.from_env({**ENV, "MAX_INSTANCES": "1"})
+    event = {"detail-type": deployer.ENDPOINT_CHANGE, "detail": {"EndpointName": ENDPOINT, "EndpointStatus": "IN_SERVICE"}}
+    assert deployer.dispatch(event, fixed, sagemaker, autoscaling)["action"] == "ignored"
+    assert autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"] == []
+
+
+def test_teardown_deletes_what_deploy_created(aws):
+    sagemaker, autoscaling = aws
+
+    class Deleting(UpdateRecorder):
+        """moto 5.2 has no DeleteModelPackage either."""
+        deleted_packages = []
+
+        def delete_model_package(self, ModelPackageName):
+            self.deleted_packages.append(ModelPackageName)
+
+    client = Deleting(sagemaker._client)
+    deployer.dispatch(register(sagemaker), SETTINGS, client, autoscaling)
+    deployer.dispatch({"detail-type": deployer.ENDPOINT_CHANGE,
+                       "detail": {"EndpointName": ENDPOINT, "EndpointStatus": "IN_SERVICE"}}, SETTINGS, client, autoscaling)
+    result = deployer.dispatch(dict(deployer.TEARDOWN), SETTINGS, client, autoscaling)
+    assert result["endpoint"] == [ENDPOINT]
+    assert result["endpoint_configs"] == [f"{ENDPOINT}-v1"] and result["models"] == [f"{ENDPOINT}-v1"]
+    assert len(client.deleted_packages) == 1
+    assert sagemaker.list_endpoints()["Endpoints"] == [] and sagemaker.list_models()["Models"] == []
+    assert autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"] == []
+
+
+@pytest.mark.parametrize("event, field", [
+    ("not an event", "JSON object"),
+    ({"detail-type": "Something Else"}, "'detail-type'"),
+    ({"detail-type": deployer.MODEL_PACKAGE_CHANGE}, "'detail'"),
+    ({"detail-type": deployer.MODEL_PACKAGE_CHANGE, "detail": {"ModelPackageGroupName": GROUP, "ModelApprovalStatus": "Approved"}},
+     "'detail.ModelPackageArn'"),
+    ({"detail-type": deployer.MODEL_PACKAGE_CHANGE, "detail": {"ModelPackageArn": "arn", "ModelPackageGroupName": "other",
+                                                                "ModelApprovalStatus": "Approved"}}, "'detail.ModelPackageGroupName'"),
+    ({"detail-type": deployer.ENDPOINT_CHANGE, "detail": {"EndpointName": ENDPOINT}}, "'detail.EndpointStatus'"),
+])
+def test_malformed_events_name_the_field_and_change_nothing(aws, event, field):
+    sagemaker, autoscaling = aws
+    with pytest.raises(deployer.EventError, match=field):
+        deployer.dispatch(event, SETTINGS, sagemaker, autoscaling)
+    assert sagemaker.list_models()["Models"] == [] and sagemaker.list_endpoints()["Endpoints"] == []
