@@ -11,6 +11,7 @@ import sys
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 
+from stacks.churn_model.stack import ChurnModelStack
 from stacks.common.acknowledgments import CdkManagedHelpers
 from stacks.common.config import ConfigError, KitConfig, load_config
 from stacks.model_quality.stack import ModelQualityStack
@@ -22,7 +23,10 @@ def build_app(app: cdk.App) -> KitConfig:
     config = load_config(app.node.get_all_context())
     cdk.Aspects.of(app).add(CdkManagedHelpers())
     RedshiftMlStack(app, "RedshiftMlStack", config=config)
-    ModelQualityStack(app, "ModelQualityStack", config=config)
+    quality = ModelQualityStack(app, "ModelQualityStack", config=config)
+    # The churn endpoint's Data Capture is what the daily model-quality job reads.
+    ChurnModelStack(app, "ChurnModelStack", config=config, capture_bucket=quality.monitor.storage.capture_bucket,
+                    capture_prefix=quality.monitor.storage.capture_prefix, capture_key=quality.monitor.key)
     return config
 
 

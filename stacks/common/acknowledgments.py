@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import jsii
-from aws_cdk import Acknowledgment, CfnResource, IAspect, Validations
+from aws_cdk import Acknowledgment, CfnResource, IAspect, Stack, Validations
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from constructs import IConstruct
+from constructs import IConstruct, IValidation
 
 # Rule ids as cdk-nag 3 reports them, optionally with a granular finding: AwsSolutions-IAM5[Action::s3:GetObject*]
 RULE_ID_PATTERN = re.compile(r"^(AwsSolutions|NIST\.800\.53\.R5)-[A-Za-z0-9]+(\[.+\])?$")
@@ -99,3 +100,32 @@ CDK_MANAGED_FUNCTION_MARKERS = ("AWS679f53fac002430cb0da5b7982bd2287",)
 def _is_cdk_managed_function(function: CfnResource) -> bool:
     path = function.node.path
     return any(marker in path for marker in CDK_MANAGED_FUNCTION_MARKERS)
+
+
+def acknowledge_bucket_objects(construct: IConstruct, reason: str, bucket, pattern: str = "*") -> None:
+    """Acknowledge the IAM5 finding of a grant on `pattern` objects of `bucket`, as cdk-nag renders it.
+
+    The id is computed once references are resolved (a construct validation runs after that and before the nag
+    plugins), so it also matches a bucket of another stack, whose ARN becomes an import there.
+    """
+
+    @jsii.implements(IValidation)
+    class _AfterReferencesResolve:
+        def validate(self) -> list[str]:
+            arn = Stack.of(construct).resolve(bucket.bucket_arn)
+            if isinstance(arn, dict) and list(arn) == ["Fn::GetAtt"]:
+                rendered = "<{}.{}>".format(*arn["Fn::GetAtt"])
+            else:
+                rendered = arn if isinstance(arn, str) else json.dumps(arn, separators=(",", ":"))
+            acknowledge(construct, reason, f"AwsSolutions-IAM5[Resource::{rendered}/{pattern}]")
+            return []
+
+    construct.node.add_validation(_AfterReferencesResolve())
+
+
+CDK_ASSETS_FINDING = (
+    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]"
+)
+GRANT_ACTION_FINDINGS = tuple(f"AwsSolutions-IAM5[Action::{action}]" for action in (
+    "s3:GetObject*", "s3:GetBucket*", "s3:List*", "s3:DeleteObject*", "s3:Abort*",
+    "kms:GenerateDataKey*", "kms:ReEncrypt*"))

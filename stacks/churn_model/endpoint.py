@@ -1,0 +1,199 @@
+"""The monitored real-time endpoint: approval rule -> deployer Lambda -> endpoint with Data Capture."""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk import Aws, Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import custom_resources as cr
+from constructs import Construct
+
+from ..common.acknowledgments import GRANT_ACTION_FINDINGS, acknowledge, acknowledge_bucket_objects
+from ..common.config import KitConfig
+from ..common.encryption import DataKey
+from ..common.functions import KitFunction, bundled_code
+
+VARIANT_NAME = "AllTraffic"
+
+
+class ChurnEndpoint(Construct):
+    """Deploys each approved model package of the group to `endpoint_name`, capturing requests and responses.
+
+    Props: `model_package_group_name`; `artifacts_bucket` (model artifacts); `capture_bucket` and
+    `capture_prefix` (where Data Capture writes: the model-quality job's input) with `capture_key` (the key that
+    bucket uses); `endpoint_name` ("churn-endpoint"). Sizes come from the profile's `churn_endpoint_*` settings.
+    Exposes `model_role`, `deployer`, `approval_rule`, `error_alarm`, `topic`, `capture_uri`.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: KitConfig, encryption_key: DataKey,
+                 model_package_group_name: str, artifacts_bucket: s3.IBucket, capture_bucket: s3.IBucket,
+                 capture_prefix: str, capture_key: kms.IKey, endpoint_name: str = "churn-endpoint") -> None:
+        super().__init__(scope, construct_id)
+        arn = f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}"
+        self.capture_uri = capture_bucket.s3_url_for_object(capture_prefix.strip("/"))
+        self.topic = sns.Topic(self, "NotificationTopic", master_key=encryption_key, enforce_ssl=True)
+
+        # The model's role: read its artifact, write captures (SageMaker writes them with this role).
+        self.model_role = iam.Role(self, "ModelRole", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+                                   description=f"Serves the churn model on {endpoint_name}")
+        artifacts_bucket.grant_read(self.model_role, "runs/*")
+        encryption_key.grant_decrypt(self.model_role)
+        capture_bucket.grant_put(self.model_role, f"{capture_prefix.strip('/')}/*")
+        capture_key.grant_encrypt(self.model_role)
+        self.model_role.add_to_policy(iam.PolicyStatement(
+            actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            resources=[f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:/aws/sagemaker/"
+                       f"Endpoints/{endpoint_name}:*"]))
+        reason = ("The model reads its artifact under runs/ and writes capture files under the capture prefix (one "
+                  "object per batch, names chosen by SageMaker); the log group is the endpoint's own; action "
+                  "wildcards come from CDK grants on these buckets and keys.")
+        acknowledge(self.model_role, reason, *GRANT_ACTION_FINDINGS,
+                    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:"
+                    f"/aws/sagemaker/Endpoints/{endpoint_name}:*]")
+        acknowledge_bucket_objects(self.model_role, reason, artifacts_bucket, "runs/*")
+        acknowledge_bucket_objects(self.model_role, reason, capture_bucket, f"{capture_prefix.strip('/')}/*")
+
+        # Blue/green updates roll back when the new fleet answers with server errors.
+        self.error_alarm = cloudwatch.Alarm(
+            self, "ErrorAlarm", alarm_name=f"{endpoint_name}-invocation-errors",
+            metric=cloudwatch.Metric(namespace="AWS/SageMaker", metric_name="Invocation5XXErrors",
+                                     dimensions_map={"EndpointName": endpoint_name, "VariantName": VARIANT_NAME},
+                                     statistic="Sum", period=Duration.minutes(1)),
+            threshold=1, evaluation_periods=2, datapoints_to_alarm=2,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description="The churn endpoint returns server errors; a blue/green update in progress rolls back.")
+        self.error_alarm.add_alarm_action(actions.SnsAction(self.topic))
+
+        dead_letters = sqs.Queue(self, "DeployerDeadLetterQueue", encryption=sqs.QueueEncryption.KMS,
+                                 encryption_master_key=encryption_key, enforce_ssl=True,
+                                 retention_period=Duration.days(14))
+        self.deployer = KitFunction(
+            self, "DeployerFunction", config=config, encryption_key=encryption_key,
+            code=bundled_code("churn_endpoint"), handler="deployer.handler",
+            description="Deploys approved churn models to the endpoint with Data Capture; scales and tears down",
+            timeout=Duration.seconds(60), dead_letter_queue=dead_letters, reserved_concurrency=1,
+            environment={
+                "ENDPOINT_NAME": endpoint_name, "VARIANT_NAME": VARIANT_NAME,
+                "MODEL_PACKAGE_GROUP": model_package_group_name, "MODEL_ROLE_ARN": self.model_role.role_arn,
+                "INSTANCE_TYPE": config.churn_endpoint_instance_type,
+                "INSTANCE_COUNT": str(config.churn_endpoint_instance_count),
+                "MAX_INSTANCES": str(config.churn_endpoint_max_instances),
+                "INVOCATIONS_PER_INSTANCE": str(config.churn_invocations_per_instance),
+                "CAPTURE_URI": self.capture_uri, "CAPTURE_PERCENT": str(config.churn_capture_percent),
+                "CAPTURE_KEY_ARN": capture_key.key_arn, "VOLUME_KEY_ARN": encryption_key.key_arn,
+                "ROLLBACK_ALARM": self.error_alarm.alarm_name,
+                "DELETE_MODEL_PACKAGES": "false" if config.retain_data else "true",
+            })
+        self._grant_deployer(config, arn, endpoint_name, model_package_group_name, encryption_key, capture_key)
+        cloudwatch.Alarm(
+            self, "DeployFailedAlarm",
+            metric=dead_letters.metric_approximate_number_of_messages_visible(period=Duration.minutes(5)),
+            threshold=1, evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description="A model approval could not be deployed; the event is in the dead-letter queue and "
+                              "the endpoint keeps its previous model.",
+        ).add_alarm_action(actions.SnsAction(self.topic))
+
+        self.approval_rule = events.Rule(self, "ModelApprovedRule", event_pattern=events.EventPattern(
+            source=["aws.sagemaker"], detail_type=["SageMaker Model Package State Change"],
+            detail={"ModelPackageGroupName": [model_package_group_name], "ModelApprovalStatus": ["Approved"]}),
+            description="Deploy an approved churn model package")
+        self.approval_rule.add_target(targets.LambdaFunction(self.deployer, retry_attempts=2,
+                                                             dead_letter_queue=dead_letters))
+        if config.churn_endpoint_max_instances > config.churn_endpoint_instance_count:
+            events.Rule(self, "EndpointInServiceRule", event_pattern=events.EventPattern(
+                source=["aws.sagemaker"], detail_type=["SageMaker Endpoint State Change"],
+                detail={"EndpointName": [endpoint_name], "EndpointStatus": ["IN_SERVICE"]}),
+                description="Register auto scaling once the churn endpoint is in service",
+            ).add_target(targets.LambdaFunction(self.deployer, retry_attempts=2, dead_letter_queue=dead_letters))
+
+        # Deleting the stack deletes the endpoint the function created (an endpoint bills by the hour).
+        teardown = cr.AwsCustomResource(
+            self, "EndpointTeardown", install_latest_aws_sdk=False,
+            on_delete=cr.AwsSdkCall(service="Lambda", action="invoke", physical_resource_id=cr.PhysicalResourceId.of(
+                f"{endpoint_name}-teardown"), parameters={"FunctionName": self.deployer.function_name,
+                                                          "InvocationType": "RequestResponse",
+                                                          "Payload": json.dumps({"kit-action": "teardown"})}),
+            on_create=cr.AwsSdkCall(service="Lambda", action="getFunction",
+                                    physical_resource_id=cr.PhysicalResourceId.of(f"{endpoint_name}-teardown"),
+                                    parameters={"FunctionName": self.deployer.function_name}),
+            policy=cr.AwsCustomResourcePolicy.from_statements([iam.PolicyStatement(
+                actions=["lambda:InvokeFunction", "lambda:GetFunction"], resources=[self.deployer.function_arn])]),
+            timeout=Duration.minutes(2))
+        teardown.node.add_dependency(self.deployer)
+
+    def _grant_deployer(self, config: KitConfig, arn: str, endpoint_name: str, group_name: str,
+                        encryption_key: DataKey, capture_key: kms.IKey) -> None:
+        role = self.deployer.role
+        statements = [
+            iam.PolicyStatement(sid="ReadApprovedPackages", actions=["sagemaker:DescribeModelPackage"],
+                                resources=[f"{arn}:model-package/{group_name}/*"]),
+            iam.PolicyStatement(
+                sid="ManageEndpoint",
+                actions=["sagemaker:CreateModel", "sagemaker:DescribeModel", "sagemaker:DeleteModel",
+                         "sagemaker:CreateEndpointConfig", "sagemaker:DescribeEndpointConfig",
+                         "sagemaker:DeleteEndpointConfig", "sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint",
+                         "sagemaker:DescribeEndpoint", "sagemaker:DeleteEndpoint", "sagemaker:AddTags"],
+                resources=[f"{arn}:model/{endpoint_name}-v*", f"{arn}:endpoint-config/{endpoint_name}-v*",
+                           f"{arn}:endpoint/{endpoint_name}"]),
+            iam.PolicyStatement(sid="FindOwnResources", actions=["sagemaker:ListModels", "sagemaker:ListEndpointConfigs"],
+                                resources=["*"]),
+            iam.PolicyStatement(sid="PassModelRole", actions=["iam:PassRole"], resources=[self.model_role.role_arn],
+                                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}),
+        ]
+        if not config.retain_data:
+            statements.append(iam.PolicyStatement(
+                sid="DeleteSandboxModelPackages", actions=["sagemaker:ListModelPackages", "sagemaker:DeleteModelPackage"],
+                resources=[f"{arn}:model-package/{group_name}/*", f"{arn}:model-package-group/{group_name}"]))
+        if config.churn_endpoint_max_instances > config.churn_endpoint_instance_count:
+            statements += [
+                iam.PolicyStatement(
+                    sid="ScaleEndpoint",
+                    actions=["application-autoscaling:RegisterScalableTarget",
+                             "application-autoscaling:DeregisterScalableTarget",
+                             "application-autoscaling:DescribeScalableTargets",
+                             "application-autoscaling:PutScalingPolicy"],
+                    resources=["*"],
+                    conditions={"StringEquals": {"application-autoscaling:service-namespace": "sagemaker"}}),
+                iam.PolicyStatement(
+                    sid="ScalingAlarms",
+                    actions=["cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms"],
+                    resources=[f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:"
+                               f"TargetTracking-endpoint/{endpoint_name}/*"]),
+                iam.PolicyStatement(
+                    sid="ScalingServiceLinkedRole", actions=["iam:CreateServiceLinkedRole"],
+                    resources=[f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/aws-service-role/"
+                               "sagemaker.application-autoscaling.amazonaws.com/*"],
+                    conditions={"StringLike": {"iam:AWSServiceName": "sagemaker.application-autoscaling.amazonaws.com"}}),
+            ]
+        scaling_findings = [
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:TargetTracking-endpoint/{endpoint_name}/*]",
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/*]",
+        ] if config.churn_endpoint_max_instances > config.churn_endpoint_instance_count else []
+        for statement in statements:
+            role.add_to_principal_policy(statement)
+        # Endpoint configs with KmsKeyId: SageMaker uses grants the caller creates on both keys.
+        for key in (encryption_key, capture_key):
+            key.grant(role, "kms:CreateGrant", "kms:DescribeKey")
+        acknowledge(
+            role,
+            "Names scope every SageMaker resource to this endpoint (<endpoint>-v<N> models and configs) and this "
+            "model group; List* and Application Auto Scaling calls have no resource type (scaling is limited to "
+            "the sagemaker namespace); target-tracking alarms are limited to this endpoint's.",
+            "AwsSolutions-IAM5[Resource::*]",
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:model-package/{group_name}/*]",
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:model/{endpoint_name}-v*]",
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:endpoint-config/{endpoint_name}-v*]",
+            *scaling_findings,
+        )

@@ -1,0 +1,152 @@
+"""The library path: a notebook instance with `sagemaker_pyspark`, in a VPC with no route to the internet.
+
+Packages come from a CodeArtifact repository whose upstream is PyPI, reached through VPC endpoints, so the
+lifecycle configuration can `pip install sagemaker_pyspark` without a NAT gateway or direct internet access.
+The example script (`examples/sagemaker_pyspark_churn.py`) is copied next to the notebooks on every start.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, Fn, Stack
+from aws_cdk import aws_codeartifact as codeartifact
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+from ..common.acknowledgments import (CDK_ASSETS_FINDING, GRANT_ACTION_FINDINGS, acknowledge,
+                                      acknowledge_bucket_objects, skip_cfn_lint)
+from ..common.config import KitConfig
+from ..common.encryption import DataKey
+from ..common.functions import PROJECT_ROOT
+from ..common.logs import EncryptedLogGroup
+
+SAGEMAKER_PYSPARK_VERSION = "1.4.5"
+VPC_CIDR = "10.41.0.0/16"
+EXAMPLE = PROJECT_ROOT / "examples" / "sagemaker_pyspark_churn.py"
+
+
+class SageMakerSparkNotebook(Construct):
+    """Exposes `vpc`, `role`, `repository`, `instance`."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: KitConfig, encryption_key: DataKey,
+                 artifacts_bucket: s3.IBucket) -> None:
+        super().__init__(scope, construct_id)
+        self.vpc = ec2.Vpc(
+            self, "Vpc", ip_addresses=ec2.IpAddresses.cidr(VPC_CIDR), max_azs=2, nat_gateways=0,
+            subnet_configuration=[ec2.SubnetConfiguration(name="Notebook", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED,
+                                                          cidr_mask=24)],
+            gateway_endpoints={"S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)},
+            flow_logs={"All": ec2.FlowLogOptions(destination=ec2.FlowLogDestination.to_cloud_watch_logs(
+                EncryptedLogGroup(self, "FlowLogGroup", config=config, encryption_key=encryption_key)))})
+        security_group = ec2.SecurityGroup(self, "NotebookSecurityGroup", vpc=self.vpc, allow_all_outbound=False,
+                                           description="Churn notebook: HTTPS to VPC endpoints only")
+        # Isolated subnets: HTTPS can only reach the S3 gateway endpoint and the interface endpoints.
+        security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to VPC endpoints")
+        endpoint_group = ec2.SecurityGroup(self, "EndpointSecurityGroup", vpc=self.vpc, allow_all_outbound=False,
+                                           description="Interface endpoints for the churn notebook")
+        endpoint_group.add_ingress_rule(ec2.Peer.security_group_id(security_group.security_group_id),
+                                        ec2.Port.tcp(443), "HTTPS from the notebook")
+        for name, service in (
+            ("SageMakerApi", ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API),
+            ("SageMakerRuntime", ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME),
+            ("Sts", ec2.InterfaceVpcEndpointAwsService.STS),
+            ("Logs", ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS),
+            ("CodeArtifactApi", ec2.InterfaceVpcEndpointAwsService.CODEARTIFACT_API),
+            ("CodeArtifactRepositories", ec2.InterfaceVpcEndpointAwsService.CODEARTIFACT_REPOSITORIES),
+        ):
+            self.vpc.add_interface_endpoint(f"{name}Endpoint", service=service, security_groups=[endpoint_group],
+                                            open=False, private_dns_enabled=True)
+
+        domain = codeartifact.CfnDomain(self, "PackageDomain", domain_name=f"churn-notebook-{Aws.ACCOUNT_ID}",
+                                        encryption_key=encryption_key.key_arn)
+        self.repository = codeartifact.CfnRepository(
+            self, "PypiRepository", domain_name=domain.attr_name, repository_name="pypi-mirror",
+            description="PyPI through CodeArtifact, for a notebook with no internet route",
+            external_connections=["public:pypi"])
+        example = s3_assets.Asset(self, "ExampleScript", path=str(EXAMPLE))
+
+        self.role = iam.Role(self, "NotebookRole", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+                             description="Churn notebook: sagemaker_pyspark training and hosting from code")
+        example.grant_read(self.role)
+        artifacts_bucket.grant_read_write(self.role, "notebook/*")
+        encryption_key.grant_encrypt_decrypt(self.role)
+        encryption_key.grant(self.role, "kms:CreateGrant", "kms:DescribeKey")
+        self._grant(domain)
+        reason = ("The notebook's own names: churn-spark-* SageMaker resources the library creates, its packages in "
+                  "its CodeArtifact repository, SageMaker's log groups, objects under notebook/ of the artifacts "
+                  "bucket and the example asset; the bearer-token call has no resource type and is limited to "
+                  "CodeArtifact; action wildcards come from CDK grants on one bucket and one key.")
+        partition_region_account = "arn:<AWS::Partition>:{}:<AWS::Region>:<AWS::AccountId>"
+        sagemaker_arn = partition_region_account.format("sagemaker")
+        acknowledge(
+            self.role, reason, *GRANT_ACTION_FINDINGS, CDK_ASSETS_FINDING, "AwsSolutions-IAM5[Resource::*]",
+            *(f"AwsSolutions-IAM5[Resource::{sagemaker_arn}:{kind}/churn-spark-*]"
+              for kind in ("training-job", "model", "endpoint-config", "endpoint")),
+            *(f"AwsSolutions-IAM5[Resource::{partition_region_account.format('logs')}:log-group:/aws/sagemaker/{kind}:*]"
+              for kind in ("NotebookInstances", "TrainingJobs", "Endpoints")),
+            f"AwsSolutions-IAM5[Resource::{partition_region_account.format('codeartifact')}:package/"
+            f"<{Stack.of(self).get_logical_id(domain)}.Name>/<{Stack.of(self).get_logical_id(self.repository)}.Name>/*]",
+        )
+        acknowledge_bucket_objects(self.role, reason, artifacts_bucket, "notebook/*")
+
+        # As the notebook user, in the conda environment the example uses.
+        script = Fn.sub("\n".join([
+            "#!/bin/bash", "set -euo pipefail",
+            "sudo -u ec2-user -i <<'EOF'",
+            "source /home/ec2-user/anaconda3/bin/activate python3",
+            "aws codeartifact login --tool pip --domain ${Domain} --domain-owner ${AWS::AccountId} "
+            "--repository ${Repository} --region ${AWS::Region}",
+            f"pip install --quiet sagemaker_pyspark=={SAGEMAKER_PYSPARK_VERSION}",
+            "aws s3 cp ${Example} /home/ec2-user/SageMaker/sagemaker_pyspark_churn.py",
+            "EOF",
+        ]), {"Domain": domain.attr_name, "Repository": self.repository.attr_name, "Example": example.s3_object_url})
+        lifecycle = sagemaker.CfnNotebookInstanceLifecycleConfig(
+            self, "LifecycleConfig", on_start=[sagemaker.CfnNotebookInstanceLifecycleConfig.
+                                               NotebookInstanceLifecycleHookProperty(content=Fn.base64(script))])
+        self.instance = sagemaker.CfnNotebookInstance(
+            self, "NotebookInstance", instance_type=config.churn_notebook_instance_type, role_arn=self.role.role_arn,
+            subnet_id=self.vpc.isolated_subnets[0].subnet_id, security_group_ids=[security_group.security_group_id],
+            direct_internet_access="Disabled", root_access="Disabled", kms_key_id=encryption_key.key_id,
+            volume_size_in_gb=20, platform_identifier="notebook-al2-v3",
+            instance_metadata_service_configuration=sagemaker.CfnNotebookInstance.
+            InstanceMetadataServiceConfigurationProperty(minimum_instance_metadata_service_version="2"),
+            lifecycle_config_name=lifecycle.attr_notebook_instance_lifecycle_config_name)
+        self.instance.node.add_dependency(self.vpc)
+        for resource in (domain, self.repository, lifecycle, self.instance):
+            skip_cfn_lint(resource, "E3006", "cfn-lint checks every region; CodeArtifact and notebook instances are "
+                          "in fewer regions than the pipeline, and the notebook (churn_notebook) is optional: leave it "
+                          "off where the region lacks them.")
+
+    def _grant(self, domain: codeartifact.CfnDomain) -> None:
+        arn = f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}"
+        for statement in (
+            iam.PolicyStatement(sid="ReadPackages", actions=["codeartifact:GetAuthorizationToken",
+                                                             "codeartifact:GetRepositoryEndpoint",
+                                                             "codeartifact:ReadFromRepository"],
+                                resources=[domain.attr_arn, self.repository.attr_arn,
+                                           f"arn:{Aws.PARTITION}:codeartifact:{Aws.REGION}:{Aws.ACCOUNT_ID}:package/"
+                                           f"{domain.attr_name}/{self.repository.attr_name}/*"]),
+            iam.PolicyStatement(sid="CodeArtifactBearerToken", actions=["sts:GetServiceBearerToken"], resources=["*"],
+                                conditions={"StringEquals": {"sts:AWSServiceName": "codeartifact.amazonaws.com"}}),
+            # SageMakerEstimator creates its training job, model, endpoint config and endpoint from the notebook.
+            iam.PolicyStatement(
+                sid="TrainAndHostFromSpark",
+                actions=["sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob",
+                         "sagemaker:CreateModel", "sagemaker:DescribeModel", "sagemaker:DeleteModel",
+                         "sagemaker:CreateEndpointConfig", "sagemaker:DescribeEndpointConfig",
+                         "sagemaker:DeleteEndpointConfig", "sagemaker:CreateEndpoint", "sagemaker:DescribeEndpoint",
+                         "sagemaker:DeleteEndpoint", "sagemaker:InvokeEndpoint", "sagemaker:AddTags"],
+                resources=[f"{arn}:training-job/churn-spark-*", f"{arn}:model/churn-spark-*",
+                           f"{arn}:endpoint-config/churn-spark-*", f"{arn}:endpoint/churn-spark-*"]),
+            iam.PolicyStatement(sid="PassOwnRole", actions=["iam:PassRole"], resources=[self.role.role_arn],
+                                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}),
+            iam.PolicyStatement(sid="NotebookLogs",
+                                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                                resources=[f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:"
+                                           f"/aws/sagemaker/{kind}:*" for kind in
+                                           ("NotebookInstances", "TrainingJobs", "Endpoints")]),
+        ):
+            self.role.add_to_policy(statement)

@@ -1,0 +1,23 @@
+"""A thin stack around the construct, for `cdk deploy`."""
+
+from __future__ import annotations
+
+from aws_cdk import Stack
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from ..common.config import KitConfig
+from ..common.tags import apply_standard_tags
+from .churn import ChurnModel
+
+
+class ChurnModelStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: KitConfig,
+                 capture_bucket: s3.IBucket | None = None, capture_prefix: str = "data-capture",
+                 capture_key: kms.IKey | None = None) -> None:
+        super().__init__(scope, construct_id,
+                         description="SageMaker Spark churn model: pipeline, registry, monitored endpoint (ML and analytics kit)")
+        apply_standard_tags(self, config, architecture="churn-model")
+        self.churn = ChurnModel(self, "Churn", config=config, capture_bucket=capture_bucket,
+                                capture_prefix=capture_prefix, capture_key=capture_key)
