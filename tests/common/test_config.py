@@ -74,6 +74,13 @@ def test_context_without_the_prefix_is_not_a_setting():
          r"kit:quicksight_identity_region"),
         ({"kit:quicksight_viewer_group_arn": "arn:aws:quicksight:us-east-1:123456789012:group/default/team"},
          r"kit:quicksight_viewer_group_arn needs kit:quicksight_owner_arn"),
+        ({"kit:churn_endpoint_instance_type": "m5.large"},
+         r"kit:churn_endpoint_instance_type='m5.large' is not a SageMaker instance type\. Allowed: ml\.<family>\.<size>"),
+        ({"profile": "production", "kit:churn_endpoint_max_instances": "1"},
+         r"kit:churn_endpoint_max_instances=1 is out of range\. Allowed: 2 to 100"),
+        ({"kit:churn_min_auc": "1.2"}, r"kit:churn_min_auc=1\.2 is out of range\. Allowed: 0 to 1"),
+        ({"kit:churn_capture_percent": "0"}, r"kit:churn_capture_percent=0 is out of range\. Allowed: 1 to 100"),
+        ({"kit:churn_processing_instance_count": "0"}, r"kit:churn_processing_instance_count=0 is out of range"),
     ],
 )
 def test_invalid_settings_name_the_setting_and_what_is_allowed(context, message):

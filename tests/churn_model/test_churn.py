@@ -1,0 +1,276 @@
+"""Template assertions for the churn stack: the pipeline's definition and wiring, images, endpoint, IAM, notebook."""
+
+import ast
+import copy
+import json
+
+import aws_cdk as cdk
+import jsonschema
+import pytest
+from aws_cdk.assertions import Template
+
+from stacks.churn_model.images import UnsupportedRegionError, load_registries
+from stacks.churn_model.pipeline_definition import HYPERPARAMETERS
+from stacks.churn_model.churn import ChurnModel
+from stacks.common.config import load_config
+from tests.conftest import PROJECT_ROOT, new_app
+
+SCHEMA = PROJECT_ROOT.parent / "shared" / "schemas" / "sagemaker-pipeline-definition.schema.json"
+TOKEN = "TOKEN"
+
+
+@pytest.fixture(scope="module")
+def churn(kit_app):
+    return Template.from_stack(kit_app.app.node.find_child("ChurnModelStack")), kit_app.config
+
+
+def only(template, kind):
+    (resource,) = template.find_resources(kind).values()
+    return resource["Properties"]
+
+
+def definition(template):
+    """The pipeline definition as deployed, with each CloudFormation expression replaced by TOKEN."""
+    body = only(template, "AWS::SageMaker::Pipeline")["PipelineDefinition"]["PipelineDefinitionBody"]
+    parts = body["Fn::Join"][1] if isinstance(body, dict) else [body]
+    return json.loads("".join(part if isinstance(part, str) else TOKEN for part in parts))
+
+
+def steps(document):
+    flat = {}
+    for step in document["Steps"]:
+        flat[step["Name"]] = step
+        for branch in ("IfSteps", "ElseSteps"):
+            for inner in step["Arguments"].get(branch, []):
+                flat[inner["Name"]] = inner
+    return flat
+
+
+def with_newer_features(schema):
+    """The published schema (2025-04) predates features every SDK-built definition uses; add exactly those:
+    Std:Join with its "On" separator (its JoinFunction is unsatisfiable and unreferenced), Std:JsonGet on a
+    property file, ProcessingStep PropertyFiles, RegisterModel ModelApprovalStatus. Everything else is checked as
+    published."""
+    schema = copy.deepcopy(schema)
+    definitions = schema["definitions"]
+    get = {"$ref": "#/definitions/GetFunction"}
+    definitions["JoinFunction"] = {"type": "object", "additionalProperties": False, "required": ["Std:Join"],
+                                   "properties": {"Std:Join": {
+                                       "type": "object", "additionalProperties": False, "required": ["On", "Values"],
+                                       "properties": {"On": {"type": "string"}, "Values": {"type": "array", "items": {
+                                           "oneOf": [{"type": "string"}, {"type": "number"}, get]}}}}}}
+    definitions["JsonGetFunction"] = {"type": "object", "additionalProperties": False, "required": ["Std:JsonGet"],
+                                      "properties": {"Std:JsonGet": {
+                                          "type": "object", "additionalProperties": False,
+                                          "required": ["PropertyFile", "Path"],
+                                          "properties": {"PropertyFile": get, "Path": {"type": "string"}}}}}
+    definitions["StringArgumentValue"]["oneOf"] += [{"$ref": "#/definitions/JoinFunction"},
+                                                    {"$ref": "#/definitions/JsonGetFunction"}]
+    definitions["ProcessingStep"]["properties"]["PropertyFiles"] = {"type": "array", "items": {
+        "type": "object", "additionalProperties": False, "required": ["PropertyFileName", "OutputName", "FilePath"],
+        "properties": {name: {"type": "string"} for name in ("PropertyFileName", "OutputName", "FilePath")}}}
+    definitions["RegisterModelStep"]["properties"]["Arguments"]["properties"]["ModelApprovalStatus"] = {
+        "$ref": "#/definitions/StringArgumentValue"}
+    return schema
+
+
+@pytest.fixture(scope="module")
+def schema():
+    if not SCHEMA.exists():
+        pytest.skip(f"{SCHEMA} (the shared reference schema beside the project) is not present")
+    return with_newer_features(json.loads(SCHEMA.read_text()))
+
+
+def test_pipeline_definition_is_valid_against_the_published_schema(churn, schema):
+    template, _ = churn
+    document = definition(template)
+    validator = jsonschema.Draft7Validator(schema)  # the schema names the unversioned draft URI
+    validator.validate(document)
+    broken = copy.deepcopy(document)
+    broken["Steps"][1]["Arguments"]["HyperParameter"] = broken["Steps"][1]["Arguments"].pop("HyperParameters")
+    with pytest.raises(jsonschema.ValidationError, match="HyperParameter"):
+        validator.validate(broken)
+
+
+def test_steps_are_wired_preprocess_train_evaluate_gate_register(churn):
+    template, config = churn
+    document = definition(template)
+    flat = steps(document)
+    assert [s["Name"] for s in document["Steps"]] == ["PrepareFeatures", "TrainModel", "EvaluateModel", "CheckAuc"]
+    prepare, train, evaluate, gate = (flat[n] for n in ("PrepareFeatures", "TrainModel", "EvaluateModel", "CheckAuc"))
+    arguments = prepare["Arguments"]["AppSpecification"]["ContainerArguments"]
+    features = arguments[arguments.index("--output") + 1]["Std:Join"]
+    assert arguments[arguments.index("--input") + 1] == {"Get": "Parameters.InputDataUri"}
+    assert prepare["Arguments"]["AppSpecification"]["ContainerEntrypoint"][0] == "smspark-submit"
+    # Training reads what preprocessing wrote, one run folder per execution.
+    assert train["DependsOn"] == ["PrepareFeatures"]
+    for channel in train["Arguments"]["InputDataConfig"]:
+        uri = channel["DataSource"]["S3DataSource"]["S3Uri"]["Std:Join"]
+        assert uri["Values"] == features["Values"] + [channel["ChannelName"]]
+        assert channel["ContentType"] == "text/csv"
+    assert {"Get": "Execution.PipelineExecutionId"} in features["Values"]
+    assert train["Arguments"]["HyperParameters"] == HYPERPARAMETERS
+    inputs = {i["InputName"]: i["S3Input"]["S3Uri"] for i in evaluate["Arguments"]["ProcessingInputs"]}
+    assert inputs["model"] == {"Get": "Steps.TrainModel.ModelArtifacts.S3ModelArtifacts"}
+    assert inputs["test"]["Std:Join"]["Values"] == features["Values"] + ["test"]
+    (property_file,) = evaluate["PropertyFiles"]
+    (output,) = evaluate["Arguments"]["ProcessingOutputConfig"]["Outputs"]
+    assert property_file["OutputName"] == output["OutputName"] and property_file["FilePath"] == "evaluation.json"
+    (condition,) = gate["Arguments"]["Conditions"]
+    assert condition["Type"] == "GreaterThanOrEqualTo" and condition["RightValue"] == {"Get": "Parameters.MinimumAuc"}
+    json_get = condition["LeftValue"]["Std:JsonGet"]
+    assert json_get["PropertyFile"] == {"Get": f"Steps.EvaluateModel.PropertyFiles.{property_file['PropertyFileName']}"}
+    assert json_get["Path"] == "binary_classification_metrics.auc.value"
+    assert [s["Type"] for s in gate["Arguments"]["IfSteps"]] == ["RegisterModel"]
+    assert [s["Type"] for s in gate["Arguments"]["ElseSteps"]] == ["Fail"]
+    register = flat["RegisterModel"]["Arguments"]
+    assert register["ModelApprovalStatus"] == {"Get": "Parameters.ModelApprovalStatus"}
+    assert register["InferenceSpecification"]["Containers"][0]["ModelDataUrl"] == inputs["model"]
+    assert register["InferenceSpecification"]["SupportedRealtimeInferenceInstanceTypes"] == [
+        config.churn_endpoint_instance_type]
+    parameters = {p["Name"]: p.get("DefaultValue") for p in document["Parameters"]}
+    assert parameters["MinimumAuc"] == config.churn_min_auc
+    assert parameters["ModelApprovalStatus"] == ("Approved" if config.profile == "sandbox" else "PendingManualApproval")
+    assert parameters["ProcessingInstanceCount"] == config.churn_processing_instance_count
+
+
+def test_jobs_encrypt_volumes_and_outputs_with_the_kit_key_and_isolate_the_network(churn):
+    template, _ = churn
+    flat = steps(definition(template))
+    train = flat["TrainModel"]["Arguments"]
+    assert train["ResourceConfig"]["VolumeKmsKeyId"] == TOKEN and train["OutputDataConfig"]["KmsKeyId"] == TOKEN
+    assert train["EnableNetworkIsolation"] is True and train["EnableInterContainerTrafficEncryption"] is True
+    assert flat["EvaluateModel"]["Arguments"]["NetworkConfig"]["EnableNetworkIsolation"] is True
+    for name in ("PrepareFeatures", "EvaluateModel"):
+        assert flat[name]["Arguments"]["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == TOKEN
+    body = json.dumps(only(template, "AWS::SageMaker::Pipeline")["PipelineDefinition"])
+    key = next(iter(template.find_resources("AWS::KMS::Key")))
+    assert body.count(key) >= 5
+
+
+def test_images_come_from_the_generated_mapping_and_other_regions_are_refused(churn):
+    template, _ = churn
+    mapping = template.to_json()["Mappings"]
+    (registries,) = [m for m in mapping.values() if "us-east-1" in m]
+    # Registry accounts as the SageMaker developer guide lists them (an independent source).
+    assert registries["us-east-1"] == {"XGBoost": "683313688378", "SparkProcessing": "173754725891"}
+    assert registries["us-west-2"]["XGBoost"] == "246618743249" and registries["eu-west-1"]["XGBoost"] == "141502667606"
+    assert registries == load_registries()["registries"]
+    (rule,) = [r for r in template.to_json()["Rules"].values() if "Fn::Contains" in r["Assertions"][0]["Assert"]]
+    contains = rule["Assertions"][0]["Assert"]["Fn::Contains"]
+    assert contains == [sorted(registries), {"Ref": "AWS::Region"}]
+    images = json.dumps(only(template, "AWS::SageMaker::Pipeline"))
+    assert "sagemaker-xgboost:1.7-1" in images and "sagemaker-spark-processing:3.5-cpu-py312" in images
+
+
+def test_a_concrete_unsupported_region_fails_synth_with_the_supported_list():
+    stack = cdk.Stack(new_app(), "Churn", env=cdk.Environment(account="123456789012", region="xx-nowhere-1"))
+    with pytest.raises(UnsupportedRegionError, match="Supported regions: af-south-1, "):
+        ChurnModel(stack, "Churn", config=load_config({}))
+
+
+def test_generator_keeps_regions_that_publish_both_images(tmp_path):
+    from scripts.generate_image_registries import CONFIG_DIR, image_registries
+
+    folder = tmp_path / CONFIG_DIR
+    folder.mkdir(parents=True)
+    (folder / "xgboost.json").write_text(json.dumps({"training": {"versions": {"1.7-1": {
+        "repository": "sagemaker-xgboost", "registries": {"r-1": "111", "r-2": "222"}}}}}))
+    (folder / "spark.json").write_text(json.dumps({"processing": {"versions": {"3.5": {
+        "repository": "sagemaker-spark-processing", "registries": {"r-2": "333", "r-3": "444"}}}}}))
+    data = image_registries(tmp_path, "test")
+    assert data["registries"] == {"r-2": {"XGBoost": "222", "SparkProcessing": "333"}}
+    assert data["images"]["SparkProcessing"] == {"repository": "sagemaker-spark-processing", "tag": "3.5-cpu-py312"}
+
+
+def test_approval_rule_invokes_the_deployer_with_retries_and_a_dead_letter_queue(churn):
+    template, config = churn
+    rules = {name: r["Properties"] for name, r in template.find_resources("AWS::Events::Rule").items()}
+    approval = next(r for r in rules.values() if r["EventPattern"]["detail-type"] == ["SageMaker Model Package State Change"])
+    assert approval["EventPattern"]["detail"] == {"ModelPackageGroupName": ["churn-models"], "ModelApprovalStatus": ["Approved"]}
+    (target,) = approval["Targets"]
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] == 2 and "DeadLetterConfig" in target
+    scaling = [r for r in rules.values() if r["EventPattern"]["detail-type"] == ["SageMaker Endpoint State Change"]]
+    assert len(scaling) == (1 if config.churn_endpoint_max_instances > config.churn_endpoint_instance_count else 0)
+    function = next(f["Properties"] for f in template.find_resources("AWS::Lambda::Function").values()
+                    if f["Properties"].get("Handler") == "deployer.handler")
+    assert "DeadLetterConfig" in function and function["ReservedConcurrentExecutions"] == 1
+
+
+def test_data_capture_goes_to_the_model_quality_capture_location(kit_app, churn):
+    template, config = churn
+    function = next(f["Properties"] for f in template.find_resources("AWS::Lambda::Function").values()
+                    if f["Properties"].get("Handler") == "deployer.handler")
+    env = function["Environment"]["Variables"]
+    quality = kit_app.app.node.find_child("ModelQualityStack")
+    capture_bucket_id = quality.get_logical_id(quality.monitor.storage.capture_bucket.node.default_child)
+    assert capture_bucket_id in json.dumps(env["CAPTURE_URI"]) and "/data-capture" in json.dumps(env["CAPTURE_URI"])
+    assert quality.get_logical_id(quality.monitor.key.node.default_child) in json.dumps(env["CAPTURE_KEY_ARN"])
+    assert (env["INSTANCE_TYPE"], env["INSTANCE_COUNT"], env["MAX_INSTANCES"]) == (
+        config.churn_endpoint_instance_type, str(config.churn_endpoint_instance_count),
+        str(config.churn_endpoint_max_instances))
+    assert env["DELETE_MODEL_PACKAGES"] == ("false" if config.retain_data else "true")
+    # The quality job reads and reports the endpoint this stack deploys.
+    quality_env = Template.from_stack(quality).find_resources("AWS::Lambda::Function", {"Properties": {
+        "Handler": "metrics_publisher.handler"}})
+    (metrics,) = quality_env.values()
+    assert env["ENDPOINT_NAME"] == metrics["Properties"]["Environment"]["Variables"]["ENDPOINT_NAME"] == "churn-endpoint"
+
+
+def test_stack_deletion_tears_the_endpoint_down(churn):
+    template, _ = churn
+    (teardown,) = template.find_resources("Custom::AWS").values()
+    parts = teardown["Properties"]["Delete"]["Fn::Join"][1]
+    call = json.loads("".join(part if isinstance(part, str) else TOKEN for part in parts))
+    assert (call["service"], call["action"]) == ("Lambda", "invoke")
+    assert call["parameters"]["InvocationType"] == "RequestResponse"
+    assert json.loads(call["parameters"]["Payload"]) == {"kit-action": "teardown"}
+
+
+def test_roles_are_least_privilege(churn):
+    template, _ = churn
+    for role in template.find_resources("AWS::IAM::Role").values():
+        for arn in role["Properties"].get("ManagedPolicyArns", []):
+            assert "FullAccess" not in json.dumps(arn)
+    for policy in template.find_resources("AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            assert "*" not in actions and not any(a.endswith(":*") for a in actions), statement
+            if "iam:PassRole" in actions:
+                assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+
+
+def test_registry_and_notebook_follow_the_profile(churn):
+    template, config = churn
+    (group,) = template.find_resources("AWS::SageMaker::ModelPackageGroup").values()
+    assert group["DeletionPolicy"] == ("Retain" if config.retain_data else "Delete")
+    notebooks = template.find_resources("AWS::SageMaker::NotebookInstance")
+    assert len(notebooks) == (1 if config.churn_notebook else 0)
+    if notebooks:
+        (notebook,) = notebooks.values()
+        props = notebook["Properties"]
+        assert props["DirectInternetAccess"] == "Disabled" and props["RootAccess"] == "Disabled"
+        assert "KmsKeyId" in props and "SubnetId" in props
+        assert props["InstanceMetadataServiceConfiguration"] == {"MinimumInstanceMetadataServiceVersion": "2"}
+        lifecycle = only(template, "AWS::SageMaker::NotebookInstanceLifecycleConfig")
+        script = lifecycle["OnStart"][0]["Content"]["Fn::Base64"]["Fn::Sub"][0]
+        assert "aws codeartifact login --tool pip" in script and "pip install --quiet sagemaker_pyspark==1.4.5" in script
+        (repository,) = template.find_resources("AWS::CodeArtifact::Repository").values()
+        assert repository["Properties"]["ExternalConnections"] == ["public:pypi"]
+        assert template.find_resources("AWS::EC2::NatGateway") == {}
+
+
+def test_library_example_trains_with_the_pipelines_hyperparameters_on_the_1_7_image():
+    tree = ast.parse((PROJECT_ROOT / "examples" / "sagemaker_pyspark_churn.py").read_text())
+    (assignment,) = [n for n in tree.body if isinstance(n, ast.Assign) and n.targets[0].id == "HYPERPARAMETERS"]
+    example = ast.literal_eval(assignment.value)
+    assert example == {k: v for k, v in HYPERPARAMETERS.items() if k != "eval_metric"}
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    assert "SageMakerEstimator" in names and "XGBoostSageMakerEstimator" not in names
+
+
+def test_a_capture_bucket_needs_its_key():
+    stack = cdk.Stack(new_app(), "Churn")
+    bucket = cdk.aws_s3.Bucket.from_bucket_name(stack, "Captures", "captures")
+    with pytest.raises(ValueError, match="capture_bucket and capture_key together"):
+        ChurnModel(stack, "Churn", config=load_config({}), capture_bucket=bucket)
