@@ -13,12 +13,13 @@ NODE_STAMP := node_modules/.installed
 
 ROWS ?= 2000000
 
-.PHONY: help setup synth test bench-pr clean
+.PHONY: help setup synth test bench-pr image-registries clean
 
 help:
 	@echo "make synth [PROFILE=sandbox|production]  set up, then synthesize the app into cdk.out/"
 	@echo "make test                                set up, then run the tests and template gates"
 	@echo "make bench-pr [ROWS=2000000]            benchmark the precision-recall job (floor, job, MLlib)"
+	@echo "make image-registries                    regenerate the SageMaker image map from the pinned SDK (network)"
 	@echo "make clean                               remove cdk.out/, .venv/ and node_modules/"
 
 setup: $(PYTHON_STAMP) $(NODE_STAMP)
@@ -49,6 +50,9 @@ test: setup
 
 bench-pr: $(PYTHON_STAMP)
 	$(RUN) python -m benchmarks.pr_bench $(ROWS)
+
+image-registries: $(PYTHON_STAMP)
+	$(RUN) python scripts/generate_image_registries.py
 
 clean:
 	rm -rf cdk.out $(VENV) node_modules .pytest_cache

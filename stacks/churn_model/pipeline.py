@@ -86,7 +86,7 @@ class ChurnTrainingPipeline(Construct):
             pipeline_display_name=pipeline_name, pipeline_description="Churn: Spark features, XGBoost, AUC gate, registry",
             pipeline_definition={"PipelineDefinitionBody": stack.to_json_string(self.definition)})
         self.pipeline.node.add_dependency(self.role)
-        self.pipeline.add_dependency(self.model_package_group)
+        self.pipeline.node.add_dependency(self.model_package_group)
 
     def _grant_sagemaker(self, stack: Stack, pipeline_name: str, group_name: str) -> None:
         arn = f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}"
