@@ -181,3 +181,18 @@ def test_malformed_events_name_the_field_and_change_nothing(aws, event, field):
     with pytest.raises(deployer.EventError, match=field):
         deployer.dispatch(event, SETTINGS, sagemaker, autoscaling)
     assert sagemaker.list_models()["Models"] == [] and sagemaker.list_endpoints()["Endpoints"] == []
+
+
+def test_a_failed_deployment_leaves_the_previous_model_serving(aws):
+    sagemaker, autoscaling = aws
+    deployer.dispatch(register(sagemaker), SETTINGS, sagemaker, autoscaling)
+
+    class ConfigRejected(UpdateRecorder):
+        def create_endpoint_config(self, **request):
+            raise RuntimeError("ValidationException: instance type not supported")
+
+    failing = ConfigRejected(sagemaker._client)
+    with pytest.raises(RuntimeError, match="not supported"):
+        deployer.dispatch(register(sagemaker), SETTINGS, failing, autoscaling)
+    assert failing.updates == []
+    assert sagemaker.describe_endpoint(EndpointName=ENDPOINT)["EndpointConfigName"] == f"{ENDPOINT}-v1"
