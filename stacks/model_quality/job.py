@@ -8,7 +8,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
-from ..common.acknowledgments import acknowledge
+from ..common.acknowledgments import (CDK_ASSETS_FINDING, GRANT_ACTION_FINDINGS, acknowledge,
+                                      acknowledge_bucket_objects)
 from ..common.config import KitConfig
 from ..common.encryption import DataKey
 from ..common.functions import PROJECT_ROOT, copy_bundling
@@ -71,33 +72,12 @@ class PrCurveJob(Construct):
         self.package.grant_read(self.role)
         encryption_key.grant_encrypt_decrypt(self.role)
         self.log_uri = storage.logs_bucket.s3_url_for_object("emr-serverless/")
-        acknowledge(
-            self.role,
-            "Object-level wildcards are the job's own prefixes: it lists and reads every capture and label file of "
-            "a day, and rewrites whole dt= partitions of its results; asset objects are content-addressed.",
-            "AwsSolutions-IAM5[Action::s3:GetObject*]",
-            "AwsSolutions-IAM5[Action::s3:GetBucket*]",
-            "AwsSolutions-IAM5[Action::s3:List*]",
-            "AwsSolutions-IAM5[Action::s3:DeleteObject*]",
-            "AwsSolutions-IAM5[Action::s3:Abort*]",
-            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
-            "AwsSolutions-IAM5[Action::kms:ReEncrypt*]",
-        )
-        self._acknowledge_bucket_objects(storage)
-
-    def _acknowledge_bucket_objects(self, storage: QualityStorage) -> None:
-        stack = Stack.of(self)
-        findings = []
-        for bucket in (storage.capture_bucket, storage.ground_truth_bucket, storage.results_bucket,
-                       storage.logs_bucket):
-            child = bucket.node.default_child
-            if child is not None:
-                suffix = f"/{storage.capture_prefix}/*" if bucket is storage.capture_bucket and storage.capture_prefix \
-                    else "/*"
-                findings.append(f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(child)}.Arn>{suffix}]")
-        bootstrap = "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]"
-        acknowledge(self.role, "The job reads and writes objects below these prefixes of its own buckets, and reads "
-                    "its code from the CDK asset bucket.", *findings, bootstrap)
+        reason = ("Object-level wildcards are the job's own prefixes: it lists and reads every capture and label file "
+                  "of a day, and rewrites whole dt= partitions of its results; asset objects are content-addressed.")
+        acknowledge(self.role, reason, *GRANT_ACTION_FINDINGS, CDK_ASSETS_FINDING)
+        acknowledge_bucket_objects(self.role, reason, storage.capture_bucket, capture_pattern)
+        for bucket in (storage.ground_truth_bucket, storage.results_bucket, storage.logs_bucket):
+            acknowledge_bucket_objects(self.role, reason, bucket)
 
     def spark_submit_parameters(self) -> str:
         return (f"--py-files {self.package.s3_object_url} "
