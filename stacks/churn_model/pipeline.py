@@ -57,7 +57,7 @@ class ChurnTrainingPipeline(Construct):
         encryption_key.grant_encrypt_decrypt(self.role)
         # SageMaker encrypts job volumes with the key through grants it creates for the role.
         encryption_key.grant(self.role, "kms:CreateGrant", "kms:DescribeKey")
-        self._grant_sagemaker(stack, pipeline_name, model_package_group_name)
+        self._grant_sagemaker(pipeline_name, model_package_group_name)
         reason = ("Spark and the jobs list, read, write and overwrite whole run folders of the artifacts bucket (and "
                   "read the input bucket, if given); CDK grants on one bucket and one key produce these wildcards; "
                   "code and sample data are content-addressed CDK assets.")
@@ -88,7 +88,7 @@ class ChurnTrainingPipeline(Construct):
         self.pipeline.node.add_dependency(self.role)
         self.pipeline.node.add_dependency(self.model_package_group)
 
-    def _grant_sagemaker(self, stack: Stack, pipeline_name: str, group_name: str) -> None:
+    def _grant_sagemaker(self, pipeline_name: str, group_name: str) -> None:
         arn = f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}"
         self.role.add_to_policy(iam.PolicyStatement(
             sid="RunPipelineJobs",
