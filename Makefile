@@ -13,11 +13,13 @@ NODE_STAMP := node_modules/.installed
 
 ROWS ?= 2000000
 
-.PHONY: help setup synth test bench-pr image-registries clean
+.PHONY: help setup synth test diff snapshots bench-pr image-registries clean
 
 help:
 	@echo "make synth [PROFILE=sandbox|production]  set up, then synthesize the app into cdk.out/"
 	@echo "make test                                set up, then run the tests and template gates"
+	@echo "make diff                                what the templates change against the committed snapshots"
+	@echo "make snapshots                           accept the change: rewrite tests/snapshots/ (then commit)"
 	@echo "make bench-pr [ROWS=2000000]            benchmark the precision-recall job (floor, job, MLlib)"
 	@echo "make image-registries                    regenerate the SageMaker image map from the pinned SDK (network)"
 	@echo "make clean                               remove cdk.out/, .venv/ and node_modules/"
@@ -47,6 +49,12 @@ synth: setup
 
 test: setup
 	$(RUN) python -m pytest
+
+diff: $(PYTHON_STAMP)
+	@$(RUN) python -m tools.snapshots diff
+
+snapshots: $(PYTHON_STAMP)
+	@$(RUN) python -m tools.snapshots accept
 
 bench-pr: $(PYTHON_STAMP)
 	$(RUN) python -m benchmarks.pr_bench $(ROWS)

@@ -1,0 +1,1 @@
+"""Developer tools of the kit: template snapshots, diagrams, the cost model and the local demo."""

@@ -1,0 +1,37 @@
+"""Synthesize the kit's app in-process, as app.py does, for tools that read the templates."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+
+import aws_cdk as cdk
+
+from app import build_app
+from stacks.common.config import PROFILE_DEFAULTS
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROFILES = tuple(PROFILE_DEFAULTS)
+
+
+def cdk_json_context() -> dict:
+    """The feature flags and context `cdk synth` reads from cdk.json."""
+    return json.loads((PROJECT_ROOT / "cdk.json").read_text())["context"]
+
+
+def synthesize(profile: str) -> cdk.cx_api.CloudAssembly:
+    """The app's cloud assembly for `profile` (no nag plugins: the tests and `make synth` run those).
+
+    The bundling lines and synth warnings are swallowed: `make synth` shows them, and here they would bury the
+    tool's own output."""
+    app = cdk.App(context={**cdk_json_context(), "profile": profile})
+    build_app(app)
+    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+        return app.synth()
+
+
+def templates(assembly: cdk.cx_api.CloudAssembly) -> dict[str, dict]:
+    """Stack name -> CloudFormation template."""
+    return {stack.stack_name: stack.template for stack in assembly.stacks}
