@@ -27,8 +27,8 @@ def synthesize(profile: str) -> cdk.cx_api.CloudAssembly:
     The bundling lines and synth warnings are swallowed: `make synth` shows them, and here they would bury the
     tool's own output."""
     app = cdk.App(context={**cdk_json_context(), "profile": profile})
-    build_app(app)
     with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+        build_app(app)
         return app.synth()
 
 
