@@ -5,12 +5,15 @@
 On the same generated day of Data Capture and ground truth it times (a) the floor: reading both inputs and
 aggregating the columns the job needs, without a join; (b) the job; (c) MLlib's BinaryClassificationMetrics
 areaUnderPR over the same join (called in the JVM, as pyspark itself does). Floor and job run twice after a warm-up
-and the faster run counts. The last line is machine-readable.
+and the faster run counts. The last line is machine-readable, and the numbers are written to
+benchmarks/results/pr_bench.json, where the cost model (`make cost`) reads the measured throughput.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import platform
 import shutil
 import sys
 import tempfile
@@ -28,7 +31,7 @@ from spark_jobs.model_quality import pr_curve, records
 DAY = date(2026, 11, 20)
 CORES = 2
 VOLUME_MB_PER_DAY = 150e6  # 150 TB a day, the architecture's stated volume
-VCPU_HOUR_USD = 0.052624  # EMR Serverless x86, us-east-1 (FACTS.md; check the pricing page)
+RESULTS = Path(__file__).resolve().parent / "results" / "pr_bench.json"
 
 
 def timed(action) -> tuple[float, object]:
@@ -102,10 +105,17 @@ def main(argv: list[str]) -> None:
         vcpu_hours = VOLUME_MB_PER_DAY / mb_per_core / 3600
         print(f"job average precision {summary['average_precision']:.6f} "
               f"(bounds {summary['average_precision_lower']:.6f}..{summary['average_precision_upper']:.6f})")
-        print(f"150 TB/day at this throughput: {vcpu_hours:,.0f} vCPU-hours/day "
-              f"(~${vcpu_hours * VCPU_HOUR_USD:,.0f}/day of EMR Serverless vCPU, before memory)")
-        print(f"pr-bench: rows={rows} job_over_floor={best_job / best_floor:.2f} "
-              f"mllib_over_job={mllib_seconds / best_job:.2f} ap_abs_error={ap_error:.1e} "
+        print(f"150 TB/day at this throughput: {vcpu_hours:,.0f} vCPU-hours/day (make cost prices it)")
+        results = {"measured_on": date.today().isoformat(), "machine": f"{platform.machine()}, {CORES} cores used",
+                   "rows": rows, "input_mb": round(input_mb, 1), "floor_seconds": round(best_floor, 2),
+                   "job_seconds": round(best_job, 2), "mllib_seconds": round(mllib_seconds, 2),
+                   "job_over_floor": round(best_job / best_floor, 2),
+                   "mllib_over_job": round(mllib_seconds / best_job, 2), "ap_abs_error": float(f"{ap_error:.2e}"),
+                   "mb_per_s_per_core": round(mb_per_core, 1)}
+        RESULTS.parent.mkdir(exist_ok=True)
+        RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+        print(f"pr-bench: rows={rows} job_over_floor={results['job_over_floor']:.2f} "
+              f"mllib_over_job={results['mllib_over_job']:.2f} ap_abs_error={ap_error:.1e} "
               f"mb_per_s_per_core={mb_per_core:.1f}")
     finally:
         shutil.rmtree(workspace, ignore_errors=True)

@@ -29,7 +29,9 @@ def synthesize(profile: str) -> cdk.cx_api.CloudAssembly:
     app = cdk.App(context={**cdk_json_context(), "profile": profile})
     with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
         build_app(app)
-        return app.synth()
+        assembly = app.synth()
+        templates(assembly)  # a further call into the CDK runtime flushes its buffered warnings here
+    return assembly
 
 
 def templates(assembly: cdk.cx_api.CloudAssembly) -> dict[str, dict]:

@@ -1,0 +1,73 @@
+"""The cost model reads capacities and instance types from the synthesized templates, not from constants."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+import pytest
+
+from app import build_app
+from tests.conftest import CDK_JSON_CONTEXT
+from tools.cost.estimate import PriceTable
+from tools.cost.facts import churn_facts, model_quality_facts, redshift_facts, stack_overhead
+from tools.cost.report import estimate_profile, load_usage, measured_throughput, render
+from tools.synthesis import templates
+
+
+def test_facts_follow_the_profile_settings(kit_app):
+    config, stacks = kit_app.config, templates(kit_app.assembly)
+    redshift = redshift_facts(stacks["RedshiftMlStack"])
+    assert redshift.base_rpu == config.redshift_base_capacity
+    assert redshift.daily_rpu_hour_limit == (config.redshift_daily_rpu_hours or None)
+    quality = model_quality_facts(stacks["ModelQualityStack"])
+    assert (quality.architecture, quality.max_vcpu) == ("ARM64", config.quality_max_vcpu)
+    assert quality.capture_retention_days == config.quality_raw_retention_days
+    assert quality.worker_gb_per_vcpu == 4.0  # 4 cores, 14 GB + 10% overhead billed as a 16 GB worker
+    churn = churn_facts(stacks["ChurnModelStack"])
+    assert (churn.processing_instance_type, churn.processing_instance_count) == (
+        config.churn_processing_instance_type, config.churn_processing_instance_count)
+    assert churn.training_instance_type == config.churn_training_instance_type
+    assert (churn.endpoint_instance_type, churn.endpoint_instance_count, churn.endpoint_max_instances) == (
+        config.churn_endpoint_instance_type, config.churn_endpoint_instance_count, config.churn_endpoint_max_instances)
+    assert churn.invocations_per_instance == config.churn_invocations_per_instance
+    assert churn.notebook_instance_type == (config.churn_notebook_instance_type if config.churn_notebook else None)
+
+
+def test_overhead_counts_what_the_templates_hold(kit_app):
+    stacks = templates(kit_app.assembly)
+    redshift, churn = stack_overhead(stacks["RedshiftMlStack"]), stack_overhead(stacks["ChurnModelStack"])
+    assert (redshift.kms_keys, redshift.secrets) == (1, 1)  # the data key; the Redshift-managed admin secret
+    assert stack_overhead(stacks["ModelQualityStack"]).alarms == 5
+    if kit_app.config.profile == "sandbox":
+        assert (redshift.interface_endpoint_azs, churn.interface_endpoint_azs) == (0, 0)
+    else:  # SageMaker API and runtime endpoints in 3 AZs; the notebook VPC's six endpoints in 2 AZs
+        assert (redshift.interface_endpoint_azs, churn.interface_endpoint_azs) == (6, 12)
+
+
+def test_a_changed_setting_changes_the_estimate():
+    app = cdk.App(context={**CDK_JSON_CONTEXT, "profile": "sandbox", "kit:churn_endpoint_instance_type": "ml.m5.large",
+                           "kit:quality_max_vcpu": 32})
+    build_app(app)
+    stacks = templates(app.synth())
+    assert churn_facts(stacks["ChurnModelStack"]).endpoint_instance_type == "ml.m5.large"
+    assert model_quality_facts(stacks["ModelQualityStack"]).max_vcpu == 32
+    endpoint = next(line for line in estimate_profile("sandbox", stacks, PriceTable.load(), load_usage("sandbox"),
+                                                      measured_throughput()).sections[2].lines
+                    if line.item == "Real-time endpoint")
+    assert endpoint.idle == pytest.approx(0.115 * 730)
+
+
+def test_every_profile_is_priced_and_totals_add_up(kit_app):
+    profile = kit_app.config.profile
+    result = estimate_profile(profile, templates(kit_app.assembly), PriceTable.load(), load_usage(profile),
+                              measured_throughput())
+    assert result.idle == pytest.approx(sum(line.idle for section in result.sections for line in section.lines))
+    assert result.workload >= result.idle > 0
+    text = render([result], PriceTable.load())
+    assert f"**{profile} total: ${result.idle:,.2f} a month idle" in text
+    assert ("Sandbox idle total" in text) == (profile == "sandbox")
+
+
+def test_the_price_table_names_a_source_for_every_price():
+    prices = PriceTable.load()
+    assert prices.region and prices.as_of
+    assert all(entry.get("source", "").startswith("https://") for entry in prices.unit_prices.values())

@@ -1,0 +1,144 @@
+"""What the cost model reads from the synthesized templates: capacities, instance types, counts.
+
+Nothing here is a constant of the kit: change a setting, synthesize, and the estimate follows.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+
+from tools.snapshots import EXPANDED_JSON, normalize
+
+HOURS_PER_MONTH = 730
+
+
+class TemplateError(ValueError):
+    """The templates lack something the cost model reads."""
+
+
+@dataclass(frozen=True)
+class StackOverhead:
+    """Always-on items every stack has, priced per month whether or not it does any work."""
+
+    kms_keys: int
+    alarms: int
+    secrets: int
+    interface_endpoint_azs: int  # interface VPC endpoints x the subnets (AZs) each one is in
+
+
+@dataclass(frozen=True)
+class RedshiftFacts:
+    base_rpu: int
+    daily_rpu_hour_limit: float | None
+
+
+@dataclass(frozen=True)
+class ModelQualityFacts:
+    architecture: str  # ARM64 or X86_64
+    max_vcpu: int
+    worker_gb_per_vcpu: float
+    capture_retention_days: int
+    has_dashboard: bool
+
+
+@dataclass(frozen=True)
+class ChurnFacts:
+    processing_instance_type: str
+    processing_instance_count: int
+    training_instance_type: str
+    evaluation_instance_type: str
+    endpoint_instance_type: str
+    endpoint_instance_count: int
+    endpoint_max_instances: int
+    invocations_per_instance: int
+    notebook_instance_type: str | None
+
+
+def resources(template: dict, resource_type: str, name_part: str = "") -> list[tuple[str, dict]]:
+    return [(logical_id, body) for logical_id, body in sorted(template.get("Resources", {}).items())
+            if body["Type"] == resource_type and name_part in logical_id]
+
+
+def single(template: dict, resource_type: str, name_part: str = "") -> dict:
+    found = resources(template, resource_type, name_part)
+    if len(found) != 1:
+        raise TemplateError(f"expected one {resource_type} named like '{name_part}', found {len(found)}")
+    return found[0][1].get("Properties", {})
+
+
+def stack_overhead(template: dict) -> StackOverhead:
+    namespaces = resources(template, "AWS::RedshiftServerless::Namespace")
+    endpoints = [body["Properties"] for _, body in resources(template, "AWS::EC2::VPCEndpoint")
+                 if body["Properties"].get("VpcEndpointType") == "Interface"]
+    return StackOverhead(
+        kms_keys=len(resources(template, "AWS::KMS::Key")),
+        alarms=len(resources(template, "AWS::CloudWatch::Alarm")),
+        # A namespace with a Redshift-managed admin password keeps it in Secrets Manager.
+        secrets=len(resources(template, "AWS::SecretsManager::Secret"))
+        + sum(1 for _, body in namespaces if body["Properties"].get("ManageAdminPassword")),
+        interface_endpoint_azs=sum(len(endpoint.get("SubnetIds", [])) for endpoint in endpoints))
+
+
+def redshift_facts(template: dict) -> RedshiftFacts:
+    workgroup = single(template, "AWS::RedshiftServerless::Workgroup")
+    limits = [body["Properties"]["Create"] for _, body in resources(template, "Custom::AWS", "UsageLimit")]
+    limit = None
+    for create in limits:
+        call = normalize({"Resources": {"Limit": {"Type": "Custom::AWS", "Properties": {"Create": create}}}})
+        parameters = call["Resources"]["Limit"]["Properties"]["Create"][EXPANDED_JSON]["parameters"]
+        if parameters.get("period") == "daily" and parameters.get("usageType") == "serverless-compute":
+            limit = float(parameters["amount"])
+    return RedshiftFacts(base_rpu=int(workgroup["BaseCapacity"]), daily_rpu_hour_limit=limit)
+
+
+def model_quality_facts(template: dict) -> ModelQualityFacts:
+    application = single(template, "AWS::EMRServerless::Application")
+    text = json.dumps(template)
+    cores = re.search(r"spark\.executor\.cores=(\d+)", text)
+    memory = re.search(r"spark\.executor\.memory=(\d+)g", text)
+    if not (cores and memory):
+        raise TemplateError("the job's spark.executor.cores / spark.executor.memory are not in the template")
+    # EMR Serverless adds 10% memory overhead to a worker and bills the worker's whole-GB memory.
+    worker_gb = math.ceil(int(memory.group(1)) * 1.1)
+    capture = single(template, "AWS::S3::Bucket", "CaptureBucket")
+    expirations = [rule["ExpirationInDays"] for rule in capture.get("LifecycleConfiguration", {}).get("Rules", [])
+                   if "ExpirationInDays" in rule]
+    if not expirations:
+        raise TemplateError("the capture bucket has no expiration rule, so captured data would be kept forever")
+    return ModelQualityFacts(
+        architecture=application.get("Architecture", "X86_64"),
+        max_vcpu=int(application["MaximumCapacity"]["Cpu"].split()[0]),
+        worker_gb_per_vcpu=worker_gb / int(cores.group(1)),
+        capture_retention_days=min(expirations),
+        has_dashboard=bool(resources(template, "AWS::QuickSight::Dashboard")))
+
+
+def churn_facts(template: dict) -> ChurnFacts:
+    pipeline = normalize({"Resources": {"Pipeline": {
+        "Type": "AWS::SageMaker::Pipeline",
+        "Properties": single(template, "AWS::SageMaker::Pipeline")}}})["Resources"]["Pipeline"]["Properties"]
+    definition = pipeline["PipelineDefinition"]["PipelineDefinitionBody"][EXPANDED_JSON]
+    defaults = {parameter["Name"]: parameter.get("DefaultValue") for parameter in definition["Parameters"]}
+    steps = {step["Name"]: step["Arguments"] for step in definition["Steps"]}
+
+    def resolve(value):
+        return defaults[value["Get"].removeprefix("Parameters.")] if isinstance(value, dict) else value
+
+    prepare = steps["PrepareFeatures"]["ProcessingResources"]["ClusterConfig"]
+    train = steps["TrainModel"]["ResourceConfig"]
+    evaluate = steps["EvaluateModel"]["ProcessingResources"]["ClusterConfig"]
+    deployer = single(template, "AWS::Lambda::Function", "DeployerFunction")["Environment"]["Variables"]
+    notebooks = resources(template, "AWS::SageMaker::NotebookInstance")
+    return ChurnFacts(
+        processing_instance_type=resolve(prepare["InstanceType"]),
+        processing_instance_count=int(resolve(prepare["InstanceCount"])),
+        training_instance_type=resolve(train["InstanceType"]),
+        evaluation_instance_type=resolve(evaluate["InstanceType"]),
+        endpoint_instance_type=deployer["INSTANCE_TYPE"],
+        endpoint_instance_count=int(deployer["INSTANCE_COUNT"]),
+        endpoint_max_instances=int(deployer["MAX_INSTANCES"]),
+        invocations_per_instance=int(deployer["INVOCATIONS_PER_INSTANCE"]),
+        notebook_instance_type=notebooks[0][1]["Properties"]["InstanceType"] if notebooks else None)
