@@ -13,12 +13,13 @@ NODE_STAMP := node_modules/.installed
 
 ROWS ?= 2000000
 
-.PHONY: help setup synth test cost diff snapshots bench-pr image-registries clean
+.PHONY: help setup synth test cost demo diff snapshots bench-pr image-registries clean
 
 help:
 	@echo "make synth [PROFILE=sandbox|production]  set up, then synthesize the app into cdk.out/"
 	@echo "make test                                set up, then run the tests and template gates"
 	@echo "make cost                                monthly cost per architecture and profile, idle and under workload"
+	@echo "make demo                                the data plane end to end on this machine; results in demo-output/"
 	@echo "make diff                                what the templates change against the committed snapshots"
 	@echo "make snapshots                           accept the change: rewrite tests/snapshots/ (then commit)"
 	@echo "make bench-pr [ROWS=2000000]            benchmark the precision-recall job (floor, job, MLlib)"
@@ -53,6 +54,9 @@ test: setup
 
 cost: $(PYTHON_STAMP)
 	@$(RUN) python -m tools.cost
+
+demo: $(PYTHON_STAMP)
+	@$(RUN) python -m tools.demo
 
 diff: $(PYTHON_STAMP)
 	@$(RUN) python -m tools.snapshots diff

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,3 +68,19 @@ def shared_constructs(request: pytest.FixtureRequest) -> tuple[SynthesizedApp, S
     log_group = EncryptedLogGroup(stack, "LogGroup", config=config, encryption_key=key)
     constructs = SharedConstructs(stack, key, access_logs, bucket, log_group)
     return SynthesizedApp(app=app, assembly=app.synth(), config=config), constructs
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local SparkSession for the whole run (starting Spark costs seconds); created only if a test asks."""
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    from pyspark.sql import SparkSession
+
+    session = (SparkSession.builder.master("local[2]").appName("kit-tests")
+               .config("spark.ui.enabled", "false")
+               .config("spark.ui.showConsoleProgress", "false")
+               .config("spark.sql.shuffle.partitions", "4")
+               .getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

@@ -1,0 +1,1 @@
+"""`make demo`: the kit's data plane end to end on this machine, no AWS account needed."""
