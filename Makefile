@@ -13,7 +13,7 @@ NODE_STAMP := node_modules/.installed
 
 ROWS ?= 2000000
 
-.PHONY: help setup synth test cost demo diff snapshots bench-pr image-registries clean
+.PHONY: help setup synth test cost demo diff snapshots diagrams bench-pr image-registries clean
 
 help:
 	@echo "make synth [PROFILE=sandbox|production]  set up, then synthesize the app into cdk.out/"
@@ -22,6 +22,7 @@ help:
 	@echo "make demo                                the data plane end to end on this machine; results in demo-output/"
 	@echo "make diff                                what the templates change against the committed snapshots"
 	@echo "make snapshots                           accept the change: rewrite tests/snapshots/ (then commit)"
+	@echo "make diagrams                            regenerate the README's architecture diagrams from the synth"
 	@echo "make bench-pr [ROWS=2000000]            benchmark the precision-recall job (floor, job, MLlib)"
 	@echo "make image-registries                    regenerate the SageMaker image map from the pinned SDK (network)"
 	@echo "make clean                               remove cdk.out/, .venv/ and node_modules/"
@@ -63,6 +64,9 @@ diff: $(PYTHON_STAMP)
 
 snapshots: $(PYTHON_STAMP)
 	@$(RUN) python -m tools.snapshots accept
+
+diagrams: $(PYTHON_STAMP)
+	@$(RUN) python -m tools.diagrams
 
 bench-pr: $(PYTHON_STAMP)
 	$(RUN) python -m benchmarks.pr_bench $(ROWS)

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 
 from tools.snapshots import EXPANDED_JSON, normalize
 
-HOURS_PER_MONTH = 730
-
 
 class TemplateError(ValueError):
     """The templates lack something the cost model reads."""
