@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
 
 from app import build_app
 from stacks.common.acknowledgments import CdkManagedHelpers
-from stacks.common.config import PROFILE_DEFAULTS, KitConfig, load_config
+from stacks.common.config import KitConfig, load_config
 from stacks.common.encryption import DataKey
 from stacks.common.logs import EncryptedLogGroup
 from stacks.common.storage import AccessLogsBucket, SecureBucket
 from stacks.common.tags import apply_standard_tags
+from tools.synthesis import PROFILES, PROJECT_ROOT, cdk_json_context
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-CDK_JSON_CONTEXT = json.loads((PROJECT_ROOT / "cdk.json").read_text())["context"]
-PROFILES = tuple(PROFILE_DEFAULTS)
+CDK_JSON_CONTEXT = cdk_json_context()
 
 
 def new_app(**context: object) -> cdk.App:

@@ -12,7 +12,7 @@ import random
 import shutil
 import tarfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -51,8 +51,8 @@ class DayResult:
     day: date
     summary: dict
     scikit_learn_average_precision: float
-    curve: list[dict] = field(default_factory=list)
-    thresholds: list[dict] = field(default_factory=list)
+    curve: list[dict]
+    thresholds: list[dict]
 
     @property
     def positive_rate(self) -> float:
@@ -108,7 +108,8 @@ def generate_customers(settings: DemoSettings) -> tuple[Path, Path]:
 
 
 def train(features: Path, model_dir: Path) -> xgboost.Booster:
-    """XGBoost with the SageMaker pipeline's own hyperparameters, early-stopped on the validation split."""
+    """XGBoost with the SageMaker pipeline's own hyperparameters, watched on the validation split; the booster is
+    also written to `model_dir/model.tar.gz` as the training job writes it."""
     train_labels, train_features = evaluate.load_split(features / "train")
     validation_labels, validation_features = evaluate.load_split(features / "validation")
     params = {key: float(value) if key not in ("objective", "eval_metric") else value
@@ -166,7 +167,7 @@ def write_day(settings: DemoSettings, booster: xgboost.Booster, labels: np.ndarr
 
 
 def read_rows(spark, path: Path) -> list[dict]:
-    return [row.asDict() for row in spark.read.parquet(str(path)).collect()] if path.exists() else []
+    return [row.asDict() for row in spark.read.parquet(str(path)).collect()]
 
 
 def run(spark, settings: DemoSettings, progress: Progress) -> DemoResult:

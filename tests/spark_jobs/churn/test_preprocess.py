@@ -1,5 +1,4 @@
 import json
-import tarfile
 
 import numpy as np
 import pytest
@@ -9,8 +8,9 @@ from sklearn.metrics import roc_auc_score
 from datagen.churn import COLUMNS, generate
 from processing_jobs.churn import evaluate
 from spark_jobs.churn import preprocess
-from stacks.churn_model.pipeline_definition import HYPERPARAMETERS, SPLIT_SEED
+from stacks.churn_model.pipeline_definition import SPLIT_SEED
 from stacks.common.config import PROFILE_DEFAULTS
+from tools.demo.pipeline import train
 
 BAD_ROWS = {
     "wrong_field_count": ["NY,10,415\n", "NY,10,415,382-4657,no,no,0,1,1,1,1,1,1,1,1,1,1,1,1,1,False.,extra\n"],
@@ -105,18 +105,7 @@ def test_bad_arguments_exit_2(capsys):
 def test_local_proof_xgboost_with_the_pipelines_hyperparameters_reaches_the_minimum_auc(prepared, tmp_path):
     """Preprocessing as the pipeline runs it, training as the built-in algorithm does, evaluation by the script."""
     root, _ = prepared
-    train, validation = read_split(root / "features" / "train"), read_split(root / "features" / "validation")
-    params = {k: float(v) if k not in ("objective", "eval_metric") else v
-              for k, v in HYPERPARAMETERS.items() if k != "num_round"}
-    params["max_depth"] = int(params["max_depth"])
-    booster = xgboost.train(params, xgboost.DMatrix(train[:, 1:], train[:, 0]),
-                            num_boost_round=int(HYPERPARAMETERS["num_round"]),
-                            evals=[(xgboost.DMatrix(validation[:, 1:], validation[:, 0]), "validation")],
-                            verbose_eval=False)
-    (tmp_path / "model").mkdir()
-    booster.save_model(str(tmp_path / "xgboost-model.ubj"))
-    with tarfile.open(tmp_path / "model" / "model.tar.gz", "w:gz") as tar:
-        tar.add(tmp_path / "xgboost-model.ubj", arcname=evaluate.MODEL_FILE)
+    booster = train(root / "features", tmp_path / "model")
     assert evaluate.main(["--model", str(tmp_path / "model"), "--test", str(root / "features" / "test"),
                           "--output", str(tmp_path / "evaluation")]) == 0
     auc = json.loads((tmp_path / "evaluation" / "evaluation.json").read_text())["binary_classification_metrics"]["auc"]["value"]
