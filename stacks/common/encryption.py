@@ -41,3 +41,33 @@ class DataKey(kms.Key):
                 },
             )
         )
+
+    def allow_service_to_send_encrypted(
+        self, service: str, *, sid: str, source_arn: str | None = None, source_account: bool = True
+    ) -> None:
+        """Let an AWS service publish to a topic or send to a queue that this key encrypts.
+
+        A service principal (CloudWatch alarms, EventBridge rules and dead-letter queues) gets no access to a
+        customer-managed key from IAM: only the key policy can give it `kms:GenerateDataKey*` and `kms:Decrypt`
+        (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html, "Enable compatibility between event
+        sources from AWS services and encrypted topics";
+        https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html).
+        `aws:SourceAccount` and `aws:SourceArn` (an ARN pattern) limit it to this account's resources
+        (confused-deputy protection); pass `source_account=False` only where the service's page says it does not
+        send those keys on its KMS requests.
+        """
+        stack = Stack.of(self)
+        conditions: dict[str, dict[str, str]] = {}
+        if source_account:
+            conditions["StringEquals"] = {"aws:SourceAccount": stack.account}
+        if source_arn is not None:
+            conditions["ArnLike"] = {"aws:SourceArn": source_arn}
+        self.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid=sid,
+                principals=[iam.ServicePrincipal(service)],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions=conditions or None,
+            )
+        )

@@ -47,3 +47,26 @@ def test_key_lets_only_this_accounts_log_groups_use_it(shared_constructs):
             }
         },
     )
+
+
+def test_a_service_can_be_let_to_send_encrypted_messages_from_this_account_only():
+    import aws_cdk as cdk
+
+    from stacks.common.config import load_config
+    from stacks.common.encryption import DataKey
+
+    stack = cdk.Stack(cdk.App(), "KeyStack")
+    key = DataKey(stack, "Key", config=load_config({"profile": "sandbox"}), description="test")
+    key.allow_service_to_send_encrypted(
+        "cloudwatch.amazonaws.com", sid="AllowAlarms", source_arn="arn:aws:cloudwatch:*:*:alarm:Kit*"
+    )
+    (statement,) = [
+        s for s in Template.from_stack(stack).to_json()["Resources"]["Key961B73FD"]["Properties"]["KeyPolicy"]["Statement"]
+        if s.get("Sid") == "AllowAlarms"
+    ]
+    assert statement["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert sorted(statement["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+        "ArnLike": {"aws:SourceArn": "arn:aws:cloudwatch:*:*:alarm:Kit*"},
+    }
