@@ -1,0 +1,1 @@
+"""`make smoke`: the sandbox acceptance test. Runs each deployed architecture's real path and cleans up after it."""

@@ -1,0 +1,46 @@
+"""`make smoke`: after `cdk deploy --all` to a sandbox account, run each architecture's real path there.
+
+    python -m tools.smoke [--only redshift_ml|model_quality|churn_model] [--keep] [--profile P] [--region R]
+
+Credentials and region come from the usual AWS environment (AWS_PROFILE, AWS_REGION, ...) unless given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from functools import lru_cache
+
+from tools.cost.estimate import PriceTable
+from tools.smoke.runner import ARCHITECTURES, exit_code, render, run_smoke
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.smoke", description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=sorted(ARCHITECTURES), help="run one architecture")
+    parser.add_argument("--keep", action="store_true", help="leave what the run created (data, endpoint) in place")
+    parser.add_argument("--profile", help="AWS named profile (default: the environment's)")
+    parser.add_argument("--region", help="AWS region (default: the environment's)")
+    args = parser.parse_args(argv)
+
+    import boto3
+    from botocore.config import Config
+
+    session = boto3.Session(profile_name=args.profile, region_name=args.region)
+    if not session.region_name:
+        print("smoke: no AWS region: set AWS_REGION or pass --region", file=sys.stderr)
+        return 2
+    config = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=10, read_timeout=70)
+
+    @lru_cache(maxsize=None)
+    def clients(service: str):
+        return session.client(service, config=config)
+
+    prices = PriceTable.load()
+    runs = run_smoke(clients, session.region_name, only=args.only, keep=args.keep, prices=prices)
+    print(render(runs, session.region_name, prices), end="")
+    return exit_code(runs)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
