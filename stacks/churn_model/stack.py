@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Stack
+from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -21,3 +21,5 @@ class ChurnModelStack(Stack):
         apply_standard_tags(self, config, architecture="churn-model")
         self.churn = ChurnModel(self, "Churn", config=config, capture_bucket=capture_bucket,
                                 capture_prefix=capture_prefix, capture_key=capture_key)
+        # What `make smoke` reads (tools/smoke): the function whose teardown removes the endpoint it created.
+        CfnOutput(self, "DeployerFunctionName", value=self.churn.endpoint.deployer.function_name)

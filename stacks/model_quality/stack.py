@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from aws_cdk import Stack
+from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from ..common.config import KitConfig
 from ..common.tags import apply_standard_tags
-from .monitor import ModelQualityMonitor
+from .monitor import DEFAULT_ENDPOINT_NAME, ModelQualityMonitor
 
 
 class ModelQualityStack(Stack):
@@ -16,3 +16,12 @@ class ModelQualityStack(Stack):
                          description="Daily model-quality (precision-recall) dashboard (ML and analytics kit)")
         apply_standard_tags(self, config, architecture="model-quality")
         self.monitor = ModelQualityMonitor(self, "Monitor", config=config)
+        # What `make smoke` reads (tools/smoke): where labels and results go, how to query them, what to look up.
+        monitor = self.monitor
+        CfnOutput(self, "GroundTruthBucketName", value=monitor.storage.ground_truth_bucket.bucket_name)
+        CfnOutput(self, "ResultsBucketName", value=monitor.storage.results_bucket.bucket_name)
+        CfnOutput(self, "ResultsDatabaseName", value=monitor.catalog.database_name)
+        CfnOutput(self, "AthenaWorkGroupName", value=monitor.catalog.workgroup_name)
+        CfnOutput(self, "PrCurveApplicationId", value=monitor.job.application.attr_application_id)
+        CfnOutput(self, "MetricsEndpointName", value=DEFAULT_ENDPOINT_NAME,
+                  description="The Endpoint dimension of the MlKit/ModelQuality metrics")

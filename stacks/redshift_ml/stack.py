@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from aws_cdk import Stack
+from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from ..common.config import KitConfig
 from ..common.tags import apply_standard_tags
 from .recommender import RedshiftMlRecommender
+
+# The recommender's default schema, which this stack keeps.
+RECOMMENDER_SCHEMA = "jobmatch"
 
 
 class RedshiftMlStack(Stack):
@@ -15,3 +18,10 @@ class RedshiftMlStack(Stack):
         super().__init__(scope, construct_id, description="Redshift ML in-database job recommender (ML and analytics kit)")
         apply_standard_tags(self, config, architecture="redshift-ml")
         self.recommender = RedshiftMlRecommender(self, "Recommender", config=config)
+        # What `make smoke` reads (tools/smoke): the Data API target and the table the lifecycle fills.
+        warehouse = self.recommender.warehouse
+        CfnOutput(self, "DatabaseName", value=warehouse.database_name)
+        CfnOutput(self, "AdminSecretArn", value=warehouse.admin_secret_arn,
+                  description="Secrets Manager secret of the warehouse admin (for the Data API)")
+        CfnOutput(self, "RecommendationsTable", value=f"{RECOMMENDER_SCHEMA}.recommendations",
+                  description="Top-K jobs per seeker, rewritten by each promotion")

@@ -13,9 +13,9 @@ from tools.cost.estimate import PriceTable
 from tools.smoke.core import Clients, Run, StepFailed, list_keys, read_outputs, split_s3_uri, wait_for
 
 STACK = "ChurnModelStack"
+# The stack outputs this path reads; a test checks that the synthesized stack has each.
+OUTPUTS = ("PipelineName", "EndpointName", "CaptureUri", "DeployerFunctionName")
 VARIANT = "AllTraffic"
-# Columns the model reads (spark_jobs/churn/preprocess.py FEATURES: numeric, then one-hot); label excluded.
-FEATURE_COUNT_SOURCE = "spark_jobs.churn.preprocess"
 
 
 @dataclass(frozen=True)

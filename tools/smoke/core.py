@@ -140,8 +140,10 @@ class StackOutputs:
     def __init__(self, stack_name: str, outputs: dict[str, str]) -> None:
         self.stack_name = stack_name
         self.outputs = outputs
+        self.read: set[str] = set()  # the names asked for, so a test can hold them against the templates
 
     def __getitem__(self, name: str) -> str:
+        self.read.add(name)
         # A CfnOutput inside a construct gets a logical ID of the construct path, the name and an 8-hex hash.
         pattern = re.compile(rf"[A-Za-z0-9]*?{re.escape(name)}[0-9A-F]{{8}}")
         matches = [key for key in self.outputs if key == name or pattern.fullmatch(key)]

@@ -18,6 +18,9 @@ from tools.smoke.core import (Clients, Prerequisite, Run, StepFailed, delete_key
                               split_s3_uri, wait_for)
 
 STACK = "ModelQualityStack"
+# The stack outputs this path reads; a test checks that the synthesized stack has each.
+OUTPUTS = ("CaptureUri", "GroundTruthBucketName", "ResultsBucketName", "ResultsDatabaseName", "AthenaWorkGroupName",
+           "StateMachineArn", "PrCurveApplicationId", "MetricsEndpointName")
 # The first day the Glue tables' partition projection covers (query_layer.PROJECTION_START): old enough that no
 # real endpoint's captures or results are there, and Athena still finds it.
 SMOKE_DAY = date(2024, 1, 1)

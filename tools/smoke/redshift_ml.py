@@ -12,6 +12,8 @@ from tools.cost.estimate import PriceTable
 from tools.smoke.core import Clients, Run, StepFailed, read_outputs, wait_for
 
 STACK = "RedshiftMlStack"
+# The stack outputs this path reads; a test checks that the synthesized stack has each.
+OUTPUTS = ("LifecycleStateMachineArn", "WorkgroupName", "DatabaseName", "AdminSecretArn", "RecommendationsTable")
 # Failure reasons that mean Redshift ML cannot reach SageMaker here, rather than a defect of the kit's SQL.
 NO_ML_ACCESS = re.compile(r"sagemaker|not authori[sz]ed|access ?denied|not supported in|redshift ml", re.IGNORECASE)
 
