@@ -13,7 +13,7 @@ NODE_STAMP := node_modules/.installed
 
 ROWS ?= 2000000
 
-.PHONY: help setup synth test cost demo diff snapshots diagrams bench-pr image-registries clean
+.PHONY: help setup synth test cost demo diff snapshots diagrams bench-pr image-registries smoke clean
 
 help:
 	@echo "make synth [PROFILE=sandbox|production]  set up, then synthesize the app into cdk.out/"
@@ -24,6 +24,7 @@ help:
 	@echo "make snapshots                           accept the change: rewrite tests/snapshots/ (then commit)"
 	@echo "make diagrams                            regenerate the README's architecture diagrams from the synth"
 	@echo "make bench-pr [ROWS=2000000]            benchmark the precision-recall job (floor, job, MLlib)"
+	@echo "make smoke [ARGS='--only churn_model --keep']  after cdk deploy: run each architecture in the account"
 	@echo "make image-registries                    regenerate the SageMaker image map from the pinned SDK (network)"
 	@echo "make clean                               remove cdk.out/, .venv/ and node_modules/"
 
@@ -70,6 +71,9 @@ diagrams: $(PYTHON_STAMP)
 
 bench-pr: $(PYTHON_STAMP)
 	$(RUN) python -m benchmarks.pr_bench $(ROWS)
+
+smoke: $(PYTHON_STAMP)
+	@$(RUN) python -m tools.smoke $(ARGS)
 
 image-registries: $(PYTHON_STAMP)
 	$(RUN) python scripts/generate_image_registries.py

@@ -25,6 +25,7 @@ def main(argv: list[str]) -> int:
 
     import boto3
     from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError
 
     session = boto3.Session(profile_name=args.profile, region_name=args.region)
     if not session.region_name:
@@ -36,6 +37,12 @@ def main(argv: list[str]) -> int:
     def clients(service: str):
         return session.client(service, config=config)
 
+    try:
+        identity = clients("sts").get_caller_identity()
+    except (BotoCoreError, ClientError) as error:
+        print(f"smoke: no usable AWS credentials ({error}); set AWS_PROFILE or pass --profile", file=sys.stderr)
+        return 2
+    print(f"smoke: account {identity['Account']}, region {session.region_name}, as {identity['Arn']}")
     prices = PriceTable.load()
     runs = run_smoke(clients, session.region_name, only=args.only, keep=args.keep, prices=prices)
     print(render(runs, session.region_name, prices), end="")
