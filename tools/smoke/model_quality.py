@@ -209,4 +209,5 @@ def _charge(run: Run, clients: Clients, outputs: Any, prices: PriceTable, result
     billed = job_run.get("billedResourceUtilization", {})
     vcpu_hours, gb_hours = billed.get("vCPUHour", 0.0), billed.get("memoryGBHour", 0.0)
     run.charge(f"EMR Serverless, {vcpu_hours:.2f} vCPU-hours and {gb_hours:.2f} GB-hours",
-               vcpu_hours * prices("emr_serverless_vcpu_hour_arm64") + gb_hours * prices("emr_serverless_gb_hour_arm64"))
+               vcpu_hours * prices("emr_serverless_vcpu_hour_arm64")
+               + gb_hours * prices("emr_serverless_gb_hour_arm64"))

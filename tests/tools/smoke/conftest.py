@@ -26,7 +26,8 @@ class FakeClock(Clock):
     def __init__(self) -> None:
         self.now = 0.0
         self.sleeps: list[float] = []
-        super().__init__(monotonic=lambda: self.now, sleep=self._sleep, wall=lambda: START + timedelta(seconds=self.now))
+        super().__init__(monotonic=lambda: self.now, sleep=self._sleep,
+                         wall=lambda: START + timedelta(seconds=self.now))
 
     def _sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)

@@ -68,7 +68,8 @@ def through_pipeline(clients, approval: str = "Approved", status: str = "Succeed
     if status != "Succeeded":
         return sm
     sm.add_response("describe_processing_job", {
-        "ProcessingJobName": "pipelines-abc-preparefeatures", "ProcessingJobArn": steps[0]["Metadata"]["ProcessingJob"]["Arn"],
+        "ProcessingJobName": "pipelines-abc-preparefeatures",
+        "ProcessingJobArn": steps[0]["Metadata"]["ProcessingJob"]["Arn"],
         "ProcessingJobStatus": "Completed", "CreationTime": START, "AppSpecification": {"ImageUri": "spark"},
         "ProcessingResources": {"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge",
                                                   "VolumeSizeInGB": 30}},

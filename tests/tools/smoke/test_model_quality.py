@@ -71,9 +71,11 @@ def cleanup(s3, results_keys: list[str]) -> None:
 def test_success_without_quicksight_checks_every_layer_and_deletes_the_day(clients, clock, prices):
     s3 = through_run(clients)
     clients.stub("emr-serverless").add_response("get_job_run", {"jobRun": {
-        "applicationId": "00fabcdef1234567", "jobRunId": JOB_RUN, "arn": "arn:aws:emr-serverless:us-east-1:123456789012:/applications/00fabcdef1234567/jobruns/" + JOB_RUN, "createdBy":
-        "arn:aws:iam::123456789012:role/sfn", "createdAt": START, "updatedAt": START, "executionRole":
-        "arn:aws:iam::123456789012:role/job", "state": "SUCCESS", "stateDetails": "Job run completed", "releaseLabel": "emr-7.13.0",
+        "applicationId": "00fabcdef1234567", "jobRunId": JOB_RUN,
+        "arn": f"arn:aws:emr-serverless:us-east-1:123456789012:/applications/00fabcdef1234567/jobruns/{JOB_RUN}",
+        "createdBy": "arn:aws:iam::123456789012:role/sfn", "createdAt": START, "updatedAt": START,
+        "executionRole": "arn:aws:iam::123456789012:role/job", "state": "SUCCESS",
+        "stateDetails": "Job run completed", "releaseLabel": "emr-7.13.0",
         "jobDriver": {"sparkSubmit": {"entryPoint": "s3://assets/pr_curve.py"}},
         "billedResourceUtilization": {"vCPUHour": 0.5, "memoryGBHour": 2.0, "storageGBHour": 0.0}}},
         {"applicationId": "00fabcdef1234567", "jobRunId": JOB_RUN})
