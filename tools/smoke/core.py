@@ -24,6 +24,8 @@ READY_STACK_STATES = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COM
 class StepFailed(Exception):
     """A step of the real path did not do what it should; the message says what was seen."""
 
+    recorded = False  # True once a step has put it in the table
+
 
 class StepTimeout(StepFailed):
     """A bounded wait ran out."""
@@ -31,6 +33,8 @@ class StepTimeout(StepFailed):
 
 class Prerequisite(Exception):
     """The account lacks something the path needs (a stack, a subscription); the message says what to do."""
+
+    recorded = False
 
 
 @dataclass
@@ -88,10 +92,13 @@ class Run:
             result = action()
         except Prerequisite as error:
             self.record(name, SKIP, start, str(error))
+            error.recorded = True
             raise
         except (StepFailed, ClientError, BotoCoreError) as error:
             self.record(name, FAIL, start, _message(error))
-            raise StepFailed(str(error)) from error
+            failure = StepFailed(str(error))
+            failure.recorded = True
+            raise failure from error
         self.record(name, PASS, start, describe(result))
         return result
 

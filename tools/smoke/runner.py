@@ -30,8 +30,9 @@ def run_smoke(clients: Clients, region: str, *, only: str | None = None, keep: b
         run = Run(name, clock)
         try:
             path(run, clients, region, prices)
-        except (StepFailed, Prerequisite):
-            pass  # recorded by the step
+        except (StepFailed, Prerequisite) as error:
+            if not error.recorded:  # raised between steps, e.g. an output the deployed stack lacks
+                run.record("between steps", FAIL, clock.monotonic(), str(error))
         except Exception as error:  # noqa: BLE001 - an unexpected answer must still clean up and report
             run.record("unexpected error", FAIL, clock.monotonic(), f"{type(error).__name__}: {error}")
         finally:

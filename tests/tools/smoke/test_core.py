@@ -59,3 +59,18 @@ def test_the_table_lists_each_step_with_its_duration_and_the_cost(clock, prices)
     assert lines[-1] == "smoke: 1 passed, 0 failed, 1 skipped"
     assert exit_code([run]) == 0
     assert SKIP in text
+
+
+def test_a_failure_between_steps_is_still_a_failed_line(clients, clock, prices):
+    """A stack deployed from an older kit lacks an output the path reads outside a step: that must not pass silently."""
+    from tests.tools.smoke.conftest import stack
+    from tools.smoke.redshift_ml import STACK, run_redshift_ml
+    from tools.smoke.runner import run_smoke
+
+    clients.stub("cloudformation").add_response("describe_stacks", stack(STACK, {"WorkgroupName": "wg"}))
+
+    [run] = run_smoke(clients, "us-east-1", clock=clock, prices=prices, paths={"redshift_ml": run_redshift_ml})
+
+    assert [(s.name, s.status) for s in run.steps] == [("stack outputs", PASS), ("between steps", FAIL)]
+    assert "has no output(s) named LifecycleStateMachineArn" in run.steps[1].detail
+    assert exit_code([run]) == 1
