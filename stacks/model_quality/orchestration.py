@@ -191,8 +191,9 @@ class DailyQualityRun(Construct):
         acknowledge(
             self.state_machine.role,
             "X-Ray trace writes have no resource type; job runs are created at run time under this application; "
-            "CDK grants invoke on the functions' versions.",
-            "AwsSolutions-IAM5[Resource::*]",
+            "CDK grants invoke on the functions' versions; publishing to the encrypted topic needs the data key's "
+            "GenerateDataKey variants (topic.grant_publish, on this key only).",
+            "AwsSolutions-IAM5[Resource::*]", "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
             f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:emr-serverless:<AWS::Region>:<AWS::AccountId>:/applications/<{stack.get_logical_id(job.application)}.ApplicationId>/jobruns/*]",
             *(f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(f.node.default_child)}.Arn>:*]" for f in functions),
         )
