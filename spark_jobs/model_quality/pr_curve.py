@@ -119,9 +119,15 @@ def _day_folder(day: date) -> str:
 
 
 def _input_files(storage: Storage, args: JobArguments) -> tuple[list[str], list[str]]:
+    """The day's capture files and its label window's files.
+
+    A root that does not exist yet is an empty side, not an error: on S3 a prefix exists only once something is
+    written under it, so a fresh deployment has no capture prefix until an endpoint captures. The day then gets a
+    summary with zero rows, and the no-predictions alarm speaks instead of a failed run every day.
+    """
     for name, root in (("--captures", args.captures), ("--ground-truth", args.ground_truth)):
         if not storage.exists(root):
-            raise JobInputError(f"{name} path does not exist or cannot be read: {root}")
+            print(f"pr_curve: {name} {root} does not exist yet; scoring it as empty", file=sys.stderr)
     capture_files = storage.glob(
         f"{args.captures.rstrip('/')}/{args.endpoint}/{args.variant}/{_day_folder(args.date)}/*/*.jsonl")
     label_days = [args.date + timedelta(days=offset) for offset in range(args.label_delay_days + 1)]

@@ -1,14 +1,15 @@
-"""Alarms on the daily run, to the run's SNS topic: job failed, no summary, average precision low or dropping,
-label coverage low."""
+"""Alarms on the daily run, to the run's SNS topic: job failed, no summary, no predictions captured, average
+precision low or dropping, label coverage low."""
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from constructs import Construct
 
 from ..common.config import KitConfig
+from ..common.encryption import DataKey
 from .orchestration import DailyQualityRun
 
 NAMESPACE = "MlKit/ModelQuality"
@@ -19,8 +20,15 @@ class QualityAlarms(Construct):
     """One alarm per way the daily run can go wrong; thresholds come from the profile's `quality_*` settings."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: KitConfig, run: DailyQualityRun,
-                 endpoint_name: str) -> None:
+                 encryption_key: DataKey, endpoint_name: str) -> None:
         super().__init__(scope, construct_id)
+        # The topic is encrypted with the data key: CloudWatch can notify it only when the key policy lets
+        # cloudwatch.amazonaws.com use the key, limited here to this account's alarms in this region
+        # (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services).
+        encryption_key.allow_service_to_send_encrypted(
+            "cloudwatch.amazonaws.com", sid="AllowModelQualityAlarmsToNotify",
+            source_arn=Stack.of(self).format_arn(service="cloudwatch", resource="alarm", resource_name="*",
+                                                 arn_format=ArnFormat.COLON_RESOURCE_NAME))
 
         def metric(name: str, statistic: str) -> cloudwatch.Metric:
             return cloudwatch.Metric(namespace=NAMESPACE, metric_name=name, dimensions_map={"Endpoint": endpoint_name},
@@ -37,6 +45,12 @@ class QualityAlarms(Construct):
                 comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
                 treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
                 alarm_description="No model-quality summary was published in the last day."),
+            "NoPredictionsAlarm": dict(
+                metric=metric("RowsCaptured", "Maximum"), threshold=1,
+                comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                alarm_description="The day's summary counts no captured predictions: the endpoint is not deployed, "
+                                  "not invoked, or not capturing to the monitored location."),
             "AveragePrecisionLowAlarm": dict(
                 metric=metric("AveragePrecision", "Minimum"), threshold=config.quality_min_average_precision,
                 comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,

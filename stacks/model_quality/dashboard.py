@@ -33,32 +33,58 @@ DATA_SET_OWNER_ACTIONS = (
     "quicksight:UpdateDataSetPermissions")
 
 
+# Athena projects every dt partition a query does not bound (PROJECTION_START to today, more each day): each
+# table reference carries a dt lower bound relative to current_date, which Athena resolves before it projects
+# partitions (https://docs.aws.amazon.com/athena/latest/ug/partition-projection.html).
+DAYS_SHOWN = 90  # average precision over time
+LATEST_WITHIN_DAYS = 31  # the latest scored day is looked for this far back; older results show no curve
+COMPARED_DAYS_EARLIER = 7
+# QuickSight line charts with a Color field show up to 200 data points on the X axis and 25 colours
+# (https://docs.aws.amazon.com/quicksight/latest/user/line-chart.html). The job's curve has up to 1,000 points a
+# day and two days share the chart, so recall is put on a grid of 0.01 (101 values shared by all series), keeping
+# the highest precision at each grid value.
+RECALL_DECIMALS = 2
+LINE_CHART_MAX_X_WITH_COLOR = 200
+LINE_CHART_MAX_COLORS = 25
+
+
+def _since(days: int) -> str:
+    return f"date_format(date_add('day', -{days}, current_date), '%Y-%m-%d')"
+
+
 def dataset_queries(database: str) -> dict[str, tuple[str, list[tuple[str, str]]]]:
     """Athena SQL of each dataset and its columns (QuickSight types)."""
-    latest = f"(SELECT max(dt) AS dt FROM {database}.summary)"
+    latest = (f"(SELECT max(dt) AS dt FROM {database}.summary WHERE dt >= {_since(LATEST_WITHIN_DAYS)})")
     return {
         "curves": (f"""
-WITH latest AS {latest}
-SELECT c.recall, c.precision, 'latest day' AS series FROM {database}.curve c JOIN latest ON c.dt = latest.dt
+WITH latest AS {latest},
+grid AS (
+  SELECT c.dt, round(c.recall, {RECALL_DECIMALS}) AS recall, max(c.precision) AS precision FROM {database}.curve c
+  WHERE c.dt >= {_since(LATEST_WITHIN_DAYS + COMPARED_DAYS_EARLIER)}
+  GROUP BY c.dt, round(c.recall, {RECALL_DECIMALS}))
+SELECT g.recall, g.precision, 'latest day' AS series FROM grid g JOIN latest ON g.dt = latest.dt
 UNION ALL
-SELECT c.recall, c.precision, '7 days earlier' AS series FROM {database}.curve c JOIN latest
-  ON c.dt = date_format(date_add('day', -7, date(latest.dt)), '%Y-%m-%d')
+SELECT g.recall, g.precision, '{COMPARED_DAYS_EARLIER} days earlier' AS series FROM grid g JOIN latest
+  ON g.dt = date_format(date_add('day', -{COMPARED_DAYS_EARLIER}, date(latest.dt)), '%Y-%m-%d')
 UNION ALL
 SELECT r.recall, CAST(s.positives AS double) / nullif(s.positives + s.negatives, 0) AS precision,
   'no skill' AS series FROM {database}.summary s JOIN latest ON s.dt = latest.dt
-  CROSS JOIN (VALUES 0.0, 1.0) AS r(recall)""".strip(),
+  CROSS JOIN (VALUES 0.0, 1.0) AS r(recall)
+WHERE s.dt >= {_since(LATEST_WITHIN_DAYS)}""".strip(),
                    [("recall", "DECIMAL"), ("precision", "DECIMAL"), ("series", "STRING")]),
         "daily": (f"""
 SELECT date(dt) AS day, average_precision, average_precision_lower, average_precision_upper, roc_auc,
   rows_captured, rows_joined, label_coverage,
   CAST(positives AS double) / nullif(positives + negatives, 0) AS positive_rate
-FROM {database}.summary""".strip(),
+FROM {database}.summary
+WHERE dt >= {_since(DAYS_SHOWN)}""".strip(),
                   [("day", "DATETIME"), ("average_precision", "DECIMAL"), ("average_precision_lower", "DECIMAL"),
                    ("average_precision_upper", "DECIMAL"), ("roc_auc", "DECIMAL"), ("rows_captured", "INTEGER"),
                    ("rows_joined", "INTEGER"), ("label_coverage", "DECIMAL"), ("positive_rate", "DECIMAL")]),
         "thresholds": (f"""
 SELECT t.kind, t.threshold, t.precision, t.recall, t.f1, t.fpr
-FROM {database}.thresholds t JOIN {latest} latest ON t.dt = latest.dt""".strip(),
+FROM {database}.thresholds t JOIN {latest} latest ON t.dt = latest.dt
+WHERE t.dt >= {_since(LATEST_WITHIN_DAYS)}""".strip(),
                        [("kind", "STRING"), ("threshold", "DECIMAL"), ("precision", "DECIMAL"),
                         ("recall", "DECIMAL"), ("f1", "DECIMAL"), ("fpr", "DECIMAL")]),
     }
@@ -135,12 +161,26 @@ class QualityDashboard(Construct):
         prefix = stack.stack_name.lower()
         self.role = iam.Role(self, "DataSourceRole", assumed_by=iam.ServicePrincipal("quicksight.amazonaws.com"),
                              description="QuickSight's access to the model-quality results through Athena")
+        # The query and catalog reads of the managed policy AWSQuicksightAthenaAccess, scoped to this workgroup,
+        # the default catalog and this database; its bucket statements are the grants on the results bucket below
+        # (https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSQuicksightAthenaAccess.html).
         self.role.add_to_policy(iam.PolicyStatement(
             actions=["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults",
-                     "athena:StopQueryExecution", "athena:GetWorkGroup"],
+                     "athena:GetQueryResultsStream", "athena:StopQueryExecution", "athena:BatchGetQueryExecution",
+                     "athena:ListQueryExecutions", "athena:GetWorkGroup"],
             resources=[stack.format_arn(service="athena", resource="workgroup", resource_name=catalog.workgroup_name)]))
         self.role.add_to_policy(iam.PolicyStatement(
-            actions=["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartition", "glue:GetPartitions"],
+            actions=["athena:GetDataCatalog", "athena:GetDatabase", "athena:ListDatabases",
+                     "athena:GetTableMetadata", "athena:ListTableMetadata"],
+            resources=[stack.format_arn(service="athena", resource="datacatalog", resource_name="AwsDataCatalog")]))
+        # No resource types: listing workgroups and catalogs, and Lake Formation's data access (used only where
+        # Lake Formation governs the catalog).
+        self.role.add_to_policy(iam.PolicyStatement(
+            actions=["athena:ListWorkGroups", "athena:ListDataCatalogs", "lakeformation:GetDataAccess"],
+            resources=["*"]))
+        self.role.add_to_policy(iam.PolicyStatement(
+            actions=["glue:GetDatabase", "glue:GetDatabases", "glue:GetTable", "glue:GetTables", "glue:GetPartition",
+                     "glue:GetPartitions", "glue:BatchGetPartition"],
             resources=[stack.format_arn(service="glue", resource="catalog"),
                        stack.format_arn(service="glue", resource="database", resource_name=catalog.database_name),
                        stack.format_arn(service="glue", resource="table",
@@ -149,7 +189,9 @@ class QualityDashboard(Construct):
         storage.results_bucket.grant_put(self.role, f"{catalog.query_results_prefix}*")
         encryption_key.grant_encrypt_decrypt(self.role)
         acknowledge(self.role, "Reads the result tables (all objects of the results bucket and the tables of its own "
-                    "database) and writes Athena query results under their prefix.",
+                    "database) and writes Athena query results under their prefix; listing workgroups and catalogs "
+                    "and Lake Formation's GetDataAccess have no resource type.",
+                    "AwsSolutions-IAM5[Resource::*]",
                     "AwsSolutions-IAM5[Action::s3:GetObject*]", "AwsSolutions-IAM5[Action::s3:GetBucket*]",
                     "AwsSolutions-IAM5[Action::s3:List*]", "AwsSolutions-IAM5[Action::s3:Abort*]",
                     "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]", "AwsSolutions-IAM5[Action::kms:ReEncrypt*]",
@@ -169,7 +211,9 @@ class QualityDashboard(Construct):
                     work_group=catalog.workgroup_name, role_arn=self.role.role_arn)),
             ssl_properties=quicksight.CfnDataSource.SslPropertiesProperty(disable_ssl=False),
             permissions=permissions(DATA_SOURCE_OWNER_ACTIONS))
+        # QuickSight validates the data source when it is created: the role's policy must exist by then.
         self.data_source.add_resource_dependency(catalog.workgroup)
+        self.data_source.node.add_dependency(self.role)
         self.data_sets: dict[str, quicksight.CfnDataSet] = {}
         for name, (sql, columns) in dataset_queries(catalog.database_name).items():
             data_set = quicksight.CfnDataSet(

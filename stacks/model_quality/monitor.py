@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Annotations, CfnOutput
+from aws_cdk import Annotations, CfnOutput, Stack
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -25,14 +25,15 @@ class ModelQualityMonitor(Construct):
     Props (defaults): `config` (profile settings, `quality_*` and `quicksight_*`); `endpoint_name`
     ("churn-endpoint": the metrics dimension, and the capture folder the job reads); `capture_bucket`
     (None: a new bucket) and `capture_prefix` ("data-capture") for an existing endpoint's capture location;
-    `encryption_key` (None: a new DataKey).
+    `variant_name` (None: every variant of the endpoint); `encryption_key` (None: a new DataKey).
     Exposes `key`, `storage`, `job`, `run`, `alarms`, `catalog`, `dashboard` (None without a QuickSight owner),
     and `capture_uri` for an endpoint's DataCaptureConfig.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, config: KitConfig,
                  endpoint_name: str = DEFAULT_ENDPOINT_NAME, capture_bucket: s3.IBucket | None = None,
-                 capture_prefix: str = CAPTURE_PREFIX, encryption_key: DataKey | None = None) -> None:
+                 capture_prefix: str = CAPTURE_PREFIX, variant_name: str | None = None,
+                 encryption_key: DataKey | None = None) -> None:
         super().__init__(scope, construct_id)
         self.key = encryption_key or DataKey(self, "DataKey", config=config,
                                              description="Model-quality captures, labels, results and logs")
@@ -40,16 +41,19 @@ class ModelQualityMonitor(Construct):
                                       capture_bucket=capture_bucket, capture_prefix=capture_prefix)
         self.job = PrCurveJob(self, "PrCurveJob", config=config, encryption_key=self.key, storage=self.storage)
         self.run = DailyQualityRun(self, "DailyRun", config=config, encryption_key=self.key, storage=self.storage,
-                                   job=self.job, endpoint_name=endpoint_name)
-        self.alarms = QualityAlarms(self, "Alarms", config=config, run=self.run, endpoint_name=endpoint_name)
+                                   job=self.job, endpoint_name=endpoint_name, variant_name=variant_name)
+        self.alarms = QualityAlarms(self, "Alarms", config=config, run=self.run, encryption_key=self.key,
+                                    endpoint_name=endpoint_name)
         self.catalog = ResultsCatalog(self, "ResultsCatalog", config=config, encryption_key=self.key,
                                       storage=self.storage)
         self.dashboard = None
         if config.quicksight_owner_arn:
             self.dashboard = QualityDashboard(self, "Dashboard", config=config, encryption_key=self.key,
                                               storage=self.storage, catalog=self.catalog)
-            CfnOutput(self, "DashboardUrl", description="Open in the QuickSight identity region's console",
-                      value=f"https://{config.quicksight_identity_region}.quicksight.aws.amazon.com/sn/dashboards/"
+            # The dashboard is a resource of the stack's region; the console opens it at that region's address,
+            # whatever the identity region of its users (https://docs.aws.amazon.com/quicksight/latest/user/regions.html).
+            CfnOutput(self, "DashboardUrl", description="Open the dashboard in the QuickSight console of its region",
+                      value=f"https://{Stack.of(self).region}.quicksight.aws.amazon.com/sn/dashboards/"
                             f"{self.dashboard.dashboard.dashboard_id}")
         else:
             Annotations.of(self).add_warning_v2(

@@ -23,6 +23,16 @@ from .storage import QualityStorage
 # Errors of the EMR Serverless integration worth retrying: throttling, capacity and transient service errors.
 RETRYABLE_ERRORS = ["EMRServerless.ThrottlingException", "EMRServerless.ServiceQuotaExceededException",
                     "EMRServerless.InternalServerException", "EMRServerless.ConflictException"]
+THROTTLE_RETRIES = 5
+THROTTLE_MAX_DELAY_SECONDS = 900
+# A job run that ends FAILED (a capacity shortfall surfaces this way, not as an API error) fails the .sync task.
+# `States.TaskFailed` matches any error a Task reports except `States.Timeout`, so a failed run is retried and a
+# timed-out one is not (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html).
+FAILED_RUN_ERRORS = ["States.TaskFailed"]
+FAILED_RUN_RETRIES = 2
+FAILED_RUN_RETRY_SECONDS = 300
+# Time the step allows beyond the job's own execution timeout: submission, queueing for capacity, cancellation.
+START_MARGIN = Duration.minutes(15)
 ROLLUP_DAYS = 7
 STANDARD_THRESHOLDS = (0.1, 0.3, 0.5, 0.7, 0.9)
 
@@ -31,12 +41,16 @@ class DailyQualityRun(Construct):
     """The workflow that runs the job for one date and publishes its summary as metrics.
 
     Start it by hand with `{"date": "YYYY-MM-DD"}`; the schedule passes its scheduled time and the run scores
-    today - label delay - 1.
+    today - label delay - 1. The job scores `endpoint_name` (and `variant_name` when set, else every variant),
+    the same endpoint the metrics are published for.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, config: KitConfig, encryption_key: DataKey,
-                 storage: QualityStorage, job: PrCurveJob, endpoint_name: str) -> None:
+                 storage: QualityStorage, job: PrCurveJob, endpoint_name: str,
+                 variant_name: str | None = None) -> None:
         super().__init__(scope, construct_id)
+        self.endpoint_name = endpoint_name
+        self.variant_name = variant_name
         self.topic = sns.Topic(self, "NotificationTopic", master_key=encryption_key, enforce_ssl=True)
         self.run_date_function = KitFunction(
             self, "RunDateFunction", config=config, encryption_key=encryption_key,
@@ -62,14 +76,25 @@ class DailyQualityRun(Construct):
                     f"AwsSolutions-IAM5[Resource::<{Stack.of(self).get_logical_id(storage.results_bucket.node.default_child)}.Arn>/summary/*]")
 
         thresholds = sorted(set(STANDARD_THRESHOLDS) | {config.quality_decision_threshold})
+        # The job stops itself (executionTimeoutMinutes) before the step gives up on it, so a timed-out step never
+        # leaves a billed job running.
         self.job_timeout = Duration.minutes(config.quality_job_timeout_minutes)
+        self.step_timeout = self.job_timeout.plus(START_MARGIN)
+        # Long enough for every attempt of the job step and the waits between them.
+        attempts = 1 + FAILED_RUN_RETRIES
+        retry_waits = (sum(FAILED_RUN_RETRY_SECONDS * 2 ** n for n in range(FAILED_RUN_RETRIES))
+                       + THROTTLE_RETRIES * THROTTLE_MAX_DELAY_SECONDS)
         self.state_machine = sfn.StateMachine(
             self, "StateMachine", state_machine_type=sfn.StateMachineType.STANDARD,
             definition_body=sfn.DefinitionBody.from_chainable(self._definition(storage, job, thresholds, config)),
-            timeout=self.job_timeout.plus(Duration.minutes(30)), tracing_enabled=True,
+            timeout=Duration.minutes(attempts * self.step_timeout.to_minutes() + retry_waits // 60 + 30),
+            tracing_enabled=True,
             logs=sfn.LogOptions(destination=EncryptedLogGroup(self, "StateMachineLogGroup", config=config,
                                                               encryption_key=encryption_key),
                                 level=sfn.LogLevel.ALL, include_execution_data=True))
+        # SnsPublish grants only sns:Publish; the topic is encrypted, so publishing also needs the key
+        # (kms:GenerateDataKey*, kms:Decrypt), which grant_publish adds.
+        self.topic.grant_publish(self.state_machine)
         self._grant_job_run(job)
         self.schedule = scheduler.Schedule(
             self, "DailySchedule",
@@ -85,10 +110,17 @@ class DailyQualityRun(Construct):
 
     def _definition(self, storage: QualityStorage, job: PrCurveJob, thresholds: list[float],
                     config: KitConfig) -> sfn.IChainable:
-        notify_failure = tasks.SnsPublish(
+        # Every catcher puts the error object at $.error, but its Cause is not always there ("the object usually
+        # contains the field Cause", concepts-error-handling), so the message is the whole object as text.
+        run_failed = sfn.Fail(self, "RunFailed", error="ModelQualityRunFailed",
+                              cause="The daily model-quality run failed; the error is in the SNS notification "
+                                    "and in this execution's history.")
+        notify = tasks.SnsPublish(
             self, "NotifyFailure", topic=self.topic, subject="Model-quality run failed",
-            message=sfn.TaskInput.from_json_path_at("$.error.Cause"), result_path=sfn.JsonPath.DISCARD,
-        ).next(sfn.Fail(self, "RunFailed", cause="The daily model-quality run failed; see the notification."))
+            message=sfn.TaskInput.from_text(sfn.JsonPath.json_to_string(sfn.JsonPath.object_at("$.error"))),
+            result_path=sfn.JsonPath.DISCARD)
+        notify.add_catch(run_failed, errors=["States.ALL"], result_path="$.notification_error")
+        notify_failure = notify.next(run_failed)
         resolve_date = tasks.LambdaInvoke(
             self, "ResolveDate", lambda_function=self.run_date_function, payload_response_only=True,
             result_path="$.run", retry_on_service_exceptions=True)
@@ -97,7 +129,8 @@ class DailyQualityRun(Construct):
             "--captures", storage.capture_uri, "--ground-truth", storage.ground_truth_bucket.s3_url_for_object(),
             "--output", storage.results_bucket.s3_url_for_object(), "--label-delay-days",
             str(config.quality_label_delay_days), "--thresholds", ",".join(f"{t:g}" for t in thresholds),
-            "--rollup-days", str(ROLLUP_DAYS),
+            "--rollup-days", str(ROLLUP_DAYS), "--endpoint", self.endpoint_name,
+            *(("--variant", self.variant_name) if self.variant_name else ()),
         ]
         quoted = ", ".join(f"'{value}'" for value in arguments)
         run_job = sfn.CustomState(self, "RunPrCurveJob", state_json={
@@ -114,12 +147,20 @@ class DailyQualityRun(Construct):
                 }},
                 "ConfigurationOverrides": {"MonitoringConfiguration": {"S3MonitoringConfiguration": {
                     "LogUri": job.log_uri}}},
+                "ExecutionTimeoutMinutes": int(self.job_timeout.to_minutes()),
             },
-            "ResultSelector": {"JobRunId.$": "$.JobRunId", "State.$": "$.State"},
+            # No ResultSelector: nothing downstream reads the job's result, and selecting a field the integration
+            # does not return would turn a successful run into a runtime error
+            # (https://docs.aws.amazon.com/step-functions/latest/dg/connect-emr-serverless.html).
             "ResultPath": "$.job",
-            "TimeoutSeconds": int(self.job_timeout.to_seconds()),
-            "Retry": [{"ErrorEquals": RETRYABLE_ERRORS, "IntervalSeconds": 60, "BackoffRate": 2,
-                       "MaxAttempts": 5, "MaxDelaySeconds": 900, "JitterStrategy": "FULL"}],
+            "TimeoutSeconds": int(self.step_timeout.to_seconds()),
+            "Retry": [
+                {"ErrorEquals": RETRYABLE_ERRORS, "IntervalSeconds": 60, "BackoffRate": 2,
+                 "MaxAttempts": THROTTLE_RETRIES, "MaxDelaySeconds": THROTTLE_MAX_DELAY_SECONDS,
+                 "JitterStrategy": "FULL"},
+                {"ErrorEquals": FAILED_RUN_ERRORS, "IntervalSeconds": FAILED_RUN_RETRY_SECONDS, "BackoffRate": 2,
+                 "MaxAttempts": FAILED_RUN_RETRIES},
+            ],
         })
         run_job.add_catch(notify_failure, errors=["States.ALL"], result_path="$.error")
         publish = tasks.LambdaInvoke(
@@ -150,8 +191,9 @@ class DailyQualityRun(Construct):
         acknowledge(
             self.state_machine.role,
             "X-Ray trace writes have no resource type; job runs are created at run time under this application; "
-            "CDK grants invoke on the functions' versions.",
-            "AwsSolutions-IAM5[Resource::*]",
+            "CDK grants invoke on the functions' versions; publishing to the encrypted topic needs the data key's "
+            "GenerateDataKey variants (topic.grant_publish, on this key only).",
+            "AwsSolutions-IAM5[Resource::*]", "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
             f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:emr-serverless:<AWS::Region>:<AWS::AccountId>:/applications/<{stack.get_logical_id(job.application)}.ApplicationId>/jobruns/*]",
             *(f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(f.node.default_child)}.Arn>:*]" for f in functions),
         )

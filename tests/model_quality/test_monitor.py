@@ -66,7 +66,7 @@ def test_the_daily_run_is_a_sync_job_with_retries_timeout_and_a_catch_to_sns(tem
     states = definition(template)["States"]
     job = states["RunPrCurveJob"]
     assert job["Resource"].endswith(":states:::emr-serverless:startJobRun.sync")
-    assert job["TimeoutSeconds"] == config.quality_job_timeout_minutes * 60
+    assert job["Parameters"]["ExecutionTimeoutMinutes"] == config.quality_job_timeout_minutes
     assert "EMRServerless.ThrottlingException" in job["Retry"][0]["ErrorEquals"]
     assert "EMRServerless.ServiceQuotaExceededException" in job["Retry"][0]["ErrorEquals"]
     assert job["Retry"][0]["BackoffRate"] == 2
@@ -139,9 +139,13 @@ def test_alarms_cover_failure_missing_summary_quality_and_coverage(template):
     template, config = template
     alarms = {a["Properties"].get("MetricName"): a["Properties"]
               for a in template.find_resources("AWS::CloudWatch::Alarm").values()}
-    assert set(alarms) == {"ExecutionsFailed", "SummaryPublished", "AveragePrecision", "AveragePrecisionDrop",
-                           "LabelCoverage"}
+    assert set(alarms) == {"ExecutionsFailed", "SummaryPublished", "RowsCaptured", "AveragePrecision",
+                           "AveragePrecisionDrop", "LabelCoverage"}
     assert alarms["SummaryPublished"]["TreatMissingData"] == "breaching"
+    # A day with no captured predictions (no endpoint yet) is a successful run with a zero-row summary: this
+    # alarm, not a failed run every day, says so.
+    assert alarms["RowsCaptured"]["ComparisonOperator"] == "LessThanThreshold"
+    assert alarms["RowsCaptured"]["Threshold"] == 1
     assert alarms["AveragePrecision"]["Threshold"] == config.quality_min_average_precision
     assert alarms["AveragePrecisionDrop"]["Threshold"] == config.quality_max_average_precision_drop
     assert alarms["LabelCoverage"]["Threshold"] == config.quality_min_label_coverage
@@ -199,8 +203,215 @@ def test_dashboard_shows_the_curves_ap_bounds_thresholds_and_tiles(with_quicksig
     data_sets = {d["Properties"]["PhysicalTableMap"][next(iter(d["Properties"]["PhysicalTableMap"]))]["CustomSql"]["SqlQuery"]
                  for d in with_quicksight.find_resources("AWS::QuickSight::DataSet").values()}
     assert any("'no skill'" in sql and "'7 days earlier'" in sql for sql in data_sets)
-    outputs = with_quicksight.find_outputs("*")
-    (url,) = [o["Value"] for name, o in outputs.items() if name.startswith("MonitorDashboardUrl")]
-    assert url.startswith("https://us-east-1.quicksight.aws.amazon.com/sn/dashboards/")
     source = only(with_quicksight, "AWS::QuickSight::DataSource")
     assert source["Type"] == "ATHENA" and "RoleArn" in source["DataSourceParameters"]["AthenaParameters"]
+
+
+# --- Run-time behaviour the static gates do not see (issue 14) ---------------------------------------------
+
+def resources(template, kind):
+    return {name: r for name, r in template.to_json()["Resources"].items() if r["Type"] == kind}
+
+
+def key_of_topic(template, topic_ref):
+    """The logical id of the KMS key that encrypts a topic (None when it is not encrypted with a stack key)."""
+    topic = template.to_json()["Resources"][topic_ref["Ref"]]
+    key = topic["Properties"].get("KmsMasterKeyId")
+    return key["Fn::GetAtt"][0] if isinstance(key, dict) and "Fn::GetAtt" in key else None
+
+
+def key_statements(template, key_id):
+    return template.to_json()["Resources"][key_id]["Properties"]["KeyPolicy"]["Statement"]
+
+
+def role_statements(template, role_id):
+    return [s for policy in resources(template, "AWS::IAM::Policy").values()
+            if {"Ref": role_id} in policy["Properties"]["Roles"]
+            for s in policy["Properties"]["PolicyDocument"]["Statement"]]
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def test_every_alarm_can_use_the_key_of_the_encrypted_topic_it_notifies(template):
+    """CloudWatch gets no key access from IAM: without a key-policy statement for cloudwatch.amazonaws.com an
+    alarm on an SSE-KMS topic notifies nobody."""
+    template, _ = template
+    checked = 0
+    for name, alarm in resources(template, "AWS::CloudWatch::Alarm").items():
+        for action in alarm["Properties"].get("AlarmActions", []):
+            key_id = key_of_topic(template, action) if "Ref" in action else None
+            if key_id is None:
+                continue
+            allowing = [s for s in key_statements(template, key_id)
+                        if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}
+                        and {"kms:Decrypt", "kms:GenerateDataKey*"} <= set(as_list(s["Action"]))]
+            assert allowing, f"{name}: the key of its topic does not let CloudWatch use it"
+            (statement,) = allowing
+            assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+            source_arn = json.dumps(statement["Condition"]["ArnLike"]["aws:SourceArn"])
+            assert ":cloudwatch:" in source_arn and ":alarm:*" in source_arn
+            checked += 1
+    assert checked >= 6
+
+
+def test_every_notification_state_can_use_the_topic_key_and_cannot_fail_on_its_message(template):
+    """A Notify state must survive an error without a Cause (States.Timeout), hold the key grant of the encrypted
+    topic, and end the execution in a Fail state even when the notification itself fails."""
+    template, _ = template
+    states = definition(template)["States"]
+    (machine,) = resources(template, "AWS::StepFunctions::StateMachine").values()
+    statements = role_statements(template, machine["Properties"]["RoleArn"]["Fn::GetAtt"][0])
+    publishers = {name: state for name, state in states.items() if state.get("Resource", "").endswith(":sns:publish")}
+    assert publishers
+    for name, state in publishers.items():
+        parameters = state["Parameters"]
+        message_paths = [v for k, v in parameters.items() if k.endswith(".$")]
+        assert all("$.error." not in path for path in message_paths), name
+        assert parameters["Message.$"] == "States.JsonToString($.error)"
+        topic_ref = json.loads(parameters["TopicArn"].replace("'", '"'))  # definition() quotes tokens with '
+        key_id = key_of_topic(template, topic_ref)
+        assert key_id, name
+        key_actions = {a for s in statements if {"Fn::GetAtt": [key_id, "Arn"]} in as_list(s["Resource"])
+                       for a in as_list(s["Action"])}
+        assert {"kms:Decrypt", "kms:GenerateDataKey*"} <= key_actions, name
+        assert [c["ErrorEquals"] for c in state["Catch"]] == [["States.ALL"]]
+        assert states[state["Catch"][0]["Next"]]["Type"] == "Fail" and states[state["Next"]]["Type"] == "Fail"
+    for name, state in states.items():  # no other state reads a part of the error object either
+        assert "$.error." not in json.dumps(state.get("Parameters", {})), name
+
+
+def test_the_job_scores_the_endpoint_whose_metrics_it_publishes(template):
+    template, _ = template
+    job = definition(template)["States"]["RunPrCurveJob"]
+    arguments = job["Parameters"]["JobDriver"]["SparkSubmit"]["EntryPointArguments.$"]
+    (endpoint,) = {f["Properties"]["Environment"]["Variables"]["ENDPOINT_NAME"]
+                   for f in resources(template, "AWS::Lambda::Function").values()
+                   if "ENDPOINT_NAME" in f["Properties"].get("Environment", {}).get("Variables", {})}
+    assert f"'--endpoint', '{endpoint}'" in arguments
+    assert "'--variant'" not in arguments  # no variant set: every variant of that endpoint
+    dimensions = [d for a in resources(template, "AWS::CloudWatch::Alarm").values()
+                  for d in a["Properties"].get("Dimensions", []) if d["Name"] == "Endpoint"]
+    assert dimensions and all(d["Value"] == endpoint for d in dimensions)
+
+
+def test_a_variant_is_passed_to_the_job_when_set():
+    from stacks.common.config import load_config
+    from stacks.model_quality.monitor import ModelQualityMonitor
+
+    stack = cdk.Stack(cdk.App(context=CDK_JSON_CONTEXT), "VariantStack")
+    ModelQualityMonitor(stack, "Monitor", config=load_config({"profile": "sandbox"}), endpoint_name="scoring",
+                        variant_name="AllTraffic")
+    arguments = definition(Template.from_stack(stack))["States"]["RunPrCurveJob"]["Parameters"]["JobDriver"][
+        "SparkSubmit"]["EntryPointArguments.$"]
+    assert "'--endpoint', 'scoring', '--variant', 'AllTraffic'" in arguments
+
+
+def test_a_successful_job_cannot_fail_on_its_result(template):
+    """The .sync result's shape is not selected from: a ResultSelector path that the integration does not return
+    fails the state at run time; nothing downstream reads the job's result."""
+    template, _ = template
+    states = definition(template)["States"]
+    job = states["RunPrCurveJob"]
+    assert "ResultSelector" not in job
+    readers = [name for name, state in states.items() if name != "RunPrCurveJob" and
+               job["ResultPath"] in json.dumps({k: v for k, v in state.items() if k != "ResultPath"})]
+    assert readers == []
+
+
+def test_a_failed_job_run_is_retried_and_never_outlives_its_step(template):
+    template, config = template
+    machine = definition(template)
+    job = machine["States"]["RunPrCurveJob"]
+    (failed_run,) = [r for r in job["Retry"] if "States.TaskFailed" in r["ErrorEquals"]]
+    assert 1 <= failed_run["MaxAttempts"] <= 2 and failed_run["BackoffRate"] > 1
+    assert failed_run is job["Retry"][-1]  # the specific throttling retrier is matched first
+    # The job stops itself before the step times out, so a timed-out step leaves no billed job running.
+    assert job["Parameters"]["ExecutionTimeoutMinutes"] * 60 <= job["TimeoutSeconds"]
+    assert machine["TimeoutSeconds"] >= (1 + failed_run["MaxAttempts"]) * job["TimeoutSeconds"]
+
+
+def data_set_sql(template):
+    return {name: table["CustomSql"]["SqlQuery"]
+            for d in template.find_resources("AWS::QuickSight::DataSet").values()
+            for name, table in d["Properties"]["PhysicalTableMap"].items()}
+
+
+def test_data_source_is_created_after_its_role_can_query(with_quicksight):
+    """QuickSight validates an Athena data source on creation: its role's policy must already exist and allow
+    what AWSQuicksightAthenaAccess allows for querying, scoped to this workgroup, catalog and database."""
+    template = with_quicksight.to_json()["Resources"]
+    for source in resources(with_quicksight, "AWS::QuickSight::DataSource").values():
+        role_id = source["Properties"]["DataSourceParameters"]["AthenaParameters"]["RoleArn"]["Fn::GetAtt"][0]
+        policies = [name for name, r in template.items() if r["Type"] == "AWS::IAM::Policy"
+                    and {"Ref": role_id} in r["Properties"]["Roles"]]
+        assert policies and set(policies) <= set(source.get("DependsOn", []))
+        actions = {a for s in role_statements(with_quicksight, role_id) for a in as_list(s["Action"])}
+        assert {"athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults",
+                "athena:GetQueryResultsStream", "athena:GetWorkGroup", "athena:GetDataCatalog",
+                "glue:GetDatabase", "glue:GetTable", "glue:GetPartitions", "glue:BatchGetPartition",
+                "s3:GetBucket*", "s3:GetObject*", "s3:List*", "s3:PutObject",
+                "kms:Decrypt", "kms:GenerateDataKey*", "lakeformation:GetDataAccess"} <= actions
+
+
+def test_every_dashboard_query_reads_only_the_days_it_shows(with_quicksight):
+    """Without a dt bound Athena projects every day since the projection start on each refresh."""
+    import sqlglot
+    from sqlglot import exp
+
+    queries = data_set_sql(with_quicksight)
+    assert set(queries) == {"curves", "daily", "thresholds"}
+    for name, sql in queries.items():
+        tree = sqlglot.parse_one(sql, read="athena")
+        tables = [t for t in tree.find_all(exp.Table) if t.db == "model_quality"]
+        assert tables, name
+        for table in tables:
+            select, alias = table.find_ancestor(exp.Select), table.alias_or_name
+            where = select.args.get("where")
+            bounds = [c for c in (where.find_all(exp.GTE) if where else [])
+                      if isinstance(c.this, exp.Column) and c.this.name == "dt" and c.this.table in (alias, "")
+                      and c.expression.find(exp.CurrentDate) is not None]
+            assert bounds, f"{name}: {table.sql()} is read without a dt bound relative to current_date"
+
+
+def test_the_pr_curve_chart_stays_within_quicksight_line_chart_limits(with_quicksight):
+    """A line chart with a Color field shows at most 200 X values and 25 colours: every series' recall must come
+    from one small grid shared by all series."""
+    import sqlglot
+    from sqlglot import exp
+
+    from stacks.model_quality.dashboard import LINE_CHART_MAX_COLORS, LINE_CHART_MAX_X_WITH_COLOR
+
+    tree = sqlglot.parse_one(data_set_sql(with_quicksight)["curves"], read="athena")
+    ctes = {cte.alias: cte.this for cte in tree.find_all(exp.CTE)}
+
+    def branches(node):
+        return branches(node.left) + branches(node.right) if isinstance(node, exp.Union) else [node]
+
+    grids, series = set(), set()
+    for branch in branches(tree):
+        recall, _, label = branch.expressions
+        series.add(label.this.name)
+        sources = {s.alias_or_name: s for s in [branch.args["from_"].this, *(j.this for j in branch.args.get("joins") or [])]}
+        source = sources[recall.table]
+        if isinstance(source, exp.Table) and source.name in ctes:
+            (projection,) = [e for e in ctes[source.name].expressions if e.alias_or_name == "recall"]
+            assert isinstance(projection.this, exp.Round), f"{label}: recall is not put on a grid"
+            grids.add(int(projection.this.args["decimals"].name))
+        else:
+            values = source.this if isinstance(source, exp.Subquery) else source
+            assert isinstance(values, exp.Values), f"{label}: recall comes from {source.sql()}"
+            points = [float(row.expressions[0].name) for row in values.expressions]
+            assert all(round(p, 2) == p for p in points)
+    (decimals,) = grids
+    assert 10 ** decimals + 1 <= LINE_CHART_MAX_X_WITH_COLOR == 200
+    assert len(series) <= LINE_CHART_MAX_COLORS
+
+
+def test_dashboard_url_opens_the_region_the_dashboard_lives_in(with_quicksight):
+    outputs = with_quicksight.find_outputs("*")
+    (url,) = [o["Value"] for name, o in outputs.items() if name.startswith("MonitorDashboardUrl")]
+    (dashboard,) = resources(with_quicksight, "AWS::QuickSight::Dashboard").values()
+    assert url == {"Fn::Join": ["", ["https://", {"Ref": "AWS::Region"},
+                                     f".quicksight.aws.amazon.com/sn/dashboards/{dashboard['Properties']['DashboardId']}"]]}

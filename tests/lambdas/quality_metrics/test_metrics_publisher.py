@@ -101,3 +101,18 @@ def test_a_malformed_event_names_the_field(aws, event, message):
     s3, cloudwatch = aws
     with pytest.raises(publisher.SummaryError, match=message):
         publisher.publish(event, s3, cloudwatch, BUCKET, "", "churn", 0.5)
+
+
+def test_an_empty_day_publishes_zero_rows_for_the_no_predictions_alarm(aws):
+    """A day without captures (no endpoint yet) is a successful run with a zero-row summary: RowsCaptured 0 is
+    what the NoPredictions alarm watches; metrics undefined on no data are left out, not published as 0."""
+    s3, cloudwatch = aws
+    empty = {**summary("2026-11-20"), "rows_captured": 0, "rows_labeled": 0, "rows_joined": 0, "label_coverage": None,
+             "positives": 0, "negatives": 0, "average_precision": None, "average_precision_lower": None,
+             "average_precision_upper": None, "roc_auc": None, "best_f1_threshold": None,
+             "thresholds": [{"threshold": 0.5, "precision": None, "recall": None, "f1": None, "fpr": None}]}
+    put(s3, "2026-11-20", json.dumps(empty))
+    result = publisher.publish({"date": "2026-11-20"}, s3, cloudwatch, BUCKET, "", "churn", 0.5)
+    assert result["metrics"] == {"SummaryPublished": 1.0, "RowsCaptured": 0.0, "RowsJoined": 0.0}
+    assert published(cloudwatch, "RowsCaptured") == [0.0]
+    assert published(cloudwatch, "LabelCoverage") == []

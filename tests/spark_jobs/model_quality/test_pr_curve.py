@@ -235,12 +235,18 @@ def test_rollup_from_stored_histograms_equals_a_direct_computation(spark, tmp_pa
     assert rollup["average_precision"] == pytest.approx(average_precision_score(all_labels, all_scores), abs=1e-3)
 
 
-def test_a_missing_input_path_is_one_clear_error(spark, tmp_path):
+def test_a_capture_root_that_does_not_exist_yet_is_an_empty_day(spark, tmp_path, capsys):
+    """A fresh deployment: no endpoint has captured, so the capture prefix does not exist (S3 has no empty
+    folders). The run succeeds with a zero-row summary instead of failing every day."""
     day = Day(tmp_path)
+    day.label(ground_truth_line("r1", "1"))
     args = pr_curve.JobArguments(captures=str(tmp_path / "nowhere"), ground_truth=str(day.ground_truth), date=DAY,
-                                 output=str(day.output))
-    with pytest.raises(pr_curve.JobInputError, match="--captures path does not exist.*nowhere"):
-        pr_curve.run(spark, args)
+                                 output=str(day.output), endpoint="churn-endpoint")
+    summary = pr_curve.run(spark, args)
+    assert summary["rows_captured"] == summary["rows_joined"] == 0 and summary["rows_labeled"] == 1
+    assert summary["rejected"]["ground_truth_without_prediction"] == 1
+    assert len(day.stored("summary")) == 1
+    assert "--captures" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("bad, message", [

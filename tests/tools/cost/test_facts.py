@@ -36,7 +36,7 @@ def test_overhead_counts_what_the_templates_hold(kit_app):
     stacks = templates(kit_app.assembly)
     redshift, churn = stack_overhead(stacks["RedshiftMlStack"]), stack_overhead(stacks["ChurnModelStack"])
     assert (redshift.kms_keys, redshift.secrets) == (1, 1)  # the data key; the Redshift-managed admin secret
-    assert stack_overhead(stacks["ModelQualityStack"]).alarms == 5
+    assert stack_overhead(stacks["ModelQualityStack"]).alarms == 6  # five quality alarms and no-predictions
     if kit_app.config.profile == "sandbox":
         assert (redshift.interface_endpoint_azs, churn.interface_endpoint_azs) == (0, 0)
     else:  # SageMaker API and runtime endpoints in 3 AZs; the notebook VPC's six endpoints in 2 AZs
