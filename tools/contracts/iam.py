@@ -48,8 +48,12 @@ NEVER_CARRIED = {
                                           "application-autoscaling:scalable-dimension"),
 }
 
-# Every call the kit makes goes over TLS (the SDKs and services use HTTPS).
-DEFAULT_CONTEXT = {"aws:SecureTransport": "true"}
+# Every call the kit makes goes over TLS 1.2 or later (AWS endpoints require TLS 1.2 since 2024:
+# https://aws.amazon.com/blogs/security/tls-1-2-required-for-aws-endpoints/).
+DEFAULT_CONTEXT = {"aws:SecureTransport": "true", "s3:TlsVersion": "1.2"}
+_NUMERIC = {"NumericEquals": lambda a, b: a == b, "NumericNotEquals": lambda a, b: a != b,
+            "NumericLessThan": lambda a, b: a < b, "NumericLessThanEquals": lambda a, b: a <= b,
+            "NumericGreaterThan": lambda a, b: a > b, "NumericGreaterThanEquals": lambda a, b: a >= b}
 
 
 def _as_list(value: Any) -> list:
@@ -112,6 +116,8 @@ def _carried_never(action: str, key: str) -> bool:
 def _value_matches(operator: str, expected: str, actual: str) -> bool:
     if "${" in str(expected):  # a policy variable (${aws:userid}): its value is the caller's, assume it matches
         return True
+    if operator in _NUMERIC:
+        return _NUMERIC[operator](float(actual), float(expected))
     if operator.startswith(("StringLike", "StringNotLike", "ArnLike", "ArnNotLike", "ArnEquals", "ArnNotEquals")):
         return _glob(expected, actual)
     if operator.startswith(("StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase", "Bool")):
@@ -121,12 +127,13 @@ def _value_matches(operator: str, expected: str, actual: str) -> bool:
 
 def condition_holds(condition: dict | None, call: Call) -> bool:
     """Whether a statement's Condition can hold for `call` (see the module docstring)."""
-    context = {**DEFAULT_CONTEXT, **call.context}
+    context = {key: value for key, value in {**DEFAULT_CONTEXT, **call.context}.items()
+               if not _carried_never(call.action, key)}
     for raw_operator, keys in (condition or {}).items():
         operator = raw_operator.split(":", 1)[-1]  # ForAnyValue:/ForAllValues: taken as the plain operator
         if_exists = operator.endswith("IfExists")
         operator = operator.removesuffix("IfExists")
-        negated = "Not" in operator
+        negated = "Not" in operator and operator not in _NUMERIC
         for key, expected in keys.items():
             expected_values = [str(value) for value in _as_list(expected)]
             if operator == "Null":
