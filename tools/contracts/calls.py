@@ -22,7 +22,10 @@ from __future__ import annotations
 
 import json
 import re
+import sys
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 # botocore service name -> IAM service prefix, where they differ.
 IAM_PREFIX: dict[str, str] = {}
@@ -70,3 +73,29 @@ def expand(text: str, lookup) -> str:
         if replaced == text:
             return replaced
         text = replaced
+
+
+@contextmanager
+def recorded_calls(code_dir: Path) -> Iterator[set[tuple[str, str]]]:
+    """Record the (service, operation) of every botocore call made from code under `code_dir` (not from the
+    test's own set-up calls, which go through the same clients)."""
+    import botocore.client
+
+    recorded: set[tuple[str, str]] = set()
+    original = botocore.client.BaseClient._make_api_call
+    root = str(code_dir.resolve())
+
+    def recording(client, operation_name, api_params):
+        frame = sys._getframe(1)
+        while frame is not None:
+            if frame.f_code.co_filename.startswith(root):
+                recorded.add((client.meta.service_model.service_name, operation_name))
+                break
+            frame = frame.f_back
+        return original(client, operation_name, api_params)
+
+    botocore.client.BaseClient._make_api_call = recording
+    try:
+        yield recorded
+    finally:
+        botocore.client.BaseClient._make_api_call = original
