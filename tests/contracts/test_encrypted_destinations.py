@@ -38,8 +38,10 @@ def test_a_statement_scoped_to_other_alarms_does_not_count():
 
 
 def test_kit_publishers_can_use_the_keys(kit_resolver):
-    assert destinations.check(kit_resolver) == []
+    problems = destinations.check(kit_resolver)
+    assert not problems, "\n".join(problems)
 
 
 def test_kit_publishers_can_use_the_keys_with_quicksight(quicksight_resolver):
-    assert destinations.check(quicksight_resolver) == []
+    problems = destinations.check(quicksight_resolver)
+    assert not problems, "\n".join(problems)

@@ -34,4 +34,5 @@ def test_a_notification_without_catch_fails_the_execution_and_passes():
 
 
 def test_kit_failures_are_seen(kit_resolver):
-    assert failure_paths.check(kit_resolver) == []
+    problems = failure_paths.check(kit_resolver)
+    assert not problems, "\n".join(problems)

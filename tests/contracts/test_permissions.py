@@ -99,11 +99,13 @@ def test_every_kit_lambda_and_state_machine_is_an_actor(kit_resolver):
 
 
 def test_kit_actors_are_allowed_every_call(kit_resolver):
-    assert permissions.check(kit_resolver) == []
+    problems = permissions.check(kit_resolver)
+    assert not problems, "\n".join(problems)
 
 
 def test_kit_actors_are_allowed_every_call_with_quicksight(quicksight_resolver):
-    assert permissions.check(quicksight_resolver) == []
+    problems = permissions.check(quicksight_resolver)
+    assert not problems, "\n".join(problems)
 
 
 def test_declarations_name_real_iam_actions():
