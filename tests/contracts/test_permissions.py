@@ -96,6 +96,17 @@ def test_every_kit_lambda_and_state_machine_is_an_actor(kit_resolver):
                     "lifecycle.handler"):
         assert any(handler in label for label in labels), handler
     assert sum(label.startswith("state machine") for label in labels) == 2
+    roles = [logical_id for stack in kit_resolver.templates for logical_id, resource in
+             kit_resolver.resources(stack).items() if resource["Type"] == "AWS::IAM::Role"]
+    for role in ("MonitorPrCurveJobJobRole", "RecommenderRedshiftMlRole", "ChurnTrainingPipelineExecutionRole",
+                 "ChurnEndpointModelRole", "ChurnNotebookNotebookRole"):
+        if any(logical_id.startswith(role) for logical_id in roles):  # the notebook is optional
+            assert any(label.startswith("role") and role in label for label in labels), role
+
+
+def test_the_quicksight_data_source_role_is_an_actor(quicksight_resolver):
+    labels = [actor.label for actor in permissions.actors(quicksight_resolver)]
+    assert any("MonitorDashboardDataSourceRole" in label for label in labels)
 
 
 def test_kit_actors_are_allowed_every_call(kit_resolver):
@@ -111,8 +122,7 @@ def test_kit_actors_are_allowed_every_call_with_quicksight(quicksight_resolver):
 def test_declarations_name_real_iam_actions():
     for path in sorted(calls.LAMBDAS.glob(f"*/{calls.DECLARATION}")) + sorted(permissions.STACKS.glob("*/iam_calls.json")):
         text = json.loads(path.read_text())
-        entries = [entry for value in text.values() for entry in (value if isinstance(value, list) else
-                   [call for group in value["calls"] for call in group["calls"]])]
+        entries = [entry for value in text.values() for entry in (value if isinstance(value, list) else value["calls"])]
         for entry in entries:
             assert entry["action"].count(":") == 1 and entry["resource"], (path, entry)
 

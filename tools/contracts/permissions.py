@@ -18,6 +18,7 @@ Actors and where their calls come from:
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -88,7 +89,9 @@ class Lookup:
         if kind == "property":
             return str(self.properties[argument])
         if kind == "resource":
-            matches = [lid for lid in self.resolver.resources(self.stack) if lid.startswith(argument)]
+            # the construct path's logical id: the prefix plus CDK's 8-character hash
+            matches = [lid for lid in self.resolver.resources(self.stack)
+                       if re.fullmatch(re.escape(argument) + "[0-9A-F]{8}", lid)]
             if len(matches) != 1:
                 raise KeyError(f"{self.stack}: {len(matches)} resources start with {argument!r}")
             return str(self.resolver.attribute(self.stack, matches[0], "Ref"))
@@ -205,30 +208,16 @@ def scheduler_actors(resolver: Resolver) -> Iterator[Actor]:
 
 
 def service_role_actors(resolver: Resolver) -> Iterator[Actor]:
-    """Roles declared in stacks/<architecture>/iam_calls.json, for each stack that has such a role."""
+    """Roles declared in stacks/<architecture>/iam_calls.json ({"<role logical id prefix>": {"source": page,
+    "calls": [entries as in a Lambda declaration]}}), for each stack that has such a role."""
     for path in sorted(STACKS.glob("*/iam_calls.json")):
         for prefix, entry in json.loads(path.read_text()).items():
             for stack in resolver.templates:
-                matches = [lid for lid, resource in resolver.resources(stack).items()
-                           if lid.startswith(prefix) and resource["Type"] == "AWS::IAM::Role"]
-                for logical_id in matches:
-                    role = Ref(stack, logical_id)
-                    calls = []
-                    for group in entry["calls"]:
-                        if group.get("when") and not _when(resolver, stack, group["when"]):
-                            continue
-                        calls += _calls(group["calls"], Lookup(resolver, stack))
-                    yield Actor(f"role {role} ({path.parent.name}/iam_calls.json {prefix})", role, tuple(calls))
-
-
-def _when(resolver: Resolver, stack: str, condition: dict) -> bool:
-    """A group of calls applies only where the template shows the feature (e.g. enhanced VPC routing on)."""
-    for resource in resolver.resources(stack).values():
-        if resource["Type"] == condition["type"]:
-            value = resource.get("Properties", {}).get(condition["property"])
-            if value == condition["equals"]:
-                return True
-    return False
+                for logical_id, resource in resolver.resources(stack).items():
+                    if re.fullmatch(re.escape(prefix) + "[0-9A-F]{8}", logical_id) and resource["Type"] == "AWS::IAM::Role":
+                        role = Ref(stack, logical_id)
+                        yield Actor(f"role {role} ({path.parent.name}/iam_calls.json)", role,
+                                    _calls(entry["calls"], Lookup(resolver, stack)))
 
 
 def actors(resolver: Resolver) -> list[Actor]:

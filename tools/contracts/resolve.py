@@ -83,6 +83,10 @@ class Resolver:
                 resolved = self.resolve(stack, value)
                 if isinstance(resolved, str):
                     return resolved
+        for nested in ("DatabaseInput", "TableInput"):  # AWS::Glue::Database, AWS::Glue::Table
+            name = resource.get("Properties", {}).get(nested, {}).get("Name")
+            if isinstance(name, str):
+                return name
         return logical_id.lower() if resource["Type"] == "AWS::S3::Bucket" else logical_id
 
     def attribute(self, stack: str, logical_id: str, attribute: str) -> Any:
