@@ -3,7 +3,6 @@
 import json
 
 import boto3
-import pytest
 from botocore.stub import Stubber
 
 from tests.contracts.conftest import fixture
@@ -24,7 +23,8 @@ def allowed(call, *statements):
 def test_explicit_deny_wins_and_actions_match_case_insensitively():
     call = Call("sagemaker:DeleteEndpoint", "arn:aws:sagemaker:us-east-1:111122223333:endpoint/e")
     assert allowed(call, allow("SageMaker:Delete*"))
-    assert not allowed(call, allow("sagemaker:*"), {"Effect": "Deny", "Action": "sagemaker:deleteendpoint", "Resource": "*"})
+    deny = {"Effect": "Deny", "Action": "sagemaker:deleteendpoint", "Resource": "*"}
+    assert not allowed(call, allow("sagemaker:*"), deny)
     assert not allowed(call)
 
 
@@ -50,7 +50,8 @@ def test_a_condition_on_a_key_the_action_never_carries_cannot_hold():
     assert not condition_holds(namespace, describe)
     assert condition_holds({"StringEqualsIfExists": namespace["StringEquals"]}, describe)
     assert condition_holds(namespace, register)
-    assert not condition_holds(namespace, Call(register.action, "*", {"application-autoscaling:service-namespace": "ecs"}))
+    ecs = Call(register.action, "*", {"application-autoscaling:service-namespace": "ecs"})
+    assert not condition_holds(namespace, ecs)
     assert condition_holds({"StringEquals": {"aws:SourceVpce": "vpce-1"}}, register)  # unknown offline: satisfiable
 
 
@@ -59,16 +60,20 @@ def test_tls_deny_statements_of_bucket_policies_do_not_apply():
     deny_plain = {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:*", "Resource": "arn:aws:s3:::b/*",
                   "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
     deny_old_tls = dict(deny_plain, Condition={"NumericLessThan": {"s3:TlsVersion": 1.2}})
-    decision = evaluate(call, principal=ROLE, identity=[allow("s3:GetObject")], resource_policy=[deny_plain, deny_old_tls])
+    decision = evaluate(call, principal=ROLE, identity=[allow("s3:GetObject")],
+                        resource_policy=[deny_plain, deny_old_tls])
     assert decision.allowed
 
 
 def test_a_key_policy_must_delegate_to_the_account_for_identity_grants_to_count():
     call = Call("kms:Decrypt", "arn:aws:kms:us-east-1:111122223333:key/k")
-    root = {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "kms:*", "Resource": "*"}
+    root = {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "kms:*",
+            "Resource": "*"}
     identity = [allow("kms:Decrypt", "arn:aws:kms:us-east-1:111122223333:key/k")]
-    assert evaluate(call, principal=ROLE, identity=identity, resource_policy=[root], resource_policy_required=True).allowed
-    assert not evaluate(call, principal=ROLE, identity=identity, resource_policy=[], resource_policy_required=True).allowed
+    for key_policy, expected in (([root], True), ([], False)):
+        decision = evaluate(call, principal=ROLE, identity=identity, resource_policy=key_policy,
+                            resource_policy_required=True)
+        assert decision.allowed is expected
 
 
 def test_each_missing_permission_class_is_reported():
@@ -79,8 +84,10 @@ def test_each_missing_permission_class_is_reported():
         "sagemaker:DeleteEndpoint on arn:aws:sagemaker:us-east-1:111122223333:endpoint/churn-endpoint is denied "
         "(explicit Deny (NeverDelete))",
         "sagemaker:ListModelPackages on * is denied",
-        "state machine A3Stack/Machine: lambda:InvokeFunction on arn:aws:lambda:us-east-1:111122223333:function:Deployer",
-        "schedule A3Stack/Schedule: states:StartExecution on arn:aws:states:us-east-1:111122223333:stateMachine:Machine",
+        "state machine A3Stack/Machine: lambda:InvokeFunction on "
+        "arn:aws:lambda:us-east-1:111122223333:function:Deployer",
+        "schedule A3Stack/Schedule: states:StartExecution on "
+        "arn:aws:states:us-east-1:111122223333:stateMachine:Machine",
     ]
     for text in expected:
         assert any(text in problem for problem in problems), text
@@ -120,7 +127,8 @@ def test_kit_actors_are_allowed_every_call_with_quicksight(quicksight_resolver):
 
 
 def test_declarations_name_real_iam_actions():
-    for path in sorted(calls.LAMBDAS.glob(f"*/{calls.DECLARATION}")) + sorted(permissions.STACKS.glob("*/iam_calls.json")):
+    paths = sorted(calls.LAMBDAS.glob(f"*/{calls.DECLARATION}")) + sorted(permissions.STACKS.glob("*/iam_calls.json"))
+    for path in paths:
         text = json.loads(path.read_text())
         entries = [entry for value in text.values() for entry in (value if isinstance(value, list) else value["calls"])]
         for entry in entries:

@@ -63,7 +63,8 @@ def publishers(resolver: Resolver, target: Ref) -> list[Publisher]:
     for schedule in model.all_of_type(resolver, "AWS::Scheduler::Schedule"):
         entry = model.properties(resolver, schedule).get("Target", {})
         role = model.find(resolver, entry.get("RoleArn"), stack=schedule.stack) if entry.get("RoleArn") else None
-        for what, value in (("target", entry.get("Arn")), ("dead-letter queue", entry.get("DeadLetterConfig", {}).get("Arn"))):
+        wired = [("target", entry.get("Arn")), ("dead-letter queue", entry.get("DeadLetterConfig", {}).get("Arn"))]
+        for what, value in wired:
             if value is not None and _names(resolver, schedule.stack, value, target):
                 found.append(Publisher(f"schedule {schedule} {what}", role=role))
     for function in model.all_of_type(resolver, "AWS::Lambda::Function"):

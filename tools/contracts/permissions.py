@@ -135,8 +135,8 @@ def lambda_actors(resolver: Resolver) -> Iterator[Actor]:
             continue
         environment = resolver.resolve(function.stack, props.get("Environment", {}).get("Variables", {}))
         served = [resource for resource in resolver.resources(function.stack).values()
-                  if resource["Type"].startswith("Custom::")
-                  and model.find(resolver, resource["Properties"].get("ServiceToken"), stack=function.stack) == function]
+                  if resource["Type"].startswith("Custom::") and function == model.find(
+                      resolver, resource["Properties"].get("ServiceToken"), stack=function.stack)]
         properties = resolver.resolve(function.stack, served[0]["Properties"]) if served else {}
         lookup = Lookup(resolver, function.stack, environment, properties)
         yield Actor(f"function {function} ({folder.name}/{handler})", model.role_of(resolver, function),
@@ -162,7 +162,8 @@ def _state_calls(resolver: Resolver, state: dict) -> list[Call]:
     if integration.startswith("states:startExecution"):
         return [Call("states:StartExecution", str(parameters.get("StateMachineArn")))]
     if integration.startswith("emr-serverless:startJobRun"):
-        application = f"arn:{PARTITION}:emr-serverless:{REGION}:{ACCOUNT}:/applications/{parameters.get('ApplicationId')}"
+        application_id = parameters.get("ApplicationId")
+        application = f"arn:{PARTITION}:emr-serverless:{REGION}:{ACCOUNT}:/applications/{application_id}"
         calls = [Call("emr-serverless:StartJobRun", application),
                  Call("iam:PassRole", str(parameters.get("ExecutionRoleArn")),
                       {"iam:PassedToService": "emr-serverless.amazonaws.com"})]
@@ -214,7 +215,8 @@ def service_role_actors(resolver: Resolver) -> Iterator[Actor]:
         for prefix, entry in json.loads(path.read_text()).items():
             for stack in resolver.templates:
                 for logical_id, resource in resolver.resources(stack).items():
-                    if re.fullmatch(re.escape(prefix) + "[0-9A-F]{8}", logical_id) and resource["Type"] == "AWS::IAM::Role":
+                    is_role = resource["Type"] == "AWS::IAM::Role"
+                    if is_role and re.fullmatch(re.escape(prefix) + "[0-9A-F]{8}", logical_id):
                         role = Ref(stack, logical_id)
                         yield Actor(f"role {role} ({path.parent.name}/iam_calls.json)", role,
                                     _calls(entry["calls"], Lookup(resolver, stack)))

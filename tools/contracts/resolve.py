@@ -34,7 +34,8 @@ _TYPES: dict[str, tuple[str | None, dict[str, Callable[[str], str]]]] = {
     "AWS::IAM::Role": ("RoleName", {"Ref": lambda n: n, "Arn": lambda n: f"arn:{PARTITION}:iam::{ACCOUNT}:role/{n}"}),
     "AWS::Logs::LogGroup": ("LogGroupName", {"Ref": lambda n: n, "Arn": lambda n: _arn("logs", f"log-group:{n}:*")}),
     "AWS::Events::Rule": ("Name", {"Ref": lambda n: n, "Arn": lambda n: _arn("events", f"rule/{n}")}),
-    "AWS::Scheduler::Schedule": ("Name", {"Ref": lambda n: n, "Arn": lambda n: _arn("scheduler", f"schedule/default/{n}")}),
+    "AWS::Scheduler::Schedule": ("Name", {"Ref": lambda n: n,
+                                          "Arn": lambda n: _arn("scheduler", f"schedule/default/{n}")}),
     "AWS::CloudWatch::Alarm": ("AlarmName", {"Ref": lambda n: n, "Arn": lambda n: _arn("cloudwatch", f"alarm:{n}")}),
     "AWS::RedshiftServerless::Workgroup": ("WorkgroupName", {
         "Ref": lambda n: n, "Workgroup.WorkgroupArn": lambda n: _arn("redshift-serverless", f"workgroup/{n}-id"),
@@ -43,7 +44,8 @@ _TYPES: dict[str, tuple[str | None, dict[str, Callable[[str], str]]]] = {
         "Ref": lambda n: n, "Namespace.NamespaceArn": lambda n: _arn("redshift-serverless", f"namespace/{n}-id"),
         "Namespace.NamespaceName": lambda n: n}),
     "AWS::EMRServerless::Application": (None, {
-        "Ref": lambda n: n, "ApplicationId": lambda n: n, "Arn": lambda n: _arn("emr-serverless", f"/applications/{n}")}),
+        "Ref": lambda n: n, "ApplicationId": lambda n: n,
+        "Arn": lambda n: _arn("emr-serverless", f"/applications/{n}")}),
     "AWS::Athena::WorkGroup": ("Name", {"Ref": lambda n: n}),
     "AWS::Glue::Database": (None, {"Ref": lambda n: n}),
     "AWS::Glue::Table": (None, {"Ref": lambda n: n}),
