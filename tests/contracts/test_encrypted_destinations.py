@@ -45,3 +45,9 @@ def test_kit_publishers_can_use_the_keys(kit_resolver):
 def test_kit_publishers_can_use_the_keys_with_quicksight(quicksight_resolver):
     problems = destinations.check(quicksight_resolver)
     assert not problems, "\n".join(problems)
+
+
+def test_a_service_that_sends_no_source_keys_cannot_rely_on_them(monkeypatch):
+    monkeypatch.setattr(destinations, "SOURCE_KEYS_NOT_SENT", frozenset({"events.amazonaws.com"}))
+    problems = destinations.check(fixture("encrypted_destinations_correct"))
+    assert len(problems) == 1 and "rule A2Stack/Rule dead-letter queue" in problems[0]

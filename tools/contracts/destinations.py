@@ -21,6 +21,10 @@ from .resolve import ACCOUNT, Resolver, state_machine_definition
 
 KEY_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
 SOURCE_KEYS = ("aws:SourceAccount", "aws:SourceArn")
+# Services whose KMS requests for a destination carry neither source key: their key-policy statement can be
+# neither required to have nor allowed to depend on them (DataKey.allow_service_to_send_encrypted's
+# `source_account=False`). Empty: no AWS page read for this kit says a publisher here omits them.
+SOURCE_KEYS_NOT_SENT: frozenset[str] = frozenset()
 PUBLISH_ACTIONS = {"AWS::SNS::Topic": "sns:Publish", "AWS::SQS::Queue": "sqs:SendMessage"}
 
 
@@ -140,12 +144,17 @@ def check(resolver: Resolver) -> list[str]:
 
 def _key_use(resolver: Resolver, publisher: Publisher, call: Call, key_statements: list[dict]) -> str | None:
     if publisher.service is not None:
-        context = {"aws:SourceAccount": ACCOUNT, "aws:SourceArn": publisher.source_arn or ""}
         principal = Principal("Service", publisher.service)
-        call = Call(call.action, call.resource, context)
+        if publisher.service in SOURCE_KEYS_NOT_SENT:
+            call = Call(call.action, call.resource, absent=SOURCE_KEYS)
+        else:
+            call = Call(call.action, call.resource, {"aws:SourceAccount": ACCOUNT,
+                                                     "aws:SourceArn": publisher.source_arn or ""})
         decision = evaluate(call, principal=principal, resource_policy=key_statements, resource_policy_required=True)
         if not decision.allowed:
             return f"the key policy has no statement for {publisher.service}"
+        if publisher.service in SOURCE_KEYS_NOT_SENT:
+            return None
         unscoped = [s for s in allowing_statements(key_statements, call, principal)
                     if not any(key in conditions for conditions in (s.get("Condition") or {}).values()
                                for key in SOURCE_KEYS)]

@@ -89,6 +89,8 @@ class Call:
     action: str
     resource: str
     context: dict[str, str] = field(default_factory=dict)
+    absent: tuple[str, ...] = ()  # condition keys known not to be on the request
+
 
     @property
     def effective_resource(self) -> str:
@@ -113,6 +115,10 @@ def _carried_never(action: str, key: str) -> bool:
     return any(action_matches(pattern, action) and key in keys for pattern, keys in NEVER_CARRIED.items())
 
 
+def _absent(call: Call, key: str) -> bool:
+    return key in call.absent or _carried_never(call.action, key)
+
+
 def _value_matches(operator: str, expected: str, actual: str) -> bool:
     if "${" in str(expected):  # a policy variable (${aws:userid}): its value is the caller's, assume it matches
         return True
@@ -127,8 +133,7 @@ def _value_matches(operator: str, expected: str, actual: str) -> bool:
 
 def condition_holds(condition: dict | None, call: Call) -> bool:
     """Whether a statement's Condition can hold for `call` (see the module docstring)."""
-    context = {key: value for key, value in {**DEFAULT_CONTEXT, **call.context}.items()
-               if not _carried_never(call.action, key)}
+    context = {key: value for key, value in {**DEFAULT_CONTEXT, **call.context}.items() if not _absent(call, key)}
     for raw_operator, keys in (condition or {}).items():
         operator = raw_operator.split(":", 1)[-1]  # ForAnyValue:/ForAllValues: taken as the plain operator
         if_exists = operator.endswith("IfExists")
@@ -140,11 +145,11 @@ def condition_holds(condition: dict | None, call: Call) -> bool:
                 wants_absent = expected_values[0].lower() == "true"
                 if key in context and wants_absent:
                     return False
-                if _carried_never(call.action, key) and not wants_absent:
+                if _absent(call, key) and not wants_absent:
                     return False
                 continue
             if key not in context:
-                if _carried_never(call.action, key) and not if_exists and not negated:
+                if _absent(call, key) and not if_exists and not negated:
                     return False
                 continue  # known only at run time: satisfiable
             matched = any(_value_matches(operator, value, context[key]) for value in expected_values)
