@@ -36,3 +36,8 @@ def test_a_notification_without_catch_fails_the_execution_and_passes():
 def test_kit_failures_are_seen(kit_resolver):
     problems = failure_paths.check(kit_resolver)
     assert not problems, "\n".join(problems)
+
+
+def test_kit_failures_are_seen_with_quicksight(quicksight_resolver):
+    problems = failure_paths.check(quicksight_resolver)
+    assert not problems, "\n".join(problems)
