@@ -53,6 +53,7 @@ def test_a_condition_on_a_key_the_action_never_carries_cannot_hold():
     ecs = Call(register.action, "*", {"application-autoscaling:service-namespace": "ecs"})
     assert not condition_holds(namespace, ecs)
     assert condition_holds({"StringEquals": {"aws:SourceVpce": "vpce-1"}}, register)  # unknown offline: satisfiable
+    assert not condition_holds({"StringLike": {"cloudwatch:namespace": "Kit/*"}}, register)  # another service's key
 
 
 def test_tls_deny_statements_of_bucket_policies_do_not_apply():

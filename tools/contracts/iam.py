@@ -111,7 +111,17 @@ class Principal:
         return f"arn:{PARTITION}:iam::{self.identifier.split(':')[4]}:root"
 
 
+# Service keys that AWS adds to requests of other services too (IAM User Guide, "AWS global condition context
+# keys" and the credential-source keys of EC2 and Lambda).
+CROSS_SERVICE_KEYS = ("ec2:SourceInstanceARN", "ec2:SourceInstancePrivateIPv4", "lambda:SourceFunctionArn",
+                      "glue:RoleAssumedBy", "glue:CredentialIssuingService")
+
+
 def _carried_never(action: str, key: str) -> bool:
+    """A key of another service (not `aws:`) is never on this action's request; nor are NEVER_CARRIED's keys."""
+    prefix = key.split(":", 1)[0].lower()
+    if prefix not in ("aws", action.split(":", 1)[0].lower()) and key not in CROSS_SERVICE_KEYS:
+        return True
     return any(action_matches(pattern, action) and key in keys for pattern, keys in NEVER_CARRIED.items())
 
 
