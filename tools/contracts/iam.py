@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from .resolve import ACCOUNT, PARTITION
+from .resolve import PARTITION
 
 # Actions with no resource-level permission: IAM evaluates them against "*" whatever resource the call names
 # (Service Authorization Reference, the "Resource types" column is empty for these):
@@ -237,13 +237,5 @@ def evaluate(call: Call, *, principal: Principal, identity: Iterable[dict] = (),
     return Decision(False, "no policy allows it")
 
 
-def root_of(account: str = ACCOUNT) -> str:
-    return f"arn:{PARTITION}:iam::{account}:root"
-
-
 def allowing_statements(statements: Iterable[dict], call: Call, principal: Principal) -> list[dict]:
     return _matching(statements, call, "Allow", principal)
-
-
-__all__ = ["Call", "Decision", "Principal", "evaluate", "action_matches", "resource_matches", "condition_holds",
-           "supports_resource_level", "allowing_statements", "root_of"]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from .iam import Principal
-from .resolve import Resolver, _TYPES
+from .resolve import Resolver, RESOURCE_TYPES
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ def find(resolver: Resolver, value: Any, *, stack: str) -> Ref | None:
     resolved = resolver.resolve(stack, value)
     for other in resolver.templates:
         for logical_id, resource in resolver.resources(other).items():
-            builders = _TYPES.get(resource["Type"], (None, {}))[1]
+            builders = RESOURCE_TYPES.get(resource["Type"], (None, {}))[1]
             name = resolver.physical_name(other, logical_id)
             if any(resolved == build(name) for build in builders.values()):
                 return Ref(other, logical_id)

@@ -28,7 +28,7 @@ from .calls import LAMBDAS, declaration, expand
 from .destinations import task_states
 from .iam import Call, Decision, evaluate
 from .model import Ref
-from .resolve import ACCOUNT, PARTITION, PSEUDO, REGION, Resolver, _TYPES, state_machine_definition
+from .resolve import ACCOUNT, PARTITION, PSEUDO, REGION, Resolver, RESOURCE_TYPES, state_machine_definition
 
 STACKS = Path(__file__).resolve().parents[2] / "stacks"
 STEP_FUNCTIONS_LOG_DELIVERY = ("logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
@@ -51,7 +51,7 @@ def _find_named(resolver: Resolver, value: str, resource_type: str | None = None
         for logical_id, resource in resolver.resources(stack).items():
             if resource_type and resource["Type"] != resource_type:
                 continue
-            builders = _TYPES.get(resource["Type"], (None, {}))[1]
+            builders = RESOURCE_TYPES.get(resource["Type"], (None, {}))[1]
             name = resolver.physical_name(stack, logical_id)
             if any(str(build(name)) == value for build in builders.values()):
                 return Ref(stack, logical_id)

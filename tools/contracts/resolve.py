@@ -19,7 +19,7 @@ def _arn(service: str, rest: str) -> str:
 
 
 # Resource type -> (name property, {attribute or "Ref": ARN/name built from the physical name}).
-_TYPES: dict[str, tuple[str | None, dict[str, Callable[[str], str]]]] = {
+RESOURCE_TYPES: dict[str, tuple[str | None, dict[str, Callable[[str], str]]]] = {
     "AWS::S3::Bucket": ("BucketName", {"Ref": lambda n: n, "Arn": lambda n: f"arn:{PARTITION}:s3:::{n}"}),
     "AWS::SNS::Topic": ("TopicName", {"Ref": lambda n: _arn("sns", n), "TopicArn": lambda n: _arn("sns", n),
                                       "TopicName": lambda n: n}),
@@ -78,7 +78,7 @@ class Resolver:
 
     def physical_name(self, stack: str, logical_id: str) -> str:
         resource = self.resources(stack)[logical_id]
-        name_property = _TYPES.get(resource["Type"], (None, {}))[0]
+        name_property = RESOURCE_TYPES.get(resource["Type"], (None, {}))[0]
         if name_property:
             value = resource.get("Properties", {}).get(name_property)
             if value is not None:
@@ -99,7 +99,7 @@ class Resolver:
             if attribute == "Ref":  # a template parameter
                 return Token(f"parameter {logical_id}")
             raise KeyError(f"{stack}: no resource {logical_id}")
-        builders = _TYPES.get(resource["Type"], (None, {}))[1]
+        builders = RESOURCE_TYPES.get(resource["Type"], (None, {}))[1]
         if attribute in builders:
             return builders[attribute](self.physical_name(stack, logical_id))
         return Token(f"{logical_id}.{attribute}" if attribute != "Ref" else logical_id)
@@ -165,7 +165,7 @@ class Resolver:
                 return argument[0] if isinstance(argument, list) else argument.split(".", 1)[0]
         resolved = self.resolve(stack, value)
         for logical_id, resource in self.resources(stack).items():
-            builders = _TYPES.get(resource["Type"], (None, {}))[1]
+            builders = RESOURCE_TYPES.get(resource["Type"], (None, {}))[1]
             if any(resolved == build(self.physical_name(stack, logical_id)) for build in builders.values()):
                 return logical_id
         return None
@@ -187,10 +187,3 @@ def state_machine_definition(resolver: Resolver, stack: str, logical_id: str) ->
     definition = resolver.resolve(stack, properties["DefinitionString"])
     return json.loads(definition)
 
-
-def of_type(resolver: Resolver, resource_type: str):
-    """(stack, logical id, resource) for every resource of a type, in every stack."""
-    for stack in resolver.templates:
-        for logical_id, resource in resolver.resources(stack).items():
-            if resource["Type"] == resource_type:
-                yield stack, logical_id, resource
