@@ -4,10 +4,10 @@ Actors and where their calls come from:
 - Lambda functions of the kit: `lambdas/<folder>/iam_calls.json`, kept honest by the recording hook of their
   handler tests (tools/contracts/calls.py).
 - State machines: derived from the definition, per integration, as the Step Functions pages list them
-  (https://docs.aws.amazon.com/step-functions/latest/dg/lambda-iam.html,
+  (https://docs.aws.amazon.com/step-functions/latest/dg/service-integration-iam-templates.html,
   https://docs.aws.amazon.com/step-functions/latest/dg/emr-serverless-iam.html,
   https://docs.aws.amazon.com/step-functions/latest/dg/sns-iam.html,
-  https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs-sf.html for the log delivery actions).
+  https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html for the log delivery actions).
   Publishing to an encrypted topic also needs the key: tools/contracts/destinations.py checks that (A2).
 - EventBridge Scheduler roles: `states:StartExecution` / `lambda:InvokeFunction` on the target
   (https://docs.aws.amazon.com/scheduler/latest/UserGuide/setting-up.html#setting-up-execution-role).
