@@ -1,0 +1,40 @@
+"""Templates for the runtime contracts: the kit's app per profile (`kit_app`), the production app with
+QuickSight on, and the small fixture templates that show each check catching its defect class."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+
+from app import build_app
+from tools.contracts.resolve import Resolver
+from tools.synthesis import cdk_json_context, templates
+
+FIXTURES = Path(__file__).parent / "fixtures"
+QUICKSIGHT = {"kit:quicksight_owner_arn": "arn:aws:quicksight:us-east-1:123456789012:user/default/ml-specialist",
+              "kit:quicksight_viewer_group_arn": "arn:aws:quicksight:us-east-1:123456789012:group/default/business"}
+
+
+def resolver_of(assembly: cdk.cx_api.CloudAssembly) -> Resolver:
+    return Resolver(templates(assembly))
+
+
+def fixture(name: str) -> Resolver:
+    return Resolver(json.loads((FIXTURES / f"{name}.json").read_text()))
+
+
+@pytest.fixture(scope="session")
+def kit_resolver(kit_app) -> Resolver:
+    """The kit's templates, once per profile."""
+    return resolver_of(kit_app.assembly)
+
+
+@pytest.fixture(scope="session")
+def quicksight_resolver() -> Resolver:
+    """The production app with the QuickSight dashboard (its data-source role and data sets) switched on."""
+    app = cdk.App(context={**cdk_json_context(), "profile": "production", **QUICKSIGHT})
+    build_app(app)
+    return resolver_of(app.synth())

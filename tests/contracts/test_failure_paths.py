@@ -1,0 +1,43 @@
+"""A4: failures reach a notification, a failed notification fails the execution, custom resources report
+their handler's failure."""
+
+from tests.contracts.conftest import fixture
+from tools.contracts import failure_paths
+
+
+def test_each_unseen_failure_is_reported():
+    problems = failure_paths.check(fixture("failure_paths_defect"))
+    assert problems == [
+        "state machine A4Stack/Machine: task Work has no Catch for States.ALL, so its failure reaches no notification",
+        "state machine A4Stack/Machine: task More catches into Done, a path that can end without a notification",
+        "state machine A4Stack/Machine: notification Notify catches ['States.ALL'] into Done, a path that does not "
+        "end in a Fail state",
+        "custom resource A4Stack/Teardown (Delete): AwsCustomResource Lambda invoke reports success when the "
+        "function fails (FunctionError is not checked)",
+    ]
+
+
+def test_caught_failures_that_notify_then_fail_pass():
+    assert failure_paths.check(fixture("failure_paths_correct")) == []
+
+
+def test_a_notification_without_catch_fails_the_execution_and_passes():
+    definition = {"StartAt": "Work", "States": {
+        "Work": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:111122223333:function:f",
+                 "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Notify"}], "End": True},
+        "Notify": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish",
+                   "Parameters": {"TopicArn": "arn:aws:sns:us-east-1:111122223333:t", "Message": "m"},
+                   "Next": "Cleanup"},
+        "Cleanup": {"Type": "Pass", "End": True}}}
+    # an uncaught error fails the execution; the path after a delivered notice is not a failure path
+    assert failure_paths.check_definition(definition, "m") == []
+
+
+def test_kit_failures_are_seen(kit_resolver):
+    problems = failure_paths.check(kit_resolver)
+    assert not problems, "\n".join(problems)
+
+
+def test_kit_failures_are_seen_with_quicksight(quicksight_resolver):
+    problems = failure_paths.check(quicksight_resolver)
+    assert not problems, "\n".join(problems)

@@ -1,0 +1,138 @@
+"""A4: failures are seen. Every failing Task reaches a notification; a failed notification fails the execution;
+no custom resource reports success when the work it stands for failed.
+
+Step Functions: an error no Retry or Catch handles fails the execution
+(https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html), so an uncaught failure of a
+notification is visible; a Catch on it must lead only to Fail states. A Task's Catch must cover `States.ALL` and
+every path from its target must pass a notification (an SNS publish or SQS send task) before the execution ends.
+
+Custom resources: `AwsCustomResource` (Custom::AWS) reports SUCCESS whenever the SDK call returns. A Lambda
+`Invoke` returns normally when the function itself failed (the response carries `FunctionError`:
+https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html), and the aws-cdk-lib handler
+(custom-resource-handlers/.../aws-custom-resource-handler) never looks at it, so an invoked function's failure
+becomes a successful create, update or delete. `ignoreErrorCodesMatching` that matches every error does the same.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Iterator
+
+from . import model
+from .destinations import sends_to
+from .resolve import Resolver, state_machine_definition
+
+CUSTOM_RESOURCE_CALLS = ("Create", "Update", "Delete")
+
+
+def _graphs(definition: dict, where: str = "") -> Iterator[tuple[str, dict]]:
+    yield where, definition
+    for name, state in definition.get("States", {}).items():
+        for index, branch in enumerate(state.get("Branches", [])):
+            yield from _graphs(branch, f"{where}{name}.Branches[{index}]/")
+        for nested in ("Iterator", "ItemProcessor"):
+            if nested in state:
+                yield from _graphs(state[nested], f"{where}{name}.{nested}/")
+
+
+def _successors(state: dict) -> list[str]:
+    nexts = [state.get("Next"), state.get("Default")]
+    nexts += [choice.get("Next") for choice in state.get("Choices", [])]
+    nexts += [catch.get("Next") for catch in state.get("Catch", [])]
+    return [name for name in nexts if name]
+
+
+def _is_notification(state: dict) -> bool:
+    return state.get("Type") == "Task" and sends_to(state) is not None
+
+
+def _every_path(states: dict, start: str, *, goal, dead_end) -> bool:
+    """Whether every path from `start` meets a state with `goal` before one with `dead_end` (cycles: no escape)."""
+    seen: set[str] = set()
+
+    def walk(name: str) -> bool:
+        if name in seen:
+            return True
+        seen.add(name)
+        state = states[name]
+        if goal(state):
+            return True
+        if dead_end(state) or state.get("End") or state.get("Type") in ("Succeed", "Fail"):
+            return False
+        successors = _successors(state)
+        return bool(successors) and all(walk(following) for following in successors)
+
+    return walk(start)
+
+
+def _catch_all(state: dict) -> dict | None:
+    return next((catch for catch in state.get("Catch", []) if "States.ALL" in catch.get("ErrorEquals", [])), None)
+
+
+def check_definition(definition: dict, label: str) -> list[str]:
+    problems = []
+    for where, graph in _graphs(definition):
+        states = graph.get("States", {})
+        for name, state in states.items():
+            if state.get("Type") != "Task":
+                continue
+            if _is_notification(state):
+                for catch in state.get("Catch", []):
+                    if not _every_path(states, catch["Next"], goal=lambda s: s.get("Type") == "Fail",
+                                       dead_end=lambda s: False):
+                        problems.append(f"{label}: notification {where}{name} catches {catch.get('ErrorEquals')} "
+                                        f"into {catch['Next']}, a path that does not end in a Fail state")
+                continue
+            catch = _catch_all(state)
+            if catch is None:
+                problems.append(f"{label}: task {where}{name} has no Catch for States.ALL, so its failure "
+                                "reaches no notification")
+            elif not _every_path(states, catch["Next"], goal=_is_notification, dead_end=lambda s: False):
+                problems.append(f"{label}: task {where}{name} catches into {catch['Next']}, a path that can end "
+                                "without a notification")
+    return problems
+
+
+def check_state_machines(resolver: Resolver) -> list[str]:
+    problems = []
+    for machine in model.all_of_type(resolver, "AWS::StepFunctions::StateMachine"):
+        definition = state_machine_definition(resolver, machine.stack, machine.logical_id)
+        problems += check_definition(definition, f"state machine {machine}")
+    return problems
+
+
+def _sdk_call(resolver: Resolver, stack: str, value) -> dict | None:
+    resolved = resolver.resolve(stack, value)
+    if isinstance(resolved, str):
+        try:
+            resolved = json.loads(resolved)
+        except ValueError:
+            return None
+    return resolved if isinstance(resolved, dict) else None
+
+
+def check_custom_resources(resolver: Resolver) -> list[str]:
+    problems = []
+    for stack in resolver.templates:
+        for logical_id, resource in resolver.resources(stack).items():
+            if resource["Type"] != "Custom::AWS":
+                continue
+            for phase in CUSTOM_RESOURCE_CALLS:
+                call = _sdk_call(resolver, stack, resource.get("Properties", {}).get(phase))
+                if call is None:
+                    continue
+                service, action = str(call.get("service", "")), str(call.get("action", ""))
+                service = service.removeprefix("@aws-sdk/client-").replace("-", "").lower()
+                if service == "lambda" and action.lower() in ("invoke", "invokecommand"):
+                    problems.append(f"custom resource {stack}/{logical_id} ({phase}): AwsCustomResource Lambda "
+                                    "invoke reports success when the function fails (FunctionError is not checked)")
+                pattern = call.get("ignoreErrorCodesMatching")
+                if pattern and re.search(pattern, "InternalServerError") and re.search(pattern, "AccessDenied"):
+                    problems.append(f"custom resource {stack}/{logical_id} ({phase}): ignoreErrorCodesMatching "
+                                    f"{pattern!r} ignores every error")
+    return problems
+
+
+def check(resolver: Resolver) -> list[str]:
+    return check_state_machines(resolver) + check_custom_resources(resolver)
