@@ -108,6 +108,12 @@ class ModelLifecycle(Construct):
             "AwsSolutions-IAM5[Resource::*]",
             f"AwsSolutions-IAM5[Resource::<{Stack.of(self).get_logical_id(self.function.node.default_child)}.Arn>:*]",
         )
+        acknowledge(
+            self.state_machine.role,
+            "Publishing to the SSE-KMS topic needs kms:GenerateDataKey* on its one key (SNS key management), as "
+            "topic.grant_publish writes it.",
+            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+        )
         self.schedule = scheduler.Schedule(
             self,
             "RefreshSchedule",
