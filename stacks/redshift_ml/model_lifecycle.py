@@ -179,7 +179,9 @@ class ModelLifecycle(Construct):
             ),
         ).next(sfn.Fail(self, "CleanupFailed", cause="The new model serves; dropping old versions failed."))
 
-        def step(name: str, action: str, result_path: str, on_error: sfn.IChainable = notify_failure, **fields: str) -> tasks.LambdaInvoke:
+        def step(
+            name: str, action: str, result_path: str, on_error: sfn.IChainable = notify_failure, **fields: str
+        ) -> tasks.LambdaInvoke:
             task = self._step(name, action, result_path, **fields)
             task.add_catch(on_error, result_path="$.error")
             return task

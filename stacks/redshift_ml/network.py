@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Fn, Token
+from aws_cdk import Fn, Stack, Token
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
@@ -94,22 +94,25 @@ class WarehouseNetwork(Construct):
                 )
             },
         )
+
     def _selected(self) -> ec2.SelectedSubnets:
         fields = ("availability_zones", "one_per_az", "subnet_filters", "subnet_group_name", "subnets", "subnet_type")
         selection = {name: getattr(self._subnets, name) for name in fields if getattr(self._subnets, name) is not None}
         return self.vpc.select_subnets(**selection)
 
     def _require_three_zones(self) -> None:
-        """Fail synth, not the deployment, when the selection cannot hold a workgroup."""
+        """Fail synth, not the deployment, when the selection cannot hold a workgroup: at least three subnets in
+        three AZs (in us-west-1, which has two, three subnets in two AZs). AZ tokens count as distinct."""
         selected = self._selected()
-        zones = {zone for zone in selected.availability_zones if not Token.is_unresolved(zone)}
-        unresolved = len(selected.availability_zones) - len(zones)
-        if len(selected.subnet_ids) < REDSHIFT_MIN_AVAILABILITY_ZONES or len(zones) + unresolved < REDSHIFT_MIN_AVAILABILITY_ZONES:
+        names = [zone for zone in selected.availability_zones if not Token.is_unresolved(zone)]
+        spanned = len(set(names)) + len(selected.availability_zones) - len(names)
+        needed = 2 if Stack.of(self).region == "us-west-1" else REDSHIFT_MIN_AVAILABILITY_ZONES
+        if len(selected.subnet_ids) < REDSHIFT_MIN_AVAILABILITY_ZONES or spanned < needed:
             raise ValueError(
-                f"The warehouse subnets span {len(zones) + unresolved} Availability Zone(s) "
-                f"({len(selected.subnet_ids)} subnet(s)); Redshift Serverless needs subnets in at least "
-                f"{REDSHIFT_MIN_AVAILABILITY_ZONES} AZs whose AZ IDs it supports. Pass a VPC and vpc_subnets with "
-                f"three, or set kit:redshift_availability_zones for the new VPC."
+                f"The warehouse subnets span {spanned} Availability Zone(s) "
+                f"({len(selected.subnet_ids)} subnet(s)); Redshift Serverless needs at least "
+                f"{REDSHIFT_MIN_AVAILABILITY_ZONES} subnets in at least {needed} AZs whose AZ IDs it supports. Pass a "
+                "VPC and vpc_subnets that have them, or set kit:redshift_availability_zones for the new VPC."
             )
 
     @property

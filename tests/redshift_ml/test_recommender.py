@@ -292,8 +292,13 @@ def test_fewer_than_three_availability_zones_fail_synth_with_a_clear_message():
         load_config({"kit:redshift_availability_zones": "us-west-1a,us-west-1c"})
     stack = cdk.Stack(new_app(), "Stack")
     two_zones = cdk.aws_ec2.Vpc(stack, "TwoZoneVpc", availability_zones=["us-west-1a", "us-west-1c"], nat_gateways=1)
-    with pytest.raises(ValueError, match="span 2 Availability Zone.*needs subnets in at least 3 AZs"):
+    with pytest.raises(ValueError, match=r"span 2 Availability Zone\(s\) \(2 subnet\(s\)\); .* at least 3 AZs"):
         RedshiftMlRecommender(stack, "Recommender", config=load_config({}), vpc=two_zones)
+    stack = cdk.Stack(new_app(), "Stack")
+    vpc = cdk.aws_ec2.Vpc(stack, "Vpc", availability_zones=["eu-west-1a", "eu-west-1b", "eu-west-1c"], nat_gateways=1)
+    same_zone = cdk.aws_ec2.SubnetSelection(subnets=[vpc.private_subnets[0]] * 2 + [vpc.private_subnets[1]])
+    with pytest.raises(ValueError, match=r"span 2 Availability Zone"):
+        RedshiftMlRecommender(stack, "Recommender", config=load_config({}), vpc=vpc, vpc_subnets=same_zone)
 
 
 def test_a_notification_email_subscribes_to_the_topic():
