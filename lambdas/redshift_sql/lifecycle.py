@@ -1,22 +1,24 @@
 """Steps of the model lifecycle state machine (the missing REFRESH MODEL), one `action` per state.
 
-start_training   register a new version and submit its CREATE MODEL
+start_training   refuse if another refresh is running; register a new version and submit its CREATE MODEL
 check_statement  has CREATE MODEL finished exporting the training data? (marks the version failed and raises if not)
 check_model      training state from SVV_ML_MODEL_INFO: READY, TRAINING or FAILED (also when overdue)
 describe_failure the reason from SHOW MODEL; the failed version is dropped and marked failed
 evaluate         precision@K and recall@K of the candidate and of the serving version on the holdout
-promote          switch the stable view to the candidate and refresh recommendations, in transactions
+promote          switch the stable view to the candidate and refresh recommendations, in one transaction
 reject           keep the serving version; mark the candidate rejected
 cleanup          drop versions beyond the configured count, never the serving one
 
-The serving version changes only in `promote`, in one transaction, so a failed or worse candidate never
-replaces it.
+The serving version changes only in `promote`, in one transaction with the recommendations, so a failed or
+worse candidate never replaces it and the recommendations always come from the serving version. Every step stops
+waiting for SQL (and cancels it) a minute before the Lambda timeout, so it fails with a message instead of timing out.
 """
 
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+import time
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 import templates
@@ -24,6 +26,8 @@ from events import EventError, require
 from sql_runner import DataApiRunner, StatementError
 
 READY_STATE = "Model is Ready"
+# Seconds kept free at the end of the Lambda timeout to cancel a statement and return the error.
+DEADLINE_MARGIN_SECONDS = 60
 # Columns the CREATE MODEL query selects: eight features and the target.
 TRAINING_COLUMNS = 9
 MODEL_COLUMNS = "model_name, function_name, status, created_at"
@@ -41,8 +45,13 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         database=os.environ["DATABASE"],
         secret_arn=os.environ["SECRET_ARN"],
         timeout_seconds=float(os.environ.get("STATEMENT_TIMEOUT_SECONDS", "600")),
+        deadline=time.monotonic() + context.get_remaining_time_in_millis() / 1000 - DEADLINE_MARGIN_SECONDS,
     )
     return ACTIONS[action](runner, Settings.from_environ(), event)
+
+
+class RefreshInProgress(RuntimeError):
+    """Another execution is training or evaluating a version; two refreshes must not interleave."""
 
 
 class Settings:
@@ -59,6 +68,8 @@ class Settings:
         self.versions_kept = int(values["VERSIONS_KEPT"])
         # Compilation after training can outlast MAX_RUNTIME; past this the version counts as failed.
         self.training_deadline_seconds = self.max_runtime_seconds + int(values.get("COMPILE_MARGIN_SECONDS", "7200"))
+        # A version still 'training' after the state machine's own timeout was abandoned and no longer blocks a refresh.
+        self.refresh_window_seconds = int(values.get("REFRESH_WINDOW_SECONDS", str(self.training_deadline_seconds + 7200)))
 
     @classmethod
     def from_environ(cls) -> "Settings":
@@ -67,19 +78,25 @@ class Settings:
 
 def start_training(runner: DataApiRunner, settings: Settings, event: dict[str, Any], now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> dict[str, Any]:
     started = now()
-    model_name = f"{settings.model_prefix}_v{started:%Y%m%d%H%M%S}"
-    function_name = f"predict_{model_name}"
+    model_name = templates.check("model_name", f"{settings.model_prefix}_v{started:%Y%m%d%H%M%S}")
+    function_name = templates.check("function_name", f"predict_{model_name}")
+    running = runner.query(
+        f"SELECT model_name FROM {settings.schema}.model_registry "
+        "WHERE status = 'training' AND created_at > CAST(:since AS TIMESTAMP)",
+        # created_at is GETDATE(), UTC like `now`
+        {"since": f"{started - timedelta(seconds=settings.refresh_window_seconds):%Y-%m-%d %H:%M:%S}"},
+    )
+    if running:
+        raise RefreshInProgress(
+            f"Version {running[0]['model_name']} is still being trained or evaluated by another execution; "
+            "this refresh did nothing."
+        )
     (count,) = runner.query(
         f"SELECT COUNT(*) AS training_rows FROM {settings.schema}.pair_features AS f "
         f"CROSS JOIN {settings.schema}.holdout_start AS h WHERE f.applied IS NOT NULL AND f.event_time < h.starts_at"
     )
     # MAX_CELLS = rows x columns of the training query exactly, so Redshift ML never down-samples it.
     max_cells = max(int(count["training_rows"]) * TRAINING_COLUMNS, 1_000)
-    runner.run(
-        f"INSERT INTO {settings.schema}.model_registry (model_name, function_name, created_at, status) "
-        "VALUES (:model_name, :function_name, GETDATE(), 'training')",
-        {"model_name": model_name, "function_name": function_name},
-    )
     sql = templates.render(
         templates.load("create_model"),
         schema=settings.schema,
@@ -91,10 +108,22 @@ def start_training(runner: DataApiRunner, settings: Settings, event: dict[str, A
         max_runtime_seconds=settings.max_runtime_seconds,
     )
     (statement,) = templates.statements(sql)
+    # Registered before the submission, so a concurrent refresh sees it; marked failed if the submission fails,
+    # so no row stays 'training'.
+    runner.run(
+        f"INSERT INTO {settings.schema}.model_registry (model_name, function_name, created_at, status) "
+        "VALUES (:model_name, :function_name, GETDATE(), 'training')",
+        {"model_name": model_name, "function_name": function_name},
+    )
+    try:
+        statement_id = runner.submit(statement)
+    except Exception:
+        _mark(runner, settings, model_name, "failed")
+        raise
     return {
         "model_name": model_name,
         "function_name": function_name,
-        "statement_id": runner.submit(statement),
+        "statement_id": statement_id,
         "started_at": started.timestamp(),
         "max_cells": max_cells,
     }
@@ -115,8 +144,9 @@ def check_model(runner: DataApiRunner, settings: Settings, event: dict[str, Any]
     model_name = templates.check("model_name", require(event, "model_name"))
     started_at = require(event, "started_at", (int, float))
     rows = runner.query(templates.load("model_state"), {"schema_name": settings.schema, "model_name": model_name})
-    model_state = rows[0]["model_state"] if rows else "Model not found"
-    if model_state == READY_STATE:
+    # CHAR(128): blank-padded unless the query trims it; trim here too, so a padded value can never look unready.
+    model_state = str(rows[0]["model_state"] or "").strip() if rows else "Model not found"
+    if model_state.lower() == READY_STATE.lower():
         state = "READY"
     elif "fail" in model_state.lower() or not rows or now() - started_at > settings.training_deadline_seconds:
         state = "FAILED"
@@ -130,8 +160,9 @@ def describe_failure(runner: DataApiRunner, settings: Settings, event: dict[str,
     reason = "SHOW MODEL returned nothing"
     try:
         rows = runner.query(templates.render(templates.load("show_model"), schema=settings.schema, model_name=model_name))
-        details = {str(row.get("key", "")).strip(): row.get("value") for row in rows}
-        reason = str(details.get("Reason") or details.get("Model State") or reason)
+        details = {str(_column(row, "key") or "").strip().lower(): _column(row, "value") for row in rows}
+        found = details.get("reason") or details.get("model state")
+        reason = str(found).strip() if found else reason
     finally:
         _mark(runner, settings, model_name, "failed")
         runner.run(templates.render(templates.load("drop_model"), schema=settings.schema, model_name=model_name))
@@ -167,8 +198,11 @@ def _evaluate_model(runner: DataApiRunner, settings: Settings, model_name: str, 
 def promote(runner: DataApiRunner, settings: Settings, event: dict[str, Any]) -> dict[str, Any]:
     model_name = templates.check("model_name", require(event, "model_name"))
     names = {"schema": settings.schema, "model_name": model_name, "analyst_role": settings.analyst_role}
-    runner.run_batch(templates.statements(templates.render(templates.load("promote"), function_name=require(event, "function_name"), **names)))
-    runner.run_batch(templates.statements(templates.render(templates.load("recommend"), schema=settings.schema, top_k=settings.top_k)))
+    # One BatchExecuteStatement is one transaction (all or nothing, at most 40 statements): the serving view and
+    # the recommendations change together or not at all.
+    batch = templates.statements(templates.render(templates.load("promote"), function_name=require(event, "function_name"), **names))
+    batch += templates.statements(templates.render(templates.load("recommend"), schema=settings.schema, top_k=settings.top_k))
+    runner.run_batch(batch)
     return {"serving": model_name}
 
 
@@ -191,6 +225,14 @@ def cleanup(runner: DataApiRunner, settings: Settings, event: dict[str, Any]) ->
         runner.run(templates.render(templates.load("drop_model"), schema=settings.schema, model_name=model_name))
         _mark(runner, settings, model_name, "dropped")
     return {"dropped": dropped}
+
+
+def _column(row: dict[str, Any], name: str) -> Any:
+    """A result column by name, whatever its case (SHOW MODEL's columns are documented as Key | Value)."""
+    for key, value in row.items():
+        if key.lower() == name:
+            return value
+    return None
 
 
 def _mark(runner: DataApiRunner, settings: Settings, model_name: str, status: str) -> None:

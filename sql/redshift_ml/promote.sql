@@ -1,5 +1,7 @@
--- Promote one model version, as one transaction: queries keep using the stable view name
--- ${schema}.job_match_scores while the function behind it changes version.
+-- Promote one model version: queries keep using the stable view name ${schema}.job_match_scores while the
+-- function behind it changes version. The lifecycle runs this file and recommend.sql as one BatchExecuteStatement,
+-- which Redshift runs as a single transaction: if any statement fails, all are rolled back
+-- (https://docs.aws.amazon.com/redshift-data/latest/APIReference/API_BatchExecuteStatement.html).
 CREATE OR REPLACE VIEW ${schema}.job_match_scores AS
 SELECT
     f.seeker_id,

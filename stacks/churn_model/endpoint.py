@@ -81,7 +81,7 @@ class ChurnEndpoint(Construct):
             self, "DeployerFunction", config=config, encryption_key=encryption_key,
             code=bundled_code("churn_endpoint"), handler="deployer.handler",
             description="Deploys approved churn models to the endpoint with Data Capture; scales and tears down",
-            timeout=Duration.seconds(60), dead_letter_queue=dead_letters, reserved_concurrency=1,
+            timeout=Duration.seconds(60), dead_letter_queue=dead_letters,
             environment={
                 "ENDPOINT_NAME": endpoint_name, "VARIANT_NAME": VARIANT_NAME,
                 "MODEL_PACKAGE_GROUP": model_package_group_name, "MODEL_ROLE_ARN": self.model_role.role_arn,

@@ -37,6 +37,11 @@ REDSHIFT_BASE_CAPACITIES = (4, *range(8, 513, 8))
 # EMR Serverless maximum capacities the kit offers, in vCPUs (16 is a new account's default quota).
 EMR_SERVERLESS_VCPU_STEPS = (4, 8, 16, 32, 64, 128, 256, 400, 800, 1600, 3200)
 SAGEMAKER_INSTANCE_TYPE_PATTERN = re.compile(r"^ml\.[a-z0-9-]+\.[a-z0-9]+$")
+# Redshift Serverless needs subnets in at least three Availability Zones whose AZ IDs it supports
+# (https://docs.aws.amazon.com/redshift/latest/mgmt/serverless-usage-considerations.html).
+REDSHIFT_MIN_AVAILABILITY_ZONES = 3
+AVAILABILITY_ZONE_NAME_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+[a-z]$")
+EMAIL_PATTERN = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
 QUICKSIGHT_PRINCIPAL_PATTERN = re.compile(r"^arn:aws[a-z-]*:quicksight:[a-z0-9-]+:\d{12}:(user|group)/.+$")
 
 
@@ -69,6 +74,11 @@ class KitConfig:
     redshift_enhanced_vpc_routing: bool
     # Load the synthetic job-matching data at deploy time (replaces the tables' rows on every deploy).
     redshift_sample_data: bool
+    # Availability Zone names (comma-separated) of the warehouse's new VPC: at least three, each mapping to an AZ ID
+    # Redshift Serverless supports; empty: the region's first three (deploys fail in regions with fewer).
+    redshift_availability_zones: str
+    # E-mail address subscribed to the Redshift ML lifecycle's failure and rejection notices; empty: none.
+    redshift_notification_email: str
     # Days raw Data Capture and ground truth are kept (at 150 TB/day, storage dominates the cost).
     quality_raw_retention_days: int
     # Days of label delay: the daily run scores the day before the window D..D+K, i.e. today - K - 1.
@@ -119,6 +129,8 @@ class KitConfig:
         _require_range("key_deletion_window_days", self.key_deletion_window_days, 7, 30)
         _require_choice("redshift_base_capacity", self.redshift_base_capacity, REDSHIFT_BASE_CAPACITIES)
         _require_range("redshift_daily_rpu_hours", self.redshift_daily_rpu_hours, 0, 100_000)
+        _require_availability_zones("redshift_availability_zones", self.redshift_availability_zones)
+        _require_email("redshift_notification_email", self.redshift_notification_email)
         _require_range("quality_raw_retention_days", self.quality_raw_retention_days, 1, 3650)
         _require_range("quality_label_delay_days", self.quality_label_delay_days, 0, 90)
         _require_choice("quality_max_vcpu", self.quality_max_vcpu, EMR_SERVERLESS_VCPU_STEPS)
@@ -154,6 +166,11 @@ class KitConfig:
         return LOG_RETENTION[self.log_retention_days]
 
     @property
+    def redshift_availability_zone_names(self) -> tuple[str, ...]:
+        """The configured AZ names, or () for the region's first three."""
+        return tuple(name.strip() for name in self.redshift_availability_zones.split(",") if name.strip())
+
+    @property
     def auto_delete_objects(self) -> bool:
         """Empty buckets on stack deletion only when the stack is allowed to destroy them."""
         return not self.retain_data
@@ -171,6 +188,8 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
         "redshift_daily_rpu_hours": 8,
         "redshift_enhanced_vpc_routing": False,
         "redshift_sample_data": True,
+        "redshift_availability_zones": "",
+        "redshift_notification_email": "",
         "quality_raw_retention_days": 7,
         "quality_label_delay_days": 1,
         "quality_max_vcpu": 16,
@@ -206,9 +225,12 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
         "schedules_enabled": True,
         "key_deletion_window_days": 30,
         "redshift_base_capacity": 32,
-        "redshift_daily_rpu_hours": 0,
+        # 12 hours a day at the base capacity of 32 RPUs: a runaway query or loop stops instead of billing all day.
+        "redshift_daily_rpu_hours": 384,
         "redshift_enhanced_vpc_routing": True,
         "redshift_sample_data": False,
+        "redshift_availability_zones": "",
+        "redshift_notification_email": "",
         "quality_raw_retention_days": 30,
         "quality_label_delay_days": 1,
         "quality_max_vcpu": 400,
@@ -309,6 +331,25 @@ def _require_range(name: str, value: int, low: int, high: int) -> None:
 def _require_fraction(name: str, value: float) -> None:
     if not 0.0 <= value <= 1.0:
         raise ConfigError(f"Setting {OVERRIDE_PREFIX}{name}={value!r} is out of range. Allowed: 0 to 1.")
+
+
+def _require_availability_zones(name: str, value: str) -> None:
+    names = [zone.strip() for zone in value.split(",") if zone.strip()]
+    if not names:
+        return
+    bad = [zone for zone in names if not AVAILABILITY_ZONE_NAME_PATTERN.match(zone)]
+    if bad or len(set(names)) < REDSHIFT_MIN_AVAILABILITY_ZONES:
+        raise ConfigError(
+            f"Setting {OVERRIDE_PREFIX}{name}={value!r} is not allowed. Allowed: empty (the region's first three), or "
+            f"at least {REDSHIFT_MIN_AVAILABILITY_ZONES} distinct Availability Zone names, comma-separated, for "
+            "example us-east-1a,us-east-1b,us-east-1c, whose AZ IDs Redshift Serverless supports."
+        )
+
+
+def _require_email(name: str, value: str) -> None:
+    if value and not EMAIL_PATTERN.match(value):
+        raise ConfigError(f"Setting {OVERRIDE_PREFIX}{name}={value!r} is not an e-mail address. "
+                          "Allowed: empty (no subscription) or one address, for example ml-team@example.com.")
 
 
 def _require_instance_type(name: str, value: str) -> None:

@@ -45,7 +45,6 @@ class DatabaseBootstrap(Construct):
             handler="bootstrap.handler",
             description="Runs the Redshift ML recommender's bootstrap SQL through the Data API",
             timeout=Duration.minutes(14),
-            reserved_concurrency=1,
         )
         grant_data_api(self.function, warehouse, encryption_key)
         properties = {

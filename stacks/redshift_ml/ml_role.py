@@ -8,15 +8,25 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from ..common.acknowledgments import acknowledge
+from ..common.acknowledgments import acknowledge, acknowledge_bucket_objects
 
 
 class RedshiftMlRole(iam.Role):
     """Trusts Redshift and SageMaker. Least privilege after the Redshift ML admin guide's restrictive
     policy, narrowed further: SageMaker jobs and their logs only where the name contains "redshift",
-    S3 only on the given bucket, KMS only on the given key. Never AmazonSageMakerFullAccess."""
+    S3 only on the given bucket, KMS only on the given key. Never AmazonSageMakerFullAccess. With
+    `enhanced_vpc_routing`, also the network-interface actions Redshift ML needs to reach S3 and SageMaker through
+    the VPC. `allow_model_source` adds what bring-your-own-model needs to read another training job's model."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, bucket: s3.IBucket, encryption_key: kms.IKey) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        bucket: s3.IBucket,
+        encryption_key: kms.IKey,
+        enhanced_vpc_routing: bool = False,
+    ) -> None:
         super().__init__(
             scope,
             construct_id,
@@ -72,6 +82,8 @@ class RedshiftMlRole(iam.Role):
         self.add_to_policy(iam.PolicyStatement(sid="EcrLogin", actions=["ecr:GetAuthorizationToken"], resources=["*"]))
         # SageMaker runs the training job with this same role.
         self.add_to_policy(iam.PolicyStatement(sid="PassOwnRoleToSageMaker", actions=["iam:PassRole"], resources=[self.role_arn]))
+        if enhanced_vpc_routing:
+            self._allow_network_interfaces()
         bucket.grant_read_write(self)
         encryption_key.grant(self, "kms:CreateGrant", "kms:DescribeKey")
         encryption_key.grant_encrypt_decrypt(self)
@@ -99,6 +111,71 @@ class RedshiftMlRole(iam.Role):
                 "kms:GenerateDataKey*", "kms:ReEncrypt*",
             )),
         )
+
+    def _allow_network_interfaces(self) -> None:
+        """With enhanced VPC routing, Redshift creates and deletes network interfaces in the account and attaches them
+        to its compilation tasks; the statement is the Redshift ML setup page's (cluster setup for Redshift ML,
+        https://docs.aws.amazon.com/redshift/latest/dg/admin-setup.html#cluster-setup). EC2 Describe* actions
+        support no resource-level permissions; the others are limited to this account and region."""
+        stack = Stack.of(self)
+        ec2_arn = f"arn:{stack.partition}:ec2:{stack.region}:{stack.account}"
+        self.add_to_policy(
+            iam.PolicyStatement(
+                sid="EnhancedVpcRoutingDescribe",
+                actions=[
+                    "ec2:DescribeVpcEndpoints", "ec2:DescribeDhcpOptions", "ec2:DescribeVpcs", "ec2:DescribeSubnets",
+                    "ec2:DescribeSecurityGroups", "ec2:DescribeNetworkInterfaces",
+                ],
+                resources=["*"],
+            )
+        )
+        kinds = ("network-interface", "subnet", "security-group")
+        self.add_to_policy(
+            iam.PolicyStatement(
+                sid="EnhancedVpcRoutingNetworkInterfaces",
+                actions=[
+                    "ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface",
+                    "ec2:DeleteNetworkInterfacePermission", "ec2:ModifyNetworkInterfaceAttribute",
+                ],
+                resources=[f"{ec2_arn}:{kind}/*" for kind in kinds],
+            )
+        )
+        acknowledge(
+            self,
+            "Redshift ML creates its network interfaces for enhanced VPC routing itself, with IDs unknown in advance; "
+            "limited to this account and region (Describe* has no resource-level permissions).",
+            *(f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:{kind}/*]" for kind in kinds),
+        )
+
+    def allow_model_source(
+        self,
+        *,
+        training_jobs: str,
+        artifacts_bucket: s3.IBucket,
+        artifacts_prefix: str,
+        artifacts_key: kms.IKey | None = None,
+    ) -> None:
+        """Bring your own model: let `CREATE MODEL ... FROM '<training job>'` describe training jobs named
+        `training_jobs` (a name pattern, e.g. "pipelines-*" for SageMaker Pipelines) and read their model artifacts
+        under `artifacts_prefix` of `artifacts_bucket`, decrypting with `artifacts_key`."""
+        stack = Stack.of(self)
+        job_arn = f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:training-job/{training_jobs}"
+        self.add_to_policy(
+            iam.PolicyStatement(actions=["sagemaker:DescribeTrainingJob"], resources=[job_arn])
+        )
+        artifacts_bucket.grant_read(self, f"{artifacts_prefix}*")
+        if artifacts_key is not None:
+            artifacts_key.grant_decrypt(self)
+        reason = (
+            "Bring your own model: the source training jobs are named by their pipeline at run time, and their "
+            "model artifacts are objects under one prefix of the source bucket."
+        )
+        acknowledge(
+            self,
+            reason,
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:training-job/{training_jobs}]",
+        )
+        acknowledge_bucket_objects(self, reason, artifacts_bucket, f"{artifacts_prefix}*")
 
     def acknowledge_asset_reads(self) -> None:
         """CDK file assets (the sample CSVs) are objects in the bootstrap assets bucket; grant_read names them."""

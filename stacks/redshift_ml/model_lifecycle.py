@@ -9,6 +9,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as targets
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
@@ -30,7 +31,8 @@ COMPILE_MARGIN = Duration.hours(2)
 
 class ModelLifecycle(Construct):
     """Step Functions Standard workflow over the lifecycle Lambda, an SNS topic for failures and
-    rejections, and an EventBridge Scheduler schedule (created disabled unless the profile enables schedules)."""
+    rejections (e-mailed to `notification_email` when given), and an EventBridge Scheduler schedule (created
+    disabled unless the profile enables schedules)."""
 
     def __init__(
         self,
@@ -48,9 +50,14 @@ class ModelLifecycle(Construct):
         versions_kept: int,
         max_runtime: Duration,
         refresh_schedule: scheduler.ScheduleExpression = WEEKLY,
+        notification_email: str = "",
     ) -> None:
         super().__init__(scope, construct_id)
         self.topic = sns.Topic(self, "NotificationTopic", master_key=encryption_key, enforce_ssl=True)
+        if notification_email:
+            # The address gets a confirmation e-mail first; nothing is delivered until it is confirmed.
+            self.topic.add_subscription(subscriptions.EmailSubscription(notification_email))
+        timeout = max_runtime.plus(COMPILE_MARGIN).plus(Duration.hours(2))
         self.function = KitFunction(
             self,
             "LifecycleFunction",
@@ -73,6 +80,8 @@ class ModelLifecycle(Construct):
                 "COMPILE_MARGIN_SECONDS": str(int(COMPILE_MARGIN.to_seconds())),
                 "TOP_K": str(top_k),
                 "VERSIONS_KEPT": str(versions_kept),
+                # A version left 'training' by an execution older than this was abandoned: it blocks no refresh.
+                "REFRESH_WINDOW_SECONDS": str(int(timeout.to_seconds())),
             },
         )
         grant_data_api(self.function, warehouse, encryption_key)
@@ -81,7 +90,7 @@ class ModelLifecycle(Construct):
             "StateMachine",
             state_machine_type=sfn.StateMachineType.STANDARD,
             definition_body=sfn.DefinitionBody.from_chainable(self._definition()),
-            timeout=max_runtime.plus(COMPILE_MARGIN).plus(Duration.hours(2)),
+            timeout=timeout,
             tracing_enabled=True,
             logs=sfn.LogOptions(
                 destination=EncryptedLogGroup(self, "StateMachineLogGroup", config=config, encryption_key=encryption_key),
@@ -89,11 +98,21 @@ class ModelLifecycle(Construct):
                 include_execution_data=True,
             ),
         )
+        # SnsPublish grants only sns:Publish; publishing to a topic encrypted with a customer-managed key also needs
+        # kms:GenerateDataKey* and kms:Decrypt on the key, which grant_publish adds
+        # (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html).
+        self.topic.grant_publish(self.state_machine.role)
         acknowledge(
             self.state_machine.role,
             "X-Ray trace writes have no resource type, and CDK grants invoke on the lifecycle function's versions.",
             "AwsSolutions-IAM5[Resource::*]",
             f"AwsSolutions-IAM5[Resource::<{Stack.of(self).get_logical_id(self.function.node.default_child)}.Arn>:*]",
+        )
+        acknowledge(
+            self.state_machine.role,
+            "Publishing to the SSE-KMS topic needs kms:GenerateDataKey* on its one key (SNS key management), as "
+            "topic.grant_publish writes it.",
+            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
         )
         self.schedule = scheduler.Schedule(
             self,
@@ -123,18 +142,48 @@ class ModelLifecycle(Construct):
         )
 
     def _notify(self, name: str, subject: str, message: sfn.TaskInput) -> tasks.SnsPublish:
-        return tasks.SnsPublish(
+        """Publish to the topic; if that fails, the execution ends Failed, so no failure goes unseen."""
+        task = tasks.SnsPublish(
             self, name, topic=self.topic, subject=subject, message=message, result_path=sfn.JsonPath.DISCARD
         )
+        task.add_catch(self._notification_failed, result_path="$.notificationError")
+        return task
 
     def _definition(self) -> sfn.IChainable:
+        self._notification_failed = sfn.Fail(
+            self,
+            "NotificationFailed",
+            error="NotificationFailed",
+            cause="Publishing to the notification topic failed; the execution's events show why and what it reported.",
+        )
+        # Until Promote commits, the serving model and its recommendations are untouched (Promote is one transaction).
         notify_failure = self._notify(
-            "NotifyFailure", "Redshift ML model refresh failed", sfn.TaskInput.from_json_path_at("$.error.Cause")
+            "NotifyFailure",
+            "Redshift ML model refresh failed",
+            sfn.TaskInput.from_text(
+                sfn.JsonPath.format(
+                    "A model refresh step failed; the serving model and its recommendations are unchanged. Error: {}",
+                    sfn.JsonPath.string_at("$.error.Cause"),
+                )
+            ),
         ).next(sfn.Fail(self, "RefreshFailed", cause="A lifecycle step failed; the serving model is unchanged."))
+        notify_cleanup_failed = self._notify(
+            "NotifyCleanupFailed",
+            "Redshift ML model promoted; cleanup failed",
+            sfn.TaskInput.from_text(
+                sfn.JsonPath.format(
+                    "Model {} was promoted and now serves recommendations, but dropping old versions failed: {}",
+                    sfn.JsonPath.string_at("$.model.model_name"),
+                    sfn.JsonPath.string_at("$.error.Cause"),
+                )
+            ),
+        ).next(sfn.Fail(self, "CleanupFailed", cause="The new model serves; dropping old versions failed."))
 
-        def step(name: str, action: str, result_path: str, **fields: str) -> tasks.LambdaInvoke:
+        def step(
+            name: str, action: str, result_path: str, on_error: sfn.IChainable = notify_failure, **fields: str
+        ) -> tasks.LambdaInvoke:
             task = self._step(name, action, result_path, **fields)
-            task.add_catch(notify_failure, result_path="$.error")
+            task.add_catch(on_error, result_path="$.error")
             return task
 
         model = {"model_name": "$.model.model_name", "function_name": "$.model.function_name"}
@@ -165,7 +214,13 @@ class ModelLifecycle(Construct):
         notify_rejected = self._notify(
             "NotifyRejected", "Redshift ML candidate not promoted", sfn.TaskInput.from_json_path_at("$.evaluation")
         )
-        cleanup = step("Cleanup", "cleanup", "$.cleanup")
+        # Cleanup runs after Promote and after Reject: the notice says which model serves.
+        cleanup_failed = (
+            sfn.Choice(self, "CleanupFailedAfter")
+            .when(sfn.Condition.is_present("$.promotion"), notify_cleanup_failed)
+            .otherwise(notify_failure)
+        )
+        cleanup = step("Cleanup", "cleanup", "$.cleanup", on_error=cleanup_failed)
         cleanup.next(sfn.Succeed(self, "Done"))
 
         describe_failure.next(notify_training_failed).next(

@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
-from aws_cdk import Fn
+from aws_cdk import Fn, Stack, Token
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
-from ..common.config import KitConfig
+from ..common.config import REDSHIFT_MIN_AVAILABILITY_ZONES, KitConfig
 from ..common.encryption import DataKey
 from ..common.logs import EncryptedLogGroup
 
-# Redshift Serverless workgroups need subnets in three Availability Zones.
-AVAILABILITY_ZONES = 3
 VPC_CIDR = "10.40.0.0/16"
 
 
 class WarehouseNetwork(Construct):
     """The workgroup's network and security group.
 
-    Without `vpc`: a new VPC with isolated subnets in three AZs, flow logs and an S3 gateway endpoint, and
-    Redshift clients allowed in from inside it. With an existing `vpc` (production): its `vpc_subnets` (default:
-    its private subnets; Redshift Serverless wants three AZs) and no ingress rule, so the owner adds the clients it
-    trusts (`security_group.add_ingress_rule`); its endpoints and flow logs stay the owner's. With enhanced VPC
-    routing, Redshift ML reaches SageMaker through interface endpoints created here either way."""
+    Redshift Serverless needs subnets in at least three AZs whose AZ IDs it supports
+    (https://docs.aws.amazon.com/redshift/latest/mgmt/serverless-usage-considerations.html).
+
+    Without `vpc`: a new VPC with isolated subnets in the AZs of `config.redshift_availability_zones` (default: the
+    region's first three), flow logs and an S3 gateway endpoint, and Redshift clients allowed in from inside it. With
+    an existing `vpc` (production): its `vpc_subnets` (default: its private subnets; at least three, or synth fails)
+    and no ingress rule, so the owner adds the clients it trusts (`security_group.add_ingress_rule`); its endpoints
+    and flow logs stay the owner's. With enhanced VPC routing, Redshift ML reaches SageMaker through interface
+    endpoints created here either way."""
 
     def __init__(
         self,
@@ -39,6 +41,7 @@ class WarehouseNetwork(Construct):
         self._subnets = vpc_subnets or (
             ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED) if vpc is None else ec2.SubnetSelection()
         )
+        self._require_three_zones()
         self.security_group = ec2.SecurityGroup(
             self, "WorkgroupSecurityGroup", vpc=self.vpc, description="Redshift Serverless workgroup", allow_all_outbound=False
         )
@@ -74,8 +77,9 @@ class WarehouseNetwork(Construct):
         return ec2.Vpc(
             self,
             "Vpc",
-            # Explicit AZ tokens: an environment-agnostic stack would otherwise get only two.
-            availability_zones=[Fn.select(i, Fn.get_azs()) for i in range(AVAILABILITY_ZONES)],
+            # Named AZs from the profile, or explicit AZ tokens: an environment-agnostic stack would otherwise get two.
+            availability_zones=list(config.redshift_availability_zone_names)
+            or [Fn.select(i, Fn.get_azs()) for i in range(REDSHIFT_MIN_AVAILABILITY_ZONES)],
             ip_addresses=ec2.IpAddresses.cidr(VPC_CIDR),
             nat_gateways=0,
             subnet_configuration=[
@@ -90,9 +94,28 @@ class WarehouseNetwork(Construct):
                 )
             },
         )
-    @property
-    def subnet_ids(self) -> list[str]:
+
+    def _selected(self) -> ec2.SelectedSubnets:
         fields = ("availability_zones", "one_per_az", "subnet_filters", "subnet_group_name", "subnets", "subnet_type")
         selection = {name: getattr(self._subnets, name) for name in fields if getattr(self._subnets, name) is not None}
-        return self.vpc.select_subnets(**selection).subnet_ids
+        return self.vpc.select_subnets(**selection)
+
+    def _require_three_zones(self) -> None:
+        """Fail synth, not the deployment, when the selection cannot hold a workgroup: at least three subnets in
+        three AZs (in us-west-1, which has two, three subnets in two AZs). AZ tokens count as distinct."""
+        selected = self._selected()
+        names = [zone for zone in selected.availability_zones if not Token.is_unresolved(zone)]
+        spanned = len(set(names)) + len(selected.availability_zones) - len(names)
+        needed = 2 if Stack.of(self).region == "us-west-1" else REDSHIFT_MIN_AVAILABILITY_ZONES
+        if len(selected.subnet_ids) < REDSHIFT_MIN_AVAILABILITY_ZONES or spanned < needed:
+            raise ValueError(
+                f"The warehouse subnets span {spanned} Availability Zone(s) "
+                f"({len(selected.subnet_ids)} subnet(s)); Redshift Serverless needs at least "
+                f"{REDSHIFT_MIN_AVAILABILITY_ZONES} subnets in at least {needed} AZs whose AZ IDs it supports. Pass a "
+                "VPC and vpc_subnets that have them, or set kit:redshift_availability_zones for the new VPC."
+            )
+
+    @property
+    def subnet_ids(self) -> list[str]:
+        return self._selected().subnet_ids
 

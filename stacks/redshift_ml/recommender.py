@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from aws_cdk import CfnOutput, Duration
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
@@ -20,6 +23,13 @@ from .sample_data import SampleData
 from .warehouse import ServerlessWarehouse
 
 NAME_RULES = "lowercase letters, digits and underscores, starting with a letter, at most 63 characters"
+IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")  # the lifecycle's own check (lambdas/redshift_sql/templates.py)
+
+
+def version_identifiers(model_prefix: str) -> tuple[str, str]:
+    """The longest model and function names the lifecycle derives from `model_prefix` (lifecycle.start_training)."""
+    model_name = f"{model_prefix}_v{'9' * 14}"
+    return model_name, f"predict_{model_name}"
 
 
 class RedshiftMlRecommender(Construct):
@@ -28,12 +38,14 @@ class RedshiftMlRecommender(Construct):
     Defaults (all keyword arguments):
     - namespace_name "job-matching", database "dev", schema "jobmatch";
     - database roles ml_role "ml_developer" (CREATE MODEL) and analyst_role "analyst" (EXECUTE ON MODEL);
-    - model_prefix "job_match": versions are named job_match_vYYYYMMDDHHMMSS;
+    - model_prefix "job_match": versions are named job_match_vYYYYMMDDHHMMSS, functions predict_<version>
+      (at most 39 characters, so every derived name is a valid identifier);
     - holdout_days 14: the newest 14 days of interactions are the holdout, never trained on;
     - top_k 10: precision@10 decides promotion and recommendations keep 10 jobs per seeker;
     - versions_kept 3, max_runtime 90 minutes (Redshift ML's default), refresh weekly (Sunday 03:00 UTC);
     - vpc None: a new isolated VPC; pass an existing `ec2.IVpc` (and `vpc_subnets`) to use yours.
-    Capacity, usage limit, VPC routing, sample data and removal come from `config`.
+    Capacity, usage limit, VPC routing, AZs, sample data, the notification e-mail and removal come from `config`.
+    Bring your own model from another training pipeline: `add_model_source(...)`.
     """
 
     def __init__(
@@ -69,7 +81,13 @@ class RedshiftMlRecommender(Construct):
             access_logs_bucket=self.access_logs_bucket,
             lifecycle_rules=[s3.LifecycleRule(id="ExpireOldVersions", noncurrent_version_expiration=Duration.days(30))],
         )
-        self.role = RedshiftMlRole(self, "RedshiftMlRole", bucket=self.model_bucket, encryption_key=self.key)
+        self.role = RedshiftMlRole(
+            self,
+            "RedshiftMlRole",
+            bucket=self.model_bucket,
+            encryption_key=self.key,
+            enhanced_vpc_routing=config.redshift_enhanced_vpc_routing,
+        )
         self.network = WarehouseNetwork(
             self, "Network", config=config, encryption_key=self.key, vpc=vpc, vpc_subnets=vpc_subnets
         )
@@ -113,6 +131,7 @@ class RedshiftMlRecommender(Construct):
             versions_kept=versions_kept,
             max_runtime=max_runtime,
             refresh_schedule=refresh_schedule,
+            notification_email=config.redshift_notification_email,
         )
         self.lifecycle.node.add_dependency(self.bootstrap)
         acknowledge(
@@ -126,17 +145,36 @@ class RedshiftMlRecommender(Construct):
         CfnOutput(self, "ModelBucketName", value=self.model_bucket.bucket_name)
         CfnOutput(self, "NotificationTopicArn", value=self.lifecycle.topic.topic_arn)
 
+    def add_model_source(
+        self,
+        *,
+        training_jobs: str,
+        artifacts_bucket: s3.IBucket,
+        artifacts_prefix: str,
+        artifacts_key: kms.IKey | None = None,
+    ) -> None:
+        """Let bring-your-own-model (`sql/redshift_ml/bring_your_own_model.sql`) use models of training jobs named
+        `training_jobs` whose artifacts are under `artifacts_prefix` in `artifacts_bucket`, encrypted with
+        `artifacts_key`. For the churn pipeline: training_jobs="pipelines-*", its artifacts bucket, "runs/", its key."""
+        self.role.allow_model_source(
+            training_jobs=training_jobs,
+            artifacts_bucket=artifacts_bucket,
+            artifacts_prefix=artifacts_prefix,
+            artifacts_key=artifacts_key,
+        )
+
 
 def _check_settings(**settings: object) -> None:
-    """Fail synth on names the SQL would reject, instead of failing a deployment half-way."""
-    import re
-
-    identifier = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+    """Fail synth on names the SQL would reject, instead of failing a deployment or a refresh half-way."""
     for name in ("schema", "ml_role", "analyst_role", "model_prefix", "database_name"):
-        if not identifier.match(str(settings[name])):
+        if not IDENTIFIER.match(str(settings[name])):
             raise ValueError(f"{name}={settings[name]!r} is not allowed: use {NAME_RULES}.")
-    if len(str(settings["model_prefix"])) > 40:
-        raise ValueError("model_prefix must be at most 40 characters (versions append _vYYYYMMDDHHMMSS).")
+    for derived in version_identifiers(str(settings["model_prefix"])):
+        if not IDENTIFIER.match(derived):
+            raise ValueError(
+                f"model_prefix={settings['model_prefix']!r} is too long: the lifecycle derives {derived!r} from it, "
+                f"which is not allowed ({NAME_RULES}); use at most 39 characters."
+            )
     for name, low, high in (("holdout_days", 1, 365), ("top_k", 1, 1000), ("versions_kept", 1, 50)):
         value = settings[name]
         if not isinstance(value, int) or not low <= value <= high:

@@ -194,7 +194,7 @@ def test_approval_rule_invokes_the_deployer_with_retries_and_a_dead_letter_queue
     assert len(scaling) == (1 if config.churn_endpoint_max_instances > config.churn_endpoint_instance_count else 0)
     function = next(f["Properties"] for f in template.find_resources("AWS::Lambda::Function").values()
                     if f["Properties"].get("Handler") == "deployer.handler")
-    assert "DeadLetterConfig" in function and function["ReservedConcurrentExecutions"] == 1
+    assert "DeadLetterConfig" in function and "ReservedConcurrentExecutions" not in function  # it refuses a busy endpoint
 
 
 def test_data_capture_goes_to_the_model_quality_capture_location(kit_app, churn):

@@ -1,12 +1,21 @@
 import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from stacks.common.config import load_config
+from stacks.common.config import ConfigError, load_config
+from stacks.common.encryption import DataKey
+from stacks.common.storage import AccessLogsBucket, SecureBucket
 from stacks.redshift_ml import RedshiftMlRecommender
 from tests.conftest import new_app
+from tests.gates import nag_findings
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lambdas" / "redshift_sql"))
+import lifecycle  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +46,10 @@ def test_workgroup_is_private_with_profile_capacity_and_routing(template):
     assert props["EnhancedVpcRouting"] is config.redshift_enhanced_vpc_routing
     assert len(props["SubnetIds"]) == 3
     assert {"ParameterKey": "require_ssl", "ParameterValue": "true"} in props["ConfigParameters"]
+
+
+def test_production_sets_a_daily_usage_limit():
+    assert load_config({"profile": "production"}).redshift_daily_rpu_hours > 0
 
 
 def test_usage_limit_only_where_the_profile_sets_one(template):
@@ -96,9 +109,58 @@ def test_state_machine_polls_fails_with_a_reason_and_promotes_only_if_at_least_a
         "Next": "Promote",
     }
     assert rule["Default"] == "Reject"
-    for name in ("StartTraining", "CheckExport", "CheckTraining", "Evaluate", "Promote", "Cleanup"):
+    for name in ("StartTraining", "CheckExport", "CheckTraining", "DescribeFailure", "Evaluate", "Promote", "Reject"):
         assert states[name]["Catch"][0]["Next"] == "NotifyFailure"
+    # After Cleanup fails, the notice says which model serves: the promoted one, or the unchanged one after Reject.
+    assert states["Cleanup"]["Catch"][0]["Next"] == "CleanupFailedAfter"
+    after = states["CleanupFailedAfter"]
+    assert after["Choices"] == [{"Variable": "$.promotion", "IsPresent": True, "Next": "NotifyCleanupFailed"}]
+    assert after["Default"] == "NotifyFailure"
+    assert "unchanged" in states["NotifyFailure"]["Parameters"]["Message.$"]
+    assert "was promoted" in states["NotifyCleanupFailed"]["Parameters"]["Message.$"]
     assert machine["Properties"]["TracingConfiguration"] == {"Enabled": True}
+
+
+def state_machine_definition(template):
+    (machine,) = resources(template, "AWS::StepFunctions::StateMachine")
+    return machine, json.loads("".join(p if isinstance(p, str) else "0" for p in machine["Properties"]["DefinitionString"]["Fn::Join"][1]))
+
+
+def test_every_notification_ends_failed_when_it_cannot_be_published(template):
+    """A Notify state without a Catch loses the failure it reports when SNS refuses the publish."""
+    template, _ = template
+    _, definition = state_machine_definition(template)
+    states = definition["States"]
+    publishing = {name: state for name, state in states.items()
+                  if state["Type"] == "Task" and "sns:publish" in json.dumps(state.get("Resource", ""))}
+    assert len(publishing) >= 4
+    for name, state in publishing.items():
+        catches = [c for c in state.get("Catch", []) if "States.ALL" in c["ErrorEquals"]]
+        assert catches, f"{name} has no Catch"
+        assert states[catches[0]["Next"]]["Type"] == "Fail", name
+
+
+def test_the_role_that_publishes_can_use_the_topics_key(template):
+    """Publishing to an SSE-KMS topic needs kms:GenerateDataKey* and kms:Decrypt on its key, not just sns:Publish."""
+    template, _ = template
+    machine, _ = state_machine_definition(template)
+    role = machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+    for topic_id, topic in template.find_resources("AWS::SNS::Topic").items():
+        key = topic["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][0]
+        statements = [
+            statement
+            for policy in resources(template, "AWS::IAM::Policy") if {"Ref": role} in policy["Properties"]["Roles"]
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        ]
+
+        def allowed(action, resource):
+            return any(action in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+                       and resource in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
+                       for s in statements)
+
+        assert allowed("sns:Publish", {"Ref": topic_id})
+        for action in ("kms:GenerateDataKey*", "kms:Decrypt"):
+            assert allowed(action, {"Fn::GetAtt": [key, "Arn"]}), action
 
 
 def test_schedule_is_weekly_and_enabled_only_by_the_profile(template):
@@ -123,7 +185,7 @@ def test_sample_data_is_loaded_only_where_the_profile_asks(template):
 def test_an_existing_vpc_is_used_instead_of_a_new_one():
     app = new_app()
     stack = cdk.Stack(app, "Stack")
-    vpc = cdk.aws_ec2.Vpc(stack, "ExistingVpc", max_azs=3, nat_gateways=1)
+    vpc = cdk.aws_ec2.Vpc(stack, "ExistingVpc", availability_zones=["eu-west-1a", "eu-west-1b", "eu-west-1c"], nat_gateways=1)
     RedshiftMlRecommender(stack, "Recommender", config=load_config({"profile": "production"}), vpc=vpc)
     template = Template.from_stack(stack)
     assert len(template.find_resources("AWS::EC2::VPC")) == 1
@@ -139,7 +201,7 @@ def test_an_existing_vpc_is_used_instead_of_a_new_one():
     ("settings", "message"),
     [
         ({"schema": "Job-Match"}, "schema='Job-Match' is not allowed"),
-        ({"model_prefix": "x" * 41}, "model_prefix must be at most 40 characters"),
+        ({"model_prefix": "x" * 40}, "the lifecycle derives 'predict_x{40}_v99999999999999' from it"),
         ({"top_k": 0}, "top_k=0 is not allowed: use a whole number from 1 to 1000"),
     ],
 )
@@ -147,3 +209,103 @@ def test_bad_settings_fail_synth_with_a_clear_message(settings, message):
     stack = cdk.Stack(new_app(), "Stack")
     with pytest.raises(ValueError, match=message):
         RedshiftMlRecommender(stack, "Recommender", config=load_config({}), **settings)
+
+
+def test_the_longest_allowed_model_prefix_passes_the_lifecycles_own_checks():
+    """Synth accepts 39 characters; the lifecycle must then accept every name it derives from them."""
+    prefix = "x" * 39
+    RedshiftMlRecommender(cdk.Stack(new_app(), "Stack"), "Recommender", config=load_config({}), model_prefix=prefix)
+    settings = lifecycle.Settings({
+        "SCHEMA": "jobmatch", "MODEL_PREFIX": prefix, "ANALYST_ROLE": "analyst", "MODEL_BUCKET": "ml-bucket",
+        "KMS_KEY_ARN": "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9",
+        "MAX_RUNTIME_SECONDS": "5400", "TOP_K": "10", "VERSIONS_KEPT": "3",
+    })
+
+    class Runner:
+        def query(self, sql, parameters=None):
+            return [{"training_rows": 1000}] if "COUNT(*)" in sql else []
+
+        def run(self, sql, parameters=None):
+            return {}
+
+        def submit(self, sql, parameters=None):
+            return "statement-1"
+
+    latest = datetime(2999, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
+    result = lifecycle.start_training(Runner(), settings, {}, now=lambda: latest)
+    assert len(result["function_name"]) == 63
+
+
+def test_production_ml_role_may_manage_network_interfaces_for_enhanced_vpc_routing(template):
+    """Redshift ML setup page: with enhanced VPC routing the role creates and deletes ENIs for its compilation tasks."""
+    template, config = template
+    statements = [s for p in resources(template, "AWS::IAM::Policy") for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    granted = {a for s in statements if s.get("Sid", "").startswith("EnhancedVpcRouting")
+               for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
+    needed = {"ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:DescribeNetworkInterfaces",
+              "ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterfacePermission",
+              "ec2:ModifyNetworkInterfaceAttribute", "ec2:DescribeVpcEndpoints", "ec2:DescribeDhcpOptions",
+              "ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"}
+    assert granted == (needed if config.redshift_enhanced_vpc_routing else set())
+    for statement in statements:
+        if statement.get("Sid") == "EnhancedVpcRoutingNetworkInterfaces":
+            assert "*" not in statement["Resource"]
+
+
+def test_bring_your_own_model_from_the_churn_pipeline_is_granted_its_jobs_bucket_and_key():
+    app = new_app()
+    config = load_config({})
+    stack = cdk.Stack(app, "Stack")
+    churn_key = DataKey(stack, "ChurnKey", config=config, description="churn")
+    churn_bucket = SecureBucket(stack, "ChurnArtifacts", config=config, encryption_key=churn_key,
+                                access_logs_bucket=AccessLogsBucket(stack, "Logs", config=config))
+    recommender = RedshiftMlRecommender(stack, "Recommender", config=config)
+    recommender.add_model_source(training_jobs="pipelines-*", artifacts_bucket=churn_bucket, artifacts_prefix="runs/",
+                                 artifacts_key=churn_key)
+    template = Template.from_stack(stack)
+    role_id = stack.get_logical_id(recommender.role.node.default_child)
+    statements = [s for p in template.find_resources("AWS::IAM::Policy").values() if {"Ref": role_id} in p["Properties"]["Roles"]
+                  for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    text = json.dumps(statements)
+    bucket_id = stack.get_logical_id(churn_bucket.node.default_child)
+    key_id = stack.get_logical_id(churn_key.node.default_child)
+    assert any(s["Action"] == "sagemaker:DescribeTrainingJob" and "training-job/pipelines-*" in json.dumps(s["Resource"])
+               for s in statements)
+    reads = [s for s in statements if "s3:GetObject*" in s["Action"] and bucket_id in json.dumps(s["Resource"])]
+    assert reads and '"/runs/*"' in json.dumps(reads)
+    assert any("kms:Decrypt" in s["Action"] and s["Resource"] == {"Fn::GetAtt": [key_id, "Arn"]} for s in statements)
+    assert "s3:PutObject" not in json.dumps(reads) and key_id in text
+    assert [f for f in nag_findings(app) if "RedshiftMlRole" in f] == []
+
+
+def test_the_new_vpc_uses_the_configured_availability_zones():
+    stack = cdk.Stack(new_app(), "Stack")
+    zones = ["us-east-1a", "us-east-1b", "us-east-1d"]
+    config = load_config({"kit:redshift_availability_zones": ",".join(zones)})
+    RedshiftMlRecommender(stack, "Recommender", config=config)
+    subnets = Template.from_stack(stack).find_resources("AWS::EC2::Subnet").values()
+    assert sorted(s["Properties"]["AvailabilityZone"] for s in subnets) == zones
+
+
+def test_fewer_than_three_availability_zones_fail_synth_with_a_clear_message():
+    with pytest.raises(ConfigError, match="at least 3 distinct Availability Zone names"):
+        load_config({"kit:redshift_availability_zones": "us-west-1a,us-west-1c"})
+    stack = cdk.Stack(new_app(), "Stack")
+    two_zones = cdk.aws_ec2.Vpc(stack, "TwoZoneVpc", availability_zones=["us-west-1a", "us-west-1c"], nat_gateways=1)
+    with pytest.raises(ValueError, match=r"span 2 Availability Zone\(s\) \(2 subnet\(s\)\); .* at least 3 AZs"):
+        RedshiftMlRecommender(stack, "Recommender", config=load_config({}), vpc=two_zones)
+    stack = cdk.Stack(new_app(), "Stack")
+    vpc = cdk.aws_ec2.Vpc(stack, "Vpc", availability_zones=["eu-west-1a", "eu-west-1b", "eu-west-1c"], nat_gateways=1)
+    same_zone = cdk.aws_ec2.SubnetSelection(subnets=[vpc.private_subnets[0]] * 2 + [vpc.private_subnets[1]])
+    with pytest.raises(ValueError, match=r"span 2 Availability Zone"):
+        RedshiftMlRecommender(stack, "Recommender", config=load_config({}), vpc=vpc, vpc_subnets=same_zone)
+
+
+def test_a_notification_email_subscribes_to_the_topic():
+    stack = cdk.Stack(new_app(), "Stack")
+    config = load_config({"kit:redshift_notification_email": "ml-team@example.com"})
+    RedshiftMlRecommender(stack, "Recommender", config=config)
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ml-team@example.com", "TopicArn": Match.any_value()})
+    with pytest.raises(ConfigError, match="is not an e-mail address"):
+        load_config({"kit:redshift_notification_email": "ml-team"})

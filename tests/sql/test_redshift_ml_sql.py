@@ -32,8 +32,10 @@ def test_every_non_ml_statement_parses_as_redshift_sql(name):
 
 def test_create_model_clauses_appear_in_the_documented_order():
     (text,) = templates.statements(rendered("create_model"))
+    # AUTO OFF needs PREPROCESSORS 'none', between OBJECTIVE and HYPERPARAMETERS (CREATE MODEL, full syntax).
     clauses = ["CREATE MODEL", "FROM (", "TARGET applied", "FUNCTION predict_job_match_v1", "IAM_ROLE DEFAULT", "AUTO OFF",
-               "MODEL_TYPE XGBOOST", "OBJECTIVE 'reg:logistic'", "HYPERPARAMETERS DEFAULT EXCEPT", "SETTINGS ("]
+               "MODEL_TYPE XGBOOST", "OBJECTIVE 'reg:logistic'", "PREPROCESSORS 'none'", "HYPERPARAMETERS DEFAULT EXCEPT",
+               "SETTINGS ("]
     positions = [text.index(clause) for clause in clauses]
     assert positions == sorted(positions)
     settings = text[text.index("SETTINGS ("):]
@@ -72,3 +74,57 @@ def test_precision_and_recall_at_k_on_a_hand_computed_example():
     db.execute("CREATE MACRO jobmatch.predict_job_match_v1(a, b, c, d, e, f, g, h) AS f")
     precision, recall, seekers = db.execute(expression.sql("duckdb")).fetchone()
     assert (precision, recall, seekers) == (0.5, 0.75, 2)
+
+
+def training_query():
+    """The SELECT inside CREATE MODEL ... FROM ( ... ) TARGET, parsed."""
+    (text,) = templates.statements(rendered("create_model"))
+    inner = text[text.index("FROM (") + len("FROM ("):text.index("\nTARGET")].strip().removesuffix(")")
+    return sqlglot.parse_one(inner, read="redshift"), text
+
+
+def test_the_target_is_trained_as_a_double_so_the_function_returns_a_fraction_not_a_rounded_integer():
+    query, text = training_query()
+    target = text.split("TARGET ", 1)[1].split()[0]
+    (column,) = [c for c in query.expressions if c.alias_or_name == target]
+    cast = column.this if isinstance(column, sqlglot.exp.Alias) else column
+    assert isinstance(cast, sqlglot.exp.Cast) and cast.to.this == sqlglot.exp.DataType.Type.DOUBLE
+    assert len(query.expressions) == 9  # eight features and the target: lifecycle.TRAINING_COLUMNS
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in templates.sql_dir().glob("*.sql") if p.stem not in ML_STATEMENTS))
+def test_every_qualify_reads_from_an_aliased_relation(name):
+    """Redshift: with QUALIFY directly after FROM, the FROM relation must have an alias (QUALIFY clause page)."""
+    for statement in templates.statements(rendered(name)):
+        for select in sqlglot.parse_one(statement, read="redshift").find_all(sqlglot.exp.Select):
+            if select.args.get("qualify") is not None:
+                relation = (select.args.get("from_") or select.args.get("from")).this
+                assert relation.alias, f"{name}.sql: QUALIFY over {relation.sql('redshift')} without an alias"
+
+
+def test_recommendations_keep_the_top_k_jobs_per_seeker_by_score():
+    db = duckdb.connect()
+    db.execute("CREATE SCHEMA jobmatch")
+    db.execute("CREATE TABLE jobmatch.job_match_scores (seeker_id INT, job_id INT, score DOUBLE, model_name VARCHAR)")
+    db.execute("CREATE TABLE jobmatch.recommendations (seeker_id INT, job_id INT, score DOUBLE, rank SMALLINT, "
+               "model_name VARCHAR, generated_at TIMESTAMP)")
+    scores = [(1, job, score) for job, score in ((10, 0.2), (11, 0.9), (12, 0.5), (13, 0.7))] + [(2, 20, 0.1)]
+    db.executemany("INSERT INTO jobmatch.job_match_scores VALUES (?, ?, ?, 'm')", scores)
+    db.execute("INSERT INTO jobmatch.recommendations VALUES (9, 9, 0, 1, 'old', NULL)")
+    text = templates.render(templates.load("recommend"), schema="jobmatch", top_k=2)
+    for statement in templates.statements(text):
+        db.execute(sqlglot.transpile(statement, read="redshift", write="duckdb")[0])
+    rows = db.execute("SELECT seeker_id, job_id, rank FROM jobmatch.recommendations ORDER BY seeker_id, rank").fetchall()
+    assert rows == [(1, 11, 1), (1, 13, 2), (2, 20, 1)]
+
+
+def test_model_state_matches_and_returns_trimmed_char_128_values():
+    """SVV_ML_MODEL_INFO's columns are CHAR(128): stored values carry trailing blanks."""
+    db = duckdb.connect()
+    db.execute("CREATE TABLE svv_ml_model_info (schema_name VARCHAR, model_name VARCHAR, model_state VARCHAR)")
+    pad = " " * 100
+    db.execute("INSERT INTO svv_ml_model_info VALUES (?, ?, ?)", ["jobmatch" + pad, "job_match_v1" + pad, "Model is Ready" + pad])
+    (statement,) = templates.statements(templates.load("model_state"))
+    query = sqlglot.exp.replace_placeholders(
+        sqlglot.parse_one(statement, read="redshift"), schema_name="jobmatch", model_name="job_match_v1")
+    assert db.execute(query.sql("duckdb")).fetchall() == [("Model is Ready",)]

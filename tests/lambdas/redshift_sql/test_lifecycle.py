@@ -12,6 +12,7 @@ ENVIRONMENT = {
     "MAX_RUNTIME_SECONDS": "5400", "COMPILE_MARGIN_SECONDS": "7200", "TOP_K": "10", "VERSIONS_KEPT": "3",
 }
 SETTINGS = lifecycle.Settings(ENVIRONMENT)
+PAD = " " * 114  # SVV_ML_MODEL_INFO.model_state is CHAR(128): a value comes back blank-padded to 128 characters
 
 
 def test_start_training_registers_a_version_and_submits_create_model(fake_runner):
@@ -24,15 +25,37 @@ def test_start_training_registers_a_version_and_submits_create_model(fake_runner
     assert create.startswith("CREATE MODEL jobmatch.job_match_v20261101030005")
     assert "MAX_CELLS 810000" in create and "f.event_time < h.starts_at" in create
     assert runner.ran[-2][1] == {"model_name": "job_match_v20261101030005", "function_name": "predict_job_match_v20261101030005"}
+    guard = next(parameters for sql, parameters in runner.ran if "status = 'training'" in sql)
+    assert guard == {"since": "2026-10-31 21:30:05"}  # 5400 + 7200 + 7200 s (5.5 h) before `now`
+
+
+def test_a_failed_submission_marks_the_version_failed_so_no_row_stays_training(fake_runner):
+    class Refusing(fake_runner):
+        def submit(self, sql, parameters=None):
+            raise RuntimeError("ValidationException: statement too long")
+
+    runner = Refusing(answers=[("COUNT(*)", [{"training_rows": 90_000}])])
+    with pytest.raises(RuntimeError, match="statement too long"):
+        lifecycle.start_training(runner, SETTINGS, {}, now=lambda: datetime(2026, 11, 1, 3, 0, 5, tzinfo=timezone.utc))
+    inserted = [p for sql, p in runner.ran if sql.startswith("INSERT INTO jobmatch.model_registry")]
+    assert inserted and runner.ran[-1][1] == {"status": "failed", "model_name": "job_match_v20261101030005"}
+
+
+def test_a_second_refresh_is_refused_while_a_version_is_training(fake_runner):
+    runner = fake_runner(answers=[("status = 'training'", [{"model_name": "job_match_v20261101020000"}])])
+    with pytest.raises(lifecycle.RefreshInProgress, match="job_match_v20261101020000 is still being trained"):
+        lifecycle.start_training(runner, SETTINGS, {}, now=lambda: datetime(2026, 11, 1, 3, 0, 5, tzinfo=timezone.utc))
+    assert not any(sql.startswith(("INSERT", "CREATE MODEL")) for sql, _ in runner.ran)
 
 
 @pytest.mark.parametrize(
     ("rows", "elapsed", "expected"),
     [
-        ([{"model_state": "Model is Ready"}], 60, "READY"),
-        ([{"model_state": "Training"}], 60, "TRAINING"),
-        ([{"model_state": "Training"}], 5400 + 7200 + 1, "FAILED"),
-        ([{"model_state": "Failed"}], 60, "FAILED"),
+        ([{"model_state": "Model is Ready" + PAD}], 60, "READY"),
+        ([{"model_state": "MODEL IS READY"}], 60, "READY"),
+        ([{"model_state": "Train Model On SageMaker In Progress" + PAD[:92]}], 60, "TRAINING"),
+        ([{"model_state": "Training" + PAD}], 5400 + 7200 + 1, "FAILED"),
+        ([{"model_state": "FAILED" + PAD}], 60, "FAILED"),
         ([], 60, "FAILED"),
     ],
 )
@@ -40,6 +63,7 @@ def test_check_model_classifies_training_state(fake_runner, rows, elapsed, expec
     runner = fake_runner(answers=[("svv_ml_model_info", rows)])
     result = lifecycle.check_model(runner, SETTINGS, {"model_name": "job_match_v1", "started_at": 1000.0}, now=lambda: 1000.0 + elapsed)
     assert result["state"] == expected
+    assert result["model_state"] == result["model_state"].strip()
     assert runner.ran[0][1] == {"schema_name": "jobmatch", "model_name": "job_match_v1"}
 
 
@@ -59,6 +83,23 @@ def test_describe_failure_returns_the_reason_and_drops_the_version(fake_runner):
     assert runner.ran[-2][1] == {"status": "failed", "model_name": "job_match_v1"}
 
 
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [{"Key": "Model State", "Value": "FAILED"}, {"Key": "Reason", "Value": "Not enough rows (400 < 500)"}],
+        [{"KEY": "MODEL STATE   ", "VALUE": "FAILED"}, {"KEY": "REASON        ", "VALUE": "Not enough rows (400 < 500)  "}],
+    ],
+)
+def test_show_model_rows_are_read_whatever_the_case_and_padding(fake_runner, rows):
+    runner = fake_runner(answers=[("SHOW MODEL", rows)])
+    assert lifecycle.describe_failure(runner, SETTINGS, {"model_name": "job_match_v1"})["reason"] == "Not enough rows (400 < 500)"
+
+
+def test_without_a_reason_show_model_gives_the_model_state(fake_runner):
+    runner = fake_runner(answers=[("SHOW MODEL", [{"Key": "Model State", "Value": "FAILED"}])])
+    assert lifecycle.describe_failure(runner, SETTINGS, {"model_name": "job_match_v1"})["reason"] == "FAILED"
+
+
 def test_evaluate_compares_with_the_serving_version(fake_runner):
     runner = fake_runner(answers=[
         ("status = 'serving'", [{"model_name": "job_match_v0", "function_name": "predict_job_match_v0", "status": "serving"}]),
@@ -76,17 +117,22 @@ def test_evaluate_without_a_serving_version_has_no_serving_key(fake_runner):
     assert "serving" not in result
 
 
-def test_promote_switches_the_view_and_registry_in_one_transaction(fake_runner):
+def test_promote_switches_view_registry_and_recommendations_in_one_transaction(fake_runner):
+    """One BatchExecuteStatement is one transaction: a failing recommendation query rolls the promotion back."""
     runner = fake_runner()
     lifecycle.promote(runner, SETTINGS, {"model_name": "job_match_v1", "function_name": "predict_job_match_v1"})
-    promotion, recommendations = runner.batches
-    assert promotion[0].startswith("CREATE OR REPLACE VIEW jobmatch.job_match_scores")
-    assert "jobmatch.predict_job_match_v1(" in promotion[0]
-    assert promotion[-2:] == [
+    (batch,) = runner.batches
+    assert runner.ran == []  # nothing outside the transaction
+    assert 1 <= len(batch) <= 40
+    assert batch[0].startswith("CREATE OR REPLACE VIEW jobmatch.job_match_scores")
+    assert "jobmatch.predict_job_match_v1(" in batch[0]
+    assert batch[3:5] == [
         "UPDATE jobmatch.model_registry SET status = 'retired', decided_at = GETDATE() WHERE status = 'serving'",
         "UPDATE jobmatch.model_registry SET status = 'serving', decided_at = GETDATE() WHERE model_name = 'job_match_v1'",
     ]
-    assert "<= 10" in recommendations[1]
+    assert batch[5] == "DELETE FROM jobmatch.recommendations"
+    assert batch[6].startswith("INSERT INTO jobmatch.recommendations") and "<= 10" in batch[6]
+    assert len(batch) == 7
 
 
 def test_cleanup_keeps_the_serving_version_and_the_newest_others(fake_runner):
@@ -108,3 +154,26 @@ def test_a_malformed_event_names_the_field(fake_runner):
         lifecycle.check_model(fake_runner(), SETTINGS, {"model_name": "m", "started_at": "yesterday"})
     with pytest.raises(EventError, match="'action' must be one of start_training, "):
         lifecycle.handler({"action": "refresh"}, None)
+
+
+class LambdaContext:
+    def get_remaining_time_in_millis(self):
+        return 840_000
+
+
+def test_the_handler_stops_waiting_for_sql_a_minute_before_the_lambda_timeout(monkeypatch):
+    """The runner cancels and raises at its deadline (test_sql_runner); here: the handler sets that deadline."""
+    import time
+
+    import boto3
+
+    created = []
+    monkeypatch.setattr(boto3, "client", lambda service: object())
+    monkeypatch.setattr(lifecycle, "DataApiRunner", lambda **kwargs: created.append(kwargs) or "runner")
+    monkeypatch.setattr(lifecycle, "ACTIONS", {"reject": lambda runner, settings, event: {"ran": runner}})
+    for name, value in {**ENVIRONMENT, "WORKGROUP_NAME": "wg", "DATABASE": "dev", "SECRET_ARN": "arn:s"}.items():
+        monkeypatch.setenv(name, value)
+    before = time.monotonic()
+    assert lifecycle.handler({"action": "reject"}, LambdaContext()) == {"ran": "runner"}
+    (kwargs,) = created
+    assert before + 840 - 60 <= kwargs["deadline"] <= time.monotonic() + 840 - 60
