@@ -177,18 +177,26 @@ class CostChange:
     workload: tuple[float, float]
 
 
+class CostNotCompared(Exception):
+    """`make cost` could not price the snapshots or the synth; the review says so instead of a delta."""
+
+
 def cost_changes(profile: str, current: dict[str, dict], directory: Path = SNAPSHOT_DIR) -> list[CostChange]:
     """The architectures whose `make cost` estimate differs between the snapshots and `current` (by a cent or more).
 
     Both sides are priced from normalized templates (a snapshot is one), so only a real change moves a number."""
-    from tools.cost.estimate import PriceTable
+    from tools.cost.estimate import PriceError, PriceTable
+    from tools.cost.facts import TemplateError
     from tools.cost.report import estimate_profile, load_usage, measured_throughput
 
     before_templates = {path.stem: json.loads(path.read_text()) for path in (directory / profile).glob("*.json")}
-    prices, usage, throughput = PriceTable.load(), load_usage(profile), measured_throughput()
-    before = estimate_profile(profile, before_templates, prices, usage, throughput)
-    after = estimate_profile(profile, {name: normalize(template) for name, template in current.items()},
-                             prices, usage, throughput)
+    try:
+        prices, usage, throughput = PriceTable.load(), load_usage(profile), measured_throughput()
+        before = estimate_profile(profile, before_templates, prices, usage, throughput)
+        after = estimate_profile(profile, {name: normalize(template) for name, template in current.items()},
+                                 prices, usage, throughput)
+    except (KeyError, PriceError, TemplateError) as error:  # e.g. a stack the snapshots do not have yet
+        raise CostNotCompared(f"{profile}: the cost model cannot price both sides ({error})") from error
     return [CostChange(profile, old.title, (old.idle, new.idle), (old.workload, new.workload))
             for old, new in zip(before.sections, after.sections, strict=True)
             if round(old.idle, 2) != round(new.idle, 2) or round(old.workload, 2) != round(new.workload, 2)]
@@ -196,6 +204,7 @@ def cost_changes(profile: str, current: dict[str, dict], directory: Path = SNAPS
 
 REVIEW_MARKER = "<!-- kit-synth-review -->"
 GITHUB_COMMENT_LIMIT = 65_536  # characters in one issue or pull-request comment body
+_CUT_NOTE_ROOM = 200  # kept free for the line that says how many diff lines were left out
 
 
 def _money(value: float) -> str:
@@ -212,7 +221,8 @@ def _fence(lines: list[str]) -> str:
     return "`" * max(3, longest + 1)
 
 
-def review_text(changes: dict[str, list[StackChange]], costs: list[CostChange]) -> str:
+def review_text(changes: dict[str, list[StackChange]], costs: list[CostChange],
+                cost_notes: tuple[str, ...] = ()) -> str:
     lines = []
     for profile, profile_changes in changes.items():
         if not profile_changes:
@@ -222,16 +232,17 @@ def review_text(changes: dict[str, list[StackChange]], costs: list[CostChange]) 
     for cost in costs:
         lines.append(f"cost {cost.profile} {cost.architecture}: idle {_delta(*cost.idle)}, "
                      f"under workload {_delta(*cost.workload)} a month")
+    lines += [f"cost not compared: {note}" for note in cost_notes]
     return "\n".join(lines) + "\n"
 
 
 def review_markdown(changes: dict[str, list[StackChange]], costs: list[CostChange], against: str,
-                    limit: int = GITHUB_COMMENT_LIMIT - 1_000) -> str:
+                    limit: int = GITHUB_COMMENT_LIMIT - 1_000, cost_notes: tuple[str, ...] = ()) -> str:
     """The review as one pull-request comment: summary first, then each stack's diff folded, cut to fit `limit`.
 
     `REVIEW_MARKER` on the first line lets CI find and update its own comment instead of adding one per push."""
     changed = sum(len(profile_changes) for profile_changes in changes.values())
-    head = [REVIEW_MARKER, f"## Synth review: {changed} stack{'s' if changed != 1 else ''} changed", "",
+    head = [REVIEW_MARKER, f"### Synth review: {changed} stack{'s' if changed != 1 else ''} changed", "",
             f"Normalized templates (`make diff`) against the snapshots of {against}; "
             "`+` added, `-` removed, `~` modified.", ""]
     for profile, profile_changes in changes.items():
@@ -243,13 +254,14 @@ def review_markdown(changes: dict[str, list[StackChange]], costs: list[CostChang
             head += [f"  - `{line.strip()}`" for line in change.resources]
         head.append("")
     if costs:
-        head += ["### Monthly cost (`make cost`)", "",
+        head += ["#### Monthly cost (`make cost`)", "",
                  "| profile | architecture | idle | under the stated workload |", "| --- | --- | --- | --- |"]
         head += [f"| `{cost.profile}` | {cost.architecture} | {_delta(*cost.idle)} | {_delta(*cost.workload)} |"
                  for cost in costs]
         head.append("")
-    elif changed:
+    elif changed and not cost_notes:
         head += ["Monthly cost (`make cost`): no change.", ""]
+    head += [f"Monthly cost (`make cost`) not compared: {note}" for note in cost_notes] + ([""] if cost_notes else [])
     body, used, cut = [], len("\n".join(head)), 0
     for profile_changes in changes.values():
         for change in profile_changes:
@@ -260,7 +272,7 @@ def review_markdown(changes: dict[str, list[StackChange]], costs: list[CostChang
             used += len("\n".join(opening + closing)) + 2
             shown = []
             for line in change.unified:
-                if used + len(line) + 1 > limit:
+                if used + len(line) + 1 > limit - _CUT_NOTE_ROOM:
                     break
                 shown.append(line)
                 used += len(line) + 1
@@ -288,15 +300,18 @@ def accept(profile: str, current: dict[str, dict], directory: Path = SNAPSHOT_DI
 
 def review(against: Path, markdown: bool) -> str:
     """`review`: every profile synthesized and compared with the snapshots in `against`, with the cost delta."""
-    changes, costs = {}, []
+    changes, costs, notes = {}, [], []
     for profile in PROFILES:
         current = templates(synthesize(profile))
         changes[profile] = stack_changes(profile, current, against)
         if changes[profile]:
-            costs += cost_changes(profile, current, against)
+            try:
+                costs += cost_changes(profile, current, against)
+            except CostNotCompared as error:
+                notes.append(str(error))
     if markdown:
-        return review_markdown(changes, costs, f"`{_shown(against)}`")
-    return review_text(changes, costs)
+        return review_markdown(changes, costs, f"`{_shown(against)}`", cost_notes=tuple(notes))
+    return review_text(changes, costs, tuple(notes))
 
 
 def _shown(path: Path) -> str:

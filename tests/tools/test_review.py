@@ -1,0 +1,131 @@
+"""`python -m tools.snapshots review`: the change a pull request makes, as the comment CI posts."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tools.cost.estimate import PriceTable
+from tools.cost.report import estimate_profile, load_usage, measured_throughput
+from tools.snapshots import (REVIEW_MARKER, CostChange, CostNotCompared, StackChange, accept, cost_changes, main,
+                             normalize, review_markdown, review_text, stack_changes)
+from tools.synthesis import PROJECT_ROOT, synthesize, templates
+
+# The README's example comment is this change: one `kit:` setting, the kind of edit a pull request makes.
+CHANGED_SETTING = {"kit:churn_endpoint_instance_type": "ml.m5.large"}
+
+
+@pytest.fixture(scope="module")
+def changed_setting_review(tmp_path_factory):
+    """The sandbox app with CHANGED_SETTING, reviewed against snapshots of the same code without it."""
+    base = tmp_path_factory.mktemp("base-snapshots")
+    baseline = templates(synthesize("sandbox"))
+    accept("sandbox", baseline, base)
+    current = templates(synthesize("sandbox", CHANGED_SETTING))
+    changes = {"sandbox": stack_changes("sandbox", current, base)}
+    costs = cost_changes("sandbox", current, base)
+    return changes, costs, review_markdown(changes, costs, "`.review-base/tests/snapshots`"), baseline, base
+
+
+def test_a_changed_setting_is_reviewed_as_the_resources_and_lines_it_changes(changed_setting_review):
+    changes, _, markdown, *_ = changed_setting_review
+    assert [change.label for change in changes["sandbox"]] == ["sandbox/ChurnModelStack"]
+    (change,) = changes["sandbox"]
+    assert change.state == "changed"
+    assert any(re.fullmatch(r"  ~ ChurnEndpointDeployerFunction\w+ \(AWS::Lambda::Function\)", line)
+               for line in change.resources), change.resources
+    assert '-      "INSTANCE_TYPE": "ml.t2.medium",' in change.unified
+    assert '+      "INSTANCE_TYPE": "ml.m5.large",' in change.unified
+    assert markdown.startswith(REVIEW_MARKER + "\n### Synth review: 1 stack changed\n")
+    assert "- **`sandbox/ChurnModelStack`**: changed" in markdown
+    assert '+      "INSTANCE_TYPE": "ml.m5.large",' in markdown
+    assert markdown.count("```diff") == 1 and "<details><summary><code>sandbox/ChurnModelStack</code>" in markdown
+
+
+def test_the_cost_delta_is_the_make_cost_estimate_before_and_after(changed_setting_review):
+    _, costs, markdown, *_ = changed_setting_review
+    (cost,) = costs
+    assert cost.architecture.endswith("(ChurnModelStack)")
+    # ml.m5.large costs more an hour than ml.t2.medium (tools/cost/prices.json): the idle endpoint bill rises.
+    assert cost.idle[1] > cost.idle[0] and cost.workload[1] > cost.workload[0]
+    row = next(line for line in markdown.splitlines() if line.startswith("| `sandbox` | SageMaker"))
+    assert f"${cost.idle[0]:,.2f} → ${cost.idle[1]:,.2f} (+${cost.idle[1] - cost.idle[0]:,.2f})" in row
+
+
+def test_the_readme_example_is_this_change(changed_setting_review):
+    """The README shows what CI posts for CHANGED_SETTING: its summary and diff lines are the real ones."""
+    changes, _, markdown, *_ = changed_setting_review
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    example = readme[readme.index(REVIEW_MARKER):]
+    example = example[:example.index("</details>")]
+    summary = [line for line in example.splitlines() if line.startswith("  - `")]
+    fenced = example[example.index("```diff\n") + len("```diff\n"):example.index("\n```\n")]
+    diff_lines = [line for line in fenced.splitlines() if line.startswith(("+ ", "- "))]
+    assert summary and diff_lines
+    rendered = markdown.splitlines()
+    assert [line for line in summary if line not in rendered] == [], "regenerate the README example from this test"
+    assert [line for line in diff_lines if line not in changes["sandbox"][0].unified] == []
+    assert "kit:churn_endpoint_instance_type=ml.m5.large" in readme
+
+
+def _change(lines: int) -> StackChange:
+    unified = ["--- snapshot/sandbox/S", "+++ synth/sandbox/S"] + [f"+ line {index:04d} " + "x" * 80
+                                                                  for index in range(lines)]
+    return StackChange("sandbox/S", "changed", ["  ~ Bucket (AWS::S3::Bucket)"], unified)
+
+
+def test_a_long_diff_is_cut_to_fit_one_comment_and_says_so():
+    markdown = review_markdown({"sandbox": [_change(2_000)], "production": []}, [], "`base`", limit=20_000)
+    assert len(markdown) <= 20_000
+    assert "  - `~ Bucket (AWS::S3::Bucket)`" in markdown and "- `production`: no change" in markdown
+    shown = sum(1 for line in markdown.splitlines() if line.startswith("+ line "))
+    assert 0 < shown < 2_000
+    assert f"_{2_000 - shown} diff lines left out to fit one comment" in markdown
+    assert markdown.rstrip().endswith("or run `make diff`._")
+    assert "left out" not in review_markdown({"sandbox": [_change(10)]}, [], "`base`")
+
+
+def test_a_diff_containing_backticks_gets_a_longer_fence():
+    change = StackChange("sandbox/S", "changed", [], ['+   "Description": "run ```make``` first"'])
+    markdown = review_markdown({"sandbox": [change]}, [], "`base`")
+    assert "````diff\n" in markdown and "\n````\n" in markdown
+
+
+def test_no_change_and_cost_lines():
+    assert review_markdown({"sandbox": [], "production": []}, [], "`base`").splitlines()[:2] == [
+        REVIEW_MARKER, "### Synth review: 0 stacks changed"]
+    assert "Monthly cost (`make cost`): no change." in review_markdown({"sandbox": [_change(1)]}, [], "`base`")
+    cost = CostChange("sandbox", "Churn", (45.0, 40.5), (50.0, 50.0))
+    text = review_text({"sandbox": []}, [cost])
+    assert "sandbox: no change against the snapshots" in text
+    assert "cost sandbox Churn: idle $45.00 → $40.50 (-$4.50), under workload $50.00 → $50.00 (+$0.00)" in text
+
+
+def test_review_refuses_a_missing_snapshot_directory(tmp_path, capsys):
+    assert main(["review", "--markdown", "--against", str(tmp_path / "nowhere")]) == 2
+    assert "no such directory" in capsys.readouterr().err
+
+
+def test_normalizing_a_template_does_not_move_its_cost_estimate(changed_setting_review):
+    """The review prices snapshots (normalized) against the synth normalized the same way; that is only fair if
+    normalizing changes nothing the cost model reads."""
+    *_, baseline, _ = changed_setting_review
+    prices, usage, throughput = PriceTable.load(), load_usage("sandbox"), measured_throughput()
+    raw = estimate_profile("sandbox", baseline, prices, usage, throughput)
+    normalized = estimate_profile("sandbox", {name: normalize(template) for name, template in baseline.items()},
+                                  prices, usage, throughput)
+    assert [(section.idle, section.workload) for section in raw.sections] == [
+        (section.idle, section.workload) for section in normalized.sections]
+
+
+def test_a_cost_that_cannot_be_compared_is_said_so(changed_setting_review, tmp_path):
+    *_, baseline, base = changed_setting_review
+    (tmp_path / "sandbox").mkdir()
+    for path in (base / "sandbox").glob("*.json"):
+        if path.stem != "RedshiftMlStack":  # a snapshot set from before that stack existed
+            (tmp_path / "sandbox" / path.name).write_text(path.read_text())
+    with pytest.raises(CostNotCompared, match="sandbox: the cost model cannot price both sides.*RedshiftMlStack"):
+        cost_changes("sandbox", baseline, tmp_path)
+    markdown = review_markdown({"sandbox": [_change(1)]}, [], "`base`", cost_notes=("sandbox: reason",))
+    assert "Monthly cost (`make cost`) not compared: sandbox: reason" in markdown and "no change." not in markdown
