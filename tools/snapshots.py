@@ -203,7 +203,12 @@ def cost_changes(profile: str, current: dict[str, dict], directory: Path = SNAPS
 
 
 REVIEW_MARKER = "<!-- kit-synth-review -->"
-GITHUB_COMMENT_LIMIT = 65_536  # characters in one issue or pull-request comment body
+# GitHub refuses a comment body over 65,536 characters ("Body is too long (maximum is 65536 characters)",
+# https://github.com/telia-oss/github-pr-resource/issues/259). The review is cut by UTF-8 bytes, which are never
+# fewer than characters, so that base64-encoded it also fits the 128 KiB (MAX_ARG_STRLEN) one environment string may
+# hold on Linux, https://man7.org/linux/man-pages/man2/execve.2.html
+# (the workflow hands it to actions/github-script through `env:`).
+GITHUB_COMMENT_LIMIT = 65_536
 _CUT_NOTE_ROOM = 200  # kept free for the line that says how many diff lines were left out
 
 
@@ -213,6 +218,10 @@ def _money(value: float) -> str:
 
 def _delta(before: float, after: float) -> str:
     return f"{_money(before)} → {_money(after)} ({'+' if after >= before else '-'}{_money(abs(after - before))})"
+
+
+def _size(text: str) -> int:
+    return len(text.encode("utf-8"))
 
 
 def _fence(lines: list[str]) -> str:
@@ -238,7 +247,7 @@ def review_text(changes: dict[str, list[StackChange]], costs: list[CostChange],
 
 def review_markdown(changes: dict[str, list[StackChange]], costs: list[CostChange], against: str,
                     limit: int = GITHUB_COMMENT_LIMIT - 1_000, cost_notes: tuple[str, ...] = ()) -> str:
-    """The review as one pull-request comment: summary first, then each stack's diff folded, cut to fit `limit`.
+    """The review as one pull-request comment: summary first, then each stack's diff folded, cut to `limit` bytes.
 
     `REVIEW_MARKER` on the first line lets CI find and update its own comment instead of adding one per push."""
     changed = sum(len(profile_changes) for profile_changes in changes.values())
@@ -262,20 +271,20 @@ def review_markdown(changes: dict[str, list[StackChange]], costs: list[CostChang
     elif changed and not cost_notes:
         head += ["Monthly cost (`make cost`): no change.", ""]
     head += [f"Monthly cost (`make cost`) not compared: {note}" for note in cost_notes] + ([""] if cost_notes else [])
-    body, used, cut = [], len("\n".join(head)), 0
+    body, used, cut = [], _size("\n".join(head)), 0
     for profile_changes in changes.values():
         for change in profile_changes:
             fence = _fence(change.unified)
             opening = [f"<details><summary><code>{change.label}</code>: unified diff "
                        f"({len(change.unified)} lines)</summary>", "", f"{fence}diff"]
             closing = [fence, "", "</details>", ""]
-            used += len("\n".join(opening + closing)) + 2
+            used += _size("\n".join(opening + closing)) + 2
             shown = []
             for line in change.unified:
-                if used + len(line) + 1 > limit - _CUT_NOTE_ROOM:
+                if used + _size(line) + 1 > limit - _CUT_NOTE_ROOM:
                     break
                 shown.append(line)
-                used += len(line) + 1
+                used += _size(line) + 1
             cut += len(change.unified) - len(shown)
             body += opening + shown + closing
     if cut:

@@ -70,14 +70,14 @@ def test_the_readme_example_is_this_change(changed_setting_review):
 
 
 def _change(lines: int) -> StackChange:
-    unified = ["--- snapshot/sandbox/S", "+++ synth/sandbox/S"] + [f"+ line {index:04d} " + "x" * 80
+    unified = ["--- snapshot/sandbox/S", "+++ synth/sandbox/S"] + [f"+ line {index:04d} " + "x" * 60 + "→" * 20
                                                                   for index in range(lines)]
     return StackChange("sandbox/S", "changed", ["  ~ Bucket (AWS::S3::Bucket)"], unified)
 
 
 def test_a_long_diff_is_cut_to_fit_one_comment_and_says_so():
     markdown = review_markdown({"sandbox": [_change(2_000)], "production": []}, [], "`base`", limit=20_000)
-    assert len(markdown) <= 20_000
+    assert len(markdown.encode("utf-8")) <= 20_000, "cut by bytes: each → is 3 of them"
     assert "  - `~ Bucket (AWS::S3::Bucket)`" in markdown and "- `production`: no change" in markdown
     shown = sum(1 for line in markdown.splitlines() if line.startswith("+ line "))
     assert 0 < shown < 2_000
