@@ -252,7 +252,7 @@ def review_markdown(changes: dict[str, list[StackChange]], costs: list[CostChang
     `REVIEW_MARKER` on the first line lets CI find and update its own comment instead of adding one per push."""
     changed = sum(len(profile_changes) for profile_changes in changes.values())
     head = [REVIEW_MARKER, f"### Synth review: {changed} stack{'s' if changed != 1 else ''} changed", "",
-            f"Normalized templates (`make diff`) against the snapshots of {against}; "
+            f"Normalized templates (`make diff`) against the snapshots of {against}:",
             "`+` added, `-` removed, `~` modified.", ""]
     for profile, profile_changes in changes.items():
         if not profile_changes:
