@@ -179,3 +179,10 @@ def test_the_workflows_run_the_commands_the_readme_names(workflow):
         review_line = next(line for line in _readme_ci_commands() if line.startswith("make review"))
         for option in re.findall(r"--[a-z]+", review_line):
             assert option in scripts
+
+
+def test_every_make_command_the_workflows_run_is_a_makefile_target():
+    targets = set(re.findall(r"^([a-z-]+):", (PROJECT_ROOT / "Makefile").read_text(), re.MULTILINE))
+    for path in WORKFLOWS:
+        ran = {command.removeprefix("make ") for command in _commands(run_scripts(path)) if command.startswith("make ")}
+        assert ran and ran <= targets, f"{path.name}: no Makefile target {sorted(ran - targets)}"

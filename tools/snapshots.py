@@ -185,6 +185,7 @@ def cost_changes(profile: str, current: dict[str, dict], directory: Path = SNAPS
     """The architectures whose `make cost` estimate differs between the snapshots and `current` (by a cent or more).
 
     Both sides are priced from normalized templates (a snapshot is one), so only a real change moves a number."""
+    # Imported here: tools.cost.facts imports this module (it reads templates through normalize()).
     from tools.cost.estimate import PriceError, PriceTable
     from tools.cost.facts import TemplateError
     from tools.cost.report import estimate_profile, load_usage, measured_throughput

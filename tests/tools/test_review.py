@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+import tools.snapshots as snapshots
 from tools.cost.estimate import PriceTable
 from tools.cost.report import estimate_profile, load_usage, measured_throughput
 from tools.snapshots import (REVIEW_MARKER, CostChange, CostNotCompared, StackChange, accept, cost_changes, main,
@@ -129,3 +130,17 @@ def test_a_cost_that_cannot_be_compared_is_said_so(changed_setting_review, tmp_p
         cost_changes("sandbox", baseline, tmp_path)
     markdown = review_markdown({"sandbox": [_change(1)]}, [], "`base`", cost_notes=("sandbox: reason",))
     assert "Monthly cost (`make cost`) not compared: sandbox: reason" in markdown and "no change." not in markdown
+
+
+def test_the_command_ci_runs_prints_the_comment(changed_setting_review, monkeypatch, capsys):
+    """`make review ARGS="--markdown --against DIR"`, with the synthesis replaced by the changed-setting app."""
+    *_, base = changed_setting_review
+    changed = synthesize("sandbox", CHANGED_SETTING)
+    monkeypatch.setattr(snapshots, "PROFILES", ("sandbox",))
+    monkeypatch.setattr(snapshots, "synthesize", lambda profile: changed)
+    assert main(["review", "--markdown", "--against", str(base)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith(REVIEW_MARKER) and "- **`sandbox/ChurnModelStack`**: changed" in printed
+    assert f"against the snapshots of `{base.resolve()}`:" in printed
+    assert main(["review", "--against", str(base)]) == 0
+    assert capsys.readouterr().out.startswith("=== sandbox/ChurnModelStack: changed\n")
