@@ -41,7 +41,8 @@ def actionlint(*paths: Path) -> subprocess.CompletedProcess:
 
 
 def zizmor(*paths: Path) -> list[dict]:
-    """zizmor's findings, every persona's, with its online audits off (`--offline`: no network, no token)."""
+    """zizmor's findings, every persona's, with its online audits off: `--offline` forces offline mode even where a
+    GH_TOKEN is set (https://docs.zizmor.sh/usage, "Operating Modes"), so the gate needs no network or token."""
     result = subprocess.run([str(BIN / "zizmor"), "--offline", "--persona", "auditor", "--format", "json",
                              *map(str, paths)], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
     assert result.stdout.strip(), result.stderr
