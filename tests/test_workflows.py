@@ -187,3 +187,11 @@ def test_every_make_command_the_workflows_run_is_a_makefile_target():
     for path in WORKFLOWS:
         ran = {command.removeprefix("make ") for command in _commands(run_scripts(path)) if command.startswith("make ")}
         assert ran and ran <= targets, f"{path.name}: no Makefile target {sorted(ran - targets)}"
+
+
+def test_the_smoke_choices_are_the_architectures_make_smoke_knows():
+    from tools.smoke.runner import ARCHITECTURES
+
+    options = load(DEPLOY)["on"]["workflow_dispatch"]["inputs"]["smoke"]["options"]
+    assert set(options) - {"all", "none"} == set(ARCHITECTURES)
+    assert '--only $SMOKE' in run_scripts(DEPLOY)
