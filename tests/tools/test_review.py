@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from pathlib import Path
 
+import aws_cdk as cdk
 import pytest
 
 import tools.snapshots as snapshots
@@ -17,20 +20,32 @@ from tools.synthesis import PROJECT_ROOT, synthesize, templates
 CHANGED_SETTING = {"kit:churn_endpoint_instance_type": "ml.m5.large"}
 
 
+@dataclass
+class Reviewed:
+    changes: dict[str, list[StackChange]]
+    costs: list[CostChange]
+    markdown: str
+    baseline: dict[str, dict]  # the sandbox templates without the change
+    base: Path  # their snapshots, as the base branch would have them
+    changed: cdk.cx_api.CloudAssembly  # the sandbox app with the change
+
+
 @pytest.fixture(scope="module")
-def changed_setting_review(tmp_path_factory):
+def changed_setting_review(tmp_path_factory) -> Reviewed:
     """The sandbox app with CHANGED_SETTING, reviewed against snapshots of the same code without it."""
     base = tmp_path_factory.mktemp("base-snapshots")
     baseline = templates(synthesize("sandbox"))
     accept("sandbox", baseline, base)
-    current = templates(synthesize("sandbox", CHANGED_SETTING))
+    changed = synthesize("sandbox", CHANGED_SETTING)
+    current = templates(changed)
     changes = {"sandbox": stack_changes("sandbox", current, base)}
     costs = cost_changes("sandbox", current, base)
-    return changes, costs, review_markdown(changes, costs, "`.review-base/tests/snapshots`"), baseline, base
+    return Reviewed(changes, costs, review_markdown(changes, costs, "`.review-base/tests/snapshots`"), baseline,
+                    base, changed)
 
 
 def test_a_changed_setting_is_reviewed_as_the_resources_and_lines_it_changes(changed_setting_review):
-    changes, _, markdown, *_ = changed_setting_review
+    changes, markdown = changed_setting_review.changes, changed_setting_review.markdown
     assert [change.label for change in changes["sandbox"]] == ["sandbox/ChurnModelStack"]
     (change,) = changes["sandbox"]
     assert change.state == "changed"
@@ -45,7 +60,7 @@ def test_a_changed_setting_is_reviewed_as_the_resources_and_lines_it_changes(cha
 
 
 def test_the_cost_delta_is_the_make_cost_estimate_before_and_after(changed_setting_review):
-    _, costs, markdown, *_ = changed_setting_review
+    costs, markdown = changed_setting_review.costs, changed_setting_review.markdown
     (cost,) = costs
     assert cost.architecture.endswith("(ChurnModelStack)")
     # ml.m5.large costs more an hour than ml.t2.medium (tools/cost/prices.json): the idle endpoint bill rises.
@@ -56,7 +71,7 @@ def test_the_cost_delta_is_the_make_cost_estimate_before_and_after(changed_setti
 
 def test_the_readme_example_is_this_change(changed_setting_review):
     """The README shows what CI posts for CHANGED_SETTING: its summary and diff lines are the real ones."""
-    changes, _, markdown, *_ = changed_setting_review
+    changes, markdown = changed_setting_review.changes, changed_setting_review.markdown
     readme = (PROJECT_ROOT / "README.md").read_text()
     example = readme[readme.index(REVIEW_MARKER):]
     example = example[:example.index("</details>")]
@@ -111,7 +126,7 @@ def test_review_refuses_a_missing_snapshot_directory(tmp_path, capsys):
 def test_normalizing_a_template_does_not_move_its_cost_estimate(changed_setting_review):
     """The review prices snapshots (normalized) against the synth normalized the same way; that is only fair if
     normalizing changes nothing the cost model reads."""
-    *_, baseline, _ = changed_setting_review
+    baseline = changed_setting_review.baseline
     prices, usage, throughput = PriceTable.load(), load_usage("sandbox"), measured_throughput()
     raw = estimate_profile("sandbox", baseline, prices, usage, throughput)
     normalized = estimate_profile("sandbox", {name: normalize(template) for name, template in baseline.items()},
@@ -121,7 +136,7 @@ def test_normalizing_a_template_does_not_move_its_cost_estimate(changed_setting_
 
 
 def test_a_cost_that_cannot_be_compared_is_said_so(changed_setting_review, tmp_path):
-    *_, baseline, base = changed_setting_review
+    baseline, base = changed_setting_review.baseline, changed_setting_review.base
     (tmp_path / "sandbox").mkdir()
     for path in (base / "sandbox").glob("*.json"):
         if path.stem != "RedshiftMlStack":  # a snapshot set from before that stack existed
@@ -134,8 +149,7 @@ def test_a_cost_that_cannot_be_compared_is_said_so(changed_setting_review, tmp_p
 
 def test_the_command_ci_runs_prints_the_comment(changed_setting_review, monkeypatch, capsys):
     """`make review ARGS="--markdown --against DIR"`, with the synthesis replaced by the changed-setting app."""
-    *_, base = changed_setting_review
-    changed = synthesize("sandbox", CHANGED_SETTING)
+    base, changed = changed_setting_review.base, changed_setting_review.changed
     monkeypatch.setattr(snapshots, "PROFILES", ("sandbox",))
     monkeypatch.setattr(snapshots, "synthesize", lambda profile: changed)
     assert main(["review", "--markdown", "--against", str(base)]) == 0
