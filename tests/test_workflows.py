@@ -64,7 +64,7 @@ def run_scripts(path: Path) -> str:
 
 
 def test_the_workflows_exist():
-    assert WORKFLOWS == [DEPLOY, REVIEW]
+    assert {DEPLOY, REVIEW} <= set(WORKFLOWS)
 
 
 def test_actionlint_finds_nothing():
