@@ -13,7 +13,7 @@ NODE_STAMP := node_modules/.installed
 
 ROWS ?= 2000000
 
-.PHONY: help setup synth test cost demo diff snapshots diagrams bench-pr image-registries smoke clean
+.PHONY: help setup synth test cost demo diff review snapshots diagrams bench-pr image-registries smoke clean
 
 help:
 	@echo "make synth [PROFILE=sandbox|production]  set up, then synthesize the app into cdk.out/"
@@ -21,6 +21,7 @@ help:
 	@echo "make cost                                monthly cost per architecture and profile, idle and under workload"
 	@echo "make demo                                the data plane end to end on this machine; results in demo-output/"
 	@echo "make diff                                what the templates change against the committed snapshots"
+	@echo "make review [ARGS='--markdown --against DIR']  make diff and its make cost delta, as text or a PR comment"
 	@echo "make snapshots                           accept the change: rewrite tests/snapshots/ (then commit)"
 	@echo "make diagrams                            regenerate the README's architecture diagrams from the synth"
 	@echo "make bench-pr [ROWS=2000000]            benchmark the precision-recall job (floor, job, MLlib)"
@@ -62,6 +63,9 @@ demo: $(PYTHON_STAMP)
 
 diff: $(PYTHON_STAMP)
 	@$(RUN) python -m tools.snapshots diff
+
+review: $(PYTHON_STAMP)
+	@$(RUN) python -m tools.snapshots review $(ARGS)
 
 snapshots: $(PYTHON_STAMP)
 	@$(RUN) python -m tools.snapshots accept

@@ -21,12 +21,14 @@ def cdk_json_context() -> dict:
     return json.loads((PROJECT_ROOT / "cdk.json").read_text())["context"]
 
 
-def synthesize(profile: str) -> cdk.cx_api.CloudAssembly:
+def synthesize(profile: str, context: dict | None = None) -> cdk.cx_api.CloudAssembly:
     """The app's cloud assembly for `profile` (no nag plugins: the tests and `make synth` run those).
+
+    `context` adds to cdk.json's, as `-c key=value` does (for example `{"kit:schedules_enabled": "true"}`).
 
     The bundling lines and synth warnings are swallowed: `make synth` shows them, and here they would bury the
     tool's own output."""
-    app = cdk.App(context={**cdk_json_context(), "profile": profile})
+    app = cdk.App(context={**cdk_json_context(), **(context or {}), "profile": profile})
     with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
         build_app(app)
         assembly = app.synth()
