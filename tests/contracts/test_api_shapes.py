@@ -143,7 +143,13 @@ EMR_REQUIRED = {"ApplicationId": "00abc", "ExecutionRoleArn": "arn:aws:iam::1234
 def test_run_time_and_deploy_time_values_become_samples_of_the_member_type():
     assert validate(_emr_run({"ApplicationId": {"Fn::GetAtt": ["App", "ApplicationId"]}, "ExecutionRoleArn.$": "$.role",
                               "ExecutionTimeoutMinutes": {"Ref": "Minutes"}, "Name.$": "$.name"})) == []
-    assert validate(_emr_run({**EMR_REQUIRED, "ExecutionTimeoutMinutes": DEPLOY_TIME})) == []
+    assert validate(_emr_run({**EMR_REQUIRED, "Name": DEPLOY_TIME})) == []
+
+
+def test_a_token_quoted_in_a_json_document_arrives_as_a_string():
+    """'{"ExecutionTimeoutMinutes":"' + token + '"}' deploys as a string, whatever the token resolves to."""
+    (error,) = validate(_emr_run({**EMR_REQUIRED, "ExecutionTimeoutMinutes": DEPLOY_TIME}))
+    assert "executionTimeoutMinutes" in error and "Invalid type" in error
 
 
 def test_a_literal_of_the_wrong_type_fails():
@@ -180,6 +186,8 @@ def test_aws_custom_resource_booleans_are_decoded():
 def test_json_documents_assembled_around_tokens_are_read():
     document = json_document({"Fn::Join": ["", ['{"Arn":"', {"Ref": "Topic"}, '","N":1}']]})
     assert document == {"Arn": DEPLOY_TIME, "N": 1}
+    with pytest.raises(UnsupportedRequest, match="outside a JSON string"):
+        json_document({"Fn::Join": ["", ['{"N":', {"Ref": "Count"}, '}']]})
 
 
 @pytest.mark.parametrize("name, service", [("sfn", "stepfunctions"), ("redshiftdata", "redshift-data"),

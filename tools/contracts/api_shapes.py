@@ -21,7 +21,8 @@ import botocore.session
 from botocore.model import Shape, StructureShape
 from botocore.validate import ParamValidator
 
-# Stands in for a CloudFormation token inside a JSON document that the template assembles with Fn::Join.
+# Stands in for a CloudFormation token inside a JSON document that the template assembles with Fn::Join; tokens sit
+# inside the document's strings (an unquoted one would make the placeholder text invalid JSON, and is reported).
 DEPLOY_TIME = "\u27e6deploy-time\u27e7"
 CFN_INTRINSICS = frozenset({"Ref", "Fn::GetAtt", "Fn::Join", "Fn::Sub", "Fn::FindInMap", "Fn::Select", "Fn::Split",
                             "Fn::ImportValue", "Fn::Base64", "Fn::GetAZs", "Fn::Cidr"})
@@ -164,9 +165,8 @@ def sample(shape: Shape) -> object:
 
 
 def _is_deferred(value: object, call: ApiCall) -> bool:
-    """A value known only at deploy time or run time."""
-    if value == DEPLOY_TIME:
-        return True
+    """A value known only at deploy time or run time. A token inside a JSON document (DEPLOY_TIME) is not one: the
+    document quotes it, so whatever it resolves to arrives as a string, and is checked as one."""
     if isinstance(value, dict) and len(value) == 1:
         (key,) = value
         if key in CFN_INTRINSICS or (key in PIPELINE_FUNCTIONS and call.pipeline_functions):
@@ -187,6 +187,8 @@ def _conform(value: object, shape: Shape, call: ApiCall, path: str, errors: list
     Names botocore cannot judge (a camelCase member where Step Functions wants PascalCase) go to `errors`."""
     if _is_deferred(value, call):
         return sample(shape)
+    if shape.type_name == "string" and isinstance(value, str) and DEPLOY_TIME in value:
+        return value.replace(DEPLOY_TIME, "x" * max(1, shape.metadata.get("min", 1)))  # a token meets the minimum
     if shape.type_name == "structure" and isinstance(value, dict):
         conformed = {}
         names = _pascal_names(shape) if call.pascal_case else {name: name for name in shape.members}
@@ -223,7 +225,11 @@ def json_document(value: object) -> object:
         return json.loads(value)
     if isinstance(value, dict) and set(value) == {"Fn::Join"}:
         separator, parts = value["Fn::Join"]
-        return json.loads(separator.join(part if isinstance(part, str) else DEPLOY_TIME for part in parts))
+        text = separator.join(part if isinstance(part, str) else DEPLOY_TIME for part in parts)
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as error:
+            raise UnsupportedRequest(f"A token outside a JSON string, or not JSON: {error}: {text[:200]}") from None
     raise UnsupportedRequest(f"Not a JSON document or an Fn::Join of one: {json.dumps(value)[:200]}")
 
 
