@@ -7,8 +7,12 @@ PROFILE ?= sandbox
 NODE_MIN_MAJOR := 22
 VENV := .venv
 PIP := $(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
+# checkov pins an old boto3; it lives in an environment of its own so the kit's carries a current boto3 and moto.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_PIP := $(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c constraints-checkov.txt
 RUN := scripts/kit-env
 PYTHON_STAMP := $(VENV)/.installed
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
 ROWS ?= 2000000
@@ -27,14 +31,16 @@ help:
 	@echo "make bench-pr [ROWS=2000000]            benchmark the precision-recall job (floor, job, MLlib)"
 	@echo "make smoke [ARGS='--only churn_model --keep']  after cdk deploy: run each architecture in the account"
 	@echo "make image-registries                    regenerate the SageMaker image map from the pinned SDK (network)"
-	@echo "make clean                               remove cdk.out/, .venv/ and node_modules/"
+	@echo "make clean                               remove cdk.out/, .venv/, .venv-checkov/ and node_modules/"
 
-setup: $(PYTHON_STAMP) $(NODE_STAMP)
+setup: $(PYTHON_STAMP) $(CHECKOV_STAMP) $(NODE_STAMP)
+
+PYTHON_CHECK := $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+	|| { echo "Python 3.11 or newer is required; $(PYTHON) is $$($(PYTHON) --version 2>&1)." >&2; exit 1; }
 
 # Python 3.11+, a virtual environment with pinned packages, and Node.js 22+ (the machine's, else a wheel's).
 $(PYTHON_STAMP): requirements.txt requirements-dev.txt requirements-node.txt constraints.txt
-	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
-		|| { echo "Python 3.11 or newer is required; $(PYTHON) is $$($(PYTHON) --version 2>&1)." >&2; exit 1; }
+	@$(PYTHON_CHECK)
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) -r requirements-dev.txt
 	@major=$$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0); \
@@ -42,6 +48,13 @@ $(PYTHON_STAMP): requirements.txt requirements-dev.txt requirements-node.txt con
 		echo "Machine Node.js major version: $$major; installing Node.js $(NODE_MIN_MAJOR) into $(VENV)"; \
 		$(PIP) -r requirements-node.txt; \
 	fi
+	@touch $@
+
+# checkov, run by tests/gates.py as $(CHECKOV_VENV)/bin/checkov.
+$(CHECKOV_STAMP): requirements-checkov.txt constraints-checkov.txt
+	@$(PYTHON_CHECK)
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_PIP) -r requirements-checkov.txt
 	@touch $@
 
 # The pinned CDK CLI, exactly as package-lock.json records it.
@@ -83,4 +96,4 @@ image-registries: $(PYTHON_STAMP)
 	$(RUN) python scripts/generate_image_registries.py
 
 clean:
-	rm -rf cdk.out $(VENV) node_modules .pytest_cache
+	rm -rf cdk.out $(VENV) $(CHECKOV_VENV) node_modules .pytest_cache

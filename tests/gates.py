@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -43,11 +42,17 @@ def cfn_lint_findings(template: Path) -> list[str]:
     ]
 
 
+# checkov pins an old boto3, so `make setup` installs it in an environment of its own (requirements-checkov.txt).
+CHECKOV = Path(__file__).resolve().parents[1] / ".venv-checkov" / "bin" / "checkov"
+
+
 def checkov_failures(assembly_dir: str | Path) -> list[str]:
     """Failed checkov CloudFormation checks; skips recorded in resource metadata are honoured."""
+    if not CHECKOV.is_file():
+        raise RuntimeError(f"checkov is not installed at {CHECKOV}: run `make setup`.")
     result = subprocess.run(
         [
-            str(Path(sys.executable).with_name("checkov")),
+            str(CHECKOV),
             "--directory", str(assembly_dir),
             "--framework", "cloudformation",
             "--output", "json",
