@@ -49,8 +49,9 @@ def steps(document):
 def with_newer_features(schema):
     """The published schema (2025-04) predates features every SDK-built definition uses; add exactly those:
     Std:Join with its "On" separator (its JoinFunction is unsatisfiable and unreferenced), Std:JsonGet on a
-    property file, ProcessingStep PropertyFiles, RegisterModel ModelApprovalStatus. Everything else is checked as
-    published."""
+    property file, ProcessingStep PropertyFiles, RegisterModel ModelApprovalStatus; and one correction: RetryPolicy
+    ExceptionType is a non-empty list of the published names, not a single string (../shared/schemas/README.md,
+    "Known gaps"). Everything else is checked as published."""
     schema = copy.deepcopy(schema)
     definitions = schema["definitions"]
     get = {"$ref": "#/definitions/GetFunction"}
@@ -71,6 +72,9 @@ def with_newer_features(schema):
         "properties": {name: {"type": "string"} for name in ("PropertyFileName", "OutputName", "FilePath")}}}
     definitions["RegisterModelStep"]["properties"]["Arguments"]["properties"]["ModelApprovalStatus"] = {
         "$ref": "#/definitions/StringArgumentValue"}
+    exception_type = definitions["RetryPolicy"]["properties"]["ExceptionType"]
+    definitions["RetryPolicy"]["properties"]["ExceptionType"] = {"type": "array", "minItems": 1,
+                                                                 "items": exception_type}
     return schema
 
 
@@ -90,6 +94,18 @@ def test_pipeline_definition_is_valid_against_the_published_schema(churn, schema
     broken["Steps"][1]["Arguments"]["HyperParameter"] = broken["Steps"][1]["Arguments"].pop("HyperParameters")
     with pytest.raises(jsonschema.ValidationError, match="HyperParameter"):
         validator.validate(broken)
+
+
+def test_every_retry_policy_names_its_exception_types_in_a_list(churn, schema):
+    """The service and the SDK take `"ExceptionType": [String]`; a bare string is rejected at run time."""
+    policies = [policy for step in steps(definition(churn[0])).values() for policy in step.get("RetryPolicies", [])]
+    assert policies
+    validator = jsonschema.Draft7Validator(schema["definitions"]["RetryPolicy"])
+    for policy in policies:
+        assert isinstance(policy["ExceptionType"], list)
+        validator.validate(policy)
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate({**policies[0], "ExceptionType": policies[0]["ExceptionType"][0]})
 
 
 def test_steps_are_wired_preprocess_train_evaluate_gate_register(churn):
