@@ -452,6 +452,37 @@ def test_library_example_trains_with_the_pipelines_hyperparameters_on_the_1_7_im
     assert "SageMakerEstimator" in names and "XGBoostSageMakerEstimator" not in names
 
 
+def test_library_example_stages_training_data_where_the_notebook_role_may_write():
+    """SageMakerEstimator's default S3AutoCreatePath creates a bucket of its own: the example passes both paths,
+    under notebook/ of the artifacts bucket (sagemaker-spark's SageMakerEstimator signature)."""
+    tree = ast.parse((PROJECT_ROOT / "examples" / "sagemaker_pyspark_churn.py").read_text())
+    (call,) = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "SageMakerEstimator"]
+    keywords = {k.arg for k in call.keywords}
+    assert {"trainingInputS3DataPath", "trainingOutputS3DataPath"} <= keywords
+    (paths,) = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "notebook_paths"]
+    prefixes = [c.args[1].value for c in ast.walk(paths) if isinstance(c, ast.Call)
+                and getattr(c.func, "id", "") == "S3DataPath"]
+    assert prefixes and all(prefix.startswith("notebook/") for prefix in prefixes)
+
+
+def test_notebook_role_reads_the_pipeline_features_and_installs_in_the_background(churn):
+    template, config = churn
+    if not config.churn_notebook:
+        pytest.skip("no notebook in this profile")
+    role = next(name for name, r in template.find_resources("AWS::IAM::Role").items() if "NotebookRole" in name)
+    statements = [s for p in template.find_resources("AWS::IAM::Policy").values()
+                  if role in [_logical_id(r) for r in p["Properties"]["Roles"]]
+                  for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    reads = json.dumps([s["Resource"] for s in _granting(statements, "s3:GetObject*")])
+    assert "/runs/*" in reads and "/notebook/*" in reads
+    lifecycle = only(template, "AWS::SageMaker::NotebookInstanceLifecycleConfig")
+    script = lifecycle["OnStart"][0]["Content"]["Fn::Base64"]["Fn::Sub"][0]
+    install = next(line for line in script.splitlines() if line.startswith("nohup "))
+    assert install.endswith("&") and "kit-install.sh" in install
+    assert "pip install" not in script.split("INSTALL")[0] and "pip install" in script.split("INSTALL")[1]
+    assert "aws configure set sts_regional_endpoints regional" in script
+
+
 def test_a_capture_bucket_needs_its_key():
     stack = cdk.Stack(new_app(), "Churn")
     bucket = cdk.aws_s3.Bucket.from_bucket_name(stack, "Captures", "captures")
