@@ -4,6 +4,7 @@ import ast
 import copy
 import fnmatch
 import json
+import re
 
 import aws_cdk as cdk
 import jsonschema
@@ -177,7 +178,9 @@ def test_images_come_from_the_generated_mapping_and_other_regions_are_refused(ch
     contains = rule["Assertions"][0]["Assert"]["Fn::Contains"]
     assert contains == [sorted(registries), {"Ref": "AWS::Region"}]
     images = json.dumps(only(template, "AWS::SageMaker::Pipeline"))
-    assert "sagemaker-xgboost:1.7-1" in images and "sagemaker-spark-processing:3.5-cpu-py312" in images
+    assert "sagemaker-xgboost:1.7-1" in images
+    # A released, versioned Spark tag (<spark>-cpu-<python>-v<major>.<minor>); the bare line tag is not published.
+    assert re.search(r"sagemaker-spark-processing:3\.5-cpu-py312-v\d+\.\d+\b", images)
 
 
 def test_a_concrete_unsupported_region_fails_synth_with_the_supported_list():
@@ -197,7 +200,7 @@ def test_generator_keeps_regions_that_publish_both_images(tmp_path):
         "repository": "sagemaker-spark-processing", "registries": {"r-2": "333", "r-3": "444"}}}}}))
     data = image_registries(tmp_path, "test")
     assert data["registries"] == {"r-2": {"XGBoost": "222", "SparkProcessing": "333"}}
-    assert data["images"]["SparkProcessing"] == {"repository": "sagemaker-spark-processing", "tag": "3.5-cpu-py312"}
+    assert data["images"]["SparkProcessing"] == {"repository": "sagemaker-spark-processing", "tag": "3.5-cpu-py312-v1.0"}
 
 
 def test_rules_invoke_the_deployer_on_every_package_change_and_on_in_service(churn):
