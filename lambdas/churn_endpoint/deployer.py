@@ -107,6 +107,9 @@ def deploy(sagemaker, settings: Settings, event: Mapping[str, Any]) -> dict:
     if deployed:
         return {"action": "ignored", "reason": "this approval was already deployed (a metadata update)"}
     endpoint = _describe_endpoint(sagemaker, settings.endpoint_name)
+    if endpoint and endpoint["EndpointStatus"] == "Deleting":  # a tag would go with it: retry, then create
+        raise EndpointBusy(f"Endpoint {settings.endpoint_name} is being deleted; version "
+                           f"{package['ModelPackageVersion']} is retried and creates it again.")
     if endpoint and endpoint["EndpointStatus"] in BUSY_STATES:
         sagemaker.add_tags(ResourceArn=endpoint["EndpointArn"], Tags=[{"Key": PENDING_TAG, "Value": package_arn}])
         _mark_deployed(sagemaker, package_arn)

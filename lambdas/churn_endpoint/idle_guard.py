@@ -3,8 +3,9 @@
 Runs on a schedule. An endpoint bills every hour it exists, used or not; the guard deletes only the endpoint, so
 the endpoint configs and models stay, and the next approval (a new version, or the current one approved again)
 creates the endpoint again. An endpoint younger than IDLE_HOURS, or one that is not InService (being created,
-updated or deleted), is left alone. The Invocations metric has no data points for hours without requests
-(https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html), so an empty answer means idle.
+updated or deleted), is left alone. Requests are the Sum of `Invocations` (namespace AWS/SageMaker, dimensions
+EndpointName and VariantName: https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html); an hour
+without requests has no data point, so an empty answer counts as idle.
 """
 
 from __future__ import annotations

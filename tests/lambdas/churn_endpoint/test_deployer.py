@@ -204,6 +204,23 @@ def test_an_approval_during_an_update_waits_for_in_service_and_is_then_deployed(
     assert [u["EndpointConfigName"] for u in sagemaker.updates] == [f"{ENDPOINT}-v2"]
 
 
+def test_an_approval_while_the_endpoint_is_deleted_fails_for_retry_and_is_not_marked(aws):
+    sagemaker, autoscaling = aws
+    deployer.dispatch(register(sagemaker), SETTINGS, sagemaker, autoscaling)
+
+    class Deleting(UpdateRecorder):
+        def describe_endpoint(self, **request):
+            return {**self._client.describe_endpoint(**request), "EndpointStatus": "Deleting"}
+
+    second = register(sagemaker)
+    with pytest.raises(deployer.EndpointBusy, match="being deleted"):
+        deployer.dispatch(second, SETTINGS, Deleting(sagemaker._client, sagemaker.package_tags), autoscaling)
+    assert deployer.DEPLOYED_TAG not in sagemaker.package_tags.get(second["detail"]["ModelPackageArn"], {})
+    # The retry after the deletion creates the endpoint from this version.
+    sagemaker.delete_endpoint(EndpointName=ENDPOINT)
+    assert deployer.dispatch(second, SETTINGS, sagemaker, autoscaling)["action"] == "created"
+
+
 def test_in_service_endpoint_gets_target_tracking_scaling(aws):
     sagemaker, autoscaling = aws
     event = {"detail-type": deployer.ENDPOINT_CHANGE, "detail": {"EndpointName": ENDPOINT, "EndpointStatus": "IN_SERVICE"}}
