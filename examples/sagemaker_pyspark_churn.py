@@ -9,7 +9,9 @@ It reads the splits the pipeline's Spark step wrote (label first, header-less CS
 on the built-in XGBoost 1.7-1 image — not `XGBoostSageMakerEstimator`, whose default image is the deprecated
 0.72 one — with the pipeline's hyperparameters, scores the test split through the endpoint the library creates,
 prints the AUC, and deletes the endpoint. Everything it creates is named churn-spark-*, which the notebook role
-is limited to. For scheduled, reviewed, monitored training use the pipeline instead (see the README).
+is limited to. The library's training input and output go to notebook/ of the same artifacts bucket, passed
+explicitly: by default (`S3AutoCreatePath`) it creates and uses a bucket of its own, which the notebook role cannot
+touch. For scheduled, reviewed, monitored training use the pipeline instead (see the README).
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from pyspark.ml.evaluation import BinaryClassificationEvaluator
 from pyspark.ml.feature import VectorAssembler
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
-from sagemaker_pyspark import (IAMRole, RandomNamePolicyFactory, SageMakerEstimator, SageMakerResourceCleanup,
-                               classpath_jars)
+from sagemaker_pyspark import (IAMRole, RandomNamePolicyFactory, S3DataPath, SageMakerEstimator,
+                               SageMakerResourceCleanup, classpath_jars)
 from sagemaker_pyspark.transformation.deserializers import XGBoostCSVRowDeserializer
 from sagemaker_pyspark.transformation.serializers import LibSVMRequestRowSerializer
 
@@ -38,6 +40,14 @@ def load_split(spark: SparkSession, uri: str):
         frame.withColumnRenamed(label, "label")).select(F.col("label").cast("double"), "features")
 
 
+def notebook_paths(features_uri: str) -> tuple[S3DataPath, S3DataPath]:
+    """Training input and output under notebook/ of the bucket the features are in (the notebook role's prefix)."""
+    if not features_uri.startswith("s3://"):
+        raise ValueError(f"--features must be an s3:// URI, not {features_uri!r}")
+    bucket = features_uri[len("s3://"):].split("/", 1)[0]
+    return S3DataPath(bucket, "notebook/training-input"), S3DataPath(bucket, "notebook/training-output")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--features", required=True, help="the pipeline's features folder (train/, test/)")
@@ -49,6 +59,7 @@ def main() -> None:
     spark = (SparkSession.builder.appName("churn-sagemaker-spark")
              .config("spark.driver.extraClassPath", ":".join(classpath_jars())).getOrCreate())
     train, test = (load_split(spark, f"{args.features}/{name}") for name in ("train", "test"))
+    training_input, training_output = notebook_paths(args.features)
     estimator = SageMakerEstimator(
         trainingImage=args.image, modelImage=args.image,
         trainingInstanceType=args.instance_type, trainingInstanceCount=1,
@@ -56,6 +67,7 @@ def main() -> None:
         hyperParameters=HYPERPARAMETERS, trainingSparkDataFormat="libsvm", trainingContentType="text/libsvm",
         requestRowSerializer=LibSVMRequestRowSerializer(featuresColumnName="features"),
         responseRowDeserializer=XGBoostCSVRowDeserializer(),
+        trainingInputS3DataPath=training_input, trainingOutputS3DataPath=training_output,
         sagemakerRole=IAMRole(args.role_arn), namePolicyFactory=RandomNamePolicyFactory("churn-spark-"))
     model = estimator.fit(train)
     try:

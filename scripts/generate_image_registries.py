@@ -21,10 +21,12 @@ from pathlib import Path
 SDK_PACKAGE = "sagemaker-core==2.27.0"
 CONFIG_DIR = "sagemaker/core/image_uri_config"
 OUTPUT = Path(__file__).resolve().parents[1] / "stacks" / "churn_model" / "image_registries.json"
-# Mapping key -> (SDK file, scope, version, tag): the images the churn pipeline and endpoint run.
+# Mapping key -> (SDK file, scope, version, tag): the images the churn pipeline and endpoint run. Spark processing
+# images are published under versioned tags <spark>-cpu-<python>-v<major>.<minor> (aws/sagemaker-spark-container,
+# available_images.md and its releases), not under the bare 3.5-cpu-py312: pin a released one.
 IMAGES = {
     "XGBoost": ("xgboost.json", "training", "1.7-1", "1.7-1"),
-    "SparkProcessing": ("spark.json", "processing", "3.5", "3.5-cpu-py312"),
+    "SparkProcessing": ("spark.json", "processing", "3.5", "3.5-cpu-py312-v1.0"),
 }
 
 

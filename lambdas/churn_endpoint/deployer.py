@@ -1,13 +1,21 @@
 """Deploys approved churn models to one real-time endpoint with Data Capture; scales it; tears it down.
 
 Events (EventBridge, asynchronous; failures go to the function's dead-letter queue):
-- "SageMaker Model Package State Change" with ModelApprovalStatus Approved: create model `<endpoint>-v<N>` and
-  endpoint config `<endpoint>-v<N>` (Data Capture of inputs and outputs, KMS, content-type headers so payloads
-  stay readable), then create the endpoint or update it blue/green with automatic rollback on the error alarm.
-  A model that fails to deploy leaves the previous one serving.
-- "SageMaker Endpoint State Change" to IN_SERVICE: register target-tracking auto scaling (when configured).
-- {"kit-action": "teardown"} (from the stack's deletion): delete the endpoint, the configs and models this function
-  created, the scaling target, and (when DELETE_MODEL_PACKAGES is true) the group's model packages.
+- "SageMaker Model Package State Change" of the group: a package whose approval status *changed to* Approved and
+  that is Completed gets model `<endpoint>-v<N>` and endpoint config `<endpoint>-v<N>` (Data Capture of inputs and
+  outputs, KMS, content-type headers so payloads stay readable), then the endpoint is created or updated
+  blue/green with automatic rollback on the error alarm. A model that fails to deploy leaves the previous one
+  serving. The event carries no previous status (SageMaker sends one for metadata edits too), so the function
+  tags each package it deployed (`kit:deployed-approval`) and removes the tag when the package leaves Approved:
+  an edit of an approved package changes nothing; approving it again (after Rejected or PendingManualApproval)
+  deploys it again, which is how to roll back deliberately.
+- An approval that arrives while the endpoint is updating is kept on the endpoint (`kit:pending-package` tag) and
+  deployed on the endpoint's next IN_SERVICE event, however long the update takes.
+- "SageMaker Endpoint State Change" to IN_SERVICE: deploy a pending package, register target-tracking auto scaling
+  (when configured).
+- CloudFormation custom-resource events of the teardown resource (through the CDK Provider framework): on Delete,
+  delete the endpoint, the configs and models this function created, the scaling target, and (when
+  DELETE_MODEL_PACKAGES is true) the group's model packages. An error fails the stack deletion with its message.
 """
 
 from __future__ import annotations
@@ -18,7 +26,8 @@ from typing import Any, Mapping
 
 MODEL_PACKAGE_CHANGE = "SageMaker Model Package State Change"
 ENDPOINT_CHANGE = "SageMaker Endpoint State Change"
-TEARDOWN = {"kit-action": "teardown"}
+DEPLOYED_TAG = "kit:deployed-approval"
+PENDING_TAG = "kit:pending-package"
 BUSY_STATES = ("Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting", "UpdateRollbackFailed")
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 
@@ -79,24 +88,59 @@ def _detail(event: Mapping[str, Any], *fields: str) -> list[str]:
 
 
 def deploy(sagemaker, settings: Settings, event: Mapping[str, Any]) -> dict:
-    """Serve the approved model package of the event; returns what it did."""
-    package_arn, group, status = _detail(event, "ModelPackageArn", "ModelPackageGroupName", "ModelApprovalStatus")
+    """Serve the package of the event if its approval just changed to Approved; returns what it did."""
+    package_arn, group, _ = _detail(event, "ModelPackageArn", "ModelPackageGroupName", "ModelApprovalStatus")
     if group != settings.model_package_group:
         raise EventError(f"Field 'detail.ModelPackageGroupName' is {group!r}; this function deploys "
                          f"{settings.model_package_group!r} only.")
-    if status != "Approved":
-        return {"action": "ignored", "reason": f"approval status is {status}"}
-    version = sagemaker.describe_model_package(ModelPackageName=package_arn)["ModelPackageVersion"]
-    name = f"{settings.endpoint_name}-v{version}"
+    # The package as it is now: events can arrive late or out of order.
+    package = sagemaker.describe_model_package(ModelPackageName=package_arn)
+    deployed = _tags(sagemaker, package_arn).get(DEPLOYED_TAG) == "true"
+    approval = package.get("ModelApprovalStatus", "PendingManualApproval")
+    if approval != "Approved":
+        if deployed:  # approving it again later is a new approval
+            sagemaker.delete_tags(ResourceArn=package_arn, TagKeys=[DEPLOYED_TAG])
+        return {"action": "ignored", "reason": f"approval status is {approval}"}
+    if package["ModelPackageStatus"] != "Completed":
+        return {"action": "ignored", "reason": f"package status is {package['ModelPackageStatus']}; its Completed "
+                                               "event deploys it"}
+    if deployed:
+        return {"action": "ignored", "reason": "this approval was already deployed (a metadata update)"}
     endpoint = _describe_endpoint(sagemaker, settings.endpoint_name)
+    if endpoint and endpoint["EndpointStatus"] == "Deleting":  # a tag would go with it: retry, then create
+        raise EndpointBusy(f"Endpoint {settings.endpoint_name} is being deleted; version "
+                           f"{package['ModelPackageVersion']} is retried and creates it again.")
+    if endpoint and endpoint["EndpointStatus"] in BUSY_STATES:
+        sagemaker.add_tags(ResourceArn=endpoint["EndpointArn"], Tags=[{"Key": PENDING_TAG, "Value": package_arn}])
+        _mark_deployed(sagemaker, package_arn)
+        return {"action": "queued", "endpoint": settings.endpoint_name, "package": package_arn,
+                "reason": f"endpoint is {endpoint['EndpointStatus']}; deployed when it is in service again"}
+    result = _serve(sagemaker, settings, package_arn, package["ModelPackageVersion"], endpoint)
+    _mark_deployed(sagemaker, package_arn)
+    return result
+
+
+def deploy_pending(sagemaker, settings: Settings) -> dict | None:
+    """Deploy the approval kept while the endpoint was busy, if any (the endpoint is in service now)."""
+    endpoint = _describe_endpoint(sagemaker, settings.endpoint_name)
+    if endpoint is None or endpoint["EndpointStatus"] in BUSY_STATES:
+        return None
+    package_arn = _tags(sagemaker, endpoint["EndpointArn"]).get(PENDING_TAG)
+    if not package_arn:
+        return None
+    version = sagemaker.describe_model_package(ModelPackageName=package_arn)["ModelPackageVersion"]
+    result = _serve(sagemaker, settings, package_arn, version, endpoint)
+    sagemaker.delete_tags(ResourceArn=endpoint["EndpointArn"], TagKeys=[PENDING_TAG])
+    return result
+
+
+def _serve(sagemaker, settings: Settings, package_arn: str, version: int, endpoint: dict | None) -> dict:
+    name = f"{settings.endpoint_name}-v{version}"
     if endpoint and endpoint["EndpointConfigName"] == name:
         return {"action": "unchanged", "endpoint": settings.endpoint_name, "config": name}
-    if endpoint and endpoint["EndpointStatus"] in BUSY_STATES:
-        raise EndpointBusy(f"Endpoint {settings.endpoint_name} is {endpoint['EndpointStatus']}; version {version} "
-                           "will be retried (or kept in the dead-letter queue).")
     if endpoint and endpoint["EndpointStatus"] == "Failed":
         raise EndpointBusy(f"Endpoint {settings.endpoint_name} is Failed ({endpoint.get('FailureReason', '')}); "
-                           "delete it, then re-approve the model package to create it again.")
+                           "delete it, then approve the model package again to create it.")
     _create_once(sagemaker.create_model, ModelName=name, ExecutionRoleArn=settings.model_role_arn,
                  Containers=[{"ModelPackageName": package_arn}], EnableNetworkIsolation=True,
                  Tags=[{"Key": "kit:endpoint", "Value": settings.endpoint_name}])
@@ -109,6 +153,21 @@ def deploy(sagemaker, settings: Settings, event: Mapping[str, Any]) -> dict:
                               DeploymentConfig=blue_green(settings))
     return {"action": "updated", "endpoint": settings.endpoint_name, "config": name,
             "previous_config": endpoint["EndpointConfigName"]}
+
+
+def _tags(sagemaker, arn: str) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    request = {"ResourceArn": arn}
+    while True:
+        page = sagemaker.list_tags(**request)
+        tags.update({tag["Key"]: tag["Value"] for tag in page["Tags"]})
+        if not page.get("NextToken"):
+            return tags
+        request["NextToken"] = page["NextToken"]
+
+
+def _mark_deployed(sagemaker, package_arn: str) -> None:
+    sagemaker.add_tags(ResourceArn=package_arn, Tags=[{"Key": DEPLOYED_TAG, "Value": "true"}])
 
 
 def endpoint_config(settings: Settings, name: str) -> dict:
@@ -144,11 +203,21 @@ def blue_green(settings: Settings) -> dict:
     }
 
 
-def ensure_scaling(autoscaling, settings: Settings, event: Mapping[str, Any]) -> dict:
-    """Target tracking on invocations per instance, registered once the endpoint is in service (idempotent)."""
+def endpoint_changed(sagemaker, autoscaling, settings: Settings, event: Mapping[str, Any]) -> dict:
+    """In service again: deploy the approval that waited for it, else make sure scaling is registered."""
     name, status = _detail(event, "EndpointName", "EndpointStatus")
     if name != settings.endpoint_name:
         raise EventError(f"Field 'detail.EndpointName' is {name!r}; this function manages {settings.endpoint_name!r}.")
+    if status == "IN_SERVICE":
+        pending = deploy_pending(sagemaker, settings)
+        if pending is not None:
+            return pending
+    return ensure_scaling(autoscaling, settings, status)
+
+
+def ensure_scaling(autoscaling, settings: Settings, status: str) -> dict:
+    """Target tracking on invocations per instance, registered once the endpoint is in service (idempotent)."""
+    name = settings.endpoint_name
     if status != "IN_SERVICE" or settings.max_instances <= settings.instance_count:
         return {"action": "ignored", "reason": f"status {status}, maximum {settings.max_instances} instance(s)"}
     autoscaling.register_scalable_target(
@@ -216,18 +285,30 @@ def _create_once(create, **request) -> None:
             raise
 
 
+def on_stack_event(sagemaker, autoscaling, settings: Settings, event: Mapping[str, Any]) -> dict:
+    """The teardown custom resource (CDK Provider framework: return for success, raise to fail with the reason)."""
+    request = event["RequestType"]
+    if request not in ("Create", "Update", "Delete"):
+        raise EventError(f"Field 'RequestType' is {request!r}; expected Create, Update or Delete.")
+    physical_id = event.get("PhysicalResourceId") or f"{settings.endpoint_name}-teardown"
+    if request == "Delete":
+        deleted = teardown(sagemaker, autoscaling, settings)
+        print(deleted)
+    return {"PhysicalResourceId": physical_id}
+
+
 def dispatch(event: Any, settings: Settings, sagemaker, autoscaling) -> dict:
     if not isinstance(event, dict):
         raise EventError(f"The event must be a JSON object, not {type(event).__name__}.")
-    if event.get("kit-action") == TEARDOWN["kit-action"]:
-        return teardown(sagemaker, autoscaling, settings)
+    if "RequestType" in event:
+        return on_stack_event(sagemaker, autoscaling, settings, event)
     detail_type = event.get("detail-type")
     if detail_type == MODEL_PACKAGE_CHANGE:
         return deploy(sagemaker, settings, event)
     if detail_type == ENDPOINT_CHANGE:
-        return ensure_scaling(autoscaling, settings, event)
+        return endpoint_changed(sagemaker, autoscaling, settings, event)
     raise EventError(f"Field 'detail-type' is {detail_type!r}; expected {MODEL_PACKAGE_CHANGE!r}, "
-                     f"{ENDPOINT_CHANGE!r}, or an event {TEARDOWN}.")
+                     f"{ENDPOINT_CHANGE!r}, or a CloudFormation custom-resource event (RequestType).")
 
 
 def handler(event: Any, _context: Any) -> dict:

@@ -141,6 +141,7 @@ def run(spark: SparkSession, args: JobArguments) -> dict:
         for name, _ in SPLITS:
             (good.where(F.col("split") == name).select("label", *[f"`{c}`" for c in FEATURES])
              .write.mode("overwrite").csv(f"{args.output}/{name}", header=False))
+            _remove_empty_parts(spark, f"{args.output}/{name}")
         (rows.where(F.col("reason").isNotNull())
          .select("reason", *[f"`raw {c}`" for c in REQUIRED], CORRUPT)
          .write.mode("overwrite").json(f"{args.output}/rejected"))
@@ -151,7 +152,23 @@ def run(spark: SparkSession, args: JobArguments) -> dict:
     if fraction > args.max_reject_fraction:
         raise JobInputError(f"{fraction:.1%} of the rows are bad (more than --max-reject-fraction="
                             f"{args.max_reject_fraction}); see {args.output}/report.json and rejected/.")
+    empty = [name for name, split in report["splits"].items() if split["rows"] == 0]
+    if empty:
+        raise JobInputError(f"No rows for the {', '.join(empty)} split(s): XGBoost cannot use an empty channel; "
+                            f"see {args.output}/report.json.")
     return report
+
+
+def _remove_empty_parts(spark: SparkSession, folder: str) -> None:
+    """Delete the 0-byte part files Spark writes for empty partitions: the XGBoost 1.7-1 container sniffs the CSV
+    delimiter on the first line of every file of a channel and fails on an empty one (aws/sagemaker-xgboost-container,
+    data_utils.py: validate_data_file_path -> _validate_csv_format -> _get_csv_delimiter)."""
+    jvm = spark.sparkContext._jvm
+    path = jvm.org.apache.hadoop.fs.Path(folder)
+    fs = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    for status in fs.listStatus(path):
+        if status.isFile() and status.getPath().getName().startswith("part-") and status.getLen() == 0:
+            fs.delete(status.getPath(), False)
 
 
 def _write_text(spark: SparkSession, uri: str, text: str) -> None:

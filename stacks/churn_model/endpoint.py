@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
-from aws_cdk import Aws, Duration
+from aws_cdk import Aws, CustomResource, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_events as events
@@ -17,10 +15,11 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from ..common.acknowledgments import GRANT_ACTION_FINDINGS, acknowledge, acknowledge_bucket_objects
+from ..common.acknowledgments import GRANT_ACTION_FINDINGS, acknowledge, acknowledge_bucket_objects, skip_checkov
 from ..common.config import KitConfig
 from ..common.encryption import DataKey
 from ..common.functions import KitFunction, bundled_code
+from ..common.logs import EncryptedLogGroup
 
 VARIANT_NAME = "AllTraffic"
 
@@ -30,8 +29,9 @@ class ChurnEndpoint(Construct):
 
     Props: `model_package_group_name`; `artifacts_bucket` (model artifacts); `capture_bucket` and
     `capture_prefix` (where Data Capture writes: the model-quality job's input) with `capture_key` (the key that
-    bucket uses); `endpoint_name` ("churn-endpoint"). Sizes come from the profile's `churn_endpoint_*` settings.
-    Exposes `model_role`, `deployer`, `approval_rule`, `error_alarm`, `topic`, `capture_uri`.
+    bucket uses); `endpoint_name` ("churn-endpoint"). Sizes come from the profile's `churn_endpoint_*` settings;
+    `churn_idle_hours` > 0 adds the idle guard. Exposes `model_role`, `deployer`, `approval_rule`, `error_alarm`,
+    `topic`, `dead_letters`, `idle_guard` (None when off), `capture_uri`.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, config: KitConfig, encryption_key: DataKey,
@@ -39,6 +39,8 @@ class ChurnEndpoint(Construct):
                  capture_prefix: str, capture_key: kms.IKey, endpoint_name: str = "churn-endpoint") -> None:
         super().__init__(scope, construct_id)
         arn = f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}"
+        # Rules and alarms have literal names, so the key policy can name them without a dependency cycle.
+        rule_prefix, alarm_prefix = f"{endpoint_name}-", f"{endpoint_name}-"
         self.capture_uri = capture_bucket.s3_url_for_object(capture_prefix.strip("/"))
         self.topic = sns.Topic(self, "NotificationTopic", master_key=encryption_key, enforce_ssl=True)
 
@@ -73,10 +75,20 @@ class ChurnEndpoint(Construct):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             alarm_description="The churn endpoint returns server errors; a blue/green update in progress rolls back.")
         self.error_alarm.add_alarm_action(actions.SnsAction(self.topic))
+        # CloudWatch publishes alarm actions to the encrypted topic with the key (key policy only).
+        encryption_key.allow_service_to_send_encrypted(
+            "cloudwatch.amazonaws.com", sid="CloudWatchAlarmsPublishToChurnTopic",
+            source_arn=f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:{alarm_prefix}*")
 
-        dead_letters = sqs.Queue(self, "DeployerDeadLetterQueue", encryption=sqs.QueueEncryption.KMS,
-                                 encryption_master_key=encryption_key, enforce_ssl=True,
-                                 retention_period=Duration.days(14))
+        self.dead_letters = dead_letters = sqs.Queue(
+            self, "DeployerDeadLetterQueue", encryption=sqs.QueueEncryption.KMS, encryption_master_key=encryption_key,
+            enforce_ssl=True, retention_period=Duration.days(14))
+        # EventBridge sends undeliverable events to the queue with the key: a key-policy statement limited to this
+        # endpoint's rules (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html; CDK adds the
+        # queue policy with the rule's aws:SourceArn). Target retries need nothing more.
+        encryption_key.allow_service_to_send_encrypted(
+            "events.amazonaws.com", sid="EventBridgeDeadLettersOfChurnRules",
+            source_arn=f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}:rule/{rule_prefix}*")
         self.deployer = KitFunction(
             self, "DeployerFunction", config=config, encryption_key=encryption_key,
             code=bundled_code("churn_endpoint"), handler="deployer.handler",
@@ -94,78 +106,144 @@ class ChurnEndpoint(Construct):
                 "ROLLBACK_ALARM": self.error_alarm.alarm_name,
                 "DELETE_MODEL_PACKAGES": "false" if config.retain_data else "true",
             })
+        # Lambda sends failed asynchronous events to the queue with the function's role: SendMessage and the key.
+        dead_letters.grant_send_messages(self.deployer)
         self._grant_deployer(config, arn, endpoint_name, model_package_group_name, encryption_key, capture_key)
         cloudwatch.Alarm(
-            self, "DeployFailedAlarm",
+            self, "DeployFailedAlarm", alarm_name=f"{alarm_prefix}deploy-failed",
             metric=dead_letters.metric_approximate_number_of_messages_visible(period=Duration.minutes(5)),
             threshold=1, evaluation_periods=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            alarm_description="A model approval could not be deployed; the event is in the dead-letter queue and "
-                              "the endpoint keeps its previous model.",
+            alarm_description="A model approval could not be deployed (or the idle guard failed); the event is in "
+                              "the dead-letter queue and the endpoint keeps its previous model.",
         ).add_alarm_action(actions.SnsAction(self.topic))
 
-        self.approval_rule = events.Rule(self, "ModelApprovedRule", event_pattern=events.EventPattern(
+        # Every status change of the group's packages: the deployer deploys a package whose approval changed to
+        # Approved and is Completed, and forgets a package that left Approved (so approving it again redeploys).
+        self.approval_rule = events.Rule(self, "ModelApprovedRule", rule_name=f"{rule_prefix}model-package-changed",
+                                         event_pattern=events.EventPattern(
             source=["aws.sagemaker"], detail_type=["SageMaker Model Package State Change"],
-            detail={"ModelPackageGroupName": [model_package_group_name], "ModelApprovalStatus": ["Approved"]}),
-            description="Deploy an approved churn model package")
+            detail={"ModelPackageGroupName": [model_package_group_name]}),
+            description="Deploy churn model packages whose approval changed to Approved")
         self.approval_rule.add_target(targets.LambdaFunction(self.deployer, retry_attempts=2,
                                                              dead_letter_queue=dead_letters))
-        if config.churn_endpoint_max_instances > config.churn_endpoint_instance_count:
-            events.Rule(self, "EndpointInServiceRule", event_pattern=events.EventPattern(
-                source=["aws.sagemaker"], detail_type=["SageMaker Endpoint State Change"],
-                detail={"EndpointName": [endpoint_name], "EndpointStatus": ["IN_SERVICE"]}),
-                description="Register auto scaling once the churn endpoint is in service",
-            ).add_target(targets.LambdaFunction(self.deployer, retry_attempts=2, dead_letter_queue=dead_letters))
+        # Back in service: deploy an approval that arrived during an update (it can outlast Lambda's ~3 minutes of
+        # asynchronous retries), then register auto scaling when configured.
+        events.Rule(self, "EndpointInServiceRule", rule_name=f"{rule_prefix}in-service",
+                    event_pattern=events.EventPattern(
+            source=["aws.sagemaker"], detail_type=["SageMaker Endpoint State Change"],
+            detail={"EndpointName": [endpoint_name], "EndpointStatus": ["IN_SERVICE"]}),
+            description="Deploy a waiting churn approval and register auto scaling once the endpoint is in service",
+        ).add_target(targets.LambdaFunction(self.deployer, retry_attempts=2, dead_letter_queue=dead_letters))
 
-        # Deleting the stack deletes the endpoint the function created (an endpoint bills by the hour).
-        teardown = cr.AwsCustomResource(
-            self, "EndpointTeardown", install_latest_aws_sdk=False,
-            on_delete=cr.AwsSdkCall(service="Lambda", action="invoke", physical_resource_id=cr.PhysicalResourceId.of(
-                f"{endpoint_name}-teardown"), parameters={"FunctionName": self.deployer.function_name,
-                                                          "InvocationType": "RequestResponse",
-                                                          "Payload": json.dumps({"kit-action": "teardown"})}),
-            on_create=cr.AwsSdkCall(service="Lambda", action="getFunction",
-                                    physical_resource_id=cr.PhysicalResourceId.of(f"{endpoint_name}-teardown"),
-                                    parameters={"FunctionName": self.deployer.function_name}),
-            policy=cr.AwsCustomResourcePolicy.from_statements([iam.PolicyStatement(
-                actions=["lambda:InvokeFunction", "lambda:GetFunction"], resources=[self.deployer.function_arn])]),
-            timeout=Duration.minutes(2))
+        # Deleting the stack deletes the endpoint the function created (an endpoint bills by the hour). Through
+        # the Provider framework a raised error fails the delete with its message
+        # (https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.custom_resources-readme.html).
+        provider = cr.Provider(self, "EndpointTeardownProvider", on_event_handler=self.deployer,
+                               log_group=EncryptedLogGroup(self, "EndpointTeardownProviderLogGroup", config=config,
+                                                           encryption_key=encryption_key),
+                               provider_function_env_encryption=encryption_key)
+        acknowledge(
+            provider,
+            "CDK-managed Provider framework function: it only invokes the deployer function synchronously and "
+            "relays its answer to CloudFormation; its role may invoke just that function (and its versions).",
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+            f"AwsSolutions-IAM5[Resource::<{Stack.of(self).get_logical_id(self.deployer.node.default_child)}.Arn>:*]",
+            "AwsSolutions-L1", "NIST.800.53.R5-LambdaConcurrency", "NIST.800.53.R5-LambdaDLQ",
+            "NIST.800.53.R5-LambdaInsideVPC", "NIST.800.53.R5-IAMNoInlinePolicy")
+        framework = provider.node.find_child("framework-onEvent").node.default_child
+        for check_id in ("CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"):
+            skip_checkov(framework, check_id, "CDK-managed Provider framework function (synchronous relay to "
+                         "CloudFormation).")
+        teardown = CustomResource(self, "EndpointTeardown", service_token=provider.service_token,
+                                  resource_type="Custom::ChurnEndpointTeardown")
         teardown.node.add_dependency(self.deployer)
+
+        self.idle_guard = None
+        if config.churn_idle_hours:
+            self.idle_guard = self._idle_guard(config, encryption_key, endpoint_name, rule_prefix, arn)
+
+    def _idle_guard(self, config: KitConfig, encryption_key: DataKey, endpoint_name: str, rule_prefix: str,
+                    arn: str) -> KitFunction:
+        """Hourly: delete the endpoint after `churn_idle_hours` without invocations, with a notice on the topic."""
+        guard = KitFunction(
+            self, "IdleGuardFunction", config=config, encryption_key=encryption_key,
+            code=bundled_code("churn_endpoint"), handler="idle_guard.handler",
+            description=f"Deletes {endpoint_name} after {config.churn_idle_hours} h without invocations",
+            timeout=Duration.seconds(30), dead_letter_queue=self.dead_letters,
+            environment={"ENDPOINT_NAME": endpoint_name, "VARIANT_NAME": VARIANT_NAME,
+                         "IDLE_HOURS": str(config.churn_idle_hours), "TOPIC_ARN": self.topic.topic_arn})
+        self.dead_letters.grant_send_messages(guard)
+        self.topic.grant_publish(guard)
+        guard.add_to_role_policy(iam.PolicyStatement(
+            sid="DeleteIdleEndpoint", actions=["sagemaker:DescribeEndpoint", "sagemaker:DeleteEndpoint"],
+            resources=[f"{arn}:endpoint/{endpoint_name}"]))
+        guard.add_to_role_policy(iam.PolicyStatement(
+            sid="ReadInvocations", actions=["cloudwatch:GetMetricStatistics"], resources=["*"]))
+        acknowledge(guard.role, "GetMetricStatistics has no resource type (it reads the endpoint's Invocations "
+                    "metric only); action wildcards come from CDK grants on the dead-letter queue and the topic key.",
+                    "AwsSolutions-IAM5[Resource::*]", *GRANT_ACTION_FINDINGS)
+        events.Rule(self, "IdleGuardSchedule", rule_name=f"{rule_prefix}idle-guard",
+                    schedule=events.Schedule.rate(Duration.hours(1)),
+                    description=f"Delete {endpoint_name} when it has been idle for {config.churn_idle_hours} h",
+                    ).add_target(targets.LambdaFunction(guard, retry_attempts=2, dead_letter_queue=self.dead_letters))
+        return guard
 
     def _grant_deployer(self, config: KitConfig, arn: str, endpoint_name: str, group_name: str,
                         encryption_key: DataKey, capture_key: kms.IKey) -> None:
         role = self.deployer.role
         statements = [
-            iam.PolicyStatement(sid="ReadApprovedPackages", actions=["sagemaker:DescribeModelPackage"],
+            iam.PolicyStatement(sid="ReadApprovedPackages",
+                                actions=["sagemaker:DescribeModelPackage", "sagemaker:ListTags", "sagemaker:AddTags",
+                                         "sagemaker:DeleteTags"],
                                 resources=[f"{arn}:model-package/{group_name}/*"]),
             iam.PolicyStatement(
                 sid="ManageEndpoint",
                 actions=["sagemaker:CreateModel", "sagemaker:DescribeModel", "sagemaker:DeleteModel",
                          "sagemaker:CreateEndpointConfig", "sagemaker:DescribeEndpointConfig",
                          "sagemaker:DeleteEndpointConfig", "sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint",
-                         "sagemaker:DescribeEndpoint", "sagemaker:DeleteEndpoint", "sagemaker:AddTags"],
+                         "sagemaker:DescribeEndpoint", "sagemaker:DeleteEndpoint", "sagemaker:AddTags",
+                         "sagemaker:ListTags", "sagemaker:DeleteTags"],
                 resources=[f"{arn}:model/{endpoint_name}-v*", f"{arn}:endpoint-config/{endpoint_name}-v*",
                            f"{arn}:endpoint/{endpoint_name}"]),
             iam.PolicyStatement(sid="FindOwnResources", actions=["sagemaker:ListModels", "sagemaker:ListEndpointConfigs"],
                                 resources=["*"]),
+            # UpdateEndpoint with AutoRollbackConfiguration reads the rollback alarm with the caller's role
+            # (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html).
+            iam.PolicyStatement(sid="ReadRollbackAlarm", actions=["cloudwatch:DescribeAlarms"],
+                                resources=[self.error_alarm.alarm_arn]),
             iam.PolicyStatement(sid="PassModelRole", actions=["iam:PassRole"], resources=[self.model_role.role_arn],
                                 conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}),
         ]
         if not config.retain_data:
-            statements.append(iam.PolicyStatement(
-                sid="DeleteSandboxModelPackages", actions=["sagemaker:ListModelPackages", "sagemaker:DeleteModelPackage"],
-                resources=[f"{arn}:model-package/{group_name}/*", f"{arn}:model-package-group/{group_name}"]))
+            # List* calls have no resource type (service authorization reference, SageMaker): "*" or denied.
+            statements += [
+                iam.PolicyStatement(sid="ListSandboxModelPackages", actions=["sagemaker:ListModelPackages"],
+                                    resources=["*"]),
+                iam.PolicyStatement(sid="DeleteSandboxModelPackages", actions=["sagemaker:DeleteModelPackage"],
+                                    resources=[f"{arn}:model-package/{group_name}/*"])]
         if config.churn_endpoint_max_instances > config.churn_endpoint_instance_count:
             statements += [
                 iam.PolicyStatement(
                     sid="ScaleEndpoint",
                     actions=["application-autoscaling:RegisterScalableTarget",
                              "application-autoscaling:DeregisterScalableTarget",
-                             "application-autoscaling:DescribeScalableTargets",
                              "application-autoscaling:PutScalingPolicy"],
                     resources=["*"],
                     conditions={"StringEquals": {"application-autoscaling:service-namespace": "sagemaker"}}),
+                # Describe* calls carry no condition keys: a conditioned statement would deny them
+                # (https://docs.aws.amazon.com/service-authorization/latest/reference/list_applicationautoscaling.html).
+                iam.PolicyStatement(
+                    sid="DescribeScaling",
+                    actions=["application-autoscaling:DescribeScalableTargets",
+                             "application-autoscaling:DescribeScalingPolicies"],
+                    resources=["*"]),
+                # Registering a variant as a scalable target (Application Auto Scaling identity-based policy
+                # examples: https://docs.aws.amazon.com/autoscaling/application/userguide/security_iam_id-based-policy-examples.html).
+                iam.PolicyStatement(
+                    sid="ScaleVariant", actions=["sagemaker:UpdateEndpointWeightsAndCapacities"],
+                    resources=[f"{arn}:endpoint/{endpoint_name}"]),
                 iam.PolicyStatement(
                     sid="ScalingAlarms",
                     actions=["cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms"],
@@ -190,8 +268,9 @@ class ChurnEndpoint(Construct):
             role,
             "Names scope every SageMaker resource to this endpoint (<endpoint>-v<N> models and configs) and this "
             "model group; List* and Application Auto Scaling calls have no resource type (scaling is limited to "
-            "the sagemaker namespace); target-tracking alarms are limited to this endpoint's.",
-            "AwsSolutions-IAM5[Resource::*]",
+            "the sagemaker namespace); target-tracking alarms are limited to this endpoint's; KMS action wildcards "
+            "come from the CDK grant to send to the encrypted dead-letter queue.",
+            "AwsSolutions-IAM5[Resource::*]", *GRANT_ACTION_FINDINGS,
             f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:model-package/{group_name}/*]",
             f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:model/{endpoint_name}-v*]",
             f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:endpoint-config/{endpoint_name}-v*]",

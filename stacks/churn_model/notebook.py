@@ -71,13 +71,16 @@ class SageMakerSparkNotebook(Construct):
         self.role = iam.Role(self, "NotebookRole", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
                              description="Churn notebook: sagemaker_pyspark training and hosting from code")
         example.grant_read(self.role)
+        # The example reads the pipeline's features (runs/<execution id>/features/) and stages the library's
+        # training input and output under notebook/ (passed explicitly: its default is a bucket of its own).
+        artifacts_bucket.grant_read(self.role, "runs/*")
         artifacts_bucket.grant_read_write(self.role, "notebook/*")
         encryption_key.grant_encrypt_decrypt(self.role)
         encryption_key.grant(self.role, "kms:CreateGrant", "kms:DescribeKey")
         self._grant(domain)
         reason = ("The notebook's own names: churn-spark-* SageMaker resources the library creates, its packages in "
                   "its CodeArtifact repository, SageMaker's log groups, objects under notebook/ of the artifacts "
-                  "bucket and the example asset; the bearer-token call has no resource type and is limited to "
+                  "bucket, read-only the pipeline runs' features under runs/, and the example asset; the bearer-token call has no resource type and is limited to "
                   "CodeArtifact; action wildcards come from CDK grants on one bucket and one key.")
         partition_region_account = "arn:<AWS::Partition>:{}:<AWS::Region>:<AWS::AccountId>"
         sagemaker_arn = partition_region_account.format("sagemaker")
@@ -91,16 +94,27 @@ class SageMakerSparkNotebook(Construct):
             f"<{Stack.of(self).get_logical_id(domain)}.Name>/<{Stack.of(self).get_logical_id(self.repository)}.Name>/*]",
         )
         acknowledge_bucket_objects(self.role, reason, artifacts_bucket, "notebook/*")
+        acknowledge_bucket_objects(self.role, reason, artifacts_bucket, "runs/*")
 
-        # As the notebook user, in the conda environment the example uses.
+        # As the notebook user, in the conda environment the example uses. A lifecycle script that runs longer than
+        # 5 minutes fails the start (API NotebookInstanceLifecycleHook), so the pip install runs in the background
+        # with nohup (https://docs.aws.amazon.com/sagemaker/latest/dg/notebook-lifecycle-config.html); its log is
+        # ~/kit-install.log. Isolated subnets reach only the regional STS endpoint (its interface endpoint), so SDKs
+        # and the CLI are set to use it: sts_regional_endpoints in the shared config file
+        # (https://docs.aws.amazon.com/sdkref/latest/guide/feature-sts-regionalized-endpoints.html).
         script = Fn.sub("\n".join([
             "#!/bin/bash", "set -euo pipefail",
             "sudo -u ec2-user -i <<'EOF'",
+            "aws configure set sts_regional_endpoints regional",
+            "aws configure set region ${AWS::Region}",
+            "aws s3 cp ${Example} /home/ec2-user/SageMaker/sagemaker_pyspark_churn.py",
+            "cat > /home/ec2-user/kit-install.sh <<'INSTALL'",
             "source /home/ec2-user/anaconda3/bin/activate python3",
             "aws codeartifact login --tool pip --domain ${Domain} --domain-owner ${AWS::AccountId} "
             "--repository ${Repository} --region ${AWS::Region}",
             f"pip install --quiet sagemaker_pyspark=={SAGEMAKER_PYSPARK_VERSION}",
-            "aws s3 cp ${Example} /home/ec2-user/SageMaker/sagemaker_pyspark_churn.py",
+            "INSTALL",
+            "nohup bash /home/ec2-user/kit-install.sh > /home/ec2-user/kit-install.log 2>&1 &",
             "EOF",
         ]), {"Domain": domain.attr_name, "Repository": self.repository.attr_name, "Example": example.s3_object_url})
         lifecycle = sagemaker.CfnNotebookInstanceLifecycleConfig(

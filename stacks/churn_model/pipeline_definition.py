@@ -20,9 +20,13 @@ SPLIT_SEED = 11
 PROCESSING_ROOT = "/opt/ml/processing"
 EVALUATION_FILE = "evaluation.json"
 AUC_PATH = "binary_classification_metrics.auc.value"
+# "ExceptionType": [String] -- a list of names per policy (SageMaker developer guide, "Retry Policy for Pipeline
+# Steps": https://docs.aws.amazon.com/sagemaker/latest/dg/pipelines-retry-policy.html; SDK workflow/retry.py).
 RETRY_POLICIES = [
-    {"ExceptionType": kind, "IntervalSeconds": 60, "BackoffRate": 2.0, "MaxAttempts": 3}
-    for kind in ("Step.THROTTLING", "Step.SERVICE_FAULT", "SageMaker.CAPACITY_ERROR", "SageMaker.JOB_INTERNAL_ERROR")
+    {"ExceptionType": ["Step.THROTTLING", "Step.SERVICE_FAULT"], "IntervalSeconds": 60, "BackoffRate": 2.0,
+     "MaxAttempts": 3},
+    {"ExceptionType": ["SageMaker.CAPACITY_ERROR", "SageMaker.JOB_INTERNAL_ERROR"], "IntervalSeconds": 60,
+     "BackoffRate": 2.0, "MaxAttempts": 3},
 ]
 
 

@@ -114,6 +114,9 @@ class KitConfig:
     churn_invocations_per_instance: int
     # Percent of requests Data Capture records for the model-quality job.
     churn_capture_percent: int
+    # Idle guard: delete the endpoint after this many hours without an invocation (the next approval creates it
+    # again); 0 turns the guard off. Only for endpoints without auto scaling.
+    churn_idle_hours: int
     # A SageMaker notebook instance for the sagemaker_pyspark library path (VPC, no direct internet).
     churn_notebook: bool
     churn_notebook_instance_type: str
@@ -150,6 +153,11 @@ class KitConfig:
                        self.churn_endpoint_instance_count, 100)
         _require_range("churn_invocations_per_instance", self.churn_invocations_per_instance, 1, 100_000)
         _require_range("churn_capture_percent", self.churn_capture_percent, 1, 100)
+        _require_range("churn_idle_hours", self.churn_idle_hours, 0, 720)
+        if self.churn_idle_hours and self.churn_endpoint_max_instances > self.churn_endpoint_instance_count:
+            raise ConfigError(f"Setting {OVERRIDE_PREFIX}churn_idle_hours={self.churn_idle_hours} needs an endpoint "
+                              "without auto scaling. Allowed: 0 (guard off), or churn_endpoint_max_instances equal to "
+                              "churn_endpoint_instance_count.")
         for name in ("quicksight_owner_arn", "quicksight_viewer_group_arn"):
             _require_quicksight_arn(name, getattr(self, name), self.quicksight_identity_region)
         if self.quicksight_viewer_group_arn and not self.quicksight_owner_arn:
@@ -211,6 +219,7 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
         "churn_endpoint_max_instances": 1,
         "churn_invocations_per_instance": 1000,
         "churn_capture_percent": 100,
+        "churn_idle_hours": 4,
         "churn_notebook": False,
         "churn_notebook_instance_type": "ml.t3.medium",
         "quicksight_owner_arn": "",
@@ -252,6 +261,7 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
         "churn_endpoint_max_instances": 6,
         "churn_invocations_per_instance": 1000,
         "churn_capture_percent": 100,
+        "churn_idle_hours": 0,
         "churn_notebook": True,
         "churn_notebook_instance_type": "ml.t3.medium",
         "quicksight_owner_arn": "",

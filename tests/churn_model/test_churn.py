@@ -2,7 +2,9 @@
 
 import ast
 import copy
+import fnmatch
 import json
+import re
 
 import aws_cdk as cdk
 import jsonschema
@@ -12,7 +14,7 @@ from aws_cdk.assertions import Template
 from stacks.churn_model.images import UnsupportedRegionError, load_registries
 from stacks.churn_model.pipeline_definition import HYPERPARAMETERS
 from stacks.churn_model.churn import ChurnModel
-from stacks.common.config import load_config
+from stacks.common.config import ConfigError, load_config
 from tests.conftest import PROJECT_ROOT, new_app
 
 SCHEMA = PROJECT_ROOT.parent / "shared" / "schemas" / "sagemaker-pipeline-definition.schema.json"
@@ -49,8 +51,9 @@ def steps(document):
 def with_newer_features(schema):
     """The published schema (2025-04) predates features every SDK-built definition uses; add exactly those:
     Std:Join with its "On" separator (its JoinFunction is unsatisfiable and unreferenced), Std:JsonGet on a
-    property file, ProcessingStep PropertyFiles, RegisterModel ModelApprovalStatus. Everything else is checked as
-    published."""
+    property file, ProcessingStep PropertyFiles, RegisterModel ModelApprovalStatus; and one correction: RetryPolicy
+    ExceptionType is a non-empty list of the published names, not a single string (../shared/schemas/README.md,
+    "Known gaps"). Everything else is checked as published."""
     schema = copy.deepcopy(schema)
     definitions = schema["definitions"]
     get = {"$ref": "#/definitions/GetFunction"}
@@ -71,6 +74,9 @@ def with_newer_features(schema):
         "properties": {name: {"type": "string"} for name in ("PropertyFileName", "OutputName", "FilePath")}}}
     definitions["RegisterModelStep"]["properties"]["Arguments"]["properties"]["ModelApprovalStatus"] = {
         "$ref": "#/definitions/StringArgumentValue"}
+    exception_type = definitions["RetryPolicy"]["properties"]["ExceptionType"]
+    definitions["RetryPolicy"]["properties"]["ExceptionType"] = {"type": "array", "minItems": 1,
+                                                                 "items": exception_type}
     return schema
 
 
@@ -90,6 +96,18 @@ def test_pipeline_definition_is_valid_against_the_published_schema(churn, schema
     broken["Steps"][1]["Arguments"]["HyperParameter"] = broken["Steps"][1]["Arguments"].pop("HyperParameters")
     with pytest.raises(jsonschema.ValidationError, match="HyperParameter"):
         validator.validate(broken)
+
+
+def test_every_retry_policy_names_its_exception_types_in_a_list(churn, schema):
+    """The service and the SDK take `"ExceptionType": [String]`; a bare string is rejected at run time."""
+    policies = [policy for step in steps(definition(churn[0])).values() for policy in step.get("RetryPolicies", [])]
+    assert policies
+    validator = jsonschema.Draft7Validator(schema["definitions"]["RetryPolicy"])
+    for policy in policies:
+        assert isinstance(policy["ExceptionType"], list)
+        validator.validate(policy)
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate({**policies[0], "ExceptionType": policies[0]["ExceptionType"][0]})
 
 
 def test_steps_are_wired_preprocess_train_evaluate_gate_register(churn):
@@ -160,7 +178,9 @@ def test_images_come_from_the_generated_mapping_and_other_regions_are_refused(ch
     contains = rule["Assertions"][0]["Assert"]["Fn::Contains"]
     assert contains == [sorted(registries), {"Ref": "AWS::Region"}]
     images = json.dumps(only(template, "AWS::SageMaker::Pipeline"))
-    assert "sagemaker-xgboost:1.7-1" in images and "sagemaker-spark-processing:3.5-cpu-py312" in images
+    assert "sagemaker-xgboost:1.7-1" in images
+    # A released, versioned Spark tag (<spark>-cpu-<python>-v<major>.<minor>); the bare line tag is not published.
+    assert re.search(r"sagemaker-spark-processing:3\.5-cpu-py312-v\d+\.\d+\b", images)
 
 
 def test_a_concrete_unsupported_region_fails_synth_with_the_supported_list():
@@ -180,21 +200,118 @@ def test_generator_keeps_regions_that_publish_both_images(tmp_path):
         "repository": "sagemaker-spark-processing", "registries": {"r-2": "333", "r-3": "444"}}}}}))
     data = image_registries(tmp_path, "test")
     assert data["registries"] == {"r-2": {"XGBoost": "222", "SparkProcessing": "333"}}
-    assert data["images"]["SparkProcessing"] == {"repository": "sagemaker-spark-processing", "tag": "3.5-cpu-py312"}
+    assert data["images"]["SparkProcessing"] == {"repository": "sagemaker-spark-processing", "tag": "3.5-cpu-py312-v1.0"}
 
 
-def test_approval_rule_invokes_the_deployer_with_retries_and_a_dead_letter_queue(churn):
+def test_rules_invoke_the_deployer_on_every_package_change_and_on_in_service(churn):
+    """The deployer decides whether an approval changed (metadata edits emit the same event), so the rule passes
+    every status of the group; the in-service rule exists in every profile (it deploys approvals that waited)."""
     template, config = churn
     rules = {name: r["Properties"] for name, r in template.find_resources("AWS::Events::Rule").items()}
-    approval = next(r for r in rules.values() if r["EventPattern"]["detail-type"] == ["SageMaker Model Package State Change"])
-    assert approval["EventPattern"]["detail"] == {"ModelPackageGroupName": ["churn-models"], "ModelApprovalStatus": ["Approved"]}
+    approval = next(r for r in rules.values() if r.get("EventPattern", {}).get("detail-type") ==
+                    ["SageMaker Model Package State Change"])
+    assert approval["EventPattern"]["detail"] == {"ModelPackageGroupName": ["churn-models"]}
     (target,) = approval["Targets"]
     assert target["RetryPolicy"]["MaximumRetryAttempts"] == 2 and "DeadLetterConfig" in target
-    scaling = [r for r in rules.values() if r["EventPattern"]["detail-type"] == ["SageMaker Endpoint State Change"]]
-    assert len(scaling) == (1 if config.churn_endpoint_max_instances > config.churn_endpoint_instance_count else 0)
+    (in_service,) = [r for r in rules.values() if r.get("EventPattern", {}).get("detail-type") ==
+                     ["SageMaker Endpoint State Change"]]
+    assert in_service["EventPattern"]["detail"] == {"EndpointName": ["churn-endpoint"], "EndpointStatus": ["IN_SERVICE"]}
     function = next(f["Properties"] for f in template.find_resources("AWS::Lambda::Function").values()
                     if f["Properties"].get("Handler") == "deployer.handler")
     assert "DeadLetterConfig" in function and "ReservedConcurrentExecutions" not in function  # it refuses a busy endpoint
+
+
+def _logical_id(value):
+    """The logical id behind a Ref or Fn::GetAtt (None for anything else)."""
+    if isinstance(value, dict):
+        if "Ref" in value:
+            return value["Ref"]
+        if "Fn::GetAtt" in value:
+            return value["Fn::GetAtt"][0]
+    return None
+
+
+def _pattern(value):
+    """An ARN pattern written with Fn::Join over pseudo parameters, as text with their names."""
+    if isinstance(value, str):
+        return value
+    return "".join(part if isinstance(part, str) else part["Ref"] for part in value["Fn::Join"][1])
+
+
+def _key_allows_service(key, service, source_arn):
+    """True when the key policy lets `service` encrypt for a sender whose ARN matches one of its SourceArn patterns."""
+    for statement in key["Properties"]["KeyPolicy"]["Statement"]:
+        if statement.get("Principal", {}).get("Service") != service:
+            continue
+        actions = set(statement["Action"])
+        if not {"kms:Decrypt", "kms:GenerateDataKey*"} <= actions:
+            continue
+        pattern = _pattern(statement["Condition"]["ArnLike"]["aws:SourceArn"])
+        assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
+        if fnmatch.fnmatchcase(source_arn, pattern):
+            return True
+    return False
+
+
+def _role_allows(policies, role_id, action, resource_id):
+    """True when one of the role's policies allows `action` (or a matching wildcard) on the resource."""
+    for policy in policies.values():
+        if role_id not in [_logical_id(r) for r in policy["Properties"]["Roles"]]:
+            continue
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            if any(fnmatch.fnmatchcase(action, a) for a in actions) and (
+                    "*" in resources or resource_id in [_logical_id(r) for r in resources]):
+                return True
+    return False
+
+
+def test_every_sender_to_an_encrypted_queue_or_topic_can_use_its_key(churn):
+    """Rule targets' dead-letter queues (EventBridge), functions' dead-letter queues and topics they publish to
+    (the function's role), and alarm actions (CloudWatch): each sender must be able to encrypt with the key."""
+    template, _ = churn
+    resources = template.to_json()["Resources"]
+    policies = template.find_resources("AWS::IAM::Policy")
+    checked = 0
+
+    def key_of(resource_id):
+        props = resources[resource_id]["Properties"]
+        return _logical_id(props.get("KmsMasterKeyId"))
+
+    for rule in template.find_resources("AWS::Events::Rule").values():
+        # A rule without a literal name gets a generated one that no key-policy pattern can name.
+        rule_arn = "arn:AWS::Partition:events:AWS::Region:AWS::AccountId:rule/" + rule["Properties"].get("Name", "?")
+        for target in rule["Properties"]["Targets"]:
+            queue = _logical_id(target.get("DeadLetterConfig", {}).get("Arn"))
+            if queue and key_of(queue):
+                assert _key_allows_service(resources[key_of(queue)], "events.amazonaws.com", rule_arn), rule_arn
+                checked += 1
+    for function in template.find_resources("AWS::Lambda::Function").values():
+        queue = _logical_id(function["Properties"].get("DeadLetterConfig", {}).get("TargetArn"))
+        if queue and key_of(queue):
+            role = _logical_id(function["Properties"]["Role"])
+            assert _role_allows(policies, role, "sqs:SendMessage", queue)
+            for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+                assert _role_allows(policies, role, action, key_of(queue)), (role, action)
+            checked += 1
+    for policy in policies.values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if "sns:Publish" not in statement["Action"]:
+                continue
+            topic = _logical_id(statement["Resource"])
+            for role in (_logical_id(r) for r in policy["Properties"]["Roles"]):
+                for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+                    assert _role_allows(policies, role, action, key_of(topic)), (role, action)
+                checked += 1
+    for alarm in template.find_resources("AWS::CloudWatch::Alarm").values():
+        alarm_arn = "arn:AWS::Partition:cloudwatch:AWS::Region:AWS::AccountId:alarm:" + alarm["Properties"].get("AlarmName", "?")
+        for action in alarm["Properties"].get("AlarmActions", []):
+            topic = _logical_id(action)
+            if topic in resources and key_of(topic):
+                assert _key_allows_service(resources[key_of(topic)], "cloudwatch.amazonaws.com", alarm_arn), alarm_arn
+                checked += 1
+    assert checked >= 5  # two rules, the deployer, two alarms (sandbox adds the guard and its schedule)
 
 
 def test_data_capture_goes_to_the_model_quality_capture_location(kit_app, churn):
@@ -217,14 +334,83 @@ def test_data_capture_goes_to_the_model_quality_capture_location(kit_app, churn)
     assert env["ENDPOINT_NAME"] == metrics["Properties"]["Environment"]["Variables"]["ENDPOINT_NAME"] == "churn-endpoint"
 
 
-def test_stack_deletion_tears_the_endpoint_down(churn):
+def test_stack_deletion_runs_the_teardown_through_the_provider_framework(churn):
+    """A Provider-framework custom resource whose onEvent handler is the deployer: an exception in the teardown
+    fails the delete with its message, where a Lambda.invoke call would report success on FunctionError."""
     template, _ = churn
-    (teardown,) = template.find_resources("Custom::AWS").values()
-    parts = teardown["Properties"]["Delete"]["Fn::Join"][1]
-    call = json.loads("".join(part if isinstance(part, str) else TOKEN for part in parts))
-    assert (call["service"], call["action"]) == ("Lambda", "invoke")
-    assert call["parameters"]["InvocationType"] == "RequestResponse"
-    assert json.loads(call["parameters"]["Payload"]) == {"kit-action": "teardown"}
+    assert template.find_resources("Custom::AWS") == {}
+    (teardown,) = template.find_resources("Custom::ChurnEndpointTeardown").values()
+    framework_id = _logical_id(teardown["Properties"]["ServiceToken"])
+    framework = template.to_json()["Resources"][framework_id]["Properties"]
+    deployer_id = next(name for name, f in template.find_resources("AWS::Lambda::Function").items()
+                       if f["Properties"].get("Handler") == "deployer.handler")
+    assert framework["Environment"]["Variables"]["USER_ON_EVENT_FUNCTION_ARN"] == {"Fn::GetAtt": [deployer_id, "Arn"]}
+    assert deployer_id in teardown.get("DependsOn", [])
+
+
+def _statements(template, handler):
+    """The statements of the role of the function with this handler."""
+    function = next(f["Properties"] for f in template.find_resources("AWS::Lambda::Function").values()
+                    if f["Properties"].get("Handler") == handler)
+    role = _logical_id(function["Role"])
+    return [statement for policy in template.find_resources("AWS::IAM::Policy").values()
+            if role in [_logical_id(r) for r in policy["Properties"]["Roles"]]
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]]
+
+
+def _granting(statements, action):
+    return [s for s in statements if action in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
+
+
+def test_deployer_can_list_packages_describe_scaling_read_the_rollback_alarm_and_scale_the_variant(churn):
+    template, config = churn
+    statements = _statements(template, "deployer.handler")
+    # List* and Application Auto Scaling Describe* have no resource type and no condition keys.
+    unconditioned = ["sagemaker:ListModels", "sagemaker:ListEndpointConfigs"]
+    if not config.retain_data:
+        unconditioned.append("sagemaker:ListModelPackages")
+    scaling = config.churn_endpoint_max_instances > config.churn_endpoint_instance_count
+    if scaling:
+        unconditioned.append("application-autoscaling:DescribeScalableTargets")
+    for action in unconditioned:
+        assert any(s["Resource"] == "*" and "Condition" not in s for s in _granting(statements, action)), action
+    (alarm,) = _granting(statements, "cloudwatch:DescribeAlarms")[:1]
+    error_alarm = next(name for name, a in template.find_resources("AWS::CloudWatch::Alarm").items()
+                       if a["Properties"]["MetricName"] == "Invocation5XXErrors")
+    assert {"Fn::GetAtt": [error_alarm, "Arn"]} in (alarm["Resource"] if isinstance(alarm["Resource"], list)
+                                                   else [alarm["Resource"]])
+    weights = _granting(statements, "sagemaker:UpdateEndpointWeightsAndCapacities")
+    assert bool(weights) == scaling
+    for action in ("sagemaker:ListTags", "sagemaker:AddTags", "sagemaker:DeleteTags"):
+        resources = json.dumps([s["Resource"] for s in _granting(statements, action)])
+        assert ":model-package/churn-models/*" in resources and ":endpoint/churn-endpoint" in resources, action
+
+
+def test_idle_guard_follows_the_profile_and_reads_invocations_deletes_and_notifies(churn):
+    template, config = churn
+    guards = [f for f in template.find_resources("AWS::Lambda::Function").values()
+              if f["Properties"].get("Handler") == "idle_guard.handler"]
+    assert len(guards) == (1 if config.churn_idle_hours else 0)
+    assert config.churn_idle_hours == (4 if config.profile == "sandbox" else 0)
+    if not guards:
+        return
+    env = guards[0]["Properties"]["Environment"]["Variables"]
+    assert env["IDLE_HOURS"] == "4" and env["ENDPOINT_NAME"] == "churn-endpoint"
+    statements = _statements(template, "idle_guard.handler")
+    assert _granting(statements, "sagemaker:DeleteEndpoint") and _granting(statements, "sns:Publish")
+    assert _granting(statements, "cloudwatch:GetMetricStatistics")[0]["Resource"] == "*"
+    (schedule,) = [r["Properties"] for r in template.find_resources("AWS::Events::Rule").values()
+                   if "ScheduleExpression" in r["Properties"]]
+    assert schedule["ScheduleExpression"] == "rate(1 hour)" and "DeadLetterConfig" in schedule["Targets"][0]
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"kit:churn_idle_hours": "-1"}, "churn_idle_hours=-1 is out of range. Allowed: 0 to 720"),
+    ({"profile": "production", "kit:churn_idle_hours": "4"}, "needs an endpoint without auto scaling"),
+])
+def test_idle_guard_setting_is_validated(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(overrides)
 
 
 def test_roles_are_least_privilege(churn):
@@ -267,6 +453,37 @@ def test_library_example_trains_with_the_pipelines_hyperparameters_on_the_1_7_im
     assert example == {k: v for k, v in HYPERPARAMETERS.items() if k != "eval_metric"}
     names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
     assert "SageMakerEstimator" in names and "XGBoostSageMakerEstimator" not in names
+
+
+def test_library_example_stages_training_data_where_the_notebook_role_may_write():
+    """SageMakerEstimator's default S3AutoCreatePath creates a bucket of its own: the example passes both paths,
+    under notebook/ of the artifacts bucket (sagemaker-spark's SageMakerEstimator signature)."""
+    tree = ast.parse((PROJECT_ROOT / "examples" / "sagemaker_pyspark_churn.py").read_text())
+    (call,) = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "SageMakerEstimator"]
+    keywords = {k.arg for k in call.keywords}
+    assert {"trainingInputS3DataPath", "trainingOutputS3DataPath"} <= keywords
+    (paths,) = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "notebook_paths"]
+    prefixes = [c.args[1].value for c in ast.walk(paths) if isinstance(c, ast.Call)
+                and getattr(c.func, "id", "") == "S3DataPath"]
+    assert prefixes and all(prefix.startswith("notebook/") for prefix in prefixes)
+
+
+def test_notebook_role_reads_the_pipeline_features_and_installs_in_the_background(churn):
+    template, config = churn
+    if not config.churn_notebook:
+        pytest.skip("no notebook in this profile")
+    role = next(name for name, r in template.find_resources("AWS::IAM::Role").items() if "NotebookRole" in name)
+    statements = [s for p in template.find_resources("AWS::IAM::Policy").values()
+                  if role in [_logical_id(r) for r in p["Properties"]["Roles"]]
+                  for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    reads = json.dumps([s["Resource"] for s in _granting(statements, "s3:GetObject*")])
+    assert "/runs/*" in reads and "/notebook/*" in reads
+    lifecycle = only(template, "AWS::SageMaker::NotebookInstanceLifecycleConfig")
+    script = lifecycle["OnStart"][0]["Content"]["Fn::Base64"]["Fn::Sub"][0]
+    install = next(line for line in script.splitlines() if line.startswith("nohup "))
+    assert install.endswith("&") and "kit-install.sh" in install
+    assert "pip install" not in script.split("INSTALL")[0] and "pip install" in script.split("INSTALL")[1]
+    assert "aws configure set sts_regional_endpoints regional" in script
 
 
 def test_a_capture_bucket_needs_its_key():

@@ -208,24 +208,40 @@ def churn_run(facts: ChurnFacts, usage: dict, prices: PriceTable) -> float:
             + usage["evaluation_hours"] * prices.instance("processing", facts.evaluation_instance_type))
 
 
+def idle_endpoint_hours(facts: ChurnFacts, hours: float) -> float:
+    """Hours an unused endpoint bills in a month: until the idle guard deletes it (its window plus at most one
+    check interval after the last deployment), else the whole month."""
+    if facts.idle_hours is None:
+        return hours
+    return min(hours, facts.idle_hours + (facts.idle_check_hours or 0.0))
+
+
 def churn(facts: ChurnFacts, overhead: StackOverhead, usage: dict, prices: PriceTable, hours: float) -> Section:
     per_run = churn_run(facts, usage, prices)
     hosting = prices.instance("hosting", facts.endpoint_instance_type)
     busy = endpoint_instances(facts, usage["invocations_per_minute"])
+    idle_hours = idle_endpoint_hours(facts, hours)
+    idle_basis = (f"deleted after {facts.idle_hours} h without invocations (idle guard, checked every "
+                  f"{facts.idle_check_hours:g} h): {idle_hours:g} h idle" if facts.idle_hours is not None
+                  else f"{hours:g} h idle")
     lines = [
         Line("Training pipeline", f"{usage['runs_per_month']} run(s) x ${per_run:,.2f} "
              f"({facts.processing_instance_count} x {facts.processing_instance_type} processing, "
              f"{facts.training_instance_type} training, {facts.evaluation_instance_type} evaluation)",
              0.0, usage["runs_per_month"] * per_run),
-        Line("Real-time endpoint", f"{facts.endpoint_instance_type}: {facts.endpoint_instance_count} idle, {busy} at "
-             f"{usage['invocations_per_minute']:,}/min (target {facts.invocations_per_instance}/instance, "
+        Line("Real-time endpoint", f"{facts.endpoint_instance_type}: {facts.endpoint_instance_count} x {idle_basis}; "
+             f"{busy} at {usage['invocations_per_minute']:,}/min (target {facts.invocations_per_instance}/instance, "
              f"max {facts.endpoint_max_instances}) x {hours:g} h",
-             facts.endpoint_instance_count * hosting * hours, busy * hosting * hours)]
+             facts.endpoint_instance_count * hosting * idle_hours, busy * hosting * hours)]
     if facts.notebook_instance_type:
         lines.append(Line("Notebook instance", f"{facts.notebook_instance_type} x {usage['notebook_hours_per_month']} h "
                           "(stopped when idle)", 0.0,
                           usage["notebook_hours_per_month"] * prices.instance("notebook", facts.notebook_instance_type)))
     section = Section("SageMaker Spark churn model (ChurnModelStack)", [*lines, *overhead_lines(overhead, prices, hours)])
-    section.notes.append(f"One pipeline run: ${per_run:,.2f}. The endpoint bills from the first approved model "
-                         "until the stack is destroyed.")
+    if facts.idle_hours is None:
+        section.notes.append(f"One pipeline run: ${per_run:,.2f}. The endpoint bills from the first approved model "
+                             "until the stack is destroyed.")
+    else:
+        section.notes.append(f"One pipeline run: ${per_run:,.2f}. Idle, the endpoint bills {idle_hours:g} h after "
+                             "each approval, then the idle guard deletes it; the next approval creates it again.")
     return section

@@ -53,6 +53,10 @@ class ChurnFacts:
     endpoint_max_instances: int
     invocations_per_instance: int
     notebook_instance_type: str | None
+    # The sandbox idle guard: hours without invocations before it deletes the endpoint, and hours between its
+    # checks (None: no guard, the endpoint stays until the stack is deleted).
+    idle_hours: int | None = None
+    idle_check_hours: float | None = None
 
 
 def resources(template: dict, resource_type: str, name_part: str = "") -> list[tuple[str, dict]]:
@@ -130,6 +134,15 @@ def churn_facts(template: dict) -> ChurnFacts:
     evaluate = steps["EvaluateModel"]["ProcessingResources"]["ClusterConfig"]
     deployer = single(template, "AWS::Lambda::Function", "DeployerFunction")["Environment"]["Variables"]
     notebooks = resources(template, "AWS::SageMaker::NotebookInstance")
+    idle_hours = idle_check_hours = None
+    guards = resources(template, "AWS::Lambda::Function", "IdleGuardFunction")
+    if guards:
+        idle_hours = int(guards[0][1]["Properties"]["Environment"]["Variables"]["IDLE_HOURS"])
+        schedule = single(template, "AWS::Events::Rule", "IdleGuardSchedule")["ScheduleExpression"]
+        rate = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours)\)", schedule)
+        if not rate:
+            raise TemplateError(f"the idle guard's schedule {schedule!r} is not a rate in minutes or hours")
+        idle_check_hours = int(rate.group(1)) / (60 if rate.group(2).startswith("minute") else 1)
     return ChurnFacts(
         processing_instance_type=resolve(prepare["InstanceType"]),
         processing_instance_count=int(resolve(prepare["InstanceCount"])),
@@ -139,4 +152,5 @@ def churn_facts(template: dict) -> ChurnFacts:
         endpoint_instance_count=int(deployer["INSTANCE_COUNT"]),
         endpoint_max_instances=int(deployer["MAX_INSTANCES"]),
         invocations_per_instance=int(deployer["INVOCATIONS_PER_INSTANCE"]),
-        notebook_instance_type=notebooks[0][1]["Properties"]["InstanceType"] if notebooks else None)
+        notebook_instance_type=notebooks[0][1]["Properties"]["InstanceType"] if notebooks else None,
+        idle_hours=idle_hours, idle_check_hours=idle_check_hours)

@@ -91,5 +91,7 @@ def render(estimates: list[ProfileEstimate], prices: PriceTable) -> str:
                   f"{_money(profile_estimate.workload)} under the stated workload.**", ""]
     sandbox = [item for item in estimates if item.profile == "sandbox"]
     if sandbox:
-        lines.append(f"**Sandbox idle total: {_money(sandbox[0].idle)} a month** (everything deployed, nothing running).")
+        lines.append(f"**Sandbox idle total: {_money(sandbox[0].idle)} a month** (everything deployed, nothing running): "
+                     + ", ".join(f"{section.title.split(' (')[0]} {_money(section.idle)}"
+                                 for section in sandbox[0].sections) + ".")
     return "\n".join(lines) + "\n"

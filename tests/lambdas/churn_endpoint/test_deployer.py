@@ -27,14 +27,37 @@ SETTINGS = deployer.Settings.from_env(ENV)
 
 
 class UpdateRecorder:
-    """moto 5.2 does not implement UpdateEndpoint: record the call, pass everything else to moto."""
+    """moto 5.2 does not implement UpdateEndpoint, nor tags on versioned model packages: record updates, keep
+    package tags here, pass everything else to moto."""
 
-    def __init__(self, client):
+    def __init__(self, client, package_tags=None):
         self._client = client
         self.updates = []
+        self.package_tags = {} if package_tags is None else package_tags
 
     def update_endpoint(self, **request):
         self.updates.append(request)
+
+    def describe_endpoint(self, **request):
+        """The endpoint as the recorded updates left it."""
+        endpoint = self._client.describe_endpoint(**request)
+        return {**endpoint, "EndpointConfigName": self.updates[-1]["EndpointConfigName"]} if self.updates else endpoint
+
+    def add_tags(self, ResourceArn, Tags):
+        if ":model-package/" not in ResourceArn:
+            return self._client.add_tags(ResourceArn=ResourceArn, Tags=Tags)
+        self.package_tags.setdefault(ResourceArn, {}).update({t["Key"]: t["Value"] for t in Tags})
+
+    def delete_tags(self, ResourceArn, TagKeys):
+        if ":model-package/" not in ResourceArn:
+            return self._client.delete_tags(ResourceArn=ResourceArn, TagKeys=TagKeys)
+        for key in TagKeys:
+            self.package_tags.get(ResourceArn, {}).pop(key, None)
+
+    def list_tags(self, ResourceArn, **_):
+        if ":model-package/" not in ResourceArn:
+            return self._client.list_tags(ResourceArn=ResourceArn)
+        return {"Tags": [{"Key": k, "Value": v} for k, v in self.package_tags.get(ResourceArn, {}).items()]}
 
     def __getattr__(self, name):
         return getattr(self._client, name)
@@ -56,8 +79,22 @@ def register(sagemaker, status="Approved"):
                                                 "ModelDataUrl": "s3://artifacts/model.tar.gz"}],
                                 "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"]},
     )["ModelPackageArn"]
+    return package_event(arn, status)
+
+
+def package_event(arn, status):
     return {"detail-type": deployer.MODEL_PACKAGE_CHANGE, "source": "aws.sagemaker",
             "detail": {"ModelPackageArn": arn, "ModelPackageGroupName": GROUP, "ModelApprovalStatus": status}}
+
+
+def set_status(sagemaker, event, status):
+    """Change the package's approval as a user would, and return the event SageMaker sends for it."""
+    arn = event["detail"]["ModelPackageArn"]
+    sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus=status)
+    return package_event(arn, status)
+
+
+IN_SERVICE = {"detail-type": deployer.ENDPOINT_CHANGE, "detail": {"EndpointName": ENDPOINT, "EndpointStatus": "IN_SERVICE"}}
 
 
 def test_first_approval_creates_the_endpoint_with_data_capture(aws):
@@ -99,8 +136,44 @@ def test_a_retried_event_is_idempotent(aws):
     sagemaker, autoscaling = aws
     event = register(sagemaker)
     deployer.dispatch(event, SETTINGS, sagemaker, autoscaling)
-    assert deployer.dispatch(event, SETTINGS, sagemaker, autoscaling)["action"] == "unchanged"
+    assert deployer.dispatch(event, SETTINGS, sagemaker, autoscaling)["action"] == "ignored"
     assert sagemaker.updates == []
+
+
+def test_editing_an_old_approved_package_does_not_roll_the_endpoint_back(aws):
+    """SageMaker sends the same Approved event for a metadata edit; only a change of approval deploys."""
+    sagemaker, autoscaling = aws
+    first = register(sagemaker)
+    deployer.dispatch(first, SETTINGS, sagemaker, autoscaling)
+    deployer.dispatch(register(sagemaker), SETTINGS, sagemaker, autoscaling)
+    # Editing v1's description (still Approved) sends the same event as its approval did.
+    result = deployer.dispatch(first, SETTINGS, sagemaker, autoscaling)
+    assert result["action"] == "ignored" and "already deployed" in result["reason"]
+    assert [u["EndpointConfigName"] for u in sagemaker.updates] == [f"{ENDPOINT}-v2"]
+
+
+def test_approving_an_old_version_again_rolls_back_deliberately(aws):
+    sagemaker, autoscaling = aws
+    first = register(sagemaker)
+    deployer.dispatch(first, SETTINGS, sagemaker, autoscaling)
+    deployer.dispatch(register(sagemaker), SETTINGS, sagemaker, autoscaling)
+    assert deployer.dispatch(set_status(sagemaker, first, "PendingManualApproval"), SETTINGS, sagemaker,
+                             autoscaling)["action"] == "ignored"
+    result = deployer.dispatch(set_status(sagemaker, first, "Approved"), SETTINGS, sagemaker, autoscaling)
+    assert result["action"] == "updated"
+    assert [u["EndpointConfigName"] for u in sagemaker.updates] == [f"{ENDPOINT}-v2", f"{ENDPOINT}-v1"]
+
+
+def test_a_package_still_in_progress_waits_for_its_completed_event(aws):
+    sagemaker, autoscaling = aws
+
+    class InProgress(UpdateRecorder):
+        def describe_model_package(self, **request):
+            return {**self._client.describe_model_package(**request), "ModelPackageStatus": "InProgress"}
+
+    result = deployer.dispatch(register(sagemaker), SETTINGS, InProgress(sagemaker._client), autoscaling)
+    assert result["action"] == "ignored" and "InProgress" in result["reason"]
+    assert sagemaker.list_endpoints()["Endpoints"] == []
 
 
 def test_pending_packages_are_not_deployed(aws):
@@ -110,17 +183,42 @@ def test_pending_packages_are_not_deployed(aws):
     assert sagemaker.list_endpoints()["Endpoints"] == []
 
 
-def test_an_endpoint_being_updated_is_not_touched_and_the_event_fails_for_retry(aws):
+def test_an_approval_during_an_update_waits_for_in_service_and_is_then_deployed(aws):
+    """A blue/green update outlasts Lambda's asynchronous retries: the approval is kept, not retried or dropped."""
     sagemaker, autoscaling = aws
+    deployer.dispatch(register(sagemaker), SETTINGS, sagemaker, autoscaling)
 
-    class Busy(UpdateRecorder):
-        def describe_endpoint(self, **_):
-            return {"EndpointName": ENDPOINT, "EndpointStatus": "Updating", "EndpointConfigName": f"{ENDPOINT}-v0"}
+    class Updating(UpdateRecorder):
+        def describe_endpoint(self, **request):
+            return {**self._client.describe_endpoint(**request), "EndpointStatus": "Updating"}
 
-    busy = Busy(sagemaker._client)
-    with pytest.raises(deployer.EndpointBusy, match="Updating"):
-        deployer.dispatch(register(sagemaker), SETTINGS, busy, autoscaling)
-    assert busy.updates == [] and sagemaker.list_models()["Models"] == []
+    busy = Updating(sagemaker._client, sagemaker.package_tags)
+    second = register(sagemaker)
+    result = deployer.dispatch(second, SETTINGS, busy, autoscaling)
+    assert result["action"] == "queued" and busy.updates == []
+    assert [m["ModelName"] for m in sagemaker.list_models()["Models"]] == [f"{ENDPOINT}-v1"]
+    # In service again: the waiting approval is deployed, once.
+    result = deployer.dispatch(IN_SERVICE, SETTINGS, sagemaker, autoscaling)
+    assert result["action"] == "updated" and result["config"] == f"{ENDPOINT}-v2"
+    assert deployer.dispatch(IN_SERVICE, SETTINGS, sagemaker, autoscaling)["action"] == "scaling"
+    assert [u["EndpointConfigName"] for u in sagemaker.updates] == [f"{ENDPOINT}-v2"]
+
+
+def test_an_approval_while_the_endpoint_is_deleted_fails_for_retry_and_is_not_marked(aws):
+    sagemaker, autoscaling = aws
+    deployer.dispatch(register(sagemaker), SETTINGS, sagemaker, autoscaling)
+
+    class Deleting(UpdateRecorder):
+        def describe_endpoint(self, **request):
+            return {**self._client.describe_endpoint(**request), "EndpointStatus": "Deleting"}
+
+    second = register(sagemaker)
+    with pytest.raises(deployer.EndpointBusy, match="being deleted"):
+        deployer.dispatch(second, SETTINGS, Deleting(sagemaker._client, sagemaker.package_tags), autoscaling)
+    assert deployer.DEPLOYED_TAG not in sagemaker.package_tags.get(second["detail"]["ModelPackageArn"], {})
+    # The retry after the deletion creates the endpoint from this version.
+    sagemaker.delete_endpoint(EndpointName=ENDPOINT)
+    assert deployer.dispatch(second, SETTINGS, sagemaker, autoscaling)["action"] == "created"
 
 
 def test_in_service_endpoint_gets_target_tracking_scaling(aws):
@@ -158,12 +256,33 @@ def test_teardown_deletes_what_deploy_created(aws):
     deployer.dispatch(register(sagemaker), SETTINGS, client, autoscaling)
     deployer.dispatch({"detail-type": deployer.ENDPOINT_CHANGE,
                        "detail": {"EndpointName": ENDPOINT, "EndpointStatus": "IN_SERVICE"}}, SETTINGS, client, autoscaling)
-    result = deployer.dispatch(dict(deployer.TEARDOWN), SETTINGS, client, autoscaling)
-    assert result["endpoint"] == [ENDPOINT]
-    assert result["endpoint_configs"] == [f"{ENDPOINT}-v1"] and result["models"] == [f"{ENDPOINT}-v1"]
+    for request in ("Create", "Update"):
+        assert deployer.dispatch(stack_event(request), SETTINGS, client, autoscaling) == {
+            "PhysicalResourceId": "churn-endpoint-teardown"}
+    assert sagemaker.list_endpoints()["Endpoints"]
+    result = deployer.dispatch(stack_event("Delete"), SETTINGS, client, autoscaling)
+    assert result == {"PhysicalResourceId": "churn-endpoint-teardown"}
     assert len(client.deleted_packages) == 1
     assert sagemaker.list_endpoints()["Endpoints"] == [] and sagemaker.list_models()["Models"] == []
     assert autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"] == []
+
+
+def stack_event(request):
+    event = {"RequestType": request, "ResourceType": "Custom::ChurnEndpointTeardown"}
+    return event if request == "Create" else {**event, "PhysicalResourceId": "churn-endpoint-teardown"}
+
+
+def test_a_failing_teardown_raises_so_the_stack_deletion_fails_with_the_reason(aws):
+    sagemaker, autoscaling = aws
+    deployer.dispatch(register(sagemaker), SETTINGS, sagemaker, autoscaling)
+
+    class Denied(UpdateRecorder):
+        def delete_endpoint(self, **_):
+            raise RuntimeError("AccessDeniedException: not authorized to perform sagemaker:DeleteEndpoint")
+
+    with pytest.raises(RuntimeError, match="not authorized to perform sagemaker:DeleteEndpoint"):
+        deployer.dispatch(stack_event("Delete"), SETTINGS, Denied(sagemaker._client), autoscaling)
+    assert sagemaker.list_endpoints()["Endpoints"]
 
 
 @pytest.mark.parametrize("event, field", [
@@ -175,6 +294,7 @@ def test_teardown_deletes_what_deploy_created(aws):
     ({"detail-type": deployer.MODEL_PACKAGE_CHANGE, "detail": {"ModelPackageArn": "arn", "ModelPackageGroupName": "other",
                                                                 "ModelApprovalStatus": "Approved"}}, "'detail.ModelPackageGroupName'"),
     ({"detail-type": deployer.ENDPOINT_CHANGE, "detail": {"EndpointName": ENDPOINT}}, "'detail.EndpointStatus'"),
+    ({"RequestType": "Replace"}, "'RequestType'"),
 ])
 def test_malformed_events_name_the_field_and_change_nothing(aws, event, field):
     sagemaker, autoscaling = aws

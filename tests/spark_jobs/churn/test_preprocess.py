@@ -82,6 +82,29 @@ def test_split_depends_on_the_record_and_seed_not_on_partitioning(spark, prepare
     assert as_set(tmp_path / "other" / "test") != as_set(root / "features" / "test")
 
 
+def test_no_split_folder_holds_an_empty_part_file(spark, tmp_path):
+    """Spark's first write task writes a 0-byte part even when its partition has no row of the split; the XGBoost
+    container fails on an empty CSV file. Small input splits make partition 0 miss validation and test rows."""
+    generate(tmp_path / "raw.csv", rows=400, seed=5)
+    args = preprocess.JobArguments(input=str(tmp_path / "raw.csv"), output=str(tmp_path / "features"), seed=SPLIT_SEED)
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "256")
+    try:
+        report = preprocess.run(spark, args)
+    finally:
+        spark.conf.unset("spark.sql.files.maxPartitionBytes")
+    for name in ("train", "validation", "test"):
+        parts = list((tmp_path / "features" / name).glob("part-*"))
+        assert parts and all(part.stat().st_size > 0 for part in parts), name
+        assert sum(len(part.read_text().splitlines()) for part in parts) == report["splits"][name]["rows"]
+
+
+def test_an_empty_split_stops_the_job(spark, tmp_path):
+    generate(tmp_path / "raw.csv", rows=2, seed=5)
+    args = preprocess.JobArguments(input=str(tmp_path / "raw.csv"), output=str(tmp_path / "features"), seed=SPLIT_SEED)
+    with pytest.raises(preprocess.JobInputError, match=r"No rows for the .*split"):
+        preprocess.run(spark, args)
+
+
 def test_missing_columns_stop_the_job_with_their_names(spark, tmp_path):
     (tmp_path / "raw.csv").write_text(",".join(c for c in COLUMNS if c not in ("Phone", "Churn?")) + "\n")
     with pytest.raises(preprocess.JobInputError, match=r"Churn\?, Phone"):

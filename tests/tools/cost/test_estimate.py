@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from tools.cost import estimate
@@ -111,6 +113,18 @@ def test_churn_run_endpoint_and_notebook():
     # endpoint idle: 2 x 0.1 x 100 = 20; 350/min at 100 per instance -> 4 instances = 40; notebook 40 h x 0.05 = 2
     assert section.idle == pytest.approx(20.0)
     assert section.workload == pytest.approx(4 * 3.1 + 40.0 + 2.0)
+
+
+def test_an_idle_guard_bills_an_unused_endpoint_for_its_window_only():
+    guarded = dataclasses.replace(CHURN, idle_hours=4, idle_check_hours=1.0)
+    section = estimate.churn(guarded, NO_OVERHEAD, CHURN_USAGE, PRICES, hours=100)
+    # idle: 2 instances x $0.1 x (4 h window + 1 h until the hourly check) = 1.0; busy traffic keeps it up all month
+    assert section.idle == pytest.approx(1.0)
+    assert section.workload == pytest.approx(4 * 3.1 + 40.0 + 2.0)
+    endpoint = next(line for line in section.lines if line.item == "Real-time endpoint")
+    assert "deleted after 4 h without invocations" in endpoint.basis and "idle guard deletes it" in section.notes[0]
+    # A window longer than the month bills the month.
+    assert estimate.idle_endpoint_hours(dataclasses.replace(guarded, idle_hours=200), hours=100) == 100
 
 
 @pytest.mark.parametrize(("per_minute", "instances"), [(0, 2), (10, 2), (201, 3), (350, 4), (10_000, 5)])

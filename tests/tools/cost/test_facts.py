@@ -30,6 +30,8 @@ def test_facts_follow_the_profile_settings(kit_app):
         config.churn_endpoint_instance_type, config.churn_endpoint_instance_count, config.churn_endpoint_max_instances)
     assert churn.invocations_per_instance == config.churn_invocations_per_instance
     assert churn.notebook_instance_type == (config.churn_notebook_instance_type if config.churn_notebook else None)
+    assert churn.idle_hours == (config.churn_idle_hours or None)
+    assert churn.idle_check_hours == (1.0 if config.churn_idle_hours else None)
 
 
 def test_overhead_counts_what_the_templates_hold(kit_app):
@@ -53,7 +55,19 @@ def test_a_changed_setting_changes_the_estimate():
     endpoint = next(line for line in estimate_profile("sandbox", stacks, PriceTable.load(), load_usage("sandbox"),
                                                       measured_throughput()).sections[2].lines
                     if line.item == "Real-time endpoint")
-    assert endpoint.idle == pytest.approx(0.115 * 730)
+    # The sandbox idle guard deletes an unused endpoint after 4 h, checked hourly: 5 billed hours.
+    assert endpoint.idle == pytest.approx(0.115 * 5)
+
+
+def test_sandbox_idles_at_five_dollars_or_less_per_architecture(kit_app):
+    if kit_app.config.profile != "sandbox":
+        pytest.skip("the idle target is the sandbox's")
+    result = estimate_profile("sandbox", templates(kit_app.assembly), PriceTable.load(), load_usage("sandbox"),
+                              measured_throughput())
+    churn = result.sections[2]
+    assert any(line.item == "Real-time endpoint" and line.idle > 0 for line in churn.lines)  # endpoint included
+    assert {section.title: round(section.idle, 2) for section in result.sections if section.idle > 5} == {}
+    assert "SageMaker Spark churn model $" in render([result], PriceTable.load())
 
 
 def test_every_profile_is_priced_and_totals_add_up(kit_app):
