@@ -93,6 +93,7 @@ class Option:
     name: str
     inference: float
     training: float
+    confirmed: bool = True  # False: priced on a billing basis AWS's documentation does not state
 
     @property
     def total(self) -> float:
@@ -188,7 +189,7 @@ def redshift(facts: RedshiftFacts, overhead: StackOverhead, usage: dict, prices:
     options = [
         Option("In-database, CREATE MODEL (the kit's default)", scoring_cost, create_model_cost),
         Option(f"In-database, CREATE MODEL if AUTO OFF is billed as {export['training_instance_type']} training time "
-               "(basis unconfirmed)", scoring_cost, instance_basis),
+               "(basis unconfirmed)", scoring_cost, instance_basis, confirmed=False),
         Option(f"In-database, bring your own model ({export['training_instance_type']} training job, "
                "then CREATE MODEL FROM the job)", scoring_cost, sagemaker_training + training_query_cost),
         Option(f"Export pipeline: UNLOAD {move_minutes} min/day of {rpu} RPU, CSV on S3, "
@@ -277,8 +278,9 @@ def model_quality(facts: ModelQualityFacts, overhead: StackOverhead, usage: dict
         section.notes.append("That is more than a day: raise quality_max_vcpu or the runs fall behind.")
     one_mb = capture_request_cost(capture_requests(usage["captured_tb_per_day"], 1, usage["runs_per_month"]), prices)
     section.notes.append(f"Capture object size is an assumption (capture_object_mb = {object_mb:g}): Data Capture's "
-                         "documentation does not say how it rolls its files. At 1 MB objects the S3 requests would "
-                         f"cost ${one_mb:,.2f} a month.")
+                         "documentation does not say how it rolls its files. "
+                         + (f"At 1 MB objects the S3 requests would cost ${one_mb:,.2f} a month." if object_mb != 1
+                            else "PUTs scale with 1 / object size."))
     return section
 
 

@@ -226,3 +226,11 @@ def test_a_stopped_notebook_still_bills_its_volume():
     assert section.idle == pytest.approx(20.0 + 2.0)
     assert not any(line.item == "Notebook storage volume"
                    for line in estimate.churn(CHURN, NO_OVERHEAD, CHURN_USAGE, PRICES, hours=100).lines)
+
+
+def test_the_cheapest_option_is_one_priced_on_a_documented_basis():
+    from tools.cost.report import ProfileEstimate, render
+
+    options = [estimate.Option("documented", 1.0, 2.0), estimate.Option("unconfirmed", 0.5, 0.5, confirmed=False)]
+    text = render([ProfileEstimate("production", [], options)], PRICES)
+    assert "| unconfirmed | $0.50 | $0.50 | $1.00 |" in text and "- Cheapest here: documented." in text
