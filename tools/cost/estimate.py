@@ -14,8 +14,9 @@ from tools.cost.facts import ChurnFacts, ModelQualityFacts, RedshiftFacts, Stack
 
 COST_DIR = Path(__file__).resolve().parent
 DAYS_PER_MONTH = 30
-# S3 bills GB of 2^30 bytes (the storage example on https://aws.amazon.com/s3/pricing/ divides byte-hours by
-# 1,073,741,824); usage.json states volumes in decimal TB (10^12 bytes), the unit capture sizes are measured in.
+# S3 bills GB of 2^30 bytes (the storage examples on https://aws.amazon.com/s3/pricing/ and
+# https://aws.amazon.com/s3/faqs/ divide byte-hours by 1,073,741,824 and write 10 TB as 10,995,116,277,760 bytes);
+# usage.json states volumes in decimal TB (10^12 bytes), the unit capture sizes are measured in.
 BYTES_PER_BILLED_GB = 2**30
 # ListObjectsV2 returns at most 1,000 keys a request
 # (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html, MaxKeys).
@@ -210,8 +211,7 @@ def billed_gb(decimal_tb: float) -> float:
 
 
 def s3_standard_storage(gb_months: float, prices: PriceTable) -> float:
-    """S3 Standard storage by volume tier. The tiers count a month's Standard storage across the account and region;
-    priced on one bucket alone, this is an upper bound."""
+    """S3 Standard storage of one bucket by volume tier (other Standard storage of the account is not counted)."""
     return prices.tiered("s3_standard_tiered_gb_month", gb_months)
 
 
