@@ -125,9 +125,10 @@ def overhead_lines(overhead: StackOverhead, prices: PriceTable, hours: float) ->
     if overhead.rotating_keys:
         cost = overhead.rotating_keys * KMS_BILLED_ROTATIONS * prices("kms_key_rotation_month")
         first_year = overhead.rotating_keys * prices("kms_key_rotation_month")
-        lines.append(Line("KMS key rotations", f"{overhead.rotating_keys} rotating key(s) x {KMS_BILLED_ROTATIONS} billed "
-                          f"rotations: steady state from day {KMS_BILLED_ROTATIONS * overhead.key_rotation_days} "
-                          f"($0 before day {overhead.key_rotation_days}, ${first_year:,.2f} until the second)", cost, cost))
+        lines.append(Line("KMS key rotations",
+                          f"{overhead.rotating_keys} rotating key(s) x {KMS_BILLED_ROTATIONS} billed rotations: steady "
+                          f"state from day {KMS_BILLED_ROTATIONS * overhead.key_rotation_days} ($0 before day "
+                          f"{overhead.key_rotation_days}, ${first_year:,.2f} until the second)", cost, cost))
     if overhead.secrets:
         cost = overhead.secrets * prices("secrets_manager_secret_month")
         lines.append(Line("Secrets Manager", f"{overhead.secrets} secret(s)", cost, cost))
@@ -183,8 +184,8 @@ def redshift(facts: RedshiftFacts, overhead: StackOverhead, usage: dict, prices:
         "Billing basis of CREATE MODEL ... AUTO OFF: Redshift ML's cost page "
         "(https://docs.aws.amazon.com/redshift/latest/dg/cost.html) says CREATE MODEL's SageMaker cost grows with the "
         "training cells and that MAX_RUNTIME bounds AUTO ON and OFF training; it does not say whether AUTO OFF is "
-        f"billed per cell or per training instance-hour, so both are shown: ${create_model_cost:,.2f} a month by cells, "
-        f"${instance_basis:,.2f} by {export['training_instance_type']} time ({export['training_hours_per_run']:g} h "
+        "billed per cell or per training instance-hour, so both are shown: "
+        f"${create_model_cost:,.2f} a month by cells, ${instance_basis:,.2f} by {export['training_instance_type']} time ({export['training_hours_per_run']:g} h "
         f"a run). By cells, CREATE MODEL is {'more' if create_model_cost > instance_basis else 'less'} than "
         "the instance-time basis.")
     options = [
@@ -329,8 +330,8 @@ def churn(facts: ChurnFacts, overhead: StackOverhead, usage: dict, prices: Price
                           usage["notebook_hours_per_month"] * prices.instance("notebook", facts.notebook_instance_type)))
     if facts.notebook_volume_gb:
         volume = facts.notebook_volume_gb * prices("sagemaker_notebook_storage_gb_month")
-        lines.append(Line("Notebook storage volume", f"{facts.notebook_volume_gb} GB ML storage, billed while stopped too",
-                          volume, volume))
+        lines.append(Line("Notebook storage volume",
+                          f"{facts.notebook_volume_gb} GB ML storage, billed while stopped too", volume, volume))
     section = Section("SageMaker Spark churn model (ChurnModelStack)", [*lines, *overhead_lines(overhead, prices, hours)])
     if facts.idle_hours is None:
         section.notes.append(f"One pipeline run: ${per_run:,.2f}. The endpoint bills from the first approved model "
