@@ -185,9 +185,9 @@ def redshift(facts: RedshiftFacts, overhead: StackOverhead, usage: dict, prices:
         "(https://docs.aws.amazon.com/redshift/latest/dg/cost.html) says CREATE MODEL's SageMaker cost grows with the "
         "training cells and that MAX_RUNTIME bounds AUTO ON and OFF training; it does not say whether AUTO OFF is "
         "billed per cell or per training instance-hour, so both are shown: "
-        f"${create_model_cost:,.2f} a month by cells, ${instance_basis:,.2f} by {export['training_instance_type']} time ({export['training_hours_per_run']:g} h "
-        f"a run). By cells, CREATE MODEL is {'more' if create_model_cost > instance_basis else 'less'} than "
-        "the instance-time basis.")
+        f"${create_model_cost:,.2f} a month by cells, ${instance_basis:,.2f} by {export['training_instance_type']} "
+        f"time ({export['training_hours_per_run']:g} h a run). By cells, CREATE MODEL is "
+        f"{'more' if create_model_cost > instance_basis else 'less'} than the instance-time basis.")
     options = [
         Option("In-database, CREATE MODEL (the kit's default)", scoring_cost, create_model_cost),
         Option(f"In-database, CREATE MODEL if AUTO OFF is billed as {export['training_instance_type']} training time "

@@ -118,6 +118,8 @@ def model_quality_facts(template: dict) -> ModelQualityFacts:
     driver_memory = re.search(r"spark\.driver\.memory=(\d+)g", text)
     if not (cores and memory):
         raise TemplateError("the job's spark.executor.cores / spark.executor.memory are not in the template")
+    if not (driver_cores and driver_memory):
+        raise TemplateError("the job's spark.driver.cores / spark.driver.memory are not in the template")
     # EMR Serverless adds 10% memory overhead to a worker and bills the worker's whole-GB memory.
     worker_gb = math.ceil(int(memory.group(1)) * 1.1)
     capture = single(template, "AWS::S3::Bucket", "CaptureBucket")
@@ -131,9 +133,8 @@ def model_quality_facts(template: dict) -> ModelQualityFacts:
         worker_gb_per_vcpu=worker_gb / int(cores.group(1)),
         capture_retention_days=min(expirations),
         has_dashboard=bool(resources(template, "AWS::QuickSight::Dashboard")),
-        # Without spark.driver.* EMR Serverless starts a driver of its default size; the kit always sets them.
-        driver_vcpu=int(driver_cores.group(1)) if driver_cores else 0,
-        driver_gb=math.ceil(int(driver_memory.group(1)) * 1.1) if driver_memory else 0)
+        driver_vcpu=int(driver_cores.group(1)),
+        driver_gb=math.ceil(int(driver_memory.group(1)) * 1.1))  # the same 10% overhead, whole GB
 
 
 def churn_facts(template: dict) -> ChurnFacts:
