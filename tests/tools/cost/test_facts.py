@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import aws_cdk as cdk
@@ -11,7 +12,7 @@ from app import build_app
 from stacks.redshift_ml.model_lifecycle import TRAINING_POLL
 from tests.conftest import CDK_JSON_CONTEXT
 from tools.cost.estimate import PriceTable
-from tools.cost.facts import churn_facts, model_quality_facts, redshift_facts, stack_overhead
+from tools.cost.facts import TemplateError, churn_facts, model_quality_facts, redshift_facts, stack_overhead
 from tools.cost.report import estimate_profile, load_usage, measured_throughput, render
 from tools.synthesis import templates
 
@@ -109,3 +110,10 @@ def test_every_price_has_an_as_of_date_and_every_tier_a_bound():
         tiers = entry.get("tiers", [])
         bounds = [value for tier in tiers[:-1] for key, value in tier.items() if key.startswith("up_to_")]
         assert len(bounds) == max(len(tiers) - 1, 0) and bounds == sorted(bounds), name
+
+
+def test_a_job_without_driver_settings_is_not_priced_as_driverless(kit_app):
+    template = json.loads(json.dumps(templates(kit_app.assembly)["ModelQualityStack"]).replace(
+        "spark.driver.cores=", "spark.driver.coresX="))
+    with pytest.raises(TemplateError, match=r"spark\.driver\.cores"):
+        model_quality_facts(template)
