@@ -14,6 +14,21 @@ from tools.cost.facts import ChurnFacts, ModelQualityFacts, RedshiftFacts, Stack
 
 COST_DIR = Path(__file__).resolve().parent
 DAYS_PER_MONTH = 30
+# S3 bills GB of 2^30 bytes (the storage examples on https://aws.amazon.com/s3/pricing/ and
+# https://aws.amazon.com/s3/faqs/ divide byte-hours by 1,073,741,824 and write 10 TB as 10,995,116,277,760 bytes);
+# usage.json states volumes in decimal TB (10^12 bytes), the unit capture sizes are measured in.
+BYTES_PER_BILLED_GB = 2**30
+# ListObjectsV2 returns at most 1,000 keys a request
+# (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html, MaxKeys).
+LIST_KEYS_PER_REQUEST = 1000
+# Spark reads a file larger than spark.sql.files.maxPartitionBytes (128 MiB by default) as several splits, each a
+# ranged GET (https://spark.apache.org/docs/3.5.6/sql-performance-tuning.html).
+SPARK_SPLIT_BYTES = 128 * 2**20
+# Redshift Serverless bills compute per second with a 60-second minimum (https://aws.amazon.com/redshift/pricing/).
+REDSHIFT_MINIMUM_SECONDS = 60
+# A KMS key's price rises $1/month with each of its first two rotations, then stays
+# (https://aws.amazon.com/blogs/security/the-curious-case-of-faster-aws-kms-symmetric-key-rotation/).
+KMS_BILLED_ROTATIONS = 2
 
 
 class PriceError(KeyError):
@@ -41,15 +56,18 @@ class PriceTable:
             raise PriceError(f"no price '{name}' in the price table; add it with its unit and source")
         return self.unit_prices[name]["usd"]
 
-    def tiered(self, name: str, quantity_millions: float) -> float:
-        """Cost of a month's quantity under a price with volume tiers (each tier's price applies to its band)."""
+    def tiered(self, name: str, quantity: float) -> float:
+        """Cost of a month's quantity under a price with volume tiers (each tier's price applies to its band).
+
+        A tier's upper bound is its `up_to_<unit>` key, in the unit `quantity` is given in (million cells, GB).
+        """
         tiers = self.unit_prices[name].get("tiers") if name in self.unit_prices else None
         if not tiers:
-            return quantity_millions * self(name)
+            return quantity * self(name)
         cost, lower = 0.0, 0.0
         for tier in tiers:
-            upper = tier.get("up_to_million_cells", math.inf)
-            cost += max(0.0, min(quantity_millions, upper) - lower) * tier["usd"]
+            upper = next((bound for key, bound in tier.items() if key.startswith("up_to_")), math.inf)
+            cost += max(0.0, min(quantity, upper) - lower) * tier["usd"]
             lower = upper
         return cost
 
@@ -76,6 +94,7 @@ class Option:
     name: str
     inference: float
     training: float
+    confirmed: bool = True  # False: priced on a billing basis AWS's documentation does not state
 
     @property
     def total(self) -> float:
@@ -103,6 +122,13 @@ def overhead_lines(overhead: StackOverhead, prices: PriceTable, hours: float) ->
     if overhead.kms_keys:
         cost = overhead.kms_keys * prices("kms_key_month")
         lines.append(Line("KMS keys", f"{overhead.kms_keys} key(s)", cost, cost))
+    if overhead.rotating_keys:
+        cost = overhead.rotating_keys * KMS_BILLED_ROTATIONS * prices("kms_key_rotation_month")
+        first_year = overhead.rotating_keys * prices("kms_key_rotation_month")
+        lines.append(Line("KMS key rotations",
+                          f"{overhead.rotating_keys} rotating key(s) x {KMS_BILLED_ROTATIONS} billed rotations: steady "
+                          f"state from day {KMS_BILLED_ROTATIONS * overhead.key_rotation_days} ($0 before day "
+                          f"{overhead.key_rotation_days}, ${first_year:,.2f} until the second)", cost, cost))
     if overhead.secrets:
         cost = overhead.secrets * prices("secrets_manager_secret_month")
         lines.append(Line("Secrets Manager", f"{overhead.secrets} secret(s)", cost, cost))
@@ -127,6 +153,8 @@ def redshift(facts: RedshiftFacts, overhead: StackOverhead, usage: dict, prices:
     training_query_cost = runs * rpu * usage["training_query_minutes"] / 60 * rpu_hour
     create_model_cost = prices.tiered("redshift_ml_training_million_cells", runs * cells / 1e6) + training_query_cost
     storage = usage["storage_gb"] * prices("redshift_managed_storage_gb_month")
+    checks = lifecycle_checks(facts, usage)
+    polling_cost = runs * checks * rpu * REDSHIFT_MINIMUM_SECONDS / 3600 * rpu_hour
     recommender = Section("Redshift ML recommender (RedshiftMlStack)", [
         Line("Redshift Serverless compute", f"base {rpu} RPU, nothing while idle", 0.0, 0.0),
         Line("Managed storage", f"{usage['storage_gb']:,} GB", storage, storage),
@@ -134,6 +162,10 @@ def redshift(facts: RedshiftFacts, overhead: StackOverhead, usage: dict, prices:
              f"({usage['pairs_scored_per_day']:,} pairs)", 0.0, scoring_cost),
         Line("CREATE MODEL refresh", f"{runs} run(s) x {cells:,} cells (tiered) + {usage['training_query_minutes']} "
              f"min of {rpu} RPU each", 0.0, create_model_cost),
+        Line("Lifecycle training checks", f"{runs} run(s) x {checks} SVV_ML_MODEL_INFO check(s) "
+             f"({usage['training_wait_minutes']} min of training, one every "
+             f"{(facts.training_poll_seconds or 0) / 60:g} min), each at most the {REDSHIFT_MINIMUM_SECONDS} s minimum "
+             f"of {rpu} RPU", 0.0, polling_cost),
         *overhead_lines(overhead, prices, hours)])
     daily_rpu_hours = rpu * usage["scoring_minutes_per_day"] / 60
     if facts.daily_rpu_hour_limit is not None and daily_rpu_hours > facts.daily_rpu_hour_limit:
@@ -147,13 +179,56 @@ def redshift(facts: RedshiftFacts, overhead: StackOverhead, usage: dict, prices:
                         + prices.instance("hosting", export["inference_instance_type"]) * hours)
     sagemaker_training = runs * export["training_hours_per_run"] * prices.instance(
         "training", export["training_instance_type"])
+    instance_basis = sagemaker_training + training_query_cost
+    recommender.notes.append(
+        "Billing basis of CREATE MODEL ... AUTO OFF: Redshift ML's cost page "
+        "(https://docs.aws.amazon.com/redshift/latest/dg/cost.html) says CREATE MODEL's SageMaker cost grows with the "
+        "training cells and that MAX_RUNTIME bounds AUTO ON and OFF training; it does not say whether AUTO OFF is "
+        "billed per cell or per training instance-hour, so both are shown: "
+        f"${create_model_cost:,.2f} a month by cells, ${instance_basis:,.2f} by {export['training_instance_type']} "
+        f"time ({export['training_hours_per_run']:g} h a run). By cells, CREATE MODEL is "
+        f"{'more' if create_model_cost > instance_basis else 'less'} than the instance-time basis.")
     options = [
         Option("In-database, CREATE MODEL (the kit's default)", scoring_cost, create_model_cost),
+        Option(f"In-database, CREATE MODEL if AUTO OFF is billed as {export['training_instance_type']} training time "
+               "(basis unconfirmed)", scoring_cost, instance_basis, confirmed=False),
         Option(f"In-database, bring your own model ({export['training_instance_type']} training job, "
                "then CREATE MODEL FROM the job)", scoring_cost, sagemaker_training + training_query_cost),
         Option(f"Export pipeline: UNLOAD {move_minutes} min/day of {rpu} RPU, CSV on S3, "
                f"{export['inference_instance_type']} always on, COPY back", export_inference, sagemaker_training)]
     return recommender, options
+
+
+def lifecycle_checks(facts: RedshiftFacts, usage: dict) -> int:
+    """SVV_ML_MODEL_INFO queries the lifecycle runs while one model trains: one per Wait of the template's interval."""
+    if not facts.training_poll_seconds:
+        return 0
+    return math.ceil(usage["training_wait_minutes"] * 60 / facts.training_poll_seconds)
+
+
+def billed_gb(decimal_tb: float) -> float:
+    """Decimal TB (as usage.json states volumes) in the GB of 2^30 bytes that S3 bills."""
+    return decimal_tb * 1e12 / BYTES_PER_BILLED_GB
+
+
+def s3_standard_storage(gb_months: float, prices: PriceTable) -> float:
+    """S3 Standard storage of one bucket by volume tier (other Standard storage of the account is not counted)."""
+    return prices.tiered("s3_standard_tiered_gb_month", gb_months)
+
+
+def capture_requests(captured_tb_per_day: float, object_mb: float, runs_per_month: float) -> tuple[float, float, float]:
+    """(PUT, GET, LIST) requests a month: Data Capture writes each object once; each daily run lists the day's 24
+    hour prefixes (1,000 keys a LIST) and reads every object, a ranged GET per Spark split."""
+    objects_per_day = captured_tb_per_day * 1e12 / (object_mb * 1e6)
+    gets_per_object = max(1, math.ceil(object_mb * 1e6 / SPARK_SPLIT_BYTES))
+    lists_per_run = 24 * math.ceil(objects_per_day / 24 / LIST_KEYS_PER_REQUEST)
+    return (objects_per_day * DAYS_PER_MONTH, objects_per_day * gets_per_object * runs_per_month,
+            lists_per_run * runs_per_month)
+
+
+def capture_request_cost(requests: tuple[float, float, float], prices: PriceTable) -> float:
+    puts, gets, lists = requests
+    return ((puts + lists) * prices("s3_put_copy_post_list_1000") + gets * prices("s3_get_1000")) / 1000
 
 
 def emr_vcpu_hours_per_day(captured_tb_per_day: float, mb_per_s_per_core: float) -> float:
@@ -168,8 +243,14 @@ def model_quality(facts: ModelQualityFacts, overhead: StackOverhead, usage: dict
     gb_price = prices(f"emr_serverless_gb_hour_{architecture}")
     vcpu_hours = emr_vcpu_hours_per_day(usage["captured_tb_per_day"], mb_per_s_per_core)
     per_run = vcpu_hours * (vcpu_price + facts.worker_gb_per_vcpu * gb_price)
-    stored_gb = usage["captured_tb_per_day"] * 1000 * facts.capture_retention_days
+    stored_gb = billed_gb(usage["captured_tb_per_day"]) * facts.capture_retention_days
     s3 = prices("s3_standard_gb_month")
+    object_mb = usage["capture_object_mb"]
+    requests = capture_requests(usage["captured_tb_per_day"], object_mb, usage["runs_per_month"])
+    objects_per_day = requests[0] / DAYS_PER_MONTH
+    # The driver runs as long as the job: the executors' vCPU-hours spread over the application's maximum.
+    run_hours = vcpu_hours / facts.max_vcpu
+    driver_per_run = run_hours * (facts.driver_vcpu * vcpu_price + facts.driver_gb * gb_price)
     if facts.has_dashboard:
         seats = usage["quicksight_authors"] * prices("quicksight_author_month") \
             + usage["quicksight_readers"] * prices("quicksight_reader_month")
@@ -182,15 +263,25 @@ def model_quality(facts: ModelQualityFacts, overhead: StackOverhead, usage: dict
              f"{usage['runs_per_month']} run(s) x {vcpu_hours:,.1f} vCPU-h ({usage['captured_tb_per_day']:g} TB/day at "
              f"{mb_per_s_per_core:g} MB/s per vCPU) + {facts.worker_gb_per_vcpu:g} GB per vCPU, {facts.architecture}",
              0.0, usage["runs_per_month"] * per_run),
-        Line("Captured data on S3", f"{usage['captured_tb_per_day']:g} TB/day kept {facts.capture_retention_days} days "
-             f"(capture bucket expiry)", 0.0, stored_gb * s3),
+        Line("Captured data on S3", f"{usage['captured_tb_per_day']:g} TB/day (10^12 bytes) kept "
+             f"{facts.capture_retention_days} days (capture bucket expiry): {stored_gb:,.0f} GB of 2^30 bytes, "
+             "S3 Standard volume tiers", 0.0, s3_standard_storage(stored_gb, prices)),
+        Line("S3 requests on captures", f"{objects_per_day:,.0f} objects/day of {object_mb:g} MB (usage.json "
+             f"capture_object_mb): {requests[0]:,.0f} PUT, {requests[1]:,.0f} GET, {requests[2]:,.0f} LIST a month",
+             0.0, capture_request_cost(requests, prices)),
+        Line("Spark driver", f"{usage['runs_per_month']} run(s) x {run_hours:,.2f} h x {facts.driver_vcpu} vCPU + "
+             f"{facts.driver_gb} GB", 0.0, usage["runs_per_month"] * driver_per_run),
         Line("Results on S3", f"{usage['results_gb']:g} GB", usage["results_gb"] * s3, usage["results_gb"] * s3),
         quicksight, *overhead_lines(overhead, prices, hours)])
-    run_hours = vcpu_hours / facts.max_vcpu
     section.notes.append(f"One day's run is {vcpu_hours:,.1f} vCPU-hours: {run_hours:,.2f} h at the application's "
                          f"maximum of {facts.max_vcpu} vCPU, ${per_run:,.2f} a run.")
     if run_hours > 24:
         section.notes.append("That is more than a day: raise quality_max_vcpu or the runs fall behind.")
+    one_mb = capture_request_cost(capture_requests(usage["captured_tb_per_day"], 1, usage["runs_per_month"]), prices)
+    section.notes.append(f"Capture object size is an assumption (capture_object_mb = {object_mb:g}): Data Capture's "
+                         "documentation does not say how it rolls its files. "
+                         + (f"At 1 MB objects the S3 requests would cost ${one_mb:,.2f} a month." if object_mb != 1
+                            else "PUTs scale with 1 / object size."))
     return section
 
 
@@ -237,6 +328,10 @@ def churn(facts: ChurnFacts, overhead: StackOverhead, usage: dict, prices: Price
         lines.append(Line("Notebook instance", f"{facts.notebook_instance_type} x {usage['notebook_hours_per_month']} h "
                           "(stopped when idle)", 0.0,
                           usage["notebook_hours_per_month"] * prices.instance("notebook", facts.notebook_instance_type)))
+    if facts.notebook_volume_gb:
+        volume = facts.notebook_volume_gb * prices("sagemaker_notebook_storage_gb_month")
+        lines.append(Line("Notebook storage volume",
+                          f"{facts.notebook_volume_gb} GB ML storage, billed while stopped too", volume, volume))
     section = Section("SageMaker Spark churn model (ChurnModelStack)", [*lines, *overhead_lines(overhead, prices, hours)])
     if facts.idle_hours is None:
         section.notes.append(f"One pipeline run: ${per_run:,.2f}. The endpoint bills from the first approved model "

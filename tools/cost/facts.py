@@ -25,12 +25,15 @@ class StackOverhead:
     alarms: int
     secrets: int
     interface_endpoint_azs: int  # interface VPC endpoints x the subnets (AZs) each one is in
+    rotating_keys: int = 0  # keys with automatic rotation: each of the first two rotations adds a key-month price
+    key_rotation_days: int = 365  # the shortest rotation period among them (RotationPeriodInDays, default 365)
 
 
 @dataclass(frozen=True)
 class RedshiftFacts:
     base_rpu: int
     daily_rpu_hour_limit: float | None
+    training_poll_seconds: int | None = None  # the lifecycle's wait between SVV_ML_MODEL_INFO checks
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,8 @@ class ModelQualityFacts:
     worker_gb_per_vcpu: float
     capture_retention_days: int
     has_dashboard: bool
+    driver_vcpu: int = 0  # the Spark driver, billed for the whole run next to the executors
+    driver_gb: int = 0
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,7 @@ class ChurnFacts:
     endpoint_max_instances: int
     invocations_per_instance: int
     notebook_instance_type: str | None
+    notebook_volume_gb: int = 0  # billed as ML storage while the notebook is stopped too
     # The sandbox idle guard: hours without invocations before it deletes the endpoint, and hours between its
     # checks (None: no guard, the endpoint stays until the stack is deleted).
     idle_hours: int | None = None
@@ -75,13 +81,17 @@ def stack_overhead(template: dict) -> StackOverhead:
     namespaces = resources(template, "AWS::RedshiftServerless::Namespace")
     endpoints = [body["Properties"] for _, body in resources(template, "AWS::EC2::VPCEndpoint")
                  if body["Properties"].get("VpcEndpointType") == "Interface"]
+    rotating = [body["Properties"] for _, body in resources(template, "AWS::KMS::Key")
+                if body["Properties"].get("EnableKeyRotation")]
     return StackOverhead(
         kms_keys=len(resources(template, "AWS::KMS::Key")),
         alarms=len(resources(template, "AWS::CloudWatch::Alarm")),
         # A namespace with a Redshift-managed admin password keeps it in Secrets Manager.
         secrets=len(resources(template, "AWS::SecretsManager::Secret"))
         + sum(1 for _, body in namespaces if body["Properties"].get("ManageAdminPassword")),
-        interface_endpoint_azs=sum(len(endpoint.get("SubnetIds", [])) for endpoint in endpoints))
+        interface_endpoint_azs=sum(len(endpoint.get("SubnetIds", [])) for endpoint in endpoints),
+        rotating_keys=len(rotating),
+        key_rotation_days=min((int(key.get("RotationPeriodInDays", 365)) for key in rotating), default=365))
 
 
 def redshift_facts(template: dict) -> RedshiftFacts:
@@ -93,7 +103,10 @@ def redshift_facts(template: dict) -> RedshiftFacts:
         parameters = call["Resources"]["Limit"]["Properties"]["Create"][EXPANDED_JSON]["parameters"]
         if parameters.get("period") == "daily" and parameters.get("usageType") == "serverless-compute":
             limit = float(parameters["amount"])
-    return RedshiftFacts(base_rpu=int(workgroup["BaseCapacity"]), daily_rpu_hour_limit=limit)
+    # The lifecycle's Wait state between training checks, in the expanded (or plain-string) state machine definition.
+    poll = re.search(r'\\?"WaitForTraining\\?":\s*\{[^{}]*?\\?"Seconds\\?":\s*(\d+)', json.dumps(normalize(template)))
+    return RedshiftFacts(base_rpu=int(workgroup["BaseCapacity"]), daily_rpu_hour_limit=limit,
+                         training_poll_seconds=int(poll.group(1)) if poll else None)
 
 
 def model_quality_facts(template: dict) -> ModelQualityFacts:
@@ -101,8 +114,12 @@ def model_quality_facts(template: dict) -> ModelQualityFacts:
     text = json.dumps(template)
     cores = re.search(r"spark\.executor\.cores=(\d+)", text)
     memory = re.search(r"spark\.executor\.memory=(\d+)g", text)
+    driver_cores = re.search(r"spark\.driver\.cores=(\d+)", text)
+    driver_memory = re.search(r"spark\.driver\.memory=(\d+)g", text)
     if not (cores and memory):
         raise TemplateError("the job's spark.executor.cores / spark.executor.memory are not in the template")
+    if not (driver_cores and driver_memory):
+        raise TemplateError("the job's spark.driver.cores / spark.driver.memory are not in the template")
     # EMR Serverless adds 10% memory overhead to a worker and bills the worker's whole-GB memory.
     worker_gb = math.ceil(int(memory.group(1)) * 1.1)
     capture = single(template, "AWS::S3::Bucket", "CaptureBucket")
@@ -115,7 +132,9 @@ def model_quality_facts(template: dict) -> ModelQualityFacts:
         max_vcpu=int(application["MaximumCapacity"]["Cpu"].split()[0]),
         worker_gb_per_vcpu=worker_gb / int(cores.group(1)),
         capture_retention_days=min(expirations),
-        has_dashboard=bool(resources(template, "AWS::QuickSight::Dashboard")))
+        has_dashboard=bool(resources(template, "AWS::QuickSight::Dashboard")),
+        driver_vcpu=int(driver_cores.group(1)),
+        driver_gb=math.ceil(int(driver_memory.group(1)) * 1.1))  # the same 10% overhead, whole GB
 
 
 def churn_facts(template: dict) -> ChurnFacts:
@@ -153,4 +172,6 @@ def churn_facts(template: dict) -> ChurnFacts:
         endpoint_max_instances=int(deployer["MAX_INSTANCES"]),
         invocations_per_instance=int(deployer["INVOCATIONS_PER_INSTANCE"]),
         notebook_instance_type=notebooks[0][1]["Properties"]["InstanceType"] if notebooks else None,
+        # VolumeSizeInGB defaults to 5 (AWS::SageMaker::NotebookInstance).
+        notebook_volume_gb=sum(int(body["Properties"].get("VolumeSizeInGB", 5)) for _, body in notebooks),
         idle_hours=idle_hours, idle_check_hours=idle_check_hours)

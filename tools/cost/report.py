@@ -72,11 +72,11 @@ def _table(section: Section) -> list[str]:
 
 def _options(options: list[Option]) -> list[str]:
     lines = ["### Redshift ML in-database vs the export pipeline it replaces (ML part only: the warehouse is the "
-             "same in all three)", "", "| option | inference / month | training / month | total / month |",
+             "same in all of them)", "", "| option | inference / month | training / month | total / month |",
              "| --- | ---: | ---: | ---: |"]
     lines += [f"| {option.name} | {_money(option.inference)} | {_money(option.training)} | {_money(option.total)} |"
               for option in options]
-    cheapest = min(options, key=lambda option: option.total)
+    cheapest = min((option for option in options if option.confirmed), key=lambda option: option.total)
     return lines + ["", f"- Cheapest here: {cheapest.name}.", ""]
 
 

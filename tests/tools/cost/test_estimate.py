@@ -16,7 +16,9 @@ PRICES = PriceTable(
         "redshift_serverless_rpu_hour": 0.5, "redshift_managed_storage_gb_month": 0.03, "s3_standard_gb_month": 0.02,
         "emr_serverless_vcpu_hour_arm64": 0.04, "emr_serverless_gb_hour_arm64": 0.005, "kms_key_month": 1.0,
         "secrets_manager_secret_month": 0.5, "cloudwatch_alarm_month": 0.1, "vpc_interface_endpoint_az_hour": 0.01,
-        "quicksight_author_month": 24.0, "quicksight_reader_month": 3.0}.items()}
+        "quicksight_author_month": 24.0, "quicksight_reader_month": 3.0, "s3_standard_tiered_gb_month": 0.02,
+        "s3_put_copy_post_list_1000": 0.005, "s3_get_1000": 0.0004, "kms_key_rotation_month": 1.0,
+        "sagemaker_notebook_storage_gb_month": 0.1}.items()}
     | {"redshift_ml_training_million_cells": {"usd": 20.0, "tiers": [
         {"up_to_million_cells": 10, "usd": 20.0}, {"up_to_million_cells": 100, "usd": 15.0}, {"usd": 7.0}]}},
     instance_hours={"processing": {"ml.p.big": 1.0, "ml.p.small": 0.4}, "training": {"ml.t.big": 2.0},
@@ -42,7 +44,7 @@ def test_redshift_ml_cells_are_priced_by_tier(millions, expected):
 def test_redshift_in_database_against_export_pipeline():
     usage = {"storage_gb": 100, "pairs_scored_per_day": 1000, "scoring_minutes_per_day": 3,
              "training_runs_per_month": 3, "training_rows": 1_000_000, "training_columns": 5,
-             "training_query_minutes": 6,
+             "training_query_minutes": 6, "training_wait_minutes": 0,
              "export": {"unload_minutes_per_day": 3, "copy_back_minutes_per_day": 3, "exported_gb_per_day": 2,
                         "export_retention_days": 5, "inference_instance_type": "ml.h.small",
                         "training_instance_type": "ml.t.big", "training_hours_per_run": 0.5}}
@@ -52,8 +54,11 @@ def test_redshift_in_database_against_export_pipeline():
     # CREATE MODEL: 3 runs x 5M cells = 15M -> 275; query 3 x 8 RPU x 0.1 h x 0.5 = 1.2
     assert section.idle == pytest.approx(3.0)
     assert section.workload == pytest.approx(3.0 + 6.0 + 276.2)
-    create_model, byom, export = options
+    create_model, create_model_by_time, byom, export = options
     assert (create_model.inference, create_model.training) == (pytest.approx(6.0), pytest.approx(276.2))
+    # AUTO OFF's billing basis is not confirmed: the same run priced as SageMaker training time, 3 x 0.5 h x $2 + 1.2
+    assert (create_model_by_time.inference, create_model_by_time.training) == (pytest.approx(6.0), pytest.approx(4.2))
+    assert "$276.20 a month by cells, $4.20 by ml.t.big time" in section.notes[-1]
     # BYOM: SageMaker training 3 x 0.5 h x $2 = 3, plus the import query time 1.2
     assert (byom.inference, byom.training) == (pytest.approx(6.0), pytest.approx(4.2))
     # export: UNLOAD + COPY 8 RPU x 0.1 h x 30 x 0.5 = 12; CSV 2 GB x 5 days x 0.02 = 0.2; instance 0.1 x 100 h = 10
@@ -63,12 +68,12 @@ def test_redshift_in_database_against_export_pipeline():
 
 def test_redshift_scoring_above_the_usage_limit_is_called_out():
     usage = {"storage_gb": 0, "pairs_scored_per_day": 1, "scoring_minutes_per_day": 120, "training_runs_per_month": 0,
-             "training_rows": 0, "training_columns": 0, "training_query_minutes": 0,
+             "training_rows": 0, "training_columns": 0, "training_query_minutes": 0, "training_wait_minutes": 0,
              "export": {"unload_minutes_per_day": 0, "copy_back_minutes_per_day": 0, "exported_gb_per_day": 0,
                         "export_retention_days": 0, "inference_instance_type": "ml.h.small",
                         "training_instance_type": "ml.t.big", "training_hours_per_run": 0}}
     section, _ = estimate.redshift(RedshiftFacts(base_rpu=8, daily_rpu_hour_limit=8), NO_OVERHEAD, usage, PRICES, 100)
-    assert section.notes == ["Daily scoring needs 16.0 RPU-hours, above the template's usage limit of 8: "
+    assert section.notes[:1] == ["Daily scoring needs 16.0 RPU-hours, above the template's usage limit of 8: "
                              "the workgroup would be deactivated."]
 
 
@@ -76,15 +81,17 @@ def test_model_quality_job_storage_and_dashboard():
     facts = ModelQualityFacts(architecture="ARM64", max_vcpu=4, worker_gb_per_vcpu=4.0, capture_retention_days=10,
                               has_dashboard=True)
     usage = {"captured_tb_per_day": 0.09, "runs_per_month": 30, "results_gb": 5, "quicksight_authors": 1,
-             "quicksight_readers": 2}
+             "quicksight_readers": 2, "capture_object_mb": 90}
     overhead = StackOverhead(kms_keys=2, alarms=3, secrets=0, interface_endpoint_azs=0)
     # 0.09 TB = 90,000 MB at 25 MB/s per vCPU = 3,600 vCPU-seconds = 1 vCPU-hour a day
     assert estimate.emr_vcpu_hours_per_day(0.09, 25.0) == pytest.approx(1.0)
     section = estimate.model_quality(facts, overhead, usage, PRICES, hours=100, mb_per_s_per_core=25.0)
     # idle: results 5 GB x 0.02 = 0.1; QuickSight 24 + 2 x 3 = 30; keys 2; alarms 0.3
     assert section.idle == pytest.approx(32.4)
-    # job: 30 runs x 1 vCPU-h x (0.04 + 4 GB x 0.005) = 1.8; captures: 90 GB/day x 10 days x 0.02 = 18
-    assert section.workload == pytest.approx(32.4 + 1.8 + 18.0)
+    # job: 30 runs x 1 vCPU-h x (0.04 + 4 GB x 0.005) = 1.8; captures: 0.09e12 bytes/day is 83.82 GB of 2^30 bytes,
+    # x 10 days x 0.02 = 16.76; requests (1,000 objects of 90 MB a day): 30,000 PUT x 0.005/1000 = 0.15,
+    # 30 runs x 1,000 GET x 0.0004/1000 = 0.012, 30 runs x 24 hour prefixes LIST x 0.005/1000 = 0.0036
+    assert section.workload == pytest.approx(32.4 + 1.8 + 0.09e12 / 2**30 * 10 * 0.02 + 0.15 + 0.012 + 0.0036)
     assert section.notes[0] == "One day's run is 1.0 vCPU-hours: 0.25 h at the application's maximum of 4 vCPU, $0.06 a run."
 
 
@@ -92,7 +99,7 @@ def test_model_quality_without_dashboard_and_a_job_longer_than_a_day():
     facts = ModelQualityFacts(architecture="ARM64", max_vcpu=1, worker_gb_per_vcpu=4.0, capture_retention_days=1,
                               has_dashboard=False)
     usage = {"captured_tb_per_day": 2.25, "runs_per_month": 1, "results_gb": 0, "quicksight_authors": 1,
-             "quicksight_readers": 2}
+             "quicksight_readers": 2, "capture_object_mb": 1}
     section = estimate.model_quality(facts, NO_OVERHEAD, usage, PRICES, hours=100, mb_per_s_per_core=25.0)
     assert next(line for line in section.lines if line.item == "QuickSight").workload == 0.0
     assert "more than a day" in section.notes[1]  # 25 vCPU-hours on 1 vCPU
@@ -137,3 +144,93 @@ def test_a_missing_price_names_what_to_add():
         PRICES.instance("hosting", "ml.x.huge")
     with pytest.raises(PriceError, match="no price 'glacier_gb_month'"):
         PRICES("glacier_gb_month")
+
+
+def test_s3_standard_is_billed_by_volume_tier_in_gb_of_2_30_bytes():
+    prices = PriceTable.load()  # the committed tiers: $0.023 to 50 TB (51,200 GB), $0.022 to 500 TB, $0.021 above
+    assert estimate.billed_gb(1) == pytest.approx(1e12 / 1_073_741_824)  # 931.32 GB
+    # 150 TB/day kept 30 days = 4.5e15 bytes = 4,190,951.6 GB: 51,200 x 0.023 + 460,800 x 0.022 + 3,678,951.6 x 0.021
+    held = estimate.billed_gb(150) * 30
+    assert held == pytest.approx(4_190_951.6, abs=0.1)
+    assert estimate.s3_standard_storage(held, prices) == pytest.approx(1177.6 + 10137.6 + 3_678_951.6 * 0.021, abs=0.01)
+    # The flat first-tier rate on decimal GB said $103,500: the tiers and the GB size take off about 14%.
+    assert estimate.s3_standard_storage(held, prices) < 0.87 * 4.5e6 * 0.023
+    assert estimate.s3_standard_storage(40_000, prices) == pytest.approx(40_000 * 0.023)  # inside the first tier
+
+
+def test_capture_requests_follow_the_object_size():
+    # 1.5 TB/day in 300 MB objects = 5,000 objects/day: 150,000 PUT a month; each object is 3 Spark splits of
+    # 128 MiB, so 15,000 GET a run x 10 runs; 5,000 keys in 24 hour prefixes = 1 LIST each, 240 a month
+    requests = estimate.capture_requests(1.5, 300, 10)
+    assert requests == (pytest.approx(150_000), pytest.approx(150_000), 240)
+    # (150,000 + 240) x $0.005/1000 + 150,000 x $0.0004/1000
+    assert estimate.capture_request_cost(requests, PRICES) == pytest.approx(0.7512 + 0.06)
+    # The rule of thumb: at 150 TB/day, PUTs alone cost $22,500 a month divided by the object size in MB.
+    for object_mb in (1, 10, 75):
+        puts = estimate.capture_requests(150, object_mb, 30)[0]
+        assert puts * 0.005 / 1000 == pytest.approx(22_500 / object_mb)
+
+
+def test_capture_requests_and_the_spark_driver_are_lines_of_the_quality_job():
+    facts = ModelQualityFacts(architecture="ARM64", max_vcpu=4, worker_gb_per_vcpu=4.0, capture_retention_days=1,
+                              has_dashboard=False, driver_vcpu=2, driver_gb=8)
+    usage = {"captured_tb_per_day": 0.09, "runs_per_month": 30, "results_gb": 0, "quicksight_authors": 0,
+             "quicksight_readers": 0, "capture_object_mb": 90}
+    section = estimate.model_quality(facts, NO_OVERHEAD, usage, PRICES, hours=100, mb_per_s_per_core=25.0)
+    lines = {line.item: line for line in section.lines}
+    # 1 vCPU-hour a day over 4 vCPU = 0.25 h a run; driver 0.25 h x (2 x 0.04 + 8 GB x 0.005) = 0.03; 30 runs = 0.9
+    assert lines["Spark driver"].workload == pytest.approx(0.9)
+    assert lines["S3 requests on captures"].workload == pytest.approx(0.15 + 0.012 + 0.0036)
+    assert "1,000 objects/day of 90 MB" in lines["S3 requests on captures"].basis
+    assert lines["Spark driver"].idle == lines["S3 requests on captures"].idle == 0.0
+    # 1 MB objects: 90,000 objects a day -> 2.7M PUT (13.5) + 2.7M GET (1.08) + 30 x 24 x 4 LIST (0.0144)
+    assert section.notes[-1].endswith("At 1 MB objects the S3 requests would cost $14.59 a month.")
+    without_size = {key: value for key, value in usage.items() if key != "capture_object_mb"}
+    with pytest.raises(KeyError, match="capture_object_mb"):  # the assumption must be stated, not defaulted
+        estimate.model_quality(facts, NO_OVERHEAD, without_size, PRICES, hours=100, mb_per_s_per_core=25.0)
+
+
+def test_rotated_keys_are_priced_at_their_steady_state():
+    lines = estimate.overhead_lines(StackOverhead(kms_keys=3, alarms=0, secrets=0, interface_endpoint_azs=0,
+                                                  rotating_keys=2, key_rotation_days=365), PRICES, hours=100)
+    rotations = next(line for line in lines if line.item == "KMS key rotations")
+    # 2 keys x 2 billed rotations x $1; a third rotation adds nothing
+    assert (rotations.idle, rotations.workload) == (4.0, 4.0)
+    assert "steady state from day 730 ($0 before day 365, $2.00 until the second)" in rotations.basis
+    assert sum(line.idle for line in lines) == 3.0 + 4.0
+    no_rotation = estimate.overhead_lines(StackOverhead(kms_keys=1, alarms=0, secrets=0, interface_endpoint_azs=0),
+                                          PRICES, hours=100)
+    assert [line.item for line in no_rotation] == ["KMS keys"]
+
+
+def test_each_training_check_carries_the_serverless_minimum_charge():
+    facts = RedshiftFacts(base_rpu=8, daily_rpu_hour_limit=None, training_poll_seconds=300)
+    usage = {"storage_gb": 0, "pairs_scored_per_day": 0, "scoring_minutes_per_day": 0, "training_runs_per_month": 2,
+             "training_rows": 0, "training_columns": 0, "training_query_minutes": 0, "training_wait_minutes": 90,
+             "export": {"unload_minutes_per_day": 0, "copy_back_minutes_per_day": 0, "exported_gb_per_day": 0,
+                        "export_retention_days": 0, "inference_instance_type": "ml.h.small",
+                        "training_instance_type": "ml.t.big", "training_hours_per_run": 0}}
+    # 90 min / 5 min = 18 checks a run; each 60 s of 8 RPU at $0.5 = $0.0667; 2 runs = $2.40
+    assert estimate.lifecycle_checks(facts, usage) == 18
+    section, _ = estimate.redshift(facts, NO_OVERHEAD, usage, PRICES, hours=100)
+    checks = next(line for line in section.lines if line.item == "Lifecycle training checks")
+    assert (checks.idle, checks.workload) == (0.0, pytest.approx(2.4))
+    assert estimate.lifecycle_checks(dataclasses.replace(facts, training_poll_seconds=None), usage) == 0
+
+
+def test_a_stopped_notebook_still_bills_its_volume():
+    section = estimate.churn(dataclasses.replace(CHURN, notebook_volume_gb=20), NO_OVERHEAD, CHURN_USAGE, PRICES,
+                             hours=100)
+    volume = next(line for line in section.lines if line.item == "Notebook storage volume")
+    assert (volume.idle, volume.workload) == (pytest.approx(2.0), pytest.approx(2.0))  # 20 GB x $0.1
+    assert section.idle == pytest.approx(20.0 + 2.0)
+    assert not any(line.item == "Notebook storage volume"
+                   for line in estimate.churn(CHURN, NO_OVERHEAD, CHURN_USAGE, PRICES, hours=100).lines)
+
+
+def test_the_cheapest_option_is_one_priced_on_a_documented_basis():
+    from tools.cost.report import ProfileEstimate, render
+
+    options = [estimate.Option("documented", 1.0, 2.0), estimate.Option("unconfirmed", 0.5, 0.5, confirmed=False)]
+    text = render([ProfileEstimate("production", [], options)], PRICES)
+    assert "| unconfirmed | $0.50 | $0.50 | $1.00 |" in text and "- Cheapest here: documented." in text

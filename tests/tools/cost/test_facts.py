@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+from datetime import date
+
 import aws_cdk as cdk
 import pytest
 
 from app import build_app
+from stacks.redshift_ml.model_lifecycle import TRAINING_POLL
 from tests.conftest import CDK_JSON_CONTEXT
 from tools.cost.estimate import PriceTable
-from tools.cost.facts import churn_facts, model_quality_facts, redshift_facts, stack_overhead
+from tools.cost.facts import TemplateError, churn_facts, model_quality_facts, redshift_facts, stack_overhead
 from tools.cost.report import estimate_profile, load_usage, measured_throughput, render
 from tools.synthesis import templates
 
@@ -32,6 +36,18 @@ def test_facts_follow_the_profile_settings(kit_app):
     assert churn.notebook_instance_type == (config.churn_notebook_instance_type if config.churn_notebook else None)
     assert churn.idle_hours == (config.churn_idle_hours or None)
     assert churn.idle_check_hours == (1.0 if config.churn_idle_hours else None)
+
+
+def test_facts_read_the_small_recurring_charges(kit_app):
+    stacks = templates(kit_app.assembly)
+    assert redshift_facts(stacks["RedshiftMlStack"]).training_poll_seconds == TRAINING_POLL.to_seconds()
+    quality = model_quality_facts(stacks["ModelQualityStack"])
+    assert (quality.driver_vcpu, quality.driver_gb) == (2, 8)  # spark.driver.memory 7g + 10% billed as 8 GB
+    assert churn_facts(stacks["ChurnModelStack"]).notebook_volume_gb == (20 if kit_app.config.churn_notebook else 0)
+    for template in stacks.values():  # every key of the kit rotates yearly, so each pays for two rotations
+        overhead = stack_overhead(template)
+        assert (overhead.rotating_keys, overhead.key_rotation_days) == (overhead.kms_keys, 365)
+        assert overhead.rotating_keys >= 1
 
 
 def test_overhead_counts_what_the_templates_hold(kit_app):
@@ -85,3 +101,19 @@ def test_the_price_table_names_a_source_for_every_price():
     prices = PriceTable.load()
     assert prices.region and prices.as_of
     assert all(entry.get("source", "").startswith("https://") for entry in prices.unit_prices.values())
+
+
+def test_every_price_has_an_as_of_date_and_every_tier_a_bound():
+    prices = PriceTable.load()
+    for name, entry in prices.unit_prices.items():
+        assert date.fromisoformat(entry.get("as_of", prices.as_of)) <= date.today(), name
+        tiers = entry.get("tiers", [])
+        bounds = [value for tier in tiers[:-1] for key, value in tier.items() if key.startswith("up_to_")]
+        assert len(bounds) == max(len(tiers) - 1, 0) and bounds == sorted(bounds), name
+
+
+def test_a_job_without_driver_settings_is_not_priced_as_driverless(kit_app):
+    template = json.loads(json.dumps(templates(kit_app.assembly)["ModelQualityStack"]).replace(
+        "spark.driver.cores=", "spark.driver.coresX="))
+    with pytest.raises(TemplateError, match=r"spark\.driver\.cores"):
+        model_quality_facts(template)
