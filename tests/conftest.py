@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from functools import cache
 from dataclasses import dataclass
 
 import aws_cdk as cdk
@@ -39,6 +40,22 @@ class SynthesizedApp:
 def kit_app(request: pytest.FixtureRequest) -> SynthesizedApp:
     """The kit's own app, as app.py builds it, for each profile."""
     app = cdk.App(context={**CDK_JSON_CONTEXT, "profile": request.param})
+    config = build_app(app)
+    return SynthesizedApp(app=app, assembly=app.synth(), config=config)
+
+
+# QuickSight principals in the identity region: the dashboard, its data sets and data-source role are built only
+# when an owner is configured (the profiles leave it empty).
+QUICKSIGHT_CONTEXT = {
+    "kit:quicksight_owner_arn": "arn:aws:quicksight:us-east-1:123456789012:user/default/ml-specialist",
+    "kit:quicksight_viewer_group_arn": "arn:aws:quicksight:us-east-1:123456789012:group/default/business-team",
+}
+
+
+@cache
+def quicksight_app(profile: str) -> SynthesizedApp:
+    """The kit's app with the QuickSight dashboard on, synthesized once per profile for every test that asks."""
+    app = cdk.App(context={**CDK_JSON_CONTEXT, "profile": profile, **QUICKSIGHT_CONTEXT})
     config = build_app(app)
     return SynthesizedApp(app=app, assembly=app.synth(), config=config)
 

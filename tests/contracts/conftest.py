@@ -9,13 +9,11 @@ from pathlib import Path
 import aws_cdk as cdk
 import pytest
 
-from app import build_app
 from tools.contracts.resolve import Resolver
-from tools.synthesis import cdk_json_context, templates
+from tests.conftest import quicksight_app
+from tools.synthesis import templates
 
 FIXTURES = Path(__file__).parent / "fixtures"
-QUICKSIGHT = {"kit:quicksight_owner_arn": "arn:aws:quicksight:us-east-1:123456789012:user/default/ml-specialist",
-              "kit:quicksight_viewer_group_arn": "arn:aws:quicksight:us-east-1:123456789012:group/default/business"}
 
 
 def resolver_of(assembly: cdk.cx_api.CloudAssembly) -> Resolver:
@@ -35,6 +33,4 @@ def kit_resolver(kit_app) -> Resolver:
 @pytest.fixture(scope="session")
 def quicksight_resolver() -> Resolver:
     """The production app with the QuickSight dashboard (its data-source role and data sets) switched on."""
-    app = cdk.App(context={**cdk_json_context(), "profile": "production", **QUICKSIGHT})
-    build_app(app)
-    return resolver_of(app.synth())
+    return resolver_of(quicksight_app("production").assembly)

@@ -9,35 +9,27 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-from functools import cache
 
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 
-from app import build_app
-from tests.conftest import CDK_JSON_CONTEXT, new_app
+from tests.conftest import new_app, quicksight_app
 from tools.contracts.api_shapes import (
     DEPLOY_TIME, ApiCall, UnsupportedRequest, api_calls, botocore_service, json_document, pipeline_calls,
     state_machine_calls, validate)
 from tools.synthesis import templates
 
-OWNER = "arn:aws:quicksight:us-east-1:123456789012:user/default/ml-specialist"
-VIEWERS = "arn:aws:quicksight:us-east-1:123456789012:group/default/business-team"
 # The requests each variant must contain, so that a template change cannot make the contract check nothing.
 ALWAYS = {("sagemaker", "CreateProcessingJob"), ("sagemaker", "CreateTrainingJob"), ("sagemaker", "CreateModelPackage"),
           ("emr-serverless", "StartJobRun"), ("sns", "Publish")}
 QUICKSIGHT = {("quicksight", "CreateDataSource"), ("quicksight", "CreateDataSet"), ("quicksight", "CreateDashboard")}
 
 
-@cache
 def quicksight_templates(profile: str) -> dict[str, dict]:
     """The kit's templates with the QuickSight dashboard configured (the session's kit_app has it off)."""
-    app = cdk.App(context={**CDK_JSON_CONTEXT, "profile": profile, "kit:quicksight_owner_arn": OWNER,
-                           "kit:quicksight_viewer_group_arn": VIEWERS})
-    build_app(app)
-    return templates(app.synth())
+    return templates(quicksight_app(profile).assembly)
 
 
 @pytest.fixture(scope="module", params=[False, True], ids=["quicksight-off", "quicksight-on"])

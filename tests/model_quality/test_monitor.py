@@ -7,14 +7,13 @@ import pyspark
 import pytest
 from aws_cdk.assertions import Template
 
-from app import build_app
 from stacks.model_quality.dashboard import DASHBOARD_OWNER_ACTIONS, VIEWER_ACTIONS
 from stacks.model_quality.job import EMR_RELEASE, EMR_SPARK_VERSION
 from stacks.model_quality.query_layer import TABLES
-from tests.conftest import CDK_JSON_CONTEXT
+from tests.conftest import CDK_JSON_CONTEXT, QUICKSIGHT_CONTEXT, quicksight_app
 
-OWNER = "arn:aws:quicksight:us-east-1:123456789012:user/default/ml-specialist"
-VIEWERS = "arn:aws:quicksight:us-east-1:123456789012:group/default/business-team"
+OWNER = QUICKSIGHT_CONTEXT["kit:quicksight_owner_arn"]
+VIEWERS = QUICKSIGHT_CONTEXT["kit:quicksight_viewer_group_arn"]
 
 
 @pytest.fixture(scope="module")
@@ -24,10 +23,7 @@ def template(kit_app):
 
 @pytest.fixture(scope="module")
 def with_quicksight():
-    app = cdk.App(context={**CDK_JSON_CONTEXT, "profile": "production", "kit:quicksight_owner_arn": OWNER,
-                           "kit:quicksight_viewer_group_arn": VIEWERS})
-    build_app(app)
-    return Template.from_stack(app.node.find_child("ModelQualityStack"))
+    return Template.from_stack(quicksight_app("production").app.node.find_child("ModelQualityStack"))
 
 
 def only(template, kind):
