@@ -4,6 +4,7 @@ import ast
 import copy
 import fnmatch
 import json
+import os
 import re
 
 import aws_cdk as cdk
@@ -80,11 +81,27 @@ def with_newer_features(schema):
     return schema
 
 
+def require_schema(path, environ) -> None:
+    """Skip on a developer machine without the shared schema; in CI (CI=true) its absence is a failure."""
+    if path.exists():
+        return
+    message = f"{path} (the shared reference schema beside the project) is not present"
+    if environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{message}; CI=true, so the pipeline schema check must run: check out ../shared/schemas")
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="module")
 def schema():
-    if not SCHEMA.exists():
-        pytest.skip(f"{SCHEMA} (the shared reference schema beside the project) is not present")
+    require_schema(SCHEMA, os.environ)
     return with_newer_features(json.loads(SCHEMA.read_text()))
+
+
+@pytest.mark.parametrize(("environ", "outcome"), [({"CI": "true"}, pytest.fail.Exception),
+                                                  ({}, pytest.skip.Exception)])
+def test_a_missing_schema_fails_in_ci_and_skips_elsewhere(tmp_path, environ, outcome):
+    with pytest.raises(outcome, match="not present"):
+        require_schema(tmp_path / "missing.json", environ)
 
 
 def test_pipeline_definition_is_valid_against_the_published_schema(churn, schema):
