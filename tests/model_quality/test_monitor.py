@@ -7,27 +7,21 @@ import pyspark
 import pytest
 from aws_cdk.assertions import Template
 
-from app import build_app
 from stacks.model_quality.dashboard import DASHBOARD_OWNER_ACTIONS, VIEWER_ACTIONS
 from stacks.model_quality.job import EMR_RELEASE, EMR_SPARK_VERSION
 from stacks.model_quality.query_layer import TABLES
-from tests.conftest import CDK_JSON_CONTEXT
+from tests.construct_app import new_app
+from tests.model_quality.conftest import monitor_template
 
 OWNER = "arn:aws:quicksight:us-east-1:123456789012:user/default/ml-specialist"
 VIEWERS = "arn:aws:quicksight:us-east-1:123456789012:group/default/business-team"
 
 
 @pytest.fixture(scope="module")
-def template(kit_app):
-    return Template.from_stack(kit_app.app.node.find_child("ModelQualityStack")), kit_app.config
-
-
-@pytest.fixture(scope="module")
 def with_quicksight():
-    app = cdk.App(context={**CDK_JSON_CONTEXT, "profile": "production", "kit:quicksight_owner_arn": OWNER,
-                           "kit:quicksight_viewer_group_arn": VIEWERS})
-    build_app(app)
-    return Template.from_stack(app.node.find_child("ModelQualityStack"))
+    template, _ = monitor_template(profile="production", **{"kit:quicksight_owner_arn": OWNER,
+                                                           "kit:quicksight_viewer_group_arn": VIEWERS})
+    return template
 
 
 def only(template, kind):
@@ -300,7 +294,7 @@ def test_a_variant_is_passed_to_the_job_when_set():
     from stacks.common.config import load_config
     from stacks.model_quality.monitor import ModelQualityMonitor
 
-    stack = cdk.Stack(cdk.App(context=CDK_JSON_CONTEXT), "VariantStack")
+    stack = cdk.Stack(new_app(), "VariantStack")
     ModelQualityMonitor(stack, "Monitor", config=load_config({"profile": "sandbox"}), endpoint_name="scoring",
                         variant_name="AllTraffic")
     arguments = definition(Template.from_stack(stack))["States"]["RunPrCurveJob"]["Parameters"]["JobDriver"][
