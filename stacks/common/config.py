@@ -125,6 +125,8 @@ class KitConfig:
     quicksight_owner_arn: str
     quicksight_viewer_group_arn: str
     quicksight_identity_region: str
+    # Without an owner, warn at synth that there is no dashboard; false: no QuickSight wanted, no warning.
+    quicksight_warn_unconfigured: bool
 
     def __post_init__(self) -> None:
         _require_profile(self.profile)
@@ -226,6 +228,7 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
         "quicksight_owner_arn": "",
         "quicksight_viewer_group_arn": "",
         "quicksight_identity_region": "us-east-1",
+        "quicksight_warn_unconfigured": True,
     },
     "production": {
         "retain_data": True,
@@ -268,6 +271,7 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
         "quicksight_owner_arn": "",
         "quicksight_viewer_group_arn": "",
         "quicksight_identity_region": "us-east-1",
+        "quicksight_warn_unconfigured": True,
     },
 }
 

@@ -7,8 +7,10 @@ import pyspark
 import pytest
 from aws_cdk.assertions import Template
 
+from stacks.common.config import load_config
 from stacks.model_quality.dashboard import DASHBOARD_OWNER_ACTIONS, VIEWER_ACTIONS
 from stacks.model_quality.job import EMR_RELEASE, EMR_SPARK_VERSION
+from stacks.model_quality.monitor import ModelQualityMonitor
 from stacks.model_quality.query_layer import TABLES
 from tests.construct_app import new_app
 from tests.model_quality.conftest import monitor_template
@@ -409,3 +411,12 @@ def test_dashboard_url_opens_the_region_the_dashboard_lives_in(with_quicksight):
     (dashboard,) = resources(with_quicksight, "AWS::QuickSight::Dashboard").values()
     assert url == {"Fn::Join": ["", ["https://", {"Ref": "AWS::Region"},
                                      f".quicksight.aws.amazon.com/sn/dashboards/{dashboard['Properties']['DashboardId']}"]]}
+
+
+@pytest.mark.parametrize(("context", "warned"), [({}, True), ({"kit:quicksight_warn_unconfigured": "false"}, False)])
+def test_the_no_dashboard_warning_can_be_turned_off(context, warned):
+    app = new_app(profile="sandbox", **context)
+    config = load_config({"profile": "sandbox", **context})
+    monitor = ModelQualityMonitor(cdk.Stack(app, "QualityStack"), "Monitor", config=config)
+    warnings = [entry.data for entry in monitor.node.metadata if entry.type == "aws:cdk:warning"]
+    assert any("No QuickSight dashboard" in str(text) for text in warnings) is warned
