@@ -6,12 +6,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 import warnings
 from pathlib import Path
 
+from tools import local_spark
 from tools.demo import charts
 from tools.demo.pipeline import DemoResult, DemoSettings, Progress, run
 
@@ -57,16 +57,10 @@ def main(argv: list[str]) -> int:
     # The evaluation step names the model file as SageMaker does (no extension); xgboost guesses right and says so.
     warnings.filterwarnings("ignore", message=r".*Unknown file format", category=UserWarning)
     started = time.perf_counter()
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    from pyspark.sql import SparkSession
-
     settings.output.mkdir(parents=True, exist_ok=True)
     progress = Progress(total=6)
     print("starting local Spark (pyspark 3.5.6, the Spark of EMR 7.13.0) ...", flush=True)
-    spark = (SparkSession.builder.master("local[2]").appName("kit-demo").config("spark.ui.enabled", "false")
-             .config("spark.ui.showConsoleProgress", "false").config("spark.sql.shuffle.partitions", "4")
-             .getOrCreate())
-    spark.sparkContext.setLogLevel("ERROR")
+    spark = local_spark.session("kit-demo")
     try:
         result = run(spark, settings, progress)
     finally:
