@@ -11,6 +11,7 @@ import time
 import warnings
 from pathlib import Path
 
+from stacks.common.config import load_config
 from tools import local_spark
 from tools.demo import charts
 from tools.demo.pipeline import DemoResult, DemoSettings, Progress, run
@@ -66,9 +67,13 @@ def main(argv: list[str]) -> int:
     finally:
         spark.stop()
     progress.start("charts", f"PNG charts and summary.md in {settings.output}/")
+    config = load_config({})  # the sandbox profile's alarm and decision thresholds, as a deployed monitor has them
     written = [charts.pr_curve(result, settings.output / "pr_curve.png"),
-               charts.average_precision(result, settings.output / "average_precision.png"),
-               charts.threshold_table(result, settings.output / "thresholds.png")]
+               charts.average_precision(result, settings.output / "average_precision.png",
+                                        alarm_threshold=config.quality_min_average_precision,
+                                        drift_from_day=settings.drift_from_day),
+               charts.precision_recall_by_threshold(result, settings.output / "precision_recall_by_threshold.png",
+                                                    decision_threshold=config.quality_decision_threshold)]
     seconds = progress.close()
     (settings.output / "summary.md").write_text(summary_markdown(result, written, seconds))
     print(f"demo finished in {time.perf_counter() - started:.0f} s; open {settings.output}/summary.md and the PNG "
