@@ -85,7 +85,7 @@ synth: $(APP_STAMP) $(NODE_STAMP)
 	$(RUN) npx cdk synth --quiet -c profile=$(PROFILE)
 
 test: setup
-	$(RUN) python -m pytest
+	$(RUN) python -m pytest -q
 
 cost: $(PYTHON_STAMP)
 	@$(RUN) python -m tools.cost
