@@ -50,8 +50,9 @@ def average_precision(result: DemoResult, path: Path, *, alarm_threshold: float,
     if 1 <= drift_from_day <= len(days):
         axes.axvline(drift_from_day - 1.5 if drift_from_day > 1 else -0.5, color="tab:orange", linestyle="-.",
                      label=f"drift starts (day {drift_from_day})")
-    axes.set(ylabel="average precision", ylim=(0, 1), title="Average precision by day")
-    axes.legend(loc="lower left", fontsize="small")
+    axes.set(ylabel="average precision", ylim=(0, 1.3), yticks=[0, 0.2, 0.4, 0.6, 0.8, 1.0],
+             title="Average precision by day")
+    axes.legend(loc="upper right", fontsize="small")  # above the data: AP is at most 1
     figure.autofmt_xdate()
     return _save(figure, path)
 
