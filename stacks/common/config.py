@@ -9,6 +9,7 @@ instead of deploying something unexpected.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -124,6 +125,8 @@ class KitConfig:
     quicksight_owner_arn: str
     quicksight_viewer_group_arn: str
     quicksight_identity_region: str
+    # Without an owner, warn at synth that there is no dashboard; false: no QuickSight wanted, no warning.
+    quicksight_warn_unconfigured: bool
 
     def __post_init__(self) -> None:
         _require_profile(self.profile)
@@ -225,6 +228,7 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
         "quicksight_owner_arn": "",
         "quicksight_viewer_group_arn": "",
         "quicksight_identity_region": "us-east-1",
+        "quicksight_warn_unconfigured": True,
     },
     "production": {
         "retain_data": True,
@@ -267,6 +271,7 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
         "quicksight_owner_arn": "",
         "quicksight_viewer_group_arn": "",
         "quicksight_identity_region": "us-east-1",
+        "quicksight_warn_unconfigured": True,
     },
 }
 
@@ -275,6 +280,7 @@ SETTING_NAMES = tuple(f.name for f in dataclasses.fields(KitConfig) if f.name !=
 
 def load_config(context: Mapping[str, Any]) -> KitConfig:
     """Build the config from CDK context: the profile's defaults, then validated `kit:` overrides."""
+    _reject_lookalike_keys(context)
     profile = context.get(PROFILE_CONTEXT_KEY) or DEFAULT_PROFILE
     _require_profile(profile)
     values = dict(PROFILE_DEFAULTS[profile])
@@ -284,12 +290,38 @@ def load_config(context: Mapping[str, Any]) -> KitConfig:
         name = key[len(OVERRIDE_PREFIX):]
         if name not in SETTING_NAMES:
             raise ConfigError(
-                f"Unknown setting {key!r}. Allowed settings: "
+                f"Unknown setting {key!r}.{_did_you_mean(name)} Allowed settings: "
                 + ", ".join(OVERRIDE_PREFIX + n for n in SETTING_NAMES)
                 + "."
             )
         values[name] = _parse(name, raw, type(PROFILE_DEFAULTS[profile][name]))
     return KitConfig(profile=profile, **values)
+
+
+def _did_you_mean(name: str) -> str:
+    """' Did you mean kit:<closest>?' for a misspelt setting name, or '' when none is close."""
+    close = difflib.get_close_matches(name.lower(), SETTING_NAMES, n=1, cutoff=0.75)
+    return f" Did you mean {OVERRIDE_PREFIX}{close[0]}?" if close else ""
+
+
+def _reject_lookalike_keys(context: Mapping[str, Any]) -> None:
+    """Fail on context keys that look like the kit's but are not read (`Profile`, `retain_data`, `kit-retain_data`).
+
+    CDK ignores context it does not know, so without this a mistyped key silently builds the sandbox profile.
+    Keys of CDK itself (`@aws-cdk/...` feature flags, `aws:cdk:...`, lookups such as `availability-zones:...`) do
+    not look like the kit's and pass.
+    """
+    for key in context:
+        if key == PROFILE_CONTEXT_KEY or key.startswith(OVERRIDE_PREFIX) or not isinstance(key, str):
+            continue
+        bare = re.sub(r"^kit[^a-z0-9]*", "", key.strip().lower())
+        if bare == PROFILE_CONTEXT_KEY:
+            raise ConfigError(f"Context key {key!r} is not read by the kit. Did you mean {PROFILE_CONTEXT_KEY}? "
+                              f"Set the profile with -c {PROFILE_CONTEXT_KEY}=<{'|'.join(PROFILE_DEFAULTS)}>.")
+        close = difflib.get_close_matches(bare.replace("-", "_"), SETTING_NAMES, n=1, cutoff=0.85)
+        if close:
+            raise ConfigError(f"Context key {key!r} is not read by the kit. Did you mean {OVERRIDE_PREFIX}{close[0]}? "
+                              f"Settings are set with -c {OVERRIDE_PREFIX}<setting>=<value>.")
 
 
 def _parse(name: str, raw: Any, kind: type) -> Any:

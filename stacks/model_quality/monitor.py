@@ -55,12 +55,15 @@ class ModelQualityMonitor(Construct):
             CfnOutput(self, "DashboardUrl", description="Open the dashboard in the QuickSight console of its region",
                       value=f"https://{Stack.of(self).region}.quicksight.aws.amazon.com/sn/dashboards/"
                             f"{self.dashboard.dashboard.dashboard_id}")
-        else:
+        elif config.quicksight_warn_unconfigured:
+            # An app that builds the monitor itself may also acknowledge it on the construct:
+            # Annotations.of(monitor).acknowledge_warning("kit:quicksight-not-configured", "<reason>").
             Annotations.of(self).add_warning_v2(
                 "kit:quicksight-not-configured",
                 "No QuickSight dashboard: set -c kit:quicksight_owner_arn=arn:aws:quicksight:<identity-region>:"
                 "<account>:user/default/<name> (and -c kit:quicksight_viewer_group_arn=... for read-only viewers, "
-                "-c kit:quicksight_identity_region=<region>) once the account has a QuickSight subscription.")
+                "-c kit:quicksight_identity_region=<region>) once the account has a QuickSight subscription, or "
+                "-c kit:quicksight_warn_unconfigured=false if you do not want one.")
         acknowledge(
             self,
             "The kit's roles hold least-privilege statements that CDK grants write as each role's own default "

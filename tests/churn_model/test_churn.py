@@ -4,6 +4,7 @@ import ast
 import copy
 import fnmatch
 import json
+import os
 import re
 
 import aws_cdk as cdk
@@ -15,15 +16,11 @@ from stacks.churn_model.images import UnsupportedRegionError, load_registries
 from stacks.churn_model.pipeline_definition import HYPERPARAMETERS
 from stacks.churn_model.churn import ChurnModel
 from stacks.common.config import ConfigError, load_config
-from tests.conftest import PROJECT_ROOT, new_app
+from stacks.common.functions import PROJECT_ROOT
+from tests.construct_app import new_app
 
 SCHEMA = PROJECT_ROOT.parent / "shared" / "schemas" / "sagemaker-pipeline-definition.schema.json"
 TOKEN = "TOKEN"
-
-
-@pytest.fixture(scope="module")
-def churn(kit_app):
-    return Template.from_stack(kit_app.app.node.find_child("ChurnModelStack")), kit_app.config
 
 
 def only(template, kind):
@@ -80,11 +77,27 @@ def with_newer_features(schema):
     return schema
 
 
+def require_schema(path, environ) -> None:
+    """Skip on a developer machine without the shared schema; in CI (CI=true) its absence is a failure."""
+    if path.exists():
+        return
+    message = f"{path} (the shared reference schema beside the project) is not present"
+    if environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{message}; CI=true, so the pipeline schema check must run: check out ../shared/schemas")
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="module")
 def schema():
-    if not SCHEMA.exists():
-        pytest.skip(f"{SCHEMA} (the shared reference schema beside the project) is not present")
+    require_schema(SCHEMA, os.environ)
     return with_newer_features(json.loads(SCHEMA.read_text()))
+
+
+@pytest.mark.parametrize(("environ", "outcome"), [({"CI": "true"}, pytest.fail.Exception),
+                                                  ({}, pytest.skip.Exception)])
+def test_a_missing_schema_fails_in_ci_and_skips_elsewhere(tmp_path, environ, outcome):
+    with pytest.raises(outcome, match="not present"):
+        require_schema(tmp_path / "missing.json", environ)
 
 
 def test_pipeline_definition_is_valid_against_the_published_schema(churn, schema):
@@ -314,24 +327,19 @@ def test_every_sender_to_an_encrypted_queue_or_topic_can_use_its_key(churn):
     assert checked >= 5  # two rules, the deployer, two alarms (sandbox adds the guard and its schedule)
 
 
-def test_data_capture_goes_to_the_model_quality_capture_location(kit_app, churn):
-    template, config = churn
+def test_data_capture_goes_to_the_capture_location_it_is_given(churn_and_capture):
+    template, config, capture = churn_and_capture
     function = next(f["Properties"] for f in template.find_resources("AWS::Lambda::Function").values()
                     if f["Properties"].get("Handler") == "deployer.handler")
     env = function["Environment"]["Variables"]
-    quality = kit_app.app.node.find_child("ModelQualityStack")
-    capture_bucket_id = quality.get_logical_id(quality.monitor.storage.capture_bucket.node.default_child)
+    capture_bucket_id = capture.stack.get_logical_id(capture.bucket.node.default_child)
     assert capture_bucket_id in json.dumps(env["CAPTURE_URI"]) and "/data-capture" in json.dumps(env["CAPTURE_URI"])
-    assert quality.get_logical_id(quality.monitor.key.node.default_child) in json.dumps(env["CAPTURE_KEY_ARN"])
+    assert capture.stack.get_logical_id(capture.key.node.default_child) in json.dumps(env["CAPTURE_KEY_ARN"])
     assert (env["INSTANCE_TYPE"], env["INSTANCE_COUNT"], env["MAX_INSTANCES"]) == (
         config.churn_endpoint_instance_type, str(config.churn_endpoint_instance_count),
         str(config.churn_endpoint_max_instances))
     assert env["DELETE_MODEL_PACKAGES"] == ("false" if config.retain_data else "true")
-    # The quality job reads and reports the endpoint this stack deploys.
-    quality_env = Template.from_stack(quality).find_resources("AWS::Lambda::Function", {"Properties": {
-        "Handler": "metrics_publisher.handler"}})
-    (metrics,) = quality_env.values()
-    assert env["ENDPOINT_NAME"] == metrics["Properties"]["Environment"]["Variables"]["ENDPOINT_NAME"] == "churn-endpoint"
+    assert env["ENDPOINT_NAME"] == "churn-endpoint"
 
 
 def test_stack_deletion_runs_the_teardown_through_the_provider_framework(churn):

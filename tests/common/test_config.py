@@ -50,14 +50,32 @@ def test_overrides_from_cdk_json_keep_their_types():
     assert config.key_deletion_window_days == 10
 
 
-def test_context_without_the_prefix_is_not_a_setting():
-    assert load_config({"@aws-cdk/core:validateAgainstDefaultRules": True, "retain_data": True}).retain_data is False
+def test_cdk_own_context_keys_are_not_mistaken_for_settings():
+    context = {"@aws-cdk/core:validateAgainstDefaultRules": True, "aws:cdk:enable-path-metadata": True,
+               "availability-zones:account=123456789012:region=us-east-1": ["us-east-1a"], "cli-telemetry": False}
+    assert load_config(context).retain_data is False
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("Profile", r"Context key 'Profile' is not read by the kit\. Did you mean profile\?"),
+        ("kit-profile", r"Context key 'kit-profile' is not read by the kit\. Did you mean profile\?"),
+        ("retain_data", r"Context key 'retain_data' is not read by the kit\. Did you mean kit:retain_data\?"),
+        ("Schedules-Enabled", r"Did you mean kit:schedules_enabled\?"),
+        ("kit_churn_notebok", r"Did you mean kit:churn_notebook\?"),
+    ],
+)
+def test_context_keys_that_look_like_the_kits_fail_with_did_you_mean(key, message):
+    """CDK ignores unknown context: without this, -c Profile=production silently builds sandbox."""
+    with pytest.raises(ConfigError, match=message):
+        load_config({key: "production" if "rofile" in key else "true"})
 
 
 @pytest.mark.parametrize(
     ("context", "message"),
     [
-        ({"kit:retian_data": "true"}, r"Unknown setting 'kit:retian_data'\. Allowed settings: kit:retain_data, "),
+        ({"kit:retian_data": "true"}, r"Unknown setting 'kit:retian_data'\. Did you mean kit:retain_data\? Allowed settings: kit:retain_data, "),
         ({"kit:retain_data": "maybe"}, r"kit:retain_data='maybe' is not a boolean\. Allowed: true, false"),
         ({"kit:log_retention_days": "a week"}, r"kit:log_retention_days='a week' is not a whole number"),
         ({"kit:log_retention_days": "10"}, r"kit:log_retention_days=10 is not allowed\. Allowed: 1, 3, 5, 7, 14, 30"),

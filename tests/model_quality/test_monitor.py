@@ -7,23 +7,23 @@ import pyspark
 import pytest
 from aws_cdk.assertions import Template
 
+from stacks.common.config import load_config
 from stacks.model_quality.dashboard import DASHBOARD_OWNER_ACTIONS, VIEWER_ACTIONS
 from stacks.model_quality.job import EMR_RELEASE, EMR_SPARK_VERSION
+from stacks.model_quality.monitor import ModelQualityMonitor
 from stacks.model_quality.query_layer import TABLES
-from tests.conftest import CDK_JSON_CONTEXT, QUICKSIGHT_CONTEXT, quicksight_app
+from tests.construct_app import new_app
+from tests.model_quality.conftest import monitor_template
 
-OWNER = QUICKSIGHT_CONTEXT["kit:quicksight_owner_arn"]
-VIEWERS = QUICKSIGHT_CONTEXT["kit:quicksight_viewer_group_arn"]
-
-
-@pytest.fixture(scope="module")
-def template(kit_app):
-    return Template.from_stack(kit_app.app.node.find_child("ModelQualityStack")), kit_app.config
+OWNER = "arn:aws:quicksight:us-east-1:123456789012:user/default/ml-specialist"
+VIEWERS = "arn:aws:quicksight:us-east-1:123456789012:group/default/business-team"
 
 
 @pytest.fixture(scope="module")
 def with_quicksight():
-    return Template.from_stack(quicksight_app("production").app.node.find_child("ModelQualityStack"))
+    template, _ = monitor_template(profile="production", **{"kit:quicksight_owner_arn": OWNER,
+                                                           "kit:quicksight_viewer_group_arn": VIEWERS})
+    return template
 
 
 def only(template, kind):
@@ -296,7 +296,7 @@ def test_a_variant_is_passed_to_the_job_when_set():
     from stacks.common.config import load_config
     from stacks.model_quality.monitor import ModelQualityMonitor
 
-    stack = cdk.Stack(cdk.App(context=CDK_JSON_CONTEXT), "VariantStack")
+    stack = cdk.Stack(new_app(), "VariantStack")
     ModelQualityMonitor(stack, "Monitor", config=load_config({"profile": "sandbox"}), endpoint_name="scoring",
                         variant_name="AllTraffic")
     arguments = definition(Template.from_stack(stack))["States"]["RunPrCurveJob"]["Parameters"]["JobDriver"][
@@ -411,3 +411,12 @@ def test_dashboard_url_opens_the_region_the_dashboard_lives_in(with_quicksight):
     (dashboard,) = resources(with_quicksight, "AWS::QuickSight::Dashboard").values()
     assert url == {"Fn::Join": ["", ["https://", {"Ref": "AWS::Region"},
                                      f".quicksight.aws.amazon.com/sn/dashboards/{dashboard['Properties']['DashboardId']}"]]}
+
+
+@pytest.mark.parametrize(("context", "warned"), [({}, True), ({"kit:quicksight_warn_unconfigured": "false"}, False)])
+def test_the_no_dashboard_warning_can_be_turned_off(context, warned):
+    app = new_app(profile="sandbox", **context)
+    config = load_config({"profile": "sandbox", **context})
+    monitor = ModelQualityMonitor(cdk.Stack(app, "QualityStack"), "Monitor", config=config)
+    warnings = [entry.data for entry in monitor.node.metadata if entry.type == "aws:cdk:warning"]
+    assert any("No QuickSight dashboard" in str(text) for text in warnings) is warned

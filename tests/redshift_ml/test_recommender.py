@@ -11,16 +11,11 @@ from stacks.common.config import ConfigError, load_config
 from stacks.common.encryption import DataKey
 from stacks.common.storage import AccessLogsBucket, SecureBucket
 from stacks.redshift_ml import RedshiftMlRecommender
-from tests.conftest import new_app
+from tests.construct_app import new_app
 from tests.gates import nag_findings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lambdas" / "redshift_sql"))
 import lifecycle  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def template(kit_app):
-    return Template.from_stack(kit_app.app.node.find_child("RedshiftMlStack")), kit_app.config
 
 
 def resources(template, kind):

@@ -49,8 +49,10 @@ def test_drifted_day_scores_worse_and_the_model_beats_no_skill(demo):
 def test_charts_and_summary_are_written(demo):
     settings, result, progress = demo
     written = [charts.pr_curve(result, settings.output / "pr_curve.png"),
-               charts.average_precision(result, settings.output / "average_precision.png"),
-               charts.threshold_table(result, settings.output / "thresholds.png")]
+               charts.average_precision(result, settings.output / "average_precision.png", alarm_threshold=0.2,
+                                        drift_from_day=settings.drift_from_day),
+               charts.precision_recall_by_threshold(result, settings.output / "precision_recall_by_threshold.png",
+                                                    decision_threshold=0.5)]
     assert all(path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for path in written)
     text = summary_markdown(result, written, progress.close())
     assert f"| {result.days[1].day} | 600 | 1.000 |" in text
@@ -61,3 +63,34 @@ def test_demo_arguments_are_checked():
     assert parse_arguments(["--days", "3"]).drift_from_day == 2
     with pytest.raises(SystemExit):
         parse_arguments(["--days", "1"])
+
+
+def drawn(monkeypatch, draw):
+    """What a chart function puts on its axes: (legend labels, the artists it drew), without writing a file."""
+    captured = {}
+    monkeypatch.setattr(charts, "_save", lambda figure, path: captured.setdefault("figure", figure) and path)
+    draw()
+    (axes,) = captured["figure"].axes
+    return [text.get_text() for text in axes.get_legend().get_texts()], axes
+
+
+def test_average_precision_chart_shows_bounds_alarm_threshold_and_drift(demo, monkeypatch, tmp_path):
+    settings, result, _ = demo
+    labels, axes = drawn(monkeypatch, lambda: charts.average_precision(
+        result, tmp_path / "ap.png", alarm_threshold=0.2, drift_from_day=settings.drift_from_day))
+    assert any(label.startswith("average precision, with the job's bounds") and "widest" in label for label in labels)
+    assert "alarm: average precision below 0.2" in labels
+    assert f"drift starts (day {settings.drift_from_day})" in labels
+    # The bounds are error bars (visible whatever their width), not a shaded band thinner than the line.
+    assert axes.containers
+    assert any(abs(line.get_ydata()[0] - 0.2) < 1e-12 for line in axes.get_lines() if len(line.get_ydata()) == 2)
+
+
+def test_threshold_chart_plots_precision_and_recall_against_the_threshold(demo, monkeypatch, tmp_path):
+    _, result, _ = demo
+    labels, axes = drawn(monkeypatch, lambda: charts.precision_recall_by_threshold(
+        result, tmp_path / "t.png", decision_threshold=0.5))
+    assert labels[:3] == ["precision", "recall", "decision threshold (0.5)"]
+    assert axes.get_xlabel().startswith("threshold")
+    precision = axes.get_lines()[0]
+    assert len(precision.get_xdata()) == len(result.days[-1].curve) > 2

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from stacks.common.config import ConfigError
@@ -15,7 +16,9 @@ from tools.synthesis import PROFILES, synthesize, templates
 
 
 def main(argv: list[str]) -> int:
-    profiles = argv or list(PROFILES)
+    parser = argparse.ArgumentParser(prog="python -m tools.cost", description="Monthly cost of each architecture per profile, idle and under the stated workload, priced offline.")
+    parser.add_argument("profiles", nargs="*", metavar="PROFILE", help=f"one of {', '.join(PROFILES)} (default: all)")
+    profiles = parser.parse_args(argv).profiles or list(PROFILES)
     unknown = [profile for profile in profiles if profile not in PROFILES]
     if unknown:
         print(f"unknown profile(s) {', '.join(unknown)}; allowed: {', '.join(PROFILES)}", file=sys.stderr)

@@ -6,12 +6,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 import warnings
 from pathlib import Path
 
+from stacks.common.config import load_config
+from tools import local_spark
 from tools.demo import charts
 from tools.demo.pipeline import DemoResult, DemoSettings, Progress, run
 
@@ -57,24 +58,22 @@ def main(argv: list[str]) -> int:
     # The evaluation step names the model file as SageMaker does (no extension); xgboost guesses right and says so.
     warnings.filterwarnings("ignore", message=r".*Unknown file format", category=UserWarning)
     started = time.perf_counter()
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    from pyspark.sql import SparkSession
-
     settings.output.mkdir(parents=True, exist_ok=True)
     progress = Progress(total=6)
     print("starting local Spark (pyspark 3.5.6, the Spark of EMR 7.13.0) ...", flush=True)
-    spark = (SparkSession.builder.master("local[2]").appName("kit-demo").config("spark.ui.enabled", "false")
-             .config("spark.ui.showConsoleProgress", "false").config("spark.sql.shuffle.partitions", "4")
-             .getOrCreate())
-    spark.sparkContext.setLogLevel("ERROR")
+    spark = local_spark.session("kit-demo")
     try:
         result = run(spark, settings, progress)
     finally:
         spark.stop()
     progress.start("charts", f"PNG charts and summary.md in {settings.output}/")
+    config = load_config({})  # the sandbox profile's alarm and decision thresholds, as a deployed monitor has them
     written = [charts.pr_curve(result, settings.output / "pr_curve.png"),
-               charts.average_precision(result, settings.output / "average_precision.png"),
-               charts.threshold_table(result, settings.output / "thresholds.png")]
+               charts.average_precision(result, settings.output / "average_precision.png",
+                                        alarm_threshold=config.quality_min_average_precision,
+                                        drift_from_day=settings.drift_from_day),
+               charts.precision_recall_by_threshold(result, settings.output / "precision_recall_by_threshold.png",
+                                                    decision_threshold=config.quality_decision_threshold)]
     seconds = progress.close()
     (settings.output / "summary.md").write_text(summary_markdown(result, written, seconds))
     print(f"demo finished in {time.perf_counter() - started:.0f} s; open {settings.output}/summary.md and the PNG "

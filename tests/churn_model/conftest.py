@@ -1,0 +1,40 @@
+"""The churn construct alone, per profile, writing Data Capture to a bucket and key of another stack (as the kit's
+app passes the model-quality monitor's): these tests can be copied with stacks/churn_model."""
+
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk.assertions import Template
+
+from stacks.churn_model.churn import ChurnModel
+from stacks.common.config import KitConfig, load_config
+from tests.construct_app import PROFILES, new_app
+
+
+@dataclass
+class CaptureLocation:
+    stack: cdk.Stack
+    bucket: s3.Bucket
+    key: kms.Key
+
+
+@pytest.fixture(scope="module", params=PROFILES)
+def churn_and_capture(request) -> tuple[Template, KitConfig, CaptureLocation]:
+    app = new_app(profile=request.param)
+    config = load_config({"profile": request.param})
+    capture_stack = cdk.Stack(app, "CaptureStack")
+    key = kms.Key(capture_stack, "CaptureKey", enable_key_rotation=True)
+    capture = CaptureLocation(capture_stack, s3.Bucket(capture_stack, "CaptureBucket", encryption_key=key), key)
+    stack = cdk.Stack(app, "ChurnModelStack")
+    ChurnModel(stack, "Churn", config=config, capture_bucket=capture.bucket, capture_prefix="data-capture",
+               capture_key=capture.key)
+    return Template.from_stack(stack), config, capture
+
+
+@pytest.fixture(scope="module")
+def churn(churn_and_capture):
+    template, config, _ = churn_and_capture
+    return template, config

@@ -1,0 +1,16 @@
+"""The monitor construct alone, per profile: these tests can be copied with stacks/model_quality."""
+
+import pytest
+
+from stacks.model_quality.monitor import ModelQualityMonitor
+from tests.construct_app import PROFILES, construct_template
+
+
+def monitor_template(**context):
+    return construct_template("ModelQualityStack", lambda stack, config: ModelQualityMonitor(
+        stack, "Monitor", config=config), **context)
+
+
+@pytest.fixture(scope="module", params=PROFILES)
+def template(request):
+    return monitor_template(profile=request.param)

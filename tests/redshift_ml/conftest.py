@@ -1,0 +1,12 @@
+"""The recommender construct alone, per profile: these tests can be copied with stacks/redshift_ml."""
+
+import pytest
+
+from stacks.redshift_ml import RedshiftMlRecommender
+from tests.construct_app import PROFILES, construct_template
+
+
+@pytest.fixture(scope="module", params=PROFILES)
+def template(request):
+    return construct_template("RedshiftMlStack", lambda stack, config: RedshiftMlRecommender(
+        stack, "Recommender", config=config), profile=request.param)
