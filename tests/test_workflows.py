@@ -138,9 +138,18 @@ def test_the_comment_is_found_again_by_the_marker_the_review_writes():
 def test_the_base_snapshots_come_from_the_base_commit_without_credentials():
     checkouts = [step for step in steps(REVIEW) if step.get("uses", "").startswith("actions/checkout@")]
     assert all(step["with"]["persist-credentials"] is False for step in checkouts)
-    (base,) = [step for step in checkouts if "ref" in step["with"]]
+    (base,) = [step for step in checkouts if "ref" in step["with"] and "repository" not in step["with"]]
     assert base["with"]["ref"] == "${{ github.event.pull_request.base.sha }}"
     assert f"--against {base['with']['path']}/tests/snapshots" in run_scripts(REVIEW)
+
+
+def test_the_pipeline_schema_check_runs_in_the_review_at_a_pinned_commit():
+    """GitHub sets CI=true, which makes a missing schema a failure: the workflow brings the published one."""
+    (schema,) = [step for step in steps(REVIEW) if step.get("with", {}).get("repository", "").startswith(
+        "aws-sagemaker-mlops/")]
+    assert re.fullmatch(r"[0-9a-f]{40}", schema["with"]["ref"])
+    (test,) = [step for step in steps(REVIEW) if step.get("run") == "make test"]
+    assert test["env"]["KIT_PIPELINE_SCHEMA"].startswith(schema["with"]["path"] + "/")
 
 
 def test_the_sandbox_deploy_is_manual_uses_oidc_and_runs_the_smoke_test():
