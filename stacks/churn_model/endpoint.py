@@ -19,7 +19,7 @@ from constructs import Construct
 
 from ..common.acknowledgments import GRANT_ACTION_FINDINGS, acknowledge, acknowledge_bucket_objects
 from ..common.config import KitConfig
-from ..common.encryption import DataKey
+from ..common.encryption import DataKey, grant_create_grant_for_aws_resources
 from ..common.functions import KitFunction, bundled_code
 
 VARIANT_NAME = "AllTraffic"
@@ -185,7 +185,7 @@ class ChurnEndpoint(Construct):
             role.add_to_principal_policy(statement)
         # Endpoint configs with KmsKeyId: SageMaker uses grants the caller creates on both keys.
         for key in (encryption_key, capture_key):
-            key.grant(role, "kms:CreateGrant", "kms:DescribeKey")
+            grant_create_grant_for_aws_resources(key, role)
         acknowledge(
             role,
             "Names scope every SageMaker resource to this endpoint (<endpoint>-v<N> models and configs) and this "

@@ -19,6 +19,7 @@ from ..common.config import KitConfig
 from ..common.encryption import DataKey
 from ..common.logs import EncryptedLogGroup
 from ..common.functions import KitFunction
+from ..common.service_roles import scheduler_role
 from .data_api_access import grant_data_api
 from .database_bootstrap import redshift_sql_code
 from .warehouse import ServerlessWarehouse
@@ -121,7 +122,7 @@ class ModelLifecycle(Construct):
             target=targets.StepFunctionsStartExecution(
                 self.state_machine,
                 input=scheduler.ScheduleTargetInput.from_object({"trigger": "schedule"}),
-                role=iam.Role(self, "SchedulerRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com")),
+                role=scheduler_role(self, "SchedulerRole"),
             ),
             enabled=config.schedules_enabled,
             description="Weekly Redshift ML model refresh",

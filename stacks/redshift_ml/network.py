@@ -9,6 +9,7 @@ from constructs import Construct
 from ..common.config import REDSHIFT_MIN_AVAILABILITY_ZONES, KitConfig
 from ..common.encryption import DataKey
 from ..common.logs import EncryptedLogGroup
+from ..common.service_roles import flow_logs_to_log_group
 
 VPC_CIDR = "10.40.0.0/16"
 
@@ -88,8 +89,8 @@ class WarehouseNetwork(Construct):
             gateway_endpoints={"S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)},
             flow_logs={
                 "All": ec2.FlowLogOptions(
-                    destination=ec2.FlowLogDestination.to_cloud_watch_logs(
-                        EncryptedLogGroup(self, "FlowLogGroup", config=config, encryption_key=encryption_key)
+                    destination=flow_logs_to_log_group(
+                        self, EncryptedLogGroup(self, "FlowLogGroup", config=config, encryption_key=encryption_key)
                     )
                 )
             },
