@@ -77,6 +77,8 @@ class ChurnEndpoint(Construct):
         dead_letters = sqs.Queue(self, "DeployerDeadLetterQueue", encryption=sqs.QueueEncryption.KMS,
                                  encryption_master_key=encryption_key, enforce_ssl=True,
                                  retention_period=Duration.days(14))
+        acknowledge(dead_letters, "This queue is itself the deployer's dead-letter queue; a queue behind it would "
+                    "only move the same failed events once more.", "sqs_dlq_check")
         self.deployer = KitFunction(
             self, "DeployerFunction", config=config, encryption_key=encryption_key,
             code=bundled_code("churn_endpoint"), handler="deployer.handler",

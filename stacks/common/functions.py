@@ -121,5 +121,5 @@ class KitFunction(lambda_.Function):
         if dead_letter_queue is None:
             acknowledge(self, no_dead_letter_queue_reason, "NIST.800.53.R5-LambdaDLQ")
             skip_checkov(self.node.default_child, "CKV_AWS_116", no_dead_letter_queue_reason)
-        acknowledge(self, no_vpc, "NIST.800.53.R5-LambdaInsideVPC")
+        acknowledge(self, no_vpc, "NIST.800.53.R5-LambdaInsideVPC", "lambda_inside_vpc_check")
         skip_checkov(self.node.default_child, "CKV_AWS_117", no_vpc)
