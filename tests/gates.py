@@ -47,10 +47,10 @@ def guard_findings(assembly_dir: str | Path) -> list[str]:
         for construct_path, entries in json.loads(metadata_file.read_text()).items():
             for entry in entries:
                 if entry["type"] == "aws:cdk:logicalId":
-                    paths[(template, entry["data"])] = construct_path
+                    paths[(template, entry["data"])] = construct_path.lstrip("/")
                 elif entry["type"] == "aws:cdk:acknowledged-rules":
                     for rule in entry["data"]:
-                        acknowledged.setdefault(rule, []).append(construct_path)
+                        acknowledged.setdefault(rule, []).append(construct_path.lstrip("/"))
     plugin = CfnGuardValidator()
     report = plugin.validate(_TemplatesContext([str(t) for t in templates(directory)]))
     findings = []

@@ -53,6 +53,7 @@ def s3_prefix_list(scope: Construct, construct_id: str = "S3PrefixListLookup") -
         construct_id,
         on_create=call,
         on_update=call,
+        resource_type="Custom::S3PrefixList",
         # Describe* calls support no resource-level permissions (Service Authorization Reference, Amazon EC2).
         policy=cr.AwsCustomResourcePolicy.from_statements(
             [iam.PolicyStatement(actions=["ec2:DescribeManagedPrefixLists"], resources=["*"])]
