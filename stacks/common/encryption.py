@@ -23,10 +23,12 @@ class DataKey(kms.Key):
             pending_window=Duration.days(config.key_deletion_window_days),
         )
 
-        # Only AWS services may create grants on the key (Control Tower CT.KMS.PR.3, the cfn-guard plugin's
-        # kms_create_grant_aws_service_check): a principal allowed kms:CreateGrant cannot grant another
-        # principal use of the key directly, only through a service that integrates with KMS
-        # (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-grant-is-for-aws-resource).
+        # Only AWS services may create grants on the key (Control Tower CT.KMS.PR.3, the CfnGuard plugin's
+        # kms_create_grant_aws_service_check, whose fix this statement is:
+        # https://docs.aws.amazon.com/controltower/latest/controlreference/kms-rules.html): a principal allowed
+        # kms:CreateGrant cannot grant another principal use of the key directly, only through a service that
+        # integrates with KMS (SageMaker, Redshift and Lambda create their grants with GrantIsForAWSResource true:
+        # https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-grant-is-for-aws-resource).
         self.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="DenyGrantsExceptForAwsResources",
