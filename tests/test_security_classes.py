@@ -190,3 +190,24 @@ def test_custom_resource_functions_do_not_claim_synchronous_invocation(kit_app):
                     checked += 1
                     assert not SYNCHRONOUS_CLAIM.search(skip["comment"]), (logical_id, skip["comment"])
     assert checked >= 1
+
+
+# SageMaker actions that support no resource type: IAM evaluates them against "*", so a statement that scopes them to
+# job ARNs never applies (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html,
+# the "Resource types" column is empty for these).
+NO_RESOURCE_TYPE = {
+    "sagemaker:ListCandidatesForAutoMLJob", "sagemaker:ListModelPackages", "sagemaker:ListModels",
+    "sagemaker:ListEndpointConfigs", "sagemaker:ListEndpoints", "sagemaker:ListTrainingJobs",
+    "sagemaker:ListProcessingJobs",
+}
+
+
+def test_actions_without_a_resource_type_are_not_scoped_to_arns(kit_app):
+    offenders = [
+        f"{logical_id}: {action}"
+        for kind, logical_id, statement in _statements(kit_app)
+        if kind == "identity" and statement.get("Effect") == "Allow" and statement.get("Resource") != "*"
+        for action in _as_list(statement.get("Action", []))
+        if action in NO_RESOURCE_TYPE
+    ]
+    assert offenders == []
