@@ -156,8 +156,12 @@ class ChurnEndpoint(Construct):
         ]
         if not config.retain_data:
             statements.append(iam.PolicyStatement(
-                sid="DeleteSandboxModelPackages", actions=["sagemaker:ListModelPackages", "sagemaker:DeleteModelPackage"],
+                sid="DeleteSandboxModelPackages", actions=["sagemaker:DeleteModelPackage"],
                 resources=[f"{arn}:model-package/{group_name}/*", f"{arn}:model-package-group/{group_name}"]))
+            # ListModelPackages supports no resource type: scoped to ARNs, the grant never applied
+            # (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html).
+            statements.append(iam.PolicyStatement(
+                sid="ListSandboxModelPackages", actions=["sagemaker:ListModelPackages"], resources=["*"]))
         if config.churn_endpoint_max_instances > config.churn_endpoint_instance_count:
             statements += [
                 iam.PolicyStatement(
