@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """CDK app of the ML and analytics reference kit.
 
-Loads the deployment profile once, adds one thin stack per architecture, and registers the cdk-nag
-AwsSolutions and NIST 800-53 rev 5 packs as validation plugins so synth fails on any finding that is
-not acknowledged with a reason.
+Loads the deployment profile once, adds one thin stack per architecture, and registers the validation
+plugins (cdk-nag's AwsSolutions and NIST 800-53 rev 5 packs, and the CfnGuard validator with its bundled
+Control Tower proactive controls) so synth fails on any finding that is not acknowledged with a reason.
 """
 
 import sys
 
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
+from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
 
 from stacks.churn_model.stack import ChurnModelStack
 from stacks.common.acknowledgments import CdkManagedHelpers
@@ -36,7 +37,8 @@ def main() -> None:
         build_app(app)
     except ConfigError as error:
         sys.exit(f"Invalid kit configuration: {error}")
-    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), NIST80053R5Checks(app))
+    # CfnGuardValidator runs the cfn-guard binary shipped inside its package: no download at synth.
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), NIST80053R5Checks(app), CfnGuardValidator())
     app.synth()
 
 

@@ -1,4 +1,4 @@
-"""cdk-nag (AwsSolutions, NIST 800-53 rev 5), checkov and cfn-lint over everything the kit synthesizes."""
+"""cdk-nag (AwsSolutions, NIST 800-53 rev 5), CfnGuard, checkov and cfn-lint over everything the kit synthesizes."""
 
 import json
 
@@ -7,11 +7,20 @@ import pytest
 from aws_cdk import aws_s3 as s3
 
 from tests.conftest import new_app
-from tests.gates import cfn_lint_findings, checkov_failures, nag_findings, templates
+from tests.gates import cfn_lint_findings, checkov_failures, guard_findings, nag_findings, templates
 
 
 def test_kit_app_has_no_unacknowledged_nag_findings(kit_app):
     assert nag_findings(kit_app.app) == []
+
+
+def test_kit_app_has_no_unacknowledged_cfn_guard_findings(kit_app):
+    assert guard_findings(kit_app.assembly.directory) == []
+
+
+def test_shared_constructs_have_no_unacknowledged_cfn_guard_findings(shared_constructs):
+    synthesized_app, _ = shared_constructs
+    assert guard_findings(synthesized_app.assembly.directory) == []
 
 
 def test_kit_app_templates_pass_cfn_lint_and_checkov(kit_app):
@@ -44,6 +53,12 @@ def test_nag_packs_report_an_unencrypted_bucket(insecure_app):
     findings = nag_findings(insecure_app)
     for rule in ("AwsSolutions-S1", "AwsSolutions-S10", "NIST.800.53.R5-S3DefaultEncryptionKMS"):
         assert f"{rule}: InsecureStack/PlainBucket/Resource" in findings
+
+
+def test_cfn_guard_reports_an_unversioned_bucket_without_kms(insecure_app):
+    findings = guard_findings(insecure_app.synth().directory)
+    for rule in ("s3_bucket_versioning_enabled_check", "s3_bucket_default_encryption_kms_check"):
+        assert f"{rule}: InsecureStack/PlainBucket/Resource" in findings, findings
 
 
 def test_checkov_reports_an_unlogged_unversioned_bucket(insecure_app):

@@ -39,11 +39,13 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         raise EventError(f"Field 'action' must be one of {', '.join(ACTIONS)}, not {action!r}.")
     import boto3  # the Lambda runtime provides boto3; tests call the actions with their own runner
 
+    # No SecretArn: the Data API signs in to the workgroup as this function's IAM role (database user
+    # "IAMR:<role name>", through redshift-serverless:GetCredentials), which gets the database roles its
+    # RedshiftDbRoles tag names, not the namespace admin.
     runner = DataApiRunner(
         client=boto3.client("redshift-data"),
         workgroup_name=os.environ["WORKGROUP_NAME"],
         database=os.environ["DATABASE"],
-        secret_arn=os.environ["SECRET_ARN"],
         timeout_seconds=float(os.environ.get("STATEMENT_TIMEOUT_SECONDS", "600")),
         deadline=time.monotonic() + context.get_remaining_time_in_millis() / 1000 - DEADLINE_MARGIN_SECONDS,
     )

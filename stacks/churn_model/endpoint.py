@@ -17,7 +17,7 @@ from constructs import Construct
 
 from ..common.acknowledgments import GRANT_ACTION_FINDINGS, acknowledge, acknowledge_bucket_objects, skip_checkov
 from ..common.config import KitConfig
-from ..common.encryption import DataKey
+from ..common.encryption import DataKey, grant_create_grant_for_aws_resources
 from ..common.functions import KitFunction, bundled_code
 from ..common.logs import EncryptedLogGroup
 
@@ -89,6 +89,8 @@ class ChurnEndpoint(Construct):
         encryption_key.allow_service_to_send_encrypted(
             "events.amazonaws.com", sid="EventBridgeDeadLettersOfChurnRules",
             source_arn=f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}:rule/{rule_prefix}*")
+        acknowledge(dead_letters, "This queue is itself the deployer's dead-letter queue; a queue behind it would "
+                    "only move the same failed events once more.", "sqs_dlq_check")
         self.deployer = KitFunction(
             self, "DeployerFunction", config=config, encryption_key=encryption_key,
             code=bundled_code("churn_endpoint"), handler="deployer.handler",
@@ -263,7 +265,7 @@ class ChurnEndpoint(Construct):
             role.add_to_principal_policy(statement)
         # Endpoint configs with KmsKeyId: SageMaker uses grants the caller creates on both keys.
         for key in (encryption_key, capture_key):
-            key.grant(role, "kms:CreateGrant", "kms:DescribeKey")
+            grant_create_grant_for_aws_resources(key, role)
         acknowledge(
             role,
             "Names scope every SageMaker resource to this endpoint (<endpoint>-v<N> models and configs) and this "

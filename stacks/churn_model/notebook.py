@@ -19,9 +19,11 @@ from constructs import Construct
 from ..common.acknowledgments import (CDK_ASSETS_FINDING, GRANT_ACTION_FINDINGS, acknowledge,
                                       acknowledge_bucket_objects, skip_cfn_lint)
 from ..common.config import KitConfig
-from ..common.encryption import DataKey
+from ..common.encryption import DataKey, grant_create_grant_for_aws_resources
 from ..common.functions import PROJECT_ROOT
 from ..common.logs import EncryptedLogGroup
+from ..common.network import limit_gateway_endpoint_to_account_buckets, s3_prefix_list
+from ..common.service_roles import flow_logs_to_log_group
 
 SAGEMAKER_PYSPARK_VERSION = "1.4.5"
 VPC_CIDR = "10.41.0.0/16"
@@ -39,16 +41,22 @@ class SageMakerSparkNotebook(Construct):
             subnet_configuration=[ec2.SubnetConfiguration(name="Notebook", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED,
                                                           cidr_mask=24)],
             gateway_endpoints={"S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)},
-            flow_logs={"All": ec2.FlowLogOptions(destination=ec2.FlowLogDestination.to_cloud_watch_logs(
-                EncryptedLogGroup(self, "FlowLogGroup", config=config, encryption_key=encryption_key)))})
+            flow_logs={"All": ec2.FlowLogOptions(destination=flow_logs_to_log_group(
+                self, EncryptedLogGroup(self, "FlowLogGroup", config=config, encryption_key=encryption_key)))})
         security_group = ec2.SecurityGroup(self, "NotebookSecurityGroup", vpc=self.vpc, allow_all_outbound=False,
                                            description="Churn notebook: HTTPS to VPC endpoints only")
-        # Isolated subnets: HTTPS can only reach the S3 gateway endpoint and the interface endpoints.
-        security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to VPC endpoints")
+        limit_gateway_endpoint_to_account_buckets(self.vpc.node.find_child("S3"))
+        # HTTPS only to the S3 gateway endpoint (its prefix list) and the interface endpoints' security group.
+        security_group.add_egress_rule(s3_prefix_list(self), ec2.Port.tcp(443), "HTTPS to the S3 gateway endpoint")
+        # disable_inline_rules: its ingress rule is a resource of its own, so it and the notebook group's egress to it
+        # do not reference each other (a circular dependency).
         endpoint_group = ec2.SecurityGroup(self, "EndpointSecurityGroup", vpc=self.vpc, allow_all_outbound=False,
-                                           description="Interface endpoints for the churn notebook")
+                                           description="Interface endpoints for the churn notebook",
+                                           disable_inline_rules=True)
         endpoint_group.add_ingress_rule(ec2.Peer.security_group_id(security_group.security_group_id),
                                         ec2.Port.tcp(443), "HTTPS from the notebook")
+        security_group.add_egress_rule(ec2.Peer.security_group_id(endpoint_group.security_group_id),
+                                       ec2.Port.tcp(443), "HTTPS to the interface endpoints")
         for name, service in (
             ("SageMakerApi", ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API),
             ("SageMakerRuntime", ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME),
@@ -76,7 +84,7 @@ class SageMakerSparkNotebook(Construct):
         artifacts_bucket.grant_read(self.role, "runs/*")
         artifacts_bucket.grant_read_write(self.role, "notebook/*")
         encryption_key.grant_encrypt_decrypt(self.role)
-        encryption_key.grant(self.role, "kms:CreateGrant", "kms:DescribeKey")
+        grant_create_grant_for_aws_resources(encryption_key, self.role)
         self._grant(domain)
         reason = ("The notebook's own names: churn-spark-* SageMaker resources the library creates, its packages in "
                   "its CodeArtifact repository, SageMaker's log groups, objects under notebook/ of the artifacts "

@@ -16,7 +16,7 @@ from datagen.churn import generate
 from ..common.acknowledgments import (CDK_ASSETS_FINDING, GRANT_ACTION_FINDINGS, acknowledge,
                                       acknowledge_bucket_objects, skip_cfn_lint)
 from ..common.config import KitConfig
-from ..common.encryption import DataKey
+from ..common.encryption import DataKey, grant_create_grant_for_aws_resources
 from ..common.functions import PROJECT_ROOT
 from .images import SageMakerImages
 from .pipeline_definition import PipelineInputs, build_definition
@@ -56,7 +56,7 @@ class ChurnTrainingPipeline(Construct):
             input_bucket.grant_read(self.role)
         encryption_key.grant_encrypt_decrypt(self.role)
         # SageMaker encrypts job volumes with the key through grants it creates for the role.
-        encryption_key.grant(self.role, "kms:CreateGrant", "kms:DescribeKey")
+        grant_create_grant_for_aws_resources(encryption_key, self.role)
         self._grant_sagemaker(pipeline_name, model_package_group_name)
         reason = ("Spark and the jobs list, read, write and overwrite whole run folders of the artifacts bucket (and "
                   "read the input bucket, if given); CDK grants on one bucket and one key produce these wildcards; "

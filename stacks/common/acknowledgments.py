@@ -13,6 +13,10 @@ from constructs import IConstruct, IValidation
 
 # Rule ids as cdk-nag 3 reports them, optionally with a granular finding: AwsSolutions-IAM5[Action::s3:GetObject*]
 RULE_ID_PATTERN = re.compile(r"^(AwsSolutions|NIST\.800\.53\.R5)-[A-Za-z0-9]+(\[.+\])?$")
+# Rule names of the CfnGuard validator's bundled Control Tower proactive controls, as its report prints them after
+# "Acknowledge with 'cdk-validator-cfnguard::...'" (the rule in the .guard file, e.g. lambda_inside_vpc_check).
+GUARD_RULE_PATTERN = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)*_check$")
+GUARD_PLUGIN_NAME = "cdk-validator-cfnguard"
 MIN_REASON_LENGTH = 20
 
 
@@ -29,11 +33,15 @@ def acknowledge(construct: IConstruct, reason: str, *rule_ids: str) -> None:
     if not rule_ids:
         raise ValueError(f"An acknowledgment on {construct.node.path} names no rule id.")
     for rule_id in rule_ids:
-        if not RULE_ID_PATTERN.match(rule_id):
+        if not RULE_ID_PATTERN.match(rule_id) and not GUARD_RULE_PATTERN.match(rule_id):
             raise ValueError(
                 f"{rule_id!r} is not a cdk-nag rule id (expected e.g. AwsSolutions-S1 or "
-                "NIST.800.53.R5-S3BucketLoggingEnabled, optionally with [finding])."
+                "NIST.800.53.R5-S3BucketLoggingEnabled, optionally with [finding]) nor a CfnGuard rule name "
+                "(e.g. lambda_inside_vpc_check)."
             )
+        if GUARD_RULE_PATTERN.match(rule_id):
+            # aws-cdk-lib matches another plugin's findings by '<plugin name>::<rule>'; cdk-nag reads its own ids.
+            rule_id = f"{GUARD_PLUGIN_NAME}::{rule_id}"
         Validations.of(construct).acknowledge(Acknowledgment(id=rule_id, reason=reason.strip()))
 
 
@@ -76,6 +84,7 @@ class CdkManagedHelpers:
             handler = node.node.find_child("Handler")
             for check_id in ("CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"):
                 skip_checkov(handler, check_id, CDK_MANAGED_REASON)
+            acknowledge(handler, CDK_MANAGED_REASON, "lambda_inside_vpc_check")
         elif isinstance(node, logs.CfnLogGroup) and _is_cdk_managed_function(node):
             skip_checkov(node, "CKV_AWS_158", CDK_MANAGED_REASON)
         elif isinstance(node, lambda_.CfnFunction) and _is_cdk_managed_function(node):
@@ -87,6 +96,8 @@ class CdkManagedHelpers:
                 "NIST.800.53.R5-LambdaConcurrency",
                 "NIST.800.53.R5-LambdaDLQ",
                 "NIST.800.53.R5-LambdaInsideVPC",
+                "lambda_inside_vpc_check",
+                "cloudwatch_log_group_encrypted_check",
             )
             for check_id in ("CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"):
                 skip_checkov(node, check_id, CDK_MANAGED_REASON)

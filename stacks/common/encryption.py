@@ -23,6 +23,25 @@ class DataKey(kms.Key):
             pending_window=Duration.days(config.key_deletion_window_days),
         )
 
+        # Only AWS services may create grants on the key (Control Tower CT.KMS.PR.3, the CfnGuard plugin's
+        # kms_create_grant_aws_service_check, whose fix this statement is:
+        # https://docs.aws.amazon.com/controltower/latest/controlreference/kms-rules.html): a principal allowed
+        # kms:CreateGrant cannot grant another principal use of the key directly, only through a service that
+        # integrates with KMS (SageMaker, Redshift and Lambda create their grants with GrantIsForAWSResource true:
+        # https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-grant-is-for-aws-resource).
+        self.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="DenyGrantsExceptForAwsResources",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["kms:CreateGrant"],
+                resources=["*"],
+                conditions={
+                    "BoolIfExists": {"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"}
+                },
+            )
+        )
+
     def allow_cloudwatch_logs(self) -> None:
         """Let CloudWatch Logs encrypt this stack's log groups with the key (logs uses the key policy, not IAM)."""
         stack = Stack.of(self)
@@ -71,3 +90,17 @@ class DataKey(kms.Key):
                 conditions=conditions or None,
             )
         )
+
+
+def grant_create_grant_for_aws_resources(key: kms.IKey, grantee: iam.IGrantable) -> None:
+    """Let `grantee` create grants on `key` only for an AWS service acting on its behalf (SageMaker encrypting a
+    job's volume or an endpoint's storage), never for an arbitrary principal: the `kms:GrantIsForAWSResource`
+    condition (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-grant-is-for-aws-resource)."""
+    key.grant(grantee, "kms:DescribeKey")
+    grantee.grant_principal.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["kms:CreateGrant"],
+            resources=[key.key_arn],
+            conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        )
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from .acknowledgments import acknowledge
 from .config import KitConfig
 from .encryption import DataKey
 
@@ -28,3 +29,10 @@ class EncryptedLogGroup(logs.LogGroup):
             retention=config.log_retention,
             removal_policy=config.removal_policy,
         )
+        if config.log_retention_days < 365:
+            acknowledge(
+                self,
+                f"Profile {config.profile!r} keeps logs {config.log_retention_days} days to stay cheap and "
+                "destroyable; the production profile keeps them 365 (kit:log_retention_days).",
+                "cloudwatch_log_group_retention_period_check",
+            )

@@ -51,6 +51,12 @@ class AccessLogsBucket(s3.Bucket):
             self,
             "S3 server access logging only delivers to buckets encrypted with SSE-S3, not SSE-KMS.",
             "NIST.800.53.R5-S3DefaultEncryptionKMS",
+            "s3_bucket_default_encryption_kms_check",
+        )
+        acknowledge(
+            self,
+            "This is the server access log target; logging its own requests into itself would loop.",
+            "s3_bucket_logging_enabled_check",
         )
         skip_checkov(
             self.node.default_child, "CKV_AWS_18", "This is the server access log target; it does not log itself."
@@ -99,7 +105,19 @@ def _acknowledge_shared_settings(bucket: s3.Bucket, config: KitConfig) -> None:
         "Single-region reference kit: cross-region replication is a per-deployment disaster-recovery decision.",
         "NIST.800.53.R5-S3BucketReplicationEnabled",
     )
+    acknowledge(
+        bucket,
+        "No Object Lock: the kit's buckets hold rebuildable ML data and logs that lifecycle rules expire and that "
+        "sandbox stacks empty on delete; WORM retention is a per-deployment compliance decision.",
+        "s3_bucket_object_lock_enabled_check",
+    )
+    acknowledge(
+        bucket,
+        "No S3 event notifications: the workflows read these buckets on their own schedule (Step Functions, "
+        "EMR Serverless, SageMaker) and nothing reacts to object events.",
+        "s3_event_notifications_enabled_check",
+    )
     if not config.versioned_buckets:
         reason = f"Profile {config.profile!r} turns versioning off (set kit:versioned_buckets=true to keep versions)."
-        acknowledge(bucket, reason, "NIST.800.53.R5-S3BucketVersioningEnabled")
+        acknowledge(bucket, reason, "NIST.800.53.R5-S3BucketVersioningEnabled", "s3_bucket_versioning_enabled_check")
         skip_checkov(bucket.node.default_child, "CKV_AWS_21", reason)

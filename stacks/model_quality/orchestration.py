@@ -17,6 +17,7 @@ from ..common.config import KitConfig
 from ..common.encryption import DataKey
 from ..common.functions import KitFunction, bundled_code
 from ..common.logs import EncryptedLogGroup
+from ..common.service_roles import scheduler_role
 from .job import PrCurveJob
 from .storage import QualityStorage
 
@@ -104,7 +105,7 @@ class DailyQualityRun(Construct):
                 self.state_machine,
                 input=scheduler.ScheduleTargetInput.from_object(
                     {"scheduled_time": scheduler.ContextAttribute.scheduled_time}),
-                role=iam.Role(self, "SchedulerRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"))),
+                role=scheduler_role(self, "SchedulerRole")),
             enabled=config.schedules_enabled,
             description="Daily precision-recall run of the model-quality job")
 

@@ -45,6 +45,11 @@ class DatabaseBootstrap(Construct):
             handler="bootstrap.handler",
             description="Runs the Redshift ML recommender's bootstrap SQL through the Data API",
             timeout=Duration.minutes(14),
+            no_dead_letter_queue_reason=(
+                "CloudFormation invokes this custom-resource function asynchronously; the handler answers every "
+                "request itself (SUCCESS, or FAILED with the error, a minute before its timeout), so failures show "
+                "on the stack; an invocation Lambda cannot run at all times the stack operation out, visibly."
+            ),
         )
         grant_data_api(self.function, warehouse, encryption_key)
         properties = {

@@ -9,6 +9,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ..common.acknowledgments import acknowledge, acknowledge_bucket_objects
+from ..common.encryption import grant_create_grant_for_aws_resources
 
 
 class RedshiftMlRole(iam.Role):
@@ -42,18 +43,12 @@ class RedshiftMlRole(iam.Role):
                 sid="SageMakerJobsNamedRedshift",
                 actions=[
                     "sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob",
-                    "sagemaker:CreateAutoMLJob", "sagemaker:DescribeAutoMLJob", "sagemaker:StopAutoMLJob",
-                    "sagemaker:ListCandidatesForAutoMLJob",
                     "sagemaker:CreateCompilationJob", "sagemaker:DescribeCompilationJob", "sagemaker:StopCompilationJob",
-                    "sagemaker:CreateHyperParameterTuningJob", "sagemaker:DescribeHyperParameterTuningJob",
-                    "sagemaker:StopHyperParameterTuningJob",
                     "sagemaker:AddTags",
                 ],
                 resources=[
                     f"{arn}:training-job/*redshift*",
-                    f"{arn}:automl-job/*redshift*",
                     f"{arn}:compilation-job/*redshift*",
-                    f"{arn}:hyper-parameter-tuning-job/*redshift*",
                 ],
             )
         )
@@ -81,11 +76,18 @@ class RedshiftMlRole(iam.Role):
         )
         self.add_to_policy(iam.PolicyStatement(sid="EcrLogin", actions=["ecr:GetAuthorizationToken"], resources=["*"]))
         # SageMaker runs the training job with this same role.
-        self.add_to_policy(iam.PolicyStatement(sid="PassOwnRoleToSageMaker", actions=["iam:PassRole"], resources=[self.role_arn]))
+        self.add_to_policy(
+            iam.PolicyStatement(
+                sid="PassOwnRoleToSageMaker",
+                actions=["iam:PassRole"],
+                resources=[self.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            )
+        )
         if enhanced_vpc_routing:
             self._allow_network_interfaces()
         bucket.grant_read_write(self)
-        encryption_key.grant(self, "kms:CreateGrant", "kms:DescribeKey")
+        grant_create_grant_for_aws_resources(encryption_key, self)
         encryption_key.grant_encrypt_decrypt(self)
         stack_name_free = "arn:<AWS::Partition>"
         acknowledge(
@@ -98,7 +100,7 @@ class RedshiftMlRole(iam.Role):
             f"AwsSolutions-IAM5[Resource::{stack_name_free}:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/*]",
             *(
                 f"AwsSolutions-IAM5[Resource::{stack_name_free}:sagemaker:<AWS::Region>:<AWS::AccountId>:{kind}/*redshift*]"
-                for kind in ("training-job", "automl-job", "compilation-job", "hyper-parameter-tuning-job")
+                for kind in ("training-job", "compilation-job")
             ),
         )
         acknowledge(

@@ -19,6 +19,7 @@ from ..common.config import KitConfig
 from ..common.encryption import DataKey
 from ..common.logs import EncryptedLogGroup
 from ..common.functions import KitFunction
+from ..common.service_roles import scheduler_role
 from .data_api_access import grant_data_api
 from .database_bootstrap import redshift_sql_code
 from .warehouse import ServerlessWarehouse
@@ -44,6 +45,7 @@ class ModelLifecycle(Construct):
         warehouse: ServerlessWarehouse,
         model_bucket_name: str,
         schema: str,
+        ml_role: str,
         analyst_role: str,
         model_prefix: str,
         top_k: int,
@@ -70,7 +72,6 @@ class ModelLifecycle(Construct):
             environment={
                 "WORKGROUP_NAME": warehouse.workgroup_name,
                 "DATABASE": warehouse.database_name,
-                "SECRET_ARN": warehouse.admin_secret_arn,
                 "SCHEMA": schema,
                 "MODEL_PREFIX": model_prefix,
                 "ANALYST_ROLE": analyst_role,
@@ -84,7 +85,9 @@ class ModelLifecycle(Construct):
                 "REFRESH_WINDOW_SECONDS": str(int(timeout.to_seconds())),
             },
         )
-        grant_data_api(self.function, warehouse, encryption_key)
+        # Not the namespace admin: the function's own IAM identity, with the database role that may train, evaluate
+        # and promote models (sql/redshift_ml/03_grants.sql). The admin secret stays with the deploy-time bootstrap.
+        grant_data_api(self.function, warehouse, encryption_key, database_roles=[ml_role])
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
@@ -121,7 +124,7 @@ class ModelLifecycle(Construct):
             target=targets.StepFunctionsStartExecution(
                 self.state_machine,
                 input=scheduler.ScheduleTargetInput.from_object({"trigger": "schedule"}),
-                role=iam.Role(self, "SchedulerRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com")),
+                role=scheduler_role(self, "SchedulerRole"),
             ),
             enabled=config.schedules_enabled,
             description="Weekly Redshift ML model refresh",

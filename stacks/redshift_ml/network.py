@@ -9,6 +9,8 @@ from constructs import Construct
 from ..common.config import REDSHIFT_MIN_AVAILABILITY_ZONES, KitConfig
 from ..common.encryption import DataKey
 from ..common.logs import EncryptedLogGroup
+from ..common.network import limit_gateway_endpoint_to_account_buckets, s3_prefix_list
+from ..common.service_roles import flow_logs_to_log_group
 
 VPC_CIDR = "10.40.0.0/16"
 
@@ -49,14 +51,25 @@ class WarehouseNetwork(Construct):
             self.security_group.add_ingress_rule(
                 ec2.Peer.ipv4(VPC_CIDR), ec2.Port.tcp(5439), "Redshift clients inside the VPC"
             )
-        # Private subnets route HTTPS to the S3 gateway endpoint and the interface endpoints.
-        self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to VPC endpoints")
+        # Without enhanced VPC routing, COPY, UNLOAD and Redshift ML traffic leaves through Redshift's own network,
+        # not the workgroup's interfaces (https://docs.aws.amazon.com/redshift/latest/mgmt/enhanced-vpc-routing.html):
+        # no egress at all. With it, HTTPS only to the S3 gateway endpoint (its prefix list) and the SageMaker
+        # interface endpoints' security group.
         if config.redshift_enhanced_vpc_routing:
+            self.security_group.add_egress_rule(s3_prefix_list(self), ec2.Port.tcp(443), "HTTPS to the S3 gateway endpoint")
             endpoint_security_group = ec2.SecurityGroup(
-                self, "EndpointSecurityGroup", vpc=self.vpc, description="SageMaker interface endpoints", allow_all_outbound=False
+                self, "EndpointSecurityGroup", vpc=self.vpc, description="SageMaker interface endpoints",
+                allow_all_outbound=False,
+                # Its ingress from the workgroup group is a rule resource of its own: inline, it and the workgroup
+                # group's egress to it would reference each other (a circular dependency).
+                disable_inline_rules=True,
             )
             endpoint_security_group.add_ingress_rule(
                 ec2.Peer.security_group_id(self.security_group.security_group_id), ec2.Port.tcp(443), "HTTPS from the workgroup"
+            )
+            self.security_group.add_egress_rule(
+                ec2.Peer.security_group_id(endpoint_security_group.security_group_id), ec2.Port.tcp(443),
+                "HTTPS to the SageMaker interface endpoints",
             )
             for name, service in (
                 ("SageMakerApi", ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API),
@@ -74,7 +87,7 @@ class WarehouseNetwork(Construct):
                 )
 
     def _new_vpc(self, config: KitConfig, encryption_key: DataKey) -> ec2.Vpc:
-        return ec2.Vpc(
+        vpc = ec2.Vpc(
             self,
             "Vpc",
             # Named AZs from the profile, or explicit AZ tokens: an environment-agnostic stack would otherwise get two.
@@ -88,12 +101,14 @@ class WarehouseNetwork(Construct):
             gateway_endpoints={"S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)},
             flow_logs={
                 "All": ec2.FlowLogOptions(
-                    destination=ec2.FlowLogDestination.to_cloud_watch_logs(
-                        EncryptedLogGroup(self, "FlowLogGroup", config=config, encryption_key=encryption_key)
+                    destination=flow_logs_to_log_group(
+                        self, EncryptedLogGroup(self, "FlowLogGroup", config=config, encryption_key=encryption_key)
                     )
                 )
             },
         )
+        limit_gateway_endpoint_to_account_buckets(vpc.node.find_child("S3"))
+        return vpc
 
     def _selected(self) -> ec2.SelectedSubnets:
         fields = ("availability_zones", "one_per_az", "subnet_filters", "subnet_group_name", "subnets", "subnet_type")

@@ -125,6 +125,7 @@ class RedshiftMlRecommender(Construct):
             warehouse=self.warehouse,
             model_bucket_name=self.model_bucket.bucket_name,
             schema=schema,
+            ml_role=ml_role,
             analyst_role=analyst_role,
             model_prefix=model_prefix,
             top_k=top_k,

@@ -30,6 +30,14 @@ def test_acknowledgment_rejects_ids_cdk_nag_does_not_report(queue, rule_id):
         acknowledge(queue, "A reason that explains why the finding does not apply.", rule_id)
 
 
+def test_cfn_guard_rules_are_recorded_under_the_plugin_name_aws_cdk_lib_matches(queue):
+    """aws-cdk-lib suppresses another plugin's finding only by '<plugin name>::<rule>'; unprefixed, it would become
+    an 'Annotation::' id and the CfnGuard finding would still fail synth."""
+    acknowledge(queue, "A reason that explains why the finding does not apply.", "sqs_dlq_check")
+    entries = [m.data for m in queue.node.metadata if m.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY]
+    assert "cdk-validator-cfnguard::sqs_dlq_check" in entries[0]
+
+
 def test_acknowledgment_needs_a_rule_id(queue):
     with pytest.raises(ValueError, match="names no rule id"):
         acknowledge(queue, "A reason that explains why the finding does not apply.")

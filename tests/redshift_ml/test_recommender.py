@@ -304,3 +304,37 @@ def test_a_notification_email_subscribes_to_the_topic():
         "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ml-team@example.com", "TopicArn": Match.any_value()})
     with pytest.raises(ConfigError, match="is not an e-mail address"):
         load_config({"kit:redshift_notification_email": "ml-team"})
+
+
+def _role_statements(template, role_logical_id):
+    return [
+        s for p in template.find_resources("AWS::IAM::Policy").values()
+        if {"Ref": role_logical_id} in p["Properties"]["Roles"]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def _function(template, handler):
+    (logical_id,) = template.find_resources("AWS::Lambda::Function", {"Properties": {"Handler": handler}})
+    function = template.find_resources("AWS::Lambda::Function")[logical_id]
+    return function, function["Properties"]["Role"]["Fn::GetAtt"][0]
+
+
+def test_the_lifecycle_runs_as_its_own_identity_with_the_ml_role_not_as_the_admin(template):
+    """Only the deploy-time bootstrap reads the namespace admin secret; the weekly lifecycle signs in with IAM
+    temporary credentials and gets the ml role through its RedshiftDbRoles tag."""
+    template, _ = template
+    lifecycle_function, lifecycle_role = _function(template, "lifecycle.handler")
+    _, bootstrap_role = _function(template, "bootstrap.handler")
+    assert "SECRET_ARN" not in lifecycle_function["Properties"]["Environment"]["Variables"]
+    actions = {a for s in _role_statements(template, lifecycle_role) for a in
+               (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
+    assert "secretsmanager:GetSecretValue" not in actions
+    (credentials,) = [s for s in _role_statements(template, lifecycle_role)
+                      if "redshift-serverless:GetCredentials" in json.dumps(s["Action"])]
+    assert credentials["Resource"] == {"Fn::GetAtt": [next(iter(template.find_resources(
+        "AWS::RedshiftServerless::Workgroup"))), "Workgroup.WorkgroupArn"]}
+    tags = template.find_resources("AWS::IAM::Role")[lifecycle_role]["Properties"]["Tags"]
+    assert {"Key": "RedshiftDbRoles", "Value": "ml_developer"} in tags
+    assert "RedshiftDbRoles" not in json.dumps(template.find_resources("AWS::IAM::Role")[bootstrap_role])
+    assert any(s["Action"] == "secretsmanager:GetSecretValue" for s in _role_statements(template, bootstrap_role))

@@ -1,3 +1,4 @@
+import re
 import string
 import sys
 from pathlib import Path
@@ -128,3 +129,21 @@ def test_model_state_matches_and_returns_trimmed_char_128_values():
     query = sqlglot.exp.replace_placeholders(
         sqlglot.parse_one(statement, read="redshift"), schema_name="jobmatch", model_name="job_match_v1")
     assert db.execute(query.sql("duckdb")).fetchall() == [("Model is Ready",)]
+
+
+WRITE = re.compile(r"\b(INSERT INTO|UPDATE|DELETE FROM)\s+(?:\$\{schema\}|\{settings\.schema\})\.(\w+)", re.IGNORECASE)
+
+
+def test_the_ml_role_may_write_every_table_the_lifecycle_writes():
+    """The lifecycle runs as its IAM role with the ml role only (not the admin): every table its SQL files and
+    inline statements write must be granted to that role by the bootstrap, for that kind of write."""
+    sources = [templates.load(name) for name in ("promote", "recommend")]
+    sources.append((Path(templates.__file__).with_name("lifecycle.py")).read_text())
+    needed = {(verb.split()[0].upper(), table) for text in sources for verb, table in WRITE.findall(text)}
+    assert {("INSERT", "model_registry"), ("UPDATE", "model_registry"), ("DELETE", "recommendations")} <= needed
+    granted = set()
+    for statement in templates.statements(rendered("03_grants")):
+        match = re.match(r"GRANT (.+) ON jobmatch\.(\w+) TO ROLE ml_developer$", statement.strip(), re.IGNORECASE)
+        if match:
+            granted |= {(privilege.strip().upper(), match.group(2)) for privilege in match.group(1).split(",")}
+    assert needed - granted == set()

@@ -171,9 +171,12 @@ def test_the_handler_stops_waiting_for_sql_a_minute_before_the_lambda_timeout(mo
     monkeypatch.setattr(boto3, "client", lambda service: object())
     monkeypatch.setattr(lifecycle, "DataApiRunner", lambda **kwargs: created.append(kwargs) or "runner")
     monkeypatch.setattr(lifecycle, "ACTIONS", {"reject": lambda runner, settings, event: {"ran": runner}})
-    for name, value in {**ENVIRONMENT, "WORKGROUP_NAME": "wg", "DATABASE": "dev", "SECRET_ARN": "arn:s"}.items():
+    for name, value in {**ENVIRONMENT, "WORKGROUP_NAME": "wg", "DATABASE": "dev"}.items():
         monkeypatch.setenv(name, value)
+    monkeypatch.delenv("SECRET_ARN", raising=False)
     before = time.monotonic()
     assert lifecycle.handler({"action": "reject"}, LambdaContext()) == {"ran": "runner"}
     (kwargs,) = created
     assert before + 840 - 60 <= kwargs["deadline"] <= time.monotonic() + 840 - 60
+    # Signs in as its own IAM role (Data API temporary credentials), never with the admin secret.
+    assert kwargs.get("secret_arn") is None
