@@ -13,8 +13,25 @@ from ..common.storage import AccessLogsBucket, SecureBucket
 CAPTURE_PREFIX = "data-capture"
 
 
+def raw_data_rule(config: KitConfig) -> s3.LifecycleRule:
+    """Raw capture and labels: kept in S3 Standard for the run and a re-run, then expired or archived for audit.
+
+    With `quality_raw_archive_expiry_days` set they move to S3 Glacier Deep Archive (Standard to any class is a
+    supported transition, 0 or more days; an object of under 128 KB stays where it is) and expire later
+    (https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-transition-general-considerations.html).
+    """
+    archive = config.quality_raw_archive_expiry_days
+    return s3.LifecycleRule(
+        id="ExpireRawData",
+        expiration=Duration.days(archive or config.quality_raw_retention_days),
+        transitions=[s3.Transition(storage_class=s3.StorageClass.DEEP_ARCHIVE,
+                                   transition_after=Duration.days(config.quality_raw_retention_days))]
+        if archive else None,
+        noncurrent_version_expiration=Duration.days(1))
+
+
 class QualityStorage(Construct):
-    """KMS-encrypted buckets; raw capture and ground truth expire after `quality_raw_retention_days`.
+    """KMS-encrypted buckets; raw capture and ground truth are kept `quality_raw_retention_days` in S3 Standard.
 
     Captures land under `capture_uri` (`{capture_uri}/{endpoint}/{variant}/yyyy/mm/dd/hh/`), the layout SageMaker
     Data Capture writes; pass `capture_bucket` (and `capture_prefix`) to read an existing endpoint's captures
@@ -33,8 +50,7 @@ class QualityStorage(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.access_logs_bucket = AccessLogsBucket(self, "AccessLogsBucket", config=config)
-        raw_expiry = [s3.LifecycleRule(id="ExpireRawData", expiration=Duration.days(config.quality_raw_retention_days),
-                                       noncurrent_version_expiration=Duration.days(1))]
+        raw_expiry = [raw_data_rule(config)]
 
         def bucket(construct_id: str, rules=()) -> SecureBucket:
             return SecureBucket(self, construct_id, config=config, encryption_key=encryption_key,
