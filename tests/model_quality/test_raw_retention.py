@@ -36,3 +36,20 @@ def test_the_audit_archive_moves_raw_data_to_deep_archive_then_expires_it(retent
     for rule in rules.values():
         assert rule["Transitions"] == [{"StorageClass": "DEEP_ARCHIVE", "TransitionInDays": retention}]
         assert rule["ExpirationInDays"] == expiry
+
+
+def test_raw_buckets_are_unversioned_with_a_reason_and_the_results_stay_versioned():
+    config = load_config({"profile": "production"})
+    stack = cdk.Stack(new_app(), "RawVersioningStack")
+    storage = QualityStorage(stack, "Storage", config=config,
+                             encryption_key=DataKey(stack, "Key", config=config, description="test"))
+    buckets = Template.from_stack(stack).find_resources("AWS::S3::Bucket")
+
+    def versioning(bucket):
+        return buckets[stack.get_logical_id(bucket.node.default_child)]["Properties"].get("VersioningConfiguration")
+
+    assert versioning(storage.capture_bucket) is None and versioning(storage.ground_truth_bucket) is None
+    assert versioning(storage.results_bucket) == {"Status": "Enabled"}
+    for bucket in (storage.capture_bucket, storage.ground_truth_bucket):
+        skips = bucket.node.default_child.get_metadata("checkov")["skip"]
+        assert any(skip["id"] == "CKV_AWS_21" and "write-once" in skip["comment"] for skip in skips)
