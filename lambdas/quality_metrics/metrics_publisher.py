@@ -17,7 +17,13 @@ from botocore.exceptions import ClientError
 NAMESPACE = "MlKit/ModelQuality"
 HISTORY_DAYS = 7
 REQUIRED_FIELDS = ("date", "rows_captured", "rows_joined", "label_coverage", "positives", "negatives",
-                   "average_precision", "average_precision_lower", "average_precision_upper", "thresholds")
+                   "average_precision", "average_precision_lower", "average_precision_upper",
+                   "average_precision_ci_lower", "average_precision_ci_upper", "capture_percent_for_target",
+                   "thresholds")
+# A past day feeds only the drop metric; days written before the intervals existed still count.
+HISTORY_FIELDS = ("date", "average_precision")
+COUNT_METRICS = ("RowsCaptured", "RowsJoined", "SummaryPublished")
+PERCENT_METRICS = ("CapturePercentForTarget",)
 
 
 class SummaryError(ValueError):
@@ -28,17 +34,17 @@ def summary_key(prefix: str, day: str) -> str:
     return f"{prefix.strip('/')}/summary/dt={day}/summary.json".lstrip("/")
 
 
-def parse_summary(text: str, where: str) -> dict:
+def parse_summary(text: str, where: str, required: tuple[str, ...] = REQUIRED_FIELDS) -> dict:
     try:
         summary = json.loads(text)
     except json.JSONDecodeError as error:
         raise SummaryError(f"{where} is not valid JSON: {error.msg} at line {error.lineno}") from None
     if not isinstance(summary, dict):
         raise SummaryError(f"{where} must hold one JSON object")
-    for field in REQUIRED_FIELDS:
+    for field in required:
         if field not in summary:
             raise SummaryError(f"{where} has no field '{field}'")
-    if not isinstance(summary["thresholds"], list):
+    if "thresholds" in required and not isinstance(summary["thresholds"], list):
         raise SummaryError(f"{where}: field 'thresholds' must be a list")
     return summary
 
@@ -55,6 +61,9 @@ def metric_values(summary: dict, history: list[dict], decision_threshold: float)
         "AveragePrecision": summary["average_precision"],
         "AveragePrecisionLower": summary["average_precision_lower"],
         "AveragePrecisionUpper": summary["average_precision_upper"],
+        "AveragePrecisionCiLower": summary["average_precision_ci_lower"],
+        "AveragePrecisionCiUpper": summary["average_precision_ci_upper"],
+        "CapturePercentForTarget": summary["capture_percent_for_target"],
     }
     at_threshold = next((t for t in summary["thresholds"]
                          if isinstance(t, dict) and abs(t.get("threshold", -1) - decision_threshold) < 1e-9), None)
@@ -63,6 +72,13 @@ def metric_values(summary: dict, history: list[dict], decision_threshold: float)
                            f"{decision_threshold} in field 'thresholds'")
     values["PrecisionAtThreshold"] = at_threshold.get("precision")
     values["RecallAtThreshold"] = at_threshold.get("recall")
+    for field, name in (("precision_lower", "PrecisionAtThresholdCiLower"),
+                        ("precision_upper", "PrecisionAtThresholdCiUpper"),
+                        ("recall_lower", "RecallAtThresholdCiLower"), ("recall_upper", "RecallAtThresholdCiUpper")):
+        if field not in at_threshold:
+            raise SummaryError(f"the summary of {summary['date']}: the decision threshold's entry in field "
+                               f"'thresholds' has no field '{field}'")
+        values[name] = at_threshold[field]
     past = [s["average_precision"] for s in history if s.get("average_precision") is not None]
     if summary["average_precision"] is not None and past:
         mean = sum(past) / len(past)
@@ -97,13 +113,13 @@ def publish(event: dict, s3, cloudwatch, bucket: str, prefix: str, endpoint: str
         past_text = _read(s3, bucket, past_key)
         if past_text is not None:
             try:
-                history.append(parse_summary(past_text, f"s3://{bucket}/{past_key}"))
+                history.append(parse_summary(past_text, f"s3://{bucket}/{past_key}", HISTORY_FIELDS))
             except SummaryError:
                 continue  # an unreadable past day only shortens the history
     values = metric_values(summary, history, decision_threshold)
     cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=[
         {"MetricName": name, "Dimensions": [{"Name": "Endpoint", "Value": endpoint}], "Value": value,
-         "Unit": "Count" if name in ("RowsCaptured", "RowsJoined", "SummaryPublished") else "None"}
+         "Unit": "Count" if name in COUNT_METRICS else "Percent" if name in PERCENT_METRICS else "None"}
         for name, value in sorted(values.items())
     ])
     return {"date": day.isoformat(), "metrics": values}

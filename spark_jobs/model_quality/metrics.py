@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 
 MAX_CURVE_POINTS = 1000
+Z_95 = 1.959963984540054  # two-sided 95% normal quantile
 _EULER_GAMMA = 0.5772156649015329
 
 
@@ -159,14 +160,70 @@ class ThresholdMetrics:
     recall: float | None
     f1: float | None
     fpr: float | None
+    precision_lower: float | None = None
+    precision_upper: float | None = None
+    recall_lower: float | None = None
+    recall_upper: float | None = None
 
     def as_dict(self) -> dict:
         return {"threshold": self.threshold, "precision": self.precision, "recall": self.recall,
-                "f1": self.f1, "fpr": self.fpr}
+                "f1": self.f1, "fpr": self.fpr, "precision_lower": self.precision_lower,
+                "precision_upper": self.precision_upper, "recall_lower": self.recall_lower,
+                "recall_upper": self.recall_upper}
 
 
 def _ratio(numerator: int, denominator: int) -> float | None:
     return numerator / denominator if denominator else None
+
+
+def wilson_interval(successes: int, trials: int, z: float = Z_95) -> tuple[float, float] | tuple[None, None]:
+    """Wilson score interval of a binomial proportion; (None, None) without trials.
+
+    Precision is true positives out of predicted positives, recall true positives out of positives: each is a
+    proportion, and Wilson's interval keeps near its nominal coverage at small counts and near 0 or 1, where
+    the plain normal interval does not (Brown, Cai, DasGupta, "Interval Estimation for a Binomial Proportion",
+    Statistical Science 16(2), 2001).
+    """
+    if trials <= 0:
+        return None, None
+    share = successes / trials
+    z2 = z * z
+    centre = (share + z2 / (2 * trials)) / (1 + z2 / trials)
+    half = z * math.sqrt(share * (1 - share) / trials + z2 / (4 * trials * trials)) / (1 + z2 / trials)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def average_precision_interval(ap: float | None, positives: int,
+                               z: float = Z_95) -> tuple[float, float] | tuple[None, None]:
+    """95% logit interval of the average precision: expit(logit(AP) +- z / sqrt(n AP (1 - AP))), n positives.
+
+    One of the two intervals that Boyd, Eng and Page recommend after a simulation study of AUCPR estimators
+    ("Area Under the Precision-Recall Curve: Point Estimates and Confidence Intervals", ECML PKDD 2013); it
+    needs only the day's AP and positive count, so a rollup gets one from its merged histogram as well.
+    An AP of exactly 0 or 1 gets the degenerate interval at that value.
+    """
+    if ap is None or positives <= 0:
+        return None, None
+    if ap <= 0.0 or ap >= 1.0:
+        return ap, ap
+    logit = math.log(ap / (1 - ap))
+    spread = z / math.sqrt(positives * ap * (1 - ap))
+    return 1 / (1 + math.exp(-(logit - spread))), 1 / (1 + math.exp(-(logit + spread)))
+
+
+def capture_percent_for(intervals: list[tuple[float | None, float | None]], target_half_width: float) -> int | None:
+    """The Data Capture sampling percent that keeps every interval's half-width within the target.
+
+    Each half-width shrinks as 1/sqrt(n) with the count it is built on, and sampling keeps that share of every
+    count, so capturing a fraction f widens a half-width h to h/sqrt(f): f = (h / target)^2 for the widest one.
+    Rounded up to a whole percent (Data Capture's InitialSamplingPercentage is an integer) within 1..100; 100
+    also when even full capture misses the target. None when the day has no interval at all.
+    """
+    halves = [(upper - lower) / 2 for lower, upper in intervals if lower is not None and upper is not None]
+    if not halves:
+        return None
+    fraction = (max(halves) / target_half_width) ** 2
+    return min(100, max(1, math.ceil(round(100 * fraction, 9))))
 
 
 def _classify(threshold: float, true_pos: int, false_pos: int, total_pos: int, total_neg: int) -> ThresholdMetrics:
@@ -174,7 +231,8 @@ def _classify(threshold: float, true_pos: int, false_pos: int, total_pos: int, t
     recall = _ratio(true_pos, total_pos)
     f1 = _ratio(2 * true_pos, 2 * true_pos + false_pos + (total_pos - true_pos)) if true_pos else (
         0.0 if total_pos else None)
-    return ThresholdMetrics(threshold, precision, recall, f1, _ratio(false_pos, total_neg))
+    return ThresholdMetrics(threshold, precision, recall, f1, _ratio(false_pos, total_neg),
+                            *wilson_interval(true_pos, true_pos + false_pos), *wilson_interval(true_pos, total_pos))
 
 
 def first_bin_at_or_above(threshold: float, bins: int) -> int:
@@ -224,19 +282,36 @@ def curve(histogram: Histogram, max_points: int = MAX_CURVE_POINTS) -> list[tupl
     return [points[i] for i in picks]
 
 
-def summarize(histogram: Histogram, thresholds: list[float]) -> dict:
-    """The metric part of a day's (or a rollup's) summary."""
+def summarize(histogram: Histogram, thresholds: list[float], decision_threshold: float | None = None,
+              target_half_width: float | None = None) -> dict:
+    """The metric part of a day's (or a rollup's) summary.
+
+    `average_precision_lower/upper` bound the binning error; `average_precision_ci_lower/upper` is the 95%
+    confidence interval from the sample size. With a decision threshold and a target half-width, the summary
+    also says which Data Capture sampling percent would keep the AP, precision and recall intervals within it.
+    """
     lower, upper = average_precision_bounds(histogram)
     best = best_f1(histogram)
-    return {
+    ap = average_precision(histogram)
+    ci_lower, ci_upper = average_precision_interval(ap, histogram.total_positives)
+    at_thresholds = [at_threshold(histogram, t) for t in thresholds]
+    figures = {
         "positives": histogram.total_positives,
         "negatives": histogram.total_negatives,
         "positive_rate": _ratio(histogram.total_positives, histogram.total_positives + histogram.total_negatives),
-        "average_precision": average_precision(histogram),
+        "average_precision": ap,
         "average_precision_lower": lower,
         "average_precision_upper": upper,
+        "average_precision_ci_lower": ci_lower,
+        "average_precision_ci_upper": ci_upper,
         "roc_auc": roc_auc(histogram),
         "best_f1_threshold": best.threshold if best else None,
         "best_f1": best.as_dict() if best else None,
-        "thresholds": [at_threshold(histogram, t).as_dict() for t in thresholds],
+        "thresholds": [figure.as_dict() for figure in at_thresholds],
     }
+    if decision_threshold is not None and target_half_width is not None:
+        decision = at_threshold(histogram, decision_threshold)
+        figures["capture_percent_for_target"] = capture_percent_for(
+            [(ci_lower, ci_upper), (decision.precision_lower, decision.precision_upper),
+             (decision.recall_lower, decision.recall_upper)], target_half_width)
+    return figures

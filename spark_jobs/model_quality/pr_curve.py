@@ -2,7 +2,7 @@
 
     python -m spark_jobs.model_quality.pr_curve --captures PATH --ground-truth PATH --date YYYY-MM-DD --output PATH
         [--label-delay-days K] [--bins 10000] [--thresholds 0.1,0.5,0.9] [--rollup-days N]
-        [--endpoint NAME] [--variant NAME]
+        [--endpoint NAME] [--variant NAME] [--decision-threshold 0.5] [--target-half-width 0.01]
 
 On EMR Serverless the same file is the entry point, with the package shipped as `--py-files`. Predictions of day D
 are joined on InferenceId (else eventId) with labels collected on days D..D+K. One shuffle groups both sides by id;
@@ -35,7 +35,8 @@ DEFAULT_THRESHOLDS = (0.1, 0.5, 0.9)
 PARSED_SCHEMA = "id string, order_key long, reason string, raw string"
 HISTOGRAM_SCHEMA = "bin int, lower double, upper double, positives long, negatives long"
 CURVE_SCHEMA = "threshold double, precision double, recall double"
-THRESHOLDS_SCHEMA = "kind string, threshold double, precision double, recall double, f1 double, fpr double"
+THRESHOLDS_SCHEMA = ("kind string, threshold double, precision double, recall double, f1 double, fpr double, "
+                     "precision_lower double, precision_upper double, recall_lower double, recall_upper double")
 # Sums in each `counts` row; parse-reject counts come as (reason, count) in the same rows.
 SUMMED_COLUMNS = ("positives", "negatives", "captured", "labelled", "predicted_ids", *records.MATCH_REASONS)
 COUNT_COLUMNS = ("positives", "negatives", "captured", "labelled", "predicted_ids", *records.REASONS)
@@ -61,6 +62,8 @@ class JobArguments:
     rollup_days: int | None = None
     endpoint: str = "*"
     variant: str = "*"
+    decision_threshold: float = 0.5
+    target_half_width: float = 0.01
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -90,6 +93,18 @@ def _bounded_int(name: str, low: int, high: int):
     return parse
 
 
+def _fraction(name: str, low: float, high: float):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{name} must be between {low:g} and {high:g}, got {value:g}")
+        return value
+    return parse
+
+
 def _day(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -110,6 +125,10 @@ def parse_arguments(argv: list[str]) -> JobArguments:
     parser.add_argument("--rollup-days", type=_bounded_int("--rollup-days", 1, 366), default=None)
     parser.add_argument("--endpoint", default="*", help="endpoint folder under --captures (default: all)")
     parser.add_argument("--variant", default="*", help="variant folder under the endpoint (default: all)")
+    parser.add_argument("--decision-threshold", type=_fraction("--decision-threshold", 0.0, 1.0), default=0.5,
+                        help="threshold whose precision and recall intervals size the sampling estimate")
+    parser.add_argument("--target-half-width", type=_fraction("--target-half-width", 1e-6, 0.5), default=0.01,
+                        help="half-width of the 95%% intervals the sampling-percent estimate aims for")
     namespace = parser.parse_args(argv)
     return JobArguments(**vars(namespace))
 
@@ -118,29 +137,39 @@ def _day_folder(day: date) -> str:
     return day.strftime("%Y/%m/%d")
 
 
-def _input_files(storage: Storage, args: JobArguments) -> tuple[list[str], list[str]]:
-    """The day's capture files and its label window's files.
+# Spark lists the input folders in a parallel job (one task per folder) once there are more of them than this,
+# instead of one after another on the driver (Spark SQL's spark.sql.sources.parallelPartitionDiscovery.threshold,
+# default 32, more than a day's 24 hour folders).
+PARALLEL_LISTING_THRESHOLD = 8
 
-    A root that does not exist yet is an empty side, not an error: on S3 a prefix exists only once something is
-    written under it, so a fresh deployment has no capture prefix until an endpoint captures. The day then gets a
-    summary with zero rows, and the no-predictions alarm speaks instead of a failed run every day.
+
+def _input_folders(storage: Storage, args: JobArguments) -> tuple[list[str], list[str]]:
+    """The day's capture hour folders and its label window's hour folders, not their files.
+
+    Only the few folder levels above the files are globbed on the driver; Spark lists the hour folders' files
+    itself, in parallel, with the `*.jsonl` filter. At 150 TB a day that is millions of objects that the driver
+    neither lists one by one nor holds as paths. A root that does not exist yet is an empty side, not an error:
+    on S3 a prefix exists only once something is written under it, so a fresh deployment has no capture prefix
+    until an endpoint captures. The day then gets a summary with zero rows, and the no-predictions alarm speaks
+    instead of a failed run every day.
     """
     for name, root in (("--captures", args.captures), ("--ground-truth", args.ground_truth)):
         if not storage.exists(root):
             print(f"pr_curve: {name} {root} does not exist yet; scoring it as empty", file=sys.stderr)
-    capture_files = storage.glob(
-        f"{args.captures.rstrip('/')}/{args.endpoint}/{args.variant}/{_day_folder(args.date)}/*/*.jsonl")
+    capture_folders = storage.glob(
+        f"{args.captures.rstrip('/')}/{args.endpoint}/{args.variant}/{_day_folder(args.date)}/*", folders_only=True)
     label_days = [args.date + timedelta(days=offset) for offset in range(args.label_delay_days + 1)]
-    label_files = [path for day in label_days
-                   for path in storage.glob(f"{args.ground_truth.rstrip('/')}/{_day_folder(day)}/*/*.jsonl")]
-    return capture_files, label_files
+    label_folders = [path for day in label_days for path in storage.glob(
+        f"{args.ground_truth.rstrip('/')}/{_day_folder(day)}/*", folders_only=True)]
+    return capture_folders, label_folders
 
 
-def _parsed_inputs(spark: SparkSession, capture_files: list[str], label_files: list[str], bins: int) -> DataFrame:
+def _parsed_inputs(spark: SparkSession, capture_folders: list[str], label_folders: list[str],
+                   bins: int) -> DataFrame:
     """Both sides as one frame: id, reason, raw, prediction_key, label_key."""
-    captures = (records.read_captures(spark, capture_files, bins) if capture_files
+    captures = (records.read_captures(spark, capture_folders, bins) if capture_folders
                 else spark.createDataFrame([], PARSED_SCHEMA))
-    labels = (records.read_ground_truth(spark, label_files) if label_files
+    labels = (records.read_ground_truth(spark, label_folders) if label_folders
               else spark.createDataFrame([], PARSED_SCHEMA))
     no_key = F.lit(None).cast(T.LongType())
     return (captures.select("id", "reason", "raw", F.col("order_key").alias("prediction_key"),
@@ -216,11 +245,12 @@ class DayCounts:
 
 def score_day(spark: SparkSession, storage: Storage, args: JobArguments, work: str, rejects_target: str) -> DayCounts:
     """Run the Spark part: counts per bin and per reason come back to the driver, rejects land in rejects_target."""
-    capture_files, label_files = _input_files(storage, args)
-    if not capture_files and not label_files:
+    capture_folders, label_folders = _input_folders(storage, args)
+    if not capture_folders and not label_folders:
         storage.delete(rejects_target)
         return DayCounts(metrics.Histogram.empty(args.bins), dict.fromkeys(COUNT_COLUMNS, 0))
-    outcomes = _outcomes(_by_id(_parsed_inputs(spark, capture_files, label_files, args.bins)))
+    spark.conf.set("spark.sql.sources.parallelPartitionDiscovery.threshold", str(PARALLEL_LISTING_THRESHOLD))
+    outcomes = _outcomes(_by_id(_parsed_inputs(spark, capture_folders, label_folders, args.bins)))
     storage.delete(work)
     outcomes.write.partitionBy("kind").json(work)
     rows = spark.read.schema(OUTCOME_SCHEMA).json(f"{work}/kind=counts").collect()
@@ -241,10 +271,12 @@ def score_day(spark: SparkSession, storage: Storage, args: JobArguments, work: s
     return DayCounts(metrics.Histogram.from_counts(args.bins, binned), totals)
 
 
-def build_summary(day: date, counts: DayCounts, thresholds: tuple[float, ...]) -> dict:
-    """The summary object: counts, label coverage, the metrics and the reject counts by reason."""
+def build_summary(day: date, counts: DayCounts, thresholds: tuple[float, ...], decision_threshold: float = 0.5,
+                  target_half_width: float = 0.01) -> dict:
+    """The summary object: counts, label coverage, the metrics with their 95% intervals, the capture percent that
+    would keep those intervals within the target half-width, and the reject counts by reason."""
     totals = counts.totals
-    figures = metrics.summarize(counts.histogram, list(thresholds))
+    figures = metrics.summarize(counts.histogram, list(thresholds), decision_threshold, target_half_width)
     rejected = {reason: totals[reason] for reason in records.REASONS}
     joined = figures["positives"] + figures["negatives"]
     captured = totals["captured"] + sum(totals[reason] for reason in records.CAPTURE_REASONS)
@@ -260,9 +292,13 @@ def build_summary(day: date, counts: DayCounts, thresholds: tuple[float, ...]) -
         "average_precision": figures["average_precision"],
         "average_precision_lower": figures["average_precision_lower"],
         "average_precision_upper": figures["average_precision_upper"],
+        "average_precision_ci_lower": figures["average_precision_ci_lower"],
+        "average_precision_ci_upper": figures["average_precision_ci_upper"],
         "roc_auc": figures["roc_auc"],
         "best_f1_threshold": figures["best_f1_threshold"],
         "thresholds": figures["thresholds"],
+        "target_half_width": target_half_width,
+        "capture_percent_for_target": figures["capture_percent_for_target"],
         "rejected": rejected,
     }
 
@@ -283,7 +319,7 @@ def write_day(spark: SparkSession, storage: Storage, args: JobArguments, counts:
         for index, (pos, neg) in enumerate(zip(histogram.positives, histogram.negatives)) if pos or neg
     ], HISTOGRAM_SCHEMA, _partition(args.output, "histogram", args.date))
     _write_table(spark, metrics.curve(histogram), CURVE_SCHEMA, _partition(args.output, "curve", args.date))
-    summary = build_summary(args.date, counts, args.thresholds)
+    summary = build_summary(args.date, counts, args.thresholds, args.decision_threshold, args.target_half_width)
     best = metrics.best_f1(histogram)
     threshold_rows = [("requested", *metrics.at_threshold(histogram, t).as_dict().values()) for t in args.thresholds]
     if best is not None:
@@ -321,7 +357,9 @@ def write_rollup(spark: SparkSession, storage: Storage, args: JobArguments) -> d
         "from": days[0].isoformat(),
         "days_missing": [day.isoformat() for day in missing],
         **{key: figures[key] for key in ("positives", "negatives", "average_precision", "average_precision_lower",
-                                         "average_precision_upper", "roc_auc", "best_f1_threshold", "thresholds")},
+                                         "average_precision_upper", "average_precision_ci_lower",
+                                         "average_precision_ci_upper", "roc_auc", "best_f1_threshold",
+                                         "thresholds")},
     }
     rollup_dir = _partition(args.output, "rollup", args.date)
     storage.delete(rollup_dir)

@@ -61,10 +61,13 @@ def _decoded_payload(payload: Column, encoding: Column) -> Column:
     return F.when(F.upper(encoding) == "BASE64", F.unbase64(payload).cast(T.StringType())).otherwise(payload)
 
 
-def _read(spark: SparkSession, files: list[str], schema: T.StructType) -> DataFrame:
-    """JSON lines with only the fields the job needs; empty lines are skipped, other non-JSON lines kept whole."""
-    return spark.read.schema(schema).option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", CORRUPT).json(
-        files)
+def _read(spark: SparkSession, paths: list[str], schema: T.StructType) -> DataFrame:
+    """JSON lines with only the fields the job needs; empty lines are skipped, other non-JSON lines kept whole.
+
+    `paths` are hour folders (or files): only their `*.jsonl` files are read.
+    """
+    return (spark.read.schema(schema).option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", CORRUPT)
+            .option("pathGlobFilter", "*.jsonl").json(paths))
 
 
 def _raw(record_fields: tuple[str, ...]) -> Column:
@@ -72,13 +75,13 @@ def _raw(record_fields: tuple[str, ...]) -> Column:
     return F.coalesce(F.col(CORRUPT), F.to_json(F.struct(*record_fields)))
 
 
-def read_captures(spark: SparkSession, files: list[str], bins: int) -> DataFrame:
+def read_captures(spark: SparkSession, paths: list[str], bins: int) -> DataFrame:
     """Capture files -> id, order_key (inference time in ms, then score bin), reason, raw.
 
     The id is the caller's InferenceId, else the capture's eventId. The score is the first value of the response
     (CSV), or a number found at JSON_SCORE_PATHS (JSON); it must be a number in [0, 1].
     """
-    parsed = _read(spark, files, CAPTURE_SCHEMA).select(
+    parsed = _read(spark, paths, CAPTURE_SCHEMA).select(
         F.col(CORRUPT),
         F.col("captureData"),
         F.col("eventMetadata"),
@@ -112,12 +115,12 @@ def read_captures(spark: SparkSession, files: list[str], bins: int) -> DataFrame
     )
 
 
-def read_ground_truth(spark: SparkSession, files: list[str]) -> DataFrame:
+def read_ground_truth(spark: SparkSession, paths: list[str]) -> DataFrame:
     """Ground-truth files -> id, order_key (collection hour, then label), reason, raw.
 
     The label must be 0 or 1 (as text or a number); the hour comes from the yyyy/mm/dd/hh folder it was read from.
     """
-    parsed = _read(spark, files, GROUND_TRUTH_SCHEMA).select(
+    parsed = _read(spark, paths, GROUND_TRUTH_SCHEMA).select(
         F.col(CORRUPT),
         F.col("groundTruthData"),
         F.col("eventMetadata"),

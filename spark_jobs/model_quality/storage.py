@@ -20,11 +20,12 @@ class Storage:
         fs, hadoop_path = self._resolve(path)
         return fs.exists(hadoop_path)
 
-    def glob(self, pattern: str) -> list[str]:
-        """Paths matching a Hadoop glob; empty (not an error) when nothing matches."""
+    def glob(self, pattern: str, folders_only: bool = False) -> list[str]:
+        """Paths matching a Hadoop glob (only folders if asked); empty (not an error) when nothing matches."""
         fs, hadoop_path = self._resolve(pattern)
         statuses = fs.globStatus(hadoop_path)
-        return sorted(status.getPath().toString() for status in statuses) if statuses else []
+        return sorted(status.getPath().toString() for status in statuses or ()
+                      if not folders_only or status.isDirectory())
 
     def delete(self, path: str) -> None:
         fs, hadoop_path = self._resolve(path)

@@ -80,8 +80,12 @@ class KitConfig:
     redshift_availability_zones: str
     # E-mail address subscribed to the Redshift ML lifecycle's failure and rejection notices; empty: none.
     redshift_notification_email: str
-    # Days raw Data Capture and ground truth are kept (at 150 TB/day, storage dominates the cost).
+    # Days raw Data Capture and ground truth stay in S3 Standard, where the daily run reads them (at 150 TB/day,
+    # storage dominates the cost): at least label delay + 1, the run's need; label delay + 2 leaves a day to re-run.
     quality_raw_retention_days: int
+    # Audit archive: 0 expires raw data after quality_raw_retention_days; else it moves to S3 Glacier Deep Archive
+    # then and expires this many days after creation (at least retention + 180, Deep Archive's minimum duration).
+    quality_raw_archive_expiry_days: int
     # Days of label delay: the daily run scores the day before the window D..D+K, i.e. today - K - 1.
     quality_label_delay_days: int
     # EMR Serverless maximum capacity in vCPUs (memory follows at 4 GB per vCPU) and idle minutes before stop.
@@ -94,6 +98,9 @@ class KitConfig:
     quality_schedule_time_zone: str
     # The production decision threshold, whose precision and recall are published and shown.
     quality_decision_threshold: float
+    # Target half-width of the 95% intervals: the job reports the Data Capture sampling percent that keeps
+    # every interval of the day within it.
+    quality_target_half_width: float
     # Alarms: average precision below this, a drop of more than this fraction below its 7-day average,
     # label coverage below this.
     quality_min_average_precision: float
@@ -137,8 +144,9 @@ class KitConfig:
         _require_range("redshift_daily_rpu_hours", self.redshift_daily_rpu_hours, 0, 100_000)
         _require_availability_zones("redshift_availability_zones", self.redshift_availability_zones)
         _require_email("redshift_notification_email", self.redshift_notification_email)
-        _require_range("quality_raw_retention_days", self.quality_raw_retention_days, 1, 3650)
         _require_range("quality_label_delay_days", self.quality_label_delay_days, 0, 90)
+        _require_raw_retention(self.quality_raw_retention_days, self.quality_label_delay_days,
+                               self.quality_raw_archive_expiry_days)
         _require_choice("quality_max_vcpu", self.quality_max_vcpu, EMR_SERVERLESS_VCPU_STEPS)
         _require_range("quality_idle_minutes", self.quality_idle_minutes, 1, 10_080)
         _require_range("quality_job_timeout_minutes", self.quality_job_timeout_minutes, 10, 1_440)
@@ -146,6 +154,9 @@ class KitConfig:
         for name in ("quality_decision_threshold", "quality_min_average_precision",
                      "quality_max_average_precision_drop", "quality_min_label_coverage"):
             _require_fraction(name, getattr(self, name))
+        if not 0.0 < self.quality_target_half_width < 0.5:
+            raise ConfigError(f"Setting {OVERRIDE_PREFIX}quality_target_half_width={self.quality_target_half_width!r} "
+                              "is out of range. Allowed: more than 0 and less than 0.5 (a half-width of a ratio).")
         for name in ("churn_processing_instance_type", "churn_training_instance_type",
                      "churn_endpoint_instance_type", "churn_notebook_instance_type"):
             _require_instance_type(name, getattr(self, name))
@@ -202,6 +213,7 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
         "redshift_availability_zones": "",
         "redshift_notification_email": "",
         "quality_raw_retention_days": 7,
+        "quality_raw_archive_expiry_days": 0,
         "quality_label_delay_days": 1,
         "quality_max_vcpu": 16,
         "quality_idle_minutes": 5,
@@ -209,6 +221,7 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
         "quality_schedule_hour": 4,
         "quality_schedule_time_zone": "UTC",
         "quality_decision_threshold": 0.5,
+        "quality_target_half_width": 0.01,
         "quality_min_average_precision": 0.2,
         "quality_max_average_precision_drop": 0.1,
         "quality_min_label_coverage": 0.5,
@@ -244,7 +257,8 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
         "redshift_sample_data": False,
         "redshift_availability_zones": "",
         "redshift_notification_email": "",
-        "quality_raw_retention_days": 30,
+        "quality_raw_retention_days": 3,
+        "quality_raw_archive_expiry_days": 0,
         "quality_label_delay_days": 1,
         "quality_max_vcpu": 400,
         "quality_idle_minutes": 15,
@@ -252,6 +266,7 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
         "quality_schedule_hour": 4,
         "quality_schedule_time_zone": "UTC",
         "quality_decision_threshold": 0.5,
+        "quality_target_half_width": 0.01,
         "quality_min_average_precision": 0.2,
         "quality_max_average_precision_drop": 0.1,
         "quality_min_label_coverage": 0.5,
@@ -368,6 +383,36 @@ def _require_choice(name: str, value: Any, allowed: tuple) -> None:
 def _require_range(name: str, value: int, low: int, high: int) -> None:
     if not low <= value <= high:
         raise ConfigError(f"Setting {OVERRIDE_PREFIX}{name}={value!r} is out of range. Allowed: {low} to {high}.")
+
+
+# S3 Glacier Deep Archive bills at least this many days per object (an earlier delete pays the rest), so a shorter
+# stay in the archive costs as much as this one
+# (https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-transition-general-considerations.html).
+DEEP_ARCHIVE_MINIMUM_DAYS = 180
+
+
+def _require_raw_retention(retention_days: int, label_delay_days: int, archive_expiry_days: int) -> None:
+    """Raw data must outlive the run that reads it; an archive must outlive Deep Archive's minimum duration.
+
+    The run for day D starts on day D + K + 1 and reads captures of D and labels of D..D+K. S3 expires an object
+    at the first midnight UTC after creation + N days
+    (https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-rules.html), so
+    N = K + 1 keeps day D's captures through day D + K + 1.
+    """
+    _require_range("quality_raw_retention_days", retention_days, 1, 3650)
+    needed = label_delay_days + 1
+    if retention_days < needed:
+        raise ConfigError(
+            f"Setting {OVERRIDE_PREFIX}quality_raw_retention_days={retention_days} is shorter than the label window: "
+            f"the run for day D reads its captures on day D+{needed} ({OVERRIDE_PREFIX}quality_label_delay_days="
+            f"{label_delay_days}, plus one day). Allowed: {needed} or more; {needed + 1} leaves a day to re-run.")
+    if archive_expiry_days and archive_expiry_days < retention_days + DEEP_ARCHIVE_MINIMUM_DAYS:
+        raise ConfigError(
+            f"Setting {OVERRIDE_PREFIX}quality_raw_archive_expiry_days={archive_expiry_days} ends the audit archive "
+            f"before Deep Archive's {DEEP_ARCHIVE_MINIMUM_DAYS}-day minimum (objects move there after "
+            f"{OVERRIDE_PREFIX}quality_raw_retention_days={retention_days}). Allowed: 0 (no archive), or "
+            f"{retention_days + DEEP_ARCHIVE_MINIMUM_DAYS} to 3650.")
+    _require_range("quality_raw_archive_expiry_days", archive_expiry_days, 0, 3650)
 
 
 def _require_fraction(name: str, value: float) -> None:

@@ -68,7 +68,8 @@ class SecureBucket(s3.Bucket):
     """A data bucket: SSE-KMS with the given key, TLS 1.2+ only, no public access, access logs,
     incomplete uploads aborted, versioning and removal per profile.
 
-    `lifecycle_rules` are added to the abort-incomplete-uploads rule; other `s3.Bucket` keyword
+    `lifecycle_rules` are added to the abort-incomplete-uploads rule; `versioned` overrides the profile's
+    `versioned_buckets` for one bucket (with `unversioned_reason` saying why); other `s3.Bucket` keyword
     arguments pass through.
     """
 
@@ -81,8 +82,15 @@ class SecureBucket(s3.Bucket):
         encryption_key: kms.IKey,
         access_logs_bucket: s3.IBucket,
         lifecycle_rules: Sequence[s3.LifecycleRule] = (),
+        versioned: bool | None = None,
+        unversioned_reason: str = "",
         **bucket_props: Any,
     ) -> None:
+        settings = _common_bucket_settings(config)
+        if versioned is not None:
+            if not versioned and config.versioned_buckets and not unversioned_reason:
+                raise ValueError(f"{construct_id}: say why it is unversioned when the profile versions buckets")
+            settings["versioned"] = versioned
         super().__init__(
             scope,
             construct_id,
@@ -92,13 +100,14 @@ class SecureBucket(s3.Bucket):
             server_access_logs_bucket=access_logs_bucket,
             server_access_logs_prefix=f"{construct_id}/",
             lifecycle_rules=[ABORT_INCOMPLETE_UPLOADS, *lifecycle_rules],
-            **_common_bucket_settings(config),
+            **settings,
             **bucket_props,
         )
-        _acknowledge_shared_settings(self, config)
+        _acknowledge_shared_settings(self, config, settings["versioned"], unversioned_reason)
 
 
-def _acknowledge_shared_settings(bucket: s3.Bucket, config: KitConfig) -> None:
+def _acknowledge_shared_settings(bucket: s3.Bucket, config: KitConfig, versioned: bool | None = None,
+                                 unversioned_reason: str = "") -> None:
     """Findings that follow from the kit's deliberate choices for every bucket."""
     acknowledge(
         bucket,
@@ -117,7 +126,8 @@ def _acknowledge_shared_settings(bucket: s3.Bucket, config: KitConfig) -> None:
         "EMR Serverless, SageMaker) and nothing reacts to object events.",
         "s3_event_notifications_enabled_check",
     )
-    if not config.versioned_buckets:
-        reason = f"Profile {config.profile!r} turns versioning off (set kit:versioned_buckets=true to keep versions)."
+    if not (config.versioned_buckets if versioned is None else versioned):
+        reason = unversioned_reason if config.versioned_buckets else (
+            f"Profile {config.profile!r} turns versioning off (set kit:versioned_buckets=true to keep versions).")
         acknowledge(bucket, reason, "NIST.800.53.R5-S3BucketVersioningEnabled", "s3_bucket_versioning_enabled_check")
         skip_checkov(bucket.node.default_child, "CKV_AWS_21", reason)

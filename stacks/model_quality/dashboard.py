@@ -73,20 +73,24 @@ SELECT r.recall, CAST(s.positives AS double) / nullif(s.positives + s.negatives,
 WHERE s.dt >= {_since(LATEST_WITHIN_DAYS)}""".strip(),
                    [("recall", "DECIMAL"), ("precision", "DECIMAL"), ("series", "STRING")]),
         "daily": (f"""
-SELECT date(dt) AS day, average_precision, average_precision_lower, average_precision_upper, roc_auc,
+SELECT date(dt) AS day, average_precision, average_precision_ci_lower, average_precision_ci_upper, roc_auc,
   rows_captured, rows_joined, label_coverage,
-  CAST(positives AS double) / nullif(positives + negatives, 0) AS positive_rate
+  CAST(positives AS double) / nullif(positives + negatives, 0) AS positive_rate, capture_percent_for_target
 FROM {database}.summary
 WHERE dt >= {_since(DAYS_SHOWN)}""".strip(),
-                  [("day", "DATETIME"), ("average_precision", "DECIMAL"), ("average_precision_lower", "DECIMAL"),
-                   ("average_precision_upper", "DECIMAL"), ("roc_auc", "DECIMAL"), ("rows_captured", "INTEGER"),
-                   ("rows_joined", "INTEGER"), ("label_coverage", "DECIMAL"), ("positive_rate", "DECIMAL")]),
+                  [("day", "DATETIME"), ("average_precision", "DECIMAL"), ("average_precision_ci_lower", "DECIMAL"),
+                   ("average_precision_ci_upper", "DECIMAL"), ("roc_auc", "DECIMAL"), ("rows_captured", "INTEGER"),
+                   ("rows_joined", "INTEGER"), ("label_coverage", "DECIMAL"), ("positive_rate", "DECIMAL"),
+                   ("capture_percent_for_target", "INTEGER")]),
         "thresholds": (f"""
-SELECT t.kind, t.threshold, t.precision, t.recall, t.f1, t.fpr
+SELECT t.kind, t.threshold, t.precision, t.precision_lower, t.precision_upper, t.recall, t.recall_lower,
+  t.recall_upper, t.f1, t.fpr
 FROM {database}.thresholds t JOIN {latest} latest ON t.dt = latest.dt
 WHERE t.dt >= {_since(LATEST_WITHIN_DAYS)}""".strip(),
                        [("kind", "STRING"), ("threshold", "DECIMAL"), ("precision", "DECIMAL"),
-                        ("recall", "DECIMAL"), ("f1", "DECIMAL"), ("fpr", "DECIMAL")]),
+                        ("precision_lower", "DECIMAL"), ("precision_upper", "DECIMAL"), ("recall", "DECIMAL"),
+                        ("recall_lower", "DECIMAL"), ("recall_upper", "DECIMAL"), ("f1", "DECIMAL"),
+                        ("fpr", "DECIMAL")]),
     }
 
 
@@ -123,29 +127,35 @@ def _kpi(visual_id: str, title: str, column: str) -> dict:
 
 
 def dashboard_definition(dataset_arns: dict[str, str]) -> dict:
-    """The dashboard: PR curve (latest vs 7 days earlier, no-skill line), AP over time with its bounds, the
-    threshold table, and tiles for rows, label coverage and positive rate."""
+    """The dashboard: PR curve (latest vs 7 days earlier, no-skill line), AP over time with its 95% interval, the
+    threshold table with precision's and recall's intervals, and tiles for rows, label coverage, positive rate
+    and the capture percent that would keep the intervals within the target half-width."""
     visuals = [
         {"LineChartVisual": {"VisualId": "pr-curve", "Title": _title("Precision-recall: latest day vs 7 days earlier"),
                              "ChartConfiguration": {"FieldWells": {"LineChartAggregatedFieldWells": {
                                  "Category": [_numeric_dimension("curves", "recall")],
                                  "Values": [_measure("curves", "precision")],
                                  "Colors": [_category("curves", "series")]}}}}},
-        {"LineChartVisual": {"VisualId": "average-precision", "Title": _title("Average precision with its bounds"),
+        {"LineChartVisual": {"VisualId": "average-precision",
+                             "Title": _title("Average precision with its 95% confidence interval"),
                              "ChartConfiguration": {"FieldWells": {"LineChartAggregatedFieldWells": {
                                  "Category": [_day("daily")],
                                  "Values": [_measure("daily", "average_precision"),
-                                            _measure("daily", "average_precision_lower"),
-                                            _measure("daily", "average_precision_upper")]}}}}},
+                                            _measure("daily", "average_precision_ci_lower"),
+                                            _measure("daily", "average_precision_ci_upper")]}}}}},
         {"TableVisual": {"VisualId": "thresholds", "Title": _title("Thresholds of the latest day"),
                          "ChartConfiguration": {"FieldWells": {"TableAggregatedFieldWells": {
                              "GroupBy": [_category("thresholds", "kind"),
                                          _numeric_dimension("thresholds", "threshold")],
-                             "Values": [_measure("thresholds", name) for name in ("precision", "recall", "f1", "fpr")],
+                             "Values": [_measure("thresholds", name) for name in (
+                                 "precision", "precision_lower", "precision_upper", "recall", "recall_lower",
+                                 "recall_upper", "f1", "fpr")],
                          }}}}},
         _kpi("rows", "Rows joined", "rows_joined"),
         _kpi("coverage", "Label coverage", "label_coverage"),
         _kpi("positive-rate", "Positive rate", "positive_rate"),
+        _kpi("capture-percent", "Capture % that keeps the 95% intervals within the target",
+             "capture_percent_for_target"),
     ]
     return {
         "DataSetIdentifierDeclarations": [{"Identifier": name, "DataSetArn": arn} for name, arn in dataset_arns.items()],

@@ -130,7 +130,8 @@ class DailyQualityRun(Construct):
             "--captures", storage.capture_uri, "--ground-truth", storage.ground_truth_bucket.s3_url_for_object(),
             "--output", storage.results_bucket.s3_url_for_object(), "--label-delay-days",
             str(config.quality_label_delay_days), "--thresholds", ",".join(f"{t:g}" for t in thresholds),
-            "--rollup-days", str(ROLLUP_DAYS), "--endpoint", self.endpoint_name,
+            "--rollup-days", str(ROLLUP_DAYS), "--decision-threshold", f"{config.quality_decision_threshold:g}",
+            "--target-half-width", f"{config.quality_target_half_width:g}", "--endpoint", self.endpoint_name,
             *(("--variant", self.variant_name) if self.variant_name else ()),
         ]
         quoted = ", ".join(f"'{value}'" for value in arguments)

@@ -22,7 +22,8 @@ JSON_LINES = dict(
     output_format="org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
     serde="org.openx.data.jsonserde.JsonSerDe",
 )
-THRESHOLD_STRUCT = "struct<threshold:double,precision:double,recall:double,f1:double,fpr:double>"
+THRESHOLD_STRUCT = ("struct<threshold:double,precision:double,recall:double,f1:double,fpr:double,"
+                    "precision_lower:double,precision_upper:double,recall_lower:double,recall_upper:double>")
 REJECTED_STRUCT = ("struct<capture_malformed_json:bigint,capture_missing_id:bigint,capture_invalid_score:bigint,"
                    "ground_truth_malformed_json:bigint,ground_truth_missing_id:bigint,"
                    "ground_truth_invalid_label:bigint,capture_duplicate_id:bigint,ground_truth_duplicate_id:bigint,"
@@ -33,13 +34,17 @@ TABLES: dict[str, tuple[dict, list[tuple[str, str]]]] = {
                             ("negatives", "bigint")]),
     "curve": (PARQUET, [("threshold", "double"), ("precision", "double"), ("recall", "double")]),
     "thresholds": (PARQUET, [("kind", "string"), ("threshold", "double"), ("precision", "double"),
-                             ("recall", "double"), ("f1", "double"), ("fpr", "double")]),
+                             ("recall", "double"), ("f1", "double"), ("fpr", "double"),
+                             ("precision_lower", "double"), ("precision_upper", "double"),
+                             ("recall_lower", "double"), ("recall_upper", "double")]),
     "summary": (JSON_LINES, [
         ("date", "string"), ("rows_captured", "bigint"), ("rows_labeled", "bigint"), ("rows_joined", "bigint"),
         ("label_coverage", "double"), ("positives", "bigint"), ("negatives", "bigint"),
         ("average_precision", "double"), ("average_precision_lower", "double"),
-        ("average_precision_upper", "double"), ("roc_auc", "double"), ("best_f1_threshold", "double"),
-        ("thresholds", f"array<{THRESHOLD_STRUCT}>"), ("rejected", REJECTED_STRUCT)]),
+        ("average_precision_upper", "double"), ("average_precision_ci_lower", "double"),
+        ("average_precision_ci_upper", "double"), ("roc_auc", "double"), ("best_f1_threshold", "double"),
+        ("thresholds", f"array<{THRESHOLD_STRUCT}>"), ("target_half_width", "double"),
+        ("capture_percent_for_target", "int"), ("rejected", REJECTED_STRUCT)]),
 }
 PROJECTION_START = "2024-01-01"
 

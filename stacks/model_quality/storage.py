@@ -11,10 +11,33 @@ from ..common.encryption import DataKey
 from ..common.storage import AccessLogsBucket, SecureBucket
 
 CAPTURE_PREFIX = "data-capture"
+# Raw capture and labels are written once under unique keys and expire days later; a version would only keep
+# each expired object one more day (noncurrent expiry cannot be shorter), a third more of the largest bill.
+RAW_UNVERSIONED = dict(versioned=False, unversioned_reason=(
+    "Raw Data Capture and ground truth are write-once objects under unique keys that expire after the label "
+    "window and a re-run; versions would keep every expired object a further day (a third more storage at "
+    "150 TB/day). The results bucket, the record of each day, stays versioned."))
+
+
+def raw_data_rule(config: KitConfig) -> s3.LifecycleRule:
+    """Raw capture and labels: kept in S3 Standard for the run and a re-run, then expired or archived for audit.
+
+    With `quality_raw_archive_expiry_days` set they move to S3 Glacier Deep Archive (Standard to any class is a
+    supported transition, 0 or more days; an object of under 128 KB stays where it is) and expire later
+    (https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-transition-general-considerations.html).
+    """
+    archive = config.quality_raw_archive_expiry_days
+    return s3.LifecycleRule(
+        id="ExpireRawData",
+        expiration=Duration.days(archive or config.quality_raw_retention_days),
+        transitions=[s3.Transition(storage_class=s3.StorageClass.DEEP_ARCHIVE,
+                                   transition_after=Duration.days(config.quality_raw_retention_days))]
+        if archive else None,
+        noncurrent_version_expiration=Duration.days(1))
 
 
 class QualityStorage(Construct):
-    """KMS-encrypted buckets; raw capture and ground truth expire after `quality_raw_retention_days`.
+    """KMS-encrypted buckets; raw capture and ground truth are kept `quality_raw_retention_days` in S3 Standard.
 
     Captures land under `capture_uri` (`{capture_uri}/{endpoint}/{variant}/yyyy/mm/dd/hh/`), the layout SageMaker
     Data Capture writes; pass `capture_bucket` (and `capture_prefix`) to read an existing endpoint's captures
@@ -33,16 +56,15 @@ class QualityStorage(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.access_logs_bucket = AccessLogsBucket(self, "AccessLogsBucket", config=config)
-        raw_expiry = [s3.LifecycleRule(id="ExpireRawData", expiration=Duration.days(config.quality_raw_retention_days),
-                                       noncurrent_version_expiration=Duration.days(1))]
+        raw_expiry = [raw_data_rule(config)]
 
-        def bucket(construct_id: str, rules=()) -> SecureBucket:
+        def bucket(construct_id: str, rules=(), **raw) -> SecureBucket:
             return SecureBucket(self, construct_id, config=config, encryption_key=encryption_key,
-                                access_logs_bucket=self.access_logs_bucket, lifecycle_rules=rules)
+                                access_logs_bucket=self.access_logs_bucket, lifecycle_rules=rules, **raw)
 
-        self.capture_bucket = capture_bucket or bucket("CaptureBucket", raw_expiry)
+        self.capture_bucket = capture_bucket or bucket("CaptureBucket", raw_expiry, **RAW_UNVERSIONED)
         self.capture_prefix = capture_prefix.strip("/")
-        self.ground_truth_bucket = bucket("GroundTruthBucket", raw_expiry)
+        self.ground_truth_bucket = bucket("GroundTruthBucket", raw_expiry, **RAW_UNVERSIONED)
         self.results_bucket = bucket("ResultsBucket")
         self.logs_bucket = bucket("JobLogsBucket", [s3.LifecycleRule(
             id="ExpireJobLogs", expiration=Duration.days(config.log_retention_days))])

@@ -104,3 +104,32 @@ def test_context_keys_that_look_like_the_kits_fail_with_did_you_mean(key, messag
 def test_invalid_settings_name_the_setting_and_what_is_allowed(context, message):
     with pytest.raises(ConfigError, match=message):
         load_config(context)
+
+
+def test_production_keeps_raw_quality_data_for_the_run_and_one_re_run():
+    config = load_config({"profile": "production"})
+    assert config.quality_raw_retention_days == config.quality_label_delay_days + 2
+    assert config.quality_raw_archive_expiry_days == 0
+
+
+@pytest.mark.parametrize("profile", ["sandbox", "production"])
+def test_raw_retention_shorter_than_the_label_window_fails(profile):
+    with pytest.raises(ConfigError, match=r"kit:quality_raw_retention_days=3 is shorter than the label window: "
+                                          r"the run for day D reads its captures on day D\+4 .*Allowed: 4 or more"):
+        load_config({"profile": profile, "kit:quality_label_delay_days": 3, "kit:quality_raw_retention_days": 3})
+    assert load_config({"profile": profile, "kit:quality_label_delay_days": 3,
+                        "kit:quality_raw_retention_days": 4}).quality_raw_retention_days == 4
+
+
+def test_an_audit_archive_must_outlast_deep_archive_minimum_duration():
+    with pytest.raises(ConfigError, match=r"quality_raw_archive_expiry_days=182 ends the audit archive before Deep "
+                                          r"Archive's 180-day minimum .*Allowed: 0 \(no archive\), or 183 to 3650"):
+        load_config({"profile": "production", "kit:quality_raw_archive_expiry_days": 182})
+    assert load_config({"profile": "production",
+                        "kit:quality_raw_archive_expiry_days": 183}).quality_raw_archive_expiry_days == 183
+
+
+@pytest.mark.parametrize("value", ["0", "0.5", "-0.1"])
+def test_target_half_width_is_a_usable_ratio(value):
+    with pytest.raises(ConfigError, match=r"quality_target_half_width=.* Allowed: more than 0 and less than 0\.5"):
+        load_config({"kit:quality_target_half_width": value})

@@ -48,6 +48,14 @@ def test_emr_release_runs_the_spark_the_tests_pin(template):
     assert app["MaximumCapacity"]["Cpu"] == f"{config.quality_max_vcpu} vCPU"
 
 
+def test_the_job_gets_the_decision_threshold_and_the_interval_target(template):
+    template, config = template
+    arguments = definition(template)["States"]["RunPrCurveJob"]["Parameters"]["JobDriver"]["SparkSubmit"][
+        "EntryPointArguments.$"]
+    assert f"'--decision-threshold', '{config.quality_decision_threshold:g}'" in arguments
+    assert f"'--target-half-width', '{config.quality_target_half_width:g}'" in arguments
+
+
 def test_raw_capture_and_labels_expire_per_profile(template):
     template, config = template
     rules = [rule for bucket in template.find_resources("AWS::S3::Bucket").values()
@@ -187,13 +195,14 @@ def test_business_team_can_only_view_the_dashboard(with_quicksight):
         assert data_set["Properties"]["ImportMode"] == "DIRECT_QUERY"
 
 
-def test_dashboard_shows_the_curves_ap_bounds_thresholds_and_tiles(with_quicksight):
+def test_dashboard_shows_the_curves_ap_intervals_thresholds_and_tiles(with_quicksight):
     definition = only(with_quicksight, "AWS::QuickSight::Dashboard")["Definition"]
     visuals = definition["Sheets"][0]["Visuals"]
     kinds = [next(iter(v)) for v in visuals]
-    assert kinds.count("LineChartVisual") == 2 and kinds.count("TableVisual") == 1 and kinds.count("KPIVisual") == 3
+    assert kinds.count("LineChartVisual") == 2 and kinds.count("TableVisual") == 1 and kinds.count("KPIVisual") == 4
     text = json.dumps(definition)
-    for column in ("average_precision_lower", "average_precision_upper", "rows_joined", "label_coverage",
+    for column in ("average_precision_ci_lower", "average_precision_ci_upper", "precision_lower", "precision_upper",
+                   "recall_lower", "recall_upper", "capture_percent_for_target", "rows_joined", "label_coverage",
                    "positive_rate", "series"):
         assert column in text
     data_sets = {d["Properties"]["PhysicalTableMap"][next(iter(d["Properties"]["PhysicalTableMap"]))]["CustomSql"]["SqlQuery"]

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from spark_jobs.model_quality.metrics import capture_percent_for
 from tools.cost.facts import ChurnFacts, ModelQualityFacts, RedshiftFacts, StackOverhead
 
 COST_DIR = Path(__file__).resolve().parent
@@ -236,21 +237,66 @@ def emr_vcpu_hours_per_day(captured_tb_per_day: float, mb_per_s_per_core: float)
     return captured_tb_per_day * 1e6 / mb_per_s_per_core / 3600
 
 
+# S3 Glacier Deep Archive keeps 32 KB of index per object at its own rate and 8 KB of metadata at the S3 Standard
+# rate (https://aws.amazon.com/s3/pricing/, "Storage pricing" notes).
+DEEP_ARCHIVE_INDEX_GB = 32 / 1024**2
+DEEP_ARCHIVE_METADATA_GB = 8 / 1024**2
+PREVIOUS_RETENTION_DAYS = 30  # the production default before issue 17, for the comparison
+
+
+def raw_capture_storage(tb_per_day: float, standard_days: float, archive_days: float, objects_per_day: float,
+                        prices: PriceTable) -> tuple[float, float]:
+    """(S3 Standard, Deep Archive) USD a month in steady state: each day's captures held that many days.
+
+    The archive part is storage, the per-object overhead and one lifecycle transition request per object.
+    """
+    gb = billed_gb(tb_per_day)
+    standard = s3_standard_storage(gb * standard_days, prices)
+    if not archive_days:
+        return standard, 0.0
+    objects = objects_per_day * archive_days
+    archive = (gb * archive_days * prices("s3_deep_archive_gb_month")
+               + objects * (DEEP_ARCHIVE_INDEX_GB * prices("s3_deep_archive_gb_month")
+                            + DEEP_ARCHIVE_METADATA_GB * prices("s3_standard_gb_month"))
+               + objects_per_day * DAYS_PER_MONTH / 1000 * prices("s3_deep_archive_transition_1000"))
+    return standard, archive
+
+
+def sampling_percent(widest_half_width: float, measured_capture_mb: float, captured_tb_per_day: float,
+                     target_half_width: float) -> int:
+    """Capture percent that keeps the widest 95% interval within the target at this volume.
+
+    A half-width shrinks as 1/sqrt(rows); rows grow with captured bytes, so the benchmark day's widest interval
+    is scaled by sqrt(its capture MB / the day's capture MB), then metrics.capture_percent_for applies.
+    """
+    half = widest_half_width * math.sqrt(measured_capture_mb / (captured_tb_per_day * 1e6))
+    return capture_percent_for([(0.0, 2 * half)], target_half_width)
+
+
 def model_quality(facts: ModelQualityFacts, overhead: StackOverhead, usage: dict, prices: PriceTable, hours: float,
-                  mb_per_s_per_core: float) -> Section:
+                  mb_per_s_per_core: float, interval: tuple[float, float] | None = None) -> Section:
+    """`interval` is the benchmark day's widest 95% half-width and its capture MB, for the sampled figure."""
     architecture = facts.architecture.lower().replace("-", "_")
     vcpu_price = prices(f"emr_serverless_vcpu_hour_{architecture}")
     gb_price = prices(f"emr_serverless_gb_hour_{architecture}")
-    vcpu_hours = emr_vcpu_hours_per_day(usage["captured_tb_per_day"], mb_per_s_per_core)
+    tb_per_day = usage["captured_tb_per_day"]
+    vcpu_hours = emr_vcpu_hours_per_day(tb_per_day, mb_per_s_per_core)
     per_run = vcpu_hours * (vcpu_price + facts.worker_gb_per_vcpu * gb_price)
-    stored_gb = billed_gb(usage["captured_tb_per_day"]) * facts.capture_retention_days
+    job = usage["runs_per_month"] * per_run
     s3 = prices("s3_standard_gb_month")
     object_mb = usage["capture_object_mb"]
-    requests = capture_requests(usage["captured_tb_per_day"], object_mb, usage["runs_per_month"])
-    objects_per_day = requests[0] / DAYS_PER_MONTH
+    requests = capture_requests(tb_per_day, object_mb, usage["runs_per_month"])
+    objects = requests[0] / DAYS_PER_MONTH
     # The driver runs as long as the job: the executors' vCPU-hours spread over the application's maximum.
     run_hours = vcpu_hours / facts.max_vcpu
     driver_per_run = run_hours * (facts.driver_vcpu * vcpu_price + facts.driver_gb * gb_price)
+    archived = facts.capture_archive_expiry_days is not None
+    # Expired objects of a versioned bucket stay as noncurrent versions for noncurrent_days (in the archive when
+    # there is one, where the minimum duration already covers them).
+    standard_days = facts.capture_retention_days + (0 if archived else facts.noncurrent_days)
+    archive_days = (facts.capture_archive_expiry_days - facts.capture_retention_days + facts.noncurrent_days
+                    if archived else 0)
+    standard, archive = raw_capture_storage(tb_per_day, standard_days, archive_days, objects, prices)
     if facts.has_dashboard:
         seats = usage["quicksight_authors"] * prices("quicksight_author_month") \
             + usage["quicksight_readers"] * prices("quicksight_reader_month")
@@ -258,30 +304,61 @@ def model_quality(facts: ModelQualityFacts, overhead: StackOverhead, usage: dict
                           "reader(s)", seats, seats)
     else:
         quicksight = Line("QuickSight", "no dashboard in this synth (quicksight_owner_arn unset)", 0.0, 0.0)
-    section = Section("Daily model-quality job (ModelQualityStack)", [
+    kept = (f"{facts.capture_retention_days} days" + (f" + {facts.noncurrent_days} as noncurrent version"
+                                                         if standard_days > facts.capture_retention_days else ""))
+    lines = [
         Line("EMR Serverless precision-recall job",
-             f"{usage['runs_per_month']} run(s) x {vcpu_hours:,.1f} vCPU-h ({usage['captured_tb_per_day']:g} TB/day at "
+             f"{usage['runs_per_month']} run(s) x {vcpu_hours:,.1f} vCPU-h ({tb_per_day:g} TB/day at "
              f"{mb_per_s_per_core:g} MB/s per vCPU) + {facts.worker_gb_per_vcpu:g} GB per vCPU, {facts.architecture}",
-             0.0, usage["runs_per_month"] * per_run),
-        Line("Captured data on S3", f"{usage['captured_tb_per_day']:g} TB/day (10^12 bytes) kept "
-             f"{facts.capture_retention_days} days (capture bucket expiry): {stored_gb:,.0f} GB of 2^30 bytes, "
-             "S3 Standard volume tiers", 0.0, s3_standard_storage(stored_gb, prices)),
-        Line("S3 requests on captures", f"{objects_per_day:,.0f} objects/day of {object_mb:g} MB (usage.json "
+             0.0, job),
+        Line("Captured data on S3 Standard", f"{tb_per_day:g} TB/day (10^12 bytes) kept {kept} (capture bucket "
+             f"lifecycle): {billed_gb(tb_per_day) * standard_days:,.0f} GB of 2^30 bytes, S3 Standard volume tiers",
+             0.0, standard),
+        Line("S3 requests on captures", f"{objects:,.0f} objects/day of {object_mb:g} MB (usage.json "
              f"capture_object_mb): {requests[0]:,.0f} PUT, {requests[1]:,.0f} GET, {requests[2]:,.0f} LIST a month",
              0.0, capture_request_cost(requests, prices)),
         Line("Spark driver", f"{usage['runs_per_month']} run(s) x {run_hours:,.2f} h x {facts.driver_vcpu} vCPU + "
-             f"{facts.driver_gb} GB", 0.0, usage["runs_per_month"] * driver_per_run),
-        Line("Results on S3", f"{usage['results_gb']:g} GB", usage["results_gb"] * s3, usage["results_gb"] * s3),
-        quicksight, *overhead_lines(overhead, prices, hours)])
+             f"{facts.driver_gb} GB", 0.0, usage["runs_per_month"] * driver_per_run)]
+    if archived:
+        lines.append(Line("Audit archive (S3 Glacier Deep Archive)",
+                          f"days {facts.capture_retention_days} to {facts.capture_archive_expiry_days}, "
+                          f"{objects:,.0f} objects/day (transitions, 40 KB overhead each)", 0.0, archive))
+    lines += [Line("Results on S3", f"{usage['results_gb']:g} GB", usage["results_gb"] * s3, usage["results_gb"] * s3),
+              quicksight, *overhead_lines(overhead, prices, hours)]
+    section = Section("Daily model-quality job (ModelQualityStack)", lines)
     section.notes.append(f"One day's run is {vcpu_hours:,.1f} vCPU-hours: {run_hours:,.2f} h at the application's "
                          f"maximum of {facts.max_vcpu} vCPU, ${per_run:,.2f} a run.")
     if run_hours > 24:
         section.notes.append("That is more than a day: raise quality_max_vcpu or the runs fall behind.")
-    one_mb = capture_request_cost(capture_requests(usage["captured_tb_per_day"], 1, usage["runs_per_month"]), prices)
+    one_mb = capture_request_cost(capture_requests(tb_per_day, 1, usage["runs_per_month"]), prices)
     section.notes.append(f"Capture object size is an assumption (capture_object_mb = {object_mb:g}): Data Capture's "
                          "documentation does not say how it rolls its files. "
                          + (f"At 1 MB objects the S3 requests would cost ${one_mb:,.2f} a month." if object_mb != 1
                             else "PUTs scale with 1 / object size."))
+    audit_until = facts.capture_archive_expiry_days or usage.get("audit_archive_expiry_days")
+    if audit_until:
+        previous = raw_capture_storage(tb_per_day, PREVIOUS_RETENTION_DAYS + facts.noncurrent_days, 0, objects,
+                                       prices)[0]
+        retention = facts.capture_retention_days
+        with_archive = sum(raw_capture_storage(tb_per_day, retention, audit_until - retention + facts.noncurrent_days,
+                                               objects, prices))
+        section.notes.append(
+            f"Raw capture at {tb_per_day:g} TB/day: ${previous:,.0f} a month kept {PREVIOUS_RETENTION_DAYS} days in S3 "
+            f"Standard (the earlier default); ${standard + archive:,.0f} as deployed; ${with_archive:,.0f} with "
+            f"{retention} days in Standard and an audit archive in Deep Archive to day {audit_until} "
+            f"(kit:quality_raw_archive_expiry_days={audit_until}; restores take up to 48 hours).")
+    if interval and facts.target_half_width:
+        percent = sampling_percent(*interval, tb_per_day, facts.target_half_width)
+        share = percent / 100
+        sampled_standard, sampled_archive = raw_capture_storage(tb_per_day * share, standard_days, archive_days,
+                                                                objects * share, prices)
+        full = job + standard + archive
+        sampled = job * share + sampled_standard + sampled_archive
+        section.notes.append(
+            f"Sampling: scaled from the benchmark day, {percent}% capture keeps every 95% interval within "
+            f"+-{facts.target_half_width:g} at {tb_per_day:g} TB/day; job and raw storage would cost "
+            f"${sampled:,.0f} a month instead of ${full:,.0f} at 100% (kit:churn_capture_percent; full capture "
+            "stays the default, and each day's summary reports the percent from its own data).")
     return section
 
 

@@ -41,10 +41,13 @@ class ModelQualityFacts:
     architecture: str  # ARM64 or X86_64
     max_vcpu: int
     worker_gb_per_vcpu: float
-    capture_retention_days: int
+    capture_retention_days: int  # days in S3 Standard (until expiry, or until the move to the archive)
     has_dashboard: bool
     driver_vcpu: int = 0  # the Spark driver, billed for the whole run next to the executors
     driver_gb: int = 0
+    capture_archive_expiry_days: int | None = None  # Deep Archive until this day after creation; None: no archive
+    noncurrent_days: int = 0  # a versioned bucket keeps an expired object this much longer as a noncurrent version
+    target_half_width: float | None = None  # the job's --target-half-width
 
 
 @dataclass(frozen=True)
@@ -123,18 +126,27 @@ def model_quality_facts(template: dict) -> ModelQualityFacts:
     # EMR Serverless adds 10% memory overhead to a worker and bills the worker's whole-GB memory.
     worker_gb = math.ceil(int(memory.group(1)) * 1.1)
     capture = single(template, "AWS::S3::Bucket", "CaptureBucket")
-    expirations = [rule["ExpirationInDays"] for rule in capture.get("LifecycleConfiguration", {}).get("Rules", [])
-                   if "ExpirationInDays" in rule]
+    rules = capture.get("LifecycleConfiguration", {}).get("Rules", [])
+    expirations = [rule["ExpirationInDays"] for rule in rules if "ExpirationInDays" in rule]
     if not expirations:
         raise TemplateError("the capture bucket has no expiration rule, so captured data would be kept forever")
+    archived = [transition["TransitionInDays"] for rule in rules for transition in rule.get("Transitions", [])
+                if transition.get("StorageClass") == "DEEP_ARCHIVE"]
+    versioned = capture.get("VersioningConfiguration", {}).get("Status") == "Enabled"
+    noncurrent = [rule["NoncurrentVersionExpiration"]["NoncurrentDays"] for rule in rules
+                  if "NoncurrentVersionExpiration" in rule]
+    target = re.search(r"--target-half-width'?,\s*'([0-9.eE-]+)'", text)
     return ModelQualityFacts(
         architecture=application.get("Architecture", "X86_64"),
         max_vcpu=int(application["MaximumCapacity"]["Cpu"].split()[0]),
         worker_gb_per_vcpu=worker_gb / int(cores.group(1)),
-        capture_retention_days=min(expirations),
+        capture_retention_days=min(archived) if archived else min(expirations),
         has_dashboard=bool(resources(template, "AWS::QuickSight::Dashboard")),
         driver_vcpu=int(driver_cores.group(1)),
-        driver_gb=math.ceil(int(driver_memory.group(1)) * 1.1))  # the same 10% overhead, whole GB
+        driver_gb=math.ceil(int(driver_memory.group(1)) * 1.1),  # the same 10% overhead, whole GB
+        capture_archive_expiry_days=min(expirations) if archived else None,
+        noncurrent_days=min(noncurrent) if versioned and noncurrent else 0,
+        target_half_width=float(target.group(1)) if target else None)
 
 
 def churn_facts(template: dict) -> ChurnFacts:

@@ -49,7 +49,9 @@ def estimate_profile(profile: str, templates: dict[str, dict], prices: PriceTabl
     recommender, options = estimate.redshift(redshift_facts(redshift_template), stack_overhead(redshift_template),
                                                 usage["redshift"], prices, hours)
     quality = estimate.model_quality(model_quality_facts(quality_template), stack_overhead(quality_template),
-                                     usage["model_quality"], prices, hours, throughput["mb_per_s_per_core"])
+                                     usage["model_quality"], prices, hours, throughput["mb_per_s_per_core"],
+                                     (throughput["widest_half_width"], throughput["capture_mb"])
+                                     if "widest_half_width" in throughput else None)
     quality.notes.append(f"Throughput: {throughput['mb_per_s_per_core']} MB/s per vCPU, measured by `make bench-pr` "
                          f"on {throughput['measured_on']} ({throughput['rows']:,} rows, {throughput['machine']}).")
     churn = estimate.churn(churn_facts(churn_template), stack_overhead(churn_template), usage["churn"], prices, hours)

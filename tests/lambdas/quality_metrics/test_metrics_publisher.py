@@ -20,8 +20,11 @@ def summary(day, average_precision=0.4, coverage=0.9):
     return {"date": day, "rows_captured": 1000, "rows_labeled": 950, "rows_joined": 900, "label_coverage": coverage,
             "positives": 90, "negatives": 810, "average_precision": average_precision,
             "average_precision_lower": average_precision - 0.01, "average_precision_upper": average_precision + 0.01,
-            "roc_auc": 0.8, "best_f1_threshold": 0.4,
-            "thresholds": [{"threshold": 0.5, "precision": 0.6, "recall": 0.3, "f1": 0.4, "fpr": 0.02}],
+            "average_precision_ci_lower": average_precision - 0.03, "average_precision_ci_upper": average_precision + 0.04,
+            "roc_auc": 0.8, "best_f1_threshold": 0.4, "target_half_width": 0.01, "capture_percent_for_target": 37,
+            "thresholds": [{"threshold": 0.5, "precision": 0.6, "recall": 0.3, "f1": 0.4, "fpr": 0.02,
+                            "precision_lower": 0.55, "precision_upper": 0.65, "recall_lower": 0.26,
+                            "recall_upper": 0.34}],
             "rejected": {}}
 
 
@@ -109,10 +112,47 @@ def test_an_empty_day_publishes_zero_rows_for_the_no_predictions_alarm(aws):
     s3, cloudwatch = aws
     empty = {**summary("2026-11-20"), "rows_captured": 0, "rows_labeled": 0, "rows_joined": 0, "label_coverage": None,
              "positives": 0, "negatives": 0, "average_precision": None, "average_precision_lower": None,
-             "average_precision_upper": None, "roc_auc": None, "best_f1_threshold": None,
-             "thresholds": [{"threshold": 0.5, "precision": None, "recall": None, "f1": None, "fpr": None}]}
+             "average_precision_upper": None, "average_precision_ci_lower": None, "average_precision_ci_upper": None,
+             "roc_auc": None, "best_f1_threshold": None, "capture_percent_for_target": None,
+             "thresholds": [{"threshold": 0.5, "precision": None, "recall": None, "f1": None, "fpr": None,
+                             "precision_lower": None, "precision_upper": None, "recall_lower": None,
+                             "recall_upper": None}]}
     put(s3, "2026-11-20", json.dumps(empty))
     result = publisher.publish({"date": "2026-11-20"}, s3, cloudwatch, BUCKET, "", "churn", 0.5)
     assert result["metrics"] == {"SummaryPublished": 1.0, "RowsCaptured": 0.0, "RowsJoined": 0.0}
     assert published(cloudwatch, "RowsCaptured") == [0.0]
     assert published(cloudwatch, "LabelCoverage") == []
+
+
+def test_publishes_every_interval_and_the_capture_percent(aws):
+    s3, cloudwatch = aws
+    put(s3, "2026-11-20", json.dumps(summary("2026-11-20", average_precision=0.4)))
+    publisher.publish({"date": "2026-11-20"}, s3, cloudwatch, BUCKET, "", "churn", 0.5)
+    assert published(cloudwatch, "AveragePrecisionCiLower") == [pytest.approx(0.37)]
+    assert published(cloudwatch, "AveragePrecisionCiUpper") == [pytest.approx(0.44)]
+    assert published(cloudwatch, "PrecisionAtThresholdCiLower") == [0.55]
+    assert published(cloudwatch, "PrecisionAtThresholdCiUpper") == [0.65]
+    assert published(cloudwatch, "RecallAtThresholdCiLower") == [0.26]
+    assert published(cloudwatch, "RecallAtThresholdCiUpper") == [0.34]
+    assert published(cloudwatch, "CapturePercentForTarget") == [37.0]
+
+
+def test_a_summary_without_the_intervals_is_refused_naming_the_field(aws):
+    s3, cloudwatch = aws
+    old = summary("2026-11-20")
+    del old["thresholds"][0]["recall_upper"]
+    put(s3, "2026-11-20", json.dumps(old))
+    with pytest.raises(publisher.SummaryError, match="has no field 'recall_upper'"):
+        publisher.publish({"date": "2026-11-20"}, s3, cloudwatch, BUCKET, "", "churn", 0.5)
+    del old["average_precision_ci_lower"]
+    put(s3, "2026-11-20", json.dumps(old))
+    with pytest.raises(publisher.SummaryError, match="has no field 'average_precision_ci_lower'"):
+        publisher.publish({"date": "2026-11-20"}, s3, cloudwatch, BUCKET, "", "churn", 0.5)
+
+
+def test_a_past_day_from_before_the_intervals_still_counts_for_the_drop(aws):
+    s3, cloudwatch = aws
+    put(s3, "2026-11-20", json.dumps(summary("2026-11-20", average_precision=0.3)))
+    put(s3, "2026-11-19", json.dumps({"date": "2026-11-19", "average_precision": 0.6}))
+    result = publisher.publish({"date": "2026-11-20"}, s3, cloudwatch, BUCKET, "", "churn", 0.5)
+    assert result["metrics"]["AveragePrecisionDrop"] == pytest.approx(0.5)

@@ -56,6 +56,11 @@ class Day:
         return [json.loads(line) for path in self.stored("rejects", day) for line in path.read_text().splitlines()]
 
 
+def wilson(name, successes, trials):
+    lower, upper = metrics.wilson_interval(successes, trials)
+    return {f"{name}_lower": pytest.approx(lower), f"{name}_upper": pytest.approx(upper)}
+
+
 @pytest.mark.parametrize("dataset", [cases.ties_and_extremes, cases.rare_positives])
 def test_job_metrics_match_scikit_learn(spark, tmp_path, dataset):
     scores, labels = dataset()
@@ -76,7 +81,11 @@ def test_outputs_have_the_documented_shape(spark, tmp_path):
     summary = pr_curve.run(spark, day.arguments(thresholds=(0.2, 0.5)))
     assert list(summary) == ["date", "rows_captured", "rows_labeled", "rows_joined", "label_coverage", "positives",
                              "negatives", "average_precision", "average_precision_lower",
-                             "average_precision_upper", "roc_auc", "best_f1_threshold", "thresholds", "rejected"]
+                             "average_precision_upper", "average_precision_ci_lower", "average_precision_ci_upper",
+                             "roc_auc", "best_f1_threshold", "thresholds", "target_half_width",
+                             "capture_percent_for_target", "rejected"]
+    assert summary["average_precision_ci_lower"] < summary["average_precision"] < summary["average_precision_ci_upper"]
+    assert 1 <= summary["capture_percent_for_target"] <= 100
     [summary_file] = day.stored("summary")
     assert json.loads(summary_file.read_text()) == summary
     assert [t["threshold"] for t in summary["thresholds"]] == [0.2, 0.5]
@@ -90,6 +99,10 @@ def test_outputs_have_the_documented_shape(spark, tmp_path):
     thresholds = spark.read.parquet(str(day.output / "thresholds" / f"dt={DAY}")).orderBy("kind", "threshold")
     rows = [(row["kind"], row["threshold"]) for row in thresholds.collect()]
     assert rows == [("best_f1", summary["best_f1_threshold"]), ("requested", 0.2), ("requested", 0.5)]
+    assert thresholds.columns == ["kind", "threshold", "precision", "recall", "f1", "fpr", "precision_lower",
+                                  "precision_upper", "recall_lower", "recall_upper"]
+    stored = thresholds.where("kind = 'requested'").collect()
+    assert [row.asDict() for row in stored] == [{"kind": "requested", **t} for t in summary["thresholds"]]
 
 
 def test_json_and_base64_payloads_are_scored(spark, tmp_path):
@@ -162,7 +175,7 @@ def test_each_kind_of_bad_record_is_counted_and_kept(spark, tmp_path):
     # Joined: the 10 good ids (4 positive at 0.6) and "dup" (earliest prediction 0.9, earliest label 1).
     assert (summary["rows_joined"], summary["positives"], summary["negatives"]) == (11, 5, 6)
     assert summary["thresholds"][-1] == {"threshold": 0.9, "precision": 1.0, "recall": 0.2, "f1": pytest.approx(1 / 3),
-                                         "fpr": 0.0}
+                                         "fpr": 0.0, **wilson("precision", 1, 1), **wilson("recall", 1, 5)}
     assert summary["rows_captured"] == 10 + 3 + 2 + 4 + 3 + 5
     assert summary["rows_labeled"] == 10 + 2 + 1 + 3 + 4 + 3
     assert summary["label_coverage"] == pytest.approx(11 / 16)
@@ -203,7 +216,8 @@ def test_an_empty_day_writes_zero_counts_and_null_metrics(spark, tmp_path):
 def test_a_single_class_day_has_defined_metrics(spark, tmp_path):
     summary = pr_curve.run(spark, Day(tmp_path).scored([0.2, 0.4, 0.9], [0, 0, 0]).arguments())
     assert summary["average_precision"] is None and summary["roc_auc"] is None
-    assert summary["thresholds"][1] == {"threshold": 0.5, "precision": 0.0, "recall": None, "f1": None, "fpr": 1 / 3}
+    assert summary["thresholds"][1] == {"threshold": 0.5, "precision": 0.0, "recall": None, "f1": None, "fpr": 1 / 3,
+                                        **wilson("precision", 0, 1), "recall_lower": None, "recall_upper": None}
 
 
 def test_rollup_from_stored_histograms_equals_a_direct_computation(spark, tmp_path):
@@ -229,7 +243,8 @@ def test_rollup_from_stored_histograms_equals_a_direct_computation(spark, tmp_pa
         counts[metrics.bin_of(score, 10_000)] = (pos + label, neg + 1 - label)
     direct = metrics.summarize(metrics.Histogram.from_counts(10_000, counts), [0.1, 0.5, 0.9])
     for key in ("positives", "negatives", "average_precision", "average_precision_lower",
-                "average_precision_upper", "roc_auc", "best_f1_threshold", "thresholds"):
+                "average_precision_upper", "average_precision_ci_lower", "average_precision_ci_upper", "roc_auc",
+                "best_f1_threshold", "thresholds"):
         assert rollup[key] == direct[key], key
     assert rollup["days_missing"] == [str(DAY - timedelta(days=1)), str(DAY + timedelta(days=2))]
     assert rollup["average_precision"] == pytest.approx(average_precision_score(all_labels, all_scores), abs=1e-3)
@@ -268,3 +283,23 @@ def test_the_command_line_exits_non_zero_with_one_line():
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "pr_curve: the following arguments are required: --ground-truth, --date, --output"]
+
+
+def test_the_driver_lists_hour_folders_and_spark_reads_only_their_jsonl_files(spark, tmp_path):
+    """Many files in few hour folders: the driver gets one path per hour (Spark lists the files itself, in
+    parallel above the threshold); files that are not .jsonl, and other days, are not read."""
+    day = Day(tmp_path)
+    for i in range(60):
+        hour = NOON + timedelta(hours=i % 3)
+        day.capture(capture_line(f"e{i}", repr((i % 10) / 10), hour, FEATURES, inference_id=f"r{i}"),
+                    moment=hour, name=f"part-{i}")
+        day.label(ground_truth_line(f"r{i}", str(i % 2)), moment=hour, name=f"part-{i}")
+    (capture_dir(day.captures, NOON) / "part-0.jsonl.tmp").write_text(
+        capture_line("x", "0.5", NOON, FEATURES, inference_id="r0") + "\n")
+    day.capture(capture_line("y", "0.5", NOON, FEATURES, inference_id="later"), moment=NOON + timedelta(days=1))
+    captures, labels = pr_curve._input_folders(pr_curve.Storage(spark), day.arguments())
+    assert [path.rsplit("/", 4)[1:] for path in captures] == [["2026", "11", "20", hour] for hour in ("12", "13", "14")]
+    assert len(labels) == 3
+    summary = pr_curve.run(spark, day.arguments())
+    assert summary["rows_captured"] == summary["rows_joined"] == 60
+    assert summary["rejected"]["capture_duplicate_id"] == 0

@@ -18,7 +18,8 @@ PRICES = PriceTable(
         "secrets_manager_secret_month": 0.5, "cloudwatch_alarm_month": 0.1, "vpc_interface_endpoint_az_hour": 0.01,
         "quicksight_author_month": 24.0, "quicksight_reader_month": 3.0, "s3_standard_tiered_gb_month": 0.02,
         "s3_put_copy_post_list_1000": 0.005, "s3_get_1000": 0.0004, "kms_key_rotation_month": 1.0,
-        "sagemaker_notebook_storage_gb_month": 0.1}.items()}
+        "sagemaker_notebook_storage_gb_month": 0.1, "s3_deep_archive_gb_month": 0.001,
+        "s3_deep_archive_transition_1000": 0.05}.items()}
     | {"redshift_ml_training_million_cells": {"usd": 20.0, "tiers": [
         {"up_to_million_cells": 10, "usd": 20.0}, {"up_to_million_cells": 100, "usd": 15.0}, {"usd": 7.0}]}},
     instance_hours={"processing": {"ml.p.big": 1.0, "ml.p.small": 0.4}, "training": {"ml.t.big": 2.0},
@@ -234,3 +235,74 @@ def test_the_cheapest_option_is_one_priced_on_a_documented_basis():
     options = [estimate.Option("documented", 1.0, 2.0), estimate.Option("unconfirmed", 0.5, 0.5, confirmed=False)]
     text = render([ProfileEstimate("production", [], options)], PRICES)
     assert "| unconfirmed | $0.50 | $0.50 | $1.00 |" in text and "- Cheapest here: documented." in text
+
+
+# 1 TB (10^12 bytes) is 931.32 GB of the 2^30 bytes S3 bills.
+TB_GB = 1e12 / 2**30
+
+
+def test_raw_capture_storage_standard_then_deep_archive():
+    # 2 TB/day = 1,862.6 GB x 3 days x $0.02 = 111.76; no archive
+    assert estimate.raw_capture_storage(2, 3, 0, 1000, PRICES) == (pytest.approx(2 * TB_GB * 3 * 0.02), 0.0)
+    standard, archive = estimate.raw_capture_storage(2, 3, 100, 1000, PRICES)
+    # archive: 1,862.6 GB x 100 days x $0.001 = 186.26; 100,000 objects x (32 KB x 0.001 + 8 KB x 0.02) per GB;
+    # transitions 1,000/day x 30 days / 1,000 x $0.05 = 1.5
+    overhead = 100_000 * (32 * 0.001 + 8 * 0.02) / 1024**2
+    assert (standard, archive) == (pytest.approx(2 * TB_GB * 3 * 0.02), pytest.approx(2 * TB_GB * 100 * 0.001
+                                                                                      + overhead + 1.5))
+
+
+QUALITY_USAGE = {"captured_tb_per_day": 1.0, "runs_per_month": 30, "results_gb": 0, "quicksight_authors": 0,
+                 "quicksight_readers": 0, "capture_object_mb": 1000, "audit_archive_expiry_days": 103}
+
+
+def test_versioned_capture_is_billed_for_its_noncurrent_day_and_the_retention_options_are_compared():
+    facts = ModelQualityFacts(architecture="ARM64", max_vcpu=100, worker_gb_per_vcpu=4.0, capture_retention_days=3,
+                              has_dashboard=False, noncurrent_days=1)
+    section = estimate.model_quality(facts, NO_OVERHEAD, QUALITY_USAGE, PRICES, hours=100, mb_per_s_per_core=25.0)
+    standard = next(line for line in section.lines if line.item == "Captured data on S3 Standard")
+    assert standard.workload == pytest.approx(TB_GB * 4 * 0.02)  # 3 days + 1 noncurrent day
+    assert "kept 3 days + 1 as noncurrent version" in standard.basis
+    assert not any("Deep Archive" in line.item for line in section.lines)
+    _, archive = estimate.raw_capture_storage(1.0, 3, 101, 1000, PRICES)
+    (note,) = [note for note in section.notes if note.startswith("Raw capture")]
+    assert note == (
+        f"Raw capture at 1 TB/day: ${TB_GB * 31 * 0.02:,.0f} a month kept 30 days in S3 Standard (the earlier "
+        f"default); $75 as deployed; ${TB_GB * 3 * 0.02 + archive:,.0f} with 3 days in Standard and an audit archive in Deep "
+        "Archive to day 103 (kit:quality_raw_archive_expiry_days=103; restores take up to 48 hours).")
+
+
+def test_a_deployed_archive_is_its_own_line():
+    facts = ModelQualityFacts(architecture="ARM64", max_vcpu=100, worker_gb_per_vcpu=4.0, capture_retention_days=3,
+                              has_dashboard=False, capture_archive_expiry_days=200, noncurrent_days=1)
+    section = estimate.model_quality(facts, NO_OVERHEAD, QUALITY_USAGE, PRICES, hours=100, mb_per_s_per_core=25.0)
+    lines = {line.item: line.workload for line in section.lines}
+    assert lines["Captured data on S3 Standard"] == pytest.approx(TB_GB * 3 * 0.02)  # noncurrent day is archived
+    assert lines["Audit archive (S3 Glacier Deep Archive)"] == pytest.approx(
+        estimate.raw_capture_storage(1.0, 3, 198, 1000, PRICES)[1])
+
+
+@pytest.mark.parametrize(("half_width", "capture_mb", "tb", "target", "percent"), [
+    (0.01, 1e6, 1.0, 0.01, 100),   # the measured day is the production day: 100%
+    (0.02, 1e6, 1.0, 0.01, 100),   # even full capture misses the target
+    (0.01, 1e5, 1.0, 0.01, 10),    # ten times the rows: a tenth suffices
+    (0.01, 900, 150, 0.01, 1),     # 150 TB/day: never below 1%
+])
+def test_sampling_percent_scales_the_measured_interval(half_width, capture_mb, tb, target, percent):
+    assert estimate.sampling_percent(half_width, capture_mb, tb, target) == percent
+
+
+def test_the_sampled_figure_prices_the_job_and_storage_at_that_percent():
+    facts = ModelQualityFacts(architecture="ARM64", max_vcpu=100, worker_gb_per_vcpu=4.0, capture_retention_days=3,
+                              has_dashboard=False, target_half_width=0.01)
+    usage = {**QUALITY_USAGE, "audit_archive_expiry_days": None}
+    section = estimate.model_quality(facts, NO_OVERHEAD, usage, PRICES, hours=100, mb_per_s_per_core=25.0,
+                                     interval=(0.01, 1e5))
+    # 1 TB/day at 25 MB/s per vCPU: 11.11 vCPU-h x (0.04 + 4 x 0.005) x 30 = 20; storage 931.32 GB x 3 x 0.02 = 55.88;
+    # requests: 1,000 objects of 1,000 MB a day = 30,000 PUT ($0.15), 8 GETs each (128 MiB splits) x 30 runs
+    # = 240,000 GET ($0.096), one LIST per hour prefix = 720 LIST ($0.0036)
+    assert section.workload == pytest.approx(20 + TB_GB * 3 * 0.02 + 0.15 + 0.096 + 0.0036)
+    # sampled: 2 (job) + 5.59 (storage of 0.1 TB/day) = $8; full: 20 + 55.88 = $76
+    assert section.notes[-1].startswith("Sampling: scaled from the benchmark day, 10% capture keeps every 95% "
+                                        "interval within +-0.01 at 1 TB/day; job and raw storage would cost $8 a "
+                                        "month instead of $76 at 100%")
