@@ -39,7 +39,7 @@ MODULES: dict[str, list[str]] = {
     "lambdas/redshift_sql/lifecycle.py": ["tests/lambdas/redshift_sql"],
     "lambdas/redshift_sql/sql_runner.py": ["tests/lambdas/redshift_sql"],
     "lambdas/redshift_sql/templates.py": ["tests/lambdas/redshift_sql"],
-    "stacks/common/config.py": ["tests/common/test_config.py"],
+    "stacks/common/config.py": ["tests/common/test_config.py", "tests/common/test_config_boundaries.py"],
     "spark_jobs/model_quality/metrics.py": ["tests/spark_jobs/model_quality/test_metrics.py"],
     "tools/cost/estimate.py": ["tests/tools/cost/test_estimate.py"],
 }
