@@ -29,7 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "mutation.json"
 # Each module and the tests that are meant to catch its bugs.
 MODULES: dict[str, list[str]] = {
-    "lambdas/churn_endpoint/deployer.py": ["tests/lambdas/churn_endpoint/test_deployer.py"],
+    "lambdas/churn_endpoint/deployer.py": ["tests/lambdas/churn_endpoint/test_deployer.py",
+                                           "tests/lambdas/churn_endpoint/test_deployer_effects.py"],
     "lambdas/churn_endpoint/idle_guard.py": ["tests/lambdas/churn_endpoint/test_idle_guard.py"],
     "lambdas/quality_metrics/metrics_publisher.py": ["tests/lambdas/quality_metrics"],
     "lambdas/quality_run_date/run_date.py": ["tests/lambdas/quality_run_date"],
