@@ -41,7 +41,8 @@ MODULES: dict[str, list[str]] = {
     "lambdas/redshift_sql/sql_runner.py": ["tests/lambdas/redshift_sql"],
     "lambdas/redshift_sql/templates.py": ["tests/lambdas/redshift_sql"],
     "stacks/common/config.py": ["tests/common/test_config.py", "tests/common/test_config_boundaries.py"],
-    "spark_jobs/model_quality/metrics.py": ["tests/spark_jobs/model_quality/test_metrics.py"],
+    "spark_jobs/model_quality/metrics.py": ["tests/spark_jobs/model_quality/test_metrics.py",
+                                            "tests/spark_jobs/model_quality/test_metrics_bounds.py"],
     "tools/cost/estimate.py": ["tests/tools/cost/test_estimate.py"],
 }
 TEST_TIMEOUT_S = 300
