@@ -1,11 +1,17 @@
 """Every spelling a boolean setting accepts, and both edges of every range (issue 22: mutants that read `false` as
 True, or move a bound by one, passed tests/common/test_config.py)."""
 
+import dataclasses
+import re
+from pathlib import Path
+
 import pytest
-from aws_cdk import RemovalPolicy
+from aws_cdk import App, RemovalPolicy, Stack
+from aws_cdk import aws_logs as logs
+from aws_cdk.assertions import Template
 from aws_cdk.aws_logs import RetentionDays
 
-from stacks.common.config import ConfigError, load_config
+from stacks.common.config import LOG_RETENTION, ConfigError, load_config
 
 
 @pytest.mark.parametrize("profile", ["sandbox", "production"])
@@ -114,3 +120,30 @@ def test_quicksight_arns_of_the_identity_region_are_accepted():
     config = load_config({"kit:quicksight_owner_arn": owner, "kit:quicksight_viewer_group_arn": group,
                           "kit:quicksight_identity_region": "eu-west-1"})
     assert (config.quicksight_owner_arn, config.quicksight_viewer_group_arn) == (owner, group)
+
+
+def test_a_config_built_directly_still_checks_its_profile():
+    with pytest.raises(ConfigError, match=r"Unknown profile 'staging'"):
+        dataclasses.replace(load_config({}), profile="staging")
+
+
+def test_each_log_retention_choice_synthesizes_to_that_many_days():
+    """aws-cdk-lib's own enum-to-days mapping is the independent reference for the table in config.py."""
+    stack = Stack(App(), "Retention")
+    for days, retention in LOG_RETENTION.items():
+        logs.LogGroup(stack, f"LogGroup{days}", retention=retention)
+    synthesized = Template.from_stack(stack).find_resources("AWS::Logs::LogGroup")
+    assert sorted(r["Properties"]["RetentionInDays"] for r in synthesized.values()) == sorted(LOG_RETENTION)
+    for logical_id, resource in synthesized.items():
+        assert logical_id.startswith(f"LogGroup{resource['Properties']['RetentionInDays']}")
+
+
+README_ROW = re.compile(r"^\| `([a-z_]+)` \| `([^`]*)` \| `([^`]*)` \|", re.MULTILINE)
+
+
+def test_the_profile_defaults_the_readme_documents_are_the_defaults():
+    rows = README_ROW.findall((Path(__file__).resolve().parents[2] / "README.md").read_text())
+    assert len(rows) >= 10
+    for name, sandbox, production in rows:
+        for profile, documented in (("sandbox", sandbox), ("production", production)):
+            assert str(getattr(load_config({"profile": profile}), name)).lower() == documented, (name, profile)
