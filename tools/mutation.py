@@ -31,7 +31,8 @@ DEFAULT_OUT = ROOT / "benchmarks" / "results" / "mutation.json"
 MODULES: dict[str, list[str]] = {
     "lambdas/churn_endpoint/deployer.py": ["tests/lambdas/churn_endpoint/test_deployer.py",
                                            "tests/lambdas/churn_endpoint/test_deployer_effects.py"],
-    "lambdas/churn_endpoint/idle_guard.py": ["tests/lambdas/churn_endpoint/test_idle_guard.py"],
+    "lambdas/churn_endpoint/idle_guard.py": ["tests/lambdas/churn_endpoint/test_idle_guard.py",
+                                             "tests/lambdas/churn_endpoint/test_idle_guard_edges.py"],
     "lambdas/quality_metrics/metrics_publisher.py": ["tests/lambdas/quality_metrics"],
     "lambdas/quality_run_date/run_date.py": ["tests/lambdas/quality_run_date"],
     "lambdas/redshift_sql/bootstrap.py": ["tests/lambdas/redshift_sql"],
