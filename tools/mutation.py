@@ -193,10 +193,11 @@ def main(argv: list[str] | None = None) -> int:
             r = results[module]
             print(f"{module}: {r['killed']}/{r['mutants']} killed, {len(r['survivors'])} survivors "
                   f"(+{r['string_only_mutants']} string-only, {r['string_only_survivors']} surviving)", flush=True)
+            # Written after each module, so an interrupted run keeps what it measured.
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps({"sample_per_module": args.sample, "modules": results}, indent=2) + "\n")
     total = sum(r["mutants"] for r in results.values())
     killed = sum(r["killed"] for r in results.values())
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"sample_per_module": args.sample, "modules": results}, indent=2) + "\n")
     strings = sum(r["string_only_mutants"] for r in results.values())
     string_survivors = sum(r["string_only_survivors"] for r in results.values())
     print(f"mutation: score={killed}/{total} survivors={total - killed} "
