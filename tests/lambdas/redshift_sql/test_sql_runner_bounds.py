@@ -5,7 +5,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from sql_runner import DataApiRunner
+from sql_runner import DataApiRunner, StatementTimeout
 
 SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:s"
 
@@ -78,3 +78,35 @@ def test_polling_sleeps_the_poll_interval_between_descriptions():
     with stubber:
         assert runner.wait("s1")["Status"] == "FINISHED"
     assert sleeps == [3, 3]
+
+
+def test_defaults_poll_every_two_seconds_wait_ten_minutes_and_retry_throttling_five_times():
+    runner = DataApiRunner(client=None, workgroup_name="wg", database="dev")
+    assert (runner.poll_seconds, runner.timeout_seconds, runner.max_throttle_retries) == (2.0, 600.0, 5)
+    assert runner.secret_arn is None and runner.deadline is None
+
+
+def test_a_statement_is_cancelled_when_the_clock_reaches_the_timeout_exactly():
+    client = boto3.client("redshift-data", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    ticks = iter([0, 20, 30])
+    runner = DataApiRunner(client=client, workgroup_name="wg", database="dev", timeout_seconds=30, poll_seconds=1,
+                           sleep=lambda _: None, clock=lambda: next(ticks))
+    stubber = Stubber(client)
+    stubber.add_response("describe_statement", {"Id": "s1", "Status": "STARTED"}, {"Id": "s1"})
+    stubber.add_response("describe_statement", {"Id": "s1", "Status": "STARTED"}, {"Id": "s1"})
+    stubber.add_response("cancel_statement", {"Status": True}, {"Id": "s1"})
+    with stubber, pytest.raises(StatementTimeout, match="still STARTED after 30 s; cancelled"):
+        runner.wait("s1")
+    stubber.assert_no_pending_responses()
+
+
+def test_a_deadline_later_than_the_timeout_does_not_extend_it():
+    client = boto3.client("redshift-data", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    ticks = iter([0, 10])
+    runner = DataApiRunner(client=client, workgroup_name="wg", database="dev", timeout_seconds=10, deadline=1000,
+                           sleep=lambda _: None, clock=lambda: next(ticks))
+    stubber = Stubber(client)
+    stubber.add_response("describe_statement", {"Id": "s1", "Status": "STARTED"}, {"Id": "s1"})
+    stubber.add_response("cancel_statement", {"Status": True}, {"Id": "s1"})
+    with stubber, pytest.raises(StatementTimeout, match="after 10 s"):
+        runner.wait("s1")
