@@ -20,11 +20,12 @@ NODE_STAMP := node_modules/.installed
 
 ROWS ?= 2000000
 
-.PHONY: help setup synth test cost demo diff review snapshots diagrams bench-pr image-registries smoke clean
+.PHONY: help setup synth test mutation cost demo diff review snapshots diagrams bench-pr image-registries smoke clean
 
 help:
 	@echo "make synth [PROFILE=sandbox|production]  set up, then synthesize the app into cdk.out/"
 	@echo "make test                                set up, then run the tests and template gates"
+	@echo "make mutation [ARGS='--only MODULE']    mutation score of the handlers, settings, metrics and cost code (slow)"
 	@echo "make cost                                monthly cost per architecture and profile, idle and under workload"
 	@echo "make demo                                the data plane end to end on this machine; results in demo-output/"
 	@echo "make diff                                what the templates change against the committed snapshots"
@@ -86,6 +87,15 @@ synth: $(APP_STAMP) $(NODE_STAMP)
 
 test: setup
 	$(RUN) python -m pytest -q
+
+# Not part of `make test`: ~80 mutants per module, each a pytest run of that module's tests, one at a time.
+MUTATION_STAMP := $(VENV)/.mutation-installed
+$(MUTATION_STAMP): requirements-mutation.txt constraints-mutation.txt $(PYTHON_STAMP)
+	$(PIP) -c constraints-mutation.txt -r requirements-mutation.txt
+	@touch $@
+
+mutation: $(MUTATION_STAMP)
+	$(RUN) python -m tools.mutation $(ARGS)
 
 cost: $(PYTHON_STAMP)
 	@$(RUN) python -m tools.cost
