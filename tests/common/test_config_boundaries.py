@@ -39,8 +39,9 @@ RANGES = [
     ("access_log_expiry_days", 1, 3650, {}),
     ("key_deletion_window_days", 7, 30, {}),
     ("redshift_daily_rpu_hours", 0, 100_000, {}),
-    ("quality_raw_retention_days", 1, 3650, {}),
-    ("quality_label_delay_days", 0, 90, {}),
+    # Retention must cover the label window (label delay + 1): each edge is probed with the other setting clear of it.
+    ("quality_raw_retention_days", 1, 3650, {"kit:quality_label_delay_days": "0"}),
+    ("quality_label_delay_days", 0, 90, {"kit:quality_raw_retention_days": "3650"}),
     ("quality_idle_minutes", 1, 10_080, {}),
     ("quality_job_timeout_minutes", 10, 1_440, {}),
     ("quality_schedule_hour", 0, 23, {}),
@@ -146,4 +147,4 @@ def test_the_profile_defaults_the_readme_documents_are_the_defaults():
     assert len(rows) >= 10
     for name, sandbox, production in rows:
         for profile, documented in (("sandbox", sandbox), ("production", production)):
-            assert str(getattr(load_config({"profile": profile}), name)).lower() == documented, (name, profile)
+            assert str(getattr(load_config({"profile": profile}), name)).lower() == documented.lower(), (name, profile)

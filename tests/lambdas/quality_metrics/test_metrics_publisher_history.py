@@ -19,10 +19,17 @@ BUCKET = "results"
 TODAY = "2026-11-20"
 
 
+def entry(threshold, precision, recall):
+    """One row of the summary's thresholds, with its 95% intervals (fixed widths: the history ignores them)."""
+    return {"threshold": threshold, "precision": precision, "recall": recall, "precision_lower": precision - 0.05,
+            "precision_upper": precision + 0.05, "recall_lower": recall - 0.04, "recall_upper": recall + 0.04}
+
+
 def summary(day, average_precision):
     return {"date": day, "rows_captured": 1000, "rows_joined": 900, "label_coverage": 0.9, "positives": 90,
             "negatives": 810, "average_precision": average_precision, "average_precision_lower": 0.1,
-            "average_precision_upper": 0.5, "thresholds": [{"threshold": 0.5, "precision": 0.6, "recall": 0.3}]}
+            "average_precision_upper": 0.5, "average_precision_ci_lower": 0.05, "average_precision_ci_upper": 0.55,
+            "capture_percent_for_target": 40, "thresholds": [entry(0.5, 0.6, 0.3)]}
 
 
 class RecordingCloudWatch:
@@ -108,22 +115,27 @@ def test_every_metric_is_sent_once_with_its_unit_and_the_endpoint_dimension(aws)
         "AveragePrecisionLower": (0.1, "None"), "AveragePrecisionUpper": (0.5, "None"),
         "PrecisionAtThreshold": (0.6, "None"), "RecallAtThreshold": (0.3, "None"),
         "AveragePrecisionDrop": (pytest.approx(0.5), "None"),
+        "AveragePrecisionCiLower": (0.05, "None"), "AveragePrecisionCiUpper": (0.55, "None"),
+        "CapturePercentForTarget": (40.0, "Percent"),
+        "PrecisionAtThresholdCiLower": (pytest.approx(0.55), "None"),
+        "PrecisionAtThresholdCiUpper": (pytest.approx(0.65), "None"),
+        "RecallAtThresholdCiLower": (pytest.approx(0.26), "None"), "RecallAtThresholdCiUpper": (pytest.approx(0.34), "None"),
     }
     assert all(m["Dimensions"] == [{"Name": "Endpoint", "Value": "churn"}] for m in request["MetricData"])
 
 
 def test_a_threshold_within_rounding_matches_and_one_off_by_a_thousandth_does_not(aws):
     base = summary(TODAY, 0.3)
-    close = {**base, "thresholds": [{"threshold": 0.5 + 1e-12, "precision": 0.7, "recall": 0.2}]}
+    close = {**base, "thresholds": [entry(0.5 + 1e-12, 0.7, 0.2)]}
     assert publisher.metric_values(close, [], 0.5)["PrecisionAtThreshold"] == 0.7
-    far = {**base, "thresholds": [{"threshold": 0.501, "precision": 0.7, "recall": 0.2}]}
+    far = {**base, "thresholds": [entry(0.501, 0.7, 0.2)]}
     with pytest.raises(publisher.SummaryError, match="no entry for the decision threshold 0.5"):
         publisher.metric_values(far, [], 0.5)
 
 
 def test_the_handler_reads_bucket_prefix_endpoint_and_threshold_from_its_environment(aws, monkeypatch):
     s3, _ = aws
-    put(s3, TODAY, {**summary(TODAY, 0.3), "thresholds": [{"threshold": 0.7, "precision": 0.8, "recall": 0.1}]},
+    put(s3, TODAY, {**summary(TODAY, 0.3), "thresholds": [entry(0.7, 0.8, 0.1)]},
         prefix="mq/")
     for name, value in {"RESULTS_BUCKET": BUCKET, "RESULTS_PREFIX": "mq", "ENDPOINT_NAME": "churn-prod",
                         "DECISION_THRESHOLD": "0.7"}.items():
