@@ -7,6 +7,7 @@ fails here."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -15,15 +16,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+import aws_cdk as cdk
 import pytest
+from aws_cdk.assertions import Template
 
+from stacks.common.config import load_config
+from tests.construct_app import PROFILES, new_app
 from tools.synthesis import PROJECT_ROOT
 
 README = PROJECT_ROOT / "README.md"
 TABLE_ROW = re.compile(r"^\| (?P<name>[^|]+?) \| `(?P<construct>\w+)` \(`(?P<package>stacks/\w+)`\) \| (?P<take>.+) \|$",
                        re.MULTILINE)
+PROVIDER_HANDLER = re.compile(r"^Custom\w+CustomResourceProviderHandler[0-9A-F]{8}$")
 # What the README's snippet passes to each construct besides `config`.
-CONSTRUCT_ARGS = {"ModelQualityMonitor": 'endpoint_name="my-endpoint"'}
+CONSTRUCT_ARGS = {"ModelQualityMonitor": {"endpoint_name": "my-endpoint"}}
 APP = '''\
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
@@ -127,12 +133,54 @@ def test_copied_architecture_needs_no_feature_flags(construct, tmp_path):
     row = ARCHITECTURES[construct]
     app_dir = tmp_path / "app"
     copy_paths(row["paths"], app_dir)
-    args = CONSTRUCT_ARGS.get(construct, "")
+    args = "".join(f", {name}={value!r}" for name, value in CONSTRUCT_ARGS.get(construct, {}).items())
     (app_dir / "app.py").write_text(APP.format(module=construct_module(construct, row["package"]), construct=construct,
-                                               args=f", {args}" if args else ""))
+                                               args=args))
     bare = synthesize(app_dir, {"app": "python3 app.py"}, tmp_path / "bare")
     kit = synthesize(app_dir, json.loads((PROJECT_ROOT / "cdk.json").read_text()), tmp_path / "kit")
     bare_resources, kit_resources = resources(bare), resources(kit)
     assert sorted(bare_resources) == sorted(kit_resources), "the kit's feature flags add or remove resources"
     different = [logical_id for logical_id in bare_resources if bare_resources[logical_id] != kit_resources[logical_id]]
     assert not different, f"the kit's feature flags change {different}"
+
+
+@pytest.fixture(scope="module", params=PROFILES)
+def bare_templates(request) -> list[dict]:
+    """Each architecture's construct in an app without feature flags, per profile (one app, one stack each)."""
+    app = new_app(profile=request.param)
+    config = load_config({"profile": request.param})
+    stacks = []
+    for construct, row in ARCHITECTURES.items():
+        module = importlib.import_module(construct_module(construct, row["package"]))
+        stack = cdk.Stack(app, f"{construct}Stack")
+        getattr(module, construct)(stack, construct, config=config,
+                                   **CONSTRUCT_ARGS.get(construct, {}))
+        stacks.append(stack)
+    return [Template.from_stack(stack).to_json() for stack in stacks]
+
+
+def test_every_vpc_restricts_its_default_security_group_without_the_flag(bare_templates):
+    """Not left to `@aws-cdk/aws-ec2:restrictDefaultSecurityGroup`: the default group loses its allow-all rules."""
+    for template in bare_templates:
+        resources_ = template["Resources"]
+        for logical_id, resource in resources_.items():
+            if resource["Type"] == "AWS::EC2::VPC":
+                default_group = {"Fn::GetAtt": [logical_id, "DefaultSecurityGroup"]}
+                assert any(other["Type"] == "Custom::VpcRestrictDefaultSG"
+                           and other["Properties"].get("DefaultSecurityGroupId") == default_group
+                           for other in resources_.values()), f"{logical_id} keeps its default security group rules"
+
+
+def test_every_function_logs_to_an_encrypted_group_without_the_flag(bare_templates):
+    """Not left to `@aws-cdk/aws-lambda:useCdkManagedLogGroup` (the AwsCustomResource function included). The
+    CustomResourceProvider handlers aws-cdk-lib writes as raw resources (`Custom<Kind>CustomResourceProviderHandler`)
+    take no log group; CdkManagedHelpers acknowledges them."""
+    for template in bare_templates:
+        resources_ = template["Resources"]
+        for logical_id, resource in resources_.items():
+            properties = resource.get("Properties", {})
+            if resource["Type"] != "AWS::Lambda::Function" or PROVIDER_HANDLER.search(logical_id):
+                continue
+            group = properties.get("LoggingConfig", {}).get("LogGroup")
+            assert isinstance(group, dict) and "Ref" in group, f"{logical_id} logs to a group the app's flags decide"
+            assert "KmsKeyId" in resources_[group["Ref"]]["Properties"], f"{logical_id} logs to an unencrypted group"
