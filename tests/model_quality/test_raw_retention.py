@@ -7,7 +7,7 @@ from aws_cdk.assertions import Template
 from stacks.common.config import load_config
 from stacks.common.encryption import DataKey
 from stacks.model_quality.storage import QualityStorage
-from tests.conftest import new_app
+from tests.construct_app import new_app
 
 
 def raw_rules(**settings):
