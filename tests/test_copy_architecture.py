@@ -184,3 +184,29 @@ def test_every_function_logs_to_an_encrypted_group_without_the_flag(bare_templat
             group = properties.get("LoggingConfig", {}).get("LogGroup")
             assert isinstance(group, dict) and "Ref" in group, f"{logical_id} logs to a group the app's flags decide"
             assert "KmsKeyId" in resources_[group["Ref"]]["Properties"], f"{logical_id} logs to an unencrypted group"
+
+
+def test_every_access_log_target_grants_delivery_by_policy_without_the_flag(bare_templates):
+    """Not left to `@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy`: no bucket uses an ACL (its ownership is
+    BucketOwnerEnforced), and each logging bucket's target lets logging.s3.amazonaws.com put objects under its
+    prefix, for that source bucket and account only."""
+    for template in bare_templates:
+        resources_ = template["Resources"]
+        policies = {json.dumps(resource["Properties"]["Bucket"]): resource["Properties"]["PolicyDocument"]
+                    for resource in resources_.values() if resource["Type"] == "AWS::S3::BucketPolicy"}
+        for logical_id, resource in resources_.items():
+            if resource["Type"] != "AWS::S3::Bucket":
+                continue
+            properties = resource["Properties"]
+            assert "AccessControl" not in properties, f"{logical_id} grants with an ACL"
+            logging_ = properties.get("LoggingConfiguration")
+            if not logging_:
+                continue
+            target = logging_["DestinationBucketName"]
+            grants = _grants(policies[json.dumps(target)])
+            assert ("Allow", "", json.dumps({"Service": "logging.s3.amazonaws.com"}), "s3:PutObject",
+                    json.dumps({"Fn::Join": ["", [{"Fn::GetAtt": [target["Ref"], "Arn"]},
+                                                  f"/{logging_['LogFilePrefix']}*"]]}, sort_keys=True),
+                    json.dumps({"ArnLike": {"aws:SourceArn": {"Fn::GetAtt": [logical_id, "Arn"]}},
+                                "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}, sort_keys=True),
+                    ) in grants, f"{target['Ref']} does not let S3 deliver {logical_id}'s access logs"
