@@ -151,7 +151,7 @@ def test_the_role_that_publishes_can_use_the_topics_key(template):
             for statement in policy["Properties"]["PolicyDocument"]["Statement"]
         ]
 
-        def allowed(action, resource):
+        def allowed(action, resource, statements=statements):
             return any(action in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
                        and resource in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
                        for s in statements)
