@@ -138,17 +138,20 @@ def test_copied_architecture_needs_no_feature_flags(construct, tmp_path):
                                                args=args))
     bare = synthesize(app_dir, {"app": "python3 app.py"}, tmp_path / "bare")
     kit = synthesize(app_dir, json.loads((PROJECT_ROOT / "cdk.json").read_text()), tmp_path / "kit")
+    assert_same_resources(bare, kit)
+
+
+def assert_same_resources(bare: dict, kit: dict) -> None:
     bare_resources, kit_resources = resources(bare), resources(kit)
     assert sorted(bare_resources) == sorted(kit_resources), "the kit's feature flags add or remove resources"
     different = [logical_id for logical_id in bare_resources if bare_resources[logical_id] != kit_resources[logical_id]]
     assert not different, f"the kit's feature flags change {different}"
 
 
-@pytest.fixture(scope="module", params=PROFILES)
-def bare_templates(request) -> list[dict]:
-    """Each architecture's construct in an app without feature flags, per profile (one app, one stack each)."""
-    app = new_app(profile=request.param)
-    config = load_config({"profile": request.param})
+def construct_templates(profile: str, **flags: object) -> list[dict]:
+    """Each architecture's construct in one app (one stack each), with the given feature flags."""
+    app = new_app(profile=profile, **flags)
+    config = load_config({"profile": profile})
     stacks = []
     for construct, row in ARCHITECTURES.items():
         module = importlib.import_module(construct_module(construct, row["package"]))
@@ -157,6 +160,21 @@ def bare_templates(request) -> list[dict]:
                                    **CONSTRUCT_ARGS.get(construct, {}))
         stacks.append(stack)
     return [Template.from_stack(stack).to_json() for stack in stacks]
+
+
+@pytest.fixture(scope="module", params=PROFILES)
+def bare_templates(request) -> list[dict]:
+    return construct_templates(request.param)
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_the_kits_flags_change_no_resource_in_any_profile(profile):
+    """The copy test above synthesizes the default profile; this compares every profile (no validation plugins)."""
+    context = json.loads((PROJECT_ROOT / "cdk.json").read_text())["context"]
+    flags = {key: value for key, value in context.items() if key.startswith("@")}
+    bare = construct_templates(profile)
+    for bare_template, kit_template in zip(bare, construct_templates(profile, **flags)):
+        assert_same_resources(bare_template, kit_template)
 
 
 def test_every_vpc_restricts_its_default_security_group_without_the_flag(bare_templates):
