@@ -16,7 +16,7 @@ from stacks.common.logs import EncryptedLogGroup
 from stacks.common.storage import AccessLogsBucket, SecureBucket
 from stacks.common.tags import apply_standard_tags
 from tools import local_spark
-from tools.synthesis import PROFILES, PROJECT_ROOT, cdk_json_context
+from tools.synthesis import PROFILES, cdk_json_context
 
 CDK_JSON_CONTEXT = cdk_json_context()
 

@@ -1,12 +1,11 @@
 """Synthesize one architecture's construct alone, so its tests can be copied with it (no app.py, no tests/conftest.py).
 
-The App carries the feature flags of the project's own cdk.json (this kit's here, yours once copied), as `cdk synth`
-would give them.
+The App carries no feature flags: the constructs set explicitly what a flag would decide, so they synthesize the same
+resources in any app (tests/test_copy_architecture.py checks that against this kit's cdk.json).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Callable
 
 import aws_cdk as cdk
@@ -14,17 +13,13 @@ from aws_cdk.assertions import Template
 
 from stacks.common.acknowledgments import CdkManagedHelpers
 from stacks.common.config import PROFILE_DEFAULTS, KitConfig, load_config
-from stacks.common.functions import PROJECT_ROOT
 
 PROFILES = tuple(PROFILE_DEFAULTS)
-CDK_JSON = PROJECT_ROOT / "cdk.json"
-FEATURE_FLAGS = {key: value for key, value in json.loads(CDK_JSON.read_text()).get("context", {}).items()
-                 if key.startswith("@")} if CDK_JSON.exists() else {}
 
 
 def new_app(**context: object) -> cdk.App:
-    """An App with the project's feature flags and the kit's helper acknowledgments, as app.py builds it."""
-    app = cdk.App(context={**FEATURE_FLAGS, **context})
+    """A bare App (as in a project whose cdk.json names only the app) with the kit's helper acknowledgments."""
+    app = cdk.App(context=context)
     cdk.Aspects.of(app).add(CdkManagedHelpers())
     return app
 

@@ -10,7 +10,8 @@ from aws_cdk.assertions import Template
 
 import app as app_module
 
-from tests.conftest import CDK_JSON_CONTEXT, PROJECT_ROOT
+from tests.conftest import CDK_JSON_CONTEXT
+from tools.synthesis import PROJECT_ROOT
 
 
 def run_app(tmp_path, **context):

@@ -9,7 +9,6 @@ import re
 from pathlib import Path
 from typing import Any, Iterator
 
-import pytest
 
 from tests.gates import templates
 

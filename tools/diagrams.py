@@ -269,7 +269,7 @@ def update_readme(text: str, generated: dict[str, str]) -> str:
         pattern = re.compile(rf"<!-- diagram:{stack_name}:begin.*?<!-- diagram:{stack_name}:end -->", re.DOTALL)
         if not pattern.search(text):
             raise ValueError(f"README.md has no <!-- diagram:{stack_name}:begin --> ... :end --> block")
-        text = pattern.sub(lambda _: block, text)
+        text = pattern.sub(lambda _, block=block: block, text)
     return text
 
 

@@ -200,8 +200,8 @@ def _outcomes(by_id: DataFrame) -> DataFrame:
     joined = (predictions > 0) & (labels > 0)
     label = F.col("s.label_key").bitwiseAND(1)
 
-    def total(condition, value=F.lit(1)):
-        return F.sum(F.when(condition, value).otherwise(0)).cast(T.LongType())
+    def total(condition, value=None):
+        return F.sum(F.when(condition, F.lit(1) if value is None else value).otherwise(0)).cast(T.LongType())
 
     match_reasons = {
         "capture_duplicate_id": (predictions > 1, predictions - 1),

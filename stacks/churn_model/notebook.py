@@ -21,7 +21,7 @@ from ..common.acknowledgments import (CDK_ASSETS_FINDING, GRANT_ACTION_FINDINGS,
 from ..common.config import KitConfig
 from ..common.encryption import DataKey, grant_create_grant_for_aws_resources
 from ..common.functions import PROJECT_ROOT
-from ..common.logs import EncryptedLogGroup
+from ..common.logs import EncryptedLogGroup, aws_sdk_calls_log_group
 from ..common.network import limit_gateway_endpoint_to_account_buckets, s3_prefix_list
 from ..common.service_roles import flow_logs_to_log_group
 
@@ -38,6 +38,8 @@ class SageMakerSparkNotebook(Construct):
         super().__init__(scope, construct_id)
         self.vpc = ec2.Vpc(
             self, "Vpc", ip_addresses=ec2.IpAddresses.cidr(VPC_CIDR), max_azs=2, nat_gateways=0,
+            # Without @aws-cdk/aws-ec2:restrictDefaultSecurityGroup the default security group keeps its allow-all rules.
+            restrict_default_security_group=True,
             subnet_configuration=[ec2.SubnetConfiguration(name="Notebook", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED,
                                                           cidr_mask=24)],
             gateway_endpoints={"S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)},
@@ -47,7 +49,8 @@ class SageMakerSparkNotebook(Construct):
                                            description="Churn notebook: HTTPS to VPC endpoints only")
         limit_gateway_endpoint_to_account_buckets(self.vpc.node.find_child("S3"))
         # HTTPS only to the S3 gateway endpoint (its prefix list) and the interface endpoints' security group.
-        security_group.add_egress_rule(s3_prefix_list(self), ec2.Port.tcp(443), "HTTPS to the S3 gateway endpoint")
+        s3_peer = s3_prefix_list(self, aws_sdk_calls_log_group(self, config=config, encryption_key=encryption_key))
+        security_group.add_egress_rule(s3_peer, ec2.Port.tcp(443), "HTTPS to the S3 gateway endpoint")
         # disable_inline_rules: its ingress rule is a resource of its own, so it and the notebook group's egress to it
         # do not reference each other (a circular dependency).
         endpoint_group = ec2.SecurityGroup(self, "EndpointSecurityGroup", vpc=self.vpc, allow_all_outbound=False,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aws_cdk import Stack
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
@@ -36,3 +37,14 @@ class EncryptedLogGroup(logs.LogGroup):
                 "destroyable; the production profile keeps them 365 (kit:log_retention_days).",
                 "cloudwatch_log_group_retention_period_check",
             )
+
+
+def aws_sdk_calls_log_group(scope: Construct, *, config: KitConfig, encryption_key: DataKey) -> logs.ILogGroup:
+    """The log group of the stack's AwsCustomResource function, one per stack like the function itself: pass it as
+    `log_group` to every AwsCustomResource. Without it the function's logs depend on the app's feature flags
+    (`@aws-cdk/aws-lambda:useCdkManagedLogGroup`: an unencrypted group kept two years, or one kept forever)."""
+    stack = Stack.of(scope)
+    existing = stack.node.try_find_child("AwsSdkCallsLogGroup")
+    if isinstance(existing, logs.LogGroup):
+        return existing
+    return EncryptedLogGroup(stack, "AwsSdkCallsLogGroup", config=config, encryption_key=encryption_key)

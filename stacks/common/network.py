@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_cdk import Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
@@ -34,12 +35,13 @@ def limit_gateway_endpoint_to_account_buckets(endpoint: ec2.GatewayVpcEndpoint) 
     )
 
 
-def s3_prefix_list(scope: Construct, construct_id: str = "S3PrefixListLookup") -> ec2.IPeer:
+def s3_prefix_list(scope: Construct, log_group: logs.ILogGroup, construct_id: str = "S3PrefixListLookup") -> ec2.IPeer:
     """The region's AWS-managed S3 prefix list (com.amazonaws.<region>.s3), the destination a security group uses for
     traffic to an S3 gateway endpoint
     (https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-s3.html#vpc-endpoints-security-groups).
     Its ID differs per region and CloudFormation cannot look it up, so an SDK call does at deployment
-    (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeManagedPrefixLists.html)."""
+    (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeManagedPrefixLists.html).
+    `log_group` is the stack's `aws_sdk_calls_log_group`."""
     name = f"com.amazonaws.{Stack.of(scope).region}.s3"
     call = cr.AwsSdkCall(
         service="EC2",
@@ -59,6 +61,7 @@ def s3_prefix_list(scope: Construct, construct_id: str = "S3PrefixListLookup") -
             [iam.PolicyStatement(actions=["ec2:DescribeManagedPrefixLists"], resources=["*"])]
         ),
         install_latest_aws_sdk=False,
+        log_group=log_group,
     )
     acknowledge(
         lookup,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Sequence, cast
 
-from aws_cdk import Duration
+from aws_cdk import Annotations, Duration, Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -97,13 +98,38 @@ class SecureBucket(s3.Bucket):
             encryption=s3.BucketEncryption.KMS,
             encryption_key=encryption_key,
             bucket_key_enabled=True,
-            server_access_logs_bucket=access_logs_bucket,
-            server_access_logs_prefix=f"{construct_id}/",
             lifecycle_rules=[ABORT_INCOMPLETE_UPLOADS, *lifecycle_rules],
             **settings,
             **bucket_props,
         )
+        self._log_to(access_logs_bucket, f"{construct_id}/")
         _acknowledge_shared_settings(self, config, settings["versioned"], unversioned_reason)
+
+    def _log_to(self, target: s3.IBucket, prefix: str) -> None:
+        """Server access logs to `target`, granted by a bucket policy whatever the app's feature flags say.
+
+        `s3.Bucket(server_access_logs_bucket=...)` grants with an ACL (LogDeliveryWrite, which BucketOwnerEnforced
+        ownership rejects) unless the app sets `@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy`; this writes the
+        policy statement that flag would, so a copied construct does not depend on it. A target with "Bucket owner
+        enforced" ownership must grant logging.s3.amazonaws.com s3:PutObject in its policy, scoped with
+        aws:SourceArn and aws:SourceAccount:
+        https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html
+        """
+        bucket = cast(s3.CfnBucket, self.node.default_child)
+        bucket.logging_configuration = s3.CfnBucket.LoggingConfigurationProperty(
+            destination_bucket_name=target.bucket_name, log_file_prefix=prefix)
+        granted = target.add_to_resource_policy(iam.PolicyStatement(
+            principals=[iam.ServicePrincipal("logging.s3.amazonaws.com")],
+            actions=["s3:PutObject"],
+            resources=[target.arn_for_objects(f"{prefix}*")],
+            conditions={"ArnLike": {"aws:SourceArn": self.bucket_arn},
+                        "StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+        ))
+        if not granted.statement_added:
+            Annotations.of(self).add_warning_v2(
+                "kit:access-log-target-policy",
+                f"Grant logging.s3.amazonaws.com s3:PutObject on {prefix}* in the policy of the imported access-log "
+                "bucket yourself.")
 
 
 def _acknowledge_shared_settings(bucket: s3.Bucket, config: KitConfig, versioned: bool | None = None,

@@ -4,8 +4,6 @@ promote it only if it is at least as good as the serving one, and drop old versi
 from __future__ import annotations
 
 from aws_cdk import Duration, Stack
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as targets
 from aws_cdk import aws_sns as sns

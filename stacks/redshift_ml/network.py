@@ -8,7 +8,7 @@ from constructs import Construct
 
 from ..common.config import REDSHIFT_MIN_AVAILABILITY_ZONES, KitConfig
 from ..common.encryption import DataKey
-from ..common.logs import EncryptedLogGroup
+from ..common.logs import EncryptedLogGroup, aws_sdk_calls_log_group
 from ..common.network import limit_gateway_endpoint_to_account_buckets, s3_prefix_list
 from ..common.service_roles import flow_logs_to_log_group
 
@@ -56,7 +56,8 @@ class WarehouseNetwork(Construct):
         # no egress at all. With it, HTTPS only to the S3 gateway endpoint (its prefix list) and the SageMaker
         # interface endpoints' security group.
         if config.redshift_enhanced_vpc_routing:
-            self.security_group.add_egress_rule(s3_prefix_list(self), ec2.Port.tcp(443), "HTTPS to the S3 gateway endpoint")
+            s3_peer = s3_prefix_list(self, aws_sdk_calls_log_group(self, config=config, encryption_key=encryption_key))
+            self.security_group.add_egress_rule(s3_peer, ec2.Port.tcp(443), "HTTPS to the S3 gateway endpoint")
             endpoint_security_group = ec2.SecurityGroup(
                 self, "EndpointSecurityGroup", vpc=self.vpc, description="SageMaker interface endpoints",
                 allow_all_outbound=False,
@@ -95,6 +96,8 @@ class WarehouseNetwork(Construct):
             or [Fn.select(i, Fn.get_azs()) for i in range(REDSHIFT_MIN_AVAILABILITY_ZONES)],
             ip_addresses=ec2.IpAddresses.cidr(VPC_CIDR),
             nat_gateways=0,
+            # Without @aws-cdk/aws-ec2:restrictDefaultSecurityGroup the default security group keeps its allow-all rules.
+            restrict_default_security_group=True,
             subnet_configuration=[
                 ec2.SubnetConfiguration(name="Warehouse", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=24)
             ],

@@ -24,6 +24,7 @@ from .warehouse import ServerlessWarehouse
 
 NAME_RULES = "lowercase letters, digits and underscores, starting with a letter, at most 63 characters"
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")  # the lifecycle's own check (lambdas/redshift_sql/templates.py)
+DEFAULT_MAX_RUNTIME = Duration.minutes(90)  # of one CREATE MODEL training (MAX_RUNTIME)
 
 
 def version_identifiers(model_prefix: str) -> tuple[str, str]:
@@ -63,7 +64,7 @@ class RedshiftMlRecommender(Construct):
         holdout_days: int = 14,
         top_k: int = 10,
         versions_kept: int = 3,
-        max_runtime: Duration = Duration.minutes(90),
+        max_runtime: Duration = DEFAULT_MAX_RUNTIME,
         refresh_schedule: scheduler.ScheduleExpression = WEEKLY,
         vpc: ec2.IVpc | None = None,
         vpc_subnets: ec2.SubnetSelection | None = None,

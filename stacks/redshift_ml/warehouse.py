@@ -11,6 +11,7 @@ from constructs import Construct
 from ..common.acknowledgments import acknowledge
 from ..common.config import KitConfig
 from ..common.encryption import DataKey
+from ..common.logs import aws_sdk_calls_log_group
 from .network import WarehouseNetwork
 
 AUDIT_LOGS = ["userlog", "connectionlog", "useractivitylog"]
@@ -64,6 +65,7 @@ class ServerlessWarehouse(Construct):
             ],
         )
         self.workgroup.apply_removal_policy(config.removal_policy)
+        self._sdk_calls_log_group = aws_sdk_calls_log_group(self, config=config, encryption_key=encryption_key)
         self._admin_secret_arn = self._look_up_admin_secret_arn()
         if config.redshift_daily_rpu_hours:
             self._add_usage_limit(config.redshift_daily_rpu_hours)
@@ -87,6 +89,7 @@ class ServerlessWarehouse(Construct):
                 [iam.PolicyStatement(actions=["redshift-serverless:GetNamespace"], resources=[self.namespace.attr_namespace_namespace_arn])]
             ),
             install_latest_aws_sdk=False,
+            log_group=self._sdk_calls_log_group,
         )
         return lookup.get_response_field("namespace.adminPasswordSecretArn")
 
@@ -144,6 +147,7 @@ class ServerlessWarehouse(Construct):
                 ]
             ),
             install_latest_aws_sdk=False,
+            log_group=self._sdk_calls_log_group,
         )
         acknowledge(
             limit,

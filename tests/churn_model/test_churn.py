@@ -11,7 +11,6 @@ from pathlib import Path
 import aws_cdk as cdk
 import jsonschema
 import pytest
-from aws_cdk.assertions import Template
 
 from stacks.churn_model.images import UnsupportedRegionError, load_registries
 from stacks.churn_model.pipeline_definition import HYPERPARAMETERS

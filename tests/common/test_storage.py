@@ -1,5 +1,12 @@
+import aws_cdk as cdk
 import pytest
-from aws_cdk.assertions import Match, Template
+from aws_cdk import aws_s3 as s3
+from aws_cdk.assertions import Annotations, Match, Template
+
+from stacks.common.config import load_config
+from stacks.common.encryption import DataKey
+from stacks.common.storage import SecureBucket
+from tests.construct_app import new_app
 
 AUTO_DELETE_PROVIDER_ID = "Custom::S3AutoDeleteObjectsCustomResourceProvider"
 
@@ -116,3 +123,17 @@ def test_resources_carry_the_standard_tags(synthesized):
     assert {"Key": "profile", "Value": config.profile} in tags
     assert {"Key": "project", "Value": "ml-analytics-kit"} in tags
     assert {"Key": "architecture", "Value": "shared"} in tags
+
+
+def test_data_bucket_logging_to_an_imported_bucket_warns_that_its_policy_is_yours():
+    """An imported access-log bucket's policy cannot be changed here: the bucket still logs there, and a warning says
+    the grant is the owner's to add."""
+    config = load_config({"profile": "sandbox"})
+    stack = cdk.Stack(new_app(), "ImportedLogTarget")
+    target = s3.Bucket.from_bucket_name(stack, "ExistingLogs", "existing-access-logs")
+    SecureBucket(stack, "Data", config=config, access_logs_bucket=target,
+                 encryption_key=DataKey(stack, "Key", config=config, description="test"))
+    Template.from_stack(stack).has_resource_properties("AWS::S3::Bucket", {"LoggingConfiguration": {
+        "DestinationBucketName": "existing-access-logs", "LogFilePrefix": "Data/"}})
+    Annotations.from_stack(stack).has_warning("/ImportedLogTarget/Data", Match.string_like_regexp(
+        "logging.s3.amazonaws.com s3:PutObject on Data/\\*"))

@@ -56,7 +56,7 @@ def role_statements(resolver: Resolver, role: Ref) -> list[dict]:
     statements = []
     for policy in properties(resolver, role).get("Policies", []):
         statements += _statements(resolver.resolve(role.stack, policy["PolicyDocument"]))
-    for logical_id, candidate in resolver.resources(role.stack).items():
+    for candidate in resolver.resources(role.stack).values():
         if candidate["Type"] not in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
             continue
         attached = [find(resolver, item, stack=role.stack) for item in candidate["Properties"].get("Roles", [])]
@@ -78,7 +78,7 @@ def resource_policy(resolver: Resolver, target: Ref) -> list[dict]:
     """Statements of the topic, queue or bucket policies that name `target`."""
     kinds = {"AWS::SNS::TopicPolicy": "Topics", "AWS::SQS::QueuePolicy": "Queues", "AWS::S3::BucketPolicy": "Bucket"}
     statements = []
-    for logical_id, candidate in resolver.resources(target.stack).items():
+    for candidate in resolver.resources(target.stack).values():
         field = kinds.get(candidate["Type"])
         if field is None:
             continue

@@ -12,7 +12,7 @@ from botocore.stub import ANY
 
 from tests.tools.smoke.conftest import START, body, stack
 from tools.smoke.churn import OUTPUTS, STACK, Settings, run_churn
-from tools.smoke.core import FAIL, PASS, SKIP, Run
+from tools.smoke.core import FAIL, PASS, SKIP, Run, StepFailed
 from tools.smoke.runner import run_smoke
 
 PIPELINE_EXECUTION = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/churn-training/execution/abc123"
@@ -162,7 +162,7 @@ def test_a_package_pending_review_is_approved(clients, make_run, prices):
     sm.add_response("describe_endpoint", endpoint("Failed") | {"FailureReason": "image not found"})
 
     run = make_run("churn_model")
-    with pytest.raises(Exception):
+    with pytest.raises(StepFailed):
         run_churn(run, clients, "us-east-1", prices, FAST, request_row="1")
 
     clients.assert_all_used()
@@ -176,7 +176,7 @@ def test_a_failed_pipeline_names_the_failed_step(clients, make_run, prices):
     through_pipeline(clients, status="Failed")
 
     run = make_run("churn_model")
-    with pytest.raises(Exception):
+    with pytest.raises(StepFailed):
         run_churn(run, clients, "us-east-1", prices, FAST, request_row="1")
 
     clients.assert_all_used()

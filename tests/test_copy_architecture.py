@@ -1,0 +1,230 @@
+"""Each architecture copied as the README's "Copy one architecture into your app" table says, into an app whose
+cdk.json names only the app, synthesizes with both cdk-nag packs and the CfnGuard validator (as app.py registers
+them) without a finding, and gives the same resources as with this kit's cdk.json feature flags.
+
+The table is the one source of what to copy: this test reads it, so a folder the construct needs and the table omits
+fails here."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Template
+
+from stacks.common.config import load_config
+from tests.construct_app import PROFILES, new_app
+from tools.synthesis import PROJECT_ROOT
+
+README = PROJECT_ROOT / "README.md"
+TABLE_ROW = re.compile(r"^\| (?P<name>[^|]+?) \| `(?P<construct>\w+)` \(`(?P<package>stacks/\w+)`\) \| (?P<take>.+) \|$",
+                       re.MULTILINE)
+PROVIDER_HANDLER = re.compile(r"^Custom\w+CustomResourceProviderHandler[0-9A-F]{8}$")
+# What the README's snippet passes to each construct besides `config`.
+CONSTRUCT_ARGS = {"ModelQualityMonitor": {"endpoint_name": "my-endpoint"}}
+APP = '''\
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
+from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
+
+from stacks.common.acknowledgments import CdkManagedHelpers
+from stacks.common.config import load_config
+from {module} import {construct}
+
+app = cdk.App()
+config = load_config(app.node.get_all_context())
+cdk.Aspects.of(app).add(CdkManagedHelpers())
+stack = cdk.Stack(app, "MyMlPlatform")
+{construct}(stack, "Copied", config=config{args})
+cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), NIST80053R5Checks(app), CfnGuardValidator())
+app.synth()
+'''
+
+
+def copy_table() -> dict[str, dict]:
+    """Per construct: its package and the paths the README's table says to take (with `stacks/common/`)."""
+    rows = {}
+    for row in TABLE_ROW.finditer(README.read_text()):
+        paths = [path for path in re.findall(r"`([^`]+)`", row["take"]) if "/" in path]
+        rows[row["construct"]] = {"package": row["package"], "paths": ["stacks/common/", *paths]}
+    return rows
+
+
+ARCHITECTURES = copy_table()
+
+
+def test_table_names_every_architecture():
+    packages = {row["package"] for row in ARCHITECTURES.values()}
+    assert packages == {f"stacks/{path.name}" for path in (PROJECT_ROOT / "stacks").iterdir()
+                        if path.is_dir() and path.name not in ("common", "__pycache__")}
+
+
+def construct_module(construct: str, package: str) -> str:
+    for path in sorted((PROJECT_ROOT / package).glob("*.py")):
+        if re.search(rf"^class {construct}\(", path.read_text(), re.MULTILINE):
+            return f"{package.replace('/', '.')}.{path.stem}"
+    raise AssertionError(f"{construct} is not defined in {package}")
+
+
+def copy_paths(paths: list[str], destination: Path) -> None:
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for path in paths:
+        source = PROJECT_ROOT / path
+        assert source.exists(), f"the README's table names {path}, which does not exist"
+        target = destination / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=ignore)
+        else:
+            shutil.copy2(source, target)
+
+
+def synthesize(app_dir: Path, cdk_json: dict, out: Path) -> dict:
+    (app_dir / "cdk.json").write_text(json.dumps(cdk_json))
+    # As `cdk synth` runs the app: cdk.json's context reaches it in CDK_CONTEXT_JSON, the output directory in CDK_OUTDIR.
+    env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(cdk_json.get("context", {})), "CDK_OUTDIR": str(out),
+           "PYTHONPATH": str(app_dir), "PYTHONDONTWRITEBYTECODE": "1"}
+    result = subprocess.run([sys.executable, "app.py"], cwd=app_dir, env=env, capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, f"synth failed with cdk.json {cdk_json}:\n{result.stderr[-6000:]}"
+    return json.loads((out / "MyMlPlatform.template.json").read_text())
+
+
+def _grants(document: dict) -> list[tuple]:
+    """A policy document as its sorted single grants, so `@aws-cdk/aws-iam:minimizePolicies` (which merges and
+    sorts statements without changing what they allow) does not count as a difference."""
+    def listed(value):
+        return value if isinstance(value, list) else [value]
+    grants = set()
+    for statement in document["Statement"]:
+        principal = statement.get("Principal")
+        principals = ([json.dumps({kind: one}) for kind, values in principal.items() for one in listed(values)]
+                      if isinstance(principal, dict) else [json.dumps(principal)])
+        for action in listed(statement.get("Action", statement.get("NotAction"))):
+            for resource in listed(statement.get("Resource", "-")):
+                for who in principals:
+                    grants.add((statement["Effect"], statement.get("Sid", ""), who, action,
+                                json.dumps(resource, sort_keys=True), json.dumps(statement.get("Condition"), sort_keys=True)))
+    return sorted(grants)
+
+
+def resources(template: dict) -> dict:
+    def normal(value):
+        if isinstance(value, dict):
+            if "Statement" in value and "Version" in value:
+                return _grants(value)
+            return {key: normal(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [normal(item) for item in value]
+        return value
+    return {logical_id: normal(resource) for logical_id, resource in template["Resources"].items()}
+
+
+@pytest.mark.parametrize("construct", sorted(ARCHITECTURES))
+def test_copied_architecture_needs_no_feature_flags(construct, tmp_path):
+    row = ARCHITECTURES[construct]
+    app_dir = tmp_path / "app"
+    copy_paths(row["paths"], app_dir)
+    args = "".join(f", {name}={value!r}" for name, value in CONSTRUCT_ARGS.get(construct, {}).items())
+    (app_dir / "app.py").write_text(APP.format(module=construct_module(construct, row["package"]), construct=construct,
+                                               args=args))
+    bare = synthesize(app_dir, {"app": "python3 app.py"}, tmp_path / "bare")
+    kit = synthesize(app_dir, json.loads((PROJECT_ROOT / "cdk.json").read_text()), tmp_path / "kit")
+    assert_same_resources(bare, kit)
+
+
+def assert_same_resources(bare: dict, kit: dict) -> None:
+    bare_resources, kit_resources = resources(bare), resources(kit)
+    assert sorted(bare_resources) == sorted(kit_resources), "the kit's feature flags add or remove resources"
+    different = [logical_id for logical_id in bare_resources if bare_resources[logical_id] != kit_resources[logical_id]]
+    assert not different, f"the kit's feature flags change {different}"
+
+
+def construct_templates(profile: str, **flags: object) -> list[dict]:
+    """Each architecture's construct in one app (one stack each), with the given feature flags."""
+    app = new_app(profile=profile, **flags)
+    config = load_config({"profile": profile})
+    stacks = []
+    for construct, row in ARCHITECTURES.items():
+        module = importlib.import_module(construct_module(construct, row["package"]))
+        stack = cdk.Stack(app, f"{construct}Stack")
+        getattr(module, construct)(stack, construct, config=config,
+                                   **CONSTRUCT_ARGS.get(construct, {}))
+        stacks.append(stack)
+    return [Template.from_stack(stack).to_json() for stack in stacks]
+
+
+@pytest.fixture(scope="module", params=PROFILES)
+def bare_templates(request) -> list[dict]:
+    return construct_templates(request.param)
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_the_kits_flags_change_no_resource_in_any_profile(profile):
+    """The copy test above synthesizes the default profile; this compares every profile (no validation plugins)."""
+    context = json.loads((PROJECT_ROOT / "cdk.json").read_text())["context"]
+    flags = {key: value for key, value in context.items() if key.startswith("@")}
+    bare = construct_templates(profile)
+    for bare_template, kit_template in zip(bare, construct_templates(profile, **flags)):
+        assert_same_resources(bare_template, kit_template)
+
+
+def test_every_vpc_restricts_its_default_security_group_without_the_flag(bare_templates):
+    """Not left to `@aws-cdk/aws-ec2:restrictDefaultSecurityGroup`: the default group loses its allow-all rules."""
+    for template in bare_templates:
+        resources_ = template["Resources"]
+        for logical_id, resource in resources_.items():
+            if resource["Type"] == "AWS::EC2::VPC":
+                default_group = {"Fn::GetAtt": [logical_id, "DefaultSecurityGroup"]}
+                assert any(other["Type"] == "Custom::VpcRestrictDefaultSG"
+                           and other["Properties"].get("DefaultSecurityGroupId") == default_group
+                           for other in resources_.values()), f"{logical_id} keeps its default security group rules"
+
+
+def test_every_function_logs_to_an_encrypted_group_without_the_flag(bare_templates):
+    """Not left to `@aws-cdk/aws-lambda:useCdkManagedLogGroup` (the AwsCustomResource function included). The
+    CustomResourceProvider handlers aws-cdk-lib writes as raw resources (`Custom<Kind>CustomResourceProviderHandler`)
+    take no log group; CdkManagedHelpers acknowledges them."""
+    for template in bare_templates:
+        resources_ = template["Resources"]
+        for logical_id, resource in resources_.items():
+            properties = resource.get("Properties", {})
+            if resource["Type"] != "AWS::Lambda::Function" or PROVIDER_HANDLER.search(logical_id):
+                continue
+            group = properties.get("LoggingConfig", {}).get("LogGroup")
+            assert isinstance(group, dict) and "Ref" in group, f"{logical_id} logs to a group the app's flags decide"
+            assert "KmsKeyId" in resources_[group["Ref"]]["Properties"], f"{logical_id} logs to an unencrypted group"
+
+
+def test_every_access_log_target_grants_delivery_by_policy_without_the_flag(bare_templates):
+    """Not left to `@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy`: no bucket uses an ACL (its ownership is
+    BucketOwnerEnforced), and each logging bucket's target lets logging.s3.amazonaws.com put objects under its
+    prefix, for that source bucket and account only."""
+    for template in bare_templates:
+        resources_ = template["Resources"]
+        policies = {json.dumps(resource["Properties"]["Bucket"]): resource["Properties"]["PolicyDocument"]
+                    for resource in resources_.values() if resource["Type"] == "AWS::S3::BucketPolicy"}
+        for logical_id, resource in resources_.items():
+            if resource["Type"] != "AWS::S3::Bucket":
+                continue
+            properties = resource["Properties"]
+            assert "AccessControl" not in properties, f"{logical_id} grants with an ACL"
+            logging_ = properties.get("LoggingConfiguration")
+            if not logging_:
+                continue
+            target = logging_["DestinationBucketName"]
+            grants = _grants(policies[json.dumps(target)])
+            assert ("Allow", "", json.dumps({"Service": "logging.s3.amazonaws.com"}), "s3:PutObject",
+                    json.dumps({"Fn::Join": ["", [{"Fn::GetAtt": [target["Ref"], "Arn"]},
+                                                  f"/{logging_['LogFilePrefix']}*"]]}, sort_keys=True),
+                    json.dumps({"ArnLike": {"aws:SourceArn": {"Fn::GetAtt": [logical_id, "Arn"]}},
+                                "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}, sort_keys=True),
+                    ) in grants, f"{target['Ref']} does not let S3 deliver {logical_id}'s access logs"
