@@ -81,26 +81,22 @@ def _thresholds(text: str) -> tuple[float, ...]:
     return values
 
 
-def _bounded_int(name: str, low: int, high: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a whole number, got {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{name} must be between {low} and {high}, got {value}")
-        return value
-    return parse
+def _show(number: float) -> str:
+    return f"{number:g}" if isinstance(number, float) else str(number)
 
 
-def _fraction(name: str, low: float, high: float):
-    def parse(text: str) -> float:
+def _bounded(name: str, cast: type, low: float, high: float):
+    """An argparse type: `cast` of the text, within [low, high], or an error that names the option."""
+    kind = "a whole number" if cast is int else "a number"
+
+    def parse(text: str):
         try:
-            value = float(text)
+            value = cast(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a number, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"{name} must be {kind}, got {text!r}") from None
         if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{name} must be between {low:g} and {high:g}, got {value:g}")
+            raise argparse.ArgumentTypeError(f"{name} must be between {_show(low)} and {_show(high)}, "
+                                             f"got {_show(value)}")
         return value
     return parse
 
@@ -119,15 +115,15 @@ def parse_arguments(argv: list[str]) -> JobArguments:
     parser.add_argument("--ground-truth", required=True, help="ground-truth root, yyyy/mm/dd/hh below it")
     parser.add_argument("--date", required=True, type=_day, help="the day of predictions to score")
     parser.add_argument("--output", required=True, help="results root")
-    parser.add_argument("--label-delay-days", type=_bounded_int("--label-delay-days", 0, 90), default=0)
-    parser.add_argument("--bins", type=_bounded_int("--bins", 10, records.MAX_BINS), default=DEFAULT_BINS)
+    parser.add_argument("--label-delay-days", type=_bounded("--label-delay-days", int, 0, 90), default=0)
+    parser.add_argument("--bins", type=_bounded("--bins", int, 10, records.MAX_BINS), default=DEFAULT_BINS)
     parser.add_argument("--thresholds", type=_thresholds, default=DEFAULT_THRESHOLDS)
-    parser.add_argument("--rollup-days", type=_bounded_int("--rollup-days", 1, 366), default=None)
+    parser.add_argument("--rollup-days", type=_bounded("--rollup-days", int, 1, 366), default=None)
     parser.add_argument("--endpoint", default="*", help="endpoint folder under --captures (default: all)")
     parser.add_argument("--variant", default="*", help="variant folder under the endpoint (default: all)")
-    parser.add_argument("--decision-threshold", type=_fraction("--decision-threshold", 0.0, 1.0), default=0.5,
+    parser.add_argument("--decision-threshold", type=_bounded("--decision-threshold", float, 0.0, 1.0), default=0.5,
                         help="threshold whose precision and recall intervals size the sampling estimate")
-    parser.add_argument("--target-half-width", type=_fraction("--target-half-width", 1e-6, 0.5), default=0.01,
+    parser.add_argument("--target-half-width", type=_bounded("--target-half-width", float, 1e-6, 0.5), default=0.01,
                         help="half-width of the 95%% intervals the sampling-percent estimate aims for")
     namespace = parser.parse_args(argv)
     return JobArguments(**vars(namespace))

@@ -164,10 +164,12 @@ class ModelLifecycle(Construct):
             sfn.TaskInput.from_text(
                 sfn.JsonPath.format(
                     "A model refresh step failed; the serving model and its recommendations are unchanged. Error: {}",
-                    sfn.JsonPath.string_at("$.error.Cause"),
+                    sfn.JsonPath.json_to_string(sfn.JsonPath.object_at("$.error")),
                 )
             ),
         ).next(sfn.Fail(self, "RefreshFailed", cause="A lifecycle step failed; the serving model is unchanged."))
+        # The caught error "usually contains the field Cause" (Step Functions concepts-error-handling): the notices
+        # send the whole error object, so a notice never fails on a missing Cause.
         notify_cleanup_failed = self._notify(
             "NotifyCleanupFailed",
             "Redshift ML model promoted; cleanup failed",
@@ -175,7 +177,7 @@ class ModelLifecycle(Construct):
                 sfn.JsonPath.format(
                     "Model {} was promoted and now serves recommendations, but dropping old versions failed: {}",
                     sfn.JsonPath.string_at("$.model.model_name"),
-                    sfn.JsonPath.string_at("$.error.Cause"),
+                    sfn.JsonPath.json_to_string(sfn.JsonPath.object_at("$.error")),
                 )
             ),
         ).next(sfn.Fail(self, "CleanupFailed", cause="The new model serves; dropping old versions failed."))

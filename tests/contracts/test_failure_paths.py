@@ -33,6 +33,22 @@ def test_a_notification_without_catch_fails_the_execution_and_passes():
     assert failure_paths.check_definition(definition, "m") == []
 
 
+def test_a_notice_that_reads_the_errors_cause_is_reported():
+    def machine(message):
+        return {"StartAt": "Work", "States": {
+            "Work": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:111122223333:function:f",
+                     "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Notify"}],
+                     "End": True},
+            "Notify": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish",
+                       "Parameters": {"TopicArn": "arn:aws:sns:us-east-1:111122223333:t", "Message.$": message},
+                       "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Failed"}], "Next": "Failed"},
+            "Failed": {"Type": "Fail"}}}
+
+    (problem,) = failure_paths.check_definition(machine("States.Format('failed: {}', $.error.Cause)"), "m")
+    assert problem.startswith("m: notification Notify reads the caught error's Cause")
+    assert failure_paths.check_definition(machine("States.JsonToString($.error)"), "m") == []
+
+
 def test_kit_failures_are_seen(kit_resolver):
     problems = failure_paths.check(kit_resolver)
     assert not problems, "\n".join(problems)

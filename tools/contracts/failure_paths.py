@@ -70,14 +70,38 @@ def _catch_all(state: dict) -> dict | None:
     return next((catch for catch in state.get("Catch", []) if "States.ALL" in catch.get("ErrorEquals", [])), None)
 
 
+def _reads_an_optional_error_field(state: dict, error_paths: set[str]) -> list[str]:
+    """JSONPath expressions of a state that read `Cause` of a caught error. The error object "usually contains the
+    field Cause" (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html), and a path
+    that matches nothing fails the state with States.Runtime, so a notice built on it can itself fail."""
+    expressions = [value for key, value in _walk_items(state.get("Parameters") or {})
+                   if key.endswith(".$") and isinstance(value, str)]
+    return [expression for expression in expressions for path in error_paths if f"{path}.Cause" in expression]
+
+
+def _walk_items(value) -> Iterator[tuple[str, object]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield key, item
+            yield from _walk_items(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _walk_items(item)
+
+
 def check_definition(definition: dict, label: str) -> list[str]:
     problems = []
     for where, graph in _graphs(definition):
         states = graph.get("States", {})
+        error_paths = {catch["ResultPath"] for state in states.values() for catch in state.get("Catch", [])
+                       if catch.get("ResultPath")}
         for name, state in states.items():
             if state.get("Type") != "Task":
                 continue
             if _is_notification(state):
+                for expression in _reads_an_optional_error_field(state, error_paths):
+                    problems.append(f"{label}: notification {where}{name} reads the caught error's Cause, which "
+                                    f"may be absent ({expression}): the notice itself would fail")
                 for catch in state.get("Catch", []):
                     if not _every_path(states, catch["Next"], goal=lambda s: s.get("Type") == "Fail",
                                        dead_end=lambda s: False):
