@@ -26,8 +26,14 @@ def build_app(app: cdk.App) -> KitConfig:
     RedshiftMlStack(app, "RedshiftMlStack", config=config)
     quality = ModelQualityStack(app, "ModelQualityStack", config=config)
     # The churn endpoint's Data Capture is what the daily model-quality job reads.
-    ChurnModelStack(app, "ChurnModelStack", config=config, capture_bucket=quality.monitor.storage.capture_bucket,
-                    capture_prefix=quality.monitor.storage.capture_prefix, capture_key=quality.monitor.key)
+    ChurnModelStack(
+        app,
+        "ChurnModelStack",
+        config=config,
+        capture_bucket=quality.monitor.storage.capture_bucket,
+        capture_prefix=quality.monitor.storage.capture_prefix,
+        capture_key=quality.monitor.key,
+    )
     return config
 
 

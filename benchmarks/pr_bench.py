@@ -56,14 +56,21 @@ def _json(spark: SparkSession, pattern: str, schema):
 def floor(spark: SparkSession, captures: str, ground_truth: str) -> None:
     """Read both inputs with the job's reader and aggregate every column the job uses: no join, no validation."""
     _json(spark, f"{captures}/*/*/*/*/*/*/*.jsonl", records.CAPTURE_SCHEMA).agg(
-        F.count("eventMetadata.inferenceId"), F.count("eventMetadata.eventId"), F.count("eventMetadata.inferenceTime"),
-        F.count("captureData.endpointOutput.encoding"), F.count("captureData.endpointOutput.observedContentType"),
-        F.sum(F.col("captureData.endpointOutput.data").cast("double")), F.count(records.CORRUPT),
+        F.count("eventMetadata.inferenceId"),
+        F.count("eventMetadata.eventId"),
+        F.count("eventMetadata.inferenceTime"),
+        F.count("captureData.endpointOutput.encoding"),
+        F.count("captureData.endpointOutput.observedContentType"),
+        F.sum(F.col("captureData.endpointOutput.data").cast("double")),
+        F.count(records.CORRUPT),
     ).collect()
     labels = _json(spark, f"{ground_truth}/*/*/*/*/*.jsonl", records.GROUND_TRUTH_SCHEMA)
     labels.select("*", F.input_file_name().alias("path")).agg(
-        F.count("eventMetadata.eventId"), F.sum(F.col("groundTruthData.data").cast("double")),
-        F.count("groundTruthData.encoding"), F.count(records.CORRUPT), F.max("path"),
+        F.count("eventMetadata.eventId"),
+        F.sum(F.col("groundTruthData.data").cast("double")),
+        F.count("groundTruthData.encoding"),
+        F.count(records.CORRUPT),
+        F.max("path"),
     ).collect()
 
 
@@ -71,22 +78,27 @@ def mllib_area_under_pr(spark: SparkSession, captures: str, ground_truth: str) -
     """MLlib's exact areaUnderPR over an inner join on id of the exact scores and labels (clean benchmark data)."""
     scores = _json(spark, f"{captures}/*/*/*/*/*/*/*.jsonl", records.CAPTURE_SCHEMA).select(
         F.col("eventMetadata.inferenceId").alias("id"),
-        F.col("captureData.endpointOutput.data").cast("double").alias("score"))
+        F.col("captureData.endpointOutput.data").cast("double").alias("score"),
+    )
     labels = _json(spark, f"{ground_truth}/*/*/*/*/*.jsonl", records.GROUND_TRUTH_SCHEMA).select(
-        F.col("eventMetadata.eventId").alias("id"), F.col("groundTruthData.data").cast("double").alias("label"))
+        F.col("eventMetadata.eventId").alias("id"), F.col("groundTruthData.data").cast("double").alias("label")
+    )
     joined = scores.join(labels, "id").select("score", "label")
-    jvm_metrics = spark.sparkContext._jvm.org.apache.spark.mllib.evaluation.BinaryClassificationMetrics(
-        joined._jdf)
+    jvm_metrics = spark.sparkContext._jvm.org.apache.spark.mllib.evaluation.BinaryClassificationMetrics(joined._jdf)
     return jvm_metrics.areaUnderPR()
 
 
 def widest_half_width(summary: dict, threshold: float = 0.5) -> float:
     """The widest 95% half-width among AP and precision and recall at the decision threshold."""
     decision = next(t for t in summary["thresholds"] if t["threshold"] == threshold)
-    return max((upper - lower) / 2 for lower, upper in (
-        (summary["average_precision_ci_lower"], summary["average_precision_ci_upper"]),
-        (decision["precision_lower"], decision["precision_upper"]),
-        (decision["recall_lower"], decision["recall_upper"])))
+    return max(
+        (upper - lower) / 2
+        for lower, upper in (
+            (summary["average_precision_ci_lower"], summary["average_precision_ci_upper"]),
+            (decision["precision_lower"], decision["precision_upper"]),
+            (decision["recall_lower"], decision["recall_upper"]),
+        )
+    )
 
 
 def best_of_two(action) -> float:
@@ -104,7 +116,7 @@ def split_into_files(root: Path, files: int) -> int:
             path.unlink()
         step = max(1, -(-len(lines) // per_folder))
         for index in range(0, len(lines), step):
-            (folder / f"part-{index // step:05d}.jsonl").write_text("".join(lines[index:index + step]))
+            (folder / f"part-{index // step:05d}.jsonl").write_text("".join(lines[index : index + step]))
             written += 1
     return written
 
@@ -135,28 +147,37 @@ def many_files_case(spark: SparkSession, workspace: Path) -> dict:
     few, many = workspace / "few-files", workspace / "many-files"
     for root in (few, many):
         write_scored_day(root / "captures", root / "ground-truth", DAY, MANY_FILES_ROWS, positive_rate=0.01, seed=5)
-    files = split_into_files(many / "captures", MANY_FILES // 2) + split_into_files(many / "ground-truth",
-                                                                                  MANY_FILES // 2)
+    files = split_into_files(many / "captures", MANY_FILES // 2) + split_into_files(
+        many / "ground-truth", MANY_FILES // 2
+    )
     few_files = sum(1 for _ in few.rglob("*.jsonl"))
     few_seconds = driver_side_seconds(spark, few / "captures", few / "ground-truth", by_folder=True)
     many_seconds = driver_side_seconds(spark, many / "captures", many / "ground-truth", by_folder=True)
     many_globbed = driver_side_seconds(spark, many / "captures", many / "ground-truth", by_folder=False)
-    print(f"many files: {MANY_FILES_ROWS:,} rows in {files:,} files: listing + planning {many_seconds:.2f} s by hour "
-          f"folder, {many_globbed:.2f} s globbing every file on the driver; {few_files} files: {few_seconds:.2f} s",
-          flush=True)
-    return {"many_files": files, "few_files": few_files, "many_files_rows": MANY_FILES_ROWS,
-            "many_files_plan_seconds": round(many_seconds, 2), "many_files_globbed_plan_seconds": round(many_globbed, 2),
-            "few_files_plan_seconds": round(few_seconds, 2),
-            "many_over_few_files": round(many_seconds / few_seconds, 2),
-            "globbed_over_folders": round(many_globbed / many_seconds, 2)}
+    print(
+        f"many files: {MANY_FILES_ROWS:,} rows in {files:,} files: listing + planning {many_seconds:.2f} s by hour "
+        f"folder, {many_globbed:.2f} s globbing every file on the driver; {few_files} files: {few_seconds:.2f} s",
+        flush=True,
+    )
+    return {
+        "many_files": files,
+        "few_files": few_files,
+        "many_files_rows": MANY_FILES_ROWS,
+        "many_files_plan_seconds": round(many_seconds, 2),
+        "many_files_globbed_plan_seconds": round(many_globbed, 2),
+        "few_files_plan_seconds": round(few_seconds, 2),
+        "many_over_few_files": round(many_seconds / few_seconds, 2),
+        "globbed_over_folders": round(many_globbed / many_seconds, 2),
+    }
 
 
 def growth_case(spark: SparkSession, workspace: Path, rows: int, full: pr_curve.JobArguments) -> tuple[float, float]:
     """The job's best times on rows / 4 and on rows, run alternately so that both see the same machine load."""
     root = workspace / "quarter"
     write_scored_day(root / "captures", root / "ground-truth", DAY, rows // 4, positive_rate=0.01, seed=13)
-    quarter = pr_curve.JobArguments(captures=str(root / "captures"), ground_truth=str(root / "ground-truth"),
-                                    date=DAY, output=str(root / "results"))
+    quarter = pr_curve.JobArguments(
+        captures=str(root / "captures"), ground_truth=str(root / "ground-truth"), date=DAY, output=str(root / "results")
+    )
     pr_curve.run(spark, quarter)  # warm-up
     quarter_seconds, full_seconds = [], []
     for _ in (1, 2):
@@ -177,11 +198,18 @@ def main(argv: list[str]) -> None:
         exact_ap = average_precision_score(generated.labels, generated.scores)
         print(f"input: {input_mb:,.0f} MB; scikit-learn average precision {exact_ap:.6f}", flush=True)
 
-        spark = (SparkSession.builder.master(f"local[{CORES}]").appName("pr-bench")
-                 .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false").config("spark.driver.memory", "4g").getOrCreate())
+        spark = (
+            SparkSession.builder.master(f"local[{CORES}]")
+            .appName("pr-bench")
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.driver.memory", "4g")
+            .getOrCreate()
+        )
         spark.sparkContext.setLogLevel("ERROR")
-        args = pr_curve.JobArguments(captures=str(captures), ground_truth=str(ground_truth), date=DAY,
-                                     output=str(output))
+        args = pr_curve.JobArguments(
+            captures=str(captures), ground_truth=str(ground_truth), date=DAY, output=str(output)
+        )
         floor(spark, str(captures), str(ground_truth))  # warm-up: JIT and file cache
         floor_seconds, job_seconds = [], []
         for attempt in (1, 2):
@@ -193,8 +221,9 @@ def main(argv: list[str]) -> None:
         mllib_seconds, area = timed(lambda: mllib_area_under_pr(spark, str(captures), str(ground_truth)))
         print(f"mllib areaUnderPR {area:.6f} (trapezoidal) in {mllib_seconds:.2f} s", flush=True)
         quarter_seconds, full_seconds = growth_case(spark, workspace, rows, args)
-        print(f"growth: job {quarter_seconds:.2f} s at {rows // 4:,} rows, {full_seconds:.2f} s at {rows:,}",
-              flush=True)
+        print(
+            f"growth: job {quarter_seconds:.2f} s at {rows // 4:,} rows, {full_seconds:.2f} s at {rows:,}", flush=True
+        )
         shutil.rmtree(captures, ignore_errors=True)
         shutil.rmtree(ground_truth, ignore_errors=True)
         files = many_files_case(spark, workspace)
@@ -204,25 +233,38 @@ def main(argv: list[str]) -> None:
         ap_error = abs(summary["average_precision"] - exact_ap)
         mb_per_core = input_mb / best_job / CORES
         vcpu_hours = VOLUME_MB_PER_DAY / mb_per_core / 3600
-        print(f"job average precision {summary['average_precision']:.6f} "
-              f"(bounds {summary['average_precision_lower']:.6f}..{summary['average_precision_upper']:.6f})")
+        print(
+            f"job average precision {summary['average_precision']:.6f} "
+            f"(bounds {summary['average_precision_lower']:.6f}..{summary['average_precision_upper']:.6f})"
+        )
         print(f"150 TB/day at this throughput: {vcpu_hours:,.0f} vCPU-hours/day (make cost prices it)")
-        results = {"measured_on": date.today().isoformat(), "machine": f"{platform.machine()}, {CORES} cores used",
-                   "rows": rows, "input_mb": round(input_mb, 1), "floor_seconds": round(best_floor, 2),
-                   "job_seconds": round(best_job, 2), "mllib_seconds": round(mllib_seconds, 2),
-                   "job_over_floor": round(best_job / best_floor, 2),
-                   "mllib_over_job": round(mllib_seconds / best_job, 2), "ap_abs_error": float(f"{ap_error:.2e}"),
-                   "mb_per_s_per_core": round(mb_per_core, 1), "capture_mb": round(capture_mb, 1),
-                   "widest_half_width": float(f"{widest_half_width(summary):.3g}"),
-                   "quarter_rows_job_seconds": round(quarter_seconds, 2),
-                   "full_rows_job_seconds_alternated": round(full_seconds, 2),
-                   "growth_4x": round(full_seconds / quarter_seconds, 2), **files,
-                   "load_average_1m_at_end": round(os.getloadavg()[0], 2)}
+        results = {
+            "measured_on": date.today().isoformat(),
+            "machine": f"{platform.machine()}, {CORES} cores used",
+            "rows": rows,
+            "input_mb": round(input_mb, 1),
+            "floor_seconds": round(best_floor, 2),
+            "job_seconds": round(best_job, 2),
+            "mllib_seconds": round(mllib_seconds, 2),
+            "job_over_floor": round(best_job / best_floor, 2),
+            "mllib_over_job": round(mllib_seconds / best_job, 2),
+            "ap_abs_error": float(f"{ap_error:.2e}"),
+            "mb_per_s_per_core": round(mb_per_core, 1),
+            "capture_mb": round(capture_mb, 1),
+            "widest_half_width": float(f"{widest_half_width(summary):.3g}"),
+            "quarter_rows_job_seconds": round(quarter_seconds, 2),
+            "full_rows_job_seconds_alternated": round(full_seconds, 2),
+            "growth_4x": round(full_seconds / quarter_seconds, 2),
+            **files,
+            "load_average_1m_at_end": round(os.getloadavg()[0], 2),
+        }
         RESULTS.parent.mkdir(exist_ok=True)
         RESULTS.write_text(json.dumps(results, indent=1) + "\n")
-        print(f"pr-bench: rows={rows} job_over_floor={results['job_over_floor']:.2f} "
-              f"mllib_over_job={results['mllib_over_job']:.2f} ap_abs_error={ap_error:.1e} "
-              f"mb_per_s_per_core={mb_per_core:.1f} growth_4x={results['growth_4x']:.2f}")
+        print(
+            f"pr-bench: rows={rows} job_over_floor={results['job_over_floor']:.2f} "
+            f"mllib_over_job={results['mllib_over_job']:.2f} ap_abs_error={ap_error:.1e} "
+            f"mb_per_s_per_core={mb_per_core:.1f} growth_4x={results['growth_4x']:.2f}"
+        )
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
 

@@ -18,10 +18,27 @@ import random
 from pathlib import Path
 
 COLUMNS = (
-    "State", "Account Length", "Area Code", "Phone", "Int'l Plan", "VMail Plan", "VMail Message",
-    "Day Mins", "Day Calls", "Day Charge", "Eve Mins", "Eve Calls", "Eve Charge",
-    "Night Mins", "Night Calls", "Night Charge", "Intl Mins", "Intl Calls", "Intl Charge",
-    "CustServ Calls", "Churn?",
+    "State",
+    "Account Length",
+    "Area Code",
+    "Phone",
+    "Int'l Plan",
+    "VMail Plan",
+    "VMail Message",
+    "Day Mins",
+    "Day Calls",
+    "Day Charge",
+    "Eve Mins",
+    "Eve Calls",
+    "Eve Charge",
+    "Night Mins",
+    "Night Calls",
+    "Night Charge",
+    "Intl Mins",
+    "Intl Calls",
+    "Intl Charge",
+    "CustServ Calls",
+    "Churn?",
 )
 STATES = (
     "AK AL AR AZ CA CO CT DC DE FL GA HI IA ID IL IN KS KY LA MA MD ME MI MN MO MS MT NC ND NE NH NJ NM NV NY OH "
@@ -34,8 +51,16 @@ RATES = {"Day": 0.17, "Eve": 0.085, "Night": 0.045, "Intl": 0.27}
 CHURN_INTERCEPT = -4.55
 
 
-def churn_probability(*, intl_plan: bool, vmail_plan: bool, day_mins: float, eve_mins: float, intl_mins: float,
-                      intl_calls: int, custserv_calls: int) -> float:
+def churn_probability(
+    *,
+    intl_plan: bool,
+    vmail_plan: bool,
+    day_mins: float,
+    eve_mins: float,
+    intl_mins: float,
+    intl_calls: int,
+    custserv_calls: int,
+) -> float:
     """The generating model: the probability that a customer with these usage figures churns."""
     logit = (
         CHURN_INTERCEPT
@@ -67,8 +92,13 @@ def customer(rng: random.Random) -> list[object]:
     }
     custserv_calls = min(9, _poisson(rng, 1.55))
     churned = rng.random() < churn_probability(
-        intl_plan=intl_plan, vmail_plan=vmail_plan, day_mins=minutes["Day"], eve_mins=minutes["Eve"],
-        intl_mins=minutes["Intl"], intl_calls=calls["Intl"], custserv_calls=custserv_calls,
+        intl_plan=intl_plan,
+        vmail_plan=vmail_plan,
+        day_mins=minutes["Day"],
+        eve_mins=minutes["Eve"],
+        intl_mins=minutes["Intl"],
+        intl_calls=calls["Intl"],
+        custserv_calls=custserv_calls,
     )
     usage: list[object] = []
     for period in ("Day", "Eve", "Night", "Intl"):

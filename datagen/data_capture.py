@@ -37,8 +37,13 @@ def capture_line(
     if inference_id is not None:
         metadata["inferenceId"] = inference_id
     # A template rather than one json.dumps of nested dicts: benchmarks write millions of these.
-    return _CAPTURE_TEMPLATE % (json.dumps(features_csv), json.dumps(content_type), json.dumps(output),
-                                json.dumps(encoding), json.dumps(metadata, separators=(",", ":")))
+    return _CAPTURE_TEMPLATE % (
+        json.dumps(features_csv),
+        json.dumps(content_type),
+        json.dumps(output),
+        json.dumps(encoding),
+        json.dumps(metadata, separators=(",", ":")),
+    )
 
 
 _CAPTURE_TEMPLATE = (
@@ -50,8 +55,14 @@ _CAPTURE_TEMPLATE = (
 
 def ground_truth_line(event_id: str, label_text: str) -> str:
     """One ground-truth line in Model Monitor's convention: the label as CSV text, keyed by the capture's id."""
-    return json.dumps({"groundTruthData": {"data": label_text, "encoding": "CSV"},
-                       "eventMetadata": {"eventId": event_id}, "eventVersion": "0"}, separators=(",", ":"))
+    return json.dumps(
+        {
+            "groundTruthData": {"data": label_text, "encoding": "CSV"},
+            "eventMetadata": {"eventId": event_id},
+            "eventVersion": "0",
+        },
+        separators=(",", ":"),
+    )
 
 
 def capture_dir(captures: Path, moment: datetime, endpoint: str = ENDPOINT, variant: str = VARIANT) -> Path:
@@ -108,8 +119,9 @@ def write_scored_day(
     start = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
     capture_writer, label_writer = HourlyWriter(f"capture-{seed}"), HourlyWriter(f"labels-{seed}")
     capture_dirs = [capture_dir(captures, start + timedelta(hours=hour)) for hour in range(24)]
-    label_dirs = [ground_truth_dir(ground_truth, start + timedelta(hours=hour))
-                  for hour in range(24 * (label_delay_days + 1))]
+    label_dirs = [
+        ground_truth_dir(ground_truth, start + timedelta(hours=hour)) for hour in range(24 * (label_delay_days + 1))
+    ]
     scores, labels = [], []
     features = ",".join(str(rng.randint(0, 400)) for _ in range(FEATURES_PER_REQUEST))
     try:
@@ -119,8 +131,10 @@ def write_scored_day(
             second = index * 86_400 // rows
             moment = start + timedelta(seconds=second)
             event_id = f"{seed:04d}-{index:012d}"
-            capture_writer.write(capture_dirs[second // 3600],
-                                 capture_line(event_id, repr(score), moment, features, inference_id=f"req-{event_id}"))
+            capture_writer.write(
+                capture_dirs[second // 3600],
+                capture_line(event_id, repr(score), moment, features, inference_id=f"req-{event_id}"),
+            )
             collected_hour = second // 3600 + 24 * rng.randint(0, label_delay_days) + rng.randint(0, 3)
             if collected_hour < len(label_dirs):
                 label_writer.write(label_dirs[collected_hour], ground_truth_line(f"req-{event_id}", str(label)))
@@ -143,8 +157,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--label-delay-days", type=int, default=0)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
-    day = write_scored_day(args.captures, args.ground_truth, args.date, args.rows, args.positive_rate, args.seed,
-                           args.label_delay_days)
+    day = write_scored_day(
+        args.captures, args.ground_truth, args.date, args.rows, args.positive_rate, args.seed, args.label_delay_days
+    )
     print(f"wrote {args.rows} captures and {len(day.labels)} labels ({day.input_bytes / 1e6:.1f} MB)")
 
 

@@ -25,10 +25,23 @@ HISTORY_END = datetime(2026, 10, 31)
 HISTORY_DAYS = 180
 
 SEEKER_COLUMNS = (
-    "seeker_id", "years_experience", "skill_area", "education_level", "desired_salary", "region_id", "open_to_remote",
+    "seeker_id",
+    "years_experience",
+    "skill_area",
+    "education_level",
+    "desired_salary",
+    "region_id",
+    "open_to_remote",
 )
 JOB_COLUMNS = (
-    "job_id", "required_experience", "skill_area", "min_education", "salary", "region_id", "is_remote", "posted_at",
+    "job_id",
+    "required_experience",
+    "skill_area",
+    "min_education",
+    "salary",
+    "region_id",
+    "is_remote",
+    "posted_at",
 )
 INTERACTION_COLUMNS = ("seeker_id", "job_id", "event_time", "applied")
 
@@ -121,7 +134,9 @@ def make_jobs(rng: random.Random, count: int) -> list[Job]:
     return jobs
 
 
-def generate(output: Path, *, interactions: int = 120_000, seekers: int = 5_000, jobs: int = 1_500, seed: int = 7) -> dict[str, int]:
+def generate(
+    output: Path, *, interactions: int = 120_000, seekers: int = 5_000, jobs: int = 1_500, seed: int = 7
+) -> dict[str, int]:
     """Write job_seekers.csv, jobs.csv and interactions.csv (with headers) into `output`; return row counts."""
     rng = random.Random(seed)
     seeker_list = make_seekers(rng, seekers)
@@ -152,7 +167,10 @@ def generate(output: Path, *, interactions: int = 120_000, seekers: int = 5_000,
     _write(
         output / "interactions.csv",
         INTERACTION_COLUMNS,
-        ([seeker_id, job_id, _csv_value(event_time), _csv_value(applied)] for event_time, seeker_id, job_id, applied in rows),
+        (
+            [seeker_id, job_id, _csv_value(event_time), _csv_value(applied)]
+            for event_time, seeker_id, job_id, applied in rows
+        ),
     )
     return {"job_seekers": len(seeker_list), "jobs": len(all_jobs), "interactions": len(rows), "applied": applied_count}
 

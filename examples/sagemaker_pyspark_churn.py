@@ -22,29 +22,45 @@ from pyspark.ml.evaluation import BinaryClassificationEvaluator
 from pyspark.ml.feature import VectorAssembler
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
-from sagemaker_pyspark import (IAMRole, RandomNamePolicyFactory, S3DataPath, SageMakerEstimator,
-                               SageMakerResourceCleanup, classpath_jars)
+from sagemaker_pyspark import (
+    IAMRole,
+    RandomNamePolicyFactory,
+    S3DataPath,
+    SageMakerEstimator,
+    SageMakerResourceCleanup,
+    classpath_jars,
+)
 from sagemaker_pyspark.transformation.deserializers import XGBoostCSVRowDeserializer
 from sagemaker_pyspark.transformation.serializers import LibSVMRequestRowSerializer
 
 # The same values the pipeline's TrainModel step passes (stacks/churn_model/pipeline_definition.py).
-HYPERPARAMETERS = {"max_depth": "5", "eta": "0.2", "gamma": "4", "min_child_weight": "6", "subsample": "0.8",
-                   "objective": "binary:logistic", "num_round": "100"}
+HYPERPARAMETERS = {
+    "max_depth": "5",
+    "eta": "0.2",
+    "gamma": "4",
+    "min_child_weight": "6",
+    "subsample": "0.8",
+    "objective": "binary:logistic",
+    "num_round": "100",
+}
 
 
 def load_split(spark: SparkSession, uri: str):
     """A split as (label, features vector); the CSV's first column is the label."""
     frame = spark.read.csv(uri.replace("s3://", "s3a://"), inferSchema=True)
     label, *features = frame.columns
-    return VectorAssembler(inputCols=features, outputCol="features").transform(
-        frame.withColumnRenamed(label, "label")).select(F.col("label").cast("double"), "features")
+    return (
+        VectorAssembler(inputCols=features, outputCol="features")
+        .transform(frame.withColumnRenamed(label, "label"))
+        .select(F.col("label").cast("double"), "features")
+    )
 
 
 def notebook_paths(features_uri: str) -> tuple[S3DataPath, S3DataPath]:
     """Training input and output under notebook/ of the bucket the features are in (the notebook role's prefix)."""
     if not features_uri.startswith("s3://"):
         raise ValueError(f"--features must be an s3:// URI, not {features_uri!r}")
-    bucket = features_uri[len("s3://"):].split("/", 1)[0]
+    bucket = features_uri[len("s3://") :].split("/", 1)[0]
     return S3DataPath(bucket, "notebook/training-input"), S3DataPath(bucket, "notebook/training-output")
 
 
@@ -56,19 +72,30 @@ def main() -> None:
     parser.add_argument("--instance-type", default="ml.m5.xlarge")
     args = parser.parse_args()
 
-    spark = (SparkSession.builder.appName("churn-sagemaker-spark")
-             .config("spark.driver.extraClassPath", ":".join(classpath_jars())).getOrCreate())
+    spark = (
+        SparkSession.builder.appName("churn-sagemaker-spark")
+        .config("spark.driver.extraClassPath", ":".join(classpath_jars()))
+        .getOrCreate()
+    )
     train, test = (load_split(spark, f"{args.features}/{name}") for name in ("train", "test"))
     training_input, training_output = notebook_paths(args.features)
     estimator = SageMakerEstimator(
-        trainingImage=args.image, modelImage=args.image,
-        trainingInstanceType=args.instance_type, trainingInstanceCount=1,
-        endpointInstanceType="ml.m5.large", endpointInitialInstanceCount=1,
-        hyperParameters=HYPERPARAMETERS, trainingSparkDataFormat="libsvm", trainingContentType="text/libsvm",
+        trainingImage=args.image,
+        modelImage=args.image,
+        trainingInstanceType=args.instance_type,
+        trainingInstanceCount=1,
+        endpointInstanceType="ml.m5.large",
+        endpointInitialInstanceCount=1,
+        hyperParameters=HYPERPARAMETERS,
+        trainingSparkDataFormat="libsvm",
+        trainingContentType="text/libsvm",
         requestRowSerializer=LibSVMRequestRowSerializer(featuresColumnName="features"),
         responseRowDeserializer=XGBoostCSVRowDeserializer(),
-        trainingInputS3DataPath=training_input, trainingOutputS3DataPath=training_output,
-        sagemakerRole=IAMRole(args.role_arn), namePolicyFactory=RandomNamePolicyFactory("churn-spark-"))
+        trainingInputS3DataPath=training_input,
+        trainingOutputS3DataPath=training_output,
+        sagemakerRole=IAMRole(args.role_arn),
+        namePolicyFactory=RandomNamePolicyFactory("churn-spark-"),
+    )
     model = estimator.fit(train)
     try:
         scored = model.transform(test).withColumn("score", F.col("prediction").cast("double"))

@@ -59,8 +59,10 @@ def main(argv: list[str]) -> int:
         source = f"{name.replace('_', '-')}=={version}"
     else:
         download = Path(tempfile.mkdtemp(prefix="sagemaker-sdk-"))
-        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--dest", str(download),
-                        SDK_PACKAGE], check=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--dest", str(download), SDK_PACKAGE],
+            check=True,
+        )
         sdk, source = next(download.glob("*.whl")), SDK_PACKAGE
     data = image_registries(sdk, f"{source}: {CONFIG_DIR}/" + ", ".join(f for f, *_ in IMAGES.values()))
     OUTPUT.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")

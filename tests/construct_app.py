@@ -24,8 +24,9 @@ def new_app(**context: object) -> cdk.App:
     return app
 
 
-def construct_template(stack_name: str, build: Callable[[cdk.Stack, KitConfig], object],
-                       **context: object) -> tuple[Template, KitConfig]:
+def construct_template(
+    stack_name: str, build: Callable[[cdk.Stack, KitConfig], object], **context: object
+) -> tuple[Template, KitConfig]:
     """The template of a stack holding only what `build(stack, config)` adds, and the config it was built with."""
     app = new_app(**context)
     config = load_config(context)

@@ -97,9 +97,12 @@ def checkov_failures(assembly_dir: str | Path) -> list[str]:
     result = subprocess.run(
         [
             str(CHECKOV),
-            "--directory", str(assembly_dir),
-            "--framework", "cloudformation",
-            "--output", "json",
+            "--directory",
+            str(assembly_dir),
+            "--framework",
+            "cloudformation",
+            "--output",
+            "json",
             "--quiet",
             "--skip-download",
         ],

@@ -29,9 +29,7 @@ def run_app(tmp_path, **context):
 def test_unknown_profile_fails_synth_with_the_allowed_profiles(tmp_path):
     result = run_app(tmp_path, profile="prod")
     assert result.returncode != 0
-    assert (
-        "Invalid kit configuration: Unknown profile 'prod'. Allowed profiles: sandbox, production" in result.stderr
-    )
+    assert "Invalid kit configuration: Unknown profile 'prod'. Allowed profiles: sandbox, production" in result.stderr
     assert not (tmp_path / "manifest.json").exists()
 
 
@@ -68,13 +66,20 @@ def test_main_fails_synth_on_an_unacknowledged_finding(monkeypatch):
 def test_churn_data_capture_goes_to_the_model_quality_capture_location(kit_app):
     """The app wires the churn endpoint's Data Capture to the monitor's capture bucket, key and endpoint name."""
     churn = Template.from_stack(kit_app.app.node.find_child("ChurnModelStack"))
-    (deployer,) = churn.find_resources("AWS::Lambda::Function", {"Properties": {"Handler": "deployer.handler"}}).values()
+    (deployer,) = churn.find_resources(
+        "AWS::Lambda::Function", {"Properties": {"Handler": "deployer.handler"}}
+    ).values()
     env = deployer["Properties"]["Environment"]["Variables"]
     quality = kit_app.app.node.find_child("ModelQualityStack")
     capture_bucket_id = quality.get_logical_id(quality.monitor.storage.capture_bucket.node.default_child)
     assert capture_bucket_id in json.dumps(env["CAPTURE_URI"]) and "/data-capture" in json.dumps(env["CAPTURE_URI"])
     assert quality.get_logical_id(quality.monitor.key.node.default_child) in json.dumps(env["CAPTURE_KEY_ARN"])
     # The quality job reads and reports the endpoint the churn stack deploys.
-    (metrics,) = Template.from_stack(quality).find_resources("AWS::Lambda::Function", {"Properties": {
-        "Handler": "metrics_publisher.handler"}}).values()
-    assert env["ENDPOINT_NAME"] == metrics["Properties"]["Environment"]["Variables"]["ENDPOINT_NAME"] == "churn-endpoint"
+    (metrics,) = (
+        Template.from_stack(quality)
+        .find_resources("AWS::Lambda::Function", {"Properties": {"Handler": "metrics_publisher.handler"}})
+        .values()
+    )
+    assert (
+        env["ENDPOINT_NAME"] == metrics["Properties"]["Environment"]["Variables"]["ENDPOINT_NAME"] == "churn-endpoint"
+    )

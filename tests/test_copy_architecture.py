@@ -25,12 +25,13 @@ from tests.construct_app import PROFILES, new_app
 from tools.synthesis import PROJECT_ROOT
 
 README = PROJECT_ROOT / "README.md"
-TABLE_ROW = re.compile(r"^\| (?P<name>[^|]+?) \| `(?P<construct>\w+)` \(`(?P<package>stacks/\w+)`\) \| (?P<take>.+) \|$",
-                       re.MULTILINE)
+TABLE_ROW = re.compile(
+    r"^\| (?P<name>[^|]+?) \| `(?P<construct>\w+)` \(`(?P<package>stacks/\w+)`\) \| (?P<take>.+) \|$", re.MULTILINE
+)
 PROVIDER_HANDLER = re.compile(r"^Custom\w+CustomResourceProviderHandler[0-9A-F]{8}$")
 # What the README's snippet passes to each construct besides `config`.
 CONSTRUCT_ARGS = {"ModelQualityMonitor": {"endpoint_name": "my-endpoint"}}
-APP = '''\
+APP = """\
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
@@ -46,7 +47,7 @@ stack = cdk.Stack(app, "MyMlPlatform")
 {construct}(stack, "Copied", config=config{args})
 cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), NIST80053R5Checks(app), CfnGuardValidator())
 app.synth()
-'''
+"""
 
 
 def copy_table() -> dict[str, dict]:
@@ -63,8 +64,11 @@ ARCHITECTURES = copy_table()
 
 def test_table_names_every_architecture():
     packages = {row["package"] for row in ARCHITECTURES.values()}
-    assert packages == {f"stacks/{path.name}" for path in (PROJECT_ROOT / "stacks").iterdir()
-                        if path.is_dir() and path.name not in ("common", "__pycache__")}
+    assert packages == {
+        f"stacks/{path.name}"
+        for path in (PROJECT_ROOT / "stacks").iterdir()
+        if path.is_dir() and path.name not in ("common", "__pycache__")
+    }
 
 
 def construct_module(construct: str, package: str) -> str:
@@ -90,10 +94,16 @@ def copy_paths(paths: list[str], destination: Path) -> None:
 def synthesize(app_dir: Path, cdk_json: dict, out: Path) -> dict:
     (app_dir / "cdk.json").write_text(json.dumps(cdk_json))
     # As `cdk synth` runs the app: cdk.json's context reaches it in CDK_CONTEXT_JSON, the output directory in CDK_OUTDIR.
-    env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(cdk_json.get("context", {})), "CDK_OUTDIR": str(out),
-           "PYTHONPATH": str(app_dir), "PYTHONDONTWRITEBYTECODE": "1"}
-    result = subprocess.run([sys.executable, "app.py"], cwd=app_dir, env=env, capture_output=True, text=True,
-                            timeout=600)
+    env = {
+        **os.environ,
+        "CDK_CONTEXT_JSON": json.dumps(cdk_json.get("context", {})),
+        "CDK_OUTDIR": str(out),
+        "PYTHONPATH": str(app_dir),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    result = subprocess.run(
+        [sys.executable, "app.py"], cwd=app_dir, env=env, capture_output=True, text=True, timeout=600
+    )
     assert result.returncode == 0, f"synth failed with cdk.json {cdk_json}:\n{result.stderr[-6000:]}"
     return json.loads((out / "MyMlPlatform.template.json").read_text())
 
@@ -101,18 +111,31 @@ def synthesize(app_dir: Path, cdk_json: dict, out: Path) -> dict:
 def _grants(document: dict) -> list[tuple]:
     """A policy document as its sorted single grants, so `@aws-cdk/aws-iam:minimizePolicies` (which merges and
     sorts statements without changing what they allow) does not count as a difference."""
+
     def listed(value):
         return value if isinstance(value, list) else [value]
+
     grants = set()
     for statement in document["Statement"]:
         principal = statement.get("Principal")
-        principals = ([json.dumps({kind: one}) for kind, values in principal.items() for one in listed(values)]
-                      if isinstance(principal, dict) else [json.dumps(principal)])
+        principals = (
+            [json.dumps({kind: one}) for kind, values in principal.items() for one in listed(values)]
+            if isinstance(principal, dict)
+            else [json.dumps(principal)]
+        )
         for action in listed(statement.get("Action", statement.get("NotAction"))):
             for resource in listed(statement.get("Resource", "-")):
                 for who in principals:
-                    grants.add((statement["Effect"], statement.get("Sid", ""), who, action,
-                                json.dumps(resource, sort_keys=True), json.dumps(statement.get("Condition"), sort_keys=True)))
+                    grants.add(
+                        (
+                            statement["Effect"],
+                            statement.get("Sid", ""),
+                            who,
+                            action,
+                            json.dumps(resource, sort_keys=True),
+                            json.dumps(statement.get("Condition"), sort_keys=True),
+                        )
+                    )
     return sorted(grants)
 
 
@@ -125,6 +148,7 @@ def resources(template: dict) -> dict:
         if isinstance(value, list):
             return [normal(item) for item in value]
         return value
+
     return {logical_id: normal(resource) for logical_id, resource in template["Resources"].items()}
 
 
@@ -134,8 +158,9 @@ def test_copied_architecture_needs_no_feature_flags(construct, tmp_path):
     app_dir = tmp_path / "app"
     copy_paths(row["paths"], app_dir)
     args = "".join(f", {name}={value!r}" for name, value in CONSTRUCT_ARGS.get(construct, {}).items())
-    (app_dir / "app.py").write_text(APP.format(module=construct_module(construct, row["package"]), construct=construct,
-                                               args=args))
+    (app_dir / "app.py").write_text(
+        APP.format(module=construct_module(construct, row["package"]), construct=construct, args=args)
+    )
     bare = synthesize(app_dir, {"app": "python3 app.py"}, tmp_path / "bare")
     kit = synthesize(app_dir, json.loads((PROJECT_ROOT / "cdk.json").read_text()), tmp_path / "kit")
     assert_same_resources(bare, kit)
@@ -156,8 +181,7 @@ def construct_templates(profile: str, **flags: object) -> list[dict]:
     for construct, row in ARCHITECTURES.items():
         module = importlib.import_module(construct_module(construct, row["package"]))
         stack = cdk.Stack(app, f"{construct}Stack")
-        getattr(module, construct)(stack, construct, config=config,
-                                   **CONSTRUCT_ARGS.get(construct, {}))
+        getattr(module, construct)(stack, construct, config=config, **CONSTRUCT_ARGS.get(construct, {}))
         stacks.append(stack)
     return [Template.from_stack(stack).to_json() for stack in stacks]
 
@@ -184,9 +208,11 @@ def test_every_vpc_restricts_its_default_security_group_without_the_flag(bare_te
         for logical_id, resource in resources_.items():
             if resource["Type"] == "AWS::EC2::VPC":
                 default_group = {"Fn::GetAtt": [logical_id, "DefaultSecurityGroup"]}
-                assert any(other["Type"] == "Custom::VpcRestrictDefaultSG"
-                           and other["Properties"].get("DefaultSecurityGroupId") == default_group
-                           for other in resources_.values()), f"{logical_id} keeps its default security group rules"
+                assert any(
+                    other["Type"] == "Custom::VpcRestrictDefaultSG"
+                    and other["Properties"].get("DefaultSecurityGroupId") == default_group
+                    for other in resources_.values()
+                ), f"{logical_id} keeps its default security group rules"
 
 
 def test_every_function_logs_to_an_encrypted_group_without_the_flag(bare_templates):
@@ -210,8 +236,11 @@ def test_every_access_log_target_grants_delivery_by_policy_without_the_flag(bare
     prefix, for that source bucket and account only."""
     for template in bare_templates:
         resources_ = template["Resources"]
-        policies = {json.dumps(resource["Properties"]["Bucket"]): resource["Properties"]["PolicyDocument"]
-                    for resource in resources_.values() if resource["Type"] == "AWS::S3::BucketPolicy"}
+        policies = {
+            json.dumps(resource["Properties"]["Bucket"]): resource["Properties"]["PolicyDocument"]
+            for resource in resources_.values()
+            if resource["Type"] == "AWS::S3::BucketPolicy"
+        }
         for logical_id, resource in resources_.items():
             if resource["Type"] != "AWS::S3::Bucket":
                 continue
@@ -222,9 +251,20 @@ def test_every_access_log_target_grants_delivery_by_policy_without_the_flag(bare
                 continue
             target = logging_["DestinationBucketName"]
             grants = _grants(policies[json.dumps(target)])
-            assert ("Allow", "", json.dumps({"Service": "logging.s3.amazonaws.com"}), "s3:PutObject",
-                    json.dumps({"Fn::Join": ["", [{"Fn::GetAtt": [target["Ref"], "Arn"]},
-                                                  f"/{logging_['LogFilePrefix']}*"]]}, sort_keys=True),
-                    json.dumps({"ArnLike": {"aws:SourceArn": {"Fn::GetAtt": [logical_id, "Arn"]}},
-                                "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}, sort_keys=True),
-                    ) in grants, f"{target['Ref']} does not let S3 deliver {logical_id}'s access logs"
+            assert (
+                "Allow",
+                "",
+                json.dumps({"Service": "logging.s3.amazonaws.com"}),
+                "s3:PutObject",
+                json.dumps(
+                    {"Fn::Join": ["", [{"Fn::GetAtt": [target["Ref"], "Arn"]}, f"/{logging_['LogFilePrefix']}*"]]},
+                    sort_keys=True,
+                ),
+                json.dumps(
+                    {
+                        "ArnLike": {"aws:SourceArn": {"Fn::GetAtt": [logical_id, "Arn"]}},
+                        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+                    },
+                    sort_keys=True,
+                ),
+            ) in grants, f"{target['Ref']} does not let S3 deliver {logical_id}'s access logs"

@@ -8,8 +8,9 @@ import pytest
 from tools.synthesis import PROJECT_ROOT
 
 ARCHITECTURE_TESTS = ("redshift_ml", "model_quality", "churn_model")
-APP_LEVEL = re.compile(r"^\s*(from app import|import app\b|from tests\.conftest import|from tools\.)|\bkit_app\b",
-                       re.MULTILINE)
+APP_LEVEL = re.compile(
+    r"^\s*(from app import|import app\b|from tests\.conftest import|from tools\.)|\bkit_app\b", re.MULTILINE
+)
 
 
 @pytest.mark.parametrize("architecture", ARCHITECTURE_TESTS)

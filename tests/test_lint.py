@@ -1,5 +1,5 @@
-"""`ruff check` is clean over the whole tree, with the rules in pyproject.toml and the version requirements-dev.txt
-pins (a newer ruff can add findings to the same rules)."""
+"""`ruff check` and `ruff format --check` are clean over the whole tree (README code blocks included), with the
+rules in pyproject.toml and the version requirements-dev.txt pins (a newer ruff can add findings or restyle)."""
 
 import importlib.metadata
 import importlib.util
@@ -26,6 +26,24 @@ def test_ruff_is_the_pinned_version(ruff_version):
 
 
 def test_ruff_check_is_clean(ruff_version):
-    result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=PROJECT_ROOT,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", "."],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
+
+
+def test_ruff_format_is_clean(ruff_version):
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, (
+        "run `scripts/kit-env ruff format .`\n" + result.stdout[-8000:] + result.stderr[-2000:]
+    )

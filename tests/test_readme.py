@@ -93,13 +93,16 @@ def test_every_readme_command_works_as_printed(command):
     assert problem(command, make_targets()) is None, f"README: {command!r}: {problem(command, make_targets())}"
 
 
-@pytest.mark.parametrize(("command", "message"), [
-    ("npx cdk synth -c profile=sandbox", "the machine's"),
-    ("python -m datagen.churn --rows 10", "the machine's"),
-    ("make sytnh", "no make target sytnh"),
-    ("scripts/kit-env python -m tools.nothing", "no module tools.nothing"),
-    ("scripts/missing", "not an executable script"),
-    ("SELECT * FROM jobmatch.recommendations", "not a command"),
-])
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        ("npx cdk synth -c profile=sandbox", "the machine's"),
+        ("python -m datagen.churn --rows 10", "the machine's"),
+        ("make sytnh", "no make target sytnh"),
+        ("scripts/kit-env python -m tools.nothing", "no module tools.nothing"),
+        ("scripts/missing", "not an executable script"),
+        ("SELECT * FROM jobmatch.recommendations", "not a command"),
+    ],
+)
 def test_the_check_catches_commands_that_fail_as_printed(command, message):
     assert message in problem(command, make_targets())

@@ -92,7 +92,8 @@ def test_every_pass_role_names_the_service_it_passes_to(kit_app):
     offenders = [
         f"{logical_id}: {statement.get('Resource')}"
         for kind, logical_id, statement in _statements(kit_app)
-        if kind == "identity" and _allows(statement, "iam:PassRole")
+        if kind == "identity"
+        and _allows(statement, "iam:PassRole")
         and "iam:PassedToService" not in json.dumps(statement.get("Condition", {}))
     ]
     assert offenders == []
@@ -165,7 +166,8 @@ def _reasons(kit_app) -> Iterator[tuple[str, str, str]]:
 
 def test_no_reason_claims_cloudformation_invokes_synchronously(kit_app):
     claims = [
-        f"{where} {rule}" for where, rule, reason in _reasons(kit_app)
+        f"{where} {rule}"
+        for where, rule, reason in _reasons(kit_app)
         if SYNCHRONOUS_CLAIM.search(reason) and "CloudFormation" in reason
     ]
     assert claims == []
@@ -195,8 +197,12 @@ def test_custom_resource_functions_do_not_claim_synchronous_invocation(kit_app):
 # job ARNs never applies (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html,
 # the "Resource types" column is empty for these).
 NO_RESOURCE_TYPE = {
-    "sagemaker:ListCandidatesForAutoMLJob", "sagemaker:ListModelPackages", "sagemaker:ListModels",
-    "sagemaker:ListEndpointConfigs", "sagemaker:ListEndpoints", "sagemaker:ListTrainingJobs",
+    "sagemaker:ListCandidatesForAutoMLJob",
+    "sagemaker:ListModelPackages",
+    "sagemaker:ListModels",
+    "sagemaker:ListEndpointConfigs",
+    "sagemaker:ListEndpoints",
+    "sagemaker:ListTrainingJobs",
     "sagemaker:ListProcessingJobs",
 }
 

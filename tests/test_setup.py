@@ -50,8 +50,9 @@ def kit_env_in(root, *command: str) -> str:
     (root / "scripts").mkdir(exist_ok=True)
     shutil.copy(PROJECT_ROOT / "scripts" / "kit-env", root / "scripts" / "kit-env")
     environ = {key: value for key, value in os.environ.items() if key != "JAVA_HOME"}
-    return subprocess.run([str(root / "scripts" / "kit-env"), *command], capture_output=True, text=True,
-                          check=True, env=environ).stdout
+    return subprocess.run(
+        [str(root / "scripts" / "kit-env"), *command], capture_output=True, text=True, check=True, env=environ
+    ).stdout
 
 
 def test_kit_env_puts_the_installed_jdk_on_java_home(tmp_path):

@@ -36,15 +36,25 @@ jobs:
 
 
 def actionlint(*paths: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([str(BIN / "actionlint"), "-no-color", *map(str, paths)], cwd=PROJECT_ROOT,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [str(BIN / "actionlint"), "-no-color", *map(str, paths)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def zizmor(*paths: Path) -> list[dict]:
     """zizmor's findings, every persona's, with its online audits off: `--offline` forces offline mode even where a
     GH_TOKEN is set (https://docs.zizmor.sh/usage, "Operating Modes"), so the gate needs no network or token."""
-    result = subprocess.run([str(BIN / "zizmor"), "--offline", "--persona", "auditor", "--format", "json",
-                             *map(str, paths)], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [str(BIN / "zizmor"), "--offline", "--persona", "auditor", "--format", "json", *map(str, paths)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.stdout.strip(), result.stderr
     return json.loads(result.stdout)
 
@@ -84,7 +94,8 @@ def test_the_gates_catch_the_mistakes_they_exist_for(tmp_path):
     lint = actionlint(bad)
     assert lint.returncode == 1 and "github.event.pull_request.title" in lint.stdout, lint.stdout + lint.stderr
     assert {"template-injection", "unpinned-uses", "excessive-permissions"} <= {
-        finding["ident"] for finding in zizmor(bad)}
+        finding["ident"] for finding in zizmor(bad)
+    }
 
 
 def test_every_action_is_pinned_by_commit_and_says_its_release():
@@ -145,8 +156,9 @@ def test_the_base_snapshots_come_from_the_base_commit_without_credentials():
 
 def test_the_pipeline_schema_check_runs_in_the_review_at_a_pinned_commit():
     """GitHub sets CI=true, which makes a missing schema a failure: the workflow brings the published one."""
-    (schema,) = [step for step in steps(REVIEW) if step.get("with", {}).get("repository", "").startswith(
-        "aws-sagemaker-mlops/")]
+    (schema,) = [
+        step for step in steps(REVIEW) if step.get("with", {}).get("repository", "").startswith("aws-sagemaker-mlops/")
+    ]
     assert re.fullmatch(r"[0-9a-f]{40}", schema["with"]["ref"])
     (test,) = [step for step in steps(REVIEW) if step.get("run") == "make test"]
     assert test["env"]["KIT_PIPELINE_SCHEMA"].startswith(schema["with"]["path"] + "/")
@@ -158,8 +170,9 @@ def test_the_sandbox_deploy_is_manual_uses_oidc_and_runs_the_smoke_test():
     (job,) = workflow["jobs"].values()
     assert job["permissions"]["id-token"] == "write"
     assert job["if"] == "${{ vars.KIT_SANDBOX_ROLE_ARN != '' }}", "off until a role is configured"
-    (credentials,) = [step for step in job["steps"]
-                      if step.get("uses", "").startswith("aws-actions/configure-aws-credentials@")]
+    (credentials,) = [
+        step for step in job["steps"] if step.get("uses", "").startswith("aws-actions/configure-aws-credentials@")
+    ]
     assert set(credentials["with"]) >= {"role-to-assume", "aws-region"}
     assert not {"aws-access-key-id", "aws-secret-access-key"} & set(credentials["with"]), "no long-lived keys"
     scripts = run_scripts(DEPLOY)
@@ -168,8 +181,8 @@ def test_the_sandbox_deploy_is_manual_uses_oidc_and_runs_the_smoke_test():
 
 def _readme_ci_commands() -> list[str]:
     readme = (PROJECT_ROOT / "README.md").read_text()
-    section = readme[readme.index("## Review in CI"):]
-    section = section[:section.index("\n## ", 1)]
+    section = readme[readme.index("## Review in CI") :]
+    section = section[: section.index("\n## ", 1)]
     block = re.search(r"```bash\n(.*?)```", section, re.DOTALL).group(1)
     return [line.split("#")[0].strip() for line in block.splitlines() if line.split("#")[0].strip()]
 
@@ -203,4 +216,4 @@ def test_the_smoke_choices_are_the_architectures_make_smoke_knows():
 
     options = load(DEPLOY)["on"]["workflow_dispatch"]["inputs"]["smoke"]["options"]
     assert set(options) - {"all", "none"} == set(ARCHITECTURES)
-    assert '--only $SMOKE' in run_scripts(DEPLOY)
+    assert "--only $SMOKE" in run_scripts(DEPLOY)

@@ -19,8 +19,10 @@ from tools.synthesis import PROJECT_ROOT, synthesize
 
 DIAGRAM_PROFILE = "production"  # the profile that deploys every component
 # The optional parts on, so the diagram shows them: QuickSight needs an owner (any ARN of the right shape draws it).
-DIAGRAM_CONTEXT = {"kit:quicksight_owner_arn": "arn:aws:quicksight:us-east-1:111122223333:user/default/owner",
-                   "kit:churn_notebook": "true"}
+DIAGRAM_CONTEXT = {
+    "kit:quicksight_owner_arn": "arn:aws:quicksight:us-east-1:111122223333:user/default/owner",
+    "kit:churn_notebook": "true",
+}
 README = PROJECT_ROOT / "README.md"
 KINDS = {  # resource type -> (label, Mermaid shape opening, closing)
     "AWS::S3::Bucket": ("S3 bucket", "[(", ")]"),
@@ -45,8 +47,11 @@ KINDS = {  # resource type -> (label, Mermaid shape opening, closing)
     "Custom::RedshiftBootstrap": ("custom resource", "[/", "/]"),
 }
 # Kinds that come in numbers: one node per construct, "5 alarms", with their names, instead of one each.
-COLLAPSED = {"AWS::CloudWatch::Alarm": "alarms", "AWS::Glue::Table": "Glue tables",
-             "AWS::QuickSight::DataSet": "QuickSight data sets"}
+COLLAPSED = {
+    "AWS::CloudWatch::Alarm": "alarms",
+    "AWS::Glue::Table": "Glue tables",
+    "AWS::QuickSight::DataSet": "QuickSight data sets",
+}
 LEFT_OUT = ("AccessLogsBucket",)  # every bucket logs to it: an arrow from each would hide the rest
 # What flows along a direct reference, by (source kind, target kind); reversed ones are drawn target -> source, the
 # way the data goes (a dashboard refers to its data set; the data flows from the data set to the dashboard).
@@ -80,13 +85,21 @@ FLOWS: dict[tuple[str, str], tuple[str, bool]] = {
 # References that are not a flow (a function that names an alarm it reads the state of).
 NOT_FLOWS = {("AWS::Lambda::Function", "AWS::CloudWatch::Alarm")}
 # Names a template repeats as plain strings instead of references (an event pattern, a pipeline definition).
-NAME_PROPERTIES = {"AWS::SageMaker::ModelPackageGroup": ("ModelPackageGroupName",),
-                   "AWS::Glue::Table": ("TableInput", "Name"), "AWS::Athena::WorkGroup": ("Name",)}
+NAME_PROPERTIES = {
+    "AWS::SageMaker::ModelPackageGroup": ("ModelPackageGroupName",),
+    "AWS::Glue::Table": ("TableInput", "Name"),
+    "AWS::Athena::WorkGroup": ("Name",),
+}
 # Resources created at run time, not by the template: drawn from the environment of the function that creates them.
 # Keyed on the variables that identify the creator (the churn deployer names an endpoint and the model group it
 # deploys from).
-RUNTIME_RESOURCES = {("ENDPOINT_NAME", "MODEL_PACKAGE_GROUP"): (
-    "SageMakerEndpoint", "SageMaker endpoint<br/><i>created by the deployer</i>", "deploys the approved model")}
+RUNTIME_RESOURCES = {
+    ("ENDPOINT_NAME", "MODEL_PACKAGE_GROUP"): (
+        "SageMakerEndpoint",
+        "SageMaker endpoint<br/><i>created by the deployer</i>",
+        "deploys the approved model",
+    )
+}
 STACK_OUTPUT = re.compile(r"""['"]Fn::GetStackOutput['"]:\s*\{[^}]*?['"]StackName['"]:\s*['"](\w+)['"]""")
 REFERENCE = re.compile(r"""['"]Ref['"]:\s*['"](\w+)['"]|['"]Fn::GetAtt['"]:\s*\[\s*['"](\w+)['"]|\$\{(\w+)[.}]""")
 READ_ACTIONS = re.compile(r":(Get|List|Describe|Select|Query|BatchGet|Decrypt|Receive)", re.IGNORECASE)
@@ -115,8 +128,11 @@ def nodes_of(stack) -> dict[str, Node]:
         if kind not in KINDS:
             continue
         parts = [part for part in entry.path.split("/")[2:] if part not in ("Resource", "Default")]
-        if not parts or parts[0].startswith(("AWS679f53", "Custom::", "BucketNotificationsHandler", "LogRetention")) \
-                or any(part.startswith("framework-") for part in parts):
+        if (
+            not parts
+            or parts[0].startswith(("AWS679f53", "Custom::", "BucketNotificationsHandler", "LogRetention"))
+            or any(part.startswith("framework-") for part in parts)
+        ):
             continue  # CDK's own helper functions, the Provider framework's included
         if any(part in LEFT_OUT for part in parts):
             continue
@@ -174,8 +190,12 @@ def edges_of(stack, nodes: dict[str, Node]) -> dict[tuple[str, str], tuple[str, 
 
     def through_role(actor: str, role: str) -> None:
         for target, actions in access.get(role, {}).items():
-            if target not in nodes or target == actor or nodes[target].kind not in (
-                    "AWS::S3::Bucket", "AWS::RedshiftServerless::Workgroup", "AWS::RedshiftServerless::Namespace"):
+            if (
+                target not in nodes
+                or target == actor
+                or nodes[target].kind
+                not in ("AWS::S3::Bucket", "AWS::RedshiftServerless::Workgroup", "AWS::RedshiftServerless::Namespace")
+            ):
                 continue
             reads = any(READ_ACTIONS.search(action) for action in actions)
             writes = any(not READ_ACTIONS.search(action) for action in actions)
@@ -191,8 +211,14 @@ def edges_of(stack, nodes: dict[str, Node]) -> dict[tuple[str, str], tuple[str, 
         for other_stack in STACK_OUTPUT.findall(text):
             edges[(source, other_stack)] = ("-->", "")
         own_role = references(properties.get("RoleArn", properties.get("Role", "")))
-        job = next((t for t in references(properties) if nodes.get(t, Node("", "", "", "")).kind
-                    == "AWS::EMRServerless::Application"), None)
+        job = next(
+            (
+                t
+                for t in references(properties)
+                if nodes.get(t, Node("", "", "", "")).kind == "AWS::EMRServerless::Application"
+            ),
+            None,
+        )
         for target in references(properties):
             if target in nodes and target != source:
                 direct(source, target)
@@ -214,8 +240,12 @@ def edges_of(stack, nodes: dict[str, Node]) -> dict[tuple[str, str], tuple[str, 
 
 def _collapse(nodes: dict[str, Node]) -> dict[str, str]:
     """logical id -> the id it is drawn as: a collapsed kind's nodes share one per group."""
-    return {logical_id: f"{node.group}{COLLAPSED[node.kind].title().replace(' ', '')}"
-            if node.kind in COLLAPSED else logical_id for logical_id, node in nodes.items()}
+    return {
+        logical_id: f"{node.group}{COLLAPSED[node.kind].title().replace(' ', '')}"
+        if node.kind in COLLAPSED
+        else logical_id
+        for logical_id, node in nodes.items()
+    }
 
 
 def mermaid(stack) -> str:
@@ -230,8 +260,10 @@ def mermaid(stack) -> str:
             same = [n for n in members if n.kind == kind]
             names = ", ".join(n.label.split(" ")[-1] for n in same)
             _, opening, closing = KINDS[kind]
-            lines.append(f'    {drawn_as[same[0].logical_id]}{opening}"{len(same)} {COLLAPSED[kind]}<br/>'
-                         f'<i>{names}</i>"{closing}')
+            lines.append(
+                f'    {drawn_as[same[0].logical_id]}{opening}"{len(same)} {COLLAPSED[kind]}<br/>'
+                f'<i>{names}</i>"{closing}'
+            )
         for node in (n for n in members if n.kind not in COLLAPSED):
             kind, opening, closing = KINDS[node.kind]
             lines.append(f'    {node.logical_id}{opening}"{node.label}<br/><i>{kind}</i>"{closing}')
@@ -240,8 +272,11 @@ def mermaid(stack) -> str:
         if any(node_id in edge for edge in edges):
             lines.append(f'  {node_id}(["{label}"])')
     endpoints = {end for edge in edges for end in edge}
-    for other_stack in sorted(end for end in endpoints if end not in nodes and end not in
-                              {node_id for node_id, _, _ in RUNTIME_RESOURCES.values()}):
+    for other_stack in sorted(
+        end
+        for end in endpoints
+        if end not in nodes and end not in {node_id for node_id, _, _ in RUNTIME_RESOURCES.values()}
+    ):
         lines.append(f'  {other_stack}[/"{other_stack}<br/><i>another stack of the kit</i>"/]')
     drawn: dict[tuple[str, str], tuple[str, set[str]]] = {}
     for (source, target), (arrow, label) in edges.items():
@@ -258,9 +293,11 @@ def mermaid(stack) -> str:
 
 def blocks(assembly) -> dict[str, str]:
     """Stack name -> the README block (markers included) holding its diagram."""
-    return {stack.stack_name: f"<!-- diagram:{stack.stack_name}:begin (make diagrams writes this) -->\n"
-                              f"```mermaid\n{mermaid(stack)}\n```\n<!-- diagram:{stack.stack_name}:end -->"
-            for stack in assembly.stacks}
+    return {
+        stack.stack_name: f"<!-- diagram:{stack.stack_name}:begin (make diagrams writes this) -->\n"
+        f"```mermaid\n{mermaid(stack)}\n```\n<!-- diagram:{stack.stack_name}:end -->"
+        for stack in assembly.stacks
+    }
 
 
 def update_readme(text: str, generated: dict[str, str]) -> str:

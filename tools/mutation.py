@@ -29,10 +29,14 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "mutation.json"
 # Each module and the tests that are meant to catch its bugs.
 MODULES: dict[str, list[str]] = {
-    "lambdas/churn_endpoint/deployer.py": ["tests/lambdas/churn_endpoint/test_deployer.py",
-                                           "tests/lambdas/churn_endpoint/test_deployer_effects.py"],
-    "lambdas/churn_endpoint/idle_guard.py": ["tests/lambdas/churn_endpoint/test_idle_guard.py",
-                                             "tests/lambdas/churn_endpoint/test_idle_guard_edges.py"],
+    "lambdas/churn_endpoint/deployer.py": [
+        "tests/lambdas/churn_endpoint/test_deployer.py",
+        "tests/lambdas/churn_endpoint/test_deployer_effects.py",
+    ],
+    "lambdas/churn_endpoint/idle_guard.py": [
+        "tests/lambdas/churn_endpoint/test_idle_guard.py",
+        "tests/lambdas/churn_endpoint/test_idle_guard_edges.py",
+    ],
     "lambdas/quality_metrics/metrics_publisher.py": ["tests/lambdas/quality_metrics"],
     "lambdas/quality_run_date/run_date.py": ["tests/lambdas/quality_run_date"],
     "lambdas/redshift_sql/bootstrap.py": ["tests/lambdas/redshift_sql"],
@@ -42,8 +46,10 @@ MODULES: dict[str, list[str]] = {
     "lambdas/redshift_sql/sql_runner.py": ["tests/lambdas/redshift_sql"],
     "lambdas/redshift_sql/templates.py": ["tests/lambdas/redshift_sql"],
     "stacks/common/config.py": ["tests/common/test_config.py", "tests/common/test_config_boundaries.py"],
-    "spark_jobs/model_quality/metrics.py": ["tests/spark_jobs/model_quality/test_metrics.py",
-                                            "tests/spark_jobs/model_quality/test_metrics_bounds.py"],
+    "spark_jobs/model_quality/metrics.py": [
+        "tests/spark_jobs/model_quality/test_metrics.py",
+        "tests/spark_jobs/model_quality/test_metrics_bounds.py",
+    ],
     "tools/cost/estimate.py": ["tests/tools/cost/test_estimate.py"],
 }
 TEST_TIMEOUT_S = 300
@@ -85,9 +91,7 @@ def mutmut_mutants(module: str, source: str) -> list[Mutant]:
     for mutation_id in mutmut.list_mutations(context):
         mutated, count = mutmut.mutate(mutmut.Context(source=source, filename=module, mutation_id=mutation_id))
         if count:
-            mutants.append(
-                Mutant(module, mutation_id.line_number + 1, "mutmut", mutated, string_only(source, mutated))
-            )
+            mutants.append(Mutant(module, mutation_id.line_number + 1, "mutmut", mutated, string_only(source, mutated)))
     return mutants
 
 
@@ -114,10 +118,16 @@ def sample(mutants: list[Mutant], size: int, seed: str) -> list[Mutant]:
 
 
 def copy_repository(destination: Path) -> None:
-    files = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT, check=True, capture_output=True,
-    ).stdout.decode().split("\0")
+    files = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, files):
         source = ROOT / name
         if source.is_file() and not source.is_symlink():
@@ -191,8 +201,11 @@ def main(argv: list[str] | None = None) -> int:
         for module in modules:
             results[module] = run_module(workdir, module, MODULES[module], args.sample)
             r = results[module]
-            print(f"{module}: {r['killed']}/{r['mutants']} killed, {len(r['survivors'])} survivors "
-                  f"(+{r['string_only_mutants']} string-only, {r['string_only_survivors']} surviving)", flush=True)
+            print(
+                f"{module}: {r['killed']}/{r['mutants']} killed, {len(r['survivors'])} survivors "
+                f"(+{r['string_only_mutants']} string-only, {r['string_only_survivors']} surviving)",
+                flush=True,
+            )
             # Written after each module, so an interrupted run keeps what it measured.
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(json.dumps({"sample_per_module": args.sample, "modules": results}, indent=2) + "\n")
@@ -200,8 +213,10 @@ def main(argv: list[str] | None = None) -> int:
     killed = sum(r["killed"] for r in results.values())
     strings = sum(r["string_only_mutants"] for r in results.values())
     string_survivors = sum(r["string_only_survivors"] for r in results.values())
-    print(f"mutation: score={killed}/{total} survivors={total - killed} "
-          f"(string-literal-only, counted apart: {strings - string_survivors}/{strings} killed)")
+    print(
+        f"mutation: score={killed}/{total} survivors={total - killed} "
+        f"(string-literal-only, counted apart: {strings - string_survivors}/{strings} killed)"
+    )
     return 0
 
 

@@ -51,8 +51,10 @@ def render() -> str:
     """The Markdown table of every setting: name, each profile's default, meaning."""
     profiles = list(config.PROFILE_DEFAULTS)
     comments = field_comments()
-    rows = ["| setting (`-c kit:<name>=<value>`) | " + " | ".join(profiles) + " | meaning |",
-            "| --- | " + " | ".join("---" for _ in profiles) + " | --- |"]
+    rows = [
+        "| setting (`-c kit:<name>=<value>`) | " + " | ".join(profiles) + " | meaning |",
+        "| --- | " + " | ".join("---" for _ in profiles) + " | --- |",
+    ]
     for name in config.SETTING_NAMES:
         values = " | ".join(_cell(config.PROFILE_DEFAULTS[p][name]) for p in profiles)
         meaning = re.sub(r"\s+", " ", comments.get(name, "")).replace("|", "\\|")

@@ -51,8 +51,11 @@ def _asset_placeholders(template: dict) -> dict[str, str]:
     sections = [(logical_id, body) for logical_id, body in sorted(template.get("Resources", {}).items())]
     sections += [(f"Outputs.{name}", body) for name, body in sorted(template.get("Outputs", {}).items())]
     for owner, body in sections:
-        found = [digest for digest in dict.fromkeys(ASSET_HASH.findall(json.dumps(body, sort_keys=True)))
-                 if digest not in seen]
+        found = [
+            digest
+            for digest in dict.fromkeys(ASSET_HASH.findall(json.dumps(body, sort_keys=True)))
+            if digest not in seen
+        ]
         for index, digest in enumerate(found, start=1):
             suffix = f" #{index}" if len(found) > 1 else ""
             names[f"<asset of {owner}{suffix}>"] = digest
@@ -99,8 +102,10 @@ def _restore(value, intrinsics: list):
         return {key: _restore(item, intrinsics) for key, item in value.items()}
     if not isinstance(value, str) or not _TOKEN.search(value):
         return value
-    restored = [_expand_json(intrinsics[int(piece)]) if position % 2 else piece
-                for position, piece in enumerate(_TOKEN.split(value))]
+    restored = [
+        _expand_json(intrinsics[int(piece)]) if position % 2 else piece
+        for position, piece in enumerate(_TOKEN.split(value))
+    ]
     restored = [piece for piece in restored if piece != ""]
     return restored[0] if len(restored) == 1 else {"Fn::Join": ["", restored]}
 
@@ -150,10 +155,13 @@ def stack_changes(profile: str, current: dict[str, dict], directory: Path = SNAP
             continue
         label = f"{profile}/{stack_name}"
         state = "new stack" if stack_name not in paths else "removed" if stack_name not in current else "changed"
-        unified = [line.rstrip("\n") for line in difflib.unified_diff(
-            old_text.splitlines(True), new_text.splitlines(True), f"snapshot/{label}", f"synth/{label}", n=3)]
-        changes.append(StackChange(label, state, resource_changes(json.loads(old_text), json.loads(new_text)),
-                                   unified))
+        unified = [
+            line.rstrip("\n")
+            for line in difflib.unified_diff(
+                old_text.splitlines(True), new_text.splitlines(True), f"snapshot/{label}", f"synth/{label}", n=3
+            )
+        ]
+        changes.append(StackChange(label, state, resource_changes(json.loads(old_text), json.loads(new_text)), unified))
     return changes
 
 
@@ -194,13 +202,16 @@ def cost_changes(profile: str, current: dict[str, dict], directory: Path = SNAPS
     try:
         prices, usage, throughput = PriceTable.load(), load_usage(profile), measured_throughput()
         before = estimate_profile(profile, before_templates, prices, usage, throughput)
-        after = estimate_profile(profile, {name: normalize(template) for name, template in current.items()},
-                                 prices, usage, throughput)
+        after = estimate_profile(
+            profile, {name: normalize(template) for name, template in current.items()}, prices, usage, throughput
+        )
     except (KeyError, PriceError, TemplateError) as error:  # e.g. a stack the snapshots do not have yet
         raise CostNotCompared(f"{profile}: the cost model cannot price both sides ({error})") from error
-    return [CostChange(profile, old.title, (old.idle, new.idle), (old.workload, new.workload))
-            for old, new in zip(before.sections, after.sections, strict=True)
-            if round(old.idle, 2) != round(new.idle, 2) or round(old.workload, 2) != round(new.workload, 2)]
+    return [
+        CostChange(profile, old.title, (old.idle, new.idle), (old.workload, new.workload))
+        for old, new in zip(before.sections, after.sections, strict=True)
+        if round(old.idle, 2) != round(new.idle, 2) or round(old.workload, 2) != round(new.workload, 2)
+    ]
 
 
 REVIEW_MARKER = "<!-- kit-synth-review -->"
@@ -231,8 +242,9 @@ def _fence(lines: list[str]) -> str:
     return "`" * max(3, longest + 1)
 
 
-def review_text(changes: dict[str, list[StackChange]], costs: list[CostChange],
-                cost_notes: tuple[str, ...] = ()) -> str:
+def review_text(
+    changes: dict[str, list[StackChange]], costs: list[CostChange], cost_notes: tuple[str, ...] = ()
+) -> str:
     lines = []
     for profile, profile_changes in changes.items():
         if not profile_changes:
@@ -240,21 +252,33 @@ def review_text(changes: dict[str, list[StackChange]], costs: list[CostChange],
         for change in profile_changes:
             lines += [f"=== {change.label}: {change.state}", *change.resources, *change.unified]
     for cost in costs:
-        lines.append(f"cost {cost.profile} {cost.architecture}: idle {_delta(*cost.idle)}, "
-                     f"under workload {_delta(*cost.workload)} a month")
+        lines.append(
+            f"cost {cost.profile} {cost.architecture}: idle {_delta(*cost.idle)}, "
+            f"under workload {_delta(*cost.workload)} a month"
+        )
     lines += [f"cost not compared: {note}" for note in cost_notes]
     return "\n".join(lines) + "\n"
 
 
-def review_markdown(changes: dict[str, list[StackChange]], costs: list[CostChange], against: str,
-                    limit: int = GITHUB_COMMENT_LIMIT - 1_000, cost_notes: tuple[str, ...] = ()) -> str:
+def review_markdown(
+    changes: dict[str, list[StackChange]],
+    costs: list[CostChange],
+    against: str,
+    limit: int = GITHUB_COMMENT_LIMIT - 1_000,
+    cost_notes: tuple[str, ...] = (),
+) -> str:
     """The review as one pull-request comment: summary first, then each stack's diff folded, cut to `limit` bytes.
 
     `REVIEW_MARKER` on the first line lets CI find and update its own comment instead of adding one per push."""
     changed = sum(len(profile_changes) for profile_changes in changes.values())
-    head = [REVIEW_MARKER, f"### Synth review: {changed} stack{'s' if changed != 1 else ''} changed", "",
-            f"Normalized templates (`make diff`) against the snapshots of {against}:",
-            "`+` added, `-` removed, `~` modified.", ""]
+    head = [
+        REVIEW_MARKER,
+        f"### Synth review: {changed} stack{'s' if changed != 1 else ''} changed",
+        "",
+        f"Normalized templates (`make diff`) against the snapshots of {against}:",
+        "`+` added, `-` removed, `~` modified.",
+        "",
+    ]
     for profile, profile_changes in changes.items():
         if not profile_changes:
             head += [f"- `{profile}`: no change", ""]
@@ -264,10 +288,16 @@ def review_markdown(changes: dict[str, list[StackChange]], costs: list[CostChang
             head += [f"  - `{line.strip()}`" for line in change.resources]
         head.append("")
     if costs:
-        head += ["#### Monthly cost (`make cost`)", "",
-                 "| profile | architecture | idle | under the stated workload |", "| --- | --- | --- | --- |"]
-        head += [f"| `{cost.profile}` | {cost.architecture} | {_delta(*cost.idle)} | {_delta(*cost.workload)} |"
-                 for cost in costs]
+        head += [
+            "#### Monthly cost (`make cost`)",
+            "",
+            "| profile | architecture | idle | under the stated workload |",
+            "| --- | --- | --- | --- |",
+        ]
+        head += [
+            f"| `{cost.profile}` | {cost.architecture} | {_delta(*cost.idle)} | {_delta(*cost.workload)} |"
+            for cost in costs
+        ]
         head.append("")
     elif changed and not cost_notes:
         head += ["Monthly cost (`make cost`): no change.", ""]
@@ -276,8 +306,11 @@ def review_markdown(changes: dict[str, list[StackChange]], costs: list[CostChang
     for profile_changes in changes.values():
         for change in profile_changes:
             fence = _fence(change.unified)
-            opening = [f"<details><summary><code>{change.label}</code>: unified diff "
-                       f"({len(change.unified)} lines)</summary>", "", f"{fence}diff"]
+            opening = [
+                f"<details><summary><code>{change.label}</code>: unified diff ({len(change.unified)} lines)</summary>",
+                "",
+                f"{fence}diff",
+            ]
             closing = [fence, "", "</details>", ""]
             used += _size("\n".join(opening + closing)) + 2
             shown = []
@@ -289,8 +322,10 @@ def review_markdown(changes: dict[str, list[StackChange]], costs: list[CostChang
             cut += len(change.unified) - len(shown)
             body += opening + shown + closing
     if cut:
-        body.append(f"_{cut} diff lines left out to fit one comment: the full review is in the `synth-review` "
-                    "artifact, or run `make diff`._")
+        body.append(
+            f"_{cut} diff lines left out to fit one comment: the full review is in the `synth-review` "
+            "artifact, or run `make diff`._"
+        )
     return "\n".join(head + body).rstrip("\n") + "\n"
 
 
@@ -333,8 +368,12 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["review"]:
         parser = argparse.ArgumentParser(prog="python -m tools.snapshots review")
         parser.add_argument("--markdown", action="store_true", help="one pull-request comment instead of text")
-        parser.add_argument("--against", type=Path, default=SNAPSHOT_DIR,
-                            help="snapshot directory to compare with (default tests/snapshots; in CI the base's)")
+        parser.add_argument(
+            "--against",
+            type=Path,
+            default=SNAPSHOT_DIR,
+            help="snapshot directory to compare with (default tests/snapshots; in CI the base's)",
+        )
         options = parser.parse_args(argv[1:])
         if not options.against.is_dir():
             print(f"--against {options.against}: no such directory (a tests/snapshots/ copy)", file=sys.stderr)

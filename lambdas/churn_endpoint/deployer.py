@@ -60,13 +60,20 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "Settings":
         return cls(
-            endpoint_name=env["ENDPOINT_NAME"], variant_name=env["VARIANT_NAME"],
-            model_package_group=env["MODEL_PACKAGE_GROUP"], model_role_arn=env["MODEL_ROLE_ARN"],
-            instance_type=env["INSTANCE_TYPE"], instance_count=int(env["INSTANCE_COUNT"]),
-            max_instances=int(env["MAX_INSTANCES"]), invocations_per_instance=int(env["INVOCATIONS_PER_INSTANCE"]),
-            capture_uri=env["CAPTURE_URI"], capture_percent=int(env["CAPTURE_PERCENT"]),
-            capture_key_arn=env["CAPTURE_KEY_ARN"], volume_key_arn=env["VOLUME_KEY_ARN"],
-            rollback_alarm=env["ROLLBACK_ALARM"], delete_model_packages=env["DELETE_MODEL_PACKAGES"] == "true",
+            endpoint_name=env["ENDPOINT_NAME"],
+            variant_name=env["VARIANT_NAME"],
+            model_package_group=env["MODEL_PACKAGE_GROUP"],
+            model_role_arn=env["MODEL_ROLE_ARN"],
+            instance_type=env["INSTANCE_TYPE"],
+            instance_count=int(env["INSTANCE_COUNT"]),
+            max_instances=int(env["MAX_INSTANCES"]),
+            invocations_per_instance=int(env["INVOCATIONS_PER_INSTANCE"]),
+            capture_uri=env["CAPTURE_URI"],
+            capture_percent=int(env["CAPTURE_PERCENT"]),
+            capture_key_arn=env["CAPTURE_KEY_ARN"],
+            volume_key_arn=env["VOLUME_KEY_ARN"],
+            rollback_alarm=env["ROLLBACK_ALARM"],
+            delete_model_packages=env["DELETE_MODEL_PACKAGES"] == "true",
         )
 
     @property
@@ -91,8 +98,10 @@ def deploy(sagemaker, settings: Settings, event: Mapping[str, Any]) -> dict:
     """Serve the package of the event if its approval just changed to Approved; returns what it did."""
     package_arn, group, _ = _detail(event, "ModelPackageArn", "ModelPackageGroupName", "ModelApprovalStatus")
     if group != settings.model_package_group:
-        raise EventError(f"Field 'detail.ModelPackageGroupName' is {group!r}; this function deploys "
-                         f"{settings.model_package_group!r} only.")
+        raise EventError(
+            f"Field 'detail.ModelPackageGroupName' is {group!r}; this function deploys "
+            f"{settings.model_package_group!r} only."
+        )
     # The package as it is now: events can arrive late or out of order.
     package = sagemaker.describe_model_package(ModelPackageName=package_arn)
     deployed = _tags(sagemaker, package_arn).get(DEPLOYED_TAG) == "true"
@@ -102,19 +111,27 @@ def deploy(sagemaker, settings: Settings, event: Mapping[str, Any]) -> dict:
             sagemaker.delete_tags(ResourceArn=package_arn, TagKeys=[DEPLOYED_TAG])
         return {"action": "ignored", "reason": f"approval status is {approval}"}
     if package["ModelPackageStatus"] != "Completed":
-        return {"action": "ignored", "reason": f"package status is {package['ModelPackageStatus']}; its Completed "
-                                               "event deploys it"}
+        return {
+            "action": "ignored",
+            "reason": f"package status is {package['ModelPackageStatus']}; its Completed event deploys it",
+        }
     if deployed:
         return {"action": "ignored", "reason": "this approval was already deployed (a metadata update)"}
     endpoint = _describe_endpoint(sagemaker, settings.endpoint_name)
     if endpoint and endpoint["EndpointStatus"] == "Deleting":  # a tag would go with it: retry, then create
-        raise EndpointBusy(f"Endpoint {settings.endpoint_name} is being deleted; version "
-                           f"{package['ModelPackageVersion']} is retried and creates it again.")
+        raise EndpointBusy(
+            f"Endpoint {settings.endpoint_name} is being deleted; version "
+            f"{package['ModelPackageVersion']} is retried and creates it again."
+        )
     if endpoint and endpoint["EndpointStatus"] in BUSY_STATES:
         sagemaker.add_tags(ResourceArn=endpoint["EndpointArn"], Tags=[{"Key": PENDING_TAG, "Value": package_arn}])
         _mark_deployed(sagemaker, package_arn)
-        return {"action": "queued", "endpoint": settings.endpoint_name, "package": package_arn,
-                "reason": f"endpoint is {endpoint['EndpointStatus']}; deployed when it is in service again"}
+        return {
+            "action": "queued",
+            "endpoint": settings.endpoint_name,
+            "package": package_arn,
+            "reason": f"endpoint is {endpoint['EndpointStatus']}; deployed when it is in service again",
+        }
     result = _serve(sagemaker, settings, package_arn, package["ModelPackageVersion"], endpoint)
     _mark_deployed(sagemaker, package_arn)
     return result
@@ -139,20 +156,35 @@ def _serve(sagemaker, settings: Settings, package_arn: str, version: int, endpoi
     if endpoint and endpoint["EndpointConfigName"] == name:
         return {"action": "unchanged", "endpoint": settings.endpoint_name, "config": name}
     if endpoint and endpoint["EndpointStatus"] == "Failed":
-        raise EndpointBusy(f"Endpoint {settings.endpoint_name} is Failed ({endpoint.get('FailureReason', '')}); "
-                           "delete it, then approve the model package again to create it.")
-    _create_once(sagemaker.create_model, ModelName=name, ExecutionRoleArn=settings.model_role_arn,
-                 Containers=[{"ModelPackageName": package_arn}], EnableNetworkIsolation=True,
-                 Tags=[{"Key": "kit:endpoint", "Value": settings.endpoint_name}])
+        raise EndpointBusy(
+            f"Endpoint {settings.endpoint_name} is Failed ({endpoint.get('FailureReason', '')}); "
+            "delete it, then approve the model package again to create it."
+        )
+    _create_once(
+        sagemaker.create_model,
+        ModelName=name,
+        ExecutionRoleArn=settings.model_role_arn,
+        Containers=[{"ModelPackageName": package_arn}],
+        EnableNetworkIsolation=True,
+        Tags=[{"Key": "kit:endpoint", "Value": settings.endpoint_name}],
+    )
     _create_once(sagemaker.create_endpoint_config, **endpoint_config(settings, name))
     if endpoint is None:
-        sagemaker.create_endpoint(EndpointName=settings.endpoint_name, EndpointConfigName=name,
-                                  Tags=[{"Key": "kit:endpoint", "Value": settings.endpoint_name}])
+        sagemaker.create_endpoint(
+            EndpointName=settings.endpoint_name,
+            EndpointConfigName=name,
+            Tags=[{"Key": "kit:endpoint", "Value": settings.endpoint_name}],
+        )
         return {"action": "created", "endpoint": settings.endpoint_name, "config": name}
-    sagemaker.update_endpoint(EndpointName=settings.endpoint_name, EndpointConfigName=name,
-                              DeploymentConfig=blue_green(settings))
-    return {"action": "updated", "endpoint": settings.endpoint_name, "config": name,
-            "previous_config": endpoint["EndpointConfigName"]}
+    sagemaker.update_endpoint(
+        EndpointName=settings.endpoint_name, EndpointConfigName=name, DeploymentConfig=blue_green(settings)
+    )
+    return {
+        "action": "updated",
+        "endpoint": settings.endpoint_name,
+        "config": name,
+        "previous_config": endpoint["EndpointConfigName"],
+    }
 
 
 def _tags(sagemaker, arn: str) -> dict[str, str]:
@@ -174,9 +206,14 @@ def endpoint_config(settings: Settings, name: str) -> dict:
     """One variant, encrypted volumes, and Data Capture of every request and response into the capture location."""
     return {
         "EndpointConfigName": name,
-        "ProductionVariants": [{"VariantName": settings.variant_name, "ModelName": name,
-                                "InstanceType": settings.instance_type,
-                                "InitialInstanceCount": settings.instance_count}],
+        "ProductionVariants": [
+            {
+                "VariantName": settings.variant_name,
+                "ModelName": name,
+                "InstanceType": settings.instance_type,
+                "InitialInstanceCount": settings.instance_count,
+            }
+        ],
         "KmsKeyId": settings.volume_key_arn,
         "DataCaptureConfig": {
             "EnableCapture": True,
@@ -221,17 +258,25 @@ def ensure_scaling(autoscaling, settings: Settings, status: str) -> dict:
     if status != "IN_SERVICE" or settings.max_instances <= settings.instance_count:
         return {"action": "ignored", "reason": f"status {status}, maximum {settings.max_instances} instance(s)"}
     autoscaling.register_scalable_target(
-        ServiceNamespace="sagemaker", ResourceId=settings.scaling_resource_id, ScalableDimension=SCALABLE_DIMENSION,
-        MinCapacity=settings.instance_count, MaxCapacity=settings.max_instances)
+        ServiceNamespace="sagemaker",
+        ResourceId=settings.scaling_resource_id,
+        ScalableDimension=SCALABLE_DIMENSION,
+        MinCapacity=settings.instance_count,
+        MaxCapacity=settings.max_instances,
+    )
     autoscaling.put_scaling_policy(
-        PolicyName=f"{settings.endpoint_name}-invocations", ServiceNamespace="sagemaker",
-        ResourceId=settings.scaling_resource_id, ScalableDimension=SCALABLE_DIMENSION,
+        PolicyName=f"{settings.endpoint_name}-invocations",
+        ServiceNamespace="sagemaker",
+        ResourceId=settings.scaling_resource_id,
+        ScalableDimension=SCALABLE_DIMENSION,
         PolicyType="TargetTrackingScaling",
         TargetTrackingScalingPolicyConfiguration={
             "TargetValue": float(settings.invocations_per_instance),
             "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"},
-            "ScaleInCooldown": 300, "ScaleOutCooldown": 60,
-        })
+            "ScaleInCooldown": 300,
+            "ScaleOutCooldown": 60,
+        },
+    )
     return {"action": "scaling", "endpoint": name, "min": settings.instance_count, "max": settings.max_instances}
 
 
@@ -239,11 +284,15 @@ def teardown(sagemaker, autoscaling, settings: Settings) -> dict:
     """Delete what deploy() created, so deleting the stack leaves no endpoint running."""
     deleted: dict[str, list[str]] = {"endpoint": [], "endpoint_configs": [], "models": [], "model_packages": []}
     if settings.max_instances > settings.instance_count:
-        targets = autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker",
-                                                        ResourceIds=[settings.scaling_resource_id])
+        targets = autoscaling.describe_scalable_targets(
+            ServiceNamespace="sagemaker", ResourceIds=[settings.scaling_resource_id]
+        )
         if targets["ScalableTargets"]:
-            autoscaling.deregister_scalable_target(ServiceNamespace="sagemaker", ResourceId=settings.scaling_resource_id,
-                                                   ScalableDimension=SCALABLE_DIMENSION)
+            autoscaling.deregister_scalable_target(
+                ServiceNamespace="sagemaker",
+                ResourceId=settings.scaling_resource_id,
+                ScalableDimension=SCALABLE_DIMENSION,
+            )
     if _describe_endpoint(sagemaker, settings.endpoint_name):
         sagemaker.delete_endpoint(EndpointName=settings.endpoint_name)
         deleted["endpoint"].append(settings.endpoint_name)
@@ -260,7 +309,8 @@ def teardown(sagemaker, autoscaling, settings: Settings) -> dict:
                 deleted["models"].append(model["ModelName"])
     if settings.delete_model_packages:
         for page in sagemaker.get_paginator("list_model_packages").paginate(
-                ModelPackageGroupName=settings.model_package_group):
+            ModelPackageGroupName=settings.model_package_group
+        ):
             for package in page["ModelPackageSummaryList"]:
                 sagemaker.delete_model_package(ModelPackageName=package["ModelPackageArn"])
                 deleted["model_packages"].append(package["ModelPackageArn"])
@@ -307,14 +357,17 @@ def dispatch(event: Any, settings: Settings, sagemaker, autoscaling) -> dict:
         return deploy(sagemaker, settings, event)
     if detail_type == ENDPOINT_CHANGE:
         return endpoint_changed(sagemaker, autoscaling, settings, event)
-    raise EventError(f"Field 'detail-type' is {detail_type!r}; expected {MODEL_PACKAGE_CHANGE!r}, "
-                     f"{ENDPOINT_CHANGE!r}, or a CloudFormation custom-resource event (RequestType).")
+    raise EventError(
+        f"Field 'detail-type' is {detail_type!r}; expected {MODEL_PACKAGE_CHANGE!r}, "
+        f"{ENDPOINT_CHANGE!r}, or a CloudFormation custom-resource event (RequestType)."
+    )
 
 
 def handler(event: Any, _context: Any) -> dict:
     import boto3
 
-    result = dispatch(event, Settings.from_env(os.environ), boto3.client("sagemaker"),
-                      boto3.client("application-autoscaling"))
+    result = dispatch(
+        event, Settings.from_env(os.environ), boto3.client("sagemaker"), boto3.client("application-autoscaling")
+    )
     print(result)
     return result

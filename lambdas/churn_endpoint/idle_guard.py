@@ -29,17 +29,28 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "Settings":
-        return cls(endpoint_name=env["ENDPOINT_NAME"], variant_name=env["VARIANT_NAME"],
-                   idle_hours=int(env["IDLE_HOURS"]), topic_arn=env["TOPIC_ARN"])
+        return cls(
+            endpoint_name=env["ENDPOINT_NAME"],
+            variant_name=env["VARIANT_NAME"],
+            idle_hours=int(env["IDLE_HOURS"]),
+            topic_arn=env["TOPIC_ARN"],
+        )
 
 
 def invocations(cloudwatch, settings: Settings, now: datetime) -> float:
     """Requests the endpoint's variant served in the last IDLE_HOURS (hourly sums)."""
     answer = cloudwatch.get_metric_statistics(
-        Namespace="AWS/SageMaker", MetricName="Invocations",
-        Dimensions=[{"Name": "EndpointName", "Value": settings.endpoint_name},
-                    {"Name": "VariantName", "Value": settings.variant_name}],
-        StartTime=now - timedelta(hours=settings.idle_hours), EndTime=now, Period=3600, Statistics=["Sum"])
+        Namespace="AWS/SageMaker",
+        MetricName="Invocations",
+        Dimensions=[
+            {"Name": "EndpointName", "Value": settings.endpoint_name},
+            {"Name": "VariantName", "Value": settings.variant_name},
+        ],
+        StartTime=now - timedelta(hours=settings.idle_hours),
+        EndTime=now,
+        Period=3600,
+        Statistics=["Sum"],
+    )
     return sum(point["Sum"] for point in answer["Datapoints"])
 
 
@@ -55,19 +66,20 @@ def check(sagemaker, cloudwatch, sns, settings: Settings, now: datetime) -> dict
         return {"action": "none", "reason": f"endpoint is {endpoint['EndpointStatus']}"}
     since = endpoint["LastModifiedTime"]
     if now - since < timedelta(hours=settings.idle_hours):
-        return {"action": "none", "reason": f"in service since {since.isoformat()}, less than "
-                                            f"{settings.idle_hours} h"}
+        return {"action": "none", "reason": f"in service since {since.isoformat()}, less than {settings.idle_hours} h"}
     served = invocations(cloudwatch, settings, now)
     if served > 0:
         return {"action": "none", "reason": f"{served:g} invocation(s) in the last {settings.idle_hours} h"}
     sagemaker.delete_endpoint(EndpointName=settings.endpoint_name)
-    sns.publish(TopicArn=settings.topic_arn, Subject=f"{settings.endpoint_name} deleted after "
-                f"{settings.idle_hours} idle hours",
-                Message=f"The sandbox endpoint {settings.endpoint_name} served no request in {settings.idle_hours} "
-                        f"hours, so the kit deleted it to stop its hourly bill (config "
-                        f"{endpoint['EndpointConfigName']} is kept). The next approved model package creates it "
-                        "again: run the pipeline, or set the latest package to PendingManualApproval and then "
-                        "Approved.")
+    sns.publish(
+        TopicArn=settings.topic_arn,
+        Subject=f"{settings.endpoint_name} deleted after {settings.idle_hours} idle hours",
+        Message=f"The sandbox endpoint {settings.endpoint_name} served no request in {settings.idle_hours} "
+        f"hours, so the kit deleted it to stop its hourly bill (config "
+        f"{endpoint['EndpointConfigName']} is kept). The next approved model package creates it "
+        "again: run the pipeline, or set the latest package to PendingManualApproval and then "
+        "Approved.",
+    )
     return {"action": "deleted", "endpoint": settings.endpoint_name, "config": endpoint["EndpointConfigName"]}
 
 
@@ -76,7 +88,12 @@ def handler(event: Any, _context: Any) -> dict:
 
     if not isinstance(event, dict) or event.get("detail-type") != "Scheduled Event":
         raise EventError("Field 'detail-type' must be 'Scheduled Event' (the guard runs on its schedule only).")
-    result = check(boto3.client("sagemaker"), boto3.client("cloudwatch"), boto3.client("sns"),
-                   Settings.from_env(os.environ), datetime.now(timezone.utc))
+    result = check(
+        boto3.client("sagemaker"),
+        boto3.client("cloudwatch"),
+        boto3.client("sns"),
+        Settings.from_env(os.environ),
+        datetime.now(timezone.utc),
+    )
     print(result)
     return result

@@ -16,10 +16,21 @@ from botocore.exceptions import ClientError
 
 NAMESPACE = "MlKit/ModelQuality"
 HISTORY_DAYS = 7
-REQUIRED_FIELDS = ("date", "rows_captured", "rows_joined", "label_coverage", "positives", "negatives",
-                   "average_precision", "average_precision_lower", "average_precision_upper",
-                   "average_precision_ci_lower", "average_precision_ci_upper", "capture_percent_for_target",
-                   "thresholds")
+REQUIRED_FIELDS = (
+    "date",
+    "rows_captured",
+    "rows_joined",
+    "label_coverage",
+    "positives",
+    "negatives",
+    "average_precision",
+    "average_precision_lower",
+    "average_precision_upper",
+    "average_precision_ci_lower",
+    "average_precision_ci_upper",
+    "capture_percent_for_target",
+    "thresholds",
+)
 # A past day feeds only the drop metric; days written before the intervals existed still count.
 HISTORY_FIELDS = ("date", "average_precision")
 COUNT_METRICS = ("RowsCaptured", "RowsJoined", "SummaryPublished")
@@ -65,19 +76,32 @@ def metric_values(summary: dict, history: list[dict], decision_threshold: float)
         "AveragePrecisionCiUpper": summary["average_precision_ci_upper"],
         "CapturePercentForTarget": summary["capture_percent_for_target"],
     }
-    at_threshold = next((t for t in summary["thresholds"]
-                         if isinstance(t, dict) and abs(t.get("threshold", -1) - decision_threshold) < 1e-9), None)
+    at_threshold = next(
+        (
+            t
+            for t in summary["thresholds"]
+            if isinstance(t, dict) and abs(t.get("threshold", -1) - decision_threshold) < 1e-9
+        ),
+        None,
+    )
     if at_threshold is None:
-        raise SummaryError(f"the summary of {summary['date']} has no entry for the decision threshold "
-                           f"{decision_threshold} in field 'thresholds'")
+        raise SummaryError(
+            f"the summary of {summary['date']} has no entry for the decision threshold "
+            f"{decision_threshold} in field 'thresholds'"
+        )
     values["PrecisionAtThreshold"] = at_threshold.get("precision")
     values["RecallAtThreshold"] = at_threshold.get("recall")
-    for field, name in (("precision_lower", "PrecisionAtThresholdCiLower"),
-                        ("precision_upper", "PrecisionAtThresholdCiUpper"),
-                        ("recall_lower", "RecallAtThresholdCiLower"), ("recall_upper", "RecallAtThresholdCiUpper")):
+    for field, name in (
+        ("precision_lower", "PrecisionAtThresholdCiLower"),
+        ("precision_upper", "PrecisionAtThresholdCiUpper"),
+        ("recall_lower", "RecallAtThresholdCiLower"),
+        ("recall_upper", "RecallAtThresholdCiUpper"),
+    ):
         if field not in at_threshold:
-            raise SummaryError(f"the summary of {summary['date']}: the decision threshold's entry in field "
-                               f"'thresholds' has no field '{field}'")
+            raise SummaryError(
+                f"the summary of {summary['date']}: the decision threshold's entry in field "
+                f"'thresholds' has no field '{field}'"
+            )
         values[name] = at_threshold[field]
     past = [s["average_precision"] for s in history if s.get("average_precision") is not None]
     if summary["average_precision"] is not None and past:
@@ -117,15 +141,28 @@ def publish(event: dict, s3, cloudwatch, bucket: str, prefix: str, endpoint: str
             except SummaryError:
                 continue  # an unreadable past day only shortens the history
     values = metric_values(summary, history, decision_threshold)
-    cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=[
-        {"MetricName": name, "Dimensions": [{"Name": "Endpoint", "Value": endpoint}], "Value": value,
-         "Unit": "Count" if name in COUNT_METRICS else "Percent" if name in PERCENT_METRICS else "None"}
-        for name, value in sorted(values.items())
-    ])
+    cloudwatch.put_metric_data(
+        Namespace=NAMESPACE,
+        MetricData=[
+            {
+                "MetricName": name,
+                "Dimensions": [{"Name": "Endpoint", "Value": endpoint}],
+                "Value": value,
+                "Unit": "Count" if name in COUNT_METRICS else "Percent" if name in PERCENT_METRICS else "None",
+            }
+            for name, value in sorted(values.items())
+        ],
+    )
     return {"date": day.isoformat(), "metrics": values}
 
 
 def handler(event, _context):
-    return publish(event, boto3.client("s3"), boto3.client("cloudwatch"), os.environ["RESULTS_BUCKET"],
-                   os.environ.get("RESULTS_PREFIX", ""), os.environ["ENDPOINT_NAME"],
-                   float(os.environ["DECISION_THRESHOLD"]))
+    return publish(
+        event,
+        boto3.client("s3"),
+        boto3.client("cloudwatch"),
+        os.environ["RESULTS_BUCKET"],
+        os.environ.get("RESULTS_PREFIX", ""),
+        os.environ["ENDPOINT_NAME"],
+        float(os.environ["DECISION_THRESHOLD"]),
+    )

@@ -29,11 +29,14 @@ def resolve_run_date(event: dict, label_delay_days: int, now: datetime) -> str:
             reference = datetime.fromisoformat(str(event["scheduled_time"]).replace("Z", "+00:00"))
         except ValueError:
             raise RunDateError(
-                f"field 'scheduled_time' must be an ISO 8601 time, got {event['scheduled_time']!r}") from None
+                f"field 'scheduled_time' must be an ISO 8601 time, got {event['scheduled_time']!r}"
+            ) from None
     return (reference.date() - timedelta(days=label_delay_days + 1)).isoformat()
 
 
 def handler(event, _context):
     label_delay_days = int(os.environ["LABEL_DELAY_DAYS"])
-    return {"date": resolve_run_date(event, label_delay_days, datetime.now(timezone.utc)),
-            "label_delay_days": label_delay_days}
+    return {
+        "date": resolve_run_date(event, label_delay_days, datetime.now(timezone.utc)),
+        "label_delay_days": label_delay_days,
+    }

@@ -7,7 +7,9 @@ import urllib.request
 from typing import Any
 
 
-def send(event: dict[str, Any], status: str, physical_id: str, reason: str = "", data: dict[str, Any] | None = None) -> None:
+def send(
+    event: dict[str, Any], status: str, physical_id: str, reason: str = "", data: dict[str, Any] | None = None
+) -> None:
     body = json.dumps(
         {
             "Status": status,

@@ -71,14 +71,21 @@ class Settings:
         # Compilation after training can outlast MAX_RUNTIME; past this the version counts as failed.
         self.training_deadline_seconds = self.max_runtime_seconds + int(values.get("COMPILE_MARGIN_SECONDS", "7200"))
         # A version still 'training' after the state machine's own timeout was abandoned and no longer blocks a refresh.
-        self.refresh_window_seconds = int(values.get("REFRESH_WINDOW_SECONDS", str(self.training_deadline_seconds + 7200)))
+        self.refresh_window_seconds = int(
+            values.get("REFRESH_WINDOW_SECONDS", str(self.training_deadline_seconds + 7200))
+        )
 
     @classmethod
     def from_environ(cls) -> "Settings":
         return cls(dict(os.environ))
 
 
-def start_training(runner: DataApiRunner, settings: Settings, event: dict[str, Any], now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> dict[str, Any]:
+def start_training(
+    runner: DataApiRunner,
+    settings: Settings,
+    event: dict[str, Any],
+    now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+) -> dict[str, Any]:
     started = now()
     model_name = templates.check("model_name", f"{settings.model_prefix}_v{started:%Y%m%d%H%M%S}")
     function_name = templates.check("function_name", f"predict_{model_name}")
@@ -142,7 +149,12 @@ def check_statement(runner: DataApiRunner, settings: Settings, event: dict[str, 
         raise
 
 
-def check_model(runner: DataApiRunner, settings: Settings, event: dict[str, Any], now: Callable[[], float] = lambda: datetime.now(timezone.utc).timestamp()) -> dict[str, Any]:
+def check_model(
+    runner: DataApiRunner,
+    settings: Settings,
+    event: dict[str, Any],
+    now: Callable[[], float] = lambda: datetime.now(timezone.utc).timestamp(),
+) -> dict[str, Any]:
     model_name = templates.check("model_name", require(event, "model_name"))
     started_at = require(event, "started_at", (int, float))
     rows = runner.query(templates.load("model_state"), {"schema_name": settings.schema, "model_name": model_name})
@@ -161,7 +173,9 @@ def describe_failure(runner: DataApiRunner, settings: Settings, event: dict[str,
     model_name = templates.check("model_name", require(event, "model_name"))
     reason = "SHOW MODEL returned nothing"
     try:
-        rows = runner.query(templates.render(templates.load("show_model"), schema=settings.schema, model_name=model_name))
+        rows = runner.query(
+            templates.render(templates.load("show_model"), schema=settings.schema, model_name=model_name)
+        )
         details = {str(_column(row, "key") or "").strip().lower(): _column(row, "value") for row in rows}
         found = details.get("reason") or details.get("model state")
         reason = str(found).strip() if found else reason
@@ -177,7 +191,11 @@ def evaluate(runner: DataApiRunner, settings: Settings, event: dict[str, Any]) -
     runner.run(
         f"UPDATE {settings.schema}.model_registry SET precision_at_k = :precision, recall_at_k = :recall "
         "WHERE model_name = :model_name",
-        {"precision": candidate_metrics["precision_at_k"], "recall": candidate_metrics["recall_at_k"], "model_name": candidate},
+        {
+            "precision": candidate_metrics["precision_at_k"],
+            "recall": candidate_metrics["recall_at_k"],
+            "model_name": candidate,
+        },
     )
     serving = runner.query(f"SELECT {MODEL_COLUMNS} FROM {settings.schema}.model_registry WHERE status = 'serving'")
     result: dict[str, Any] = {"k": settings.top_k, "candidate": candidate_metrics}
@@ -202,8 +220,12 @@ def promote(runner: DataApiRunner, settings: Settings, event: dict[str, Any]) ->
     names = {"schema": settings.schema, "model_name": model_name, "analyst_role": settings.analyst_role}
     # One BatchExecuteStatement is one transaction (all or nothing, at most 40 statements): the serving view and
     # the recommendations change together or not at all.
-    batch = templates.statements(templates.render(templates.load("promote"), function_name=require(event, "function_name"), **names))
-    batch += templates.statements(templates.render(templates.load("recommend"), schema=settings.schema, top_k=settings.top_k))
+    batch = templates.statements(
+        templates.render(templates.load("promote"), function_name=require(event, "function_name"), **names)
+    )
+    batch += templates.statements(
+        templates.render(templates.load("recommend"), schema=settings.schema, top_k=settings.top_k)
+    )
     runner.run_batch(batch)
     return {"serving": model_name}
 

@@ -129,5 +129,5 @@ class DataApiRunner:
 def _field_value(value: dict[str, Any]) -> Any:
     if value.get("isNull"):
         return None
-    (kind, content), = value.items()
+    ((kind, content),) = value.items()
     return content

@@ -24,9 +24,16 @@ PATTERNS = {
     "interactions_key": re.compile(r"^[A-Za-z0-9_./-]+\.csv$"),
     "kms_key_id": re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$"),
     "training_job_name": re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"),
-    "argument_types": re.compile(r"^(INT|INTEGER|BIGINT|SMALLINT|REAL|FLOAT|DOUBLE PRECISION|BOOLEAN)(, ?(INT|INTEGER|BIGINT|SMALLINT|REAL|FLOAT|DOUBLE PRECISION|BOOLEAN))*$"),
+    "argument_types": re.compile(
+        r"^(INT|INTEGER|BIGINT|SMALLINT|REAL|FLOAT|DOUBLE PRECISION|BOOLEAN)(, ?(INT|INTEGER|BIGINT|SMALLINT|REAL|FLOAT|DOUBLE PRECISION|BOOLEAN))*$"
+    ),
 }
-INTEGERS = {"holdout_days": (1, 365), "max_cells": (1_000, 10**10), "max_runtime_seconds": (1_800, 2_592_000), "top_k": (1, 1_000)}
+INTEGERS = {
+    "holdout_days": (1, 365),
+    "max_cells": (1_000, 10**10),
+    "max_runtime_seconds": (1_800, 2_592_000),
+    "top_k": (1, 1_000),
+}
 
 
 def sql_dir() -> Path:

@@ -35,8 +35,9 @@ def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
     positives = int(labels.sum())
     negatives = labels.size - positives
     if positives == 0 or negatives == 0:
-        raise EvaluationError(f"The test split has {positives} positive and {negatives} negative rows; "
-                              "AUC needs both classes.")
+        raise EvaluationError(
+            f"The test split has {positives} positive and {negatives} negative rows; AUC needs both classes."
+        )
     order = np.argsort(scores, kind="mergesort")
     ranks = np.empty(scores.size, dtype=float)
     sorted_scores = scores[order]

@@ -27,8 +27,17 @@ from pyspark.sql import types as T
 LABEL = "Churn?"
 LABEL_VALUES = {"True.": 1, "False.": 0}
 NUMERIC = (
-    "Account Length", "VMail Message", "Day Mins", "Day Calls", "Eve Mins", "Eve Calls",
-    "Night Mins", "Night Calls", "Intl Mins", "Intl Calls", "CustServ Calls",
+    "Account Length",
+    "VMail Message",
+    "Day Mins",
+    "Day Calls",
+    "Eve Mins",
+    "Eve Calls",
+    "Night Mins",
+    "Night Calls",
+    "Intl Mins",
+    "Intl Calls",
+    "CustServ Calls",
 )
 CATEGORIES = {
     "State": tuple(
@@ -78,12 +87,21 @@ def read_records(spark: SparkSession, path: str) -> DataFrame:
     header = spark.read.option("header", True).csv(path).columns
     missing = [column for column in REQUIRED if column not in header]
     if missing:
-        raise JobInputError(f"Input {path} lacks the column(s) {', '.join(missing)}; its header is: {', '.join(header)}.")
-    schema = T.StructType([T.StructField(name, T.StringType()) for name in header]
-                          + [T.StructField(CORRUPT, T.StringType())])
-    return (spark.read.schema(schema).option("header", True).option("mode", "PERMISSIVE")
-            .option("columnNameOfCorruptRecord", CORRUPT).option("ignoreLeadingWhiteSpace", True)
-            .option("ignoreTrailingWhiteSpace", True).csv(path))
+        raise JobInputError(
+            f"Input {path} lacks the column(s) {', '.join(missing)}; its header is: {', '.join(header)}."
+        )
+    schema = T.StructType(
+        [T.StructField(name, T.StringType()) for name in header] + [T.StructField(CORRUPT, T.StringType())]
+    )
+    return (
+        spark.read.schema(schema)
+        .option("header", True)
+        .option("mode", "PERMISSIVE")
+        .option("columnNameOfCorruptRecord", CORRUPT)
+        .option("ignoreLeadingWhiteSpace", True)
+        .option("ignoreTrailingWhiteSpace", True)
+        .csv(path)
+    )
 
 
 def _number(column: str) -> Column:
@@ -99,19 +117,30 @@ def classify(records: DataFrame, seed: int) -> DataFrame:
         F.when(F.col(CORRUPT).isNotNull(), "wrong_field_count")
         .when(F.greatest(*[(c.isNull() | (c == "")).cast("int") for c in required]) == 1, "missing_value")
         .when(F.greatest(*[_number(c).isNull().cast("int") for c in NUMERIC]) == 1, "not_numeric")
-        .when(F.greatest(*[(~F.col(f"`{c}`").isin(*values)).cast("int") for c, values in CATEGORIES.items()]) == 1,
-              "unknown_category")
+        .when(
+            F.greatest(*[(~F.col(f"`{c}`").isin(*values)).cast("int") for c, values in CATEGORIES.items()]) == 1,
+            "unknown_category",
+        )
         .when(~F.col(f"`{LABEL}`").isin(*LABEL_VALUES), "bad_label")
     )
     bucket = F.pmod(F.xxhash64(*required, F.lit(seed)), F.lit(100))
-    split = F.when(bucket < SPLITS[0][1], SPLITS[0][0]).when(bucket < SPLITS[1][1], SPLITS[1][0]).otherwise(SPLITS[2][0])
+    split = (
+        F.when(bucket < SPLITS[0][1], SPLITS[0][0]).when(bucket < SPLITS[1][1], SPLITS[1][0]).otherwise(SPLITS[2][0])
+    )
     features = [_number(c).alias(c) for c in NUMERIC] + [
         (F.col(f"`{column}`") == value).cast("int").alias(f"{column}_{value}")
-        for column, values in CATEGORIES.items() for value in values
+        for column, values in CATEGORIES.items()
+        for value in values
     ]
     label = F.when(F.col(f"`{LABEL}`") == "True.", 1).otherwise(0).alias("label")
-    return records.select(reason.alias("reason"), split.alias("split"), label, *features,
-                          *[F.col(f"`{c}`").alias(f"raw {c}") for c in REQUIRED], F.col(CORRUPT))
+    return records.select(
+        reason.alias("reason"),
+        split.alias("split"),
+        label,
+        *features,
+        *[F.col(f"`{c}`").alias(f"raw {c}") for c in REQUIRED],
+        F.col(CORRUPT),
+    )
 
 
 def run(spark: SparkSession, args: JobArguments) -> dict:
@@ -121,8 +150,13 @@ def run(spark: SparkSession, args: JobArguments) -> dict:
     rows = classify(read_records(spark, args.input), args.seed).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         counts = {(r["split"], r["reason"]): r["count"] for r in rows.groupBy("split", "reason").count().collect()}
-        positives = {r["split"]: r["positives"] for r in rows.where(F.col("reason").isNull())
-                     .groupBy("split").agg(F.sum("label").alias("positives")).collect()}
+        positives = {
+            r["split"]: r["positives"]
+            for r in rows.where(F.col("reason").isNull())
+            .groupBy("split")
+            .agg(F.sum("label").alias("positives"))
+            .collect()
+        }
         total = sum(counts.values())
         rejected = {reason: sum(n for (_, r), n in counts.items() if r == reason) for reason in REASONS}
         report = {
@@ -130,8 +164,13 @@ def run(spark: SparkSession, args: JobArguments) -> dict:
             "rows_read": total,
             "rows_rejected": sum(rejected.values()),
             "rejected": rejected,
-            "splits": {name: {"rows": sum(n for (s, r), n in counts.items() if s == name and r is None),
-                              "positives": positives.get(name, 0) or 0} for name, _ in SPLITS},
+            "splits": {
+                name: {
+                    "rows": sum(n for (s, r), n in counts.items() if s == name and r is None),
+                    "positives": positives.get(name, 0) or 0,
+                }
+                for name, _ in SPLITS
+            },
             "features": list(FEATURES),
             "seed": args.seed,
         }
@@ -139,23 +178,34 @@ def run(spark: SparkSession, args: JobArguments) -> dict:
             raise JobInputError(f"Input {args.input} has no data rows.")
         good = rows.where(F.col("reason").isNull())
         for name, _ in SPLITS:
-            (good.where(F.col("split") == name).select("label", *[f"`{c}`" for c in FEATURES])
-             .write.mode("overwrite").csv(f"{args.output}/{name}", header=False))
+            (
+                good.where(F.col("split") == name)
+                .select("label", *[f"`{c}`" for c in FEATURES])
+                .write.mode("overwrite")
+                .csv(f"{args.output}/{name}", header=False)
+            )
             _remove_empty_parts(spark, f"{args.output}/{name}")
-        (rows.where(F.col("reason").isNotNull())
-         .select("reason", *[f"`raw {c}`" for c in REQUIRED], CORRUPT)
-         .write.mode("overwrite").json(f"{args.output}/rejected"))
+        (
+            rows.where(F.col("reason").isNotNull())
+            .select("reason", *[f"`raw {c}`" for c in REQUIRED], CORRUPT)
+            .write.mode("overwrite")
+            .json(f"{args.output}/rejected")
+        )
         _write_text(spark, f"{args.output}/report.json", json.dumps(report, indent=2))
     finally:
         rows.unpersist()
     fraction = report["rows_rejected"] / total
     if fraction > args.max_reject_fraction:
-        raise JobInputError(f"{fraction:.1%} of the rows are bad (more than --max-reject-fraction="
-                            f"{args.max_reject_fraction}); see {args.output}/report.json and rejected/.")
+        raise JobInputError(
+            f"{fraction:.1%} of the rows are bad (more than --max-reject-fraction="
+            f"{args.max_reject_fraction}); see {args.output}/report.json and rejected/."
+        )
     empty = [name for name, split in report["splits"].items() if split["rows"] == 0]
     if empty:
-        raise JobInputError(f"No rows for the {', '.join(empty)} split(s): XGBoost cannot use an empty channel; "
-                            f"see {args.output}/report.json.")
+        raise JobInputError(
+            f"No rows for the {', '.join(empty)} split(s): XGBoost cannot use an empty channel; "
+            f"see {args.output}/report.json."
+        )
     return report
 
 

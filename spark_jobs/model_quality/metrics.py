@@ -95,7 +95,9 @@ def _harmonic_difference(low: int, high: int) -> float:
 def _harmonic_asymptotic(n: int) -> float:
     inverse_square = 1.0 / (n * n)
     return (
-        math.log(n) + _EULER_GAMMA + 0.5 / n
+        math.log(n)
+        + _EULER_GAMMA
+        + 0.5 / n
         - inverse_square * (1.0 / 12 - inverse_square * (1.0 / 120 - inverse_square / 252))
     )
 
@@ -166,10 +168,17 @@ class ThresholdMetrics:
     recall_upper: float | None = None
 
     def as_dict(self) -> dict:
-        return {"threshold": self.threshold, "precision": self.precision, "recall": self.recall,
-                "f1": self.f1, "fpr": self.fpr, "precision_lower": self.precision_lower,
-                "precision_upper": self.precision_upper, "recall_lower": self.recall_lower,
-                "recall_upper": self.recall_upper}
+        return {
+            "threshold": self.threshold,
+            "precision": self.precision,
+            "recall": self.recall,
+            "f1": self.f1,
+            "fpr": self.fpr,
+            "precision_lower": self.precision_lower,
+            "precision_upper": self.precision_upper,
+            "recall_lower": self.recall_lower,
+            "recall_upper": self.recall_upper,
+        }
 
 
 def _ratio(numerator: int, denominator: int) -> float | None:
@@ -193,8 +202,9 @@ def wilson_interval(successes: int, trials: int, z: float = Z_95) -> tuple[float
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def average_precision_interval(ap: float | None, positives: int,
-                               z: float = Z_95) -> tuple[float, float] | tuple[None, None]:
+def average_precision_interval(
+    ap: float | None, positives: int, z: float = Z_95
+) -> tuple[float, float] | tuple[None, None]:
     """95% logit interval of the average precision: expit(logit(AP) +- z / sqrt(n AP (1 - AP))), n positives.
 
     One of the two intervals that Boyd, Eng and Page recommend after a simulation study of AUCPR estimators
@@ -229,10 +239,20 @@ def capture_percent_for(intervals: list[tuple[float | None, float | None]], targ
 def _classify(threshold: float, true_pos: int, false_pos: int, total_pos: int, total_neg: int) -> ThresholdMetrics:
     precision = _ratio(true_pos, true_pos + false_pos)
     recall = _ratio(true_pos, total_pos)
-    f1 = _ratio(2 * true_pos, 2 * true_pos + false_pos + (total_pos - true_pos)) if true_pos else (
-        0.0 if total_pos else None)
-    return ThresholdMetrics(threshold, precision, recall, f1, _ratio(false_pos, total_neg),
-                            *wilson_interval(true_pos, true_pos + false_pos), *wilson_interval(true_pos, total_pos))
+    f1 = (
+        _ratio(2 * true_pos, 2 * true_pos + false_pos + (total_pos - true_pos))
+        if true_pos
+        else (0.0 if total_pos else None)
+    )
+    return ThresholdMetrics(
+        threshold,
+        precision,
+        recall,
+        f1,
+        _ratio(false_pos, total_neg),
+        *wilson_interval(true_pos, true_pos + false_pos),
+        *wilson_interval(true_pos, total_pos),
+    )
 
 
 def first_bin_at_or_above(threshold: float, bins: int) -> int:
@@ -282,8 +302,12 @@ def curve(histogram: Histogram, max_points: int = MAX_CURVE_POINTS) -> list[tupl
     return [points[i] for i in picks]
 
 
-def summarize(histogram: Histogram, thresholds: list[float], decision_threshold: float | None = None,
-              target_half_width: float | None = None) -> dict:
+def summarize(
+    histogram: Histogram,
+    thresholds: list[float],
+    decision_threshold: float | None = None,
+    target_half_width: float | None = None,
+) -> dict:
     """The metric part of a day's (or a rollup's) summary.
 
     `average_precision_lower/upper` bound the binning error; `average_precision_ci_lower/upper` is the 95%
@@ -312,6 +336,11 @@ def summarize(histogram: Histogram, thresholds: list[float], decision_threshold:
     if decision_threshold is not None and target_half_width is not None:
         decision = at_threshold(histogram, decision_threshold)
         figures["capture_percent_for_target"] = capture_percent_for(
-            [(ci_lower, ci_upper), (decision.precision_lower, decision.precision_upper),
-             (decision.recall_lower, decision.recall_upper)], target_half_width)
+            [
+                (ci_lower, ci_upper),
+                (decision.precision_lower, decision.precision_upper),
+                (decision.recall_lower, decision.recall_upper),
+            ],
+            target_half_width,
+        )
     return figures

@@ -35,15 +35,20 @@ DEFAULT_THRESHOLDS = (0.1, 0.5, 0.9)
 PARSED_SCHEMA = "id string, order_key long, reason string, raw string"
 HISTOGRAM_SCHEMA = "bin int, lower double, upper double, positives long, negatives long"
 CURVE_SCHEMA = "threshold double, precision double, recall double"
-THRESHOLDS_SCHEMA = ("kind string, threshold double, precision double, recall double, f1 double, fpr double, "
-                     "precision_lower double, precision_upper double, recall_lower double, recall_upper double")
+THRESHOLDS_SCHEMA = (
+    "kind string, threshold double, precision double, recall double, f1 double, fpr double, "
+    "precision_lower double, precision_upper double, recall_lower double, recall_upper double"
+)
 # Sums in each `counts` row; parse-reject counts come as (reason, count) in the same rows.
 SUMMED_COLUMNS = ("positives", "negatives", "captured", "labelled", "predicted_ids", *records.MATCH_REASONS)
 COUNT_COLUMNS = ("positives", "negatives", "captured", "labelled", "predicted_ids", *records.REASONS)
-OUTCOME_SCHEMA = T.StructType([
-    T.StructField("bin", T.IntegerType()), T.StructField("reason", T.StringType()),
-    *(T.StructField(name, T.LongType()) for name in (*SUMMED_COLUMNS, "count")),
-])
+OUTCOME_SCHEMA = T.StructType(
+    [
+        T.StructField("bin", T.IntegerType()),
+        T.StructField("reason", T.StringType()),
+        *(T.StructField(name, T.LongType()) for name in (*SUMMED_COLUMNS, "count")),
+    ]
+)
 
 
 class JobInputError(Exception):
@@ -95,9 +100,11 @@ def _bounded(name: str, cast: type, low: float, high: float):
         except ValueError:
             raise argparse.ArgumentTypeError(f"{name} must be {kind}, got {text!r}") from None
         if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{name} must be between {_show(low)} and {_show(high)}, "
-                                             f"got {_show(value)}")
+            raise argparse.ArgumentTypeError(
+                f"{name} must be between {_show(low)} and {_show(high)}, got {_show(value)}"
+            )
         return value
+
     return parse
 
 
@@ -121,10 +128,18 @@ def parse_arguments(argv: list[str]) -> JobArguments:
     parser.add_argument("--rollup-days", type=_bounded("--rollup-days", int, 1, 366), default=None)
     parser.add_argument("--endpoint", default="*", help="endpoint folder under --captures (default: all)")
     parser.add_argument("--variant", default="*", help="variant folder under the endpoint (default: all)")
-    parser.add_argument("--decision-threshold", type=_bounded("--decision-threshold", float, 0.0, 1.0), default=0.5,
-                        help="threshold whose precision and recall intervals size the sampling estimate")
-    parser.add_argument("--target-half-width", type=_bounded("--target-half-width", float, 1e-6, 0.5), default=0.01,
-                        help="half-width of the 95%% intervals the sampling-percent estimate aims for")
+    parser.add_argument(
+        "--decision-threshold",
+        type=_bounded("--decision-threshold", float, 0.0, 1.0),
+        default=0.5,
+        help="threshold whose precision and recall intervals size the sampling estimate",
+    )
+    parser.add_argument(
+        "--target-half-width",
+        type=_bounded("--target-half-width", float, 1e-6, 0.5),
+        default=0.01,
+        help="half-width of the 95%% intervals the sampling-percent estimate aims for",
+    )
     namespace = parser.parse_args(argv)
     return JobArguments(**vars(namespace))
 
@@ -153,25 +168,33 @@ def _input_folders(storage: Storage, args: JobArguments) -> tuple[list[str], lis
         if not storage.exists(root):
             print(f"pr_curve: {name} {root} does not exist yet; scoring it as empty", file=sys.stderr)
     capture_folders = storage.glob(
-        f"{args.captures.rstrip('/')}/{args.endpoint}/{args.variant}/{_day_folder(args.date)}/*", folders_only=True)
+        f"{args.captures.rstrip('/')}/{args.endpoint}/{args.variant}/{_day_folder(args.date)}/*", folders_only=True
+    )
     label_days = [args.date + timedelta(days=offset) for offset in range(args.label_delay_days + 1)]
-    label_folders = [path for day in label_days for path in storage.glob(
-        f"{args.ground_truth.rstrip('/')}/{_day_folder(day)}/*", folders_only=True)]
+    label_folders = [
+        path
+        for day in label_days
+        for path in storage.glob(f"{args.ground_truth.rstrip('/')}/{_day_folder(day)}/*", folders_only=True)
+    ]
     return capture_folders, label_folders
 
 
-def _parsed_inputs(spark: SparkSession, capture_folders: list[str], label_folders: list[str],
-                   bins: int) -> DataFrame:
+def _parsed_inputs(spark: SparkSession, capture_folders: list[str], label_folders: list[str], bins: int) -> DataFrame:
     """Both sides as one frame: id, reason, raw, prediction_key, label_key."""
-    captures = (records.read_captures(spark, capture_folders, bins) if capture_folders
-                else spark.createDataFrame([], PARSED_SCHEMA))
-    labels = (records.read_ground_truth(spark, label_folders) if label_folders
-              else spark.createDataFrame([], PARSED_SCHEMA))
+    captures = (
+        records.read_captures(spark, capture_folders, bins)
+        if capture_folders
+        else spark.createDataFrame([], PARSED_SCHEMA)
+    )
+    labels = (
+        records.read_ground_truth(spark, label_folders) if label_folders else spark.createDataFrame([], PARSED_SCHEMA)
+    )
     no_key = F.lit(None).cast(T.LongType())
-    return (captures.select("id", "reason", "raw", F.col("order_key").alias("prediction_key"),
-                            no_key.alias("label_key"))
-            .unionByName(labels.select("id", "reason", "raw", no_key.alias("prediction_key"),
-                                       F.col("order_key").alias("label_key"))))
+    return captures.select(
+        "id", "reason", "raw", F.col("order_key").alias("prediction_key"), no_key.alias("label_key")
+    ).unionByName(
+        labels.select("id", "reason", "raw", no_key.alias("prediction_key"), F.col("order_key").alias("label_key"))
+    )
 
 
 def _by_id(parsed: DataFrame) -> DataFrame:
@@ -181,13 +204,15 @@ def _by_id(parsed: DataFrame) -> DataFrame:
     so that no query downstream can prune a part of it: both outputs then plan the very same shuffle, and Spark
     reuses it instead of reading the input twice.
     """
-    return parsed.groupBy("id", "reason", "raw").agg(F.struct(
-        F.min("prediction_key").alias("prediction_key"),
-        F.min("label_key").alias("label_key"),
-        F.count("prediction_key").alias("predictions"),
-        F.count("label_key").alias("labels"),
-        F.count(F.lit(1)).alias("records"),
-    ).alias("s"))
+    return parsed.groupBy("id", "reason", "raw").agg(
+        F.struct(
+            F.min("prediction_key").alias("prediction_key"),
+            F.min("label_key").alias("label_key"),
+            F.count("prediction_key").alias("predictions"),
+            F.count("label_key").alias("labels"),
+            F.count(F.lit(1)).alias("records"),
+        ).alias("s")
+    )
 
 
 def _outcomes(by_id: DataFrame) -> DataFrame:
@@ -217,20 +242,33 @@ def _outcomes(by_id: DataFrame) -> DataFrame:
     )
 
     def reject(condition, reject_reason, count, raw, record_id):
-        return F.when(condition, F.struct(reject_reason.alias("reason"), raw.alias("raw"), record_id.alias("id"),
-                                          count.cast(T.LongType()).alias("count")))
+        return F.when(
+            condition,
+            F.struct(
+                reject_reason.alias("reason"),
+                raw.alias("raw"),
+                record_id.alias("id"),
+                count.cast(T.LongType()).alias("count"),
+            ),
+        )
 
     no_text = F.lit(None).cast(T.StringType())
     candidates = F.array(
         reject(reason.isNotNull(), reason, F.col("s.records"), F.col("raw"), no_text),
-        *(reject(condition, F.lit(name), value, no_text, F.col("id"))
-          for name, (condition, value) in match_reasons.items()),
+        *(
+            reject(condition, F.lit(name), value, no_text, F.col("id"))
+            for name, (condition, value) in match_reasons.items()
+        ),
     )
     any_reject = reason.isNotNull() | (predictions > 1) | (labels > 1) | (predictions == 0) | (labels == 0)
-    rejects = (by_id.where(any_reject)
-               .select(F.explode(F.filter(candidates, lambda item: item.isNotNull())).alias("r")).select("r.*"))
-    return (counts.withColumn("kind", F.lit("counts"))
-            .unionByName(rejects.withColumn("kind", F.lit("rejects")), allowMissingColumns=True))
+    rejects = (
+        by_id.where(any_reject)
+        .select(F.explode(F.filter(candidates, lambda item: item.isNotNull())).alias("r"))
+        .select("r.*")
+    )
+    return counts.withColumn("kind", F.lit("counts")).unionByName(
+        rejects.withColumn("kind", F.lit("rejects")), allowMissingColumns=True
+    )
 
 
 @dataclass(frozen=True)
@@ -267,8 +305,13 @@ def score_day(spark: SparkSession, storage: Storage, args: JobArguments, work: s
     return DayCounts(metrics.Histogram.from_counts(args.bins, binned), totals)
 
 
-def build_summary(day: date, counts: DayCounts, thresholds: tuple[float, ...], decision_threshold: float = 0.5,
-                  target_half_width: float = 0.01) -> dict:
+def build_summary(
+    day: date,
+    counts: DayCounts,
+    thresholds: tuple[float, ...],
+    decision_threshold: float = 0.5,
+    target_half_width: float = 0.01,
+) -> dict:
     """The summary object: counts, label coverage, the metrics with their 95% intervals, the capture percent that
     would keep those intervals within the target half-width, and the reject counts by reason."""
     totals = counts.totals
@@ -310,10 +353,16 @@ def _write_table(spark: SparkSession, rows: list, schema: str, path: str) -> Non
 def write_day(spark: SparkSession, storage: Storage, args: JobArguments, counts: DayCounts) -> dict:
     """Histogram, curve and thresholds as Parquet, then the summary JSON last."""
     histogram = counts.histogram
-    _write_table(spark, [
-        (index, histogram.lower(index), histogram.upper(index), pos, neg)
-        for index, (pos, neg) in enumerate(zip(histogram.positives, histogram.negatives)) if pos or neg
-    ], HISTOGRAM_SCHEMA, _partition(args.output, "histogram", args.date))
+    _write_table(
+        spark,
+        [
+            (index, histogram.lower(index), histogram.upper(index), pos, neg)
+            for index, (pos, neg) in enumerate(zip(histogram.positives, histogram.negatives))
+            if pos or neg
+        ],
+        HISTOGRAM_SCHEMA,
+        _partition(args.output, "histogram", args.date),
+    )
     _write_table(spark, metrics.curve(histogram), CURVE_SCHEMA, _partition(args.output, "curve", args.date))
     summary = build_summary(args.date, counts, args.thresholds, args.decision_threshold, args.target_half_width)
     best = metrics.best_f1(histogram)
@@ -334,8 +383,10 @@ def stored_histogram(spark: SparkSession, storage: Storage, output: str, days: l
     if not present:
         return metrics.Histogram.empty(bins), missing
     stored = spark.read.schema(HISTOGRAM_SCHEMA).parquet(*(_partition(output, "histogram", d) for d in present))
-    widths = {round(1 / row["width"]) for row in stored.select((F.col("upper") - F.col("lower")).alias("width"))
-              .distinct().collect()}
+    widths = {
+        round(1 / row["width"])
+        for row in stored.select((F.col("upper") - F.col("lower")).alias("width")).distinct().collect()
+    }
     if widths - {bins}:
         raise JobInputError(f"stored histograms use {sorted(widths)} bins; roll up with the same --bins")
     rows = stored.groupBy("bin").agg(F.sum("positives").alias("p"), F.sum("negatives").alias("n")).collect()
@@ -352,10 +403,21 @@ def write_rollup(spark: SparkSession, storage: Storage, args: JobArguments) -> d
         "days": args.rollup_days,
         "from": days[0].isoformat(),
         "days_missing": [day.isoformat() for day in missing],
-        **{key: figures[key] for key in ("positives", "negatives", "average_precision", "average_precision_lower",
-                                         "average_precision_upper", "average_precision_ci_lower",
-                                         "average_precision_ci_upper", "roc_auc", "best_f1_threshold",
-                                         "thresholds")},
+        **{
+            key: figures[key]
+            for key in (
+                "positives",
+                "negatives",
+                "average_precision",
+                "average_precision_lower",
+                "average_precision_upper",
+                "average_precision_ci_lower",
+                "average_precision_ci_upper",
+                "roc_auc",
+                "best_f1_threshold",
+                "thresholds",
+            )
+        },
     }
     rollup_dir = _partition(args.output, "rollup", args.date)
     storage.delete(rollup_dir)

@@ -15,30 +15,54 @@ from pyspark.sql import types as T
 CORRUPT = "_corrupt_record"
 MAX_BINS = 1 << 20
 
-CAPTURE_SCHEMA = T.StructType([
-    T.StructField("captureData", T.StructType([
-        T.StructField("endpointOutput", T.StructType([
-            T.StructField("observedContentType", T.StringType()),
-            T.StructField("data", T.StringType()),
-            T.StructField("encoding", T.StringType()),
-        ])),
-    ])),
-    T.StructField("eventMetadata", T.StructType([
-        T.StructField("eventId", T.StringType()),
-        T.StructField("inferenceId", T.StringType()),
-        T.StructField("inferenceTime", T.StringType()),
-    ])),
-    T.StructField(CORRUPT, T.StringType()),
-])
+CAPTURE_SCHEMA = T.StructType(
+    [
+        T.StructField(
+            "captureData",
+            T.StructType(
+                [
+                    T.StructField(
+                        "endpointOutput",
+                        T.StructType(
+                            [
+                                T.StructField("observedContentType", T.StringType()),
+                                T.StructField("data", T.StringType()),
+                                T.StructField("encoding", T.StringType()),
+                            ]
+                        ),
+                    ),
+                ]
+            ),
+        ),
+        T.StructField(
+            "eventMetadata",
+            T.StructType(
+                [
+                    T.StructField("eventId", T.StringType()),
+                    T.StructField("inferenceId", T.StringType()),
+                    T.StructField("inferenceTime", T.StringType()),
+                ]
+            ),
+        ),
+        T.StructField(CORRUPT, T.StringType()),
+    ]
+)
 
-GROUND_TRUTH_SCHEMA = T.StructType([
-    T.StructField("groundTruthData", T.StructType([
-        T.StructField("data", T.StringType()),
-        T.StructField("encoding", T.StringType()),
-    ])),
-    T.StructField("eventMetadata", T.StructType([T.StructField("eventId", T.StringType())])),
-    T.StructField(CORRUPT, T.StringType()),
-])
+GROUND_TRUTH_SCHEMA = T.StructType(
+    [
+        T.StructField(
+            "groundTruthData",
+            T.StructType(
+                [
+                    T.StructField("data", T.StringType()),
+                    T.StructField("encoding", T.StringType()),
+                ]
+            ),
+        ),
+        T.StructField("eventMetadata", T.StructType([T.StructField("eventId", T.StringType())])),
+        T.StructField(CORRUPT, T.StringType()),
+    ]
+)
 
 # Where a JSON response keeps the score: SageMaker XGBoost's JSON output, common custom shapes, a bare number.
 JSON_SCORE_PATHS = ("$.predictions[0].score", "$.predictions[0]", "$.score", "$.probability", "$[0]", "$")
@@ -46,8 +70,12 @@ JSON_SCORE_PATHS = ("$.predictions[0].score", "$.predictions[0]", "$.score", "$.
 # Reject reasons, in the order the summary lists them.
 CAPTURE_REASONS = ("capture_malformed_json", "capture_missing_id", "capture_invalid_score")
 GROUND_TRUTH_REASONS = ("ground_truth_malformed_json", "ground_truth_missing_id", "ground_truth_invalid_label")
-MATCH_REASONS = ("capture_duplicate_id", "ground_truth_duplicate_id", "capture_without_label",
-                 "ground_truth_without_prediction")
+MATCH_REASONS = (
+    "capture_duplicate_id",
+    "ground_truth_duplicate_id",
+    "capture_without_label",
+    "ground_truth_without_prediction",
+)
 REASONS = CAPTURE_REASONS + GROUND_TRUTH_REASONS + MATCH_REASONS
 
 
@@ -66,8 +94,13 @@ def _read(spark: SparkSession, paths: list[str], schema: T.StructType) -> DataFr
 
     `paths` are hour folders (or files): only their `*.jsonl` files are read.
     """
-    return (spark.read.schema(schema).option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", CORRUPT)
-            .option("pathGlobFilter", "*.jsonl").json(paths))
+    return (
+        spark.read.schema(schema)
+        .option("mode", "PERMISSIVE")
+        .option("columnNameOfCorruptRecord", CORRUPT)
+        .option("pathGlobFilter", "*.jsonl")
+        .json(paths)
+    )
 
 
 def _raw(record_fields: tuple[str, ...]) -> Column:
@@ -86,23 +119,28 @@ def read_captures(spark: SparkSession, paths: list[str], bins: int) -> DataFrame
         F.col("captureData"),
         F.col("eventMetadata"),
         F.col(CORRUPT).isNotNull().alias("malformed"),
-        F.coalesce(_blank_to_null(F.col("eventMetadata.inferenceId")),
-                   _blank_to_null(F.col("eventMetadata.eventId"))).alias("id"),
+        F.coalesce(
+            _blank_to_null(F.col("eventMetadata.inferenceId")), _blank_to_null(F.col("eventMetadata.eventId"))
+        ).alias("id"),
         F.col("eventMetadata.inferenceTime").alias("inference_time"),
         F.lower(F.col("captureData.endpointOutput.observedContentType")).alias("content_type"),
         F.upper(F.col("captureData.endpointOutput.encoding")).alias("encoding"),
-        _decoded_payload(F.col("captureData.endpointOutput.data"),
-                         F.col("captureData.endpointOutput.encoding")).alias("payload"),
+        _decoded_payload(F.col("captureData.endpointOutput.data"), F.col("captureData.endpointOutput.encoding")).alias(
+            "payload"
+        ),
     )
     is_json = (parsed.encoding == "JSON") | ((parsed.encoding == "BASE64") & parsed.content_type.contains("json"))
-    json_score = F.coalesce(*(F.expr(f"try_cast(get_json_object(payload, '{path}') AS DOUBLE)")
-                              for path in JSON_SCORE_PATHS))
+    json_score = F.coalesce(
+        *(F.expr(f"try_cast(get_json_object(payload, '{path}') AS DOUBLE)") for path in JSON_SCORE_PATHS)
+    )
     csv_score = F.expr("try_cast(trim(substring_index(substring_index(payload, ',', 1), '\\n', 1)) AS DOUBLE)")
     scored = parsed.withColumn("score", F.when(is_json, json_score).otherwise(csv_score))
     valid_score = scored.score.isNotNull() & ~F.isnan("score") & scored.score.between(0.0, 1.0)
-    reason = (F.when(scored.malformed, F.lit("capture_malformed_json"))
-              .when(scored.id.isNull(), F.lit("capture_missing_id"))
-              .when(~valid_score, F.lit("capture_invalid_score")))
+    reason = (
+        F.when(scored.malformed, F.lit("capture_malformed_json"))
+        .when(scored.id.isNull(), F.lit("capture_missing_id"))
+        .when(~valid_score, F.lit("capture_invalid_score"))
+    )
     score_bin = F.least(F.floor(scored.score * bins), F.lit(bins - 1)).cast(T.LongType())
     # Earliest first when an id repeats: inference time in milliseconds (unknown times last), then the bin.
     millis = F.coalesce(F.expr("unix_millis(try_cast(inference_time AS TIMESTAMP))"), F.lit((1 << 42) - 1))
@@ -130,18 +168,22 @@ def read_ground_truth(spark: SparkSession, paths: list[str]) -> DataFrame:
         (F.upper(F.col("groundTruthData.encoding")) == "JSON").alias("is_json"),
         _decoded_payload(F.col("groundTruthData.data"), F.col("groundTruthData.encoding")).alias("payload"),
     )
-    label_text = F.when(F.col("is_json"), F.coalesce(F.get_json_object("payload", "$[0]"), F.col("payload"))
-                        ).otherwise(F.col("payload"))
+    label_text = F.when(F.col("is_json"), F.coalesce(F.get_json_object("payload", "$[0]"), F.col("payload"))).otherwise(
+        F.col("payload")
+    )
     labelled = parsed.withColumn("label_value", F.trim(label_text)).withColumn(
-        "label_value", F.expr("try_cast(label_value AS DOUBLE)"))
-    reason = (F.when(labelled.malformed, F.lit("ground_truth_malformed_json"))
-              .when(labelled.id.isNull(), F.lit("ground_truth_missing_id"))
-              .when(~labelled.label_value.isin(0.0, 1.0) | labelled.label_value.isNull(),
-                    F.lit("ground_truth_invalid_label")))
+        "label_value", F.expr("try_cast(label_value AS DOUBLE)")
+    )
+    reason = (
+        F.when(labelled.malformed, F.lit("ground_truth_malformed_json"))
+        .when(labelled.id.isNull(), F.lit("ground_truth_missing_id"))
+        .when(~labelled.label_value.isin(0.0, 1.0) | labelled.label_value.isNull(), F.lit("ground_truth_invalid_label"))
+    )
     # .../yyyy/mm/dd/hh/file -> yyyymmddhh, with string functions (no regex per row).
     hour = F.translate(F.substring(F.substring_index("path", "/", -5), 1, 13), "/", "")
     order_key = F.shiftleft(F.coalesce(hour.cast(T.LongType()), F.lit(0)), 1).bitwiseOR(
-        labelled.label_value.cast(T.LongType()))
+        labelled.label_value.cast(T.LongType())
+    )
     return labelled.select(
         "id",
         F.when(reason.isNull(), order_key).alias("order_key"),

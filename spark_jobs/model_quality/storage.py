@@ -24,8 +24,9 @@ class Storage:
         """Paths matching a Hadoop glob (only folders if asked); empty (not an error) when nothing matches."""
         fs, hadoop_path = self._resolve(pattern)
         statuses = fs.globStatus(hadoop_path)
-        return sorted(status.getPath().toString() for status in statuses or ()
-                      if not folders_only or status.isDirectory())
+        return sorted(
+            status.getPath().toString() for status in statuses or () if not folders_only or status.isDirectory()
+        )
 
     def delete(self, path: str) -> None:
         fs, hadoop_path = self._resolve(path)

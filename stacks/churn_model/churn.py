@@ -30,44 +30,82 @@ class ChurnModel(Construct):
     `churn_notebook`).
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: KitConfig,
-                 capture_bucket: s3.IBucket | None = None, capture_prefix: str = "data-capture",
-                 capture_key: kms.IKey | None = None, input_bucket: s3.IBucket | None = None,
-                 endpoint_name: str = DEFAULT_ENDPOINT_NAME, pipeline_name: str = "churn-training",
-                 model_package_group_name: str = "churn-models") -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: KitConfig,
+        capture_bucket: s3.IBucket | None = None,
+        capture_prefix: str = "data-capture",
+        capture_key: kms.IKey | None = None,
+        input_bucket: s3.IBucket | None = None,
+        endpoint_name: str = DEFAULT_ENDPOINT_NAME,
+        pipeline_name: str = "churn-training",
+        model_package_group_name: str = "churn-models",
+    ) -> None:
         super().__init__(scope, construct_id)
         if (capture_bucket is None) != (capture_key is None):
             raise ValueError("Pass capture_bucket and capture_key together (the key that encrypts that bucket).")
         self.key = DataKey(self, "DataKey", config=config, description="Churn features, models, captures and logs")
         access_logs = AccessLogsBucket(self, "AccessLogsBucket", config=config)
-        self.artifacts_bucket = SecureBucket(self, "ArtifactsBucket", config=config, encryption_key=self.key,
-                                             access_logs_bucket=access_logs)
+        self.artifacts_bucket = SecureBucket(
+            self, "ArtifactsBucket", config=config, encryption_key=self.key, access_logs_bucket=access_logs
+        )
         self.images = SageMakerImages(self, "Images")
         self.training = ChurnTrainingPipeline(
-            self, "TrainingPipeline", config=config, encryption_key=self.key, images=self.images,
-            artifacts_bucket=self.artifacts_bucket, input_bucket=input_bucket, pipeline_name=pipeline_name,
-            model_package_group_name=model_package_group_name)
+            self,
+            "TrainingPipeline",
+            config=config,
+            encryption_key=self.key,
+            images=self.images,
+            artifacts_bucket=self.artifacts_bucket,
+            input_bucket=input_bucket,
+            pipeline_name=pipeline_name,
+            model_package_group_name=model_package_group_name,
+        )
         self.endpoint = ChurnEndpoint(
-            self, "Endpoint", config=config, encryption_key=self.key, model_package_group_name=model_package_group_name,
-            artifacts_bucket=self.artifacts_bucket, capture_bucket=capture_bucket or self.artifacts_bucket,
-            capture_prefix=capture_prefix, capture_key=capture_key or self.key, endpoint_name=endpoint_name)
+            self,
+            "Endpoint",
+            config=config,
+            encryption_key=self.key,
+            model_package_group_name=model_package_group_name,
+            artifacts_bucket=self.artifacts_bucket,
+            capture_bucket=capture_bucket or self.artifacts_bucket,
+            capture_prefix=capture_prefix,
+            capture_key=capture_key or self.key,
+            endpoint_name=endpoint_name,
+        )
         self.endpoint.node.add_dependency(self.training.model_package_group)
         self.notebook = None
         if config.churn_notebook:
-            self.notebook = SageMakerSparkNotebook(self, "Notebook", config=config, encryption_key=self.key,
-                                                   artifacts_bucket=self.artifacts_bucket)
+            self.notebook = SageMakerSparkNotebook(
+                self, "Notebook", config=config, encryption_key=self.key, artifacts_bucket=self.artifacts_bucket
+            )
         acknowledge(
             self,
             "The kit's roles hold least-privilege statements that CDK grants write as each role's own default "
             "policy; an inline policy belongs to exactly one role, which is what this rule protects.",
             "NIST.800.53.R5-IAMNoInlinePolicy",
         )
-        CfnOutput(self, "PipelineName", value=pipeline_name,
-                  description="aws sagemaker start-pipeline-execution --pipeline-name <this>")
-        CfnOutput(self, "ModelPackageGroupName", value=model_package_group_name,
-                  description="Approve a package here to deploy it")
+        CfnOutput(
+            self,
+            "PipelineName",
+            value=pipeline_name,
+            description="aws sagemaker start-pipeline-execution --pipeline-name <this>",
+        )
+        CfnOutput(
+            self,
+            "ModelPackageGroupName",
+            value=model_package_group_name,
+            description="Approve a package here to deploy it",
+        )
         CfnOutput(self, "EndpointName", value=endpoint_name, description="Created on the first approval")
         CfnOutput(self, "CaptureUri", value=self.endpoint.capture_uri, description="Where Data Capture writes")
         CfnOutput(self, "ArtifactsBucketName", value=self.artifacts_bucket.bucket_name)
-        CfnOutput(self, "XGBoostImageUri", value=self.images.xgboost,
-                  description="Built-in XGBoost 1.7-1 image of this region (for the sagemaker_pyspark example)")
+        CfnOutput(
+            self,
+            "XGBoostImageUri",
+            value=self.images.xgboost,
+            description="Built-in XGBoost 1.7-1 image of this region (for the sagemaker_pyspark example)",
+        )

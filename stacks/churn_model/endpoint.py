@@ -34,9 +34,20 @@ class ChurnEndpoint(Construct):
     `topic`, `dead_letters`, `idle_guard` (None when off), `capture_uri`.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: KitConfig, encryption_key: DataKey,
-                 model_package_group_name: str, artifacts_bucket: s3.IBucket, capture_bucket: s3.IBucket,
-                 capture_prefix: str, capture_key: kms.IKey, endpoint_name: str = "churn-endpoint") -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: KitConfig,
+        encryption_key: DataKey,
+        model_package_group_name: str,
+        artifacts_bucket: s3.IBucket,
+        capture_bucket: s3.IBucket,
+        capture_prefix: str,
+        capture_key: kms.IKey,
+        endpoint_name: str = "churn-endpoint",
+    ) -> None:
         super().__init__(scope, construct_id)
         arn = f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}"
         # Rules and alarms have literal names, so the key policy can name them without a dependency cycle.
@@ -45,107 +56,174 @@ class ChurnEndpoint(Construct):
         self.topic = sns.Topic(self, "NotificationTopic", master_key=encryption_key, enforce_ssl=True)
 
         # The model's role: read its artifact, write captures (SageMaker writes them with this role).
-        self.model_role = iam.Role(self, "ModelRole", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
-                                   description=f"Serves the churn model on {endpoint_name}")
+        self.model_role = iam.Role(
+            self,
+            "ModelRole",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description=f"Serves the churn model on {endpoint_name}",
+        )
         artifacts_bucket.grant_read(self.model_role, "runs/*")
         encryption_key.grant_decrypt(self.model_role)
         capture_bucket.grant_put(self.model_role, f"{capture_prefix.strip('/')}/*")
         capture_key.grant_encrypt(self.model_role)
-        self.model_role.add_to_policy(iam.PolicyStatement(
-            actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-            resources=[f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:/aws/sagemaker/"
-                       f"Endpoints/{endpoint_name}:*"]))
-        reason = ("The model reads its artifact under runs/ and writes capture files under the capture prefix (one "
-                  "object per batch, names chosen by SageMaker); the log group is the endpoint's own; action "
-                  "wildcards come from CDK grants on these buckets and keys.")
-        acknowledge(self.model_role, reason, *GRANT_ACTION_FINDINGS,
-                    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:"
-                    f"/aws/sagemaker/Endpoints/{endpoint_name}:*]")
+        self.model_role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[
+                    f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:/aws/sagemaker/"
+                    f"Endpoints/{endpoint_name}:*"
+                ],
+            )
+        )
+        reason = (
+            "The model reads its artifact under runs/ and writes capture files under the capture prefix (one "
+            "object per batch, names chosen by SageMaker); the log group is the endpoint's own; action "
+            "wildcards come from CDK grants on these buckets and keys."
+        )
+        acknowledge(
+            self.model_role,
+            reason,
+            *GRANT_ACTION_FINDINGS,
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:"
+            f"/aws/sagemaker/Endpoints/{endpoint_name}:*]",
+        )
         acknowledge_bucket_objects(self.model_role, reason, artifacts_bucket, "runs/*")
         acknowledge_bucket_objects(self.model_role, reason, capture_bucket, f"{capture_prefix.strip('/')}/*")
 
         # Blue/green updates roll back when the new fleet answers with server errors.
         self.error_alarm = cloudwatch.Alarm(
-            self, "ErrorAlarm", alarm_name=f"{endpoint_name}-invocation-errors",
-            metric=cloudwatch.Metric(namespace="AWS/SageMaker", metric_name="Invocation5XXErrors",
-                                     dimensions_map={"EndpointName": endpoint_name, "VariantName": VARIANT_NAME},
-                                     statistic="Sum", period=Duration.minutes(1)),
-            threshold=1, evaluation_periods=2, datapoints_to_alarm=2,
+            self,
+            "ErrorAlarm",
+            alarm_name=f"{endpoint_name}-invocation-errors",
+            metric=cloudwatch.Metric(
+                namespace="AWS/SageMaker",
+                metric_name="Invocation5XXErrors",
+                dimensions_map={"EndpointName": endpoint_name, "VariantName": VARIANT_NAME},
+                statistic="Sum",
+                period=Duration.minutes(1),
+            ),
+            threshold=1,
+            evaluation_periods=2,
+            datapoints_to_alarm=2,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            alarm_description="The churn endpoint returns server errors; a blue/green update in progress rolls back.")
+            alarm_description="The churn endpoint returns server errors; a blue/green update in progress rolls back.",
+        )
         self.error_alarm.add_alarm_action(actions.SnsAction(self.topic))
         # CloudWatch publishes alarm actions to the encrypted topic with the key (key policy only).
         encryption_key.allow_service_to_send_encrypted(
-            "cloudwatch.amazonaws.com", sid="CloudWatchAlarmsPublishToChurnTopic",
-            source_arn=f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:{alarm_prefix}*")
+            "cloudwatch.amazonaws.com",
+            sid="CloudWatchAlarmsPublishToChurnTopic",
+            source_arn=f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:{alarm_prefix}*",
+        )
 
         self.dead_letters = dead_letters = sqs.Queue(
-            self, "DeployerDeadLetterQueue", encryption=sqs.QueueEncryption.KMS, encryption_master_key=encryption_key,
-            enforce_ssl=True, retention_period=Duration.days(14))
+            self,
+            "DeployerDeadLetterQueue",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=encryption_key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
         # EventBridge sends undeliverable events to the queue with the key: a key-policy statement limited to this
         # endpoint's rules (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html; CDK adds the
         # queue policy with the rule's aws:SourceArn). Target retries need nothing more.
         encryption_key.allow_service_to_send_encrypted(
-            "events.amazonaws.com", sid="EventBridgeDeadLettersOfChurnRules",
-            source_arn=f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}:rule/{rule_prefix}*")
-        acknowledge(dead_letters, "This queue is itself the deployer's dead-letter queue; a queue behind it would "
-                    "only move the same failed events once more.", "sqs_dlq_check")
+            "events.amazonaws.com",
+            sid="EventBridgeDeadLettersOfChurnRules",
+            source_arn=f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}:rule/{rule_prefix}*",
+        )
+        acknowledge(
+            dead_letters,
+            "This queue is itself the deployer's dead-letter queue; a queue behind it would "
+            "only move the same failed events once more.",
+            "sqs_dlq_check",
+        )
         self.deployer = KitFunction(
-            self, "DeployerFunction", config=config, encryption_key=encryption_key,
-            code=bundled_code("churn_endpoint"), handler="deployer.handler",
+            self,
+            "DeployerFunction",
+            config=config,
+            encryption_key=encryption_key,
+            code=bundled_code("churn_endpoint"),
+            handler="deployer.handler",
             description="Deploys approved churn models to the endpoint with Data Capture; scales and tears down",
-            timeout=Duration.seconds(60), dead_letter_queue=dead_letters,
+            timeout=Duration.seconds(60),
+            dead_letter_queue=dead_letters,
             environment={
-                "ENDPOINT_NAME": endpoint_name, "VARIANT_NAME": VARIANT_NAME,
-                "MODEL_PACKAGE_GROUP": model_package_group_name, "MODEL_ROLE_ARN": self.model_role.role_arn,
+                "ENDPOINT_NAME": endpoint_name,
+                "VARIANT_NAME": VARIANT_NAME,
+                "MODEL_PACKAGE_GROUP": model_package_group_name,
+                "MODEL_ROLE_ARN": self.model_role.role_arn,
                 "INSTANCE_TYPE": config.churn_endpoint_instance_type,
                 "INSTANCE_COUNT": str(config.churn_endpoint_instance_count),
                 "MAX_INSTANCES": str(config.churn_endpoint_max_instances),
                 "INVOCATIONS_PER_INSTANCE": str(config.churn_invocations_per_instance),
-                "CAPTURE_URI": self.capture_uri, "CAPTURE_PERCENT": str(config.churn_capture_percent),
-                "CAPTURE_KEY_ARN": capture_key.key_arn, "VOLUME_KEY_ARN": encryption_key.key_arn,
+                "CAPTURE_URI": self.capture_uri,
+                "CAPTURE_PERCENT": str(config.churn_capture_percent),
+                "CAPTURE_KEY_ARN": capture_key.key_arn,
+                "VOLUME_KEY_ARN": encryption_key.key_arn,
                 "ROLLBACK_ALARM": self.error_alarm.alarm_name,
                 "DELETE_MODEL_PACKAGES": "false" if config.retain_data else "true",
-            })
+            },
+        )
         # Lambda sends failed asynchronous events to the queue with the function's role: SendMessage and the key.
         dead_letters.grant_send_messages(self.deployer)
         self._grant_deployer(config, arn, endpoint_name, model_package_group_name, encryption_key, capture_key)
         cloudwatch.Alarm(
-            self, "DeployFailedAlarm", alarm_name=f"{alarm_prefix}deploy-failed",
+            self,
+            "DeployFailedAlarm",
+            alarm_name=f"{alarm_prefix}deploy-failed",
             metric=dead_letters.metric_approximate_number_of_messages_visible(period=Duration.minutes(5)),
-            threshold=1, evaluation_periods=1,
+            threshold=1,
+            evaluation_periods=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             alarm_description="A model approval could not be deployed (or the idle guard failed); the event is in "
-                              "the dead-letter queue and the endpoint keeps its previous model.",
+            "the dead-letter queue and the endpoint keeps its previous model.",
         ).add_alarm_action(actions.SnsAction(self.topic))
 
         # Every status change of the group's packages: the deployer deploys a package whose approval changed to
         # Approved and is Completed, and forgets a package that left Approved (so approving it again redeploys).
-        self.approval_rule = events.Rule(self, "ModelApprovedRule", rule_name=f"{rule_prefix}model-package-changed",
-                                         event_pattern=events.EventPattern(
-            source=["aws.sagemaker"], detail_type=["SageMaker Model Package State Change"],
-            detail={"ModelPackageGroupName": [model_package_group_name]}),
-            description="Deploy churn model packages whose approval changed to Approved")
-        self.approval_rule.add_target(targets.LambdaFunction(self.deployer, retry_attempts=2,
-                                                             dead_letter_queue=dead_letters))
+        self.approval_rule = events.Rule(
+            self,
+            "ModelApprovedRule",
+            rule_name=f"{rule_prefix}model-package-changed",
+            event_pattern=events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=["SageMaker Model Package State Change"],
+                detail={"ModelPackageGroupName": [model_package_group_name]},
+            ),
+            description="Deploy churn model packages whose approval changed to Approved",
+        )
+        self.approval_rule.add_target(
+            targets.LambdaFunction(self.deployer, retry_attempts=2, dead_letter_queue=dead_letters)
+        )
         # Back in service: deploy an approval that arrived during an update (it can outlast Lambda's ~3 minutes of
         # asynchronous retries), then register auto scaling when configured.
-        events.Rule(self, "EndpointInServiceRule", rule_name=f"{rule_prefix}in-service",
-                    event_pattern=events.EventPattern(
-            source=["aws.sagemaker"], detail_type=["SageMaker Endpoint State Change"],
-            detail={"EndpointName": [endpoint_name], "EndpointStatus": ["IN_SERVICE"]}),
+        events.Rule(
+            self,
+            "EndpointInServiceRule",
+            rule_name=f"{rule_prefix}in-service",
+            event_pattern=events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=["SageMaker Endpoint State Change"],
+                detail={"EndpointName": [endpoint_name], "EndpointStatus": ["IN_SERVICE"]},
+            ),
             description="Deploy a waiting churn approval and register auto scaling once the endpoint is in service",
         ).add_target(targets.LambdaFunction(self.deployer, retry_attempts=2, dead_letter_queue=dead_letters))
 
         # Deleting the stack deletes the endpoint the function created (an endpoint bills by the hour). Through
         # the Provider framework a raised error fails the delete with its message
         # (https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.custom_resources-readme.html).
-        provider = cr.Provider(self, "EndpointTeardownProvider", on_event_handler=self.deployer,
-                               log_group=EncryptedLogGroup(self, "EndpointTeardownProviderLogGroup", config=config,
-                                                           encryption_key=encryption_key),
-                               provider_function_env_encryption=encryption_key)
+        provider = cr.Provider(
+            self,
+            "EndpointTeardownProvider",
+            on_event_handler=self.deployer,
+            log_group=EncryptedLogGroup(
+                self, "EndpointTeardownProviderLogGroup", config=config, encryption_key=encryption_key
+            ),
+            provider_function_env_encryption=encryption_key,
+        )
         acknowledge(
             provider,
             "CDK-managed Provider framework function: CloudFormation invokes it for the teardown custom resource; it "
@@ -153,115 +231,212 @@ class ChurnEndpoint(Construct):
             "so nothing is lost without a dead-letter queue) and may invoke just that function (and its versions).",
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
             f"AwsSolutions-IAM5[Resource::<{Stack.of(self).get_logical_id(self.deployer.node.default_child)}.Arn>:*]",
-            "AwsSolutions-L1", "NIST.800.53.R5-LambdaConcurrency", "NIST.800.53.R5-LambdaDLQ",
-            "NIST.800.53.R5-LambdaInsideVPC", "NIST.800.53.R5-IAMNoInlinePolicy", "lambda_inside_vpc_check")
+            "AwsSolutions-L1",
+            "NIST.800.53.R5-LambdaConcurrency",
+            "NIST.800.53.R5-LambdaDLQ",
+            "NIST.800.53.R5-LambdaInsideVPC",
+            "NIST.800.53.R5-IAMNoInlinePolicy",
+            "lambda_inside_vpc_check",
+        )
         framework = provider.node.find_child("framework-onEvent").node.default_child
         for check_id in ("CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"):
-            skip_checkov(framework, check_id, "CDK-managed Provider framework function: it relays the deployer's "
-                         "teardown answer to CloudFormation, which records any failure on the stack.")
-        teardown = CustomResource(self, "EndpointTeardown", service_token=provider.service_token,
-                                  resource_type="Custom::ChurnEndpointTeardown")
+            skip_checkov(
+                framework,
+                check_id,
+                "CDK-managed Provider framework function: it relays the deployer's "
+                "teardown answer to CloudFormation, which records any failure on the stack.",
+            )
+        teardown = CustomResource(
+            self,
+            "EndpointTeardown",
+            service_token=provider.service_token,
+            resource_type="Custom::ChurnEndpointTeardown",
+        )
         teardown.node.add_dependency(self.deployer)
 
         self.idle_guard = None
         if config.churn_idle_hours:
             self.idle_guard = self._idle_guard(config, encryption_key, endpoint_name, rule_prefix, arn)
 
-    def _idle_guard(self, config: KitConfig, encryption_key: DataKey, endpoint_name: str, rule_prefix: str,
-                    arn: str) -> KitFunction:
+    def _idle_guard(
+        self, config: KitConfig, encryption_key: DataKey, endpoint_name: str, rule_prefix: str, arn: str
+    ) -> KitFunction:
         """Hourly: delete the endpoint after `churn_idle_hours` without invocations, with a notice on the topic."""
         guard = KitFunction(
-            self, "IdleGuardFunction", config=config, encryption_key=encryption_key,
-            code=bundled_code("churn_endpoint"), handler="idle_guard.handler",
+            self,
+            "IdleGuardFunction",
+            config=config,
+            encryption_key=encryption_key,
+            code=bundled_code("churn_endpoint"),
+            handler="idle_guard.handler",
             description=f"Deletes {endpoint_name} after {config.churn_idle_hours} h without invocations",
-            timeout=Duration.seconds(30), dead_letter_queue=self.dead_letters,
-            environment={"ENDPOINT_NAME": endpoint_name, "VARIANT_NAME": VARIANT_NAME,
-                         "IDLE_HOURS": str(config.churn_idle_hours), "TOPIC_ARN": self.topic.topic_arn})
+            timeout=Duration.seconds(30),
+            dead_letter_queue=self.dead_letters,
+            environment={
+                "ENDPOINT_NAME": endpoint_name,
+                "VARIANT_NAME": VARIANT_NAME,
+                "IDLE_HOURS": str(config.churn_idle_hours),
+                "TOPIC_ARN": self.topic.topic_arn,
+            },
+        )
         self.dead_letters.grant_send_messages(guard)
         self.topic.grant_publish(guard)
-        guard.add_to_role_policy(iam.PolicyStatement(
-            sid="DeleteIdleEndpoint", actions=["sagemaker:DescribeEndpoint", "sagemaker:DeleteEndpoint"],
-            resources=[f"{arn}:endpoint/{endpoint_name}"]))
-        guard.add_to_role_policy(iam.PolicyStatement(
-            sid="ReadInvocations", actions=["cloudwatch:GetMetricStatistics"], resources=["*"]))
-        acknowledge(guard.role, "GetMetricStatistics has no resource type (it reads the endpoint's Invocations "
-                    "metric only); action wildcards come from CDK grants on the dead-letter queue and the topic key.",
-                    "AwsSolutions-IAM5[Resource::*]", *GRANT_ACTION_FINDINGS)
-        events.Rule(self, "IdleGuardSchedule", rule_name=f"{rule_prefix}idle-guard",
-                    schedule=events.Schedule.rate(Duration.hours(1)),
-                    description=f"Delete {endpoint_name} when it has been idle for {config.churn_idle_hours} h",
-                    ).add_target(targets.LambdaFunction(guard, retry_attempts=2, dead_letter_queue=self.dead_letters))
+        guard.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="DeleteIdleEndpoint",
+                actions=["sagemaker:DescribeEndpoint", "sagemaker:DeleteEndpoint"],
+                resources=[f"{arn}:endpoint/{endpoint_name}"],
+            )
+        )
+        guard.add_to_role_policy(
+            iam.PolicyStatement(sid="ReadInvocations", actions=["cloudwatch:GetMetricStatistics"], resources=["*"])
+        )
+        acknowledge(
+            guard.role,
+            "GetMetricStatistics has no resource type (it reads the endpoint's Invocations "
+            "metric only); action wildcards come from CDK grants on the dead-letter queue and the topic key.",
+            "AwsSolutions-IAM5[Resource::*]",
+            *GRANT_ACTION_FINDINGS,
+        )
+        events.Rule(
+            self,
+            "IdleGuardSchedule",
+            rule_name=f"{rule_prefix}idle-guard",
+            schedule=events.Schedule.rate(Duration.hours(1)),
+            description=f"Delete {endpoint_name} when it has been idle for {config.churn_idle_hours} h",
+        ).add_target(targets.LambdaFunction(guard, retry_attempts=2, dead_letter_queue=self.dead_letters))
         return guard
 
-    def _grant_deployer(self, config: KitConfig, arn: str, endpoint_name: str, group_name: str,
-                        encryption_key: DataKey, capture_key: kms.IKey) -> None:
+    def _grant_deployer(
+        self,
+        config: KitConfig,
+        arn: str,
+        endpoint_name: str,
+        group_name: str,
+        encryption_key: DataKey,
+        capture_key: kms.IKey,
+    ) -> None:
         role = self.deployer.role
         statements = [
-            iam.PolicyStatement(sid="ReadApprovedPackages",
-                                actions=["sagemaker:DescribeModelPackage", "sagemaker:ListTags", "sagemaker:AddTags",
-                                         "sagemaker:DeleteTags"],
-                                resources=[f"{arn}:model-package/{group_name}/*"]),
+            iam.PolicyStatement(
+                sid="ReadApprovedPackages",
+                actions=[
+                    "sagemaker:DescribeModelPackage",
+                    "sagemaker:ListTags",
+                    "sagemaker:AddTags",
+                    "sagemaker:DeleteTags",
+                ],
+                resources=[f"{arn}:model-package/{group_name}/*"],
+            ),
             iam.PolicyStatement(
                 sid="ManageEndpoint",
-                actions=["sagemaker:CreateModel", "sagemaker:DescribeModel", "sagemaker:DeleteModel",
-                         "sagemaker:CreateEndpointConfig", "sagemaker:DescribeEndpointConfig",
-                         "sagemaker:DeleteEndpointConfig", "sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint",
-                         "sagemaker:DescribeEndpoint", "sagemaker:DeleteEndpoint", "sagemaker:AddTags",
-                         "sagemaker:ListTags", "sagemaker:DeleteTags"],
-                resources=[f"{arn}:model/{endpoint_name}-v*", f"{arn}:endpoint-config/{endpoint_name}-v*",
-                           f"{arn}:endpoint/{endpoint_name}"]),
-            iam.PolicyStatement(sid="FindOwnResources", actions=["sagemaker:ListModels", "sagemaker:ListEndpointConfigs"],
-                                resources=["*"]),
+                actions=[
+                    "sagemaker:CreateModel",
+                    "sagemaker:DescribeModel",
+                    "sagemaker:DeleteModel",
+                    "sagemaker:CreateEndpointConfig",
+                    "sagemaker:DescribeEndpointConfig",
+                    "sagemaker:DeleteEndpointConfig",
+                    "sagemaker:CreateEndpoint",
+                    "sagemaker:UpdateEndpoint",
+                    "sagemaker:DescribeEndpoint",
+                    "sagemaker:DeleteEndpoint",
+                    "sagemaker:AddTags",
+                    "sagemaker:ListTags",
+                    "sagemaker:DeleteTags",
+                ],
+                resources=[
+                    f"{arn}:model/{endpoint_name}-v*",
+                    f"{arn}:endpoint-config/{endpoint_name}-v*",
+                    f"{arn}:endpoint/{endpoint_name}",
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="FindOwnResources",
+                actions=["sagemaker:ListModels", "sagemaker:ListEndpointConfigs"],
+                resources=["*"],
+            ),
             # UpdateEndpoint with AutoRollbackConfiguration reads the rollback alarm with the caller's role
             # (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html).
-            iam.PolicyStatement(sid="ReadRollbackAlarm", actions=["cloudwatch:DescribeAlarms"],
-                                resources=[self.error_alarm.alarm_arn]),
-            iam.PolicyStatement(sid="PassModelRole", actions=["iam:PassRole"], resources=[self.model_role.role_arn],
-                                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}),
+            iam.PolicyStatement(
+                sid="ReadRollbackAlarm", actions=["cloudwatch:DescribeAlarms"], resources=[self.error_alarm.alarm_arn]
+            ),
+            iam.PolicyStatement(
+                sid="PassModelRole",
+                actions=["iam:PassRole"],
+                resources=[self.model_role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            ),
         ]
         if not config.retain_data:
             # List* calls have no resource type (service authorization reference, SageMaker): "*" or denied.
             statements += [
-                iam.PolicyStatement(sid="ListSandboxModelPackages", actions=["sagemaker:ListModelPackages"],
-                                    resources=["*"]),
-                iam.PolicyStatement(sid="DeleteSandboxModelPackages", actions=["sagemaker:DeleteModelPackage"],
-                                    resources=[f"{arn}:model-package/{group_name}/*"])]
+                iam.PolicyStatement(
+                    sid="ListSandboxModelPackages", actions=["sagemaker:ListModelPackages"], resources=["*"]
+                ),
+                iam.PolicyStatement(
+                    sid="DeleteSandboxModelPackages",
+                    actions=["sagemaker:DeleteModelPackage"],
+                    resources=[f"{arn}:model-package/{group_name}/*"],
+                ),
+            ]
         if config.churn_endpoint_max_instances > config.churn_endpoint_instance_count:
             statements += [
                 iam.PolicyStatement(
                     sid="ScaleEndpoint",
-                    actions=["application-autoscaling:RegisterScalableTarget",
-                             "application-autoscaling:DeregisterScalableTarget",
-                             "application-autoscaling:PutScalingPolicy"],
+                    actions=[
+                        "application-autoscaling:RegisterScalableTarget",
+                        "application-autoscaling:DeregisterScalableTarget",
+                        "application-autoscaling:PutScalingPolicy",
+                    ],
                     resources=["*"],
-                    conditions={"StringEquals": {"application-autoscaling:service-namespace": "sagemaker"}}),
+                    conditions={"StringEquals": {"application-autoscaling:service-namespace": "sagemaker"}},
+                ),
                 # Describe* calls carry no condition keys: a conditioned statement would deny them
                 # (https://docs.aws.amazon.com/service-authorization/latest/reference/list_applicationautoscaling.html).
                 iam.PolicyStatement(
                     sid="DescribeScaling",
-                    actions=["application-autoscaling:DescribeScalableTargets",
-                             "application-autoscaling:DescribeScalingPolicies"],
-                    resources=["*"]),
+                    actions=[
+                        "application-autoscaling:DescribeScalableTargets",
+                        "application-autoscaling:DescribeScalingPolicies",
+                    ],
+                    resources=["*"],
+                ),
                 # Registering a variant as a scalable target (Application Auto Scaling identity-based policy
                 # examples: https://docs.aws.amazon.com/autoscaling/application/userguide/security_iam_id-based-policy-examples.html).
                 iam.PolicyStatement(
-                    sid="ScaleVariant", actions=["sagemaker:UpdateEndpointWeightsAndCapacities"],
-                    resources=[f"{arn}:endpoint/{endpoint_name}"]),
+                    sid="ScaleVariant",
+                    actions=["sagemaker:UpdateEndpointWeightsAndCapacities"],
+                    resources=[f"{arn}:endpoint/{endpoint_name}"],
+                ),
                 iam.PolicyStatement(
                     sid="ScalingAlarms",
                     actions=["cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms"],
-                    resources=[f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:"
-                               f"TargetTracking-endpoint/{endpoint_name}/*"]),
+                    resources=[
+                        f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:"
+                        f"TargetTracking-endpoint/{endpoint_name}/*"
+                    ],
+                ),
                 iam.PolicyStatement(
-                    sid="ScalingServiceLinkedRole", actions=["iam:CreateServiceLinkedRole"],
-                    resources=[f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/aws-service-role/"
-                               "sagemaker.application-autoscaling.amazonaws.com/*"],
-                    conditions={"StringLike": {"iam:AWSServiceName": "sagemaker.application-autoscaling.amazonaws.com"}}),
+                    sid="ScalingServiceLinkedRole",
+                    actions=["iam:CreateServiceLinkedRole"],
+                    resources=[
+                        f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/aws-service-role/"
+                        "sagemaker.application-autoscaling.amazonaws.com/*"
+                    ],
+                    conditions={
+                        "StringLike": {"iam:AWSServiceName": "sagemaker.application-autoscaling.amazonaws.com"}
+                    },
+                ),
             ]
-        scaling_findings = [
-            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:TargetTracking-endpoint/{endpoint_name}/*]",
-            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/*]",
-        ] if config.churn_endpoint_max_instances > config.churn_endpoint_instance_count else []
+        scaling_findings = (
+            [
+                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:TargetTracking-endpoint/{endpoint_name}/*]",
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/*]",
+            ]
+            if config.churn_endpoint_max_instances > config.churn_endpoint_instance_count
+            else []
+        )
         for statement in statements:
             role.add_to_principal_policy(statement)
         # Endpoint configs with KmsKeyId: SageMaker uses grants the caller creates on both keys.
@@ -273,7 +448,8 @@ class ChurnEndpoint(Construct):
             "model group; List* and Application Auto Scaling calls have no resource type (scaling is limited to "
             "the sagemaker namespace); target-tracking alarms are limited to this endpoint's; KMS action wildcards "
             "come from the CDK grant to send to the encrypted dead-letter queue.",
-            "AwsSolutions-IAM5[Resource::*]", *GRANT_ACTION_FINDINGS,
+            "AwsSolutions-IAM5[Resource::*]",
+            *GRANT_ACTION_FINDINGS,
             f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:model-package/{group_name}/*]",
             f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:model/{endpoint_name}-v*]",
             f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:endpoint-config/{endpoint_name}-v*]",

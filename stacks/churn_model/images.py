@@ -39,15 +39,22 @@ class SageMakerImages(Construct):
                 f"Supported regions: {', '.join(regions)}."
             )
         self.mapping = CfnMapping(self, "ImageRegistries", mapping=data["registries"])
-        CfnRule(self, "SupportedRegion", assertions=[CfnRuleAssertion(
-            assert_=Fn.condition_contains(regions, Aws.REGION),
-            assert_description="This region has no published SageMaker XGBoost 1.7-1 and Spark 3.5 processing "
-                               "images; deploy to one of: " + ", ".join(regions),
-        )])
+        CfnRule(
+            self,
+            "SupportedRegion",
+            assertions=[
+                CfnRuleAssertion(
+                    assert_=Fn.condition_contains(regions, Aws.REGION),
+                    assert_description="This region has no published SageMaker XGBoost 1.7-1 and Spark 3.5 processing "
+                    "images; deploy to one of: " + ", ".join(regions),
+                )
+            ],
+        )
         self.xgboost = self._uri("XGBoost", data["images"]["XGBoost"])
         self.spark_processing = self._uri("SparkProcessing", data["images"]["SparkProcessing"])
 
     def _uri(self, key: str, image: dict) -> str:
         account = self.mapping.find_in_map(Aws.REGION, key)
-        return Fn.join("", [account, ".dkr.ecr.", Aws.REGION, ".", Aws.URL_SUFFIX, "/",
-                            f"{image['repository']}:{image['tag']}"])
+        return Fn.join(
+            "", [account, ".dkr.ecr.", Aws.REGION, ".", Aws.URL_SUFFIX, "/", f"{image['repository']}:{image['tag']}"]
+        )

@@ -16,8 +16,13 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from ..common.acknowledgments import (CDK_ASSETS_FINDING, GRANT_ACTION_FINDINGS, acknowledge,
-                                      acknowledge_bucket_objects, skip_cfn_lint)
+from ..common.acknowledgments import (
+    CDK_ASSETS_FINDING,
+    GRANT_ACTION_FINDINGS,
+    acknowledge,
+    acknowledge_bucket_objects,
+    skip_cfn_lint,
+)
 from ..common.config import KitConfig
 from ..common.encryption import DataKey, grant_create_grant_for_aws_resources
 from ..common.functions import PROJECT_ROOT
@@ -33,33 +38,65 @@ EXAMPLE = PROJECT_ROOT / "examples" / "sagemaker_pyspark_churn.py"
 class SageMakerSparkNotebook(Construct):
     """Exposes `vpc`, `role`, `repository`, `instance`."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: KitConfig, encryption_key: DataKey,
-                 artifacts_bucket: s3.IBucket) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: KitConfig,
+        encryption_key: DataKey,
+        artifacts_bucket: s3.IBucket,
+    ) -> None:
         super().__init__(scope, construct_id)
         self.vpc = ec2.Vpc(
-            self, "Vpc", ip_addresses=ec2.IpAddresses.cidr(VPC_CIDR), max_azs=2, nat_gateways=0,
+            self,
+            "Vpc",
+            ip_addresses=ec2.IpAddresses.cidr(VPC_CIDR),
+            max_azs=2,
+            nat_gateways=0,
             # Without @aws-cdk/aws-ec2:restrictDefaultSecurityGroup the default security group keeps its allow-all rules.
             restrict_default_security_group=True,
-            subnet_configuration=[ec2.SubnetConfiguration(name="Notebook", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED,
-                                                          cidr_mask=24)],
+            subnet_configuration=[
+                ec2.SubnetConfiguration(name="Notebook", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=24)
+            ],
             gateway_endpoints={"S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)},
-            flow_logs={"All": ec2.FlowLogOptions(destination=flow_logs_to_log_group(
-                self, EncryptedLogGroup(self, "FlowLogGroup", config=config, encryption_key=encryption_key)))})
-        security_group = ec2.SecurityGroup(self, "NotebookSecurityGroup", vpc=self.vpc, allow_all_outbound=False,
-                                           description="Churn notebook: HTTPS to VPC endpoints only")
+            flow_logs={
+                "All": ec2.FlowLogOptions(
+                    destination=flow_logs_to_log_group(
+                        self, EncryptedLogGroup(self, "FlowLogGroup", config=config, encryption_key=encryption_key)
+                    )
+                )
+            },
+        )
+        security_group = ec2.SecurityGroup(
+            self,
+            "NotebookSecurityGroup",
+            vpc=self.vpc,
+            allow_all_outbound=False,
+            description="Churn notebook: HTTPS to VPC endpoints only",
+        )
         limit_gateway_endpoint_to_account_buckets(self.vpc.node.find_child("S3"))
         # HTTPS only to the S3 gateway endpoint (its prefix list) and the interface endpoints' security group.
         s3_peer = s3_prefix_list(self, aws_sdk_calls_log_group(self, config=config, encryption_key=encryption_key))
         security_group.add_egress_rule(s3_peer, ec2.Port.tcp(443), "HTTPS to the S3 gateway endpoint")
         # disable_inline_rules: its ingress rule is a resource of its own, so it and the notebook group's egress to it
         # do not reference each other (a circular dependency).
-        endpoint_group = ec2.SecurityGroup(self, "EndpointSecurityGroup", vpc=self.vpc, allow_all_outbound=False,
-                                           description="Interface endpoints for the churn notebook",
-                                           disable_inline_rules=True)
-        endpoint_group.add_ingress_rule(ec2.Peer.security_group_id(security_group.security_group_id),
-                                        ec2.Port.tcp(443), "HTTPS from the notebook")
-        security_group.add_egress_rule(ec2.Peer.security_group_id(endpoint_group.security_group_id),
-                                       ec2.Port.tcp(443), "HTTPS to the interface endpoints")
+        endpoint_group = ec2.SecurityGroup(
+            self,
+            "EndpointSecurityGroup",
+            vpc=self.vpc,
+            allow_all_outbound=False,
+            description="Interface endpoints for the churn notebook",
+            disable_inline_rules=True,
+        )
+        endpoint_group.add_ingress_rule(
+            ec2.Peer.security_group_id(security_group.security_group_id), ec2.Port.tcp(443), "HTTPS from the notebook"
+        )
+        security_group.add_egress_rule(
+            ec2.Peer.security_group_id(endpoint_group.security_group_id),
+            ec2.Port.tcp(443),
+            "HTTPS to the interface endpoints",
+        )
         for name, service in (
             ("SageMakerApi", ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API),
             ("SageMakerRuntime", ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME),
@@ -68,19 +105,33 @@ class SageMakerSparkNotebook(Construct):
             ("CodeArtifactApi", ec2.InterfaceVpcEndpointAwsService.CODEARTIFACT_API),
             ("CodeArtifactRepositories", ec2.InterfaceVpcEndpointAwsService.CODEARTIFACT_REPOSITORIES),
         ):
-            self.vpc.add_interface_endpoint(f"{name}Endpoint", service=service, security_groups=[endpoint_group],
-                                            open=False, private_dns_enabled=True)
+            self.vpc.add_interface_endpoint(
+                f"{name}Endpoint",
+                service=service,
+                security_groups=[endpoint_group],
+                open=False,
+                private_dns_enabled=True,
+            )
 
-        domain = codeartifact.CfnDomain(self, "PackageDomain", domain_name=f"churn-notebook-{Aws.ACCOUNT_ID}",
-                                        encryption_key=encryption_key.key_arn)
+        domain = codeartifact.CfnDomain(
+            self, "PackageDomain", domain_name=f"churn-notebook-{Aws.ACCOUNT_ID}", encryption_key=encryption_key.key_arn
+        )
         self.repository = codeartifact.CfnRepository(
-            self, "PypiRepository", domain_name=domain.attr_name, repository_name="pypi-mirror",
+            self,
+            "PypiRepository",
+            domain_name=domain.attr_name,
+            repository_name="pypi-mirror",
             description="PyPI through CodeArtifact, for a notebook with no internet route",
-            external_connections=["public:pypi"])
+            external_connections=["public:pypi"],
+        )
         example = s3_assets.Asset(self, "ExampleScript", path=str(EXAMPLE))
 
-        self.role = iam.Role(self, "NotebookRole", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
-                             description="Churn notebook: sagemaker_pyspark training and hosting from code")
+        self.role = iam.Role(
+            self,
+            "NotebookRole",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description="Churn notebook: sagemaker_pyspark training and hosting from code",
+        )
         example.grant_read(self.role)
         # The example reads the pipeline's features (runs/<execution id>/features/) and stages the library's
         # training input and output under notebook/ (passed explicitly: its default is a bucket of its own).
@@ -89,18 +140,28 @@ class SageMakerSparkNotebook(Construct):
         encryption_key.grant_encrypt_decrypt(self.role)
         grant_create_grant_for_aws_resources(encryption_key, self.role)
         self._grant(domain)
-        reason = ("The notebook's own names: churn-spark-* SageMaker resources the library creates, its packages in "
-                  "its CodeArtifact repository, SageMaker's log groups, objects under notebook/ of the artifacts "
-                  "bucket, read-only the pipeline runs' features under runs/, and the example asset; the bearer-token call has no resource type and is limited to "
-                  "CodeArtifact; action wildcards come from CDK grants on one bucket and one key.")
+        reason = (
+            "The notebook's own names: churn-spark-* SageMaker resources the library creates, its packages in "
+            "its CodeArtifact repository, SageMaker's log groups, objects under notebook/ of the artifacts "
+            "bucket, read-only the pipeline runs' features under runs/, and the example asset; the bearer-token call has no resource type and is limited to "
+            "CodeArtifact; action wildcards come from CDK grants on one bucket and one key."
+        )
         partition_region_account = "arn:<AWS::Partition>:{}:<AWS::Region>:<AWS::AccountId>"
         sagemaker_arn = partition_region_account.format("sagemaker")
         acknowledge(
-            self.role, reason, *GRANT_ACTION_FINDINGS, CDK_ASSETS_FINDING, "AwsSolutions-IAM5[Resource::*]",
-            *(f"AwsSolutions-IAM5[Resource::{sagemaker_arn}:{kind}/churn-spark-*]"
-              for kind in ("training-job", "model", "endpoint-config", "endpoint")),
-            *(f"AwsSolutions-IAM5[Resource::{partition_region_account.format('logs')}:log-group:/aws/sagemaker/{kind}:*]"
-              for kind in ("NotebookInstances", "TrainingJobs", "Endpoints")),
+            self.role,
+            reason,
+            *GRANT_ACTION_FINDINGS,
+            CDK_ASSETS_FINDING,
+            "AwsSolutions-IAM5[Resource::*]",
+            *(
+                f"AwsSolutions-IAM5[Resource::{sagemaker_arn}:{kind}/churn-spark-*]"
+                for kind in ("training-job", "model", "endpoint-config", "endpoint")
+            ),
+            *(
+                f"AwsSolutions-IAM5[Resource::{partition_region_account.format('logs')}:log-group:/aws/sagemaker/{kind}:*]"
+                for kind in ("NotebookInstances", "TrainingJobs", "Endpoints")
+            ),
             f"AwsSolutions-IAM5[Resource::{partition_region_account.format('codeartifact')}:package/"
             f"<{Stack.of(self).get_logical_id(domain)}.Name>/<{Stack.of(self).get_logical_id(self.repository)}.Name>/*]",
         )
@@ -113,65 +174,125 @@ class SageMakerSparkNotebook(Construct):
         # ~/kit-install.log. Isolated subnets reach only the regional STS endpoint (its interface endpoint), so SDKs
         # and the CLI are set to use it: sts_regional_endpoints in the shared config file
         # (https://docs.aws.amazon.com/sdkref/latest/guide/feature-sts-regionalized-endpoints.html).
-        script = Fn.sub("\n".join([
-            "#!/bin/bash", "set -euo pipefail",
-            "sudo -u ec2-user -i <<'EOF'",
-            "aws configure set sts_regional_endpoints regional",
-            "aws configure set region ${AWS::Region}",
-            "aws s3 cp ${Example} /home/ec2-user/SageMaker/sagemaker_pyspark_churn.py",
-            "cat > /home/ec2-user/kit-install.sh <<'INSTALL'",
-            "source /home/ec2-user/anaconda3/bin/activate python3",
-            "aws codeartifact login --tool pip --domain ${Domain} --domain-owner ${AWS::AccountId} "
-            "--repository ${Repository} --region ${AWS::Region}",
-            f"pip install --quiet sagemaker_pyspark=={SAGEMAKER_PYSPARK_VERSION}",
-            "INSTALL",
-            "nohup bash /home/ec2-user/kit-install.sh > /home/ec2-user/kit-install.log 2>&1 &",
-            "EOF",
-        ]), {"Domain": domain.attr_name, "Repository": self.repository.attr_name, "Example": example.s3_object_url})
+        script = Fn.sub(
+            "\n".join(
+                [
+                    "#!/bin/bash",
+                    "set -euo pipefail",
+                    "sudo -u ec2-user -i <<'EOF'",
+                    "aws configure set sts_regional_endpoints regional",
+                    "aws configure set region ${AWS::Region}",
+                    "aws s3 cp ${Example} /home/ec2-user/SageMaker/sagemaker_pyspark_churn.py",
+                    "cat > /home/ec2-user/kit-install.sh <<'INSTALL'",
+                    "source /home/ec2-user/anaconda3/bin/activate python3",
+                    "aws codeartifact login --tool pip --domain ${Domain} --domain-owner ${AWS::AccountId} "
+                    "--repository ${Repository} --region ${AWS::Region}",
+                    f"pip install --quiet sagemaker_pyspark=={SAGEMAKER_PYSPARK_VERSION}",
+                    "INSTALL",
+                    "nohup bash /home/ec2-user/kit-install.sh > /home/ec2-user/kit-install.log 2>&1 &",
+                    "EOF",
+                ]
+            ),
+            {"Domain": domain.attr_name, "Repository": self.repository.attr_name, "Example": example.s3_object_url},
+        )
         lifecycle = sagemaker.CfnNotebookInstanceLifecycleConfig(
-            self, "LifecycleConfig", on_start=[sagemaker.CfnNotebookInstanceLifecycleConfig.
-                                               NotebookInstanceLifecycleHookProperty(content=Fn.base64(script))])
+            self,
+            "LifecycleConfig",
+            on_start=[
+                sagemaker.CfnNotebookInstanceLifecycleConfig.NotebookInstanceLifecycleHookProperty(
+                    content=Fn.base64(script)
+                )
+            ],
+        )
         self.instance = sagemaker.CfnNotebookInstance(
-            self, "NotebookInstance", instance_type=config.churn_notebook_instance_type, role_arn=self.role.role_arn,
-            subnet_id=self.vpc.isolated_subnets[0].subnet_id, security_group_ids=[security_group.security_group_id],
-            direct_internet_access="Disabled", root_access="Disabled", kms_key_id=encryption_key.key_id,
-            volume_size_in_gb=20, platform_identifier="notebook-al2-v3",
-            instance_metadata_service_configuration=sagemaker.CfnNotebookInstance.
-            InstanceMetadataServiceConfigurationProperty(minimum_instance_metadata_service_version="2"),
-            lifecycle_config_name=lifecycle.attr_notebook_instance_lifecycle_config_name)
+            self,
+            "NotebookInstance",
+            instance_type=config.churn_notebook_instance_type,
+            role_arn=self.role.role_arn,
+            subnet_id=self.vpc.isolated_subnets[0].subnet_id,
+            security_group_ids=[security_group.security_group_id],
+            direct_internet_access="Disabled",
+            root_access="Disabled",
+            kms_key_id=encryption_key.key_id,
+            volume_size_in_gb=20,
+            platform_identifier="notebook-al2-v3",
+            instance_metadata_service_configuration=sagemaker.CfnNotebookInstance.InstanceMetadataServiceConfigurationProperty(
+                minimum_instance_metadata_service_version="2"
+            ),
+            lifecycle_config_name=lifecycle.attr_notebook_instance_lifecycle_config_name,
+        )
         self.instance.node.add_dependency(self.vpc)
         for resource in (domain, self.repository, lifecycle, self.instance):
-            skip_cfn_lint(resource, "E3006", "cfn-lint checks every region; CodeArtifact and notebook instances are "
-                          "in fewer regions than the pipeline, and the notebook (churn_notebook) is optional: leave it "
-                          "off where the region lacks them.")
+            skip_cfn_lint(
+                resource,
+                "E3006",
+                "cfn-lint checks every region; CodeArtifact and notebook instances are "
+                "in fewer regions than the pipeline, and the notebook (churn_notebook) is optional: leave it "
+                "off where the region lacks them.",
+            )
 
     def _grant(self, domain: codeartifact.CfnDomain) -> None:
         arn = f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}"
         for statement in (
-            iam.PolicyStatement(sid="ReadPackages", actions=["codeartifact:GetAuthorizationToken",
-                                                             "codeartifact:GetRepositoryEndpoint",
-                                                             "codeartifact:ReadFromRepository"],
-                                resources=[domain.attr_arn, self.repository.attr_arn,
-                                           f"arn:{Aws.PARTITION}:codeartifact:{Aws.REGION}:{Aws.ACCOUNT_ID}:package/"
-                                           f"{domain.attr_name}/{self.repository.attr_name}/*"]),
-            iam.PolicyStatement(sid="CodeArtifactBearerToken", actions=["sts:GetServiceBearerToken"], resources=["*"],
-                                conditions={"StringEquals": {"sts:AWSServiceName": "codeartifact.amazonaws.com"}}),
+            iam.PolicyStatement(
+                sid="ReadPackages",
+                actions=[
+                    "codeartifact:GetAuthorizationToken",
+                    "codeartifact:GetRepositoryEndpoint",
+                    "codeartifact:ReadFromRepository",
+                ],
+                resources=[
+                    domain.attr_arn,
+                    self.repository.attr_arn,
+                    f"arn:{Aws.PARTITION}:codeartifact:{Aws.REGION}:{Aws.ACCOUNT_ID}:package/"
+                    f"{domain.attr_name}/{self.repository.attr_name}/*",
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="CodeArtifactBearerToken",
+                actions=["sts:GetServiceBearerToken"],
+                resources=["*"],
+                conditions={"StringEquals": {"sts:AWSServiceName": "codeartifact.amazonaws.com"}},
+            ),
             # SageMakerEstimator creates its training job, model, endpoint config and endpoint from the notebook.
             iam.PolicyStatement(
                 sid="TrainAndHostFromSpark",
-                actions=["sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob",
-                         "sagemaker:CreateModel", "sagemaker:DescribeModel", "sagemaker:DeleteModel",
-                         "sagemaker:CreateEndpointConfig", "sagemaker:DescribeEndpointConfig",
-                         "sagemaker:DeleteEndpointConfig", "sagemaker:CreateEndpoint", "sagemaker:DescribeEndpoint",
-                         "sagemaker:DeleteEndpoint", "sagemaker:InvokeEndpoint", "sagemaker:AddTags"],
-                resources=[f"{arn}:training-job/churn-spark-*", f"{arn}:model/churn-spark-*",
-                           f"{arn}:endpoint-config/churn-spark-*", f"{arn}:endpoint/churn-spark-*"]),
-            iam.PolicyStatement(sid="PassOwnRole", actions=["iam:PassRole"], resources=[self.role.role_arn],
-                                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}),
-            iam.PolicyStatement(sid="NotebookLogs",
-                                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                                resources=[f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:"
-                                           f"/aws/sagemaker/{kind}:*" for kind in
-                                           ("NotebookInstances", "TrainingJobs", "Endpoints")]),
+                actions=[
+                    "sagemaker:CreateTrainingJob",
+                    "sagemaker:DescribeTrainingJob",
+                    "sagemaker:StopTrainingJob",
+                    "sagemaker:CreateModel",
+                    "sagemaker:DescribeModel",
+                    "sagemaker:DeleteModel",
+                    "sagemaker:CreateEndpointConfig",
+                    "sagemaker:DescribeEndpointConfig",
+                    "sagemaker:DeleteEndpointConfig",
+                    "sagemaker:CreateEndpoint",
+                    "sagemaker:DescribeEndpoint",
+                    "sagemaker:DeleteEndpoint",
+                    "sagemaker:InvokeEndpoint",
+                    "sagemaker:AddTags",
+                ],
+                resources=[
+                    f"{arn}:training-job/churn-spark-*",
+                    f"{arn}:model/churn-spark-*",
+                    f"{arn}:endpoint-config/churn-spark-*",
+                    f"{arn}:endpoint/churn-spark-*",
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="PassOwnRole",
+                actions=["iam:PassRole"],
+                resources=[self.role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            ),
+            iam.PolicyStatement(
+                sid="NotebookLogs",
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[
+                    f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:/aws/sagemaker/{kind}:*"
+                    for kind in ("NotebookInstances", "TrainingJobs", "Endpoints")
+                ],
+            ),
         ):
             self.role.add_to_policy(statement)

@@ -13,8 +13,13 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from datagen.churn import generate
-from ..common.acknowledgments import (CDK_ASSETS_FINDING, GRANT_ACTION_FINDINGS, acknowledge,
-                                      acknowledge_bucket_objects, skip_cfn_lint)
+from ..common.acknowledgments import (
+    CDK_ASSETS_FINDING,
+    GRANT_ACTION_FINDINGS,
+    acknowledge,
+    acknowledge_bucket_objects,
+    skip_cfn_lint,
+)
 from ..common.config import KitConfig
 from ..common.encryption import DataKey, grant_create_grant_for_aws_resources
 from ..common.functions import PROJECT_ROOT
@@ -33,17 +38,34 @@ class ChurnTrainingPipeline(Construct):
     Exposes `role` (the pipeline's and its jobs' execution role), `pipeline`, `model_package_group`, `sample_data`.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: KitConfig, encryption_key: DataKey,
-                 images: SageMakerImages, artifacts_bucket: s3.IBucket, input_bucket: s3.IBucket | None = None,
-                 pipeline_name: str = "churn-training", model_package_group_name: str = "churn-models") -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: KitConfig,
+        encryption_key: DataKey,
+        images: SageMakerImages,
+        artifacts_bucket: s3.IBucket,
+        input_bucket: s3.IBucket | None = None,
+        pipeline_name: str = "churn-training",
+        model_package_group_name: str = "churn-models",
+    ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         self.model_package_group = sagemaker.CfnModelPackageGroup(
-            self, "ModelPackageGroup", model_package_group_name=model_package_group_name,
-            model_package_group_description="Churn models registered by the churn pipeline")
+            self,
+            "ModelPackageGroup",
+            model_package_group_name=model_package_group_name,
+            model_package_group_description="Churn models registered by the churn pipeline",
+        )
         self.model_package_group.apply_removal_policy(config.removal_policy)
-        self.role = iam.Role(self, "ExecutionRole", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
-                             description="Runs the churn pipeline and its processing and training jobs")
+        self.role = iam.Role(
+            self,
+            "ExecutionRole",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description="Runs the churn pipeline and its processing and training jobs",
+        )
         directory = Path(tempfile.mkdtemp(prefix="kit-churn-"))
         generate(directory / "churn.csv", rows=SAMPLE_ROWS)
         self.sample_data = s3_assets.Asset(self, "SampleData", path=str(directory / "churn.csv"))
@@ -58,66 +80,123 @@ class ChurnTrainingPipeline(Construct):
         # SageMaker encrypts job volumes with the key through grants it creates for the role.
         grant_create_grant_for_aws_resources(encryption_key, self.role)
         self._grant_sagemaker(pipeline_name, model_package_group_name)
-        reason = ("Spark and the jobs list, read, write and overwrite whole run folders of the artifacts bucket (and "
-                  "read the input bucket, if given); CDK grants on one bucket and one key produce these wildcards; "
-                  "code and sample data are content-addressed CDK assets.")
+        reason = (
+            "Spark and the jobs list, read, write and overwrite whole run folders of the artifacts bucket (and "
+            "read the input bucket, if given); CDK grants on one bucket and one key produce these wildcards; "
+            "code and sample data are content-addressed CDK assets."
+        )
         acknowledge(self.role, reason, *GRANT_ACTION_FINDINGS, CDK_ASSETS_FINDING)
         for bucket in filter(None, (artifacts_bucket, input_bucket)):
             acknowledge_bucket_objects(self.role, reason, bucket)
-        skip_cfn_lint(self.model_package_group, "E3006", "cfn-lint checks every region; SageMaker model registries "
-                      "exist wherever the pipeline's images do, and the template's SupportedRegion rule stops a "
-                      "deployment anywhere else.")
+        skip_cfn_lint(
+            self.model_package_group,
+            "E3006",
+            "cfn-lint checks every region; SageMaker model registries "
+            "exist wherever the pipeline's images do, and the template's SupportedRegion rule stops a "
+            "deployment anywhere else.",
+        )
 
         inputs = PipelineInputs(
-            role_arn=self.role.role_arn, spark_image=images.spark_processing, xgboost_image=images.xgboost,
-            artifacts_bucket=artifacts_bucket.bucket_name, kms_key_arn=encryption_key.key_arn,
-            preprocess_code_uri=preprocess.s3_object_url, preprocess_file=_file_name(preprocess),
-            evaluate_code_uri=evaluate.s3_object_url, evaluate_file=_file_name(evaluate),
-            model_package_group=model_package_group_name, default_input_uri=self.sample_data.s3_object_url,
+            role_arn=self.role.role_arn,
+            spark_image=images.spark_processing,
+            xgboost_image=images.xgboost,
+            artifacts_bucket=artifacts_bucket.bucket_name,
+            kms_key_arn=encryption_key.key_arn,
+            preprocess_code_uri=preprocess.s3_object_url,
+            preprocess_file=_file_name(preprocess),
+            evaluate_code_uri=evaluate.s3_object_url,
+            evaluate_file=_file_name(evaluate),
+            model_package_group=model_package_group_name,
+            default_input_uri=self.sample_data.s3_object_url,
             processing_instance_type=config.churn_processing_instance_type,
             processing_instance_count=config.churn_processing_instance_count,
             training_instance_type=config.churn_training_instance_type,
-            endpoint_instance_type=config.churn_endpoint_instance_type, min_auc=config.churn_min_auc,
+            endpoint_instance_type=config.churn_endpoint_instance_type,
+            min_auc=config.churn_min_auc,
             approval_status="Approved" if config.churn_auto_approve else "PendingManualApproval",
         )
         self.definition = build_definition(inputs)
         self.pipeline = sagemaker.CfnPipeline(
-            self, "Pipeline", pipeline_name=pipeline_name, role_arn=self.role.role_arn,
-            pipeline_display_name=pipeline_name, pipeline_description="Churn: Spark features, XGBoost, AUC gate, registry",
-            pipeline_definition={"PipelineDefinitionBody": stack.to_json_string(self.definition)})
+            self,
+            "Pipeline",
+            pipeline_name=pipeline_name,
+            role_arn=self.role.role_arn,
+            pipeline_display_name=pipeline_name,
+            pipeline_description="Churn: Spark features, XGBoost, AUC gate, registry",
+            pipeline_definition={"PipelineDefinitionBody": stack.to_json_string(self.definition)},
+        )
         self.pipeline.node.add_dependency(self.role)
         self.pipeline.node.add_dependency(self.model_package_group)
 
     def _grant_sagemaker(self, pipeline_name: str, group_name: str) -> None:
         arn = f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}"
-        self.role.add_to_policy(iam.PolicyStatement(
-            sid="RunPipelineJobs",
-            actions=["sagemaker:CreateProcessingJob", "sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob",
-                     "sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob",
-                     "sagemaker:AddTags"],
-            # Pipelines name their jobs pipelines-<execution id>-<step>-<suffix>.
-            resources=[f"{arn}:processing-job/pipelines-*", f"{arn}:training-job/pipelines-*"]))
-        self.role.add_to_policy(iam.PolicyStatement(
-            sid="RegisterModels",
-            actions=["sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage", "sagemaker:AddTags"],
-            resources=[f"{arn}:model-package/{group_name}/*", f"{arn}:model-package-group/{group_name}"]))
-        self.role.add_to_policy(iam.PolicyStatement(
-            sid="TrackRunsInExperiments",
-            actions=["sagemaker:CreateExperiment", "sagemaker:CreateTrial", "sagemaker:DescribeExperiment",
-                     "sagemaker:DescribeTrial", "sagemaker:AssociateTrialComponent", "sagemaker:AddTags"],
-            resources=[f"{arn}:experiment/{pipeline_name}*", f"{arn}:experiment-trial/*",
-                       f"{arn}:experiment-trial-component/*"]))
-        self.role.add_to_policy(iam.PolicyStatement(
-            sid="PassOwnRoleToJobs", actions=["iam:PassRole"], resources=[self.role.role_arn],
-            conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}))
-        self.role.add_to_policy(iam.PolicyStatement(
-            sid="JobLogs", actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
-                                    "logs:DescribeLogStreams"],
-            resources=[f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:/aws/sagemaker/"
-                       f"{kind}Jobs:*" for kind in ("Processing", "Training")]))
-        self.role.add_to_policy(iam.PolicyStatement(
-            sid="JobMetrics", actions=["cloudwatch:PutMetricData"], resources=["*"],
-            conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}}))
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="RunPipelineJobs",
+                actions=[
+                    "sagemaker:CreateProcessingJob",
+                    "sagemaker:DescribeProcessingJob",
+                    "sagemaker:StopProcessingJob",
+                    "sagemaker:CreateTrainingJob",
+                    "sagemaker:DescribeTrainingJob",
+                    "sagemaker:StopTrainingJob",
+                    "sagemaker:AddTags",
+                ],
+                # Pipelines name their jobs pipelines-<execution id>-<step>-<suffix>.
+                resources=[f"{arn}:processing-job/pipelines-*", f"{arn}:training-job/pipelines-*"],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="RegisterModels",
+                actions=["sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage", "sagemaker:AddTags"],
+                resources=[f"{arn}:model-package/{group_name}/*", f"{arn}:model-package-group/{group_name}"],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="TrackRunsInExperiments",
+                actions=[
+                    "sagemaker:CreateExperiment",
+                    "sagemaker:CreateTrial",
+                    "sagemaker:DescribeExperiment",
+                    "sagemaker:DescribeTrial",
+                    "sagemaker:AssociateTrialComponent",
+                    "sagemaker:AddTags",
+                ],
+                resources=[
+                    f"{arn}:experiment/{pipeline_name}*",
+                    f"{arn}:experiment-trial/*",
+                    f"{arn}:experiment-trial-component/*",
+                ],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="PassOwnRoleToJobs",
+                actions=["iam:PassRole"],
+                resources=[self.role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="JobLogs",
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                resources=[
+                    f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:/aws/sagemaker/{kind}Jobs:*"
+                    for kind in ("Processing", "Training")
+                ],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="JobMetrics",
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
+            )
+        )
         acknowledge(
             self.role,
             "Scoped by name: jobs to the pipelines-* names SageMaker Pipelines gives them, packages to this group, "
@@ -139,6 +218,8 @@ def _file_name(asset: s3_assets.Asset) -> str:
     """The file name a processing input gives the asset: the last part of its object key."""
     key = asset.s3_object_key
     if Token.is_unresolved(key):
-        raise ValueError("The churn pipeline needs a stack synthesizer with literal asset object keys "
-                         "(the default synthesizer has them).")
+        raise ValueError(
+            "The churn pipeline needs a stack synthesizer with literal asset object keys "
+            "(the default synthesizer has them)."
+        )
     return key.rsplit("/", 1)[-1]

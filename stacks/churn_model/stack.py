@@ -13,13 +13,29 @@ from .churn import ChurnModel
 
 
 class ChurnModelStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, config: KitConfig,
-                 capture_bucket: s3.IBucket | None = None, capture_prefix: str = "data-capture",
-                 capture_key: kms.IKey | None = None) -> None:
-        super().__init__(scope, construct_id,
-                         description="SageMaker Spark churn model: pipeline, registry, monitored endpoint (ML and analytics kit)")
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: KitConfig,
+        capture_bucket: s3.IBucket | None = None,
+        capture_prefix: str = "data-capture",
+        capture_key: kms.IKey | None = None,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            description="SageMaker Spark churn model: pipeline, registry, monitored endpoint (ML and analytics kit)",
+        )
         apply_standard_tags(self, config, architecture="churn-model")
-        self.churn = ChurnModel(self, "Churn", config=config, capture_bucket=capture_bucket,
-                                capture_prefix=capture_prefix, capture_key=capture_key)
+        self.churn = ChurnModel(
+            self,
+            "Churn",
+            config=config,
+            capture_bucket=capture_bucket,
+            capture_prefix=capture_prefix,
+            capture_key=capture_key,
+        )
         # What `make smoke` reads (tools/smoke): the function whose teardown removes the endpoint it created.
         CfnOutput(self, "DeployerFunctionName", value=self.churn.endpoint.deployer.function_name)

@@ -48,7 +48,9 @@ def acknowledge(construct: IConstruct, reason: str, *rule_ids: str) -> None:
 def skip_checkov(resource: CfnResource, check_id: str, reason: str) -> None:
     """Record a checkov skip in the resource's metadata, where checkov reads it and a reviewer sees why."""
     if len(reason.strip()) < MIN_REASON_LENGTH:
-        raise ValueError(f"A checkov skip on {resource.node.path} needs a reason of at least {MIN_REASON_LENGTH} characters.")
+        raise ValueError(
+            f"A checkov skip on {resource.node.path} needs a reason of at least {MIN_REASON_LENGTH} characters."
+        )
     metadata = resource.get_metadata("checkov") or {}
     skips = [s for s in metadata.get("skip", []) if s["id"] != check_id]
     skips.append({"id": check_id, "comment": reason.strip()})
@@ -58,7 +60,9 @@ def skip_checkov(resource: CfnResource, check_id: str, reason: str) -> None:
 def skip_cfn_lint(resource: CfnResource, rule_id: str, reason: str) -> None:
     """Have cfn-lint ignore one rule on one resource (its metadata), with the reason next to it."""
     if len(reason.strip()) < MIN_REASON_LENGTH:
-        raise ValueError(f"A cfn-lint skip on {resource.node.path} needs a reason of at least {MIN_REASON_LENGTH} characters.")
+        raise ValueError(
+            f"A cfn-lint skip on {resource.node.path} needs a reason of at least {MIN_REASON_LENGTH} characters."
+        )
     metadata = resource.get_metadata("cfn-lint") or {"config": {"ignore_checks": []}}
     metadata["config"]["ignore_checks"] = sorted({*metadata["config"]["ignore_checks"], rule_id})
     resource.add_metadata("cfn-lint", metadata)
@@ -66,7 +70,9 @@ def skip_cfn_lint(resource: CfnResource, rule_id: str, reason: str) -> None:
     resource.add_metadata("cfn-lint-reasons", {**reasons, rule_id: reason.strip()})
 
 
-CDK_MANAGED_REASON = "CDK-managed helper function; its code, runtime and settings are set by aws-cdk-lib, not by the kit."
+CDK_MANAGED_REASON = (
+    "CDK-managed helper function; its code, runtime and settings are set by aws-cdk-lib, not by the kit."
+)
 
 
 @jsii.implements(IAspect)
@@ -137,6 +143,15 @@ def acknowledge_bucket_objects(construct: IConstruct, reason: str, bucket, patte
 CDK_ASSETS_FINDING = (
     "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]"
 )
-GRANT_ACTION_FINDINGS = tuple(f"AwsSolutions-IAM5[Action::{action}]" for action in (
-    "s3:GetObject*", "s3:GetBucket*", "s3:List*", "s3:DeleteObject*", "s3:Abort*",
-    "kms:GenerateDataKey*", "kms:ReEncrypt*"))
+GRANT_ACTION_FINDINGS = tuple(
+    f"AwsSolutions-IAM5[Action::{action}]"
+    for action in (
+        "s3:GetObject*",
+        "s3:GetBucket*",
+        "s3:List*",
+        "s3:DeleteObject*",
+        "s3:Abort*",
+        "kms:GenerateDataKey*",
+        "kms:ReEncrypt*",
+    )
+)

@@ -23,13 +23,28 @@ DEFAULT_PROFILE = "sandbox"
 
 # Retention periods CloudWatch Logs accepts, in days.
 LOG_RETENTION: dict[int, RetentionDays] = {
-    1: RetentionDays.ONE_DAY, 3: RetentionDays.THREE_DAYS, 5: RetentionDays.FIVE_DAYS, 7: RetentionDays.ONE_WEEK,
-    14: RetentionDays.TWO_WEEKS, 30: RetentionDays.ONE_MONTH, 60: RetentionDays.TWO_MONTHS,
-    90: RetentionDays.THREE_MONTHS, 120: RetentionDays.FOUR_MONTHS, 150: RetentionDays.FIVE_MONTHS,
-    180: RetentionDays.SIX_MONTHS, 365: RetentionDays.ONE_YEAR, 400: RetentionDays.THIRTEEN_MONTHS,
-    545: RetentionDays.EIGHTEEN_MONTHS, 731: RetentionDays.TWO_YEARS, 1096: RetentionDays.THREE_YEARS,
-    1827: RetentionDays.FIVE_YEARS, 2192: RetentionDays.SIX_YEARS, 2557: RetentionDays.SEVEN_YEARS,
-    2922: RetentionDays.EIGHT_YEARS, 3288: RetentionDays.NINE_YEARS, 3653: RetentionDays.TEN_YEARS,
+    1: RetentionDays.ONE_DAY,
+    3: RetentionDays.THREE_DAYS,
+    5: RetentionDays.FIVE_DAYS,
+    7: RetentionDays.ONE_WEEK,
+    14: RetentionDays.TWO_WEEKS,
+    30: RetentionDays.ONE_MONTH,
+    60: RetentionDays.TWO_MONTHS,
+    90: RetentionDays.THREE_MONTHS,
+    120: RetentionDays.FOUR_MONTHS,
+    150: RetentionDays.FIVE_MONTHS,
+    180: RetentionDays.SIX_MONTHS,
+    365: RetentionDays.ONE_YEAR,
+    400: RetentionDays.THIRTEEN_MONTHS,
+    545: RetentionDays.EIGHTEEN_MONTHS,
+    731: RetentionDays.TWO_YEARS,
+    1096: RetentionDays.THREE_YEARS,
+    1827: RetentionDays.FIVE_YEARS,
+    2192: RetentionDays.SIX_YEARS,
+    2557: RetentionDays.SEVEN_YEARS,
+    2922: RetentionDays.EIGHT_YEARS,
+    3288: RetentionDays.NINE_YEARS,
+    3653: RetentionDays.TEN_YEARS,
 }
 
 
@@ -145,38 +160,54 @@ class KitConfig:
         _require_availability_zones("redshift_availability_zones", self.redshift_availability_zones)
         _require_email("redshift_notification_email", self.redshift_notification_email)
         _require_range("quality_label_delay_days", self.quality_label_delay_days, 0, 90)
-        _require_raw_retention(self.quality_raw_retention_days, self.quality_label_delay_days,
-                               self.quality_raw_archive_expiry_days)
+        _require_raw_retention(
+            self.quality_raw_retention_days, self.quality_label_delay_days, self.quality_raw_archive_expiry_days
+        )
         _require_choice("quality_max_vcpu", self.quality_max_vcpu, EMR_SERVERLESS_VCPU_STEPS)
         _require_range("quality_idle_minutes", self.quality_idle_minutes, 1, 10_080)
         _require_range("quality_job_timeout_minutes", self.quality_job_timeout_minutes, 10, 1_440)
         _require_range("quality_schedule_hour", self.quality_schedule_hour, 0, 23)
-        for name in ("quality_decision_threshold", "quality_min_average_precision",
-                     "quality_max_average_precision_drop", "quality_min_label_coverage"):
+        for name in (
+            "quality_decision_threshold",
+            "quality_min_average_precision",
+            "quality_max_average_precision_drop",
+            "quality_min_label_coverage",
+        ):
             _require_fraction(name, getattr(self, name))
         if not 0.0 < self.quality_target_half_width < 0.5:
-            raise ConfigError(f"Setting {OVERRIDE_PREFIX}quality_target_half_width={self.quality_target_half_width!r} "
-                              "is out of range. Allowed: more than 0 and less than 0.5 (a half-width of a ratio).")
-        for name in ("churn_processing_instance_type", "churn_training_instance_type",
-                     "churn_endpoint_instance_type", "churn_notebook_instance_type"):
+            raise ConfigError(
+                f"Setting {OVERRIDE_PREFIX}quality_target_half_width={self.quality_target_half_width!r} "
+                "is out of range. Allowed: more than 0 and less than 0.5 (a half-width of a ratio)."
+            )
+        for name in (
+            "churn_processing_instance_type",
+            "churn_training_instance_type",
+            "churn_endpoint_instance_type",
+            "churn_notebook_instance_type",
+        ):
             _require_instance_type(name, getattr(self, name))
         _require_range("churn_processing_instance_count", self.churn_processing_instance_count, 1, 100)
         _require_fraction("churn_min_auc", self.churn_min_auc)
         _require_range("churn_endpoint_instance_count", self.churn_endpoint_instance_count, 1, 100)
-        _require_range("churn_endpoint_max_instances", self.churn_endpoint_max_instances,
-                       self.churn_endpoint_instance_count, 100)
+        _require_range(
+            "churn_endpoint_max_instances", self.churn_endpoint_max_instances, self.churn_endpoint_instance_count, 100
+        )
         _require_range("churn_invocations_per_instance", self.churn_invocations_per_instance, 1, 100_000)
         _require_range("churn_capture_percent", self.churn_capture_percent, 1, 100)
         _require_range("churn_idle_hours", self.churn_idle_hours, 0, 720)
         if self.churn_idle_hours and self.churn_endpoint_max_instances > self.churn_endpoint_instance_count:
-            raise ConfigError(f"Setting {OVERRIDE_PREFIX}churn_idle_hours={self.churn_idle_hours} needs an endpoint "
-                              "without auto scaling. Allowed: 0 (guard off), or churn_endpoint_max_instances equal to "
-                              "churn_endpoint_instance_count.")
+            raise ConfigError(
+                f"Setting {OVERRIDE_PREFIX}churn_idle_hours={self.churn_idle_hours} needs an endpoint "
+                "without auto scaling. Allowed: 0 (guard off), or churn_endpoint_max_instances equal to "
+                "churn_endpoint_instance_count."
+            )
         for name in ("quicksight_owner_arn", "quicksight_viewer_group_arn"):
             _require_quicksight_arn(name, getattr(self, name), self.quicksight_identity_region)
         if self.quicksight_viewer_group_arn and not self.quicksight_owner_arn:
-            raise ConfigError(f"Setting {OVERRIDE_PREFIX}quicksight_viewer_group_arn needs "
-                              f"{OVERRIDE_PREFIX}quicksight_owner_arn: the dashboard has to have an owner.")
+            raise ConfigError(
+                f"Setting {OVERRIDE_PREFIX}quicksight_viewer_group_arn needs "
+                f"{OVERRIDE_PREFIX}quicksight_owner_arn: the dashboard has to have an owner."
+            )
 
     @property
     def removal_policy(self) -> RemovalPolicy:
@@ -302,7 +333,7 @@ def load_config(context: Mapping[str, Any]) -> KitConfig:
     for key, raw in context.items():
         if not key.startswith(OVERRIDE_PREFIX):
             continue
-        name = key[len(OVERRIDE_PREFIX):]
+        name = key[len(OVERRIDE_PREFIX) :]
         if name not in SETTING_NAMES:
             raise ConfigError(
                 f"Unknown setting {key!r}.{_did_you_mean(name)} Allowed settings: "
@@ -331,12 +362,16 @@ def _reject_lookalike_keys(context: Mapping[str, Any]) -> None:
             continue
         bare = re.sub(r"^kit[^a-z0-9]*", "", key.strip().lower())
         if bare == PROFILE_CONTEXT_KEY:
-            raise ConfigError(f"Context key {key!r} is not read by the kit. Did you mean {PROFILE_CONTEXT_KEY}? "
-                              f"Set the profile with -c {PROFILE_CONTEXT_KEY}=<{'|'.join(PROFILE_DEFAULTS)}>.")
+            raise ConfigError(
+                f"Context key {key!r} is not read by the kit. Did you mean {PROFILE_CONTEXT_KEY}? "
+                f"Set the profile with -c {PROFILE_CONTEXT_KEY}=<{'|'.join(PROFILE_DEFAULTS)}>."
+            )
         close = difflib.get_close_matches(bare.replace("-", "_"), SETTING_NAMES, n=1, cutoff=0.85)
         if close:
-            raise ConfigError(f"Context key {key!r} is not read by the kit. Did you mean {OVERRIDE_PREFIX}{close[0]}? "
-                              f"Settings are set with -c {OVERRIDE_PREFIX}<setting>=<value>.")
+            raise ConfigError(
+                f"Context key {key!r} is not read by the kit. Did you mean {OVERRIDE_PREFIX}{close[0]}? "
+                f"Settings are set with -c {OVERRIDE_PREFIX}<setting>=<value>."
+            )
 
 
 def _parse(name: str, raw: Any, kind: type) -> Any:
@@ -405,13 +440,15 @@ def _require_raw_retention(retention_days: int, label_delay_days: int, archive_e
         raise ConfigError(
             f"Setting {OVERRIDE_PREFIX}quality_raw_retention_days={retention_days} is shorter than the label window: "
             f"the run for day D reads its captures on day D+{needed} ({OVERRIDE_PREFIX}quality_label_delay_days="
-            f"{label_delay_days}, plus one day). Allowed: {needed} or more; {needed + 1} leaves a day to re-run.")
+            f"{label_delay_days}, plus one day). Allowed: {needed} or more; {needed + 1} leaves a day to re-run."
+        )
     if archive_expiry_days and archive_expiry_days < retention_days + DEEP_ARCHIVE_MINIMUM_DAYS:
         raise ConfigError(
             f"Setting {OVERRIDE_PREFIX}quality_raw_archive_expiry_days={archive_expiry_days} ends the audit archive "
             f"before Deep Archive's {DEEP_ARCHIVE_MINIMUM_DAYS}-day minimum (objects move there after "
             f"{OVERRIDE_PREFIX}quality_raw_retention_days={retention_days}). Allowed: 0 (no archive), or "
-            f"{retention_days + DEEP_ARCHIVE_MINIMUM_DAYS} to 3650.")
+            f"{retention_days + DEEP_ARCHIVE_MINIMUM_DAYS} to 3650."
+        )
     _require_range("quality_raw_archive_expiry_days", archive_expiry_days, 0, 3650)
 
 
@@ -435,14 +472,18 @@ def _require_availability_zones(name: str, value: str) -> None:
 
 def _require_email(name: str, value: str) -> None:
     if value and not EMAIL_PATTERN.match(value):
-        raise ConfigError(f"Setting {OVERRIDE_PREFIX}{name}={value!r} is not an e-mail address. "
-                          "Allowed: empty (no subscription) or one address, for example ml-team@example.com.")
+        raise ConfigError(
+            f"Setting {OVERRIDE_PREFIX}{name}={value!r} is not an e-mail address. "
+            "Allowed: empty (no subscription) or one address, for example ml-team@example.com."
+        )
 
 
 def _require_instance_type(name: str, value: str) -> None:
     if not SAGEMAKER_INSTANCE_TYPE_PATTERN.match(value):
-        raise ConfigError(f"Setting {OVERRIDE_PREFIX}{name}={value!r} is not a SageMaker instance type. "
-                          "Allowed: ml.<family>.<size>, for example ml.m5.xlarge.")
+        raise ConfigError(
+            f"Setting {OVERRIDE_PREFIX}{name}={value!r} is not a SageMaker instance type. "
+            "Allowed: ml.<family>.<size>, for example ml.m5.xlarge."
+        )
 
 
 def _require_quicksight_arn(name: str, value: str, identity_region: str) -> None:

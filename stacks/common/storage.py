@@ -117,23 +117,30 @@ class SecureBucket(s3.Bucket):
         """
         bucket = cast(s3.CfnBucket, self.node.default_child)
         bucket.logging_configuration = s3.CfnBucket.LoggingConfigurationProperty(
-            destination_bucket_name=target.bucket_name, log_file_prefix=prefix)
-        granted = target.add_to_resource_policy(iam.PolicyStatement(
-            principals=[iam.ServicePrincipal("logging.s3.amazonaws.com")],
-            actions=["s3:PutObject"],
-            resources=[target.arn_for_objects(f"{prefix}*")],
-            conditions={"ArnLike": {"aws:SourceArn": self.bucket_arn},
-                        "StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
-        ))
+            destination_bucket_name=target.bucket_name, log_file_prefix=prefix
+        )
+        granted = target.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("logging.s3.amazonaws.com")],
+                actions=["s3:PutObject"],
+                resources=[target.arn_for_objects(f"{prefix}*")],
+                conditions={
+                    "ArnLike": {"aws:SourceArn": self.bucket_arn},
+                    "StringEquals": {"aws:SourceAccount": Stack.of(self).account},
+                },
+            )
+        )
         if not granted.statement_added:
             Annotations.of(self).add_warning_v2(
                 "kit:access-log-target-policy",
                 f"Grant logging.s3.amazonaws.com s3:PutObject on {prefix}* in the policy of the imported access-log "
-                "bucket yourself.")
+                "bucket yourself.",
+            )
 
 
-def _acknowledge_shared_settings(bucket: s3.Bucket, config: KitConfig, versioned: bool | None = None,
-                                 unversioned_reason: str = "") -> None:
+def _acknowledge_shared_settings(
+    bucket: s3.Bucket, config: KitConfig, versioned: bool | None = None, unversioned_reason: str = ""
+) -> None:
     """Findings that follow from the kit's deliberate choices for every bucket."""
     acknowledge(
         bucket,
@@ -153,7 +160,10 @@ def _acknowledge_shared_settings(bucket: s3.Bucket, config: KitConfig, versioned
         "s3_event_notifications_enabled_check",
     )
     if not (config.versioned_buckets if versioned is None else versioned):
-        reason = unversioned_reason if config.versioned_buckets else (
-            f"Profile {config.profile!r} turns versioning off (set kit:versioned_buckets=true to keep versions).")
+        reason = (
+            unversioned_reason
+            if config.versioned_buckets
+            else (f"Profile {config.profile!r} turns versioning off (set kit:versioned_buckets=true to keep versions).")
+        )
         acknowledge(bucket, reason, "NIST.800.53.R5-S3BucketVersioningEnabled", "s3_bucket_versioning_enabled_check")
         skip_checkov(bucket.node.default_child, "CKV_AWS_21", reason)

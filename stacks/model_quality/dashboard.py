@@ -21,16 +21,32 @@ from .storage import QualityStorage
 
 VIEWER_ACTIONS = ("quicksight:DescribeDashboard", "quicksight:ListDashboardVersions", "quicksight:QueryDashboard")
 DASHBOARD_OWNER_ACTIONS = VIEWER_ACTIONS + (
-    "quicksight:UpdateDashboardPermissions", "quicksight:UpdateDashboard", "quicksight:DeleteDashboard",
-    "quicksight:DescribeDashboardPermissions", "quicksight:UpdateDashboardPublishedVersion")
+    "quicksight:UpdateDashboardPermissions",
+    "quicksight:UpdateDashboard",
+    "quicksight:DeleteDashboard",
+    "quicksight:DescribeDashboardPermissions",
+    "quicksight:UpdateDashboardPublishedVersion",
+)
 DATA_SOURCE_OWNER_ACTIONS = (
-    "quicksight:DescribeDataSource", "quicksight:DescribeDataSourcePermissions", "quicksight:PassDataSource",
-    "quicksight:UpdateDataSource", "quicksight:DeleteDataSource", "quicksight:UpdateDataSourcePermissions")
+    "quicksight:DescribeDataSource",
+    "quicksight:DescribeDataSourcePermissions",
+    "quicksight:PassDataSource",
+    "quicksight:UpdateDataSource",
+    "quicksight:DeleteDataSource",
+    "quicksight:UpdateDataSourcePermissions",
+)
 DATA_SET_OWNER_ACTIONS = (
-    "quicksight:DescribeDataSet", "quicksight:DescribeDataSetPermissions", "quicksight:PassDataSet",
-    "quicksight:DescribeIngestion", "quicksight:ListIngestions", "quicksight:UpdateDataSet",
-    "quicksight:DeleteDataSet", "quicksight:CreateIngestion", "quicksight:CancelIngestion",
-    "quicksight:UpdateDataSetPermissions")
+    "quicksight:DescribeDataSet",
+    "quicksight:DescribeDataSetPermissions",
+    "quicksight:PassDataSet",
+    "quicksight:DescribeIngestion",
+    "quicksight:ListIngestions",
+    "quicksight:UpdateDataSet",
+    "quicksight:DeleteDataSet",
+    "quicksight:CreateIngestion",
+    "quicksight:CancelIngestion",
+    "quicksight:UpdateDataSetPermissions",
+)
 
 
 # Athena projects every dt partition a query does not bound (PROJECTION_START to today, more each day): each
@@ -54,9 +70,10 @@ def _since(days: int) -> str:
 
 def dataset_queries(database: str) -> dict[str, tuple[str, list[tuple[str, str]]]]:
     """Athena SQL of each dataset and its columns (QuickSight types)."""
-    latest = (f"(SELECT max(dt) AS dt FROM {database}.summary WHERE dt >= {_since(LATEST_WITHIN_DAYS)})")
+    latest = f"(SELECT max(dt) AS dt FROM {database}.summary WHERE dt >= {_since(LATEST_WITHIN_DAYS)})"
     return {
-        "curves": (f"""
+        "curves": (
+            f"""
 WITH latest AS {latest},
 grid AS (
   SELECT c.dt, round(c.recall, {RECALL_DECIMALS}) AS recall, max(c.precision) AS precision FROM {database}.curve c
@@ -71,26 +88,47 @@ SELECT r.recall, CAST(s.positives AS double) / nullif(s.positives + s.negatives,
   'no skill' AS series FROM {database}.summary s JOIN latest ON s.dt = latest.dt
   CROSS JOIN (VALUES 0.0, 1.0) AS r(recall)
 WHERE s.dt >= {_since(LATEST_WITHIN_DAYS)}""".strip(),
-                   [("recall", "DECIMAL"), ("precision", "DECIMAL"), ("series", "STRING")]),
-        "daily": (f"""
+            [("recall", "DECIMAL"), ("precision", "DECIMAL"), ("series", "STRING")],
+        ),
+        "daily": (
+            f"""
 SELECT date(dt) AS day, average_precision, average_precision_ci_lower, average_precision_ci_upper, roc_auc,
   rows_captured, rows_joined, label_coverage,
   CAST(positives AS double) / nullif(positives + negatives, 0) AS positive_rate, capture_percent_for_target
 FROM {database}.summary
 WHERE dt >= {_since(DAYS_SHOWN)}""".strip(),
-                  [("day", "DATETIME"), ("average_precision", "DECIMAL"), ("average_precision_ci_lower", "DECIMAL"),
-                   ("average_precision_ci_upper", "DECIMAL"), ("roc_auc", "DECIMAL"), ("rows_captured", "INTEGER"),
-                   ("rows_joined", "INTEGER"), ("label_coverage", "DECIMAL"), ("positive_rate", "DECIMAL"),
-                   ("capture_percent_for_target", "INTEGER")]),
-        "thresholds": (f"""
+            [
+                ("day", "DATETIME"),
+                ("average_precision", "DECIMAL"),
+                ("average_precision_ci_lower", "DECIMAL"),
+                ("average_precision_ci_upper", "DECIMAL"),
+                ("roc_auc", "DECIMAL"),
+                ("rows_captured", "INTEGER"),
+                ("rows_joined", "INTEGER"),
+                ("label_coverage", "DECIMAL"),
+                ("positive_rate", "DECIMAL"),
+                ("capture_percent_for_target", "INTEGER"),
+            ],
+        ),
+        "thresholds": (
+            f"""
 SELECT t.kind, t.threshold, t.precision, t.precision_lower, t.precision_upper, t.recall, t.recall_lower,
   t.recall_upper, t.f1, t.fpr
 FROM {database}.thresholds t JOIN {latest} latest ON t.dt = latest.dt
 WHERE t.dt >= {_since(LATEST_WITHIN_DAYS)}""".strip(),
-                       [("kind", "STRING"), ("threshold", "DECIMAL"), ("precision", "DECIMAL"),
-                        ("precision_lower", "DECIMAL"), ("precision_upper", "DECIMAL"), ("recall", "DECIMAL"),
-                        ("recall_lower", "DECIMAL"), ("recall_upper", "DECIMAL"), ("f1", "DECIMAL"),
-                        ("fpr", "DECIMAL")]),
+            [
+                ("kind", "STRING"),
+                ("threshold", "DECIMAL"),
+                ("precision", "DECIMAL"),
+                ("precision_lower", "DECIMAL"),
+                ("precision_upper", "DECIMAL"),
+                ("recall", "DECIMAL"),
+                ("recall_lower", "DECIMAL"),
+                ("recall_upper", "DECIMAL"),
+                ("f1", "DECIMAL"),
+                ("fpr", "DECIMAL"),
+            ],
+        ),
     }
 
 
@@ -99,9 +137,13 @@ def _column(dataset: str, name: str) -> dict:
 
 
 def _measure(dataset: str, name: str, aggregation: str = "MAX") -> dict:
-    return {"NumericalMeasureField": {"FieldId": f"{dataset}.{name}.{aggregation.lower()}",
-                                      "Column": _column(dataset, name),
-                                      "AggregationFunction": {"SimpleNumericalAggregation": aggregation}}}
+    return {
+        "NumericalMeasureField": {
+            "FieldId": f"{dataset}.{name}.{aggregation.lower()}",
+            "Column": _column(dataset, name),
+            "AggregationFunction": {"SimpleNumericalAggregation": aggregation},
+        }
+    }
 
 
 def _numeric_dimension(dataset: str, name: str) -> dict:
@@ -113,8 +155,9 @@ def _category(dataset: str, name: str) -> dict:
 
 
 def _day(dataset: str) -> dict:
-    return {"DateDimensionField": {"FieldId": f"{dataset}.day", "Column": _column(dataset, "day"),
-                                   "DateGranularity": "DAY"}}
+    return {
+        "DateDimensionField": {"FieldId": f"{dataset}.day", "Column": _column(dataset, "day"), "DateGranularity": "DAY"}
+    }
 
 
 def _title(text: str) -> dict:
@@ -122,8 +165,15 @@ def _title(text: str) -> dict:
 
 
 def _kpi(visual_id: str, title: str, column: str) -> dict:
-    return {"KPIVisual": {"VisualId": visual_id, "Title": _title(title), "ChartConfiguration": {"FieldWells": {
-        "Values": [_measure("daily", column, "MAX")], "TrendGroups": [_day("daily")]}}}}
+    return {
+        "KPIVisual": {
+            "VisualId": visual_id,
+            "Title": _title(title),
+            "ChartConfiguration": {
+                "FieldWells": {"Values": [_measure("daily", column, "MAX")], "TrendGroups": [_day("daily")]}
+            },
+        }
+    }
 
 
 def dashboard_definition(dataset_arns: dict[str, str]) -> dict:
@@ -131,125 +181,256 @@ def dashboard_definition(dataset_arns: dict[str, str]) -> dict:
     threshold table with precision's and recall's intervals, and tiles for rows, label coverage, positive rate
     and the capture percent that would keep the intervals within the target half-width."""
     visuals = [
-        {"LineChartVisual": {"VisualId": "pr-curve", "Title": _title("Precision-recall: latest day vs 7 days earlier"),
-                             "ChartConfiguration": {"FieldWells": {"LineChartAggregatedFieldWells": {
-                                 "Category": [_numeric_dimension("curves", "recall")],
-                                 "Values": [_measure("curves", "precision")],
-                                 "Colors": [_category("curves", "series")]}}}}},
-        {"LineChartVisual": {"VisualId": "average-precision",
-                             "Title": _title("Average precision with its 95% confidence interval"),
-                             "ChartConfiguration": {"FieldWells": {"LineChartAggregatedFieldWells": {
-                                 "Category": [_day("daily")],
-                                 "Values": [_measure("daily", "average_precision"),
-                                            _measure("daily", "average_precision_ci_lower"),
-                                            _measure("daily", "average_precision_ci_upper")]}}}}},
-        {"TableVisual": {"VisualId": "thresholds", "Title": _title("Thresholds of the latest day"),
-                         "ChartConfiguration": {"FieldWells": {"TableAggregatedFieldWells": {
-                             "GroupBy": [_category("thresholds", "kind"),
-                                         _numeric_dimension("thresholds", "threshold")],
-                             "Values": [_measure("thresholds", name) for name in (
-                                 "precision", "precision_lower", "precision_upper", "recall", "recall_lower",
-                                 "recall_upper", "f1", "fpr")],
-                         }}}}},
+        {
+            "LineChartVisual": {
+                "VisualId": "pr-curve",
+                "Title": _title("Precision-recall: latest day vs 7 days earlier"),
+                "ChartConfiguration": {
+                    "FieldWells": {
+                        "LineChartAggregatedFieldWells": {
+                            "Category": [_numeric_dimension("curves", "recall")],
+                            "Values": [_measure("curves", "precision")],
+                            "Colors": [_category("curves", "series")],
+                        }
+                    }
+                },
+            }
+        },
+        {
+            "LineChartVisual": {
+                "VisualId": "average-precision",
+                "Title": _title("Average precision with its 95% confidence interval"),
+                "ChartConfiguration": {
+                    "FieldWells": {
+                        "LineChartAggregatedFieldWells": {
+                            "Category": [_day("daily")],
+                            "Values": [
+                                _measure("daily", "average_precision"),
+                                _measure("daily", "average_precision_ci_lower"),
+                                _measure("daily", "average_precision_ci_upper"),
+                            ],
+                        }
+                    }
+                },
+            }
+        },
+        {
+            "TableVisual": {
+                "VisualId": "thresholds",
+                "Title": _title("Thresholds of the latest day"),
+                "ChartConfiguration": {
+                    "FieldWells": {
+                        "TableAggregatedFieldWells": {
+                            "GroupBy": [_category("thresholds", "kind"), _numeric_dimension("thresholds", "threshold")],
+                            "Values": [
+                                _measure("thresholds", name)
+                                for name in (
+                                    "precision",
+                                    "precision_lower",
+                                    "precision_upper",
+                                    "recall",
+                                    "recall_lower",
+                                    "recall_upper",
+                                    "f1",
+                                    "fpr",
+                                )
+                            ],
+                        }
+                    }
+                },
+            }
+        },
         _kpi("rows", "Rows joined", "rows_joined"),
         _kpi("coverage", "Label coverage", "label_coverage"),
         _kpi("positive-rate", "Positive rate", "positive_rate"),
-        _kpi("capture-percent", "Capture % that keeps the 95% intervals within the target",
-             "capture_percent_for_target"),
+        _kpi(
+            "capture-percent", "Capture % that keeps the 95% intervals within the target", "capture_percent_for_target"
+        ),
     ]
     return {
-        "DataSetIdentifierDeclarations": [{"Identifier": name, "DataSetArn": arn} for name, arn in dataset_arns.items()],
+        "DataSetIdentifierDeclarations": [
+            {"Identifier": name, "DataSetArn": arn} for name, arn in dataset_arns.items()
+        ],
         "Sheets": [{"SheetId": "model-quality", "Name": "Model quality", "Visuals": visuals}],
     }
 
 
 class QualityDashboard(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, config: KitConfig, encryption_key: DataKey,
-                 storage: QualityStorage, catalog: ResultsCatalog) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: KitConfig,
+        encryption_key: DataKey,
+        storage: QualityStorage,
+        catalog: ResultsCatalog,
+    ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         prefix = stack.stack_name.lower()
-        self.role = iam.Role(self, "DataSourceRole", assumed_by=iam.ServicePrincipal("quicksight.amazonaws.com"),
-                             description="QuickSight's access to the model-quality results through Athena")
+        self.role = iam.Role(
+            self,
+            "DataSourceRole",
+            assumed_by=iam.ServicePrincipal("quicksight.amazonaws.com"),
+            description="QuickSight's access to the model-quality results through Athena",
+        )
         # The query and catalog reads of the managed policy AWSQuicksightAthenaAccess, scoped to this workgroup,
         # the default catalog and this database; its bucket statements are the grants on the results bucket below
         # (https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSQuicksightAthenaAccess.html).
-        self.role.add_to_policy(iam.PolicyStatement(
-            actions=["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults",
-                     "athena:GetQueryResultsStream", "athena:StopQueryExecution", "athena:BatchGetQueryExecution",
-                     "athena:ListQueryExecutions", "athena:GetWorkGroup"],
-            resources=[stack.format_arn(service="athena", resource="workgroup", resource_name=catalog.workgroup_name)]))
-        self.role.add_to_policy(iam.PolicyStatement(
-            actions=["athena:GetDataCatalog", "athena:GetDatabase", "athena:ListDatabases",
-                     "athena:GetTableMetadata", "athena:ListTableMetadata"],
-            resources=[stack.format_arn(service="athena", resource="datacatalog", resource_name="AwsDataCatalog")]))
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "athena:StartQueryExecution",
+                    "athena:GetQueryExecution",
+                    "athena:GetQueryResults",
+                    "athena:GetQueryResultsStream",
+                    "athena:StopQueryExecution",
+                    "athena:BatchGetQueryExecution",
+                    "athena:ListQueryExecutions",
+                    "athena:GetWorkGroup",
+                ],
+                resources=[
+                    stack.format_arn(service="athena", resource="workgroup", resource_name=catalog.workgroup_name)
+                ],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "athena:GetDataCatalog",
+                    "athena:GetDatabase",
+                    "athena:ListDatabases",
+                    "athena:GetTableMetadata",
+                    "athena:ListTableMetadata",
+                ],
+                resources=[stack.format_arn(service="athena", resource="datacatalog", resource_name="AwsDataCatalog")],
+            )
+        )
         # No resource types: listing workgroups and catalogs, and Lake Formation's data access (used only where
         # Lake Formation governs the catalog).
-        self.role.add_to_policy(iam.PolicyStatement(
-            actions=["athena:ListWorkGroups", "athena:ListDataCatalogs", "lakeformation:GetDataAccess"],
-            resources=["*"]))
-        self.role.add_to_policy(iam.PolicyStatement(
-            actions=["glue:GetDatabase", "glue:GetDatabases", "glue:GetTable", "glue:GetTables", "glue:GetPartition",
-                     "glue:GetPartitions", "glue:BatchGetPartition"],
-            resources=[stack.format_arn(service="glue", resource="catalog"),
-                       stack.format_arn(service="glue", resource="database", resource_name=catalog.database_name),
-                       stack.format_arn(service="glue", resource="table",
-                                        resource_name=f"{catalog.database_name}/*")]))
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["athena:ListWorkGroups", "athena:ListDataCatalogs", "lakeformation:GetDataAccess"],
+                resources=["*"],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "glue:GetDatabase",
+                    "glue:GetDatabases",
+                    "glue:GetTable",
+                    "glue:GetTables",
+                    "glue:GetPartition",
+                    "glue:GetPartitions",
+                    "glue:BatchGetPartition",
+                ],
+                resources=[
+                    stack.format_arn(service="glue", resource="catalog"),
+                    stack.format_arn(service="glue", resource="database", resource_name=catalog.database_name),
+                    stack.format_arn(service="glue", resource="table", resource_name=f"{catalog.database_name}/*"),
+                ],
+            )
+        )
         storage.results_bucket.grant_read(self.role)
         storage.results_bucket.grant_put(self.role, f"{catalog.query_results_prefix}*")
         encryption_key.grant_encrypt_decrypt(self.role)
-        acknowledge(self.role, "Reads the result tables (all objects of the results bucket and the tables of its own "
-                    "database) and writes Athena query results under their prefix; listing workgroups and catalogs "
-                    "and Lake Formation's GetDataAccess have no resource type.",
-                    "AwsSolutions-IAM5[Resource::*]",
-                    "AwsSolutions-IAM5[Action::s3:GetObject*]", "AwsSolutions-IAM5[Action::s3:GetBucket*]",
-                    "AwsSolutions-IAM5[Action::s3:List*]", "AwsSolutions-IAM5[Action::s3:Abort*]",
-                    "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]", "AwsSolutions-IAM5[Action::kms:ReEncrypt*]",
-                    f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table/{catalog.database_name}/*]",
-                    f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(storage.results_bucket.node.default_child)}.Arn>/*]",
-                    f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(storage.results_bucket.node.default_child)}.Arn>/{catalog.query_results_prefix}*]")
+        acknowledge(
+            self.role,
+            "Reads the result tables (all objects of the results bucket and the tables of its own "
+            "database) and writes Athena query results under their prefix; listing workgroups and catalogs "
+            "and Lake Formation's GetDataAccess have no resource type.",
+            "AwsSolutions-IAM5[Resource::*]",
+            "AwsSolutions-IAM5[Action::s3:GetObject*]",
+            "AwsSolutions-IAM5[Action::s3:GetBucket*]",
+            "AwsSolutions-IAM5[Action::s3:List*]",
+            "AwsSolutions-IAM5[Action::s3:Abort*]",
+            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+            "AwsSolutions-IAM5[Action::kms:ReEncrypt*]",
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table/{catalog.database_name}/*]",
+            f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(storage.results_bucket.node.default_child)}.Arn>/*]",
+            f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(storage.results_bucket.node.default_child)}.Arn>/{catalog.query_results_prefix}*]",
+        )
         owner = config.quicksight_owner_arn
 
         def permissions(actions: tuple[str, ...]) -> list:
             return [quicksight.CfnDataSource.ResourcePermissionProperty(principal=owner, actions=list(actions))]
 
         self.data_source = quicksight.CfnDataSource(
-            self, "DataSource", aws_account_id=stack.account, data_source_id=f"{prefix}-results", name="Model quality results",
+            self,
+            "DataSource",
+            aws_account_id=stack.account,
+            data_source_id=f"{prefix}-results",
+            name="Model quality results",
             type="ATHENA",
             data_source_parameters=quicksight.CfnDataSource.DataSourceParametersProperty(
                 athena_parameters=quicksight.CfnDataSource.AthenaParametersProperty(
-                    work_group=catalog.workgroup_name, role_arn=self.role.role_arn)),
+                    work_group=catalog.workgroup_name, role_arn=self.role.role_arn
+                )
+            ),
             ssl_properties=quicksight.CfnDataSource.SslPropertiesProperty(disable_ssl=False),
-            permissions=permissions(DATA_SOURCE_OWNER_ACTIONS))
+            permissions=permissions(DATA_SOURCE_OWNER_ACTIONS),
+        )
         # QuickSight validates the data source when it is created: the role's policy must exist by then.
         self.data_source.add_resource_dependency(catalog.workgroup)
         self.data_source.node.add_dependency(self.role)
         self.data_sets: dict[str, quicksight.CfnDataSet] = {}
         for name, (sql, columns) in dataset_queries(catalog.database_name).items():
             data_set = quicksight.CfnDataSet(
-                self, f"{name.capitalize()}DataSet", aws_account_id=stack.account, data_set_id=f"{prefix}-{name}",
-                name=f"Model quality {name}", import_mode="DIRECT_QUERY",
-                physical_table_map={name: quicksight.CfnDataSet.PhysicalTableProperty(
-                    custom_sql=quicksight.CfnDataSet.CustomSqlProperty(
-                        data_source_arn=self.data_source.attr_arn, name=name, sql_query=sql,
-                        columns=[quicksight.CfnDataSet.InputColumnProperty(name=c, type=t) for c, t in columns]))},
-                permissions=[quicksight.CfnDataSet.ResourcePermissionProperty(
-                    principal=owner, actions=list(DATA_SET_OWNER_ACTIONS))])
+                self,
+                f"{name.capitalize()}DataSet",
+                aws_account_id=stack.account,
+                data_set_id=f"{prefix}-{name}",
+                name=f"Model quality {name}",
+                import_mode="DIRECT_QUERY",
+                physical_table_map={
+                    name: quicksight.CfnDataSet.PhysicalTableProperty(
+                        custom_sql=quicksight.CfnDataSet.CustomSqlProperty(
+                            data_source_arn=self.data_source.attr_arn,
+                            name=name,
+                            sql_query=sql,
+                            columns=[quicksight.CfnDataSet.InputColumnProperty(name=c, type=t) for c, t in columns],
+                        )
+                    )
+                },
+                permissions=[
+                    quicksight.CfnDataSet.ResourcePermissionProperty(
+                        principal=owner, actions=list(DATA_SET_OWNER_ACTIONS)
+                    )
+                ],
+            )
             self.data_sets[name] = data_set
-        dashboard_permissions = [quicksight.CfnDashboard.ResourcePermissionProperty(
-            principal=owner, actions=list(DASHBOARD_OWNER_ACTIONS))]
+        dashboard_permissions = [
+            quicksight.CfnDashboard.ResourcePermissionProperty(principal=owner, actions=list(DASHBOARD_OWNER_ACTIONS))
+        ]
         if config.quicksight_viewer_group_arn:
-            dashboard_permissions.append(quicksight.CfnDashboard.ResourcePermissionProperty(
-                principal=config.quicksight_viewer_group_arn, actions=list(VIEWER_ACTIONS)))
+            dashboard_permissions.append(
+                quicksight.CfnDashboard.ResourcePermissionProperty(
+                    principal=config.quicksight_viewer_group_arn, actions=list(VIEWER_ACTIONS)
+                )
+            )
         self.dashboard = quicksight.CfnDashboard(
-            self, "Dashboard", aws_account_id=stack.account, dashboard_id=f"{prefix}-model-quality",
-            name="Model quality", permissions=dashboard_permissions,
+            self,
+            "Dashboard",
+            aws_account_id=stack.account,
+            dashboard_id=f"{prefix}-model-quality",
+            name="Model quality",
+            permissions=dashboard_permissions,
             dashboard_publish_options=quicksight.CfnDashboard.DashboardPublishOptionsProperty(
                 ad_hoc_filtering_option=quicksight.CfnDashboard.AdHocFilteringOptionProperty(
-                    availability_status="DISABLED"),
-                export_to_csv_option=quicksight.CfnDashboard.ExportToCSVOptionProperty(availability_status="ENABLED")))
+                    availability_status="DISABLED"
+                ),
+                export_to_csv_option=quicksight.CfnDashboard.ExportToCSVOptionProperty(availability_status="ENABLED"),
+            ),
+        )
         self.dashboard.add_property_override(
-            "Definition", dashboard_definition({name: ds.attr_arn for name, ds in self.data_sets.items()}))
+            "Definition", dashboard_definition({name: ds.attr_arn for name, ds in self.data_sets.items()})
+        )
         for resource in (self.data_source, *self.data_sets.values(), self.dashboard):
-            skip_cfn_lint(resource, "E3006", "The template is region-agnostic; QuickSight exists only in some "
-                          "regions, and this construct is added only where the account has a QuickSight subscription.")
+            skip_cfn_lint(
+                resource,
+                "E3006",
+                "The template is region-agnostic; QuickSight exists only in some "
+                "regions, and this construct is added only where the account has a QuickSight subscription.",
+            )

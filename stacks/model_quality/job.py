@@ -8,8 +8,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
-from ..common.acknowledgments import (CDK_ASSETS_FINDING, GRANT_ACTION_FINDINGS, acknowledge,
-                                      acknowledge_bucket_objects)
+from ..common.acknowledgments import CDK_ASSETS_FINDING, GRANT_ACTION_FINDINGS, acknowledge, acknowledge_bucket_objects
 from ..common.config import KitConfig
 from ..common.encryption import DataKey
 from ..common.functions import PROJECT_ROOT, copy_bundling
@@ -30,8 +29,15 @@ class PrCurveJob(Construct):
     the data key; nothing else.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: KitConfig, encryption_key: DataKey,
-                 storage: QualityStorage) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: KitConfig,
+        encryption_key: DataKey,
+        storage: QualityStorage,
+    ) -> None:
         super().__init__(scope, construct_id)
         self.application = emrserverless.CfnApplication(
             self,
@@ -41,25 +47,36 @@ class PrCurveJob(Construct):
             architecture="ARM64",
             auto_start_configuration=emrserverless.CfnApplication.AutoStartConfigurationProperty(enabled=True),
             auto_stop_configuration=emrserverless.CfnApplication.AutoStopConfigurationProperty(
-                enabled=True, idle_timeout_minutes=config.quality_idle_minutes),
+                enabled=True, idle_timeout_minutes=config.quality_idle_minutes
+            ),
             maximum_capacity=emrserverless.CfnApplication.MaximumAllowedResourcesProperty(
-                cpu=f"{config.quality_max_vcpu} vCPU", memory=f"{config.quality_max_vcpu * GB_PER_VCPU} GB",
-                disk=f"{config.quality_max_vcpu * 20} GB"),
+                cpu=f"{config.quality_max_vcpu} vCPU",
+                memory=f"{config.quality_max_vcpu * GB_PER_VCPU} GB",
+                disk=f"{config.quality_max_vcpu * 20} GB",
+            ),
         )
         self.entry_point = s3_assets.Asset(self, "EntryPoint", path=str(ENTRY_POINT))
         # spark_jobs/ under its own name, so the zip works as --py-files.
-        self.package = s3_assets.Asset(self, "Package", path=str(JOB_PACKAGE),
-                                       bundling=copy_bundling(**{JOB_PACKAGE.name: JOB_PACKAGE}))
+        self.package = s3_assets.Asset(
+            self, "Package", path=str(JOB_PACKAGE), bundling=copy_bundling(**{JOB_PACKAGE.name: JOB_PACKAGE})
+        )
 
         stack = Stack.of(self)
         self.role = iam.Role(
             self,
             "JobRole",
-            assumed_by=iam.ServicePrincipal("emr-serverless.amazonaws.com").with_conditions({
-                "StringEquals": {"aws:SourceAccount": stack.account},
-                "ArnLike": {"aws:SourceArn": stack.format_arn(
-                    service="emr-serverless", resource="/applications", resource_name=self.application.attr_application_id)},
-            }),
+            assumed_by=iam.ServicePrincipal("emr-serverless.amazonaws.com").with_conditions(
+                {
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {
+                        "aws:SourceArn": stack.format_arn(
+                            service="emr-serverless",
+                            resource="/applications",
+                            resource_name=self.application.attr_application_id,
+                        )
+                    },
+                }
+            ),
             description="Runs the daily precision-recall job: reads captures and labels, writes results",
         )
         capture_pattern = f"{storage.capture_prefix}/*" if storage.capture_prefix else "*"
@@ -72,14 +89,18 @@ class PrCurveJob(Construct):
         self.package.grant_read(self.role)
         encryption_key.grant_encrypt_decrypt(self.role)
         self.log_uri = storage.logs_bucket.s3_url_for_object("emr-serverless/")
-        reason = ("Object-level wildcards are the job's own prefixes: it lists and reads every capture and label file "
-                  "of a day, and rewrites whole dt= partitions of its results; asset objects are content-addressed.")
+        reason = (
+            "Object-level wildcards are the job's own prefixes: it lists and reads every capture and label file "
+            "of a day, and rewrites whole dt= partitions of its results; asset objects are content-addressed."
+        )
         acknowledge(self.role, reason, *GRANT_ACTION_FINDINGS, CDK_ASSETS_FINDING)
         acknowledge_bucket_objects(self.role, reason, storage.capture_bucket, capture_pattern)
         for bucket in (storage.ground_truth_bucket, storage.results_bucket, storage.logs_bucket):
             acknowledge_bucket_objects(self.role, reason, bucket)
 
     def spark_submit_parameters(self) -> str:
-        return (f"--py-files {self.package.s3_object_url} "
-                "--conf spark.executor.cores=4 --conf spark.executor.memory=14g --conf spark.driver.cores=2 "
-                "--conf spark.driver.memory=7g --conf spark.sql.adaptive.enabled=true")
+        return (
+            f"--py-files {self.package.s3_object_url} "
+            "--conf spark.executor.cores=4 --conf spark.executor.memory=14g --conf spark.driver.cores=2 "
+            "--conf spark.driver.memory=7g --conf spark.sql.adaptive.enabled=true"
+        )

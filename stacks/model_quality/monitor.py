@@ -30,31 +30,61 @@ class ModelQualityMonitor(Construct):
     and `capture_uri` for an endpoint's DataCaptureConfig.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: KitConfig,
-                 endpoint_name: str = DEFAULT_ENDPOINT_NAME, capture_bucket: s3.IBucket | None = None,
-                 capture_prefix: str = CAPTURE_PREFIX, variant_name: str | None = None,
-                 encryption_key: DataKey | None = None) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: KitConfig,
+        endpoint_name: str = DEFAULT_ENDPOINT_NAME,
+        capture_bucket: s3.IBucket | None = None,
+        capture_prefix: str = CAPTURE_PREFIX,
+        variant_name: str | None = None,
+        encryption_key: DataKey | None = None,
+    ) -> None:
         super().__init__(scope, construct_id)
-        self.key = encryption_key or DataKey(self, "DataKey", config=config,
-                                             description="Model-quality captures, labels, results and logs")
-        self.storage = QualityStorage(self, "Storage", config=config, encryption_key=self.key,
-                                      capture_bucket=capture_bucket, capture_prefix=capture_prefix)
+        self.key = encryption_key or DataKey(
+            self, "DataKey", config=config, description="Model-quality captures, labels, results and logs"
+        )
+        self.storage = QualityStorage(
+            self,
+            "Storage",
+            config=config,
+            encryption_key=self.key,
+            capture_bucket=capture_bucket,
+            capture_prefix=capture_prefix,
+        )
         self.job = PrCurveJob(self, "PrCurveJob", config=config, encryption_key=self.key, storage=self.storage)
-        self.run = DailyQualityRun(self, "DailyRun", config=config, encryption_key=self.key, storage=self.storage,
-                                   job=self.job, endpoint_name=endpoint_name, variant_name=variant_name)
-        self.alarms = QualityAlarms(self, "Alarms", config=config, run=self.run, encryption_key=self.key,
-                                    endpoint_name=endpoint_name)
-        self.catalog = ResultsCatalog(self, "ResultsCatalog", config=config, encryption_key=self.key,
-                                      storage=self.storage)
+        self.run = DailyQualityRun(
+            self,
+            "DailyRun",
+            config=config,
+            encryption_key=self.key,
+            storage=self.storage,
+            job=self.job,
+            endpoint_name=endpoint_name,
+            variant_name=variant_name,
+        )
+        self.alarms = QualityAlarms(
+            self, "Alarms", config=config, run=self.run, encryption_key=self.key, endpoint_name=endpoint_name
+        )
+        self.catalog = ResultsCatalog(
+            self, "ResultsCatalog", config=config, encryption_key=self.key, storage=self.storage
+        )
         self.dashboard = None
         if config.quicksight_owner_arn:
-            self.dashboard = QualityDashboard(self, "Dashboard", config=config, encryption_key=self.key,
-                                              storage=self.storage, catalog=self.catalog)
+            self.dashboard = QualityDashboard(
+                self, "Dashboard", config=config, encryption_key=self.key, storage=self.storage, catalog=self.catalog
+            )
             # The dashboard is a resource of the stack's region; the console opens it at that region's address,
             # whatever the identity region of its users (https://docs.aws.amazon.com/quicksight/latest/user/regions.html).
-            CfnOutput(self, "DashboardUrl", description="Open the dashboard in the QuickSight console of its region",
-                      value=f"https://{Stack.of(self).region}.quicksight.aws.amazon.com/sn/dashboards/"
-                            f"{self.dashboard.dashboard.dashboard_id}")
+            CfnOutput(
+                self,
+                "DashboardUrl",
+                description="Open the dashboard in the QuickSight console of its region",
+                value=f"https://{Stack.of(self).region}.quicksight.aws.amazon.com/sn/dashboards/"
+                f"{self.dashboard.dashboard.dashboard_id}",
+            )
         elif config.quicksight_warn_unconfigured:
             # An app that builds the monitor itself may also acknowledge it on the construct:
             # Annotations.of(monitor).acknowledge_warning("kit:quicksight-not-configured", "<reason>").
@@ -63,19 +93,32 @@ class ModelQualityMonitor(Construct):
                 "No QuickSight dashboard: set -c kit:quicksight_owner_arn=arn:aws:quicksight:<identity-region>:"
                 "<account>:user/default/<name> (and -c kit:quicksight_viewer_group_arn=... for read-only viewers, "
                 "-c kit:quicksight_identity_region=<region>) once the account has a QuickSight subscription, or "
-                "-c kit:quicksight_warn_unconfigured=false if you do not want one.")
+                "-c kit:quicksight_warn_unconfigured=false if you do not want one.",
+            )
         acknowledge(
             self,
             "The kit's roles hold least-privilege statements that CDK grants write as each role's own default "
             "policy; an inline policy belongs to exactly one role, which is what this rule protects.",
             "NIST.800.53.R5-IAMNoInlinePolicy",
         )
-        CfnOutput(self, "CaptureUri", value=self.capture_uri,
-                  description="DataCaptureConfig.DestinationS3Uri for the monitored endpoint")
-        CfnOutput(self, "NotificationTopicArn", value=self.run.topic.topic_arn,
-                  description="Subscribe to receive run failures and alarms")
-        CfnOutput(self, "StateMachineArn", value=self.run.state_machine.state_machine_arn,
-                  description="Start with {\"date\": \"YYYY-MM-DD\"} to score a day by hand")
+        CfnOutput(
+            self,
+            "CaptureUri",
+            value=self.capture_uri,
+            description="DataCaptureConfig.DestinationS3Uri for the monitored endpoint",
+        )
+        CfnOutput(
+            self,
+            "NotificationTopicArn",
+            value=self.run.topic.topic_arn,
+            description="Subscribe to receive run failures and alarms",
+        )
+        CfnOutput(
+            self,
+            "StateMachineArn",
+            value=self.run.state_machine.state_machine_arn,
+            description='Start with {"date": "YYYY-MM-DD"} to score a day by hand',
+        )
 
     @property
     def capture_uri(self) -> str:

@@ -22,8 +22,12 @@ from .job import PrCurveJob
 from .storage import QualityStorage
 
 # Errors of the EMR Serverless integration worth retrying: throttling, capacity and transient service errors.
-RETRYABLE_ERRORS = ["EMRServerless.ThrottlingException", "EMRServerless.ServiceQuotaExceededException",
-                    "EMRServerless.InternalServerException", "EMRServerless.ConflictException"]
+RETRYABLE_ERRORS = [
+    "EMRServerless.ThrottlingException",
+    "EMRServerless.ServiceQuotaExceededException",
+    "EMRServerless.InternalServerException",
+    "EMRServerless.ConflictException",
+]
 THROTTLE_RETRIES = 5
 THROTTLE_MAX_DELAY_SECONDS = 900
 # A job run that ends FAILED (a capacity shortfall surfaces this way, not as an API error) fails the .sync task.
@@ -46,35 +50,68 @@ class DailyQualityRun(Construct):
     the same endpoint the metrics are published for.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: KitConfig, encryption_key: DataKey,
-                 storage: QualityStorage, job: PrCurveJob, endpoint_name: str,
-                 variant_name: str | None = None) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: KitConfig,
+        encryption_key: DataKey,
+        storage: QualityStorage,
+        job: PrCurveJob,
+        endpoint_name: str,
+        variant_name: str | None = None,
+    ) -> None:
         super().__init__(scope, construct_id)
         self.endpoint_name = endpoint_name
         self.variant_name = variant_name
         self.topic = sns.Topic(self, "NotificationTopic", master_key=encryption_key, enforce_ssl=True)
         self.run_date_function = KitFunction(
-            self, "RunDateFunction", config=config, encryption_key=encryption_key,
-            code=bundled_code("quality_run_date"), handler="run_date.handler",
-            description="Resolves the day the model-quality run scores", timeout=Duration.seconds(10),
-            environment={"LABEL_DELAY_DAYS": str(config.quality_label_delay_days)})
+            self,
+            "RunDateFunction",
+            config=config,
+            encryption_key=encryption_key,
+            code=bundled_code("quality_run_date"),
+            handler="run_date.handler",
+            description="Resolves the day the model-quality run scores",
+            timeout=Duration.seconds(10),
+            environment={"LABEL_DELAY_DAYS": str(config.quality_label_delay_days)},
+        )
         self.metrics_function = KitFunction(
-            self, "MetricsFunction", config=config, encryption_key=encryption_key,
-            code=bundled_code("quality_metrics"), handler="metrics_publisher.handler",
-            description="Publishes a day's model-quality summary as CloudWatch metrics", timeout=Duration.seconds(60),
-            environment={"RESULTS_BUCKET": storage.results_bucket.bucket_name, "RESULTS_PREFIX": "",
-                         "ENDPOINT_NAME": endpoint_name, "DECISION_THRESHOLD": str(config.quality_decision_threshold)})
+            self,
+            "MetricsFunction",
+            config=config,
+            encryption_key=encryption_key,
+            code=bundled_code("quality_metrics"),
+            handler="metrics_publisher.handler",
+            description="Publishes a day's model-quality summary as CloudWatch metrics",
+            timeout=Duration.seconds(60),
+            environment={
+                "RESULTS_BUCKET": storage.results_bucket.bucket_name,
+                "RESULTS_PREFIX": "",
+                "ENDPOINT_NAME": endpoint_name,
+                "DECISION_THRESHOLD": str(config.quality_decision_threshold),
+            },
+        )
         storage.results_bucket.grant_read(self.metrics_function, "summary/*")
         encryption_key.grant_decrypt(self.metrics_function)
-        self.metrics_function.add_to_role_policy(iam.PolicyStatement(
-            actions=["cloudwatch:PutMetricData"], resources=["*"],
-            conditions={"StringEquals": {"cloudwatch:namespace": "MlKit/ModelQuality"}}))
-        acknowledge(self.metrics_function.role,
-                    "PutMetricData has no resource type; the policy limits it to the kit's metric namespace, and "
-                    "reads are limited to the summary/ prefix of the results bucket.",
-                    "AwsSolutions-IAM5[Resource::*]", "AwsSolutions-IAM5[Action::s3:GetObject*]",
-                    "AwsSolutions-IAM5[Action::s3:GetBucket*]", "AwsSolutions-IAM5[Action::s3:List*]",
-                    f"AwsSolutions-IAM5[Resource::<{Stack.of(self).get_logical_id(storage.results_bucket.node.default_child)}.Arn>/summary/*]")
+        self.metrics_function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": "MlKit/ModelQuality"}},
+            )
+        )
+        acknowledge(
+            self.metrics_function.role,
+            "PutMetricData has no resource type; the policy limits it to the kit's metric namespace, and "
+            "reads are limited to the summary/ prefix of the results bucket.",
+            "AwsSolutions-IAM5[Resource::*]",
+            "AwsSolutions-IAM5[Action::s3:GetObject*]",
+            "AwsSolutions-IAM5[Action::s3:GetBucket*]",
+            "AwsSolutions-IAM5[Action::s3:List*]",
+            f"AwsSolutions-IAM5[Resource::<{Stack.of(self).get_logical_id(storage.results_bucket.node.default_child)}.Arn>/summary/*]",
+        )
 
         thresholds = sorted(set(STANDARD_THRESHOLDS) | {config.quality_decision_threshold})
         # The job stops itself (executionTimeoutMinutes) before the step gives up on it, so a timed-out step never
@@ -83,119 +120,199 @@ class DailyQualityRun(Construct):
         self.step_timeout = self.job_timeout.plus(START_MARGIN)
         # Long enough for every attempt of the job step and the waits between them.
         attempts = 1 + FAILED_RUN_RETRIES
-        retry_waits = (sum(FAILED_RUN_RETRY_SECONDS * 2 ** n for n in range(FAILED_RUN_RETRIES))
-                       + THROTTLE_RETRIES * THROTTLE_MAX_DELAY_SECONDS)
+        retry_waits = (
+            sum(FAILED_RUN_RETRY_SECONDS * 2**n for n in range(FAILED_RUN_RETRIES))
+            + THROTTLE_RETRIES * THROTTLE_MAX_DELAY_SECONDS
+        )
         self.state_machine = sfn.StateMachine(
-            self, "StateMachine", state_machine_type=sfn.StateMachineType.STANDARD,
+            self,
+            "StateMachine",
+            state_machine_type=sfn.StateMachineType.STANDARD,
             definition_body=sfn.DefinitionBody.from_chainable(self._definition(storage, job, thresholds, config)),
             timeout=Duration.minutes(attempts * self.step_timeout.to_minutes() + retry_waits // 60 + 30),
             tracing_enabled=True,
-            logs=sfn.LogOptions(destination=EncryptedLogGroup(self, "StateMachineLogGroup", config=config,
-                                                              encryption_key=encryption_key),
-                                level=sfn.LogLevel.ALL, include_execution_data=True))
+            logs=sfn.LogOptions(
+                destination=EncryptedLogGroup(
+                    self, "StateMachineLogGroup", config=config, encryption_key=encryption_key
+                ),
+                level=sfn.LogLevel.ALL,
+                include_execution_data=True,
+            ),
+        )
         # SnsPublish grants only sns:Publish; the topic is encrypted, so publishing also needs the key
         # (kms:GenerateDataKey*, kms:Decrypt), which grant_publish adds.
         self.topic.grant_publish(self.state_machine)
         self._grant_job_run(job)
         self.schedule = scheduler.Schedule(
-            self, "DailySchedule",
-            schedule=scheduler.ScheduleExpression.cron(minute="0", hour=str(config.quality_schedule_hour),
-                                                       time_zone=TimeZone.of(config.quality_schedule_time_zone)),
+            self,
+            "DailySchedule",
+            schedule=scheduler.ScheduleExpression.cron(
+                minute="0",
+                hour=str(config.quality_schedule_hour),
+                time_zone=TimeZone.of(config.quality_schedule_time_zone),
+            ),
             target=targets.StepFunctionsStartExecution(
                 self.state_machine,
                 input=scheduler.ScheduleTargetInput.from_object(
-                    {"scheduled_time": scheduler.ContextAttribute.scheduled_time}),
-                role=scheduler_role(self, "SchedulerRole")),
+                    {"scheduled_time": scheduler.ContextAttribute.scheduled_time}
+                ),
+                role=scheduler_role(self, "SchedulerRole"),
+            ),
             enabled=config.schedules_enabled,
-            description="Daily precision-recall run of the model-quality job")
+            description="Daily precision-recall run of the model-quality job",
+        )
 
-    def _definition(self, storage: QualityStorage, job: PrCurveJob, thresholds: list[float],
-                    config: KitConfig) -> sfn.IChainable:
+    def _definition(
+        self, storage: QualityStorage, job: PrCurveJob, thresholds: list[float], config: KitConfig
+    ) -> sfn.IChainable:
         # Every catcher puts the error object at $.error, but its Cause is not always there ("the object usually
         # contains the field Cause", concepts-error-handling), so the message is the whole object as text.
-        run_failed = sfn.Fail(self, "RunFailed", error="ModelQualityRunFailed",
-                              cause="The daily model-quality run failed; the error is in the SNS notification "
-                                    "and in this execution's history.")
+        run_failed = sfn.Fail(
+            self,
+            "RunFailed",
+            error="ModelQualityRunFailed",
+            cause="The daily model-quality run failed; the error is in the SNS notification "
+            "and in this execution's history.",
+        )
         notify = tasks.SnsPublish(
-            self, "NotifyFailure", topic=self.topic, subject="Model-quality run failed",
+            self,
+            "NotifyFailure",
+            topic=self.topic,
+            subject="Model-quality run failed",
             message=sfn.TaskInput.from_text(sfn.JsonPath.json_to_string(sfn.JsonPath.object_at("$.error"))),
-            result_path=sfn.JsonPath.DISCARD)
+            result_path=sfn.JsonPath.DISCARD,
+        )
         notify.add_catch(run_failed, errors=["States.ALL"], result_path="$.notification_error")
         notify_failure = notify.next(run_failed)
         resolve_date = tasks.LambdaInvoke(
-            self, "ResolveDate", lambda_function=self.run_date_function, payload_response_only=True,
-            result_path="$.run", retry_on_service_exceptions=True)
+            self,
+            "ResolveDate",
+            lambda_function=self.run_date_function,
+            payload_response_only=True,
+            result_path="$.run",
+            retry_on_service_exceptions=True,
+        )
         resolve_date.add_catch(notify_failure, result_path="$.error")
         arguments = [
-            "--captures", storage.capture_uri, "--ground-truth", storage.ground_truth_bucket.s3_url_for_object(),
-            "--output", storage.results_bucket.s3_url_for_object(), "--label-delay-days",
-            str(config.quality_label_delay_days), "--thresholds", ",".join(f"{t:g}" for t in thresholds),
-            "--rollup-days", str(ROLLUP_DAYS), "--decision-threshold", f"{config.quality_decision_threshold:g}",
-            "--target-half-width", f"{config.quality_target_half_width:g}", "--endpoint", self.endpoint_name,
+            "--captures",
+            storage.capture_uri,
+            "--ground-truth",
+            storage.ground_truth_bucket.s3_url_for_object(),
+            "--output",
+            storage.results_bucket.s3_url_for_object(),
+            "--label-delay-days",
+            str(config.quality_label_delay_days),
+            "--thresholds",
+            ",".join(f"{t:g}" for t in thresholds),
+            "--rollup-days",
+            str(ROLLUP_DAYS),
+            "--decision-threshold",
+            f"{config.quality_decision_threshold:g}",
+            "--target-half-width",
+            f"{config.quality_target_half_width:g}",
+            "--endpoint",
+            self.endpoint_name,
             *(("--variant", self.variant_name) if self.variant_name else ()),
         ]
         quoted = ", ".join(f"'{value}'" for value in arguments)
-        run_job = sfn.CustomState(self, "RunPrCurveJob", state_json={
-            "Type": "Task",
-            "Resource": f"arn:{Stack.of(self).partition}:states:::emr-serverless:startJobRun.sync",
-            "Parameters": {
-                "ApplicationId": job.application.attr_application_id,
-                "ExecutionRoleArn": job.role.role_arn,
-                "Name.$": "States.Format('pr-curve-{}', $.run.date)",
-                "JobDriver": {"SparkSubmit": {
-                    "EntryPoint": job.entry_point.s3_object_url,
-                    "EntryPointArguments.$": f"States.Array({quoted}, '--date', $.run.date)",
-                    "SparkSubmitParameters": job.spark_submit_parameters(),
-                }},
-                "ConfigurationOverrides": {"MonitoringConfiguration": {"S3MonitoringConfiguration": {
-                    "LogUri": job.log_uri}}},
-                "ExecutionTimeoutMinutes": int(self.job_timeout.to_minutes()),
+        run_job = sfn.CustomState(
+            self,
+            "RunPrCurveJob",
+            state_json={
+                "Type": "Task",
+                "Resource": f"arn:{Stack.of(self).partition}:states:::emr-serverless:startJobRun.sync",
+                "Parameters": {
+                    "ApplicationId": job.application.attr_application_id,
+                    "ExecutionRoleArn": job.role.role_arn,
+                    "Name.$": "States.Format('pr-curve-{}', $.run.date)",
+                    "JobDriver": {
+                        "SparkSubmit": {
+                            "EntryPoint": job.entry_point.s3_object_url,
+                            "EntryPointArguments.$": f"States.Array({quoted}, '--date', $.run.date)",
+                            "SparkSubmitParameters": job.spark_submit_parameters(),
+                        }
+                    },
+                    "ConfigurationOverrides": {
+                        "MonitoringConfiguration": {"S3MonitoringConfiguration": {"LogUri": job.log_uri}}
+                    },
+                    "ExecutionTimeoutMinutes": int(self.job_timeout.to_minutes()),
+                },
+                # No ResultSelector: nothing downstream reads the job's result, and selecting a field the integration
+                # does not return would turn a successful run into a runtime error
+                # (https://docs.aws.amazon.com/step-functions/latest/dg/connect-emr-serverless.html).
+                "ResultPath": "$.job",
+                "TimeoutSeconds": int(self.step_timeout.to_seconds()),
+                "Retry": [
+                    {
+                        "ErrorEquals": RETRYABLE_ERRORS,
+                        "IntervalSeconds": 60,
+                        "BackoffRate": 2,
+                        "MaxAttempts": THROTTLE_RETRIES,
+                        "MaxDelaySeconds": THROTTLE_MAX_DELAY_SECONDS,
+                        "JitterStrategy": "FULL",
+                    },
+                    {
+                        "ErrorEquals": FAILED_RUN_ERRORS,
+                        "IntervalSeconds": FAILED_RUN_RETRY_SECONDS,
+                        "BackoffRate": 2,
+                        "MaxAttempts": FAILED_RUN_RETRIES,
+                    },
+                ],
             },
-            # No ResultSelector: nothing downstream reads the job's result, and selecting a field the integration
-            # does not return would turn a successful run into a runtime error
-            # (https://docs.aws.amazon.com/step-functions/latest/dg/connect-emr-serverless.html).
-            "ResultPath": "$.job",
-            "TimeoutSeconds": int(self.step_timeout.to_seconds()),
-            "Retry": [
-                {"ErrorEquals": RETRYABLE_ERRORS, "IntervalSeconds": 60, "BackoffRate": 2,
-                 "MaxAttempts": THROTTLE_RETRIES, "MaxDelaySeconds": THROTTLE_MAX_DELAY_SECONDS,
-                 "JitterStrategy": "FULL"},
-                {"ErrorEquals": FAILED_RUN_ERRORS, "IntervalSeconds": FAILED_RUN_RETRY_SECONDS, "BackoffRate": 2,
-                 "MaxAttempts": FAILED_RUN_RETRIES},
-            ],
-        })
+        )
         run_job.add_catch(notify_failure, errors=["States.ALL"], result_path="$.error")
         publish = tasks.LambdaInvoke(
-            self, "PublishMetrics", lambda_function=self.metrics_function, payload_response_only=True,
+            self,
+            "PublishMetrics",
+            lambda_function=self.metrics_function,
+            payload_response_only=True,
             payload=sfn.TaskInput.from_object({"date": sfn.JsonPath.string_at("$.run.date")}),
-            result_path="$.metrics", retry_on_service_exceptions=True)
+            result_path="$.metrics",
+            retry_on_service_exceptions=True,
+        )
         publish.add_catch(notify_failure, result_path="$.error")
         return resolve_date.next(run_job).next(publish).next(sfn.Succeed(self, "Done"))
 
     def _grant_job_run(self, job: PrCurveJob) -> None:
         """What the .sync integration needs: start, watch and cancel runs, pass the job role, its managed rule."""
         stack = Stack.of(self)
-        application_arn = stack.format_arn(service="emr-serverless", resource="/applications",
-                                           resource_name=job.application.attr_application_id)
-        self.state_machine.add_to_role_policy(iam.PolicyStatement(
-            actions=["emr-serverless:StartJobRun"], resources=[application_arn]))
-        self.state_machine.add_to_role_policy(iam.PolicyStatement(
-            actions=["emr-serverless:GetJobRun", "emr-serverless:CancelJobRun"],
-            resources=[f"{application_arn}/jobruns/*"]))
-        self.state_machine.add_to_role_policy(iam.PolicyStatement(
-            actions=["iam:PassRole"], resources=[job.role.role_arn],
-            conditions={"StringLike": {"iam:PassedToService": "emr-serverless.amazonaws.com"}}))
-        self.state_machine.add_to_role_policy(iam.PolicyStatement(
-            actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
-            resources=[stack.format_arn(service="events", resource="rule",
-                                        resource_name="StepFunctionsGetEventsForEMRServerlessJobRule")]))
+        application_arn = stack.format_arn(
+            service="emr-serverless", resource="/applications", resource_name=job.application.attr_application_id
+        )
+        self.state_machine.add_to_role_policy(
+            iam.PolicyStatement(actions=["emr-serverless:StartJobRun"], resources=[application_arn])
+        )
+        self.state_machine.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["emr-serverless:GetJobRun", "emr-serverless:CancelJobRun"],
+                resources=[f"{application_arn}/jobruns/*"],
+            )
+        )
+        self.state_machine.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[job.role.role_arn],
+                conditions={"StringLike": {"iam:PassedToService": "emr-serverless.amazonaws.com"}},
+            )
+        )
+        self.state_machine.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+                resources=[
+                    stack.format_arn(
+                        service="events", resource="rule", resource_name="StepFunctionsGetEventsForEMRServerlessJobRule"
+                    )
+                ],
+            )
+        )
         functions = [self.run_date_function, self.metrics_function]
         acknowledge(
             self.state_machine.role,
             "X-Ray trace writes have no resource type; job runs are created at run time under this application; "
             "CDK grants invoke on the functions' versions; publishing to the encrypted topic needs the data key's "
             "GenerateDataKey variants (topic.grant_publish, on this key only).",
-            "AwsSolutions-IAM5[Resource::*]", "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+            "AwsSolutions-IAM5[Resource::*]",
+            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
             f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:emr-serverless:<AWS::Region>:<AWS::AccountId>:/applications/<{stack.get_logical_id(job.application)}.ApplicationId>/jobruns/*]",
             *(f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(f.node.default_child)}.Arn>:*]" for f in functions),
         )

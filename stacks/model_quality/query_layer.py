@@ -22,29 +22,61 @@ JSON_LINES = dict(
     output_format="org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
     serde="org.openx.data.jsonserde.JsonSerDe",
 )
-THRESHOLD_STRUCT = ("struct<threshold:double,precision:double,recall:double,f1:double,fpr:double,"
-                    "precision_lower:double,precision_upper:double,recall_lower:double,recall_upper:double>")
-REJECTED_STRUCT = ("struct<capture_malformed_json:bigint,capture_missing_id:bigint,capture_invalid_score:bigint,"
-                   "ground_truth_malformed_json:bigint,ground_truth_missing_id:bigint,"
-                   "ground_truth_invalid_label:bigint,capture_duplicate_id:bigint,ground_truth_duplicate_id:bigint,"
-                   "capture_without_label:bigint,ground_truth_without_prediction:bigint>")
+THRESHOLD_STRUCT = (
+    "struct<threshold:double,precision:double,recall:double,f1:double,fpr:double,"
+    "precision_lower:double,precision_upper:double,recall_lower:double,recall_upper:double>"
+)
+REJECTED_STRUCT = (
+    "struct<capture_malformed_json:bigint,capture_missing_id:bigint,capture_invalid_score:bigint,"
+    "ground_truth_malformed_json:bigint,ground_truth_missing_id:bigint,"
+    "ground_truth_invalid_label:bigint,capture_duplicate_id:bigint,ground_truth_duplicate_id:bigint,"
+    "capture_without_label:bigint,ground_truth_without_prediction:bigint>"
+)
 # Columns of each result dataset, as the precision-recall job writes them.
 TABLES: dict[str, tuple[dict, list[tuple[str, str]]]] = {
-    "histogram": (PARQUET, [("bin", "int"), ("lower", "double"), ("upper", "double"), ("positives", "bigint"),
-                            ("negatives", "bigint")]),
+    "histogram": (
+        PARQUET,
+        [("bin", "int"), ("lower", "double"), ("upper", "double"), ("positives", "bigint"), ("negatives", "bigint")],
+    ),
     "curve": (PARQUET, [("threshold", "double"), ("precision", "double"), ("recall", "double")]),
-    "thresholds": (PARQUET, [("kind", "string"), ("threshold", "double"), ("precision", "double"),
-                             ("recall", "double"), ("f1", "double"), ("fpr", "double"),
-                             ("precision_lower", "double"), ("precision_upper", "double"),
-                             ("recall_lower", "double"), ("recall_upper", "double")]),
-    "summary": (JSON_LINES, [
-        ("date", "string"), ("rows_captured", "bigint"), ("rows_labeled", "bigint"), ("rows_joined", "bigint"),
-        ("label_coverage", "double"), ("positives", "bigint"), ("negatives", "bigint"),
-        ("average_precision", "double"), ("average_precision_lower", "double"),
-        ("average_precision_upper", "double"), ("average_precision_ci_lower", "double"),
-        ("average_precision_ci_upper", "double"), ("roc_auc", "double"), ("best_f1_threshold", "double"),
-        ("thresholds", f"array<{THRESHOLD_STRUCT}>"), ("target_half_width", "double"),
-        ("capture_percent_for_target", "int"), ("rejected", REJECTED_STRUCT)]),
+    "thresholds": (
+        PARQUET,
+        [
+            ("kind", "string"),
+            ("threshold", "double"),
+            ("precision", "double"),
+            ("recall", "double"),
+            ("f1", "double"),
+            ("fpr", "double"),
+            ("precision_lower", "double"),
+            ("precision_upper", "double"),
+            ("recall_lower", "double"),
+            ("recall_upper", "double"),
+        ],
+    ),
+    "summary": (
+        JSON_LINES,
+        [
+            ("date", "string"),
+            ("rows_captured", "bigint"),
+            ("rows_labeled", "bigint"),
+            ("rows_joined", "bigint"),
+            ("label_coverage", "double"),
+            ("positives", "bigint"),
+            ("negatives", "bigint"),
+            ("average_precision", "double"),
+            ("average_precision_lower", "double"),
+            ("average_precision_upper", "double"),
+            ("average_precision_ci_lower", "double"),
+            ("average_precision_ci_upper", "double"),
+            ("roc_auc", "double"),
+            ("best_f1_threshold", "double"),
+            ("thresholds", f"array<{THRESHOLD_STRUCT}>"),
+            ("target_half_width", "double"),
+            ("capture_percent_for_target", "int"),
+            ("rejected", REJECTED_STRUCT),
+        ],
+    ),
 }
 PROJECTION_START = "2024-01-01"
 
@@ -65,36 +97,58 @@ def projection_parameters(location: str) -> dict[str, str]:
 class ResultsCatalog(Construct):
     """The results as Athena tables `<database>.histogram|curve|thresholds|summary`, and the workgroup to query them."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: KitConfig, encryption_key: DataKey,
-                 storage: QualityStorage, database_name: str = "model_quality") -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: KitConfig,
+        encryption_key: DataKey,
+        storage: QualityStorage,
+        database_name: str = "model_quality",
+    ) -> None:
         super().__init__(scope, construct_id)
         account = Stack.of(self).account
         self.database_name = database_name
-        self.database = glue.CfnDatabase(self, "Database", catalog_id=account, database_input=glue.CfnDatabase.DatabaseInputProperty(
-            name=database_name, description="Daily precision-recall results of the model-quality job"))
+        self.database = glue.CfnDatabase(
+            self,
+            "Database",
+            catalog_id=account,
+            database_input=glue.CfnDatabase.DatabaseInputProperty(
+                name=database_name, description="Daily precision-recall results of the model-quality job"
+            ),
+        )
         self.tables: dict[str, glue.CfnTable] = {}
         for name, (storage_format, columns) in TABLES.items():
             location = storage.results_bucket.s3_url_for_object(f"{name}/")
-            table = glue.CfnTable(self, f"{name.capitalize()}Table", catalog_id=account, database_name=database_name,
-                                  table_input=glue.CfnTable.TableInputProperty(
-                name=name,
-                table_type="EXTERNAL_TABLE",
-                parameters={"classification": "parquet" if storage_format is PARQUET else "json",
-                            **projection_parameters(location)},
-                partition_keys=[glue.CfnTable.ColumnProperty(name="dt", type="string")],
-                storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
-                    location=location,
-                    input_format=storage_format["input_format"],
-                    output_format=storage_format["output_format"],
-                    serde_info=glue.CfnTable.SerdeInfoProperty(serialization_library=storage_format["serde"]),
-                    columns=[glue.CfnTable.ColumnProperty(name=c, type=t) for c, t in columns],
+            table = glue.CfnTable(
+                self,
+                f"{name.capitalize()}Table",
+                catalog_id=account,
+                database_name=database_name,
+                table_input=glue.CfnTable.TableInputProperty(
+                    name=name,
+                    table_type="EXTERNAL_TABLE",
+                    parameters={
+                        "classification": "parquet" if storage_format is PARQUET else "json",
+                        **projection_parameters(location),
+                    },
+                    partition_keys=[glue.CfnTable.ColumnProperty(name="dt", type="string")],
+                    storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
+                        location=location,
+                        input_format=storage_format["input_format"],
+                        output_format=storage_format["output_format"],
+                        serde_info=glue.CfnTable.SerdeInfoProperty(serialization_library=storage_format["serde"]),
+                        columns=[glue.CfnTable.ColumnProperty(name=c, type=t) for c, t in columns],
+                    ),
                 ),
-            ))
+            )
             table.add_resource_dependency(self.database)
             self.tables[name] = table
         self.query_results_prefix = "athena-results/"
         self.workgroup = athena.CfnWorkGroup(
-            self, "WorkGroup",
+            self,
+            "WorkGroup",
             name=f"{Stack.of(self).stack_name}-model-quality",
             description="Queries over the model-quality results (the dashboard's data source)",
             recursive_delete_option=not config.retain_data,
@@ -105,7 +159,8 @@ class ResultsCatalog(Construct):
                 result_configuration=athena.CfnWorkGroup.ResultConfigurationProperty(
                     output_location=storage.results_bucket.s3_url_for_object(self.query_results_prefix),
                     encryption_configuration=athena.CfnWorkGroup.EncryptionConfigurationProperty(
-                        encryption_option="SSE_KMS", kms_key=encryption_key.key_arn),
+                        encryption_option="SSE_KMS", kms_key=encryption_key.key_arn
+                    ),
                 ),
             ),
         )

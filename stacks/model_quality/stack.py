@@ -12,8 +12,9 @@ from .monitor import DEFAULT_ENDPOINT_NAME, ModelQualityMonitor
 
 class ModelQualityStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: KitConfig) -> None:
-        super().__init__(scope, construct_id,
-                         description="Daily model-quality (precision-recall) dashboard (ML and analytics kit)")
+        super().__init__(
+            scope, construct_id, description="Daily model-quality (precision-recall) dashboard (ML and analytics kit)"
+        )
         apply_standard_tags(self, config, architecture="model-quality")
         self.monitor = ModelQualityMonitor(self, "Monitor", config=config)
         # What `make smoke` reads (tools/smoke): where labels and results go, how to query them, what to look up.
@@ -23,5 +24,9 @@ class ModelQualityStack(Stack):
         CfnOutput(self, "ResultsDatabaseName", value=monitor.catalog.database_name)
         CfnOutput(self, "AthenaWorkGroupName", value=monitor.catalog.workgroup_name)
         CfnOutput(self, "PrCurveApplicationId", value=monitor.job.application.attr_application_id)
-        CfnOutput(self, "MetricsEndpointName", value=DEFAULT_ENDPOINT_NAME,
-                  description="The Endpoint dimension of the MlKit/ModelQuality metrics")
+        CfnOutput(
+            self,
+            "MetricsEndpointName",
+            value=DEFAULT_ENDPOINT_NAME,
+            description="The Endpoint dimension of the MlKit/ModelQuality metrics",
+        )

@@ -13,10 +13,14 @@ from ..common.storage import AccessLogsBucket, SecureBucket
 CAPTURE_PREFIX = "data-capture"
 # Raw capture and labels are written once under unique keys and expire days later; a version would only keep
 # each expired object one more day (noncurrent expiry cannot be shorter), a third more of the largest bill.
-RAW_UNVERSIONED = dict(versioned=False, unversioned_reason=(
-    "Raw Data Capture and ground truth are write-once objects under unique keys that expire after the label "
-    "window and a re-run; versions would keep every expired object a further day (a third more storage at "
-    "150 TB/day). The results bucket, the record of each day, stays versioned."))
+RAW_UNVERSIONED = dict(
+    versioned=False,
+    unversioned_reason=(
+        "Raw Data Capture and ground truth are write-once objects under unique keys that expire after the label "
+        "window and a re-run; versions would keep every expired object a further day (a third more storage at "
+        "150 TB/day). The results bucket, the record of each day, stays versioned."
+    ),
+)
 
 
 def raw_data_rule(config: KitConfig) -> s3.LifecycleRule:
@@ -30,10 +34,16 @@ def raw_data_rule(config: KitConfig) -> s3.LifecycleRule:
     return s3.LifecycleRule(
         id="ExpireRawData",
         expiration=Duration.days(archive or config.quality_raw_retention_days),
-        transitions=[s3.Transition(storage_class=s3.StorageClass.DEEP_ARCHIVE,
-                                   transition_after=Duration.days(config.quality_raw_retention_days))]
-        if archive else None,
-        noncurrent_version_expiration=Duration.days(1))
+        transitions=[
+            s3.Transition(
+                storage_class=s3.StorageClass.DEEP_ARCHIVE,
+                transition_after=Duration.days(config.quality_raw_retention_days),
+            )
+        ]
+        if archive
+        else None,
+        noncurrent_version_expiration=Duration.days(1),
+    )
 
 
 class QualityStorage(Construct):
@@ -59,15 +69,23 @@ class QualityStorage(Construct):
         raw_expiry = [raw_data_rule(config)]
 
         def bucket(construct_id: str, rules=(), **raw) -> SecureBucket:
-            return SecureBucket(self, construct_id, config=config, encryption_key=encryption_key,
-                                access_logs_bucket=self.access_logs_bucket, lifecycle_rules=rules, **raw)
+            return SecureBucket(
+                self,
+                construct_id,
+                config=config,
+                encryption_key=encryption_key,
+                access_logs_bucket=self.access_logs_bucket,
+                lifecycle_rules=rules,
+                **raw,
+            )
 
         self.capture_bucket = capture_bucket or bucket("CaptureBucket", raw_expiry, **RAW_UNVERSIONED)
         self.capture_prefix = capture_prefix.strip("/")
         self.ground_truth_bucket = bucket("GroundTruthBucket", raw_expiry, **RAW_UNVERSIONED)
         self.results_bucket = bucket("ResultsBucket")
-        self.logs_bucket = bucket("JobLogsBucket", [s3.LifecycleRule(
-            id="ExpireJobLogs", expiration=Duration.days(config.log_retention_days))])
+        self.logs_bucket = bucket(
+            "JobLogsBucket", [s3.LifecycleRule(id="ExpireJobLogs", expiration=Duration.days(config.log_retention_days))]
+        )
 
     @property
     def capture_uri(self) -> str:

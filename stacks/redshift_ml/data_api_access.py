@@ -38,7 +38,11 @@ def grant_data_api(
     )
     grantee.grant_principal.add_to_principal_policy(
         iam.PolicyStatement(
-            actions=["redshift-data:DescribeStatement", "redshift-data:GetStatementResult", "redshift-data:CancelStatement"],
+            actions=[
+                "redshift-data:DescribeStatement",
+                "redshift-data:GetStatementResult",
+                "redshift-data:CancelStatement",
+            ],
             resources=["*"],
             conditions={"StringEquals": {"redshift-data:statement-owner-iam-userid": "${aws:userid}"}},
         )

@@ -42,8 +42,12 @@ class RedshiftMlRole(iam.Role):
             iam.PolicyStatement(
                 sid="SageMakerJobsNamedRedshift",
                 actions=[
-                    "sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob",
-                    "sagemaker:CreateCompilationJob", "sagemaker:DescribeCompilationJob", "sagemaker:StopCompilationJob",
+                    "sagemaker:CreateTrainingJob",
+                    "sagemaker:DescribeTrainingJob",
+                    "sagemaker:StopTrainingJob",
+                    "sagemaker:CreateCompilationJob",
+                    "sagemaker:DescribeCompilationJob",
+                    "sagemaker:StopCompilationJob",
                     "sagemaker:AddTags",
                 ],
                 resources=[
@@ -108,10 +112,18 @@ class RedshiftMlRole(iam.Role):
             "Object-level access to the one ML bucket and use of its one KMS key, as CDK's grant methods write "
             "them; Redshift ML creates and deletes its training files under prefixes it chooses.",
             f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(bucket.node.default_child)}.Arn>/*]",
-            *(f"AwsSolutions-IAM5[Action::{action}]" for action in (
-                "s3:Abort*", "s3:DeleteObject*", "s3:GetBucket*", "s3:GetObject*", "s3:List*",
-                "kms:GenerateDataKey*", "kms:ReEncrypt*",
-            )),
+            *(
+                f"AwsSolutions-IAM5[Action::{action}]"
+                for action in (
+                    "s3:Abort*",
+                    "s3:DeleteObject*",
+                    "s3:GetBucket*",
+                    "s3:GetObject*",
+                    "s3:List*",
+                    "kms:GenerateDataKey*",
+                    "kms:ReEncrypt*",
+                )
+            ),
         )
 
     def _allow_network_interfaces(self) -> None:
@@ -125,8 +137,12 @@ class RedshiftMlRole(iam.Role):
             iam.PolicyStatement(
                 sid="EnhancedVpcRoutingDescribe",
                 actions=[
-                    "ec2:DescribeVpcEndpoints", "ec2:DescribeDhcpOptions", "ec2:DescribeVpcs", "ec2:DescribeSubnets",
-                    "ec2:DescribeSecurityGroups", "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeVpcEndpoints",
+                    "ec2:DescribeDhcpOptions",
+                    "ec2:DescribeVpcs",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeSecurityGroups",
+                    "ec2:DescribeNetworkInterfaces",
                 ],
                 resources=["*"],
             )
@@ -136,8 +152,11 @@ class RedshiftMlRole(iam.Role):
             iam.PolicyStatement(
                 sid="EnhancedVpcRoutingNetworkInterfaces",
                 actions=[
-                    "ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface",
-                    "ec2:DeleteNetworkInterfacePermission", "ec2:ModifyNetworkInterfaceAttribute",
+                    "ec2:CreateNetworkInterface",
+                    "ec2:CreateNetworkInterfacePermission",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:DeleteNetworkInterfacePermission",
+                    "ec2:ModifyNetworkInterfaceAttribute",
                 ],
                 resources=[f"{ec2_arn}:{kind}/*" for kind in kinds],
             )
@@ -146,7 +165,10 @@ class RedshiftMlRole(iam.Role):
             self,
             "Redshift ML creates its network interfaces for enhanced VPC routing itself, with IDs unknown in advance; "
             "limited to this account and region (Describe* has no resource-level permissions).",
-            *(f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:{kind}/*]" for kind in kinds),
+            *(
+                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:{kind}/*]"
+                for kind in kinds
+            ),
         )
 
     def allow_model_source(
@@ -162,9 +184,7 @@ class RedshiftMlRole(iam.Role):
         under `artifacts_prefix` of `artifacts_bucket`, decrypting with `artifacts_key`."""
         stack = Stack.of(self)
         job_arn = f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:training-job/{training_jobs}"
-        self.add_to_policy(
-            iam.PolicyStatement(actions=["sagemaker:DescribeTrainingJob"], resources=[job_arn])
-        )
+        self.add_to_policy(iam.PolicyStatement(actions=["sagemaker:DescribeTrainingJob"], resources=[job_arn]))
         artifacts_bucket.grant_read(self, f"{artifacts_prefix}*")
         if artifacts_key is not None:
             artifacts_key.grant_decrypt(self)

@@ -94,7 +94,9 @@ class ModelLifecycle(Construct):
             timeout=timeout,
             tracing_enabled=True,
             logs=sfn.LogOptions(
-                destination=EncryptedLogGroup(self, "StateMachineLogGroup", config=config, encryption_key=encryption_key),
+                destination=EncryptedLogGroup(
+                    self, "StateMachineLogGroup", config=config, encryption_key=encryption_key
+                ),
                 level=sfn.LogLevel.ALL,
                 include_execution_data=True,
             ),
@@ -193,11 +195,19 @@ class ModelLifecycle(Construct):
         start = step("StartTraining", "start_training", "$.model")
         wait_export = sfn.Wait(self, "WaitForExport", time=sfn.WaitTime.duration(EXPORT_POLL))
         check_export = step(
-            "CheckExport", "check_statement", "$.export", statement_id="$.model.statement_id", model_name="$.model.model_name"
+            "CheckExport",
+            "check_statement",
+            "$.export",
+            statement_id="$.model.statement_id",
+            model_name="$.model.model_name",
         )
         wait_training = sfn.Wait(self, "WaitForTraining", time=sfn.WaitTime.duration(TRAINING_POLL))
         check_training = step(
-            "CheckTraining", "check_model", "$.training", model_name="$.model.model_name", started_at="$.model.started_at"
+            "CheckTraining",
+            "check_model",
+            "$.training",
+            model_name="$.model.model_name",
+            started_at="$.model.started_at",
         )
         describe_failure = step("DescribeFailure", "describe_failure", "$.failure", model_name="$.model.model_name")
         notify_training_failed = self._notify(

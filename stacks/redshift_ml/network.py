@@ -45,7 +45,11 @@ class WarehouseNetwork(Construct):
         )
         self._require_three_zones()
         self.security_group = ec2.SecurityGroup(
-            self, "WorkgroupSecurityGroup", vpc=self.vpc, description="Redshift Serverless workgroup", allow_all_outbound=False
+            self,
+            "WorkgroupSecurityGroup",
+            vpc=self.vpc,
+            description="Redshift Serverless workgroup",
+            allow_all_outbound=False,
         )
         if vpc is None:
             self.security_group.add_ingress_rule(
@@ -59,17 +63,23 @@ class WarehouseNetwork(Construct):
             s3_peer = s3_prefix_list(self, aws_sdk_calls_log_group(self, config=config, encryption_key=encryption_key))
             self.security_group.add_egress_rule(s3_peer, ec2.Port.tcp(443), "HTTPS to the S3 gateway endpoint")
             endpoint_security_group = ec2.SecurityGroup(
-                self, "EndpointSecurityGroup", vpc=self.vpc, description="SageMaker interface endpoints",
+                self,
+                "EndpointSecurityGroup",
+                vpc=self.vpc,
+                description="SageMaker interface endpoints",
                 allow_all_outbound=False,
                 # Its ingress from the workgroup group is a rule resource of its own: inline, it and the workgroup
                 # group's egress to it would reference each other (a circular dependency).
                 disable_inline_rules=True,
             )
             endpoint_security_group.add_ingress_rule(
-                ec2.Peer.security_group_id(self.security_group.security_group_id), ec2.Port.tcp(443), "HTTPS from the workgroup"
+                ec2.Peer.security_group_id(self.security_group.security_group_id),
+                ec2.Port.tcp(443),
+                "HTTPS from the workgroup",
             )
             self.security_group.add_egress_rule(
-                ec2.Peer.security_group_id(endpoint_security_group.security_group_id), ec2.Port.tcp(443),
+                ec2.Peer.security_group_id(endpoint_security_group.security_group_id),
+                ec2.Port.tcp(443),
                 "HTTPS to the SageMaker interface endpoints",
             )
             for name, service in (
@@ -136,4 +146,3 @@ class WarehouseNetwork(Construct):
     @property
     def subnet_ids(self) -> list[str]:
         return self._selected().subnet_ids
-

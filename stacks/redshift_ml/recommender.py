@@ -70,9 +70,19 @@ class RedshiftMlRecommender(Construct):
         vpc_subnets: ec2.SubnetSelection | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        _check_settings(schema=schema, ml_role=ml_role, analyst_role=analyst_role, model_prefix=model_prefix,
-                        database_name=database_name, holdout_days=holdout_days, top_k=top_k, versions_kept=versions_kept)
-        self.key = DataKey(self, "DataKey", config=config, description="Redshift ML recommender: warehouse, models, logs")
+        _check_settings(
+            schema=schema,
+            ml_role=ml_role,
+            analyst_role=analyst_role,
+            model_prefix=model_prefix,
+            database_name=database_name,
+            holdout_days=holdout_days,
+            top_k=top_k,
+            versions_kept=versions_kept,
+        )
+        self.key = DataKey(
+            self, "DataKey", config=config, description="Redshift ML recommender: warehouse, models, logs"
+        )
         self.access_logs_bucket = AccessLogsBucket(self, "AccessLogsBucket", config=config)
         self.model_bucket = SecureBucket(
             self,

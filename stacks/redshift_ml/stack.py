@@ -15,13 +15,23 @@ RECOMMENDER_SCHEMA = "jobmatch"
 
 class RedshiftMlStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: KitConfig) -> None:
-        super().__init__(scope, construct_id, description="Redshift ML in-database job recommender (ML and analytics kit)")
+        super().__init__(
+            scope, construct_id, description="Redshift ML in-database job recommender (ML and analytics kit)"
+        )
         apply_standard_tags(self, config, architecture="redshift-ml")
         self.recommender = RedshiftMlRecommender(self, "Recommender", config=config)
         # What `make smoke` reads (tools/smoke): the Data API target and the table the lifecycle fills.
         warehouse = self.recommender.warehouse
         CfnOutput(self, "DatabaseName", value=warehouse.database_name)
-        CfnOutput(self, "AdminSecretArn", value=warehouse.admin_secret_arn,
-                  description="Secrets Manager secret of the warehouse admin (for the Data API)")
-        CfnOutput(self, "RecommendationsTable", value=f"{RECOMMENDER_SCHEMA}.recommendations",
-                  description="Top-K jobs per seeker, rewritten by each promotion")
+        CfnOutput(
+            self,
+            "AdminSecretArn",
+            value=warehouse.admin_secret_arn,
+            description="Secrets Manager secret of the warehouse admin (for the Data API)",
+        )
+        CfnOutput(
+            self,
+            "RecommendationsTable",
+            value=f"{RECOMMENDER_SCHEMA}.recommendations",
+            description="Top-K jobs per seeker, rewritten by each promotion",
+        )

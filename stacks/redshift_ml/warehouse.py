@@ -60,7 +60,9 @@ class ServerlessWarehouse(Construct):
             subnet_ids=network.subnet_ids,
             security_group_ids=[network.security_group.security_group_id],
             config_parameters=[
-                redshift.CfnWorkgroup.ConfigParameterProperty(parameter_key="enable_user_activity_logging", parameter_value="true"),
+                redshift.CfnWorkgroup.ConfigParameterProperty(
+                    parameter_key="enable_user_activity_logging", parameter_value="true"
+                ),
                 redshift.CfnWorkgroup.ConfigParameterProperty(parameter_key="require_ssl", parameter_value="true"),
             ],
         )
@@ -86,7 +88,12 @@ class ServerlessWarehouse(Construct):
             on_create=call,
             on_update=call,
             policy=cr.AwsCustomResourcePolicy.from_statements(
-                [iam.PolicyStatement(actions=["redshift-serverless:GetNamespace"], resources=[self.namespace.attr_namespace_namespace_arn])]
+                [
+                    iam.PolicyStatement(
+                        actions=["redshift-serverless:GetNamespace"],
+                        resources=[self.namespace.attr_namespace_namespace_arn],
+                    )
+                ]
             ),
             install_latest_aws_sdk=False,
             log_group=self._sdk_calls_log_group,

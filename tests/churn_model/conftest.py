@@ -29,8 +29,14 @@ def churn_and_capture(request) -> tuple[Template, KitConfig, CaptureLocation]:
     key = kms.Key(capture_stack, "CaptureKey", enable_key_rotation=True)
     capture = CaptureLocation(capture_stack, s3.Bucket(capture_stack, "CaptureBucket", encryption_key=key), key)
     stack = cdk.Stack(app, "ChurnModelStack")
-    ChurnModel(stack, "Churn", config=config, capture_bucket=capture.bucket, capture_prefix="data-capture",
-               capture_key=capture.key)
+    ChurnModel(
+        stack,
+        "Churn",
+        config=config,
+        capture_bucket=capture.bucket,
+        capture_prefix="data-capture",
+        capture_key=capture.key,
+    )
     return Template.from_stack(stack), config, capture
 
 

@@ -21,8 +21,10 @@ from tests.construct_app import new_app
 
 # The published pipeline-definition schema: beside the project in this repository's CI, or wherever
 # KIT_PIPELINE_SCHEMA points (the review workflow checks the public schema repository out at a pinned commit).
-SCHEMA = Path(os.environ.get("KIT_PIPELINE_SCHEMA") or
-              PROJECT_ROOT.parent / "shared" / "schemas" / "sagemaker-pipeline-definition.schema.json")
+SCHEMA = Path(
+    os.environ.get("KIT_PIPELINE_SCHEMA")
+    or PROJECT_ROOT.parent / "shared" / "schemas" / "sagemaker-pipeline-definition.schema.json"
+)
 TOKEN = "TOKEN"
 
 
@@ -57,26 +59,57 @@ def with_newer_features(schema):
     schema = copy.deepcopy(schema)
     definitions = schema["definitions"]
     get = {"$ref": "#/definitions/GetFunction"}
-    definitions["JoinFunction"] = {"type": "object", "additionalProperties": False, "required": ["Std:Join"],
-                                   "properties": {"Std:Join": {
-                                       "type": "object", "additionalProperties": False, "required": ["On", "Values"],
-                                       "properties": {"On": {"type": "string"}, "Values": {"type": "array", "items": {
-                                           "oneOf": [{"type": "string"}, {"type": "number"}, get]}}}}}}
-    definitions["JsonGetFunction"] = {"type": "object", "additionalProperties": False, "required": ["Std:JsonGet"],
-                                      "properties": {"Std:JsonGet": {
-                                          "type": "object", "additionalProperties": False,
-                                          "required": ["PropertyFile", "Path"],
-                                          "properties": {"PropertyFile": get, "Path": {"type": "string"}}}}}
-    definitions["StringArgumentValue"]["oneOf"] += [{"$ref": "#/definitions/JoinFunction"},
-                                                    {"$ref": "#/definitions/JsonGetFunction"}]
-    definitions["ProcessingStep"]["properties"]["PropertyFiles"] = {"type": "array", "items": {
-        "type": "object", "additionalProperties": False, "required": ["PropertyFileName", "OutputName", "FilePath"],
-        "properties": {name: {"type": "string"} for name in ("PropertyFileName", "OutputName", "FilePath")}}}
+    definitions["JoinFunction"] = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["Std:Join"],
+        "properties": {
+            "Std:Join": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["On", "Values"],
+                "properties": {
+                    "On": {"type": "string"},
+                    "Values": {"type": "array", "items": {"oneOf": [{"type": "string"}, {"type": "number"}, get]}},
+                },
+            }
+        },
+    }
+    definitions["JsonGetFunction"] = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["Std:JsonGet"],
+        "properties": {
+            "Std:JsonGet": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["PropertyFile", "Path"],
+                "properties": {"PropertyFile": get, "Path": {"type": "string"}},
+            }
+        },
+    }
+    definitions["StringArgumentValue"]["oneOf"] += [
+        {"$ref": "#/definitions/JoinFunction"},
+        {"$ref": "#/definitions/JsonGetFunction"},
+    ]
+    definitions["ProcessingStep"]["properties"]["PropertyFiles"] = {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["PropertyFileName", "OutputName", "FilePath"],
+            "properties": {name: {"type": "string"} for name in ("PropertyFileName", "OutputName", "FilePath")},
+        },
+    }
     definitions["RegisterModelStep"]["properties"]["Arguments"]["properties"]["ModelApprovalStatus"] = {
-        "$ref": "#/definitions/StringArgumentValue"}
+        "$ref": "#/definitions/StringArgumentValue"
+    }
     exception_type = definitions["RetryPolicy"]["properties"]["ExceptionType"]
-    definitions["RetryPolicy"]["properties"]["ExceptionType"] = {"type": "array", "minItems": 1,
-                                                                 "items": exception_type}
+    definitions["RetryPolicy"]["properties"]["ExceptionType"] = {
+        "type": "array",
+        "minItems": 1,
+        "items": exception_type,
+    }
     return schema
 
 
@@ -86,7 +119,9 @@ def require_schema(path, environ) -> None:
         return
     message = f"{path} (the shared reference schema beside the project) is not present"
     if environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{message}; CI=true, so the pipeline schema check must run: check out ../shared/schemas or set KIT_PIPELINE_SCHEMA")
+        pytest.fail(
+            f"{message}; CI=true, so the pipeline schema check must run: check out ../shared/schemas or set KIT_PIPELINE_SCHEMA"
+        )
     pytest.skip(message)
 
 
@@ -96,8 +131,7 @@ def schema():
     return with_newer_features(json.loads(SCHEMA.read_text()))
 
 
-@pytest.mark.parametrize(("environ", "outcome"), [({"CI": "true"}, pytest.fail.Exception),
-                                                  ({}, pytest.skip.Exception)])
+@pytest.mark.parametrize(("environ", "outcome"), [({"CI": "true"}, pytest.fail.Exception), ({}, pytest.skip.Exception)])
 def test_a_missing_schema_fails_in_ci_and_skips_elsewhere(tmp_path, environ, outcome):
     with pytest.raises(outcome, match="not present"):
         require_schema(tmp_path / "missing.json", environ)
@@ -161,7 +195,8 @@ def test_steps_are_wired_preprocess_train_evaluate_gate_register(churn):
     assert register["ModelApprovalStatus"] == {"Get": "Parameters.ModelApprovalStatus"}
     assert register["InferenceSpecification"]["Containers"][0]["ModelDataUrl"] == inputs["model"]
     assert register["InferenceSpecification"]["SupportedRealtimeInferenceInstanceTypes"] == [
-        config.churn_endpoint_instance_type]
+        config.churn_endpoint_instance_type
+    ]
     parameters = {p["Name"]: p.get("DefaultValue") for p in document["Parameters"]}
     assert parameters["MinimumAuc"] == config.churn_min_auc
     assert parameters["ModelApprovalStatus"] == ("Approved" if config.profile == "sandbox" else "PendingManualApproval")
@@ -210,13 +245,34 @@ def test_generator_keeps_regions_that_publish_both_images(tmp_path):
 
     folder = tmp_path / CONFIG_DIR
     folder.mkdir(parents=True)
-    (folder / "xgboost.json").write_text(json.dumps({"training": {"versions": {"1.7-1": {
-        "repository": "sagemaker-xgboost", "registries": {"r-1": "111", "r-2": "222"}}}}}))
-    (folder / "spark.json").write_text(json.dumps({"processing": {"versions": {"3.5": {
-        "repository": "sagemaker-spark-processing", "registries": {"r-2": "333", "r-3": "444"}}}}}))
+    (folder / "xgboost.json").write_text(
+        json.dumps(
+            {
+                "training": {
+                    "versions": {
+                        "1.7-1": {"repository": "sagemaker-xgboost", "registries": {"r-1": "111", "r-2": "222"}}
+                    }
+                }
+            }
+        )
+    )
+    (folder / "spark.json").write_text(
+        json.dumps(
+            {
+                "processing": {
+                    "versions": {
+                        "3.5": {"repository": "sagemaker-spark-processing", "registries": {"r-2": "333", "r-3": "444"}}
+                    }
+                }
+            }
+        )
+    )
     data = image_registries(tmp_path, "test")
     assert data["registries"] == {"r-2": {"XGBoost": "222", "SparkProcessing": "333"}}
-    assert data["images"]["SparkProcessing"] == {"repository": "sagemaker-spark-processing", "tag": "3.5-cpu-py312-v1.0"}
+    assert data["images"]["SparkProcessing"] == {
+        "repository": "sagemaker-spark-processing",
+        "tag": "3.5-cpu-py312-v1.0",
+    }
 
 
 def test_rules_invoke_the_deployer_on_every_package_change_and_on_in_service(churn):
@@ -224,17 +280,29 @@ def test_rules_invoke_the_deployer_on_every_package_change_and_on_in_service(chu
     every status of the group; the in-service rule exists in every profile (it deploys approvals that waited)."""
     template, config = churn
     rules = {name: r["Properties"] for name, r in template.find_resources("AWS::Events::Rule").items()}
-    approval = next(r for r in rules.values() if r.get("EventPattern", {}).get("detail-type") ==
-                    ["SageMaker Model Package State Change"])
+    approval = next(
+        r
+        for r in rules.values()
+        if r.get("EventPattern", {}).get("detail-type") == ["SageMaker Model Package State Change"]
+    )
     assert approval["EventPattern"]["detail"] == {"ModelPackageGroupName": ["churn-models"]}
     (target,) = approval["Targets"]
     assert target["RetryPolicy"]["MaximumRetryAttempts"] == 2 and "DeadLetterConfig" in target
-    (in_service,) = [r for r in rules.values() if r.get("EventPattern", {}).get("detail-type") ==
-                     ["SageMaker Endpoint State Change"]]
-    assert in_service["EventPattern"]["detail"] == {"EndpointName": ["churn-endpoint"], "EndpointStatus": ["IN_SERVICE"]}
-    function = next(f["Properties"] for f in template.find_resources("AWS::Lambda::Function").values()
-                    if f["Properties"].get("Handler") == "deployer.handler")
-    assert "DeadLetterConfig" in function and "ReservedConcurrentExecutions" not in function  # it refuses a busy endpoint
+    (in_service,) = [
+        r for r in rules.values() if r.get("EventPattern", {}).get("detail-type") == ["SageMaker Endpoint State Change"]
+    ]
+    assert in_service["EventPattern"]["detail"] == {
+        "EndpointName": ["churn-endpoint"],
+        "EndpointStatus": ["IN_SERVICE"],
+    }
+    function = next(
+        f["Properties"]
+        for f in template.find_resources("AWS::Lambda::Function").values()
+        if f["Properties"].get("Handler") == "deployer.handler"
+    )
+    assert (
+        "DeadLetterConfig" in function and "ReservedConcurrentExecutions" not in function
+    )  # it refuses a busy endpoint
 
 
 def _logical_id(value):
@@ -278,7 +346,8 @@ def _role_allows(policies, role_id, action, resource_id):
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
             if any(fnmatch.fnmatchcase(action, a) for a in actions) and (
-                    "*" in resources or resource_id in [_logical_id(r) for r in resources]):
+                "*" in resources or resource_id in [_logical_id(r) for r in resources]
+            ):
                 return True
     return False
 
@@ -321,7 +390,9 @@ def test_every_sender_to_an_encrypted_queue_or_topic_can_use_its_key(churn):
                     assert _role_allows(policies, role, action, key_of(topic)), (role, action)
                 checked += 1
     for alarm in template.find_resources("AWS::CloudWatch::Alarm").values():
-        alarm_arn = "arn:AWS::Partition:cloudwatch:AWS::Region:AWS::AccountId:alarm:" + alarm["Properties"].get("AlarmName", "?")
+        alarm_arn = "arn:AWS::Partition:cloudwatch:AWS::Region:AWS::AccountId:alarm:" + alarm["Properties"].get(
+            "AlarmName", "?"
+        )
         for action in alarm["Properties"].get("AlarmActions", []):
             topic = _logical_id(action)
             if topic in resources and key_of(topic):
@@ -332,15 +403,20 @@ def test_every_sender_to_an_encrypted_queue_or_topic_can_use_its_key(churn):
 
 def test_data_capture_goes_to_the_capture_location_it_is_given(churn_and_capture):
     template, config, capture = churn_and_capture
-    function = next(f["Properties"] for f in template.find_resources("AWS::Lambda::Function").values()
-                    if f["Properties"].get("Handler") == "deployer.handler")
+    function = next(
+        f["Properties"]
+        for f in template.find_resources("AWS::Lambda::Function").values()
+        if f["Properties"].get("Handler") == "deployer.handler"
+    )
     env = function["Environment"]["Variables"]
     capture_bucket_id = capture.stack.get_logical_id(capture.bucket.node.default_child)
     assert capture_bucket_id in json.dumps(env["CAPTURE_URI"]) and "/data-capture" in json.dumps(env["CAPTURE_URI"])
     assert capture.stack.get_logical_id(capture.key.node.default_child) in json.dumps(env["CAPTURE_KEY_ARN"])
     assert (env["INSTANCE_TYPE"], env["INSTANCE_COUNT"], env["MAX_INSTANCES"]) == (
-        config.churn_endpoint_instance_type, str(config.churn_endpoint_instance_count),
-        str(config.churn_endpoint_max_instances))
+        config.churn_endpoint_instance_type,
+        str(config.churn_endpoint_instance_count),
+        str(config.churn_endpoint_max_instances),
+    )
     assert env["DELETE_MODEL_PACKAGES"] == ("false" if config.retain_data else "true")
     assert env["ENDPOINT_NAME"] == "churn-endpoint"
 
@@ -353,20 +429,29 @@ def test_stack_deletion_runs_the_teardown_through_the_provider_framework(churn):
     (teardown,) = template.find_resources("Custom::ChurnEndpointTeardown").values()
     framework_id = _logical_id(teardown["Properties"]["ServiceToken"])
     framework = template.to_json()["Resources"][framework_id]["Properties"]
-    deployer_id = next(name for name, f in template.find_resources("AWS::Lambda::Function").items()
-                       if f["Properties"].get("Handler") == "deployer.handler")
+    deployer_id = next(
+        name
+        for name, f in template.find_resources("AWS::Lambda::Function").items()
+        if f["Properties"].get("Handler") == "deployer.handler"
+    )
     assert framework["Environment"]["Variables"]["USER_ON_EVENT_FUNCTION_ARN"] == {"Fn::GetAtt": [deployer_id, "Arn"]}
     assert deployer_id in teardown.get("DependsOn", [])
 
 
 def _statements(template, handler):
     """The statements of the role of the function with this handler."""
-    function = next(f["Properties"] for f in template.find_resources("AWS::Lambda::Function").values()
-                    if f["Properties"].get("Handler") == handler)
+    function = next(
+        f["Properties"]
+        for f in template.find_resources("AWS::Lambda::Function").values()
+        if f["Properties"].get("Handler") == handler
+    )
     role = _logical_id(function["Role"])
-    return [statement for policy in template.find_resources("AWS::IAM::Policy").values()
-            if role in [_logical_id(r) for r in policy["Properties"]["Roles"]]
-            for statement in policy["Properties"]["PolicyDocument"]["Statement"]]
+    return [
+        statement
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        if role in [_logical_id(r) for r in policy["Properties"]["Roles"]]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
 
 
 def _granting(statements, action):
@@ -386,10 +471,14 @@ def test_deployer_can_list_packages_describe_scaling_read_the_rollback_alarm_and
     for action in unconditioned:
         assert any(s["Resource"] == "*" and "Condition" not in s for s in _granting(statements, action)), action
     (alarm,) = _granting(statements, "cloudwatch:DescribeAlarms")[:1]
-    error_alarm = next(name for name, a in template.find_resources("AWS::CloudWatch::Alarm").items()
-                       if a["Properties"]["MetricName"] == "Invocation5XXErrors")
-    assert {"Fn::GetAtt": [error_alarm, "Arn"]} in (alarm["Resource"] if isinstance(alarm["Resource"], list)
-                                                   else [alarm["Resource"]])
+    error_alarm = next(
+        name
+        for name, a in template.find_resources("AWS::CloudWatch::Alarm").items()
+        if a["Properties"]["MetricName"] == "Invocation5XXErrors"
+    )
+    assert {"Fn::GetAtt": [error_alarm, "Arn"]} in (
+        alarm["Resource"] if isinstance(alarm["Resource"], list) else [alarm["Resource"]]
+    )
     weights = _granting(statements, "sagemaker:UpdateEndpointWeightsAndCapacities")
     assert bool(weights) == scaling
     for action in ("sagemaker:ListTags", "sagemaker:AddTags", "sagemaker:DeleteTags"):
@@ -399,8 +488,11 @@ def test_deployer_can_list_packages_describe_scaling_read_the_rollback_alarm_and
 
 def test_idle_guard_follows_the_profile_and_reads_invocations_deletes_and_notifies(churn):
     template, config = churn
-    guards = [f for f in template.find_resources("AWS::Lambda::Function").values()
-              if f["Properties"].get("Handler") == "idle_guard.handler"]
+    guards = [
+        f
+        for f in template.find_resources("AWS::Lambda::Function").values()
+        if f["Properties"].get("Handler") == "idle_guard.handler"
+    ]
     assert len(guards) == (1 if config.churn_idle_hours else 0)
     assert config.churn_idle_hours == (4 if config.profile == "sandbox" else 0)
     if not guards:
@@ -410,15 +502,21 @@ def test_idle_guard_follows_the_profile_and_reads_invocations_deletes_and_notifi
     statements = _statements(template, "idle_guard.handler")
     assert _granting(statements, "sagemaker:DeleteEndpoint") and _granting(statements, "sns:Publish")
     assert _granting(statements, "cloudwatch:GetMetricStatistics")[0]["Resource"] == "*"
-    (schedule,) = [r["Properties"] for r in template.find_resources("AWS::Events::Rule").values()
-                   if "ScheduleExpression" in r["Properties"]]
+    (schedule,) = [
+        r["Properties"]
+        for r in template.find_resources("AWS::Events::Rule").values()
+        if "ScheduleExpression" in r["Properties"]
+    ]
     assert schedule["ScheduleExpression"] == "rate(1 hour)" and "DeadLetterConfig" in schedule["Targets"][0]
 
 
-@pytest.mark.parametrize("overrides, message", [
-    ({"kit:churn_idle_hours": "-1"}, "churn_idle_hours=-1 is out of range. Allowed: 0 to 720"),
-    ({"profile": "production", "kit:churn_idle_hours": "4"}, "needs an endpoint without auto scaling"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"kit:churn_idle_hours": "-1"}, "churn_idle_hours=-1 is out of range. Allowed: 0 to 720"),
+        ({"profile": "production", "kit:churn_idle_hours": "4"}, "needs an endpoint without auto scaling"),
+    ],
+)
 def test_idle_guard_setting_is_validated(overrides, message):
     with pytest.raises(ConfigError, match=message):
         load_config(overrides)
@@ -451,7 +549,9 @@ def test_registry_and_notebook_follow_the_profile(churn):
         assert props["InstanceMetadataServiceConfiguration"] == {"MinimumInstanceMetadataServiceVersion": "2"}
         lifecycle = only(template, "AWS::SageMaker::NotebookInstanceLifecycleConfig")
         script = lifecycle["OnStart"][0]["Content"]["Fn::Base64"]["Fn::Sub"][0]
-        assert "aws codeartifact login --tool pip" in script and "pip install --quiet sagemaker_pyspark==1.4.5" in script
+        assert (
+            "aws codeartifact login --tool pip" in script and "pip install --quiet sagemaker_pyspark==1.4.5" in script
+        )
         (repository,) = template.find_resources("AWS::CodeArtifact::Repository").values()
         assert repository["Properties"]["ExternalConnections"] == ["public:pypi"]
         assert template.find_resources("AWS::EC2::NatGateway") == {}
@@ -470,12 +570,17 @@ def test_library_example_stages_training_data_where_the_notebook_role_may_write(
     """SageMakerEstimator's default S3AutoCreatePath creates a bucket of its own: the example passes both paths,
     under notebook/ of the artifacts bucket (sagemaker-spark's SageMakerEstimator signature)."""
     tree = ast.parse((PROJECT_ROOT / "examples" / "sagemaker_pyspark_churn.py").read_text())
-    (call,) = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "SageMakerEstimator"]
+    (call,) = [
+        n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "SageMakerEstimator"
+    ]
     keywords = {k.arg for k in call.keywords}
     assert {"trainingInputS3DataPath", "trainingOutputS3DataPath"} <= keywords
     (paths,) = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "notebook_paths"]
-    prefixes = [c.args[1].value for c in ast.walk(paths) if isinstance(c, ast.Call)
-                and getattr(c.func, "id", "") == "S3DataPath"]
+    prefixes = [
+        c.args[1].value
+        for c in ast.walk(paths)
+        if isinstance(c, ast.Call) and getattr(c.func, "id", "") == "S3DataPath"
+    ]
     assert prefixes and all(prefix.startswith("notebook/") for prefix in prefixes)
 
 
@@ -484,9 +589,12 @@ def test_notebook_role_reads_the_pipeline_features_and_installs_in_the_backgroun
     if not config.churn_notebook:
         pytest.skip("no notebook in this profile")
     role = next(name for name, r in template.find_resources("AWS::IAM::Role").items() if "NotebookRole" in name)
-    statements = [s for p in template.find_resources("AWS::IAM::Policy").values()
-                  if role in [_logical_id(r) for r in p["Properties"]["Roles"]]
-                  for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    statements = [
+        s
+        for p in template.find_resources("AWS::IAM::Policy").values()
+        if role in [_logical_id(r) for r in p["Properties"]["Roles"]]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
     reads = json.dumps([s["Resource"] for s in _granting(statements, "s3:GetObject*")])
     assert "/runs/*" in reads and "/notebook/*" in reads
     lifecycle = only(template, "AWS::SageMaker::NotebookInstanceLifecycleConfig")

@@ -17,8 +17,22 @@ from stacks.common.config import LOG_RETENTION, ConfigError, load_config
 @pytest.mark.parametrize("profile", ["sandbox", "production"])
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("true", True), ("TRUE", True), (" yes ", True), ("on", True), ("1", True), (1, True), (True, True),
-     ("false", False), ("False", False), (" no ", False), ("off", False), ("0", False), (0, False), (False, False)],
+    [
+        ("true", True),
+        ("TRUE", True),
+        (" yes ", True),
+        ("on", True),
+        ("1", True),
+        (1, True),
+        (True, True),
+        ("false", False),
+        ("False", False),
+        (" no ", False),
+        ("off", False),
+        ("0", False),
+        (0, False),
+        (False, False),
+    ],
 )
 def test_every_boolean_spelling_means_what_it_says_whatever_the_profile_default(profile, raw, expected):
     config = load_config({"profile": profile, "kit:retain_data": raw})
@@ -65,8 +79,13 @@ def test_each_range_accepts_both_edges_and_refuses_one_beyond(name, low, high, c
             load_config({**context, f"kit:{name}": str(value)})
 
 
-FRACTIONS = ["quality_decision_threshold", "quality_min_average_precision", "quality_max_average_precision_drop",
-             "quality_min_label_coverage", "churn_min_auc"]
+FRACTIONS = [
+    "quality_decision_threshold",
+    "quality_min_average_precision",
+    "quality_max_average_precision_drop",
+    "quality_min_label_coverage",
+    "churn_min_auc",
+]
 
 
 @pytest.mark.parametrize("name", FRACTIONS)
@@ -107,8 +126,10 @@ def test_availability_zones_need_three_distinct_names_and_are_returned_trimmed()
 
 
 def test_email_is_optional_but_must_be_one_address():
-    assert load_config({"kit:redshift_notification_email": "ml-team@example.com"}).redshift_notification_email == \
-        "ml-team@example.com"
+    assert (
+        load_config({"kit:redshift_notification_email": "ml-team@example.com"}).redshift_notification_email
+        == "ml-team@example.com"
+    )
     assert load_config({"kit:redshift_notification_email": ""}).redshift_notification_email == ""
     for value in ("ml-team", "a@b.com,c@d.com", "a@example"):
         with pytest.raises(ConfigError, match=r"is not an e-mail address"):
@@ -118,8 +139,13 @@ def test_email_is_optional_but_must_be_one_address():
 def test_quicksight_arns_of_the_identity_region_are_accepted():
     owner = "arn:aws:quicksight:eu-west-1:123456789012:user/default/ana"
     group = "arn:aws:quicksight:eu-west-1:123456789012:group/default/team"
-    config = load_config({"kit:quicksight_owner_arn": owner, "kit:quicksight_viewer_group_arn": group,
-                          "kit:quicksight_identity_region": "eu-west-1"})
+    config = load_config(
+        {
+            "kit:quicksight_owner_arn": owner,
+            "kit:quicksight_viewer_group_arn": group,
+            "kit:quicksight_identity_region": "eu-west-1",
+        }
+    )
     assert (config.quicksight_owner_arn, config.quicksight_viewer_group_arn) == (owner, group)
 
 

@@ -21,7 +21,9 @@ def test_key_lets_only_this_accounts_log_groups_use_it(shared_constructs):
                     [
                         Match.object_like(
                             {
-                                "Principal": {"Service": {"Fn::Join": ["", ["logs.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]}},
+                                "Principal": {
+                                    "Service": {"Fn::Join": ["", ["logs.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]}
+                                },
                                 "Condition": {
                                     "ArnLike": {
                                         "kms:EncryptionContext:aws:logs:arn": {
@@ -61,7 +63,10 @@ def test_a_service_can_be_let_to_send_encrypted_messages_from_this_account_only(
         "cloudwatch.amazonaws.com", sid="AllowAlarms", source_arn="arn:aws:cloudwatch:*:*:alarm:Kit*"
     )
     (statement,) = [
-        s for s in Template.from_stack(stack).to_json()["Resources"]["Key961B73FD"]["Properties"]["KeyPolicy"]["Statement"]
+        s
+        for s in Template.from_stack(stack).to_json()["Resources"]["Key961B73FD"]["Properties"]["KeyPolicy"][
+            "Statement"
+        ]
         if s.get("Sid") == "AllowAlarms"
     ]
     assert statement["Principal"] == {"Service": "cloudwatch.amazonaws.com"}

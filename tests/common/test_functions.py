@@ -13,6 +13,9 @@ def test_no_function_reserves_concurrency(kit_app):
     (new accounts often have 10): "... decreases account's UnreservedConcurrentExecution below its minimum value"."""
     found = dict(functions(kit_app))
     assert found, "the app synthesizes no Lambda function"
-    reserving = {name: r["Properties"]["ReservedConcurrentExecutions"]
-                 for name, r in found.items() if "ReservedConcurrentExecutions" in r["Properties"]}
+    reserving = {
+        name: r["Properties"]["ReservedConcurrentExecutions"]
+        for name, r in found.items()
+        if "ReservedConcurrentExecutions" in r["Properties"]
+    }
     assert reserving == {}

@@ -131,9 +131,17 @@ def test_data_bucket_logging_to_an_imported_bucket_warns_that_its_policy_is_your
     config = load_config({"profile": "sandbox"})
     stack = cdk.Stack(new_app(), "ImportedLogTarget")
     target = s3.Bucket.from_bucket_name(stack, "ExistingLogs", "existing-access-logs")
-    SecureBucket(stack, "Data", config=config, access_logs_bucket=target,
-                 encryption_key=DataKey(stack, "Key", config=config, description="test"))
-    Template.from_stack(stack).has_resource_properties("AWS::S3::Bucket", {"LoggingConfiguration": {
-        "DestinationBucketName": "existing-access-logs", "LogFilePrefix": "Data/"}})
-    Annotations.from_stack(stack).has_warning("/ImportedLogTarget/Data", Match.string_like_regexp(
-        "logging.s3.amazonaws.com s3:PutObject on Data/\\*"))
+    SecureBucket(
+        stack,
+        "Data",
+        config=config,
+        access_logs_bucket=target,
+        encryption_key=DataKey(stack, "Key", config=config, description="test"),
+    )
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::S3::Bucket",
+        {"LoggingConfiguration": {"DestinationBucketName": "existing-access-logs", "LogFilePrefix": "Data/"}},
+    )
+    Annotations.from_stack(stack).has_warning(
+        "/ImportedLogTarget/Data", Match.string_like_regexp("logging.s3.amazonaws.com s3:PutObject on Data/\\*")
+    )

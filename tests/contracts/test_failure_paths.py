@@ -22,27 +22,49 @@ def test_caught_failures_that_notify_then_fail_pass():
 
 
 def test_a_notification_without_catch_fails_the_execution_and_passes():
-    definition = {"StartAt": "Work", "States": {
-        "Work": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:111122223333:function:f",
-                 "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Notify"}], "End": True},
-        "Notify": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish",
-                   "Parameters": {"TopicArn": "arn:aws:sns:us-east-1:111122223333:t", "Message": "m"},
-                   "Next": "Cleanup"},
-        "Cleanup": {"Type": "Pass", "End": True}}}
+    definition = {
+        "StartAt": "Work",
+        "States": {
+            "Work": {
+                "Type": "Task",
+                "Resource": "arn:aws:lambda:us-east-1:111122223333:function:f",
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Notify"}],
+                "End": True,
+            },
+            "Notify": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sns:publish",
+                "Parameters": {"TopicArn": "arn:aws:sns:us-east-1:111122223333:t", "Message": "m"},
+                "Next": "Cleanup",
+            },
+            "Cleanup": {"Type": "Pass", "End": True},
+        },
+    }
     # an uncaught error fails the execution; the path after a delivered notice is not a failure path
     assert failure_paths.check_definition(definition, "m") == []
 
 
 def test_a_notice_that_reads_the_errors_cause_is_reported():
     def machine(message):
-        return {"StartAt": "Work", "States": {
-            "Work": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:111122223333:function:f",
-                     "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Notify"}],
-                     "End": True},
-            "Notify": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish",
-                       "Parameters": {"TopicArn": "arn:aws:sns:us-east-1:111122223333:t", "Message.$": message},
-                       "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Failed"}], "Next": "Failed"},
-            "Failed": {"Type": "Fail"}}}
+        return {
+            "StartAt": "Work",
+            "States": {
+                "Work": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:lambda:us-east-1:111122223333:function:f",
+                    "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Notify"}],
+                    "End": True,
+                },
+                "Notify": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::sns:publish",
+                    "Parameters": {"TopicArn": "arn:aws:sns:us-east-1:111122223333:t", "Message.$": message},
+                    "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Failed"}],
+                    "Next": "Failed",
+                },
+                "Failed": {"Type": "Fail"},
+            },
+        }
 
     (problem,) = failure_paths.check_definition(machine("States.Format('failed: {}', $.error.Cause)"), "m")
     assert problem.startswith("m: notification Notify reads the caught error's Cause")

@@ -43,10 +43,16 @@ def test_actions_without_resource_level_permission_need_star():
 
 def test_a_condition_on_a_key_the_action_never_carries_cannot_hold():
     namespace = {"StringEquals": {"application-autoscaling:service-namespace": "sagemaker"}}
-    describe = Call("application-autoscaling:DescribeScalableTargets", "*",
-                    {"application-autoscaling:service-namespace": "sagemaker"})
-    register = Call("application-autoscaling:RegisterScalableTarget", "*",
-                    {"application-autoscaling:service-namespace": "sagemaker"})
+    describe = Call(
+        "application-autoscaling:DescribeScalableTargets",
+        "*",
+        {"application-autoscaling:service-namespace": "sagemaker"},
+    )
+    register = Call(
+        "application-autoscaling:RegisterScalableTarget",
+        "*",
+        {"application-autoscaling:service-namespace": "sagemaker"},
+    )
     assert not condition_holds(namespace, describe)
     assert condition_holds({"StringEqualsIfExists": namespace["StringEquals"]}, describe)
     assert condition_holds(namespace, register)
@@ -58,22 +64,33 @@ def test_a_condition_on_a_key_the_action_never_carries_cannot_hold():
 
 def test_tls_deny_statements_of_bucket_policies_do_not_apply():
     call = Call("s3:GetObject", "arn:aws:s3:::b/k")
-    deny_plain = {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:*", "Resource": "arn:aws:s3:::b/*",
-                  "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+    deny_plain = {
+        "Effect": "Deny",
+        "Principal": {"AWS": "*"},
+        "Action": "s3:*",
+        "Resource": "arn:aws:s3:::b/*",
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
     deny_old_tls = dict(deny_plain, Condition={"NumericLessThan": {"s3:TlsVersion": 1.2}})
-    decision = evaluate(call, principal=ROLE, identity=[allow("s3:GetObject")],
-                        resource_policy=[deny_plain, deny_old_tls])
+    decision = evaluate(
+        call, principal=ROLE, identity=[allow("s3:GetObject")], resource_policy=[deny_plain, deny_old_tls]
+    )
     assert decision.allowed
 
 
 def test_a_key_policy_must_delegate_to_the_account_for_identity_grants_to_count():
     call = Call("kms:Decrypt", "arn:aws:kms:us-east-1:111122223333:key/k")
-    root = {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "kms:*",
-            "Resource": "*"}
+    root = {
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
     identity = [allow("kms:Decrypt", "arn:aws:kms:us-east-1:111122223333:key/k")]
     for key_policy, expected in (([root], True), ([], False)):
-        decision = evaluate(call, principal=ROLE, identity=identity, resource_policy=key_policy,
-                            resource_policy_required=True)
+        decision = evaluate(
+            call, principal=ROLE, identity=identity, resource_policy=key_policy, resource_policy_required=True
+        )
         assert decision.allowed is expected
 
 
@@ -101,18 +118,30 @@ def test_a_role_that_allows_every_declared_call_passes():
 def test_every_kit_lambda_and_state_machine_is_an_actor(kit_resolver):
     labels = [actor.label for actor in permissions.actors(kit_resolver)]
     kit_modules = {path.stem for path in permissions.LAMBDAS.glob("*/*.py")}
-    handlers = {str(resource["Properties"].get("Handler")) for stack in kit_resolver.templates
-                for resource in kit_resolver.resources(stack).values()
-                if resource["Type"] == "AWS::Lambda::Function"
-                and str(resource["Properties"].get("Handler")).split(".", 1)[0] in kit_modules}
+    handlers = {
+        str(resource["Properties"].get("Handler"))
+        for stack in kit_resolver.templates
+        for resource in kit_resolver.resources(stack).values()
+        if resource["Type"] == "AWS::Lambda::Function"
+        and str(resource["Properties"].get("Handler")).split(".", 1)[0] in kit_modules
+    }
     assert {"deployer.handler", "lifecycle.handler"} <= handlers  # the walk finds the kit's functions
     for handler in sorted(handlers):  # a kit function without a declaration would go unchecked
         assert any(f"/{handler})" in label for label in labels), f"{handler} declares no calls in its iam_calls.json"
     assert sum(label.startswith("state machine") for label in labels) == 2
-    roles = [logical_id for stack in kit_resolver.templates for logical_id, resource in
-             kit_resolver.resources(stack).items() if resource["Type"] == "AWS::IAM::Role"]
-    for role in ("MonitorPrCurveJobJobRole", "RecommenderRedshiftMlRole", "ChurnTrainingPipelineExecutionRole",
-                 "ChurnEndpointModelRole", "ChurnNotebookNotebookRole"):
+    roles = [
+        logical_id
+        for stack in kit_resolver.templates
+        for logical_id, resource in kit_resolver.resources(stack).items()
+        if resource["Type"] == "AWS::IAM::Role"
+    ]
+    for role in (
+        "MonitorPrCurveJobJobRole",
+        "RecommenderRedshiftMlRole",
+        "ChurnTrainingPipelineExecutionRole",
+        "ChurnEndpointModelRole",
+        "ChurnNotebookNotebookRole",
+    ):
         if any(logical_id.startswith(role) for logical_id in roles):  # the notebook is optional
             assert any(label.startswith("role") and role in label for label in labels), role
 
@@ -152,6 +181,7 @@ def test_the_recorder_sees_calls_from_handler_code_only(tmp_path):
     (tmp_path / calls.DECLARATION).write_text(json.dumps({"handler_mod.handler": []}))
     client = boto3.client("redshift-data", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
     import importlib.util
+
     spec = importlib.util.spec_from_file_location("handler_mod", tmp_path / "handler_mod.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -162,6 +192,7 @@ def test_the_recorder_sees_calls_from_handler_code_only(tmp_path):
         client.cancel_statement(Id="1")  # the test's own call: not the handler's
     assert recorded == {("redshift-data", "DescribeStatement")}
     assert calls.undeclared(recorded, tmp_path) == ["redshift-data:DescribeStatement"]
-    (tmp_path / calls.DECLARATION).write_text(json.dumps(
-        {"handler_mod.handler": [{"action": "redshift-data:DescribeStatement", "resource": "*"}]}))
+    (tmp_path / calls.DECLARATION).write_text(
+        json.dumps({"handler_mod.handler": [{"action": "redshift-data:DescribeStatement", "resource": "*"}]})
+    )
     assert calls.undeclared(recorded, tmp_path) == []

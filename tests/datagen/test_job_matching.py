@@ -36,10 +36,25 @@ def test_a_simple_model_trained_on_the_past_ranks_the_holdout_far_better_than_ch
     for row in csv.DictReader((directory / "interactions.csv").open()):
         s, j = seekers[row["seeker_id"]], jobs[row["job_id"]]
         features = pair_features(
-            Seeker(0, int(s["years_experience"]), int(s["skill_area"]), int(s["education_level"]), int(s["desired_salary"]),
-                   int(s["region_id"]), s["open_to_remote"] == "true"),
-            Job(0, int(j["required_experience"]), int(j["skill_area"]), int(j["min_education"]), int(j["salary"]),
-                int(j["region_id"]), j["is_remote"] == "true", datetime.min),
+            Seeker(
+                0,
+                int(s["years_experience"]),
+                int(s["skill_area"]),
+                int(s["education_level"]),
+                int(s["desired_salary"]),
+                int(s["region_id"]),
+                s["open_to_remote"] == "true",
+            ),
+            Job(
+                0,
+                int(j["required_experience"]),
+                int(j["skill_area"]),
+                int(j["min_education"]),
+                int(j["salary"]),
+                int(j["region_id"]),
+                j["is_remote"] == "true",
+                datetime.min,
+            ),
         )
         is_train = datetime.fromisoformat(row["event_time"]) < holdout_start
         (train_x if is_train else test_x).append(list(features.values()))

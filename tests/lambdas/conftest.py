@@ -21,5 +21,8 @@ def declared_calls_only(request: pytest.FixtureRequest):
     missing = undeclared(recorded, folder)
     if missing:
         made = sorted(f"{service}.{operation} -> {iam_action(service, operation)}" for service, operation in recorded)
-        pytest.fail(f"lambdas/{folder.name} made AWS calls its {DECLARATION} does not declare: {missing} "
-                    f"(recorded: {made}). Declare each with the resource it uses.", pytrace=False)
+        pytest.fail(
+            f"lambdas/{folder.name} made AWS calls its {DECLARATION} does not declare: {missing} "
+            f"(recorded: {made}). Declare each with the resource it uses.",
+            pytrace=False,
+        )

@@ -7,8 +7,9 @@ from tests.construct_app import PROFILES, construct_template
 
 
 def monitor_template(**context):
-    return construct_template("ModelQualityStack", lambda stack, config: ModelQualityMonitor(
-        stack, "Monitor", config=config), **context)
+    return construct_template(
+        "ModelQualityStack", lambda stack, config: ModelQualityMonitor(stack, "Monitor", config=config), **context
+    )
 
 
 @pytest.fixture(scope="module", params=PROFILES)

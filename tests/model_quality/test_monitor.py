@@ -21,8 +21,9 @@ VIEWERS = "arn:aws:quicksight:us-east-1:123456789012:group/default/business-team
 
 @pytest.fixture(scope="module")
 def with_quicksight():
-    template, _ = monitor_template(profile="production", **{"kit:quicksight_owner_arn": OWNER,
-                                                           "kit:quicksight_viewer_group_arn": VIEWERS})
+    template, _ = monitor_template(
+        profile="production", **{"kit:quicksight_owner_arn": OWNER, "kit:quicksight_viewer_group_arn": VIEWERS}
+    )
     return template
 
 
@@ -51,16 +52,20 @@ def test_emr_release_runs_the_spark_the_tests_pin(template):
 def test_the_job_gets_the_decision_threshold_and_the_interval_target(template):
     template, config = template
     arguments = definition(template)["States"]["RunPrCurveJob"]["Parameters"]["JobDriver"]["SparkSubmit"][
-        "EntryPointArguments.$"]
+        "EntryPointArguments.$"
+    ]
     assert f"'--decision-threshold', '{config.quality_decision_threshold:g}'" in arguments
     assert f"'--target-half-width', '{config.quality_target_half_width:g}'" in arguments
 
 
 def test_raw_capture_and_labels_expire_per_profile(template):
     template, config = template
-    rules = [rule for bucket in template.find_resources("AWS::S3::Bucket").values()
-             for rule in bucket["Properties"].get("LifecycleConfiguration", {}).get("Rules", [])
-             if rule["Id"] == "ExpireRawData"]
+    rules = [
+        rule
+        for bucket in template.find_resources("AWS::S3::Bucket").values()
+        for rule in bucket["Properties"].get("LifecycleConfiguration", {}).get("Rules", [])
+        if rule["Id"] == "ExpireRawData"
+    ]
     assert len(rules) == 2
     assert {rule["ExpirationInDays"] for rule in rules} == {config.quality_raw_retention_days}
 
@@ -78,7 +83,10 @@ def test_the_daily_run_is_a_sync_job_with_retries_timeout_and_a_catch_to_sns(tem
     assert states["NotifyFailure"]["Resource"].endswith(":states:::sns:publish")
     assert states["NotifyFailure"]["Next"] == "RunFailed" and states["RunFailed"]["Type"] == "Fail"
     arguments = job["Parameters"]["JobDriver"]["SparkSubmit"]["EntryPointArguments.$"]
-    assert "'--date', $.run.date" in arguments and f"'--label-delay-days', '{config.quality_label_delay_days}'" in arguments
+    assert (
+        "'--date', $.run.date" in arguments
+        and f"'--label-delay-days', '{config.quality_label_delay_days}'" in arguments
+    )
     assert "--py-files" in job["Parameters"]["JobDriver"]["SparkSubmit"]["SparkSubmitParameters"]
     assert job["Next"] == "PublishMetrics"
 
@@ -109,12 +117,22 @@ def test_state_machine_definition_is_valid_states_language(template):
 
 def test_state_machine_may_run_the_job_and_nothing_more(template):
     template, _ = template
-    statements = [s for policy in template.find_resources("AWS::IAM::Policy").values()
-                  if "StateMachineRole" in json.dumps(policy["Properties"]["Roles"])
-                  for s in policy["Properties"]["PolicyDocument"]["Statement"]]
+    statements = [
+        s
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        if "StateMachineRole" in json.dumps(policy["Properties"]["Roles"])
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
     actions = {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
-    assert {"emr-serverless:StartJobRun", "emr-serverless:GetJobRun", "emr-serverless:CancelJobRun",
-            "iam:PassRole", "events:PutRule", "events:PutTargets", "events:DescribeRule"} <= actions
+    assert {
+        "emr-serverless:StartJobRun",
+        "emr-serverless:GetJobRun",
+        "emr-serverless:CancelJobRun",
+        "iam:PassRole",
+        "events:PutRule",
+        "events:PutTargets",
+        "events:DescribeRule",
+    } <= actions
     assert not any(a.endswith(":*") or a == "*" for a in actions)
     (rule_statement,) = [s for s in statements if "events:PutRule" in s["Action"]]
     assert "StepFunctionsGetEventsForEMRServerlessJobRule" in json.dumps(rule_statement["Resource"])
@@ -122,8 +140,11 @@ def test_state_machine_may_run_the_job_and_nothing_more(template):
 
 def test_job_role_trusts_emr_serverless_for_its_application_only(template):
     template, _ = template
-    roles = [r["Properties"] for r in template.find_resources("AWS::IAM::Role").values()
-             if "emr-serverless.amazonaws.com" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"])]
+    roles = [
+        r["Properties"]
+        for r in template.find_resources("AWS::IAM::Role").values()
+        if "emr-serverless.amazonaws.com" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"])
+    ]
     (role,) = roles
     condition = role["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]
     assert "aws:SourceAccount" in condition["StringEquals"] and "aws:SourceArn" in condition["ArnLike"]
@@ -141,10 +162,18 @@ def test_schedule_is_daily_in_the_time_zone_and_enabled_per_profile(template):
 
 def test_alarms_cover_failure_missing_summary_quality_and_coverage(template):
     template, config = template
-    alarms = {a["Properties"].get("MetricName"): a["Properties"]
-              for a in template.find_resources("AWS::CloudWatch::Alarm").values()}
-    assert set(alarms) == {"ExecutionsFailed", "SummaryPublished", "RowsCaptured", "AveragePrecision",
-                           "AveragePrecisionDrop", "LabelCoverage"}
+    alarms = {
+        a["Properties"].get("MetricName"): a["Properties"]
+        for a in template.find_resources("AWS::CloudWatch::Alarm").values()
+    }
+    assert set(alarms) == {
+        "ExecutionsFailed",
+        "SummaryPublished",
+        "RowsCaptured",
+        "AveragePrecision",
+        "AveragePrecisionDrop",
+        "LabelCoverage",
+    }
     assert alarms["SummaryPublished"]["TreatMissingData"] == "breaching"
     # A day with no captured predictions (no endpoint yet) is a successful run with a zero-row summary: this
     # alarm, not a failed run every day, says so.
@@ -159,8 +188,10 @@ def test_alarms_cover_failure_missing_summary_quality_and_coverage(template):
 
 def test_tables_use_partition_projection_on_dt(template):
     template, _ = template
-    tables = {t["Properties"]["TableInput"]["Name"]: t["Properties"]["TableInput"]
-              for t in template.find_resources("AWS::Glue::Table").values()}
+    tables = {
+        t["Properties"]["TableInput"]["Name"]: t["Properties"]["TableInput"]
+        for t in template.find_resources("AWS::Glue::Table").values()
+    }
     assert set(tables) == set(TABLES) == {"histogram", "curve", "thresholds", "summary"}
     for name, table in tables.items():
         parameters = table["Parameters"]
@@ -187,8 +218,11 @@ def test_without_principals_there_is_no_quicksight_resource(template):
 def test_business_team_can_only_view_the_dashboard(with_quicksight):
     dashboard = only(with_quicksight, "AWS::QuickSight::Dashboard")
     permissions = {p["Principal"]: p["Actions"] for p in dashboard["Permissions"]}
-    assert sorted(permissions[VIEWERS]) == sorted(VIEWER_ACTIONS) == sorted(
-        ["quicksight:DescribeDashboard", "quicksight:ListDashboardVersions", "quicksight:QueryDashboard"])
+    assert (
+        sorted(permissions[VIEWERS])
+        == sorted(VIEWER_ACTIONS)
+        == sorted(["quicksight:DescribeDashboard", "quicksight:ListDashboardVersions", "quicksight:QueryDashboard"])
+    )
     assert sorted(permissions[OWNER]) == sorted(DASHBOARD_OWNER_ACTIONS)
     for data_set in with_quicksight.find_resources("AWS::QuickSight::DataSet").values():
         assert VIEWERS not in json.dumps(data_set["Properties"]["Permissions"])
@@ -201,18 +235,31 @@ def test_dashboard_shows_the_curves_ap_intervals_thresholds_and_tiles(with_quick
     kinds = [next(iter(v)) for v in visuals]
     assert kinds.count("LineChartVisual") == 2 and kinds.count("TableVisual") == 1 and kinds.count("KPIVisual") == 4
     text = json.dumps(definition)
-    for column in ("average_precision_ci_lower", "average_precision_ci_upper", "precision_lower", "precision_upper",
-                   "recall_lower", "recall_upper", "capture_percent_for_target", "rows_joined", "label_coverage",
-                   "positive_rate", "series"):
+    for column in (
+        "average_precision_ci_lower",
+        "average_precision_ci_upper",
+        "precision_lower",
+        "precision_upper",
+        "recall_lower",
+        "recall_upper",
+        "capture_percent_for_target",
+        "rows_joined",
+        "label_coverage",
+        "positive_rate",
+        "series",
+    ):
         assert column in text
-    data_sets = {d["Properties"]["PhysicalTableMap"][next(iter(d["Properties"]["PhysicalTableMap"]))]["CustomSql"]["SqlQuery"]
-                 for d in with_quicksight.find_resources("AWS::QuickSight::DataSet").values()}
+    data_sets = {
+        d["Properties"]["PhysicalTableMap"][next(iter(d["Properties"]["PhysicalTableMap"]))]["CustomSql"]["SqlQuery"]
+        for d in with_quicksight.find_resources("AWS::QuickSight::DataSet").values()
+    }
     assert any("'no skill'" in sql and "'7 days earlier'" in sql for sql in data_sets)
     source = only(with_quicksight, "AWS::QuickSight::DataSource")
     assert source["Type"] == "ATHENA" and "RoleArn" in source["DataSourceParameters"]["AthenaParameters"]
 
 
 # --- Run-time behaviour the static gates do not see (issue 14) ---------------------------------------------
+
 
 def resources(template, kind):
     return {name: r for name, r in template.to_json()["Resources"].items() if r["Type"] == kind}
@@ -230,9 +277,12 @@ def key_statements(template, key_id):
 
 
 def role_statements(template, role_id):
-    return [s for policy in resources(template, "AWS::IAM::Policy").values()
-            if {"Ref": role_id} in policy["Properties"]["Roles"]
-            for s in policy["Properties"]["PolicyDocument"]["Statement"]]
+    return [
+        s
+        for policy in resources(template, "AWS::IAM::Policy").values()
+        if {"Ref": role_id} in policy["Properties"]["Roles"]
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
 
 
 def as_list(value):
@@ -249,9 +299,12 @@ def test_every_alarm_can_use_the_key_of_the_encrypted_topic_it_notifies(template
             key_id = key_of_topic(template, action) if "Ref" in action else None
             if key_id is None:
                 continue
-            allowing = [s for s in key_statements(template, key_id)
-                        if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}
-                        and {"kms:Decrypt", "kms:GenerateDataKey*"} <= set(as_list(s["Action"]))]
+            allowing = [
+                s
+                for s in key_statements(template, key_id)
+                if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}
+                and {"kms:Decrypt", "kms:GenerateDataKey*"} <= set(as_list(s["Action"]))
+            ]
             assert allowing, f"{name}: the key of its topic does not let CloudWatch use it"
             (statement,) = allowing
             assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
@@ -278,8 +331,12 @@ def test_every_notification_state_can_use_the_topic_key_and_cannot_fail_on_its_m
         topic_ref = json.loads(parameters["TopicArn"].replace("'", '"'))  # definition() quotes tokens with '
         key_id = key_of_topic(template, topic_ref)
         assert key_id, name
-        key_actions = {a for s in statements if {"Fn::GetAtt": [key_id, "Arn"]} in as_list(s["Resource"])
-                       for a in as_list(s["Action"])}
+        key_actions = {
+            a
+            for s in statements
+            if {"Fn::GetAtt": [key_id, "Arn"]} in as_list(s["Resource"])
+            for a in as_list(s["Action"])
+        }
         assert {"kms:Decrypt", "kms:GenerateDataKey*"} <= key_actions, name
         assert [c["ErrorEquals"] for c in state["Catch"]] == [["States.ALL"]]
         assert states[state["Catch"][0]["Next"]]["Type"] == "Fail" and states[state["Next"]]["Type"] == "Fail"
@@ -291,13 +348,19 @@ def test_the_job_scores_the_endpoint_whose_metrics_it_publishes(template):
     template, _ = template
     job = definition(template)["States"]["RunPrCurveJob"]
     arguments = job["Parameters"]["JobDriver"]["SparkSubmit"]["EntryPointArguments.$"]
-    (endpoint,) = {f["Properties"]["Environment"]["Variables"]["ENDPOINT_NAME"]
-                   for f in resources(template, "AWS::Lambda::Function").values()
-                   if "ENDPOINT_NAME" in f["Properties"].get("Environment", {}).get("Variables", {})}
+    (endpoint,) = {
+        f["Properties"]["Environment"]["Variables"]["ENDPOINT_NAME"]
+        for f in resources(template, "AWS::Lambda::Function").values()
+        if "ENDPOINT_NAME" in f["Properties"].get("Environment", {}).get("Variables", {})
+    }
     assert f"'--endpoint', '{endpoint}'" in arguments
     assert "'--variant'" not in arguments  # no variant set: every variant of that endpoint
-    dimensions = [d for a in resources(template, "AWS::CloudWatch::Alarm").values()
-                  for d in a["Properties"].get("Dimensions", []) if d["Name"] == "Endpoint"]
+    dimensions = [
+        d
+        for a in resources(template, "AWS::CloudWatch::Alarm").values()
+        for d in a["Properties"].get("Dimensions", [])
+        if d["Name"] == "Endpoint"
+    ]
     assert dimensions and all(d["Value"] == endpoint for d in dimensions)
 
 
@@ -306,10 +369,12 @@ def test_a_variant_is_passed_to_the_job_when_set():
     from stacks.model_quality.monitor import ModelQualityMonitor
 
     stack = cdk.Stack(new_app(), "VariantStack")
-    ModelQualityMonitor(stack, "Monitor", config=load_config({"profile": "sandbox"}), endpoint_name="scoring",
-                        variant_name="AllTraffic")
+    ModelQualityMonitor(
+        stack, "Monitor", config=load_config({"profile": "sandbox"}), endpoint_name="scoring", variant_name="AllTraffic"
+    )
     arguments = definition(Template.from_stack(stack))["States"]["RunPrCurveJob"]["Parameters"]["JobDriver"][
-        "SparkSubmit"]["EntryPointArguments.$"]
+        "SparkSubmit"
+    ]["EntryPointArguments.$"]
     assert "'--endpoint', 'scoring', '--variant', 'AllTraffic'" in arguments
 
 
@@ -320,8 +385,12 @@ def test_a_successful_job_cannot_fail_on_its_result(template):
     states = definition(template)["States"]
     job = states["RunPrCurveJob"]
     assert "ResultSelector" not in job
-    readers = [name for name, state in states.items() if name != "RunPrCurveJob" and
-               job["ResultPath"] in json.dumps({k: v for k, v in state.items() if k != "ResultPath"})]
+    readers = [
+        name
+        for name, state in states.items()
+        if name != "RunPrCurveJob"
+        and job["ResultPath"] in json.dumps({k: v for k, v in state.items() if k != "ResultPath"})
+    ]
     assert readers == []
 
 
@@ -338,9 +407,11 @@ def test_a_failed_job_run_is_retried_and_never_outlives_its_step(template):
 
 
 def data_set_sql(template):
-    return {name: table["CustomSql"]["SqlQuery"]
-            for d in template.find_resources("AWS::QuickSight::DataSet").values()
-            for name, table in d["Properties"]["PhysicalTableMap"].items()}
+    return {
+        name: table["CustomSql"]["SqlQuery"]
+        for d in template.find_resources("AWS::QuickSight::DataSet").values()
+        for name, table in d["Properties"]["PhysicalTableMap"].items()
+    }
 
 
 def test_data_source_is_created_after_its_role_can_query(with_quicksight):
@@ -349,15 +420,32 @@ def test_data_source_is_created_after_its_role_can_query(with_quicksight):
     template = with_quicksight.to_json()["Resources"]
     for source in resources(with_quicksight, "AWS::QuickSight::DataSource").values():
         role_id = source["Properties"]["DataSourceParameters"]["AthenaParameters"]["RoleArn"]["Fn::GetAtt"][0]
-        policies = [name for name, r in template.items() if r["Type"] == "AWS::IAM::Policy"
-                    and {"Ref": role_id} in r["Properties"]["Roles"]]
+        policies = [
+            name
+            for name, r in template.items()
+            if r["Type"] == "AWS::IAM::Policy" and {"Ref": role_id} in r["Properties"]["Roles"]
+        ]
         assert policies and set(policies) <= set(source.get("DependsOn", []))
         actions = {a for s in role_statements(with_quicksight, role_id) for a in as_list(s["Action"])}
-        assert {"athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults",
-                "athena:GetQueryResultsStream", "athena:GetWorkGroup", "athena:GetDataCatalog",
-                "glue:GetDatabase", "glue:GetTable", "glue:GetPartitions", "glue:BatchGetPartition",
-                "s3:GetBucket*", "s3:GetObject*", "s3:List*", "s3:PutObject",
-                "kms:Decrypt", "kms:GenerateDataKey*", "lakeformation:GetDataAccess"} <= actions
+        assert {
+            "athena:StartQueryExecution",
+            "athena:GetQueryExecution",
+            "athena:GetQueryResults",
+            "athena:GetQueryResultsStream",
+            "athena:GetWorkGroup",
+            "athena:GetDataCatalog",
+            "glue:GetDatabase",
+            "glue:GetTable",
+            "glue:GetPartitions",
+            "glue:BatchGetPartition",
+            "s3:GetBucket*",
+            "s3:GetObject*",
+            "s3:List*",
+            "s3:PutObject",
+            "kms:Decrypt",
+            "kms:GenerateDataKey*",
+            "lakeformation:GetDataAccess",
+        } <= actions
 
 
 def test_every_dashboard_query_reads_only_the_days_it_shows(with_quicksight):
@@ -374,9 +462,14 @@ def test_every_dashboard_query_reads_only_the_days_it_shows(with_quicksight):
         for table in tables:
             select, alias = table.find_ancestor(exp.Select), table.alias_or_name
             where = select.args.get("where")
-            bounds = [c for c in (where.find_all(exp.GTE) if where else [])
-                      if isinstance(c.this, exp.Column) and c.this.name == "dt" and c.this.table in (alias, "")
-                      and c.expression.find(exp.CurrentDate) is not None]
+            bounds = [
+                c
+                for c in (where.find_all(exp.GTE) if where else [])
+                if isinstance(c.this, exp.Column)
+                and c.this.name == "dt"
+                and c.this.table in (alias, "")
+                and c.expression.find(exp.CurrentDate) is not None
+            ]
             assert bounds, f"{name}: {table.sql()} is read without a dt bound relative to current_date"
 
 
@@ -398,7 +491,9 @@ def test_the_pr_curve_chart_stays_within_quicksight_line_chart_limits(with_quick
     for branch in branches(tree):
         recall, _, label = branch.expressions
         series.add(label.this.name)
-        sources = {s.alias_or_name: s for s in [branch.args["from_"].this, *(j.this for j in branch.args.get("joins") or [])]}
+        sources = {
+            s.alias_or_name: s for s in [branch.args["from_"].this, *(j.this for j in branch.args.get("joins") or [])]
+        }
         source = sources[recall.table]
         if isinstance(source, exp.Table) and source.name in ctes:
             (projection,) = [e for e in ctes[source.name].expressions if e.alias_or_name == "recall"]
@@ -410,7 +505,7 @@ def test_the_pr_curve_chart_stays_within_quicksight_line_chart_limits(with_quick
             points = [float(row.expressions[0].name) for row in values.expressions]
             assert all(round(p, 2) == p for p in points)
     (decimals,) = grids
-    assert 10 ** decimals + 1 <= LINE_CHART_MAX_X_WITH_COLOR == 200
+    assert 10**decimals + 1 <= LINE_CHART_MAX_X_WITH_COLOR == 200
     assert len(series) <= LINE_CHART_MAX_COLORS
 
 
@@ -418,8 +513,16 @@ def test_dashboard_url_opens_the_region_the_dashboard_lives_in(with_quicksight):
     outputs = with_quicksight.find_outputs("*")
     (url,) = [o["Value"] for name, o in outputs.items() if name.startswith("MonitorDashboardUrl")]
     (dashboard,) = resources(with_quicksight, "AWS::QuickSight::Dashboard").values()
-    assert url == {"Fn::Join": ["", ["https://", {"Ref": "AWS::Region"},
-                                     f".quicksight.aws.amazon.com/sn/dashboards/{dashboard['Properties']['DashboardId']}"]]}
+    assert url == {
+        "Fn::Join": [
+            "",
+            [
+                "https://",
+                {"Ref": "AWS::Region"},
+                f".quicksight.aws.amazon.com/sn/dashboards/{dashboard['Properties']['DashboardId']}",
+            ],
+        ]
+    }
 
 
 @pytest.mark.parametrize(("context", "warned"), [({}, True), ({"kit:quicksight_warn_unconfigured": "false"}, False)])

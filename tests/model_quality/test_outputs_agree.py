@@ -11,7 +11,8 @@ from stacks.model_quality.dashboard import dashboard_definition, dataset_queries
 from stacks.model_quality.query_layer import TABLES, THRESHOLD_STRUCT
 
 _spec = importlib.util.spec_from_file_location(
-    "metrics_publisher", Path(__file__).resolve().parents[2] / "lambdas" / "quality_metrics" / "metrics_publisher.py")
+    "metrics_publisher", Path(__file__).resolve().parents[2] / "lambdas" / "quality_metrics" / "metrics_publisher.py"
+)
 publisher = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(publisher)
 
@@ -20,8 +21,9 @@ THRESHOLD_INTERVALS = ("precision_lower", "precision_upper", "recall_lower", "re
 
 
 def summary():
-    counts = pr_curve.DayCounts(metrics.Histogram.from_counts(10, {9: (3, 1), 2: (1, 5)}),
-                                dict.fromkeys(pr_curve.COUNT_COLUMNS, 0))
+    counts = pr_curve.DayCounts(
+        metrics.Histogram.from_counts(10, {9: (3, 1), 2: (1, 5)}), dict.fromkeys(pr_curve.COUNT_COLUMNS, 0)
+    )
     return pr_curve.build_summary(date(2026, 11, 20), counts, (0.5,), 0.5, 0.01)
 
 

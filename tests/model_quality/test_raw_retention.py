@@ -13,12 +13,16 @@ from tests.construct_app import new_app
 def raw_rules(**settings):
     config = load_config({"profile": "production", **{f"kit:{k}": v for k, v in settings.items()}})
     stack = cdk.Stack(new_app(), "RawRetentionStack")
-    QualityStorage(stack, "Storage", config=config,
-                   encryption_key=DataKey(stack, "Key", config=config, description="test"))
+    QualityStorage(
+        stack, "Storage", config=config, encryption_key=DataKey(stack, "Key", config=config, description="test")
+    )
     buckets = Template.from_stack(stack).find_resources("AWS::S3::Bucket")
-    return {logical_id: rule for logical_id, bucket in buckets.items()
-            for rule in bucket["Properties"].get("LifecycleConfiguration", {}).get("Rules", [])
-            if rule["Id"] == "ExpireRawData"}
+    return {
+        logical_id: rule
+        for logical_id, bucket in buckets.items()
+        for rule in bucket["Properties"].get("LifecycleConfiguration", {}).get("Rules", [])
+        if rule["Id"] == "ExpireRawData"
+    }
 
 
 def test_without_an_archive_raw_data_expires_after_the_retention():
@@ -41,8 +45,9 @@ def test_the_audit_archive_moves_raw_data_to_deep_archive_then_expires_it(retent
 def test_raw_buckets_are_unversioned_with_a_reason_and_the_results_stay_versioned():
     config = load_config({"profile": "production"})
     stack = cdk.Stack(new_app(), "RawVersioningStack")
-    storage = QualityStorage(stack, "Storage", config=config,
-                             encryption_key=DataKey(stack, "Key", config=config, description="test"))
+    storage = QualityStorage(
+        stack, "Storage", config=config, encryption_key=DataKey(stack, "Key", config=config, description="test")
+    )
     buckets = Template.from_stack(stack).find_resources("AWS::S3::Bucket")
 
     def versioning(bucket):

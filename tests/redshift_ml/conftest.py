@@ -8,5 +8,8 @@ from tests.construct_app import PROFILES, construct_template
 
 @pytest.fixture(scope="module", params=PROFILES)
 def template(request):
-    return construct_template("RedshiftMlStack", lambda stack, config: RedshiftMlRecommender(
-        stack, "Recommender", config=config), profile=request.param)
+    return construct_template(
+        "RedshiftMlStack",
+        lambda stack, config: RedshiftMlRecommender(stack, "Recommender", config=config),
+        profile=request.param,
+    )

@@ -49,7 +49,11 @@ def test_production_sets_a_daily_usage_limit():
 
 def test_usage_limit_only_where_the_profile_sets_one(template):
     template, config = template
-    limits = [r for r in resources(template, "Custom::AWS") if "createUsageLimit" in json.dumps(r["Properties"].get("Create", ""))]
+    limits = [
+        r
+        for r in resources(template, "Custom::AWS")
+        if "createUsageLimit" in json.dumps(r["Properties"].get("Create", ""))
+    ]
     assert len(limits) == (1 if config.redshift_daily_rpu_hours else 0)
     if limits:
         text = json.dumps(limits[0]["Properties"]["Create"])
@@ -68,11 +72,19 @@ def test_ml_role_trusts_redshift_and_sagemaker_and_scopes_jobs_to_redshift_names
     roles = [r for r in resources(template, "AWS::IAM::Role") if "redshift.amazonaws.com" in json.dumps(r)]
     (role,) = roles
     # One statement per service, or one listing both where the app merges statements (@aws-cdk/aws-iam:minimizePolicies).
-    principals = [service for statement in role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
-                  for service in ([statement["Principal"]["Service"]] if isinstance(statement["Principal"]["Service"], str)
-                                  else statement["Principal"]["Service"])]
+    principals = [
+        service
+        for statement in role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        for service in (
+            [statement["Principal"]["Service"]]
+            if isinstance(statement["Principal"]["Service"], str)
+            else statement["Principal"]["Service"]
+        )
+    ]
     assert sorted(principals) == ["redshift.amazonaws.com", "sagemaker.amazonaws.com"]
-    policies = json.dumps([p for p in resources(template, "AWS::IAM::Policy") if "SageMakerJobsNamedRedshift" in json.dumps(p)])
+    policies = json.dumps(
+        [p for p in resources(template, "AWS::IAM::Policy") if "SageMakerJobsNamedRedshift" in json.dumps(p)]
+    )
     assert "training-job/*redshift*" in policies and '"sagemaker:*"' not in policies
 
 
@@ -89,7 +101,9 @@ def test_nothing_uses_managed_full_access_or_star_actions_on_star(template):
 def test_state_machine_polls_fails_with_a_reason_and_promotes_only_if_at_least_as_good(template):
     template, _ = template
     (machine,) = resources(template, "AWS::StepFunctions::StateMachine")
-    definition = json.loads("".join(p if isinstance(p, str) else "0" for p in machine["Properties"]["DefinitionString"]["Fn::Join"][1]))
+    definition = json.loads(
+        "".join(p if isinstance(p, str) else "0" for p in machine["Properties"]["DefinitionString"]["Fn::Join"][1])
+    )
     states = definition["States"]
     assert states["WaitForTraining"]["Next"] == "CheckTraining"
     assert states["CheckTraining"]["Next"] == "TrainingState"
@@ -121,7 +135,9 @@ def test_state_machine_polls_fails_with_a_reason_and_promotes_only_if_at_least_a
 
 def state_machine_definition(template):
     (machine,) = resources(template, "AWS::StepFunctions::StateMachine")
-    return machine, json.loads("".join(p if isinstance(p, str) else "0" for p in machine["Properties"]["DefinitionString"]["Fn::Join"][1]))
+    return machine, json.loads(
+        "".join(p if isinstance(p, str) else "0" for p in machine["Properties"]["DefinitionString"]["Fn::Join"][1])
+    )
 
 
 def test_every_notification_ends_failed_when_it_cannot_be_published(template):
@@ -129,8 +145,11 @@ def test_every_notification_ends_failed_when_it_cannot_be_published(template):
     template, _ = template
     _, definition = state_machine_definition(template)
     states = definition["States"]
-    publishing = {name: state for name, state in states.items()
-                  if state["Type"] == "Task" and "sns:publish" in json.dumps(state.get("Resource", ""))}
+    publishing = {
+        name: state
+        for name, state in states.items()
+        if state["Type"] == "Task" and "sns:publish" in json.dumps(state.get("Resource", ""))
+    }
     assert len(publishing) >= 4
     for name, state in publishing.items():
         catches = [c for c in state.get("Catch", []) if "States.ALL" in c["ErrorEquals"]]
@@ -147,14 +166,17 @@ def test_the_role_that_publishes_can_use_the_topics_key(template):
         key = topic["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][0]
         statements = [
             statement
-            for policy in resources(template, "AWS::IAM::Policy") if {"Ref": role} in policy["Properties"]["Roles"]
+            for policy in resources(template, "AWS::IAM::Policy")
+            if {"Ref": role} in policy["Properties"]["Roles"]
             for statement in policy["Properties"]["PolicyDocument"]["Statement"]
         ]
 
         def allowed(action, resource, statements=statements):
-            return any(action in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
-                       and resource in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
-                       for s in statements)
+            return any(
+                action in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+                and resource in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
+                for s in statements
+            )
 
         assert allowed("sns:Publish", {"Ref": topic_id})
         for action in ("kms:GenerateDataKey*", "kms:Decrypt"):
@@ -183,14 +205,20 @@ def test_sample_data_is_loaded_only_where_the_profile_asks(template):
 def test_an_existing_vpc_is_used_instead_of_a_new_one():
     app = new_app()
     stack = cdk.Stack(app, "Stack")
-    vpc = cdk.aws_ec2.Vpc(stack, "ExistingVpc", availability_zones=["eu-west-1a", "eu-west-1b", "eu-west-1c"], nat_gateways=1)
+    vpc = cdk.aws_ec2.Vpc(
+        stack, "ExistingVpc", availability_zones=["eu-west-1a", "eu-west-1b", "eu-west-1c"], nat_gateways=1
+    )
     RedshiftMlRecommender(stack, "Recommender", config=load_config({"profile": "production"}), vpc=vpc)
     template = Template.from_stack(stack)
     assert len(template.find_resources("AWS::EC2::VPC")) == 1
     (workgroup,) = resources(template, "AWS::RedshiftServerless::Workgroup")
     private = [stack.resolve(subnet.subnet_id) for subnet in vpc.private_subnets]
     assert workgroup["Properties"]["SubnetIds"] == private
-    (group,) = [g for g in resources(template, "AWS::EC2::SecurityGroup") if g["Properties"]["GroupDescription"] == "Redshift Serverless workgroup"]
+    (group,) = [
+        g
+        for g in resources(template, "AWS::EC2::SecurityGroup")
+        if g["Properties"]["GroupDescription"] == "Redshift Serverless workgroup"
+    ]
     assert "SecurityGroupIngress" not in group["Properties"]
     template.resource_count_is("AWS::EC2::VPCEndpoint", 2)  # SageMaker API and runtime, for enhanced routing
 
@@ -213,11 +241,18 @@ def test_the_longest_allowed_model_prefix_passes_the_lifecycles_own_checks():
     """Synth accepts 39 characters; the lifecycle must then accept every name it derives from them."""
     prefix = "x" * 39
     RedshiftMlRecommender(cdk.Stack(new_app(), "Stack"), "Recommender", config=load_config({}), model_prefix=prefix)
-    settings = lifecycle.Settings({
-        "SCHEMA": "jobmatch", "MODEL_PREFIX": prefix, "ANALYST_ROLE": "analyst", "MODEL_BUCKET": "ml-bucket",
-        "KMS_KEY_ARN": "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9",
-        "MAX_RUNTIME_SECONDS": "5400", "TOP_K": "10", "VERSIONS_KEPT": "3",
-    })
+    settings = lifecycle.Settings(
+        {
+            "SCHEMA": "jobmatch",
+            "MODEL_PREFIX": prefix,
+            "ANALYST_ROLE": "analyst",
+            "MODEL_BUCKET": "ml-bucket",
+            "KMS_KEY_ARN": "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9",
+            "MAX_RUNTIME_SECONDS": "5400",
+            "TOP_K": "10",
+            "VERSIONS_KEPT": "3",
+        }
+    )
 
     class Runner:
         def query(self, sql, parameters=None):
@@ -237,13 +272,28 @@ def test_the_longest_allowed_model_prefix_passes_the_lifecycles_own_checks():
 def test_production_ml_role_may_manage_network_interfaces_for_enhanced_vpc_routing(template):
     """Redshift ML setup page: with enhanced VPC routing the role creates and deletes ENIs for its compilation tasks."""
     template, config = template
-    statements = [s for p in resources(template, "AWS::IAM::Policy") for s in p["Properties"]["PolicyDocument"]["Statement"]]
-    granted = {a for s in statements if s.get("Sid", "").startswith("EnhancedVpcRouting")
-               for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
-    needed = {"ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:DescribeNetworkInterfaces",
-              "ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterfacePermission",
-              "ec2:ModifyNetworkInterfaceAttribute", "ec2:DescribeVpcEndpoints", "ec2:DescribeDhcpOptions",
-              "ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"}
+    statements = [
+        s for p in resources(template, "AWS::IAM::Policy") for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    granted = {
+        a
+        for s in statements
+        if s.get("Sid", "").startswith("EnhancedVpcRouting")
+        for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    }
+    needed = {
+        "ec2:CreateNetworkInterface",
+        "ec2:DeleteNetworkInterface",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:CreateNetworkInterfacePermission",
+        "ec2:DeleteNetworkInterfacePermission",
+        "ec2:ModifyNetworkInterfaceAttribute",
+        "ec2:DescribeVpcEndpoints",
+        "ec2:DescribeDhcpOptions",
+        "ec2:DescribeVpcs",
+        "ec2:DescribeSubnets",
+        "ec2:DescribeSecurityGroups",
+    }
     assert granted == (needed if config.redshift_enhanced_vpc_routing else set())
     for statement in statements:
         if statement.get("Sid") == "EnhancedVpcRoutingNetworkInterfaces":
@@ -255,20 +305,32 @@ def test_bring_your_own_model_from_the_churn_pipeline_is_granted_its_jobs_bucket
     config = load_config({})
     stack = cdk.Stack(app, "Stack")
     churn_key = DataKey(stack, "ChurnKey", config=config, description="churn")
-    churn_bucket = SecureBucket(stack, "ChurnArtifacts", config=config, encryption_key=churn_key,
-                                access_logs_bucket=AccessLogsBucket(stack, "Logs", config=config))
+    churn_bucket = SecureBucket(
+        stack,
+        "ChurnArtifacts",
+        config=config,
+        encryption_key=churn_key,
+        access_logs_bucket=AccessLogsBucket(stack, "Logs", config=config),
+    )
     recommender = RedshiftMlRecommender(stack, "Recommender", config=config)
-    recommender.add_model_source(training_jobs="pipelines-*", artifacts_bucket=churn_bucket, artifacts_prefix="runs/",
-                                 artifacts_key=churn_key)
+    recommender.add_model_source(
+        training_jobs="pipelines-*", artifacts_bucket=churn_bucket, artifacts_prefix="runs/", artifacts_key=churn_key
+    )
     template = Template.from_stack(stack)
     role_id = stack.get_logical_id(recommender.role.node.default_child)
-    statements = [s for p in template.find_resources("AWS::IAM::Policy").values() if {"Ref": role_id} in p["Properties"]["Roles"]
-                  for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    statements = [
+        s
+        for p in template.find_resources("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in p["Properties"]["Roles"]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
     text = json.dumps(statements)
     bucket_id = stack.get_logical_id(churn_bucket.node.default_child)
     key_id = stack.get_logical_id(churn_key.node.default_child)
-    assert any(s["Action"] == "sagemaker:DescribeTrainingJob" and "training-job/pipelines-*" in json.dumps(s["Resource"])
-               for s in statements)
+    assert any(
+        s["Action"] == "sagemaker:DescribeTrainingJob" and "training-job/pipelines-*" in json.dumps(s["Resource"])
+        for s in statements
+    )
     reads = [s for s in statements if "s3:GetObject*" in s["Action"] and bucket_id in json.dumps(s["Resource"])]
     assert reads and '"/runs/*"' in json.dumps(reads)
     assert any("kms:Decrypt" in s["Action"] and s["Resource"] == {"Fn::GetAtt": [key_id, "Arn"]} for s in statements)
@@ -304,14 +366,17 @@ def test_a_notification_email_subscribes_to_the_topic():
     config = load_config({"kit:redshift_notification_email": "ml-team@example.com"})
     RedshiftMlRecommender(stack, "Recommender", config=config)
     Template.from_stack(stack).has_resource_properties(
-        "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ml-team@example.com", "TopicArn": Match.any_value()})
+        "AWS::SNS::Subscription",
+        {"Protocol": "email", "Endpoint": "ml-team@example.com", "TopicArn": Match.any_value()},
+    )
     with pytest.raises(ConfigError, match="is not an e-mail address"):
         load_config({"kit:redshift_notification_email": "ml-team"})
 
 
 def _role_statements(template, role_logical_id):
     return [
-        s for p in template.find_resources("AWS::IAM::Policy").values()
+        s
+        for p in template.find_resources("AWS::IAM::Policy").values()
         if {"Ref": role_logical_id} in p["Properties"]["Roles"]
         for s in p["Properties"]["PolicyDocument"]["Statement"]
     ]
@@ -330,13 +395,23 @@ def test_the_lifecycle_runs_as_its_own_identity_with_the_ml_role_not_as_the_admi
     lifecycle_function, lifecycle_role = _function(template, "lifecycle.handler")
     _, bootstrap_role = _function(template, "bootstrap.handler")
     assert "SECRET_ARN" not in lifecycle_function["Properties"]["Environment"]["Variables"]
-    actions = {a for s in _role_statements(template, lifecycle_role) for a in
-               (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
+    actions = {
+        a
+        for s in _role_statements(template, lifecycle_role)
+        for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    }
     assert "secretsmanager:GetSecretValue" not in actions
-    (credentials,) = [s for s in _role_statements(template, lifecycle_role)
-                      if "redshift-serverless:GetCredentials" in json.dumps(s["Action"])]
-    assert credentials["Resource"] == {"Fn::GetAtt": [next(iter(template.find_resources(
-        "AWS::RedshiftServerless::Workgroup"))), "Workgroup.WorkgroupArn"]}
+    (credentials,) = [
+        s
+        for s in _role_statements(template, lifecycle_role)
+        if "redshift-serverless:GetCredentials" in json.dumps(s["Action"])
+    ]
+    assert credentials["Resource"] == {
+        "Fn::GetAtt": [
+            next(iter(template.find_resources("AWS::RedshiftServerless::Workgroup"))),
+            "Workgroup.WorkgroupArn",
+        ]
+    }
     tags = template.find_resources("AWS::IAM::Role")[lifecycle_role]["Properties"]["Tags"]
     assert {"Key": "RedshiftDbRoles", "Value": "ml_developer"} in tags
     assert "RedshiftDbRoles" not in json.dumps(template.find_resources("AWS::IAM::Role")[bootstrap_role])

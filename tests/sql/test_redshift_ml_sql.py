@@ -11,10 +11,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lambdas" / "redshi
 import templates  # noqa: E402
 
 VALUES = dict(
-    schema="jobmatch", holdout_days=14, ml_role="ml_developer", analyst_role="analyst", bucket="ml-bucket",
-    seekers_key="a.csv", jobs_key="b.csv", interactions_key="c.csv", model_name="job_match_v1",
-    function_name="predict_job_match_v1", top_k=10, kms_key_id="arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9",
-    max_cells=1_000_000, max_runtime_seconds=5400, training_job_name="churn-xgb-2026", argument_types="INT, FLOAT",
+    schema="jobmatch",
+    holdout_days=14,
+    ml_role="ml_developer",
+    analyst_role="analyst",
+    bucket="ml-bucket",
+    seekers_key="a.csv",
+    jobs_key="b.csv",
+    interactions_key="c.csv",
+    model_name="job_match_v1",
+    function_name="predict_job_match_v1",
+    top_k=10,
+    kms_key_id="arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9",
+    max_cells=1_000_000,
+    max_runtime_seconds=5400,
+    training_job_name="churn-xgb-2026",
+    argument_types="INT, FLOAT",
 )
 ML_STATEMENTS = {"create_model", "bring_your_own_model", "show_model", "drop_model"}  # Redshift ML syntax sqlglot lacks
 
@@ -25,7 +37,9 @@ def rendered(name):
     return templates.render(text, **{key: VALUES[key] for key in needed})
 
 
-@pytest.mark.parametrize("name", sorted(p.stem for p in templates.sql_dir().glob("*.sql") if p.stem not in ML_STATEMENTS))
+@pytest.mark.parametrize(
+    "name", sorted(p.stem for p in templates.sql_dir().glob("*.sql") if p.stem not in ML_STATEMENTS)
+)
 def test_every_non_ml_statement_parses_as_redshift_sql(name):
     for statement in templates.statements(rendered(name)):
         assert sqlglot.parse_one(statement, read="redshift") is not None
@@ -34,12 +48,22 @@ def test_every_non_ml_statement_parses_as_redshift_sql(name):
 def test_create_model_clauses_appear_in_the_documented_order():
     (text,) = templates.statements(rendered("create_model"))
     # AUTO OFF needs PREPROCESSORS 'none', between OBJECTIVE and HYPERPARAMETERS (CREATE MODEL, full syntax).
-    clauses = ["CREATE MODEL", "FROM (", "TARGET applied", "FUNCTION predict_job_match_v1", "IAM_ROLE DEFAULT", "AUTO OFF",
-               "MODEL_TYPE XGBOOST", "OBJECTIVE 'reg:logistic'", "PREPROCESSORS 'none'", "HYPERPARAMETERS DEFAULT EXCEPT",
-               "SETTINGS ("]
+    clauses = [
+        "CREATE MODEL",
+        "FROM (",
+        "TARGET applied",
+        "FUNCTION predict_job_match_v1",
+        "IAM_ROLE DEFAULT",
+        "AUTO OFF",
+        "MODEL_TYPE XGBOOST",
+        "OBJECTIVE 'reg:logistic'",
+        "PREPROCESSORS 'none'",
+        "HYPERPARAMETERS DEFAULT EXCEPT",
+        "SETTINGS (",
+    ]
     positions = [text.index(clause) for clause in clauses]
     assert positions == sorted(positions)
-    settings = text[text.index("SETTINGS ("):]
+    settings = text[text.index("SETTINGS (") :]
     for setting in ("S3_BUCKET 'ml-bucket'", "KMS_KEY_ID 'arn:aws:kms:", "MAX_CELLS 1000000", "MAX_RUNTIME 5400"):
         assert setting in settings
 
@@ -59,18 +83,27 @@ def test_precision_and_recall_at_k_on_a_hand_computed_example():
     expression = sqlglot.exp.replace_placeholders(expression, k=2)
     db = duckdb.connect()
     db.execute("CREATE SCHEMA jobmatch")
-    db.execute("CREATE TABLE jobmatch.pair_features (seeker_id INT, job_id INT, event_time TIMESTAMP, applied INT, "
-               "years_experience INT, required_experience INT, experience_gap INT, skill_match INT, education_gap INT, "
-               "salary_ratio DOUBLE, same_region INT, remote_fit INT)")
+    db.execute(
+        "CREATE TABLE jobmatch.pair_features (seeker_id INT, job_id INT, event_time TIMESTAMP, applied INT, "
+        "years_experience INT, required_experience INT, experience_gap INT, skill_match INT, education_gap INT, "
+        "salary_ratio DOUBLE, same_region INT, remote_fit INT)"
+    )
     rows = [  # seeker, job, applied, score (stored in salary_ratio, which the stand-in model returns)
-        (1, 10, 1, 0.9), (1, 11, 0, 0.8), (1, 12, 1, 0.7), (1, 13, 0, 0.1),
-        (2, 20, 1, 0.6), (2, 21, 0, 0.5),
+        (1, 10, 1, 0.9),
+        (1, 11, 0, 0.8),
+        (1, 12, 1, 0.7),
+        (1, 13, 0, 0.1),
+        (2, 20, 1, 0.6),
+        (2, 21, 0, 0.5),
         (3, 30, 0, 0.9),
         (1, 14, 1, 0.99),  # before the holdout window: ignored
     ]
     for seeker, job, applied, score in rows:
         day = "2026-10-01" if job == 14 else "2026-10-30"
-        db.execute("INSERT INTO jobmatch.pair_features VALUES (?, ?, ?, ?, 0, 0, 0, 0, 0, ?, 0, 0)", [seeker, job, day, applied, score])
+        db.execute(
+            "INSERT INTO jobmatch.pair_features VALUES (?, ?, ?, ?, 0, 0, 0, 0, 0, ?, 0, 0)",
+            [seeker, job, day, applied, score],
+        )
     db.execute("CREATE VIEW jobmatch.holdout_start AS SELECT TIMESTAMP '2026-10-20' AS starts_at")
     db.execute("CREATE MACRO jobmatch.predict_job_match_v1(a, b, c, d, e, f, g, h) AS f")
     precision, recall, seekers = db.execute(expression.sql("duckdb")).fetchone()
@@ -80,7 +113,7 @@ def test_precision_and_recall_at_k_on_a_hand_computed_example():
 def training_query():
     """The SELECT inside CREATE MODEL ... FROM ( ... ) TARGET, parsed."""
     (text,) = templates.statements(rendered("create_model"))
-    inner = text[text.index("FROM (") + len("FROM ("):text.index("\nTARGET")].strip().removesuffix(")")
+    inner = text[text.index("FROM (") + len("FROM (") : text.index("\nTARGET")].strip().removesuffix(")")
     return sqlglot.parse_one(inner, read="redshift"), text
 
 
@@ -93,7 +126,9 @@ def test_the_target_is_trained_as_a_double_so_the_function_returns_a_fraction_no
     assert len(query.expressions) == 9  # eight features and the target: lifecycle.TRAINING_COLUMNS
 
 
-@pytest.mark.parametrize("name", sorted(p.stem for p in templates.sql_dir().glob("*.sql") if p.stem not in ML_STATEMENTS))
+@pytest.mark.parametrize(
+    "name", sorted(p.stem for p in templates.sql_dir().glob("*.sql") if p.stem not in ML_STATEMENTS)
+)
 def test_every_qualify_reads_from_an_aliased_relation(name):
     """Redshift: with QUALIFY directly after FROM, the FROM relation must have an alias (QUALIFY clause page)."""
     for statement in templates.statements(rendered(name)):
@@ -107,15 +142,19 @@ def test_recommendations_keep_the_top_k_jobs_per_seeker_by_score():
     db = duckdb.connect()
     db.execute("CREATE SCHEMA jobmatch")
     db.execute("CREATE TABLE jobmatch.job_match_scores (seeker_id INT, job_id INT, score DOUBLE, model_name VARCHAR)")
-    db.execute("CREATE TABLE jobmatch.recommendations (seeker_id INT, job_id INT, score DOUBLE, rank SMALLINT, "
-               "model_name VARCHAR, generated_at TIMESTAMP)")
+    db.execute(
+        "CREATE TABLE jobmatch.recommendations (seeker_id INT, job_id INT, score DOUBLE, rank SMALLINT, "
+        "model_name VARCHAR, generated_at TIMESTAMP)"
+    )
     scores = [(1, job, score) for job, score in ((10, 0.2), (11, 0.9), (12, 0.5), (13, 0.7))] + [(2, 20, 0.1)]
     db.executemany("INSERT INTO jobmatch.job_match_scores VALUES (?, ?, ?, 'm')", scores)
     db.execute("INSERT INTO jobmatch.recommendations VALUES (9, 9, 0, 1, 'old', NULL)")
     text = templates.render(templates.load("recommend"), schema="jobmatch", top_k=2)
     for statement in templates.statements(text):
         db.execute(sqlglot.transpile(statement, read="redshift", write="duckdb")[0])
-    rows = db.execute("SELECT seeker_id, job_id, rank FROM jobmatch.recommendations ORDER BY seeker_id, rank").fetchall()
+    rows = db.execute(
+        "SELECT seeker_id, job_id, rank FROM jobmatch.recommendations ORDER BY seeker_id, rank"
+    ).fetchall()
     assert rows == [(1, 11, 1), (1, 13, 2), (2, 20, 1)]
 
 
@@ -124,10 +163,14 @@ def test_model_state_matches_and_returns_trimmed_char_128_values():
     db = duckdb.connect()
     db.execute("CREATE TABLE svv_ml_model_info (schema_name VARCHAR, model_name VARCHAR, model_state VARCHAR)")
     pad = " " * 100
-    db.execute("INSERT INTO svv_ml_model_info VALUES (?, ?, ?)", ["jobmatch" + pad, "job_match_v1" + pad, "Model is Ready" + pad])
+    db.execute(
+        "INSERT INTO svv_ml_model_info VALUES (?, ?, ?)",
+        ["jobmatch" + pad, "job_match_v1" + pad, "Model is Ready" + pad],
+    )
     (statement,) = templates.statements(templates.load("model_state"))
     query = sqlglot.exp.replace_placeholders(
-        sqlglot.parse_one(statement, read="redshift"), schema_name="jobmatch", model_name="job_match_v1")
+        sqlglot.parse_one(statement, read="redshift"), schema_name="jobmatch", model_name="job_match_v1"
+    )
     assert db.execute(query.sql("duckdb")).fetchall() == [("Model is Ready",)]
 
 

@@ -21,7 +21,10 @@ def test_bad_rows_are_quarantined_and_counted(demo):
     _, result, _ = demo
     assert result.preprocessing["rows_read"] == 3_003
     assert {reason: n for reason, n in result.preprocessing["rejected"].items() if n} == {
-        "wrong_field_count": 1, "not_numeric": 1, "unknown_category": 1}
+        "wrong_field_count": 1,
+        "not_numeric": 1,
+        "unknown_category": 1,
+    }
     assert all(day.bad_lines == len(BAD_CAPTURE_LINES) for day in result.days)
 
 
@@ -48,11 +51,18 @@ def test_drifted_day_scores_worse_and_the_model_beats_no_skill(demo):
 
 def test_charts_and_summary_are_written(demo):
     settings, result, progress = demo
-    written = [charts.pr_curve(result, settings.output / "pr_curve.png"),
-               charts.average_precision(result, settings.output / "average_precision.png", alarm_threshold=0.2,
-                                        drift_from_day=settings.drift_from_day),
-               charts.precision_recall_by_threshold(result, settings.output / "precision_recall_by_threshold.png",
-                                                    decision_threshold=0.5)]
+    written = [
+        charts.pr_curve(result, settings.output / "pr_curve.png"),
+        charts.average_precision(
+            result,
+            settings.output / "average_precision.png",
+            alarm_threshold=0.2,
+            drift_from_day=settings.drift_from_day,
+        ),
+        charts.precision_recall_by_threshold(
+            result, settings.output / "precision_recall_by_threshold.png", decision_threshold=0.5
+        ),
+    ]
     assert all(path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for path in written)
     text = summary_markdown(result, written, progress.close())
     assert f"| {result.days[1].day} | 600 | 1.000 |" in text
@@ -76,8 +86,12 @@ def drawn(monkeypatch, draw):
 
 def test_average_precision_chart_shows_bounds_alarm_threshold_and_drift(demo, monkeypatch, tmp_path):
     settings, result, _ = demo
-    labels, axes = drawn(monkeypatch, lambda: charts.average_precision(
-        result, tmp_path / "ap.png", alarm_threshold=0.2, drift_from_day=settings.drift_from_day))
+    labels, axes = drawn(
+        monkeypatch,
+        lambda: charts.average_precision(
+            result, tmp_path / "ap.png", alarm_threshold=0.2, drift_from_day=settings.drift_from_day
+        ),
+    )
     assert any(label.startswith("average precision, with the job's bounds") and "widest" in label for label in labels)
     assert "alarm: average precision below 0.2" in labels
     assert f"drift starts (day {settings.drift_from_day})" in labels
@@ -88,8 +102,9 @@ def test_average_precision_chart_shows_bounds_alarm_threshold_and_drift(demo, mo
 
 def test_threshold_chart_plots_precision_and_recall_against_the_threshold(demo, monkeypatch, tmp_path):
     _, result, _ = demo
-    labels, axes = drawn(monkeypatch, lambda: charts.precision_recall_by_threshold(
-        result, tmp_path / "t.png", decision_threshold=0.5))
+    labels, axes = drawn(
+        monkeypatch, lambda: charts.precision_recall_by_threshold(result, tmp_path / "t.png", decision_threshold=0.5)
+    )
     assert labels[:3] == ["precision", "recall", "decision threshold (0.5)"]
     assert axes.get_xlabel().startswith("threshold")
     precision = axes.get_lines()[0]

@@ -10,8 +10,7 @@ import subprocess
 
 import pytest
 
-from tools.diagrams import (DIAGRAM_CONTEXT, DIAGRAM_PROFILE, README, blocks, edges_of, mermaid, nodes_of,
-                            update_readme)
+from tools.diagrams import DIAGRAM_CONTEXT, DIAGRAM_PROFILE, README, blocks, edges_of, mermaid, nodes_of, update_readme
 from tools.synthesis import PROJECT_ROOT, synthesize
 
 PARSER = PROJECT_ROOT / "tools" / "mermaid" / "parse.mjs"
@@ -33,9 +32,16 @@ def mermaid_errors(diagrams: list[str]) -> str:
     """What Mermaid's own parser says about each diagram that does not parse ('' when all do)."""
     assert shutil.which("node"), "node is not on PATH: run the tests through scripts/kit-env"
     assert (PROJECT_ROOT / NODE_MODULES / "mermaid").is_dir(), (
-        f"Mermaid's parser is not installed in {NODE_MODULES}: run make setup (npm ci)")
-    result = subprocess.run(["node", str(PARSER), NODE_MODULES], input=json.dumps(diagrams), capture_output=True,
-                            text=True, timeout=120, check=False)
+        f"Mermaid's parser is not installed in {NODE_MODULES}: run make setup (npm ci)"
+    )
+    result = subprocess.run(
+        ["node", str(PARSER), NODE_MODULES],
+        input=json.dumps(diagrams),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode in (0, 1), result.stderr
     return result.stdout
 
@@ -43,7 +49,8 @@ def mermaid_errors(diagrams: list[str]) -> str:
 def test_readme_diagrams_match_the_synthesized_app(assembly):
     text = README.read_text()
     assert update_readme(text, blocks(assembly)) == text, (
-        "README.md's architecture diagrams are out of date: run `make diagrams` and commit README.md.")
+        "README.md's architecture diagrams are out of date: run `make diagrams` and commit README.md."
+    )
 
 
 def test_every_readme_diagram_renders():
@@ -53,7 +60,7 @@ def test_every_readme_diagram_renders():
 
 
 def test_the_parser_check_catches_a_broken_diagram():
-    assert "block 1:" in mermaid_errors(["flowchart LR\n  A -->|\"ok\"| B", "flowchart LR\n  A --> ]"])
+    assert "block 1:" in mermaid_errors(['flowchart LR\n  A -->|"ok"| B', "flowchart LR\n  A --> ]"])
 
 
 def test_model_quality_shows_capture_to_job_to_results_to_athena_to_quicksight(assembly):
@@ -86,8 +93,9 @@ def test_churn_shows_pipeline_to_registry_to_approval_to_deployer_to_endpoint(as
 @pytest.mark.parametrize("stack_name", ["RedshiftMlStack", "ModelQualityStack", "ChurnModelStack"])
 def test_repeated_kinds_are_one_node_and_every_flow_is_labelled(assembly, stack_name):
     diagram = mermaid(assembly.get_stack_by_name(stack_name))
-    assert len(re.findall(r"^\s+\w+\{\{", diagram, re.MULTILINE)) <= len(re.findall(r"^\s+subgraph", diagram,
-                                                                                     re.MULTILINE))
+    assert len(re.findall(r"^\s+\w+\{\{", diagram, re.MULTILINE)) <= len(
+        re.findall(r"^\s+subgraph", diagram, re.MULTILINE)
+    )
     arrows = [line for line in diagram.splitlines() if re.search(r" (-->|-\.->)", line)]
     unlabelled = [line for line in arrows if "|" not in line]
     assert len(unlabelled) <= 2, unlabelled  # a function's bucket name in its environment says no more than that
@@ -98,7 +106,8 @@ def test_access_through_a_role_is_dashed_and_drawn_the_way_data_goes(assembly):
     # The namespace's default IAM role may read and write models in the bucket: access, not a reference.
     assert edges[(labels["Warehouse Namespace"], labels["ModelBucket"])] == ("-.->", "read, write")
     assert {node.kind for node in nodes_of(assembly.get_stack_by_name("ModelQualityStack")).values()}.isdisjoint(
-        {"AWS::IAM::Role", "AWS::KMS::Key", "AWS::Logs::LogGroup"})
+        {"AWS::IAM::Role", "AWS::KMS::Key", "AWS::Logs::LogGroup"}
+    )
 
 
 def test_a_readme_without_the_markers_is_an_error():

@@ -2,12 +2,12 @@
 
 from tools.mutation import Mutant, delete_call_mutants, sample, string_only
 
-SOURCE = '''def f(client, x):
+SOURCE = """def f(client, x):
     client.delete_endpoint_config(EndpointConfigName="a")
     if x > 1:
         raise ValueError(f"x is {x}")
     return x
-'''
+"""
 
 
 def test_a_changed_message_is_string_only_and_a_changed_operator_or_key_number_is_not():

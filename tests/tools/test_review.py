@@ -12,8 +12,19 @@ import pytest
 import tools.snapshots as snapshots
 from tools.cost.estimate import PriceTable
 from tools.cost.report import estimate_profile, load_usage, measured_throughput
-from tools.snapshots import (REVIEW_MARKER, CostChange, CostNotCompared, StackChange, accept, cost_changes, main,
-                             normalize, review_markdown, review_text, stack_changes)
+from tools.snapshots import (
+    REVIEW_MARKER,
+    CostChange,
+    CostNotCompared,
+    StackChange,
+    accept,
+    cost_changes,
+    main,
+    normalize,
+    review_markdown,
+    review_text,
+    stack_changes,
+)
 from tools.synthesis import PROJECT_ROOT, synthesize, templates
 
 # The README's example comment is this change: one `kit:` setting, the kind of edit a pull request makes.
@@ -40,8 +51,9 @@ def changed_setting_review(tmp_path_factory) -> Reviewed:
     current = templates(changed)
     changes = {"sandbox": stack_changes("sandbox", current, base)}
     costs = cost_changes("sandbox", current, base)
-    return Reviewed(changes, costs, review_markdown(changes, costs, "`.review-base/tests/snapshots`"), baseline,
-                    base, changed)
+    return Reviewed(
+        changes, costs, review_markdown(changes, costs, "`.review-base/tests/snapshots`"), baseline, base, changed
+    )
 
 
 def test_a_changed_setting_is_reviewed_as_the_resources_and_lines_it_changes(changed_setting_review):
@@ -49,8 +61,10 @@ def test_a_changed_setting_is_reviewed_as_the_resources_and_lines_it_changes(cha
     assert [change.label for change in changes["sandbox"]] == ["sandbox/ChurnModelStack"]
     (change,) = changes["sandbox"]
     assert change.state == "changed"
-    assert any(re.fullmatch(r"  ~ ChurnEndpointDeployerFunction\w+ \(AWS::Lambda::Function\)", line)
-               for line in change.resources), change.resources
+    assert any(
+        re.fullmatch(r"  ~ ChurnEndpointDeployerFunction\w+ \(AWS::Lambda::Function\)", line)
+        for line in change.resources
+    ), change.resources
     assert '-      "INSTANCE_TYPE": "ml.t2.medium",' in change.unified
     assert '+      "INSTANCE_TYPE": "ml.m5.large",' in change.unified
     assert markdown.startswith(REVIEW_MARKER + "\n### Synth review: 1 stack changed\n")
@@ -73,10 +87,10 @@ def test_the_readme_example_is_this_change(changed_setting_review):
     """The README shows what CI posts for CHANGED_SETTING: its summary and diff lines are the real ones."""
     changes, markdown = changed_setting_review.changes, changed_setting_review.markdown
     readme = (PROJECT_ROOT / "README.md").read_text()
-    example = readme[readme.index(REVIEW_MARKER):]
-    example = example[:example.index("</details>")]
+    example = readme[readme.index(REVIEW_MARKER) :]
+    example = example[: example.index("</details>")]
     summary = [line for line in example.splitlines() if line.startswith("  - `")]
-    fenced = example[example.index("```diff\n") + len("```diff\n"):example.index("\n```\n")]
+    fenced = example[example.index("```diff\n") + len("```diff\n") : example.index("\n```\n")]
     diff_lines = [line for line in fenced.splitlines() if line.startswith(("+ ", "- "))]
     assert summary and diff_lines
     rendered = markdown.splitlines()
@@ -86,8 +100,9 @@ def test_the_readme_example_is_this_change(changed_setting_review):
 
 
 def _change(lines: int) -> StackChange:
-    unified = ["--- snapshot/sandbox/S", "+++ synth/sandbox/S"] + [f"+ line {index:04d} " + "x" * 60 + "→" * 20
-                                                                  for index in range(lines)]
+    unified = ["--- snapshot/sandbox/S", "+++ synth/sandbox/S"] + [
+        f"+ line {index:04d} " + "x" * 60 + "→" * 20 for index in range(lines)
+    ]
     return StackChange("sandbox/S", "changed", ["  ~ Bucket (AWS::S3::Bucket)"], unified)
 
 
@@ -110,7 +125,9 @@ def test_a_diff_containing_backticks_gets_a_longer_fence():
 
 def test_no_change_and_cost_lines():
     assert review_markdown({"sandbox": [], "production": []}, [], "`base`").splitlines()[:2] == [
-        REVIEW_MARKER, "### Synth review: 0 stacks changed"]
+        REVIEW_MARKER,
+        "### Synth review: 0 stacks changed",
+    ]
     assert "Monthly cost (`make cost`): no change." in review_markdown({"sandbox": [_change(1)]}, [], "`base`")
     cost = CostChange("sandbox", "Churn", (45.0, 40.5), (50.0, 50.0))
     text = review_text({"sandbox": []}, [cost])
@@ -129,10 +146,12 @@ def test_normalizing_a_template_does_not_move_its_cost_estimate(changed_setting_
     baseline = changed_setting_review.baseline
     prices, usage, throughput = PriceTable.load(), load_usage("sandbox"), measured_throughput()
     raw = estimate_profile("sandbox", baseline, prices, usage, throughput)
-    normalized = estimate_profile("sandbox", {name: normalize(template) for name, template in baseline.items()},
-                                  prices, usage, throughput)
+    normalized = estimate_profile(
+        "sandbox", {name: normalize(template) for name, template in baseline.items()}, prices, usage, throughput
+    )
     assert [(section.idle, section.workload) for section in raw.sections] == [
-        (section.idle, section.workload) for section in normalized.sections]
+        (section.idle, section.workload) for section in normalized.sections
+    ]
 
 
 def test_a_cost_that_cannot_be_compared_is_said_so(changed_setting_review, tmp_path):

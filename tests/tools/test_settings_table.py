@@ -6,7 +6,8 @@ from tools.settings_table import README, readme_block, render
 
 def test_readme_settings_table_is_current():
     assert readme_block(README.read_text()) == render(), (
-        "README's settings table is stale: run scripts/kit-env python -m tools.settings_table")
+        "README's settings table is stale: run scripts/kit-env python -m tools.settings_table"
+    )
 
 
 def test_table_lists_every_setting_with_a_meaning():

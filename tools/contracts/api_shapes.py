@@ -24,8 +24,21 @@ from botocore.validate import ParamValidator
 # Stands in for a CloudFormation token inside a JSON document that the template assembles with Fn::Join; tokens sit
 # inside the document's strings (an unquoted one would make the placeholder text invalid JSON, and is reported).
 DEPLOY_TIME = "\u27e6deploy-time\u27e7"
-CFN_INTRINSICS = frozenset({"Ref", "Fn::GetAtt", "Fn::Join", "Fn::Sub", "Fn::FindInMap", "Fn::Select", "Fn::Split",
-                            "Fn::ImportValue", "Fn::Base64", "Fn::GetAZs", "Fn::Cidr"})
+CFN_INTRINSICS = frozenset(
+    {
+        "Ref",
+        "Fn::GetAtt",
+        "Fn::Join",
+        "Fn::Sub",
+        "Fn::FindInMap",
+        "Fn::Select",
+        "Fn::Split",
+        "Fn::ImportValue",
+        "Fn::Base64",
+        "Fn::GetAZs",
+        "Fn::Cidr",
+    }
+)
 # Pipeline functions evaluated at execution time (SageMaker Model Building Pipelines definition JSON).
 PIPELINE_FUNCTIONS = frozenset({"Get", "Std:Join", "Std:JsonGet"})
 
@@ -197,14 +210,17 @@ def _conform(value: object, shape: Shape, call: ApiCall, path: str, errors: list
             written = key[:-2] if run_time else key
             name = names.get(written)
             if name is None and written in shape.members:
-                errors.append(f'Unknown parameter in {path}: "{written}"; Step Functions spells it '
-                              f'"{written[:1].upper() + written[1:]}"')
+                errors.append(
+                    f'Unknown parameter in {path}: "{written}"; Step Functions spells it '
+                    f'"{written[:1].upper() + written[1:]}"'
+                )
             elif name is None:
                 conformed[key] = member_value  # unknown: botocore reports it
             else:
                 member = shape.members[name]
-                conformed[name] = sample(member) if run_time else _conform(member_value, member, call,
-                                                                           f"{path}.{name}", errors)
+                conformed[name] = (
+                    sample(member) if run_time else _conform(member_value, member, call, f"{path}.{name}", errors)
+                )
         return conformed
     if shape.type_name == "list" and isinstance(value, list):
         return [_conform(item, shape.member, call, f"{path}[{i}]", errors) for i, item in enumerate(value)]
@@ -218,6 +234,7 @@ def _conform(value: object, shape: Shape, call: ApiCall, path: str, errors: list
 
 
 # ---- reading the templates ----
+
 
 def json_document(value: object) -> object:
     """A JSON document the template stores as a string, or assembles with Fn::Join around tokens."""
@@ -244,8 +261,16 @@ def pipeline_calls(where: str, definition: dict) -> list[ApiCall]:
                 visit(arguments.get("IfSteps", []) + arguments.get("ElseSteps", []))
             elif kind in PIPELINE_STEP_OPERATIONS:
                 operation, filled = PIPELINE_STEP_OPERATIONS[kind]
-                calls.append(ApiCall(f"{where} step {step['Name']}", "sagemaker", operation, arguments,
-                                     pipeline_functions=True, filled=(filled,) if filled else ()))
+                calls.append(
+                    ApiCall(
+                        f"{where} step {step['Name']}",
+                        "sagemaker",
+                        operation,
+                        arguments,
+                        pipeline_functions=True,
+                        filled=(filled,) if filled else (),
+                    )
+                )
             elif kind not in PIPELINE_STEPS_WITHOUT_REQUEST:
                 raise UnsupportedRequest(f"{where} step {step['Name']}: step type {kind} is not mapped to an API.")
 
@@ -271,8 +296,17 @@ def state_machine_calls(where: str, definition: dict) -> list[ApiCall]:
                 raise UnsupportedRequest(f"{where} state {name}: JSONata Arguments are not read yet.")
             integration = SFN_INTEGRATION_PATTERN.sub("", resource.split(":states:::", 1)[1])
             service, action = integration.removeprefix("aws-sdk:").split(":", 1)
-            calls.append(ApiCall(f"{where} state {name}", botocore_service(service), action[:1].upper() + action[1:],
-                                 state.get("Parameters", {}), pascal_case=True, json_path=True, json_blobs=True))
+            calls.append(
+                ApiCall(
+                    f"{where} state {name}",
+                    botocore_service(service),
+                    action[:1].upper() + action[1:],
+                    state.get("Parameters", {}),
+                    pascal_case=True,
+                    json_path=True,
+                    json_blobs=True,
+                )
+            )
 
     visit(definition["States"])
     return calls
@@ -284,8 +318,15 @@ def custom_resource_calls(where: str, properties: dict) -> list[ApiCall]:
         if event in properties:
             sdk_call = json_document(properties[event])
             action = sdk_call["action"].removesuffix("Command")
-            calls.append(ApiCall(f"{where} on {event}", botocore_service(sdk_call["service"]),
-                                 action[:1].upper() + action[1:], sdk_call.get("parameters", {}), cdk_booleans=True))
+            calls.append(
+                ApiCall(
+                    f"{where} on {event}",
+                    botocore_service(sdk_call["service"]),
+                    action[:1].upper() + action[1:],
+                    sdk_call.get("parameters", {}),
+                    cdk_booleans=True,
+                )
+            )
     return calls
 
 

@@ -33,8 +33,10 @@ IAM_PREFIX: dict[str, str] = {}
 # Authorization Reference, list_amazons3.html; ListObjectsV2 and HeadBucket need s3:ListBucket, HeadObject
 # needs s3:GetObject).
 IAM_ACTION = {
-    ("s3", "ListObjectsV2"): "s3:ListBucket", ("s3", "ListObjects"): "s3:ListBucket",
-    ("s3", "HeadBucket"): "s3:ListBucket", ("s3", "HeadObject"): "s3:GetObject",
+    ("s3", "ListObjectsV2"): "s3:ListBucket",
+    ("s3", "ListObjects"): "s3:ListBucket",
+    ("s3", "HeadBucket"): "s3:ListBucket",
+    ("s3", "HeadObject"): "s3:GetObject",
     ("s3", "DeleteObjects"): "s3:DeleteObject",
 }
 
@@ -59,8 +61,13 @@ def declared_actions(folder: Path) -> set[str]:
 def undeclared(recorded: set[tuple[str, str]], folder: Path) -> list[str]:
     """The IAM actions of recorded (service, operation) calls that `folder`'s declaration does not list."""
     declared = declared_actions(folder)
-    return sorted({iam_action(service, operation) for service, operation in recorded
-                   if iam_action(service, operation).lower() not in declared})
+    return sorted(
+        {
+            iam_action(service, operation)
+            for service, operation in recorded
+            if iam_action(service, operation).lower() not in declared
+        }
+    )
 
 
 _PLACEHOLDER = re.compile(r"\$\{([^{}]+)\}")

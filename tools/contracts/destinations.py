@@ -55,15 +55,23 @@ def publishers(resolver: Resolver, target: Ref) -> list[Publisher]:
         props = model.properties(resolver, alarm)
         for field in ("AlarmActions", "OKActions", "InsufficientDataActions"):
             if any(_names(resolver, alarm.stack, action, target) for action in props.get(field, [])):
-                found.append(Publisher(f"alarm {alarm} {field}", service="cloudwatch.amazonaws.com",
-                                       source_arn=model.arn(resolver, alarm)))
+                found.append(
+                    Publisher(
+                        f"alarm {alarm} {field}",
+                        service="cloudwatch.amazonaws.com",
+                        source_arn=model.arn(resolver, alarm),
+                    )
+                )
     for rule in model.all_of_type(resolver, "AWS::Events::Rule"):
         for entry in model.properties(resolver, rule).get("Targets", []):
             wired = [("target", entry.get("Arn")), ("dead-letter queue", entry.get("DeadLetterConfig", {}).get("Arn"))]
             for what, value in wired:
                 if value is not None and _names(resolver, rule.stack, value, target):
-                    found.append(Publisher(f"rule {rule} {what}", service="events.amazonaws.com",
-                                           source_arn=model.arn(resolver, rule)))
+                    found.append(
+                        Publisher(
+                            f"rule {rule} {what}", service="events.amazonaws.com", source_arn=model.arn(resolver, rule)
+                        )
+                    )
     for schedule in model.all_of_type(resolver, "AWS::Scheduler::Schedule"):
         entry = model.properties(resolver, schedule).get("Target", {})
         role = model.find(resolver, entry.get("RoleArn"), stack=schedule.stack) if entry.get("RoleArn") else None
@@ -84,21 +92,28 @@ def publishers(resolver: Resolver, target: Ref) -> list[Publisher]:
     for machine in model.all_of_type(resolver, "AWS::StepFunctions::StateMachine"):
         for name, state in task_states(state_machine_definition(resolver, machine.stack, machine.logical_id)):
             if sends_to(state) == model.arn(resolver, target) or sends_to(state) == resolver.attribute(
-                    target.stack, target.logical_id, "Ref"):
+                target.stack, target.logical_id, "Ref"
+            ):
                 found.append(Publisher(f"state machine {machine} state {name}", role=model.role_of(resolver, machine)))
     for bucket in model.all_of_type(resolver, "AWS::S3::Bucket"):
         notifications = model.properties(resolver, bucket).get("NotificationConfiguration", {})
         for field, key in (("TopicConfigurations", "Topic"), ("QueueConfigurations", "Queue")):
             if any(_names(resolver, bucket.stack, entry.get(key), target) for entry in notifications.get(field, [])):
-                found.append(Publisher(f"bucket {bucket} notification", service="s3.amazonaws.com",
-                                       source_arn=model.arn(resolver, bucket)))
+                found.append(
+                    Publisher(
+                        f"bucket {bucket} notification",
+                        service="s3.amazonaws.com",
+                        source_arn=model.arn(resolver, bucket),
+                    )
+                )
     action = PUBLISH_ACTIONS[model.resource(resolver, target)["Type"]]
     for role in model.all_of_type(resolver, "AWS::IAM::Role"):
         if any(p.role == role for p in found):
             continue
         call = Call(action, model.arn(resolver, target))
-        if evaluate(call, principal=model.role_principal(resolver, role),
-                    identity=model.role_statements(resolver, role)).allowed:
+        if evaluate(
+            call, principal=model.role_principal(resolver, role), identity=model.role_statements(resolver, role)
+        ).allowed:
             found.append(Publisher(f"role {role} ({action} allowed)", role=role))
     return found
 
@@ -137,8 +152,9 @@ def check(resolver: Resolver) -> list[str]:
             found = {action: _key_use(resolver, publisher, Call(action, key_arn), statements) for action in KEY_ACTIONS}
             failing = [action for action, problem in found.items() if problem]
             if failing:
-                problems.append(f"{target} (key {key}): {publisher.via} cannot {', '.join(failing)}: "
-                                f"{found[failing[0]]}")
+                problems.append(
+                    f"{target} (key {key}): {publisher.via} cannot {', '.join(failing)}: {found[failing[0]]}"
+                )
     return problems
 
 
@@ -148,22 +164,29 @@ def _key_use(resolver: Resolver, publisher: Publisher, call: Call, key_statement
         if publisher.service in SOURCE_KEYS_NOT_SENT:
             call = Call(call.action, call.resource, absent=SOURCE_KEYS)
         else:
-            call = Call(call.action, call.resource, {"aws:SourceAccount": ACCOUNT,
-                                                     "aws:SourceArn": publisher.source_arn or ""})
+            call = Call(
+                call.action, call.resource, {"aws:SourceAccount": ACCOUNT, "aws:SourceArn": publisher.source_arn or ""}
+            )
         decision = evaluate(call, principal=principal, resource_policy=key_statements, resource_policy_required=True)
         if not decision.allowed:
             return f"the key policy has no statement for {publisher.service}"
         if publisher.service in SOURCE_KEYS_NOT_SENT:
             return None
-        unscoped = [s for s in allowing_statements(key_statements, call, principal)
-                    if not any(key in conditions for conditions in (s.get("Condition") or {}).values()
-                               for key in SOURCE_KEYS)]
+        unscoped = [
+            s
+            for s in allowing_statements(key_statements, call, principal)
+            if not any(key in conditions for conditions in (s.get("Condition") or {}).values() for key in SOURCE_KEYS)
+        ]
         if unscoped:
             return f"the key policy statement for {publisher.service} has no aws:SourceAccount/aws:SourceArn condition"
         return None
     if publisher.role is None:
         return "its role is not in the templates"
-    decision = evaluate(call, principal=model.role_principal(resolver, publisher.role),
-                        identity=model.role_statements(resolver, publisher.role),
-                        resource_policy=key_statements, resource_policy_required=True)
+    decision = evaluate(
+        call,
+        principal=model.role_principal(resolver, publisher.role),
+        identity=model.role_statements(resolver, publisher.role),
+        resource_policy=key_statements,
+        resource_policy_required=True,
+    )
     return None if decision.allowed else decision.reason

@@ -74,8 +74,11 @@ def _reads_an_optional_error_field(state: dict, error_paths: set[str]) -> list[s
     """JSONPath expressions of a state that read `Cause` of a caught error. The error object "usually contains the
     field Cause" (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html), and a path
     that matches nothing fails the state with States.Runtime, so a notice built on it can itself fail."""
-    expressions = [value for key, value in _walk_items(state.get("Parameters") or {})
-                   if key.endswith(".$") and isinstance(value, str)]
+    expressions = [
+        value
+        for key, value in _walk_items(state.get("Parameters") or {})
+        if key.endswith(".$") and isinstance(value, str)
+    ]
     return [expression for expression in expressions for path in error_paths if f"{path}.Cause" in expression]
 
 
@@ -93,28 +96,40 @@ def check_definition(definition: dict, label: str) -> list[str]:
     problems = []
     for where, graph in _graphs(definition):
         states = graph.get("States", {})
-        error_paths = {catch["ResultPath"] for state in states.values() for catch in state.get("Catch", [])
-                       if catch.get("ResultPath")}
+        error_paths = {
+            catch["ResultPath"]
+            for state in states.values()
+            for catch in state.get("Catch", [])
+            if catch.get("ResultPath")
+        }
         for name, state in states.items():
             if state.get("Type") != "Task":
                 continue
             if _is_notification(state):
                 for expression in _reads_an_optional_error_field(state, error_paths):
-                    problems.append(f"{label}: notification {where}{name} reads the caught error's Cause, which "
-                                    f"may be absent ({expression}): the notice itself would fail")
+                    problems.append(
+                        f"{label}: notification {where}{name} reads the caught error's Cause, which "
+                        f"may be absent ({expression}): the notice itself would fail"
+                    )
                 for catch in state.get("Catch", []):
-                    if not _every_path(states, catch["Next"], goal=lambda s: s.get("Type") == "Fail",
-                                       dead_end=lambda s: False):
-                        problems.append(f"{label}: notification {where}{name} catches {catch.get('ErrorEquals')} "
-                                        f"into {catch['Next']}, a path that does not end in a Fail state")
+                    if not _every_path(
+                        states, catch["Next"], goal=lambda s: s.get("Type") == "Fail", dead_end=lambda s: False
+                    ):
+                        problems.append(
+                            f"{label}: notification {where}{name} catches {catch.get('ErrorEquals')} "
+                            f"into {catch['Next']}, a path that does not end in a Fail state"
+                        )
                 continue
             catch = _catch_all(state)
             if catch is None:
-                problems.append(f"{label}: task {where}{name} has no Catch for States.ALL, so its failure "
-                                "reaches no notification")
+                problems.append(
+                    f"{label}: task {where}{name} has no Catch for States.ALL, so its failure reaches no notification"
+                )
             elif not _every_path(states, catch["Next"], goal=_is_notification, dead_end=lambda s: False):
-                problems.append(f"{label}: task {where}{name} catches into {catch['Next']}, a path that can end "
-                                "without a notification")
+                problems.append(
+                    f"{label}: task {where}{name} catches into {catch['Next']}, a path that can end "
+                    "without a notification"
+                )
     return problems
 
 
@@ -149,12 +164,16 @@ def check_custom_resources(resolver: Resolver) -> list[str]:
                 service, action = str(call.get("service", "")), str(call.get("action", ""))
                 service = service.removeprefix("@aws-sdk/client-").replace("-", "").lower()
                 if service == "lambda" and action.lower() in ("invoke", "invokecommand"):
-                    problems.append(f"custom resource {stack}/{logical_id} ({phase}): AwsCustomResource Lambda "
-                                    "invoke reports success when the function fails (FunctionError is not checked)")
+                    problems.append(
+                        f"custom resource {stack}/{logical_id} ({phase}): AwsCustomResource Lambda "
+                        "invoke reports success when the function fails (FunctionError is not checked)"
+                    )
                 pattern = call.get("ignoreErrorCodesMatching")
                 if pattern and re.search(pattern, "InternalServerError") and re.search(pattern, "AccessDenied"):
-                    problems.append(f"custom resource {stack}/{logical_id} ({phase}): ignoreErrorCodesMatching "
-                                    f"{pattern!r} ignores every error")
+                    problems.append(
+                        f"custom resource {stack}/{logical_id} ({phase}): ignoreErrorCodesMatching "
+                        f"{pattern!r} ignores every error"
+                    )
     return problems
 
 

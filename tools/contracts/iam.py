@@ -28,32 +28,56 @@ from .resolve import PARTITION
 # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html
 # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html
 NO_RESOURCE_LEVEL = (
-    "sagemaker:ListModelPackages", "sagemaker:ListModels", "sagemaker:ListEndpointConfigs", "sagemaker:ListEndpoints",
-    "sagemaker:ListTrainingJobs", "sagemaker:ListProcessingJobs",
+    "sagemaker:ListModelPackages",
+    "sagemaker:ListModels",
+    "sagemaker:ListEndpointConfigs",
+    "sagemaker:ListEndpoints",
+    "sagemaker:ListTrainingJobs",
+    "sagemaker:ListProcessingJobs",
     "application-autoscaling:Describe*",
-    "redshift-data:DescribeStatement", "redshift-data:GetStatementResult", "redshift-data:CancelStatement",
+    "redshift-data:DescribeStatement",
+    "redshift-data:GetStatementResult",
+    "redshift-data:CancelStatement",
     "redshift-data:ListStatements",
-    "cloudwatch:PutMetricData", "cloudwatch:GetMetricData", "cloudwatch:ListMetrics",
-    "ecr:GetAuthorizationToken", "sts:GetServiceBearerToken", "xray:*", "logs:DescribeLogGroups",
-    "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
-    "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
-    "ec2:Describe*", "ec2:CreateNetworkInterface*",
+    "cloudwatch:PutMetricData",
+    "cloudwatch:GetMetricData",
+    "cloudwatch:ListMetrics",
+    "ecr:GetAuthorizationToken",
+    "sts:GetServiceBearerToken",
+    "xray:*",
+    "logs:DescribeLogGroups",
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "ec2:Describe*",
+    "ec2:CreateNetworkInterface*",
 )
 
 # Condition keys an action never carries: a condition on them cannot hold for that action. The Service
 # Authorization Reference lists the keys each action supports; application-autoscaling's Describe* actions list
 # none (list_applicationautoscaling.html, "Actions defined by Application Auto Scaling").
 NEVER_CARRIED = {
-    "application-autoscaling:Describe*": ("application-autoscaling:service-namespace",
-                                          "application-autoscaling:scalable-dimension"),
+    "application-autoscaling:Describe*": (
+        "application-autoscaling:service-namespace",
+        "application-autoscaling:scalable-dimension",
+    ),
 }
 
 # Every call the kit makes goes over TLS 1.2 or later (AWS endpoints require TLS 1.2 since 2024:
 # https://aws.amazon.com/blogs/security/tls-1-2-required-for-aws-endpoints/).
 DEFAULT_CONTEXT = {"aws:SecureTransport": "true", "s3:TlsVersion": "1.2"}
-_NUMERIC = {"NumericEquals": lambda a, b: a == b, "NumericNotEquals": lambda a, b: a != b,
-            "NumericLessThan": lambda a, b: a < b, "NumericLessThanEquals": lambda a, b: a <= b,
-            "NumericGreaterThan": lambda a, b: a > b, "NumericGreaterThanEquals": lambda a, b: a >= b}
+_NUMERIC = {
+    "NumericEquals": lambda a, b: a == b,
+    "NumericNotEquals": lambda a, b: a != b,
+    "NumericLessThan": lambda a, b: a < b,
+    "NumericLessThanEquals": lambda a, b: a <= b,
+    "NumericGreaterThan": lambda a, b: a > b,
+    "NumericGreaterThanEquals": lambda a, b: a >= b,
+}
 
 
 def _as_list(value: Any) -> list:
@@ -91,7 +115,6 @@ class Call:
     context: dict[str, str] = field(default_factory=dict)
     absent: tuple[str, ...] = ()  # condition keys known not to be on the request
 
-
     @property
     def effective_resource(self) -> str:
         return self.resource if supports_resource_level(self.action) else "*"
@@ -113,8 +136,13 @@ class Principal:
 
 # Service keys that AWS adds to requests of other services too (IAM User Guide, "AWS global condition context
 # keys" and the credential-source keys of EC2 and Lambda).
-CROSS_SERVICE_KEYS = ("ec2:SourceInstanceARN", "ec2:SourceInstancePrivateIPv4", "lambda:SourceFunctionArn",
-                      "glue:RoleAssumedBy", "glue:CredentialIssuingService")
+CROSS_SERVICE_KEYS = (
+    "ec2:SourceInstanceARN",
+    "ec2:SourceInstancePrivateIPv4",
+    "lambda:SourceFunctionArn",
+    "glue:RoleAssumedBy",
+    "glue:CredentialIssuingService",
+)
 
 
 def _carried_never(action: str, key: str) -> bool:
@@ -213,8 +241,14 @@ def _matching(statements: Iterable[dict], call: Call, effect: str, principal: Pr
     return [s for s in statements if s.get("Effect") == effect and statement_matches(s, call, principal)]
 
 
-def evaluate(call: Call, *, principal: Principal, identity: Iterable[dict] = (),
-             resource_policy: Iterable[dict] | None = None, resource_policy_required: bool = False) -> Decision:
+def evaluate(
+    call: Call,
+    *,
+    principal: Principal,
+    identity: Iterable[dict] = (),
+    resource_policy: Iterable[dict] | None = None,
+    resource_policy_required: bool = False,
+) -> Decision:
     """Whether `principal` may make `call`, given its identity policies and the resource's policy.
 
     `resource_policy_required` (KMS keys): the resource policy must allow the principal or, for a role of the

@@ -31,12 +31,22 @@ from .model import Ref
 from .resolve import ACCOUNT, PARTITION, PSEUDO, REGION, Resolver, RESOURCE_TYPES, state_machine_definition
 
 STACKS = Path(__file__).resolve().parents[2] / "stacks"
-STEP_FUNCTIONS_LOG_DELIVERY = ("logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
-                               "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
-                               "logs:DescribeResourcePolicies", "logs:DescribeLogGroups")
-_ARN_ATTRIBUTE = {"AWS::RedshiftServerless::Workgroup": "Workgroup.WorkgroupArn",
-                  "AWS::RedshiftServerless::Namespace": "Namespace.NamespaceArn",
-                  "AWS::SNS::Topic": "TopicArn", "AWS::SageMaker::ModelPackageGroup": "ModelPackageGroupArn"}
+STEP_FUNCTIONS_LOG_DELIVERY = (
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+)
+_ARN_ATTRIBUTE = {
+    "AWS::RedshiftServerless::Workgroup": "Workgroup.WorkgroupArn",
+    "AWS::RedshiftServerless::Namespace": "Namespace.NamespaceArn",
+    "AWS::SNS::Topic": "TopicArn",
+    "AWS::SageMaker::ModelPackageGroup": "ModelPackageGroupArn",
+}
 
 
 @dataclass(frozen=True)
@@ -74,8 +84,9 @@ def key_of(resolver: Resolver, ref: Ref) -> Ref | None:
 class Lookup:
     """Resolves the placeholders of a declaration (see tools/contracts/calls.py) for one actor."""
 
-    def __init__(self, resolver: Resolver, stack: str, environment: dict | None = None,
-                 properties: dict | None = None) -> None:
+    def __init__(
+        self, resolver: Resolver, stack: str, environment: dict | None = None, properties: dict | None = None
+    ) -> None:
         self.resolver, self.stack = resolver, stack
         self.environment = environment or {}
         self.properties = properties or {}
@@ -90,8 +101,11 @@ class Lookup:
             return str(self.properties[argument])
         if kind == "resource":
             # the construct path's logical id: the prefix plus CDK's 8-character hash
-            matches = [lid for lid in self.resolver.resources(self.stack)
-                       if re.fullmatch(re.escape(argument) + "[0-9A-F]{8}", lid)]
+            matches = [
+                lid
+                for lid in self.resolver.resources(self.stack)
+                if re.fullmatch(re.escape(argument) + "[0-9A-F]{8}", lid)
+            ]
             if len(matches) != 1:
                 raise KeyError(f"{self.stack}: {len(matches)} resources start with {argument!r}")
             return str(self.resolver.attribute(self.stack, matches[0], "Ref"))
@@ -113,15 +127,21 @@ def _applies(when: dict | None, lookup: Lookup) -> bool:
     """An entry's `when` ({"equals"|"greater": [a, b]}, placeholders allowed): the call is made only then."""
     if not when:
         return True
-    (test, (left, right)), = when.items()
+    ((test, (left, right)),) = when.items()
     left, right = expand(left, lookup), expand(right, lookup)
     return left == right if test == "equals" else float(left) > float(right)
 
 
 def _calls(entries: list[dict], lookup: Lookup) -> tuple[Call, ...]:
-    return tuple(Call(entry["action"], expand(entry["resource"], lookup),
-                      {key: expand(value, lookup) for key, value in entry.get("context", {}).items()})
-                 for entry in entries if _applies(entry.get("when"), lookup))
+    return tuple(
+        Call(
+            entry["action"],
+            expand(entry["resource"], lookup),
+            {key: expand(value, lookup) for key, value in entry.get("context", {}).items()},
+        )
+        for entry in entries
+        if _applies(entry.get("when"), lookup)
+    )
 
 
 def lambda_actors(resolver: Resolver) -> Iterator[Actor]:
@@ -134,13 +154,19 @@ def lambda_actors(resolver: Resolver) -> Iterator[Actor]:
         if folder is None or handler not in declaration(folder):
             continue
         environment = resolver.resolve(function.stack, props.get("Environment", {}).get("Variables", {}))
-        served = [resource for resource in resolver.resources(function.stack).values()
-                  if resource["Type"].startswith("Custom::") and function == model.find(
-                      resolver, resource["Properties"].get("ServiceToken"), stack=function.stack)]
+        served = [
+            resource
+            for resource in resolver.resources(function.stack).values()
+            if resource["Type"].startswith("Custom::")
+            and function == model.find(resolver, resource["Properties"].get("ServiceToken"), stack=function.stack)
+        ]
         properties = resolver.resolve(function.stack, served[0]["Properties"]) if served else {}
         lookup = Lookup(resolver, function.stack, environment, properties)
-        yield Actor(f"function {function} ({folder.name}/{handler})", model.role_of(resolver, function),
-                    _calls(declaration(folder)[handler], lookup))
+        yield Actor(
+            f"function {function} ({folder.name}/{handler})",
+            model.role_of(resolver, function),
+            _calls(declaration(folder)[handler], lookup),
+        )
 
 
 def _state_calls(resolver: Resolver, state: dict) -> list[Call]:
@@ -164,13 +190,20 @@ def _state_calls(resolver: Resolver, state: dict) -> list[Call]:
     if integration.startswith("emr-serverless:startJobRun"):
         application_id = parameters.get("ApplicationId")
         application = f"arn:{PARTITION}:emr-serverless:{REGION}:{ACCOUNT}:/applications/{application_id}"
-        calls = [Call("emr-serverless:StartJobRun", application),
-                 Call("iam:PassRole", str(parameters.get("ExecutionRoleArn")),
-                      {"iam:PassedToService": "emr-serverless.amazonaws.com"})]
+        calls = [
+            Call("emr-serverless:StartJobRun", application),
+            Call(
+                "iam:PassRole",
+                str(parameters.get("ExecutionRoleArn")),
+                {"iam:PassedToService": "emr-serverless.amazonaws.com"},
+            ),
+        ]
         if integration.endswith(".sync"):
             rule = f"arn:{PARTITION}:events:{REGION}:{ACCOUNT}:rule/StepFunctionsGetEventsForEMRServerlessJobRule"
-            calls += [Call("emr-serverless:GetJobRun", f"{application}/jobruns/run-1"),
-                      Call("emr-serverless:CancelJobRun", f"{application}/jobruns/run-1")]
+            calls += [
+                Call("emr-serverless:GetJobRun", f"{application}/jobruns/run-1"),
+                Call("emr-serverless:CancelJobRun", f"{application}/jobruns/run-1"),
+            ]
             calls += [Call(action, rule) for action in ("events:PutTargets", "events:PutRule", "events:DescribeRule")]
         return calls
     if integration.startswith("aws-sdk:"):
@@ -218,13 +251,20 @@ def service_role_actors(resolver: Resolver) -> Iterator[Actor]:
                     is_role = resource["Type"] == "AWS::IAM::Role"
                     if is_role and re.fullmatch(re.escape(prefix) + "[0-9A-F]{8}", logical_id):
                         role = Ref(stack, logical_id)
-                        yield Actor(f"role {role} ({path.parent.name}/iam_calls.json)", role,
-                                    _calls(entry["calls"], Lookup(resolver, stack)))
+                        yield Actor(
+                            f"role {role} ({path.parent.name}/iam_calls.json)",
+                            role,
+                            _calls(entry["calls"], Lookup(resolver, stack)),
+                        )
 
 
 def actors(resolver: Resolver) -> list[Actor]:
-    return [*lambda_actors(resolver), *state_machine_actors(resolver), *scheduler_actors(resolver),
-            *service_role_actors(resolver)]
+    return [
+        *lambda_actors(resolver),
+        *state_machine_actors(resolver),
+        *scheduler_actors(resolver),
+        *service_role_actors(resolver),
+    ]
 
 
 def decide(resolver: Resolver, role: Ref, call: Call) -> Decision:
@@ -233,8 +273,13 @@ def decide(resolver: Resolver, role: Ref, call: Call) -> Decision:
     if call.action.lower().startswith("kms:"):
         key = _find_named(resolver, call.resource)
         key_statements = model.key_policy(resolver, key) if key is not None else []
-        return evaluate(call, principal=principal, identity=identity, resource_policy=key_statements,
-                        resource_policy_required=key is not None)
+        return evaluate(
+            call,
+            principal=principal,
+            identity=identity,
+            resource_policy=key_statements,
+            resource_policy_required=key is not None,
+        )
     target = _target_of(resolver, call.resource)
     policy = model.resource_policy(resolver, target) if target is not None else []
     return evaluate(call, principal=principal, identity=identity, resource_policy=policy)
@@ -256,6 +301,7 @@ def check(resolver: Resolver) -> list[str]:
             decision = decide(resolver, actor.role, call)
             if not decision.allowed:
                 context = f" {call.context}" if call.context else ""
-                problems.append(f"{actor.label}: {call.action} on {call.effective_resource}{context} is denied "
-                                f"({decision.reason})")
+                problems.append(
+                    f"{actor.label}: {call.action} on {call.effective_resource}{context} is denied ({decision.reason})"
+                )
     return problems

@@ -8,8 +8,13 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 PARTITION, REGION, ACCOUNT = "aws", "us-east-1", "111122223333"
-PSEUDO = {"AWS::Partition": PARTITION, "AWS::Region": REGION, "AWS::AccountId": ACCOUNT,
-          "AWS::URLSuffix": "amazonaws.com", "AWS::NoValue": None}
+PSEUDO = {
+    "AWS::Partition": PARTITION,
+    "AWS::Region": REGION,
+    "AWS::AccountId": ACCOUNT,
+    "AWS::URLSuffix": "amazonaws.com",
+    "AWS::NoValue": None,
+}
 
 _ARN = f"arn:{PARTITION}:{{service}}:{REGION}:{ACCOUNT}:{{rest}}"
 
@@ -21,38 +26,72 @@ def _arn(service: str, rest: str) -> str:
 # Resource type -> (name property, {attribute or "Ref": ARN/name built from the physical name}).
 RESOURCE_TYPES: dict[str, tuple[str | None, dict[str, Callable[[str], str]]]] = {
     "AWS::S3::Bucket": ("BucketName", {"Ref": lambda n: n, "Arn": lambda n: f"arn:{PARTITION}:s3:::{n}"}),
-    "AWS::SNS::Topic": ("TopicName", {"Ref": lambda n: _arn("sns", n), "TopicArn": lambda n: _arn("sns", n),
-                                      "TopicName": lambda n: n}),
-    "AWS::SQS::Queue": ("QueueName", {"Ref": lambda n: f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{n}",
-                                      "QueueUrl": lambda n: f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{n}",
-                                      "Arn": lambda n: _arn("sqs", n), "QueueName": lambda n: n}),
+    "AWS::SNS::Topic": (
+        "TopicName",
+        {"Ref": lambda n: _arn("sns", n), "TopicArn": lambda n: _arn("sns", n), "TopicName": lambda n: n},
+    ),
+    "AWS::SQS::Queue": (
+        "QueueName",
+        {
+            "Ref": lambda n: f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{n}",
+            "QueueUrl": lambda n: f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{n}",
+            "Arn": lambda n: _arn("sqs", n),
+            "QueueName": lambda n: n,
+        },
+    ),
     "AWS::KMS::Key": (None, {"Ref": lambda n: n, "KeyId": lambda n: n, "Arn": lambda n: _arn("kms", f"key/{n}")}),
     "AWS::Lambda::Function": ("FunctionName", {"Ref": lambda n: n, "Arn": lambda n: _arn("lambda", f"function:{n}")}),
-    "AWS::StepFunctions::StateMachine": ("StateMachineName", {
-        "Ref": lambda n: _arn("states", f"stateMachine:{n}"), "Arn": lambda n: _arn("states", f"stateMachine:{n}"),
-        "Name": lambda n: n}),
+    "AWS::StepFunctions::StateMachine": (
+        "StateMachineName",
+        {
+            "Ref": lambda n: _arn("states", f"stateMachine:{n}"),
+            "Arn": lambda n: _arn("states", f"stateMachine:{n}"),
+            "Name": lambda n: n,
+        },
+    ),
     "AWS::IAM::Role": ("RoleName", {"Ref": lambda n: n, "Arn": lambda n: f"arn:{PARTITION}:iam::{ACCOUNT}:role/{n}"}),
     "AWS::Logs::LogGroup": ("LogGroupName", {"Ref": lambda n: n, "Arn": lambda n: _arn("logs", f"log-group:{n}:*")}),
     "AWS::Events::Rule": ("Name", {"Ref": lambda n: n, "Arn": lambda n: _arn("events", f"rule/{n}")}),
-    "AWS::Scheduler::Schedule": ("Name", {"Ref": lambda n: n,
-                                          "Arn": lambda n: _arn("scheduler", f"schedule/default/{n}")}),
+    "AWS::Scheduler::Schedule": (
+        "Name",
+        {"Ref": lambda n: n, "Arn": lambda n: _arn("scheduler", f"schedule/default/{n}")},
+    ),
     "AWS::CloudWatch::Alarm": ("AlarmName", {"Ref": lambda n: n, "Arn": lambda n: _arn("cloudwatch", f"alarm:{n}")}),
-    "AWS::RedshiftServerless::Workgroup": ("WorkgroupName", {
-        "Ref": lambda n: n, "Workgroup.WorkgroupArn": lambda n: _arn("redshift-serverless", f"workgroup/{n}-id"),
-        "Workgroup.WorkgroupName": lambda n: n}),
-    "AWS::RedshiftServerless::Namespace": ("NamespaceName", {
-        "Ref": lambda n: n, "Namespace.NamespaceArn": lambda n: _arn("redshift-serverless", f"namespace/{n}-id"),
-        "Namespace.NamespaceName": lambda n: n}),
-    "AWS::EMRServerless::Application": (None, {
-        "Ref": lambda n: n, "ApplicationId": lambda n: n,
-        "Arn": lambda n: _arn("emr-serverless", f"/applications/{n}")}),
+    "AWS::RedshiftServerless::Workgroup": (
+        "WorkgroupName",
+        {
+            "Ref": lambda n: n,
+            "Workgroup.WorkgroupArn": lambda n: _arn("redshift-serverless", f"workgroup/{n}-id"),
+            "Workgroup.WorkgroupName": lambda n: n,
+        },
+    ),
+    "AWS::RedshiftServerless::Namespace": (
+        "NamespaceName",
+        {
+            "Ref": lambda n: n,
+            "Namespace.NamespaceArn": lambda n: _arn("redshift-serverless", f"namespace/{n}-id"),
+            "Namespace.NamespaceName": lambda n: n,
+        },
+    ),
+    "AWS::EMRServerless::Application": (
+        None,
+        {
+            "Ref": lambda n: n,
+            "ApplicationId": lambda n: n,
+            "Arn": lambda n: _arn("emr-serverless", f"/applications/{n}"),
+        },
+    ),
     "AWS::Athena::WorkGroup": ("Name", {"Ref": lambda n: n}),
     "AWS::Glue::Database": (None, {"Ref": lambda n: n}),
     "AWS::Glue::Table": (None, {"Ref": lambda n: n}),
-    "AWS::SageMaker::ModelPackageGroup": ("ModelPackageGroupName", {
-        "Ref": lambda n: _arn("sagemaker", f"model-package-group/{n}"),
-        "ModelPackageGroupArn": lambda n: _arn("sagemaker", f"model-package-group/{n}"),
-        "ModelPackageGroupName": lambda n: n}),
+    "AWS::SageMaker::ModelPackageGroup": (
+        "ModelPackageGroupName",
+        {
+            "Ref": lambda n: _arn("sagemaker", f"model-package-group/{n}"),
+            "ModelPackageGroupArn": lambda n: _arn("sagemaker", f"model-package-group/{n}"),
+            "ModelPackageGroupName": lambda n: n,
+        },
+    ),
     "AWS::SageMaker::Pipeline": ("PipelineName", {"Ref": lambda n: n}),
 }
 
@@ -111,7 +150,7 @@ class Resolver:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (key, argument), = value.items()
+            ((key, argument),) = value.items()
             if key == "Ref":
                 return self.attribute(stack, argument, "Ref")
             if key == "Fn::GetAtt":
@@ -158,7 +197,7 @@ class Resolver:
     def resource_of(self, stack: str, value: Any) -> str | None:
         """The logical id a `Ref`/`Fn::GetAtt` (or a value equal to one's resolution) names in `stack`, if any."""
         if isinstance(value, dict) and len(value) == 1:
-            (key, argument), = value.items()
+            ((key, argument),) = value.items()
             if key == "Ref" and argument in self.resources(stack):
                 return argument
             if key == "Fn::GetAtt":
@@ -186,4 +225,3 @@ def state_machine_definition(resolver: Resolver, stack: str, logical_id: str) ->
         return resolver.resolve(stack, properties["Definition"])
     definition = resolver.resolve(stack, properties["DefinitionString"])
     return json.loads(definition)
-

@@ -1,6 +1,6 @@
 """`make cost`: synthesize each profile and print its monthly cost, idle and under the stated workload.
 
-    python -m tools.cost [PROFILE ...]      (default: every profile)
+python -m tools.cost [PROFILE ...]      (default: every profile)
 """
 
 from __future__ import annotations
@@ -16,7 +16,10 @@ from tools.synthesis import PROFILES, synthesize, templates
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.cost", description="Monthly cost of each architecture per profile, idle and under the stated workload, priced offline.")
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.cost",
+        description="Monthly cost of each architecture per profile, idle and under the stated workload, priced offline.",
+    )
     parser.add_argument("profiles", nargs="*", metavar="PROFILE", help=f"one of {', '.join(PROFILES)} (default: all)")
     profiles = parser.parse_args(argv).profiles or list(PROFILES)
     unknown = [profile for profile in profiles if profile not in PROFILES]
@@ -26,8 +29,10 @@ def main(argv: list[str]) -> int:
     prices = PriceTable.load()
     throughput = measured_throughput()
     try:
-        estimates = [estimate_profile(profile, templates(synthesize(profile)), prices, load_usage(profile), throughput)
-                     for profile in profiles]
+        estimates = [
+            estimate_profile(profile, templates(synthesize(profile)), prices, load_usage(profile), throughput)
+            for profile in profiles
+        ]
     except (PriceError, TemplateError, ConfigError, KeyError) as error:
         print(f"cost model: {error}", file=sys.stderr)
         return 1

@@ -75,8 +75,10 @@ class PriceTable:
     def instance(self, use: str, instance_type: str) -> float:
         prices = self.instance_hours.get(use, {})
         if instance_type not in prices:
-            raise PriceError(f"no SageMaker {use} price for {instance_type} in the price table "
-                             f"(has: {', '.join(sorted(prices)) or 'none'}); add it under sagemaker_instance_hour.{use}")
+            raise PriceError(
+                f"no SageMaker {use} price for {instance_type} in the price table "
+                f"(has: {', '.join(sorted(prices)) or 'none'}); add it under sagemaker_instance_hour.{use}"
+            )
         return prices[instance_type]
 
 
@@ -126,10 +128,16 @@ def overhead_lines(overhead: StackOverhead, prices: PriceTable, hours: float) ->
     if overhead.rotating_keys:
         cost = overhead.rotating_keys * KMS_BILLED_ROTATIONS * prices("kms_key_rotation_month")
         first_year = overhead.rotating_keys * prices("kms_key_rotation_month")
-        lines.append(Line("KMS key rotations",
-                          f"{overhead.rotating_keys} rotating key(s) x {KMS_BILLED_ROTATIONS} billed rotations: steady "
-                          f"state from day {KMS_BILLED_ROTATIONS * overhead.key_rotation_days} ($0 before day "
-                          f"{overhead.key_rotation_days}, ${first_year:,.2f} until the second)", cost, cost))
+        lines.append(
+            Line(
+                "KMS key rotations",
+                f"{overhead.rotating_keys} rotating key(s) x {KMS_BILLED_ROTATIONS} billed rotations: steady "
+                f"state from day {KMS_BILLED_ROTATIONS * overhead.key_rotation_days} ($0 before day "
+                f"{overhead.key_rotation_days}, ${first_year:,.2f} until the second)",
+                cost,
+                cost,
+            )
+        )
     if overhead.secrets:
         cost = overhead.secrets * prices("secrets_manager_secret_month")
         lines.append(Line("Secrets Manager", f"{overhead.secrets} secret(s)", cost, cost))
@@ -138,13 +146,15 @@ def overhead_lines(overhead: StackOverhead, prices: PriceTable, hours: float) ->
         lines.append(Line("CloudWatch alarms", f"{overhead.alarms} alarm(s)", cost, cost))
     if overhead.interface_endpoint_azs:
         cost = overhead.interface_endpoint_azs * hours * prices("vpc_interface_endpoint_az_hour")
-        lines.append(Line("Interface VPC endpoints", f"{overhead.interface_endpoint_azs} endpoint-AZs x {hours:g} h",
-                          cost, cost))
+        lines.append(
+            Line("Interface VPC endpoints", f"{overhead.interface_endpoint_azs} endpoint-AZs x {hours:g} h", cost, cost)
+        )
     return lines
 
 
-def redshift(facts: RedshiftFacts, overhead: StackOverhead, usage: dict, prices: PriceTable,
-             hours: float) -> tuple[Section, list[Option]]:
+def redshift(
+    facts: RedshiftFacts, overhead: StackOverhead, usage: dict, prices: PriceTable, hours: float
+) -> tuple[Section, list[Option]]:
     """The recommender, and what its ML part costs against the export pipeline it replaces."""
     rpu_hour = prices("redshift_serverless_rpu_hour")
     rpu = facts.base_rpu
@@ -156,30 +166,52 @@ def redshift(facts: RedshiftFacts, overhead: StackOverhead, usage: dict, prices:
     storage = usage["storage_gb"] * prices("redshift_managed_storage_gb_month")
     checks = lifecycle_checks(facts, usage)
     polling_cost = runs * checks * rpu * REDSHIFT_MINIMUM_SECONDS / 3600 * rpu_hour
-    recommender = Section("Redshift ML recommender (RedshiftMlStack)", [
-        Line("Redshift Serverless compute", f"base {rpu} RPU, nothing while idle", 0.0, 0.0),
-        Line("Managed storage", f"{usage['storage_gb']:,} GB", storage, storage),
-        Line("In-database scoring", f"{rpu} RPU x {usage['scoring_minutes_per_day']} min/day "
-             f"({usage['pairs_scored_per_day']:,} pairs)", 0.0, scoring_cost),
-        Line("CREATE MODEL refresh", f"{runs} run(s) x {cells:,} cells (tiered) + {usage['training_query_minutes']} "
-             f"min of {rpu} RPU each", 0.0, create_model_cost),
-        Line("Lifecycle training checks", f"{runs} run(s) x {checks} SVV_ML_MODEL_INFO check(s) "
-             f"({usage['training_wait_minutes']} min of training, one every "
-             f"{(facts.training_poll_seconds or 0) / 60:g} min), each at most the {REDSHIFT_MINIMUM_SECONDS} s minimum "
-             f"of {rpu} RPU", 0.0, polling_cost),
-        *overhead_lines(overhead, prices, hours)])
+    recommender = Section(
+        "Redshift ML recommender (RedshiftMlStack)",
+        [
+            Line("Redshift Serverless compute", f"base {rpu} RPU, nothing while idle", 0.0, 0.0),
+            Line("Managed storage", f"{usage['storage_gb']:,} GB", storage, storage),
+            Line(
+                "In-database scoring",
+                f"{rpu} RPU x {usage['scoring_minutes_per_day']} min/day ({usage['pairs_scored_per_day']:,} pairs)",
+                0.0,
+                scoring_cost,
+            ),
+            Line(
+                "CREATE MODEL refresh",
+                f"{runs} run(s) x {cells:,} cells (tiered) + {usage['training_query_minutes']} min of {rpu} RPU each",
+                0.0,
+                create_model_cost,
+            ),
+            Line(
+                "Lifecycle training checks",
+                f"{runs} run(s) x {checks} SVV_ML_MODEL_INFO check(s) "
+                f"({usage['training_wait_minutes']} min of training, one every "
+                f"{(facts.training_poll_seconds or 0) / 60:g} min), each at most the {REDSHIFT_MINIMUM_SECONDS} s minimum "
+                f"of {rpu} RPU",
+                0.0,
+                polling_cost,
+            ),
+            *overhead_lines(overhead, prices, hours),
+        ],
+    )
     daily_rpu_hours = rpu * usage["scoring_minutes_per_day"] / 60
     if facts.daily_rpu_hour_limit is not None and daily_rpu_hours > facts.daily_rpu_hour_limit:
-        recommender.notes.append(f"Daily scoring needs {daily_rpu_hours:.1f} RPU-hours, above the template's "
-                                 f"usage limit of {facts.daily_rpu_hour_limit:g}: the workgroup would be deactivated.")
+        recommender.notes.append(
+            f"Daily scoring needs {daily_rpu_hours:.1f} RPU-hours, above the template's "
+            f"usage limit of {facts.daily_rpu_hour_limit:g}: the workgroup would be deactivated."
+        )
 
     export = usage["export"]
     move_minutes = export["unload_minutes_per_day"] + export["copy_back_minutes_per_day"]
-    export_inference = (rpu * move_minutes / 60 * DAYS_PER_MONTH * rpu_hour
-                        + export["exported_gb_per_day"] * export["export_retention_days"] * prices("s3_standard_gb_month")
-                        + prices.instance("hosting", export["inference_instance_type"]) * hours)
-    sagemaker_training = runs * export["training_hours_per_run"] * prices.instance(
-        "training", export["training_instance_type"])
+    export_inference = (
+        rpu * move_minutes / 60 * DAYS_PER_MONTH * rpu_hour
+        + export["exported_gb_per_day"] * export["export_retention_days"] * prices("s3_standard_gb_month")
+        + prices.instance("hosting", export["inference_instance_type"]) * hours
+    )
+    sagemaker_training = (
+        runs * export["training_hours_per_run"] * prices.instance("training", export["training_instance_type"])
+    )
     instance_basis = sagemaker_training + training_query_cost
     recommender.notes.append(
         "Billing basis of CREATE MODEL ... AUTO OFF: Redshift ML's cost page "
@@ -188,15 +220,30 @@ def redshift(facts: RedshiftFacts, overhead: StackOverhead, usage: dict, prices:
         "billed per cell or per training instance-hour, so both are shown: "
         f"${create_model_cost:,.2f} a month by cells, ${instance_basis:,.2f} by {export['training_instance_type']} "
         f"time ({export['training_hours_per_run']:g} h a run). By cells, CREATE MODEL is "
-        f"{'more' if create_model_cost > instance_basis else 'less'} than the instance-time basis.")
+        f"{'more' if create_model_cost > instance_basis else 'less'} than the instance-time basis."
+    )
     options = [
         Option("In-database, CREATE MODEL (the kit's default)", scoring_cost, create_model_cost),
-        Option(f"In-database, CREATE MODEL if AUTO OFF is billed as {export['training_instance_type']} training time "
-               "(basis unconfirmed)", scoring_cost, instance_basis, confirmed=False),
-        Option(f"In-database, bring your own model ({export['training_instance_type']} training job, "
-               "then CREATE MODEL FROM the job)", scoring_cost, sagemaker_training + training_query_cost),
-        Option(f"Export pipeline: UNLOAD {move_minutes} min/day of {rpu} RPU, CSV on S3, "
-               f"{export['inference_instance_type']} always on, COPY back", export_inference, sagemaker_training)]
+        Option(
+            f"In-database, CREATE MODEL if AUTO OFF is billed as {export['training_instance_type']} training time "
+            "(basis unconfirmed)",
+            scoring_cost,
+            instance_basis,
+            confirmed=False,
+        ),
+        Option(
+            f"In-database, bring your own model ({export['training_instance_type']} training job, "
+            "then CREATE MODEL FROM the job)",
+            scoring_cost,
+            sagemaker_training + training_query_cost,
+        ),
+        Option(
+            f"Export pipeline: UNLOAD {move_minutes} min/day of {rpu} RPU, CSV on S3, "
+            f"{export['inference_instance_type']} always on, COPY back",
+            export_inference,
+            sagemaker_training,
+        ),
+    ]
     return recommender, options
 
 
@@ -223,8 +270,11 @@ def capture_requests(captured_tb_per_day: float, object_mb: float, runs_per_mont
     objects_per_day = captured_tb_per_day * 1e12 / (object_mb * 1e6)
     gets_per_object = max(1, math.ceil(object_mb * 1e6 / SPARK_SPLIT_BYTES))
     lists_per_run = 24 * math.ceil(objects_per_day / 24 / LIST_KEYS_PER_REQUEST)
-    return (objects_per_day * DAYS_PER_MONTH, objects_per_day * gets_per_object * runs_per_month,
-            lists_per_run * runs_per_month)
+    return (
+        objects_per_day * DAYS_PER_MONTH,
+        objects_per_day * gets_per_object * runs_per_month,
+        lists_per_run * runs_per_month,
+    )
 
 
 def capture_request_cost(requests: tuple[float, float, float], prices: PriceTable) -> float:
@@ -244,8 +294,9 @@ DEEP_ARCHIVE_METADATA_GB = 8 / 1024**2
 PREVIOUS_RETENTION_DAYS = 30  # the production default before issue 17, for the comparison
 
 
-def raw_capture_storage(tb_per_day: float, standard_days: float, archive_days: float, objects_per_day: float,
-                        prices: PriceTable) -> tuple[float, float]:
+def raw_capture_storage(
+    tb_per_day: float, standard_days: float, archive_days: float, objects_per_day: float, prices: PriceTable
+) -> tuple[float, float]:
     """(S3 Standard, Deep Archive) USD a month in steady state: each day's captures held that many days.
 
     The archive part is storage, the per-object overhead and one lifecycle transition request per object.
@@ -255,15 +306,21 @@ def raw_capture_storage(tb_per_day: float, standard_days: float, archive_days: f
     if not archive_days:
         return standard, 0.0
     objects = objects_per_day * archive_days
-    archive = (gb * archive_days * prices("s3_deep_archive_gb_month")
-               + objects * (DEEP_ARCHIVE_INDEX_GB * prices("s3_deep_archive_gb_month")
-                            + DEEP_ARCHIVE_METADATA_GB * prices("s3_standard_gb_month"))
-               + objects_per_day * DAYS_PER_MONTH / 1000 * prices("s3_deep_archive_transition_1000"))
+    archive = (
+        gb * archive_days * prices("s3_deep_archive_gb_month")
+        + objects
+        * (
+            DEEP_ARCHIVE_INDEX_GB * prices("s3_deep_archive_gb_month")
+            + DEEP_ARCHIVE_METADATA_GB * prices("s3_standard_gb_month")
+        )
+        + objects_per_day * DAYS_PER_MONTH / 1000 * prices("s3_deep_archive_transition_1000")
+    )
     return standard, archive
 
 
-def sampling_percent(widest_half_width: float, measured_capture_mb: float, captured_tb_per_day: float,
-                     target_half_width: float) -> int:
+def sampling_percent(
+    widest_half_width: float, measured_capture_mb: float, captured_tb_per_day: float, target_half_width: float
+) -> int:
     """Capture percent that keeps the widest 95% interval within the target at this volume.
 
     A half-width shrinks as 1/sqrt(rows); rows grow with captured bytes, so the benchmark day's widest interval
@@ -273,8 +330,15 @@ def sampling_percent(widest_half_width: float, measured_capture_mb: float, captu
     return capture_percent_for([(0.0, 2 * half)], target_half_width)
 
 
-def model_quality(facts: ModelQualityFacts, overhead: StackOverhead, usage: dict, prices: PriceTable, hours: float,
-                  mb_per_s_per_core: float, interval: tuple[float, float] | None = None) -> Section:
+def model_quality(
+    facts: ModelQualityFacts,
+    overhead: StackOverhead,
+    usage: dict,
+    prices: PriceTable,
+    hours: float,
+    mb_per_s_per_core: float,
+    interval: tuple[float, float] | None = None,
+) -> Section:
     """`interval` is the benchmark day's widest 95% half-width and its capture MB, for the sampled figure."""
     architecture = facts.architecture.lower().replace("-", "_")
     vcpu_price = prices(f"emr_serverless_vcpu_hour_{architecture}")
@@ -294,71 +358,115 @@ def model_quality(facts: ModelQualityFacts, overhead: StackOverhead, usage: dict
     # Expired objects of a versioned bucket stay as noncurrent versions for noncurrent_days (in the archive when
     # there is one, where the minimum duration already covers them).
     standard_days = facts.capture_retention_days + (0 if archived else facts.noncurrent_days)
-    archive_days = (facts.capture_archive_expiry_days - facts.capture_retention_days + facts.noncurrent_days
-                    if archived else 0)
+    archive_days = (
+        facts.capture_archive_expiry_days - facts.capture_retention_days + facts.noncurrent_days if archived else 0
+    )
     standard, archive = raw_capture_storage(tb_per_day, standard_days, archive_days, objects, prices)
     if facts.has_dashboard:
-        seats = usage["quicksight_authors"] * prices("quicksight_author_month") \
-            + usage["quicksight_readers"] * prices("quicksight_reader_month")
-        quicksight = Line("QuickSight", f"{usage['quicksight_authors']} author(s), {usage['quicksight_readers']} "
-                          "reader(s)", seats, seats)
+        seats = usage["quicksight_authors"] * prices("quicksight_author_month") + usage["quicksight_readers"] * prices(
+            "quicksight_reader_month"
+        )
+        quicksight = Line(
+            "QuickSight",
+            f"{usage['quicksight_authors']} author(s), {usage['quicksight_readers']} reader(s)",
+            seats,
+            seats,
+        )
     else:
         quicksight = Line("QuickSight", "no dashboard in this synth (quicksight_owner_arn unset)", 0.0, 0.0)
-    kept = (f"{facts.capture_retention_days} days" + (f" + {facts.noncurrent_days} as noncurrent version"
-                                                         if standard_days > facts.capture_retention_days else ""))
+    kept = f"{facts.capture_retention_days} days" + (
+        f" + {facts.noncurrent_days} as noncurrent version" if standard_days > facts.capture_retention_days else ""
+    )
     lines = [
-        Line("EMR Serverless precision-recall job",
-             f"{usage['runs_per_month']} run(s) x {vcpu_hours:,.1f} vCPU-h ({tb_per_day:g} TB/day at "
-             f"{mb_per_s_per_core:g} MB/s per vCPU) + {facts.worker_gb_per_vcpu:g} GB per vCPU, {facts.architecture}",
-             0.0, job),
-        Line("Captured data on S3 Standard", f"{tb_per_day:g} TB/day (10^12 bytes) kept {kept} (capture bucket "
-             f"lifecycle): {billed_gb(tb_per_day) * standard_days:,.0f} GB of 2^30 bytes, S3 Standard volume tiers",
-             0.0, standard),
-        Line("S3 requests on captures", f"{objects:,.0f} objects/day of {object_mb:g} MB (usage.json "
-             f"capture_object_mb): {requests[0]:,.0f} PUT, {requests[1]:,.0f} GET, {requests[2]:,.0f} LIST a month",
-             0.0, capture_request_cost(requests, prices)),
-        Line("Spark driver", f"{usage['runs_per_month']} run(s) x {run_hours:,.2f} h x {facts.driver_vcpu} vCPU + "
-             f"{facts.driver_gb} GB", 0.0, usage["runs_per_month"] * driver_per_run)]
+        Line(
+            "EMR Serverless precision-recall job",
+            f"{usage['runs_per_month']} run(s) x {vcpu_hours:,.1f} vCPU-h ({tb_per_day:g} TB/day at "
+            f"{mb_per_s_per_core:g} MB/s per vCPU) + {facts.worker_gb_per_vcpu:g} GB per vCPU, {facts.architecture}",
+            0.0,
+            job,
+        ),
+        Line(
+            "Captured data on S3 Standard",
+            f"{tb_per_day:g} TB/day (10^12 bytes) kept {kept} (capture bucket "
+            f"lifecycle): {billed_gb(tb_per_day) * standard_days:,.0f} GB of 2^30 bytes, S3 Standard volume tiers",
+            0.0,
+            standard,
+        ),
+        Line(
+            "S3 requests on captures",
+            f"{objects:,.0f} objects/day of {object_mb:g} MB (usage.json "
+            f"capture_object_mb): {requests[0]:,.0f} PUT, {requests[1]:,.0f} GET, {requests[2]:,.0f} LIST a month",
+            0.0,
+            capture_request_cost(requests, prices),
+        ),
+        Line(
+            "Spark driver",
+            f"{usage['runs_per_month']} run(s) x {run_hours:,.2f} h x {facts.driver_vcpu} vCPU + {facts.driver_gb} GB",
+            0.0,
+            usage["runs_per_month"] * driver_per_run,
+        ),
+    ]
     if archived:
-        lines.append(Line("Audit archive (S3 Glacier Deep Archive)",
-                          f"days {facts.capture_retention_days} to {facts.capture_archive_expiry_days}, "
-                          f"{objects:,.0f} objects/day (transitions, 40 KB overhead each)", 0.0, archive))
-    lines += [Line("Results on S3", f"{usage['results_gb']:g} GB", usage["results_gb"] * s3, usage["results_gb"] * s3),
-              quicksight, *overhead_lines(overhead, prices, hours)]
+        lines.append(
+            Line(
+                "Audit archive (S3 Glacier Deep Archive)",
+                f"days {facts.capture_retention_days} to {facts.capture_archive_expiry_days}, "
+                f"{objects:,.0f} objects/day (transitions, 40 KB overhead each)",
+                0.0,
+                archive,
+            )
+        )
+    lines += [
+        Line("Results on S3", f"{usage['results_gb']:g} GB", usage["results_gb"] * s3, usage["results_gb"] * s3),
+        quicksight,
+        *overhead_lines(overhead, prices, hours),
+    ]
     section = Section("Daily model-quality job (ModelQualityStack)", lines)
-    section.notes.append(f"One day's run is {vcpu_hours:,.1f} vCPU-hours: {run_hours:,.2f} h at the application's "
-                         f"maximum of {facts.max_vcpu} vCPU, ${per_run:,.2f} a run.")
+    section.notes.append(
+        f"One day's run is {vcpu_hours:,.1f} vCPU-hours: {run_hours:,.2f} h at the application's "
+        f"maximum of {facts.max_vcpu} vCPU, ${per_run:,.2f} a run."
+    )
     if run_hours > 24:
         section.notes.append("That is more than a day: raise quality_max_vcpu or the runs fall behind.")
     one_mb = capture_request_cost(capture_requests(tb_per_day, 1, usage["runs_per_month"]), prices)
-    section.notes.append(f"Capture object size is an assumption (capture_object_mb = {object_mb:g}): Data Capture's "
-                         "documentation does not say how it rolls its files. "
-                         + (f"At 1 MB objects the S3 requests would cost ${one_mb:,.2f} a month." if object_mb != 1
-                            else "PUTs scale with 1 / object size."))
+    section.notes.append(
+        f"Capture object size is an assumption (capture_object_mb = {object_mb:g}): Data Capture's "
+        "documentation does not say how it rolls its files. "
+        + (
+            f"At 1 MB objects the S3 requests would cost ${one_mb:,.2f} a month."
+            if object_mb != 1
+            else "PUTs scale with 1 / object size."
+        )
+    )
     audit_until = facts.capture_archive_expiry_days or usage.get("audit_archive_expiry_days")
     if audit_until:
-        previous = raw_capture_storage(tb_per_day, PREVIOUS_RETENTION_DAYS + facts.noncurrent_days, 0, objects,
-                                       prices)[0]
+        previous = raw_capture_storage(tb_per_day, PREVIOUS_RETENTION_DAYS + facts.noncurrent_days, 0, objects, prices)[
+            0
+        ]
         retention = facts.capture_retention_days
-        with_archive = sum(raw_capture_storage(tb_per_day, retention, audit_until - retention + facts.noncurrent_days,
-                                               objects, prices))
+        with_archive = sum(
+            raw_capture_storage(tb_per_day, retention, audit_until - retention + facts.noncurrent_days, objects, prices)
+        )
         section.notes.append(
             f"Raw capture at {tb_per_day:g} TB/day: ${previous:,.0f} a month kept {PREVIOUS_RETENTION_DAYS} days in S3 "
             f"Standard (the earlier default); ${standard + archive:,.0f} as deployed; ${with_archive:,.0f} with "
             f"{retention} days in Standard and an audit archive in Deep Archive to day {audit_until} "
-            f"(kit:quality_raw_archive_expiry_days={audit_until}; restores take up to 48 hours).")
+            f"(kit:quality_raw_archive_expiry_days={audit_until}; restores take up to 48 hours)."
+        )
     if interval and facts.target_half_width:
         percent = sampling_percent(*interval, tb_per_day, facts.target_half_width)
         share = percent / 100
-        sampled_standard, sampled_archive = raw_capture_storage(tb_per_day * share, standard_days, archive_days,
-                                                                objects * share, prices)
+        sampled_standard, sampled_archive = raw_capture_storage(
+            tb_per_day * share, standard_days, archive_days, objects * share, prices
+        )
         full = job + standard + archive
         sampled = job * share + sampled_standard + sampled_archive
         section.notes.append(
             f"Sampling: scaled from the benchmark day, {percent}% capture keeps every 95% interval within "
             f"+-{facts.target_half_width:g} at {tb_per_day:g} TB/day; job and raw storage would cost "
             f"${sampled:,.0f} a month instead of ${full:,.0f} at 100% (kit:churn_capture_percent; full capture "
-            "stays the default, and each day's summary reports the percent from its own data).")
+            "stays the default, and each day's summary reports the percent from its own data)."
+        )
     return section
 
 
@@ -370,10 +478,13 @@ def endpoint_instances(facts: ChurnFacts, invocations_per_minute: float) -> int:
 
 def churn_run(facts: ChurnFacts, usage: dict, prices: PriceTable) -> float:
     """One pipeline execution: Spark processing, XGBoost training, evaluation (billed per second while they run)."""
-    return (facts.processing_instance_count * usage["processing_hours"]
-            * prices.instance("processing", facts.processing_instance_type)
-            + usage["training_hours"] * prices.instance("training", facts.training_instance_type)
-            + usage["evaluation_hours"] * prices.instance("processing", facts.evaluation_instance_type))
+    return (
+        facts.processing_instance_count
+        * usage["processing_hours"]
+        * prices.instance("processing", facts.processing_instance_type)
+        + usage["training_hours"] * prices.instance("training", facts.training_instance_type)
+        + usage["evaluation_hours"] * prices.instance("processing", facts.evaluation_instance_type)
+    )
 
 
 def idle_endpoint_hours(facts: ChurnFacts, hours: float) -> float:
@@ -389,31 +500,60 @@ def churn(facts: ChurnFacts, overhead: StackOverhead, usage: dict, prices: Price
     hosting = prices.instance("hosting", facts.endpoint_instance_type)
     busy = endpoint_instances(facts, usage["invocations_per_minute"])
     idle_hours = idle_endpoint_hours(facts, hours)
-    idle_basis = (f"deleted after {facts.idle_hours} h without invocations (idle guard, checked every "
-                  f"{facts.idle_check_hours:g} h): {idle_hours:g} h idle" if facts.idle_hours is not None
-                  else f"{hours:g} h idle")
+    idle_basis = (
+        f"deleted after {facts.idle_hours} h without invocations (idle guard, checked every "
+        f"{facts.idle_check_hours:g} h): {idle_hours:g} h idle"
+        if facts.idle_hours is not None
+        else f"{hours:g} h idle"
+    )
     lines = [
-        Line("Training pipeline", f"{usage['runs_per_month']} run(s) x ${per_run:,.2f} "
-             f"({facts.processing_instance_count} x {facts.processing_instance_type} processing, "
-             f"{facts.training_instance_type} training, {facts.evaluation_instance_type} evaluation)",
-             0.0, usage["runs_per_month"] * per_run),
-        Line("Real-time endpoint", f"{facts.endpoint_instance_type}: {facts.endpoint_instance_count} x {idle_basis}; "
-             f"{busy} at {usage['invocations_per_minute']:,}/min (target {facts.invocations_per_instance}/instance, "
-             f"max {facts.endpoint_max_instances}) x {hours:g} h",
-             facts.endpoint_instance_count * hosting * idle_hours, busy * hosting * hours)]
+        Line(
+            "Training pipeline",
+            f"{usage['runs_per_month']} run(s) x ${per_run:,.2f} "
+            f"({facts.processing_instance_count} x {facts.processing_instance_type} processing, "
+            f"{facts.training_instance_type} training, {facts.evaluation_instance_type} evaluation)",
+            0.0,
+            usage["runs_per_month"] * per_run,
+        ),
+        Line(
+            "Real-time endpoint",
+            f"{facts.endpoint_instance_type}: {facts.endpoint_instance_count} x {idle_basis}; "
+            f"{busy} at {usage['invocations_per_minute']:,}/min (target {facts.invocations_per_instance}/instance, "
+            f"max {facts.endpoint_max_instances}) x {hours:g} h",
+            facts.endpoint_instance_count * hosting * idle_hours,
+            busy * hosting * hours,
+        ),
+    ]
     if facts.notebook_instance_type:
-        lines.append(Line("Notebook instance", f"{facts.notebook_instance_type} x {usage['notebook_hours_per_month']} h "
-                          "(stopped when idle)", 0.0,
-                          usage["notebook_hours_per_month"] * prices.instance("notebook", facts.notebook_instance_type)))
+        lines.append(
+            Line(
+                "Notebook instance",
+                f"{facts.notebook_instance_type} x {usage['notebook_hours_per_month']} h (stopped when idle)",
+                0.0,
+                usage["notebook_hours_per_month"] * prices.instance("notebook", facts.notebook_instance_type),
+            )
+        )
     if facts.notebook_volume_gb:
         volume = facts.notebook_volume_gb * prices("sagemaker_notebook_storage_gb_month")
-        lines.append(Line("Notebook storage volume",
-                          f"{facts.notebook_volume_gb} GB ML storage, billed while stopped too", volume, volume))
-    section = Section("SageMaker Spark churn model (ChurnModelStack)", [*lines, *overhead_lines(overhead, prices, hours)])
+        lines.append(
+            Line(
+                "Notebook storage volume",
+                f"{facts.notebook_volume_gb} GB ML storage, billed while stopped too",
+                volume,
+                volume,
+            )
+        )
+    section = Section(
+        "SageMaker Spark churn model (ChurnModelStack)", [*lines, *overhead_lines(overhead, prices, hours)]
+    )
     if facts.idle_hours is None:
-        section.notes.append(f"One pipeline run: ${per_run:,.2f}. The endpoint bills from the first approved model "
-                             "until the stack is destroyed.")
+        section.notes.append(
+            f"One pipeline run: ${per_run:,.2f}. The endpoint bills from the first approved model "
+            "until the stack is destroyed."
+        )
     else:
-        section.notes.append(f"One pipeline run: ${per_run:,.2f}. Idle, the endpoint bills {idle_hours:g} h after "
-                             "each approval, then the idle guard deletes it; the next approval creates it again.")
+        section.notes.append(
+            f"One pipeline run: ${per_run:,.2f}. Idle, the endpoint bills {idle_hours:g} h after "
+            "each approval, then the idle guard deletes it; the next approval creates it again."
+        )
     return section

@@ -69,8 +69,11 @@ class ChurnFacts:
 
 
 def resources(template: dict, resource_type: str, name_part: str = "") -> list[tuple[str, dict]]:
-    return [(logical_id, body) for logical_id, body in sorted(template.get("Resources", {}).items())
-            if body["Type"] == resource_type and name_part in logical_id]
+    return [
+        (logical_id, body)
+        for logical_id, body in sorted(template.get("Resources", {}).items())
+        if body["Type"] == resource_type and name_part in logical_id
+    ]
 
 
 def single(template: dict, resource_type: str, name_part: str = "") -> dict:
@@ -82,10 +85,16 @@ def single(template: dict, resource_type: str, name_part: str = "") -> dict:
 
 def stack_overhead(template: dict) -> StackOverhead:
     namespaces = resources(template, "AWS::RedshiftServerless::Namespace")
-    endpoints = [body["Properties"] for _, body in resources(template, "AWS::EC2::VPCEndpoint")
-                 if body["Properties"].get("VpcEndpointType") == "Interface"]
-    rotating = [body["Properties"] for _, body in resources(template, "AWS::KMS::Key")
-                if body["Properties"].get("EnableKeyRotation")]
+    endpoints = [
+        body["Properties"]
+        for _, body in resources(template, "AWS::EC2::VPCEndpoint")
+        if body["Properties"].get("VpcEndpointType") == "Interface"
+    ]
+    rotating = [
+        body["Properties"]
+        for _, body in resources(template, "AWS::KMS::Key")
+        if body["Properties"].get("EnableKeyRotation")
+    ]
     return StackOverhead(
         kms_keys=len(resources(template, "AWS::KMS::Key")),
         alarms=len(resources(template, "AWS::CloudWatch::Alarm")),
@@ -94,7 +103,8 @@ def stack_overhead(template: dict) -> StackOverhead:
         + sum(1 for _, body in namespaces if body["Properties"].get("ManageAdminPassword")),
         interface_endpoint_azs=sum(len(endpoint.get("SubnetIds", [])) for endpoint in endpoints),
         rotating_keys=len(rotating),
-        key_rotation_days=min((int(key.get("RotationPeriodInDays", 365)) for key in rotating), default=365))
+        key_rotation_days=min((int(key.get("RotationPeriodInDays", 365)) for key in rotating), default=365),
+    )
 
 
 def redshift_facts(template: dict) -> RedshiftFacts:
@@ -108,8 +118,11 @@ def redshift_facts(template: dict) -> RedshiftFacts:
             limit = float(parameters["amount"])
     # The lifecycle's Wait state between training checks, in the expanded (or plain-string) state machine definition.
     poll = re.search(r'\\?"WaitForTraining\\?":\s*\{[^{}]*?\\?"Seconds\\?":\s*(\d+)', json.dumps(normalize(template)))
-    return RedshiftFacts(base_rpu=int(workgroup["BaseCapacity"]), daily_rpu_hour_limit=limit,
-                         training_poll_seconds=int(poll.group(1)) if poll else None)
+    return RedshiftFacts(
+        base_rpu=int(workgroup["BaseCapacity"]),
+        daily_rpu_hour_limit=limit,
+        training_poll_seconds=int(poll.group(1)) if poll else None,
+    )
 
 
 def model_quality_facts(template: dict) -> ModelQualityFacts:
@@ -130,11 +143,16 @@ def model_quality_facts(template: dict) -> ModelQualityFacts:
     expirations = [rule["ExpirationInDays"] for rule in rules if "ExpirationInDays" in rule]
     if not expirations:
         raise TemplateError("the capture bucket has no expiration rule, so captured data would be kept forever")
-    archived = [transition["TransitionInDays"] for rule in rules for transition in rule.get("Transitions", [])
-                if transition.get("StorageClass") == "DEEP_ARCHIVE"]
+    archived = [
+        transition["TransitionInDays"]
+        for rule in rules
+        for transition in rule.get("Transitions", [])
+        if transition.get("StorageClass") == "DEEP_ARCHIVE"
+    ]
     versioned = capture.get("VersioningConfiguration", {}).get("Status") == "Enabled"
-    noncurrent = [rule["NoncurrentVersionExpiration"]["NoncurrentDays"] for rule in rules
-                  if "NoncurrentVersionExpiration" in rule]
+    noncurrent = [
+        rule["NoncurrentVersionExpiration"]["NoncurrentDays"] for rule in rules if "NoncurrentVersionExpiration" in rule
+    ]
     target = re.search(r"--target-half-width'?,\s*'([0-9.eE-]+)'", text)
     return ModelQualityFacts(
         architecture=application.get("Architecture", "X86_64"),
@@ -146,13 +164,21 @@ def model_quality_facts(template: dict) -> ModelQualityFacts:
         driver_gb=math.ceil(int(driver_memory.group(1)) * 1.1),  # the same 10% overhead, whole GB
         capture_archive_expiry_days=min(expirations) if archived else None,
         noncurrent_days=min(noncurrent) if versioned and noncurrent else 0,
-        target_half_width=float(target.group(1)) if target else None)
+        target_half_width=float(target.group(1)) if target else None,
+    )
 
 
 def churn_facts(template: dict) -> ChurnFacts:
-    pipeline = normalize({"Resources": {"Pipeline": {
-        "Type": "AWS::SageMaker::Pipeline",
-        "Properties": single(template, "AWS::SageMaker::Pipeline")}}})["Resources"]["Pipeline"]["Properties"]
+    pipeline = normalize(
+        {
+            "Resources": {
+                "Pipeline": {
+                    "Type": "AWS::SageMaker::Pipeline",
+                    "Properties": single(template, "AWS::SageMaker::Pipeline"),
+                }
+            }
+        }
+    )["Resources"]["Pipeline"]["Properties"]
     definition = pipeline["PipelineDefinition"]["PipelineDefinitionBody"][EXPANDED_JSON]
     defaults = {parameter["Name"]: parameter.get("DefaultValue") for parameter in definition["Parameters"]}
     steps = {step["Name"]: step["Arguments"] for step in definition["Steps"]}
@@ -186,4 +212,6 @@ def churn_facts(template: dict) -> ChurnFacts:
         notebook_instance_type=notebooks[0][1]["Properties"]["InstanceType"] if notebooks else None,
         # VolumeSizeInGB defaults to 5 (AWS::SageMaker::NotebookInstance).
         notebook_volume_gb=sum(int(body["Properties"].get("VolumeSizeInGB", 5)) for _, body in notebooks),
-        idle_hours=idle_hours, idle_check_hours=idle_check_hours)
+        idle_hours=idle_hours,
+        idle_check_hours=idle_check_hours,
+    )

@@ -40,20 +40,29 @@ def measured_throughput(path: Path = BENCHMARK_RESULTS) -> dict:
     return json.loads(path.read_text())
 
 
-def estimate_profile(profile: str, templates: dict[str, dict], prices: PriceTable, usage: dict,
-                     throughput: dict) -> ProfileEstimate:
+def estimate_profile(
+    profile: str, templates: dict[str, dict], prices: PriceTable, usage: dict, throughput: dict
+) -> ProfileEstimate:
     hours = usage["hours_per_month"]
     redshift_template = templates["RedshiftMlStack"]
     quality_template = templates["ModelQualityStack"]
     churn_template = templates["ChurnModelStack"]
-    recommender, options = estimate.redshift(redshift_facts(redshift_template), stack_overhead(redshift_template),
-                                                usage["redshift"], prices, hours)
-    quality = estimate.model_quality(model_quality_facts(quality_template), stack_overhead(quality_template),
-                                     usage["model_quality"], prices, hours, throughput["mb_per_s_per_core"],
-                                     (throughput["widest_half_width"], throughput["capture_mb"])
-                                     if "widest_half_width" in throughput else None)
-    quality.notes.append(f"Throughput: {throughput['mb_per_s_per_core']} MB/s per vCPU, measured by `make bench-pr` "
-                         f"on {throughput['measured_on']} ({throughput['rows']:,} rows, {throughput['machine']}).")
+    recommender, options = estimate.redshift(
+        redshift_facts(redshift_template), stack_overhead(redshift_template), usage["redshift"], prices, hours
+    )
+    quality = estimate.model_quality(
+        model_quality_facts(quality_template),
+        stack_overhead(quality_template),
+        usage["model_quality"],
+        prices,
+        hours,
+        throughput["mb_per_s_per_core"],
+        (throughput["widest_half_width"], throughput["capture_mb"]) if "widest_half_width" in throughput else None,
+    )
+    quality.notes.append(
+        f"Throughput: {throughput['mb_per_s_per_core']} MB/s per vCPU, measured by `make bench-pr` "
+        f"on {throughput['measured_on']} ({throughput['rows']:,} rows, {throughput['machine']})."
+    )
     churn = estimate.churn(churn_facts(churn_template), stack_overhead(churn_template), usage["churn"], prices, hours)
     return ProfileEstimate(profile, [recommender, quality, churn], options)
 
@@ -63,21 +72,32 @@ def _money(value: float) -> str:
 
 
 def _table(section: Section) -> list[str]:
-    lines = [f"### {section.title}", "", "| item | basis | idle / month | under workload / month |",
-             "| --- | --- | ---: | ---: |"]
-    lines += [f"| {line.item} | {line.basis} | {_money(line.idle)} | {_money(line.workload)} |"
-              for line in section.lines]
+    lines = [
+        f"### {section.title}",
+        "",
+        "| item | basis | idle / month | under workload / month |",
+        "| --- | --- | ---: | ---: |",
+    ]
+    lines += [
+        f"| {line.item} | {line.basis} | {_money(line.idle)} | {_money(line.workload)} |" for line in section.lines
+    ]
     lines.append(f"| **total** | | **{_money(section.idle)}** | **{_money(section.workload)}** |")
     lines += [""] + [f"- {note}" for note in section.notes] + ([""] if section.notes else [])
     return lines
 
 
 def _options(options: list[Option]) -> list[str]:
-    lines = ["### Redshift ML in-database vs the export pipeline it replaces (ML part only: the warehouse is the "
-             "same in all of them)", "", "| option | inference / month | training / month | total / month |",
-             "| --- | ---: | ---: | ---: |"]
-    lines += [f"| {option.name} | {_money(option.inference)} | {_money(option.training)} | {_money(option.total)} |"
-              for option in options]
+    lines = [
+        "### Redshift ML in-database vs the export pipeline it replaces (ML part only: the warehouse is the "
+        "same in all of them)",
+        "",
+        "| option | inference / month | training / month | total / month |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    lines += [
+        f"| {option.name} | {_money(option.inference)} | {_money(option.training)} | {_money(option.total)} |"
+        for option in options
+    ]
     cheapest = min((option for option in options if option.confirmed), key=lambda option: option.total)
     return lines + ["", f"- Cheapest here: {cheapest.name}.", ""]
 
@@ -89,11 +109,16 @@ def render(estimates: list[ProfileEstimate], prices: PriceTable) -> str:
         for section in profile_estimate.sections:
             lines += _table(section)
         lines += _options(profile_estimate.redshift_options)
-        lines += [f"**{profile_estimate.profile} total: {_money(profile_estimate.idle)} a month idle, "
-                  f"{_money(profile_estimate.workload)} under the stated workload.**", ""]
+        lines += [
+            f"**{profile_estimate.profile} total: {_money(profile_estimate.idle)} a month idle, "
+            f"{_money(profile_estimate.workload)} under the stated workload.**",
+            "",
+        ]
     sandbox = [item for item in estimates if item.profile == "sandbox"]
     if sandbox:
-        lines.append(f"**Sandbox idle total: {_money(sandbox[0].idle)} a month** (everything deployed, nothing running): "
-                     + ", ".join(f"{section.title.split(' (')[0]} {_money(section.idle)}"
-                                 for section in sandbox[0].sections) + ".")
+        lines.append(
+            f"**Sandbox idle total: {_money(sandbox[0].idle)} a month** (everything deployed, nothing running): "
+            + ", ".join(f"{section.title.split(' (')[0]} {_money(section.idle)}" for section in sandbox[0].sections)
+            + "."
+        )
     return "\n".join(lines) + "\n"

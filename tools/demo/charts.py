@@ -20,8 +20,13 @@ def pr_curve(result: DemoResult, path: Path) -> Path:
     figure, axes = plt.subplots(figsize=(7, 5))
     for day, style in ((first, "--"), (last, "-")):
         points = sorted(day.curve, key=lambda point: point["recall"])
-        axes.plot([p["recall"] for p in points], [p["precision"] for p in points], style, drawstyle="steps-post",
-                  label=f"{day.day} (AP {day.summary['average_precision']:.3f})")
+        axes.plot(
+            [p["recall"] for p in points],
+            [p["precision"] for p in points],
+            style,
+            drawstyle="steps-post",
+            label=f"{day.day} (AP {day.summary['average_precision']:.3f})",
+        )
     no_skill = last.positive_rate
     axes.axhline(no_skill, color="grey", linestyle=":", label=f"no skill (positive rate {no_skill:.3f})")
     axes.set(xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1.02), title="Precision-recall curve")
@@ -41,17 +46,30 @@ def average_precision(result: DemoResult, path: Path, *, alarm_threshold: float,
     below = [value - day.summary["average_precision_lower"] for value, day in zip(values, result.days)]
     above = [day.summary["average_precision_upper"] - value for value, day in zip(values, result.days)]
     widest = max(low + high for low, high in zip(below, above))
-    axes.errorbar(days, values, yerr=[below, above], fmt="o-", capsize=6, elinewidth=2,
-                  label=f"average precision, with the job's bounds (exact AP inside; widest {widest:.4f})")
+    axes.errorbar(
+        days,
+        values,
+        yerr=[below, above],
+        fmt="o-",
+        capsize=6,
+        elinewidth=2,
+        label=f"average precision, with the job's bounds (exact AP inside; widest {widest:.4f})",
+    )
     test_ap = result.evaluation["binary_classification_metrics"]["average_precision"]["value"]
     axes.axhline(test_ap, color="grey", linestyle=":", label=f"test split at training ({test_ap:.3f})")
-    axes.axhline(alarm_threshold, color="tab:red", linestyle="--",
-                 label=f"alarm: average precision below {alarm_threshold:g}")
+    axes.axhline(
+        alarm_threshold, color="tab:red", linestyle="--", label=f"alarm: average precision below {alarm_threshold:g}"
+    )
     if 1 <= drift_from_day <= len(days):
-        axes.axvline(drift_from_day - 1.5 if drift_from_day > 1 else -0.5, color="tab:orange", linestyle="-.",
-                     label=f"drift starts (day {drift_from_day})")
-    axes.set(ylabel="average precision", ylim=(0, 1.3), yticks=[0, 0.2, 0.4, 0.6, 0.8, 1.0],
-             title="Average precision by day")
+        axes.axvline(
+            drift_from_day - 1.5 if drift_from_day > 1 else -0.5,
+            color="tab:orange",
+            linestyle="-.",
+            label=f"drift starts (day {drift_from_day})",
+        )
+    axes.set(
+        ylabel="average precision", ylim=(0, 1.3), yticks=[0, 0.2, 0.4, 0.6, 0.8, 1.0], title="Average precision by day"
+    )
     axes.legend(loc="upper right", fontsize="small")  # above the data: AP is at most 1
     figure.autofmt_xdate()
     return _save(figure, path)
@@ -59,8 +77,10 @@ def average_precision(result: DemoResult, path: Path, *, alarm_threshold: float,
 
 def threshold_rows(day: DayResult) -> list[list[str]]:
     rows = sorted(day.thresholds, key=lambda row: (row["kind"], row["threshold"]))
-    return [[row["kind"], *(f"{row[column]:.3f}" if row[column] is not None else "-"
-                            for column in THRESHOLD_COLUMNS[1:])] for row in rows]
+    return [
+        [row["kind"], *(f"{row[column]:.3f}" if row[column] is not None else "-" for column in THRESHOLD_COLUMNS[1:])]
+        for row in rows
+    ]
 
 
 def precision_recall_by_threshold(result: DemoResult, path: Path, *, decision_threshold: float) -> Path:
@@ -75,10 +95,19 @@ def precision_recall_by_threshold(result: DemoResult, path: Path, *, decision_th
     axes.axvline(decision_threshold, color="grey", linestyle=":", label=f"decision threshold ({decision_threshold:g})")
     best = next((row for row in day.thresholds if row["kind"] == "best_f1"), None)
     if best:
-        axes.axvline(best["threshold"], color="tab:green", linestyle="--",
-                     label=f"best F1 ({best['f1']:.3f} at {best['threshold']:.3f})")
-    axes.set(xlabel="threshold (score at or above is positive)", ylabel="fraction", xlim=(0, 1), ylim=(0, 1.02),
-             title=f"Precision and recall against threshold, {day.day}")
+        axes.axvline(
+            best["threshold"],
+            color="tab:green",
+            linestyle="--",
+            label=f"best F1 ({best['f1']:.3f} at {best['threshold']:.3f})",
+        )
+    axes.set(
+        xlabel="threshold (score at or above is positive)",
+        ylabel="fraction",
+        xlim=(0, 1),
+        ylim=(0, 1.02),
+        title=f"Precision and recall against threshold, {day.day}",
+    )
     axes.legend(loc="best", fontsize="small")
     return _save(figure, path)
 

@@ -30,9 +30,11 @@ FIRST_DAY = date(2026, 11, 16)
 THRESHOLDS = (0.1, 0.3, 0.5, 0.7, 0.9)
 LABEL_DELAY_DAYS = 1
 # Bad input the demo adds on purpose, to show it quarantined and counted rather than crashing a job.
-BAD_CUSTOMER_ROWS = ["NY,10,415,382-4657,no,no,0,abc,1,1,1,1,1,1,1,1,1,1,1,1,False.\n",
-                     "ZZ,10,415,382-4657,no,no,0,1,1,1,1,1,1,1,1,1,1,1,1,1,False.\n",
-                     "NY,10,415\n"]
+BAD_CUSTOMER_ROWS = [
+    "NY,10,415,382-4657,no,no,0,abc,1,1,1,1,1,1,1,1,1,1,1,1,False.\n",
+    "ZZ,10,415,382-4657,no,no,0,1,1,1,1,1,1,1,1,1,1,1,1,1,False.\n",
+    "NY,10,415\n",
+]
 BAD_CAPTURE_LINES = ['{"captureData": truncated', '{"eventMetadata": {"eventId": "no-output"}, "eventVersion": "0"}']
 
 
@@ -112,13 +114,18 @@ def train(features: Path, model_dir: Path) -> xgboost.Booster:
     also written to `model_dir/model.tar.gz` as the training job writes it."""
     train_labels, train_features = evaluate.load_split(features / "train")
     validation_labels, validation_features = evaluate.load_split(features / "validation")
-    params = {key: float(value) if key not in ("objective", "eval_metric") else value
-              for key, value in HYPERPARAMETERS.items() if key != "num_round"}
-    booster = xgboost.train({**params, "max_depth": int(params["max_depth"]), "seed": 0},
-                            xgboost.DMatrix(train_features, train_labels),
-                            num_boost_round=int(HYPERPARAMETERS["num_round"]),
-                            evals=[(xgboost.DMatrix(validation_features, validation_labels), "validation")],
-                            verbose_eval=False)
+    params = {
+        key: float(value) if key not in ("objective", "eval_metric") else value
+        for key, value in HYPERPARAMETERS.items()
+        if key != "num_round"
+    }
+    booster = xgboost.train(
+        {**params, "max_depth": int(params["max_depth"]), "seed": 0},
+        xgboost.DMatrix(train_features, train_labels),
+        num_boost_round=int(HYPERPARAMETERS["num_round"]),
+        evals=[(xgboost.DMatrix(validation_features, validation_labels), "validation")],
+        verbose_eval=False,
+    )
     model_dir.mkdir(parents=True, exist_ok=True)
     saved = model_dir / "model.ubj"
     booster.save_model(str(saved))
@@ -134,8 +141,15 @@ def new_customer_rows(features: Path) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate([labels for labels, _ in blocks]), np.vstack([rows for _, rows in blocks])
 
 
-def write_day(settings: DemoSettings, booster: xgboost.Booster, labels: np.ndarray, rows: np.ndarray,
-              day_index: int, captures: Path, ground_truth: Path) -> tuple[date, list[float], list[int]]:
+def write_day(
+    settings: DemoSettings,
+    booster: xgboost.Booster,
+    labels: np.ndarray,
+    rows: np.ndarray,
+    day_index: int,
+    captures: Path,
+    ground_truth: Path,
+) -> tuple[date, list[float], list[int]]:
     """Score one day of customers as the endpoint would and write its Data Capture and (late) ground truth."""
     rng = random.Random(settings.seed + day_index)
     day = FIRST_DAY + timedelta(days=day_index)
@@ -150,8 +164,10 @@ def write_day(settings: DemoSettings, booster: xgboost.Booster, labels: np.ndarr
             moment = start + timedelta(seconds=index * 86_400 // len(labels))
             inference_id = f"{day:%Y%m%d}-{index:06d}"
             body = ",".join(f"{value:g}" for value in features)
-            captured.write(capture_dir(captures, moment),
-                           capture_line(f"event-{inference_id}", repr(float(score)), moment, body, inference_id))
+            captured.write(
+                capture_dir(captures, moment),
+                capture_line(f"event-{inference_id}", repr(float(score)), moment, body, inference_id),
+            )
             if rng.random() < drift:  # drift: the label no longer follows the features
                 label = int(rng.random() < base_rate)
             arrives = moment + timedelta(hours=rng.randint(0, 24 * LABEL_DELAY_DAYS))
@@ -178,48 +194,85 @@ def run(spark, settings: DemoSettings, progress: Progress) -> DemoResult:
     shutil.rmtree(settings.output / "results", ignore_errors=True)
     shutil.rmtree(work, ignore_errors=True)
 
-    progress.start("generate", f"{settings.training_rows:,} customers for training and "
-                   f"{settings.days * settings.customers_per_day:,} new ones (datagen/churn.py)")
+    progress.start(
+        "generate",
+        f"{settings.training_rows:,} customers for training and "
+        f"{settings.days * settings.customers_per_day:,} new ones (datagen/churn.py)",
+    )
     raw, new = generate_customers(settings)
 
-    progress.start("preprocess", "Spark one-hot features, 70/20/10 split, bad rows quarantined "
-                   "(spark_jobs/churn/preprocess.py)")
-    preprocessing = preprocess.run(spark, preprocess.JobArguments(input=str(raw), output=str(work / "features"),
-                                                                  seed=SPLIT_SEED))
+    progress.start(
+        "preprocess", "Spark one-hot features, 70/20/10 split, bad rows quarantined (spark_jobs/churn/preprocess.py)"
+    )
+    preprocessing = preprocess.run(
+        spark, preprocess.JobArguments(input=str(raw), output=str(work / "features"), seed=SPLIT_SEED)
+    )
     preprocess.run(spark, preprocess.JobArguments(input=str(new), output=str(work / "new-features"), seed=SPLIT_SEED))
-    print(f"      {preprocessing['rows_read']:,} rows read, {preprocessing['rows_rejected']} rejected "
-          f"{ {reason: n for reason, n in preprocessing['rejected'].items() if n} }", flush=True)
+    print(
+        f"      {preprocessing['rows_read']:,} rows read, {preprocessing['rows_rejected']} rejected "
+        f"{ {reason: n for reason, n in preprocessing['rejected'].items() if n} }",
+        flush=True,
+    )
 
-    progress.start("train", "XGBoost with the pipeline's hyperparameters, then the evaluation step "
-                   "(processing_jobs/churn/evaluate.py)")
+    progress.start(
+        "train",
+        "XGBoost with the pipeline's hyperparameters, then the evaluation step (processing_jobs/churn/evaluate.py)",
+    )
     booster = train(work / "features", work / "model")
     evaluation = evaluate.evaluate(work / "model", work / "features" / "test")
     metrics = evaluation["binary_classification_metrics"]
-    print(f"      test AUC {metrics['auc']['value']:.4f}, average precision "
-          f"{metrics['average_precision']['value']:.4f} on {evaluation['rows']:,} rows", flush=True)
+    print(
+        f"      test AUC {metrics['auc']['value']:.4f}, average precision "
+        f"{metrics['average_precision']['value']:.4f} on {evaluation['rows']:,} rows",
+        flush=True,
+    )
 
-    progress.start("score", f"{settings.days} days of new customers as Data Capture JSONL, ground truth up to "
-                   f"{LABEL_DELAY_DAYS} day late (concept drift from day {settings.drift_from_day})")
+    progress.start(
+        "score",
+        f"{settings.days} days of new customers as Data Capture JSONL, ground truth up to "
+        f"{LABEL_DELAY_DAYS} day late (concept drift from day {settings.drift_from_day})",
+    )
     labels, rows = new_customer_rows(work / "new-features")
     captures, ground_truth = work / "data-capture", work / "ground-truth"
     per_day = np.array_split(np.arange(labels.size), settings.days)
-    written = [write_day(settings, booster, labels[indexes], rows[indexes], day_index, captures, ground_truth)
-               for day_index, indexes in enumerate(per_day)]
+    written = [
+        write_day(settings, booster, labels[indexes], rows[indexes], day_index, captures, ground_truth)
+        for day_index, indexes in enumerate(per_day)
+    ]
 
-    progress.start("precision-recall", "the daily job for each day, then a rollup (spark_jobs/model_quality/pr_curve.py)")
+    progress.start(
+        "precision-recall", "the daily job for each day, then a rollup (spark_jobs/model_quality/pr_curve.py)"
+    )
     results = settings.output / "results"
     days = []
     for day, scores, day_labels in written:
-        summary = pr_curve.run(spark, pr_curve.JobArguments(
-            captures=str(captures), ground_truth=str(ground_truth), date=day, output=str(results),
-            label_delay_days=LABEL_DELAY_DAYS, thresholds=THRESHOLDS,
-            rollup_days=settings.days if day == written[-1][0] else None))
-        days.append(DayResult(day, summary, float(average_precision_score(day_labels, scores)),
-                              read_rows(spark, results / "curve" / f"dt={day}"),
-                              read_rows(spark, results / "thresholds" / f"dt={day}")))
-        print(f"      {day}: average precision {summary['average_precision']:.4f} "
-              f"(bounds {summary['average_precision_lower']:.4f}..{summary['average_precision_upper']:.4f}; "
-              f"scikit-learn on the same scores {days[-1].scikit_learn_average_precision:.4f}), "
-              f"{days[-1].bad_lines} bad lines quarantined", flush=True)
+        summary = pr_curve.run(
+            spark,
+            pr_curve.JobArguments(
+                captures=str(captures),
+                ground_truth=str(ground_truth),
+                date=day,
+                output=str(results),
+                label_delay_days=LABEL_DELAY_DAYS,
+                thresholds=THRESHOLDS,
+                rollup_days=settings.days if day == written[-1][0] else None,
+            ),
+        )
+        days.append(
+            DayResult(
+                day,
+                summary,
+                float(average_precision_score(day_labels, scores)),
+                read_rows(spark, results / "curve" / f"dt={day}"),
+                read_rows(spark, results / "thresholds" / f"dt={day}"),
+            )
+        )
+        print(
+            f"      {day}: average precision {summary['average_precision']:.4f} "
+            f"(bounds {summary['average_precision_lower']:.4f}..{summary['average_precision_upper']:.4f}; "
+            f"scikit-learn on the same scores {days[-1].scikit_learn_average_precision:.4f}), "
+            f"{days[-1].bad_lines} bad lines quarantined",
+            flush=True,
+        )
     rollup = json.loads((results / "rollup" / f"dt={written[-1][0]}" / "rollup.json").read_text())
     return DemoResult(preprocessing, evaluation, days, rollup)

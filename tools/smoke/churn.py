@@ -37,10 +37,19 @@ def feature_row() -> str:
     return ",".join("0" for _ in FEATURES)
 
 
-def run_churn(run: Run, clients: Clients, region: str, prices: PriceTable, settings: Settings = Settings(),
-              request_row: str | None = None) -> None:
-    outputs = run.step("stack outputs", lambda: read_outputs(clients("cloudformation"), STACK, region),
-                       lambda o: f"{len(o.outputs)} outputs of {STACK}")
+def run_churn(
+    run: Run,
+    clients: Clients,
+    region: str,
+    prices: PriceTable,
+    settings: Settings = Settings(),
+    request_row: str | None = None,
+) -> None:
+    outputs = run.step(
+        "stack outputs",
+        lambda: read_outputs(clients("cloudformation"), STACK, region),
+        lambda o: f"{len(o.outputs)} outputs of {STACK}",
+    )
     sagemaker = clients("sagemaker")
     endpoint_name = outputs["EndpointName"]
     endpoint_before = _describe_endpoint(sagemaker, endpoint_name)
@@ -48,21 +57,41 @@ def run_churn(run: Run, clients: Clients, region: str, prices: PriceTable, setti
     # StartPipelineExecution needs a ClientRequestToken (idempotency):
     # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_StartPipelineExecution.html
     token = uuid.uuid4().hex
-    execution_arn = run.step("start pipeline", lambda: sagemaker.start_pipeline_execution(
-        PipelineName=outputs["PipelineName"], PipelineExecutionDisplayName=f"kit-smoke-{token[:12]}",
-        ClientRequestToken=token)["PipelineExecutionArn"], lambda arn: arn.rsplit("/", 1)[-1])
+    execution_arn = run.step(
+        "start pipeline",
+        lambda: sagemaker.start_pipeline_execution(
+            PipelineName=outputs["PipelineName"],
+            PipelineExecutionDisplayName=f"kit-smoke-{token[:12]}",
+            ClientRequestToken=token,
+        )["PipelineExecutionArn"],
+        lambda arn: arn.rsplit("/", 1)[-1],
+    )
 
     def finished() -> dict | None:
         execution = sagemaker.describe_pipeline_execution(PipelineExecutionArn=execution_arn)
         return None if execution["PipelineExecutionStatus"] in ("Executing", "Stopping") else execution
 
-    steps = run.step("pipeline succeeded", lambda: _succeeded(sagemaker, wait_for(
-        finished, what="pipeline execution", timeout=settings.pipeline_timeout, interval=settings.pipeline_poll,
-        clock=run.clock)), lambda s: f"{len(s)} steps: " + ", ".join(sorted(step["StepName"] for step in s)))
+    steps = run.step(
+        "pipeline succeeded",
+        lambda: _succeeded(
+            sagemaker,
+            wait_for(
+                finished,
+                what="pipeline execution",
+                timeout=settings.pipeline_timeout,
+                interval=settings.pipeline_poll,
+                clock=run.clock,
+            ),
+        ),
+        lambda s: f"{len(s)} steps: " + ", ".join(sorted(step["StepName"] for step in s)),
+    )
     run.estimate(lambda: _charge_pipeline(run, sagemaker, prices, steps))
 
-    package = run.step("package registered", lambda: _registered_package(sagemaker, steps),
-                       lambda p: f"version {p['ModelPackageVersion']} ({p['ModelApprovalStatus']})")
+    package = run.step(
+        "package registered",
+        lambda: _registered_package(sagemaker, steps),
+        lambda p: f"version {p['ModelPackageVersion']} ({p['ModelApprovalStatus']})",
+    )
     run.step("package approved", lambda: _approve(sagemaker, package), lambda text: text)
     approved_at = run.clock.monotonic()
     if endpoint_before is None:
@@ -80,24 +109,37 @@ def run_churn(run: Run, clients: Clients, region: str, prices: PriceTable, setti
             raise StepFailed(f"endpoint {endpoint_name} failed: {endpoint.get('FailureReason', '')}")
         return endpoint if endpoint["EndpointStatus"] == "InService" else None
 
-    run.step("endpoint in service", lambda: wait_for(
-        in_service, what=f"endpoint {endpoint_name} with {config_name}", timeout=settings.endpoint_timeout,
-        interval=settings.endpoint_poll, clock=run.clock), lambda e: f"{endpoint_name} serves {config_name}")
+    run.step(
+        "endpoint in service",
+        lambda: wait_for(
+            in_service,
+            what=f"endpoint {endpoint_name} with {config_name}",
+            timeout=settings.endpoint_timeout,
+            interval=settings.endpoint_poll,
+            clock=run.clock,
+        ),
+        lambda e: f"{endpoint_name} serves {config_name}",
+    )
 
     inference_id = f"kit-smoke-{uuid.uuid4().hex}"
     invoked_at = run.clock.wall()
     runtime = clients("sagemaker-runtime")
     row = request_row if request_row is not None else feature_row()
-    run.step("invoke with InferenceId", lambda: _invoke(runtime, endpoint_name, row, inference_id),
-             lambda score: f"{inference_id} scored {score:.3f}")
+    run.step(
+        "invoke with InferenceId",
+        lambda: _invoke(runtime, endpoint_name, row, inference_id),
+        lambda score: f"{inference_id} scored {score:.3f}",
+    )
 
     s3 = clients("s3")
     bucket, prefix = split_s3_uri(outputs["CaptureUri"])
     # Data Capture writes {DestinationS3Uri}/{endpoint}/{variant}/yyyy/mm/dd/hh/*.jsonl, one JSON object per line,
     # with eventMetadata.inferenceId when the caller passed one:
     # https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-data-capture.html
-    hours = [f"{prefix}/{endpoint_name}/{VARIANT}/{moment:%Y/%m/%d/%H}/".lstrip("/")
-             for moment in (invoked_at, invoked_at + timedelta(hours=1))]
+    hours = [
+        f"{prefix}/{endpoint_name}/{VARIANT}/{moment:%Y/%m/%d/%H}/".lstrip("/")
+        for moment in (invoked_at, invoked_at + timedelta(hours=1))
+    ]
 
     def captured() -> str | None:
         for hour in hours:
@@ -107,11 +149,22 @@ def run_churn(run: Run, clients: Clients, region: str, prices: PriceTable, setti
                         return key
         return None
 
-    run.step("record in capture location", lambda: wait_for(
-        captured, what=f"capture of {inference_id}", timeout=settings.capture_timeout,
-        interval=settings.capture_poll, clock=run.clock), lambda key: f"s3://{bucket}/{key}")
-    run.estimate(lambda: _charge_endpoint(run, sagemaker, prices, config_name, run.clock.monotonic() - approved_at,
-                                          created=endpoint_before is None))
+    run.step(
+        "record in capture location",
+        lambda: wait_for(
+            captured,
+            what=f"capture of {inference_id}",
+            timeout=settings.capture_timeout,
+            interval=settings.capture_poll,
+            clock=run.clock,
+        ),
+        lambda key: f"s3://{bucket}/{key}",
+    )
+    run.estimate(
+        lambda: _charge_endpoint(
+            run, sagemaker, prices, config_name, run.clock.monotonic() - approved_at, created=endpoint_before is None
+        )
+    )
 
 
 def _describe_endpoint(sagemaker: Any, name: str) -> dict | None:
@@ -126,13 +179,17 @@ def _describe_endpoint(sagemaker: Any, name: str) -> dict | None:
 
 def _succeeded(sagemaker: Any, execution: dict) -> list[dict]:
     """The run's steps; a failed run names its failed steps and their reasons."""
-    steps = sagemaker.list_pipeline_execution_steps(
-        PipelineExecutionArn=execution["PipelineExecutionArn"])["PipelineExecutionSteps"]
+    steps = sagemaker.list_pipeline_execution_steps(PipelineExecutionArn=execution["PipelineExecutionArn"])[
+        "PipelineExecutionSteps"
+    ]
     if execution["PipelineExecutionStatus"] != "Succeeded":
-        failed = "; ".join(f"{s['StepName']}: {s.get('FailureReason', '')}" for s in steps
-                           if s.get("StepStatus") == "Failed")
-        raise StepFailed(f"pipeline {execution['PipelineExecutionStatus']}: "
-                         f"{failed or execution.get('FailureReason', 'no reason given')}")
+        failed = "; ".join(
+            f"{s['StepName']}: {s.get('FailureReason', '')}" for s in steps if s.get("StepStatus") == "Failed"
+        )
+        raise StepFailed(
+            f"pipeline {execution['PipelineExecutionStatus']}: "
+            f"{failed or execution.get('FailureReason', 'no reason given')}"
+        )
     return steps
 
 
@@ -151,16 +208,24 @@ def _approve(sagemaker: Any, package: dict) -> str:
         return "approved on registration"
     if status != "PendingManualApproval":
         raise StepFailed(f"model package {package['ModelPackageArn']} is {status}")
-    sagemaker.update_model_package(ModelPackageArn=package["ModelPackageArn"], ModelApprovalStatus="Approved",
-                                   ApprovalDescription="Approved by the kit's smoke test")
+    sagemaker.update_model_package(
+        ModelPackageArn=package["ModelPackageArn"],
+        ModelApprovalStatus="Approved",
+        ApprovalDescription="Approved by the kit's smoke test",
+    )
     return "approved by the smoke test"
 
 
 def _invoke(runtime: Any, endpoint_name: str, row: str, inference_id: str) -> float:
     """InvokeEndpoint with InferenceId, which Data Capture records as eventMetadata.inferenceId.
     https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_runtime_InvokeEndpoint.html"""
-    response = runtime.invoke_endpoint(EndpointName=endpoint_name, Body=row.encode(), ContentType="text/csv",
-                                       Accept="text/csv", InferenceId=inference_id)
+    response = runtime.invoke_endpoint(
+        EndpointName=endpoint_name,
+        Body=row.encode(),
+        ContentType="text/csv",
+        Accept="text/csv",
+        InferenceId=inference_id,
+    )
     text = response["Body"].read().decode().strip()
     try:
         score = float(text.split(",")[0])
@@ -174,15 +239,20 @@ def _invoke(runtime: Any, endpoint_name: str, row: str, inference_id: str) -> fl
 def _teardown(lambda_client: Any, outputs: Any) -> str:
     """The deployer's own teardown (what stack deletion runs): endpoint, configs, models, scaling, and in sandbox
     the group's packages."""
-    response = lambda_client.invoke(FunctionName=outputs["DeployerFunctionName"], InvocationType="RequestResponse",
-                                    Payload=json.dumps({"kit-action": "teardown"}).encode())
+    response = lambda_client.invoke(
+        FunctionName=outputs["DeployerFunctionName"],
+        InvocationType="RequestResponse",
+        Payload=json.dumps({"kit-action": "teardown"}).encode(),
+    )
     payload = response["Payload"].read().decode()
     if response.get("FunctionError"):
         raise StepFailed(f"deployer teardown failed: {payload[:500]}")
     deleted = json.loads(payload)
-    return (f"deleted endpoint {', '.join(deleted.get('endpoint', [])) or 'none'}, "
-            f"{len(deleted.get('endpoint_configs', []))} config(s), {len(deleted.get('models', []))} model(s), "
-            f"{len(deleted.get('model_packages', []))} package(s)")
+    return (
+        f"deleted endpoint {', '.join(deleted.get('endpoint', [])) or 'none'}, "
+        f"{len(deleted.get('endpoint_configs', []))} config(s), {len(deleted.get('models', []))} model(s), "
+        f"{len(deleted.get('model_packages', []))} package(s)"
+    )
 
 
 def _charge_pipeline(run: Run, sagemaker: Any, prices: PriceTable, steps: list[dict]) -> None:
@@ -194,24 +264,32 @@ def _charge_pipeline(run: Run, sagemaker: Any, prices: PriceTable, steps: list[d
             job = sagemaker.describe_processing_job(ProcessingJobName=name)
             cluster = job["ProcessingResources"]["ClusterConfig"]
             hours = (job["ProcessingEndTime"] - job["ProcessingStartTime"]).total_seconds() / 3600
-            run.charge(f"processing {step['StepName']}: {cluster['InstanceCount']} x {cluster['InstanceType']}, "
-                       f"{hours * 60:.0f} min", hours * cluster["InstanceCount"]
-                       * prices.instance("processing", cluster["InstanceType"]))
+            run.charge(
+                f"processing {step['StepName']}: {cluster['InstanceCount']} x {cluster['InstanceType']}, "
+                f"{hours * 60:.0f} min",
+                hours * cluster["InstanceCount"] * prices.instance("processing", cluster["InstanceType"]),
+            )
         elif "TrainingJob" in metadata:
             name = metadata["TrainingJob"]["Arn"].rsplit("/", 1)[-1]
             job = sagemaker.describe_training_job(TrainingJobName=name)
             resources = job["ResourceConfig"]
             # BillableTimeInSeconds is wall-clock time; times InstanceCount is what is billed (DescribeTrainingJob).
             hours = job.get("BillableTimeInSeconds", 0) / 3600
-            run.charge(f"training {step['StepName']}: {resources['InstanceCount']} x {resources['InstanceType']}, "
-                       f"{hours * 60:.0f} billed min", hours * resources["InstanceCount"]
-                       * prices.instance("training", resources["InstanceType"]))
+            run.charge(
+                f"training {step['StepName']}: {resources['InstanceCount']} x {resources['InstanceType']}, "
+                f"{hours * 60:.0f} billed min",
+                hours * resources["InstanceCount"] * prices.instance("training", resources["InstanceType"]),
+            )
 
 
-def _charge_endpoint(run: Run, sagemaker: Any, prices: PriceTable, config_name: str, seconds: float,
-                     created: bool) -> None:
+def _charge_endpoint(
+    run: Run, sagemaker: Any, prices: PriceTable, config_name: str, seconds: float, created: bool
+) -> None:
     variant = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)["ProductionVariants"][0]
     hourly = variant["InitialInstanceCount"] * prices.instance("hosting", variant["InstanceType"])
     note = "until cleanup" if created else "(the endpoint existed before and keeps running)"
-    run.charge(f"endpoint {variant['InitialInstanceCount']} x {variant['InstanceType']}, {seconds / 60:.0f} min "
-               f"{note}; ${hourly:.3f}/hour while it runs", hourly * max(seconds, 60) / 3600)
+    run.charge(
+        f"endpoint {variant['InitialInstanceCount']} x {variant['InstanceType']}, {seconds / 60:.0f} min "
+        f"{note}; ${hourly:.3f}/hour while it runs",
+        hourly * max(seconds, 60) / 3600,
+    )

@@ -156,8 +156,10 @@ class StackOutputs:
         matches = [key for key in self.outputs if key == name or pattern.fullmatch(key)]
         if len(matches) != 1:
             found = ", ".join(sorted(self.outputs)) or "none"
-            raise StepFailed(f"stack {self.stack_name} has {len(matches) or 'no'} output(s) named {name} "
-                             f"(outputs: {found}); deploy the current version of the kit")
+            raise StepFailed(
+                f"stack {self.stack_name} has {len(matches) or 'no'} output(s) named {name} "
+                f"(outputs: {found}); deploy the current version of the kit"
+            )
         return self.outputs[matches[0]]
 
     def get(self, name: str) -> str | None:
@@ -173,13 +175,17 @@ def read_outputs(cloudformation: Any, stack_name: str, region: str) -> StackOutp
         stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
     except ClientError as error:
         if error.response["Error"]["Code"] == "ValidationError" and "does not exist" in str(error):
-            raise Prerequisite(f"stack {stack_name} is not deployed in {region}: deploy it "
-                               f"(npx cdk deploy {stack_name}) or leave it out with --only") from None
+            raise Prerequisite(
+                f"stack {stack_name} is not deployed in {region}: deploy it "
+                f"(npx cdk deploy {stack_name}) or leave it out with --only"
+            ) from None
         raise
     stack = stacks[0]
     if stack["StackStatus"] not in READY_STACK_STATES:
-        raise Prerequisite(f"stack {stack_name} is {stack['StackStatus']} in {region}; "
-                           "wait for it or redeploy it, then run the smoke test again")
+        raise Prerequisite(
+            f"stack {stack_name} is {stack['StackStatus']} in {region}; "
+            "wait for it or redeploy it, then run the smoke test again"
+        )
     return StackOutputs(stack_name, {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])})
 
 
@@ -194,12 +200,14 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
 def delete_keys(s3: Any, bucket: str, keys: list[str]) -> int:
     """DeleteObjects in batches of 1,000 (its limit); raises on any key S3 could not delete."""
     for start in range(0, len(keys), 1000):
-        batch = keys[start:start + 1000]
+        batch = keys[start : start + 1000]
         response = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True})
         errors = response.get("Errors", [])
         if errors:
-            raise StepFailed(f"could not delete {len(errors)} object(s) in {bucket}, e.g. {errors[0].get('Key')}: "
-                             f"{errors[0].get('Message')}")
+            raise StepFailed(
+                f"could not delete {len(errors)} object(s) in {bucket}, e.g. {errors[0].get('Key')}: "
+                f"{errors[0].get('Message')}"
+            )
     return len(keys)
 
 

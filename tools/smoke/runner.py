@@ -17,9 +17,16 @@ ARCHITECTURES: dict[str, Callable[..., None]] = {
 }
 
 
-def run_smoke(clients: Clients, region: str, *, only: str | None = None, keep: bool = False,
-              clock: Clock | None = None, prices: PriceTable | None = None,
-              paths: dict[str, Callable[..., None]] | None = None) -> list[Run]:
+def run_smoke(
+    clients: Clients,
+    region: str,
+    *,
+    only: str | None = None,
+    keep: bool = False,
+    clock: Clock | None = None,
+    prices: PriceTable | None = None,
+    paths: dict[str, Callable[..., None]] | None = None,
+) -> list[Run]:
     """Each architecture runs until its first failed step; its cleanups run whatever happened (unless keep)."""
     clock = clock or Clock()
     prices = prices or PriceTable.load()
@@ -60,12 +67,13 @@ def render(runs: list[Run], region: str, prices: PriceTable) -> str:
     rows = [("architecture", "step", "result", "duration", "detail")]
     rows += [(s.architecture, s.name, s.status, _duration(s.seconds), s.detail) for r in runs for s in r.steps]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    lines = ["  ".join(value.ljust(width) for value, width in zip(row[:4], widths)) + "  " + row[4]
-             for row in rows]
+    lines = ["  ".join(value.ljust(width) for value, width in zip(row[:4], widths)) + "  " + row[4] for row in rows]
     lines.insert(1, "  ".join("-" * width for width in widths) + "  " + "-" * 6)
     lines.append("")
-    lines.append(f"Estimated cost of this run ({prices.region} list prices of {prices.as_of}, {region} used; "
-                 "tax and free tiers not applied):")
+    lines.append(
+        f"Estimated cost of this run ({prices.region} list prices of {prices.as_of}, {region} used; "
+        "tax and free tiers not applied):"
+    )
     total = 0.0
     for run in runs:
         for charge in run.charges:

@@ -7,7 +7,8 @@ import pytest
 from moto import mock_aws
 
 _spec = importlib.util.spec_from_file_location(
-    "deployer", Path(__file__).resolve().parents[3] / "lambdas" / "churn_endpoint" / "deployer.py")
+    "deployer", Path(__file__).resolve().parents[3] / "lambdas" / "churn_endpoint" / "deployer.py"
+)
 deployer = importlib.util.module_from_spec(_spec)
 sys.modules[_spec.name] = deployer  # dataclasses look their module up
 _spec.loader.exec_module(deployer)
@@ -16,12 +17,20 @@ GROUP = "churn-models"
 ENDPOINT = "churn-endpoint"
 ACCOUNT = "123456789012"
 ENV = {
-    "ENDPOINT_NAME": ENDPOINT, "VARIANT_NAME": "AllTraffic", "MODEL_PACKAGE_GROUP": GROUP,
-    "MODEL_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/churn-model", "INSTANCE_TYPE": "ml.t2.medium",
-    "INSTANCE_COUNT": "1", "MAX_INSTANCES": "3", "INVOCATIONS_PER_INSTANCE": "1000",
-    "CAPTURE_URI": "s3://captures/data-capture", "CAPTURE_PERCENT": "100",
-    "CAPTURE_KEY_ARN": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/capture", "VOLUME_KEY_ARN": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/volume",
-    "ROLLBACK_ALARM": "churn-endpoint-errors", "DELETE_MODEL_PACKAGES": "true",
+    "ENDPOINT_NAME": ENDPOINT,
+    "VARIANT_NAME": "AllTraffic",
+    "MODEL_PACKAGE_GROUP": GROUP,
+    "MODEL_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/churn-model",
+    "INSTANCE_TYPE": "ml.t2.medium",
+    "INSTANCE_COUNT": "1",
+    "MAX_INSTANCES": "3",
+    "INVOCATIONS_PER_INSTANCE": "1000",
+    "CAPTURE_URI": "s3://captures/data-capture",
+    "CAPTURE_PERCENT": "100",
+    "CAPTURE_KEY_ARN": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/capture",
+    "VOLUME_KEY_ARN": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/volume",
+    "ROLLBACK_ALARM": "churn-endpoint-errors",
+    "DELETE_MODEL_PACKAGES": "true",
 }
 SETTINGS = deployer.Settings.from_env(ENV)
 
@@ -74,17 +83,28 @@ def aws(monkeypatch):
 
 def register(sagemaker, status="Approved"):
     arn = sagemaker.create_model_package(
-        ModelPackageGroupName=GROUP, ModelApprovalStatus=status,
-        InferenceSpecification={"Containers": [{"Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
-                                                "ModelDataUrl": "s3://artifacts/model.tar.gz"}],
-                                "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"]},
+        ModelPackageGroupName=GROUP,
+        ModelApprovalStatus=status,
+        InferenceSpecification={
+            "Containers": [
+                {
+                    "Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
+                    "ModelDataUrl": "s3://artifacts/model.tar.gz",
+                }
+            ],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
     )["ModelPackageArn"]
     return package_event(arn, status)
 
 
 def package_event(arn, status):
-    return {"detail-type": deployer.MODEL_PACKAGE_CHANGE, "source": "aws.sagemaker",
-            "detail": {"ModelPackageArn": arn, "ModelPackageGroupName": GROUP, "ModelApprovalStatus": status}}
+    return {
+        "detail-type": deployer.MODEL_PACKAGE_CHANGE,
+        "source": "aws.sagemaker",
+        "detail": {"ModelPackageArn": arn, "ModelPackageGroupName": GROUP, "ModelApprovalStatus": status},
+    }
 
 
 def set_status(sagemaker, event, status):
@@ -94,7 +114,10 @@ def set_status(sagemaker, event, status):
     return package_event(arn, status)
 
 
-IN_SERVICE = {"detail-type": deployer.ENDPOINT_CHANGE, "detail": {"EndpointName": ENDPOINT, "EndpointStatus": "IN_SERVICE"}}
+IN_SERVICE = {
+    "detail-type": deployer.ENDPOINT_CHANGE,
+    "detail": {"EndpointName": ENDPOINT, "EndpointStatus": "IN_SERVICE"},
+}
 
 
 def test_first_approval_creates_the_endpoint_with_data_capture(aws):
@@ -110,7 +133,11 @@ def test_first_approval_creates_the_endpoint_with_data_capture(aws):
     assert capture["CaptureContentTypeHeader"]["CsvContentTypes"] == ["text/csv"]
     assert config["KmsKeyId"] == ENV["VOLUME_KEY_ARN"]
     variant = config["ProductionVariants"][0]
-    assert (variant["VariantName"], variant["InstanceType"], variant["InitialInstanceCount"]) == ("AllTraffic", "ml.t2.medium", 1)
+    assert (variant["VariantName"], variant["InstanceType"], variant["InitialInstanceCount"]) == (
+        "AllTraffic",
+        "ml.t2.medium",
+        1,
+    )
     model = sagemaker.describe_model(ModelName=f"{ENDPOINT}-v1")
     assert model["ExecutionRoleArn"] == ENV["MODEL_ROLE_ARN"]
     assert sagemaker.describe_endpoint(EndpointName=ENDPOINT)["EndpointConfigName"] == f"{ENDPOINT}-v1"
@@ -157,8 +184,12 @@ def test_approving_an_old_version_again_rolls_back_deliberately(aws):
     first = register(sagemaker)
     deployer.dispatch(first, SETTINGS, sagemaker, autoscaling)
     deployer.dispatch(register(sagemaker), SETTINGS, sagemaker, autoscaling)
-    assert deployer.dispatch(set_status(sagemaker, first, "PendingManualApproval"), SETTINGS, sagemaker,
-                             autoscaling)["action"] == "ignored"
+    assert (
+        deployer.dispatch(set_status(sagemaker, first, "PendingManualApproval"), SETTINGS, sagemaker, autoscaling)[
+            "action"
+        ]
+        == "ignored"
+    )
     result = deployer.dispatch(set_status(sagemaker, first, "Approved"), SETTINGS, sagemaker, autoscaling)
     assert result["action"] == "updated"
     assert [u["EndpointConfigName"] for u in sagemaker.updates] == [f"{ENDPOINT}-v2", f"{ENDPOINT}-v1"]
@@ -223,11 +254,17 @@ def test_an_approval_while_the_endpoint_is_deleted_fails_for_retry_and_is_not_ma
 
 def test_in_service_endpoint_gets_target_tracking_scaling(aws):
     sagemaker, autoscaling = aws
-    event = {"detail-type": deployer.ENDPOINT_CHANGE, "detail": {"EndpointName": ENDPOINT, "EndpointStatus": "IN_SERVICE"}}
+    event = {
+        "detail-type": deployer.ENDPOINT_CHANGE,
+        "detail": {"EndpointName": ENDPOINT, "EndpointStatus": "IN_SERVICE"},
+    }
     assert deployer.dispatch(event, SETTINGS, sagemaker, autoscaling)["action"] == "scaling"
     [target] = autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
     assert (target["ResourceId"], target["MinCapacity"], target["MaxCapacity"]) == (
-        f"endpoint/{ENDPOINT}/variant/AllTraffic", 1, 3)
+        f"endpoint/{ENDPOINT}/variant/AllTraffic",
+        1,
+        3,
+    )
     [policy] = autoscaling.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"]
     config = policy["TargetTrackingScalingPolicyConfiguration"]
     assert config["TargetValue"] == 1000.0
@@ -237,7 +274,10 @@ def test_in_service_endpoint_gets_target_tracking_scaling(aws):
 def test_without_headroom_no_scaling_is_registered(aws):
     sagemaker, autoscaling = aws
     fixed = deployer.Settings.from_env({**ENV, "MAX_INSTANCES": "1"})
-    event = {"detail-type": deployer.ENDPOINT_CHANGE, "detail": {"EndpointName": ENDPOINT, "EndpointStatus": "IN_SERVICE"}}
+    event = {
+        "detail-type": deployer.ENDPOINT_CHANGE,
+        "detail": {"EndpointName": ENDPOINT, "EndpointStatus": "IN_SERVICE"},
+    }
     assert deployer.dispatch(event, fixed, sagemaker, autoscaling)["action"] == "ignored"
     assert autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"] == []
 
@@ -247,6 +287,7 @@ def test_teardown_deletes_what_deploy_created(aws):
 
     class Deleting(UpdateRecorder):
         """moto 5.2 has no DeleteModelPackage either."""
+
         deleted_packages = []
 
         def delete_model_package(self, ModelPackageName):
@@ -254,11 +295,16 @@ def test_teardown_deletes_what_deploy_created(aws):
 
     client = Deleting(sagemaker._client)
     deployer.dispatch(register(sagemaker), SETTINGS, client, autoscaling)
-    deployer.dispatch({"detail-type": deployer.ENDPOINT_CHANGE,
-                       "detail": {"EndpointName": ENDPOINT, "EndpointStatus": "IN_SERVICE"}}, SETTINGS, client, autoscaling)
+    deployer.dispatch(
+        {"detail-type": deployer.ENDPOINT_CHANGE, "detail": {"EndpointName": ENDPOINT, "EndpointStatus": "IN_SERVICE"}},
+        SETTINGS,
+        client,
+        autoscaling,
+    )
     for request in ("Create", "Update"):
         assert deployer.dispatch(stack_event(request), SETTINGS, client, autoscaling) == {
-            "PhysicalResourceId": "churn-endpoint-teardown"}
+            "PhysicalResourceId": "churn-endpoint-teardown"
+        }
     assert sagemaker.list_endpoints()["Endpoints"]
     result = deployer.dispatch(stack_event("Delete"), SETTINGS, client, autoscaling)
     assert result == {"PhysicalResourceId": "churn-endpoint-teardown"}
@@ -285,17 +331,34 @@ def test_a_failing_teardown_raises_so_the_stack_deletion_fails_with_the_reason(a
     assert sagemaker.list_endpoints()["Endpoints"]
 
 
-@pytest.mark.parametrize("event, field", [
-    ("not an event", "JSON object"),
-    ({"detail-type": "Something Else"}, "'detail-type'"),
-    ({"detail-type": deployer.MODEL_PACKAGE_CHANGE}, "'detail'"),
-    ({"detail-type": deployer.MODEL_PACKAGE_CHANGE, "detail": {"ModelPackageGroupName": GROUP, "ModelApprovalStatus": "Approved"}},
-     "'detail.ModelPackageArn'"),
-    ({"detail-type": deployer.MODEL_PACKAGE_CHANGE, "detail": {"ModelPackageArn": "arn", "ModelPackageGroupName": "other",
-                                                                "ModelApprovalStatus": "Approved"}}, "'detail.ModelPackageGroupName'"),
-    ({"detail-type": deployer.ENDPOINT_CHANGE, "detail": {"EndpointName": ENDPOINT}}, "'detail.EndpointStatus'"),
-    ({"RequestType": "Replace"}, "'RequestType'"),
-])
+@pytest.mark.parametrize(
+    "event, field",
+    [
+        ("not an event", "JSON object"),
+        ({"detail-type": "Something Else"}, "'detail-type'"),
+        ({"detail-type": deployer.MODEL_PACKAGE_CHANGE}, "'detail'"),
+        (
+            {
+                "detail-type": deployer.MODEL_PACKAGE_CHANGE,
+                "detail": {"ModelPackageGroupName": GROUP, "ModelApprovalStatus": "Approved"},
+            },
+            "'detail.ModelPackageArn'",
+        ),
+        (
+            {
+                "detail-type": deployer.MODEL_PACKAGE_CHANGE,
+                "detail": {
+                    "ModelPackageArn": "arn",
+                    "ModelPackageGroupName": "other",
+                    "ModelApprovalStatus": "Approved",
+                },
+            },
+            "'detail.ModelPackageGroupName'",
+        ),
+        ({"detail-type": deployer.ENDPOINT_CHANGE, "detail": {"EndpointName": ENDPOINT}}, "'detail.EndpointStatus'"),
+        ({"RequestType": "Replace"}, "'RequestType'"),
+    ],
+)
 def test_malformed_events_name_the_field_and_change_nothing(aws, event, field):
     sagemaker, autoscaling = aws
     with pytest.raises(deployer.EventError, match=field):

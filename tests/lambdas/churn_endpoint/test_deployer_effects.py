@@ -4,8 +4,18 @@
 import boto3
 import pytest
 
-from tests.lambdas.churn_endpoint.test_deployer import (ENDPOINT, ENV, GROUP, IN_SERVICE, SETTINGS, UpdateRecorder,
-                                                        aws, deployer, register, stack_event)
+from tests.lambdas.churn_endpoint.test_deployer import (
+    ENDPOINT,
+    ENV,
+    GROUP,
+    IN_SERVICE,
+    SETTINGS,
+    UpdateRecorder,
+    aws,
+    deployer,
+    register,
+    stack_event,
+)
 
 __all__ = ["aws"]  # the fixture, imported for pytest
 
@@ -41,7 +51,9 @@ def test_the_model_is_network_isolated_and_runs_the_approved_package(aws):
     (config,) = client.configs
     assert config["DataCaptureConfig"]["EnableCapture"] is True
     assert config["DataCaptureConfig"]["CaptureContentTypeHeader"] == {
-        "CsvContentTypes": ["text/csv"], "JsonContentTypes": ["application/json"]}
+        "CsvContentTypes": ["text/csv"],
+        "JsonContentTypes": ["application/json"],
+    }
     assert config["ProductionVariants"][0]["ModelName"] == "churn-endpoint-v1"
     assert client.package_tags[event["detail"]["ModelPackageArn"]] == {"kit:deployed-approval": "true"}
 
@@ -50,7 +62,9 @@ def test_blue_green_waits_five_minutes_on_the_alarm_and_times_out_after_an_hour(
     assert deployer.blue_green(SETTINGS) == {
         "BlueGreenUpdatePolicy": {
             "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 0},
-            "TerminationWaitInSeconds": 300, "MaximumExecutionTimeoutInSeconds": 3600},
+            "TerminationWaitInSeconds": 300,
+            "MaximumExecutionTimeoutInSeconds": 3600,
+        },
         "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "churn-endpoint-errors"}]},
     }
 
@@ -61,11 +75,22 @@ def test_teardown_leaves_no_config_model_or_endpoint_of_the_kit_but_keeps_others
     deployer.dispatch(register(sagemaker), SETTINGS, client, autoscaling)
     deployer.dispatch(register(sagemaker), SETTINGS, client, autoscaling)  # v2 config and model, v1 kept for rollback
     # Someone else's resources whose names contain the prefix without starting with it.
-    sagemaker.create_model(ModelName="team-churn-endpoint-v1", ExecutionRoleArn=ENV["MODEL_ROLE_ARN"],
-                           PrimaryContainer={"Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"})
-    sagemaker.create_endpoint_config(EndpointConfigName="team-churn-endpoint-v1", ProductionVariants=[
-        {"VariantName": "AllTraffic", "ModelName": "team-churn-endpoint-v1", "InstanceType": "ml.t2.medium",
-         "InitialInstanceCount": 1}])
+    sagemaker.create_model(
+        ModelName="team-churn-endpoint-v1",
+        ExecutionRoleArn=ENV["MODEL_ROLE_ARN"],
+        PrimaryContainer={"Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"},
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="team-churn-endpoint-v1",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "team-churn-endpoint-v1",
+                "InstanceType": "ml.t2.medium",
+                "InitialInstanceCount": 1,
+            }
+        ],
+    )
     deployer.dispatch(IN_SERVICE, SETTINGS, client, autoscaling)
     deployer.dispatch(stack_event("Delete"), SETTINGS, client, autoscaling)
     configs = [c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs()["EndpointConfigs"]]
@@ -112,14 +137,20 @@ def test_scaling_is_registered_only_with_headroom(aws, count, maximum, registere
 
 def test_an_endpoint_that_is_not_in_service_registers_nothing(aws):
     sagemaker, autoscaling = aws
-    event = {"detail-type": deployer.ENDPOINT_CHANGE, "detail": {"EndpointName": ENDPOINT, "EndpointStatus": "UPDATING"}}
+    event = {
+        "detail-type": deployer.ENDPOINT_CHANGE,
+        "detail": {"EndpointName": ENDPOINT, "EndpointStatus": "UPDATING"},
+    }
     assert deployer.dispatch(event, SETTINGS, sagemaker, autoscaling)["action"] == "ignored"
     assert autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"] == []
 
 
 def test_another_endpoints_event_is_refused(aws):
     sagemaker, autoscaling = aws
-    event = {"detail-type": deployer.ENDPOINT_CHANGE, "detail": {"EndpointName": "other", "EndpointStatus": "IN_SERVICE"}}
+    event = {
+        "detail-type": deployer.ENDPOINT_CHANGE,
+        "detail": {"EndpointName": "other", "EndpointStatus": "IN_SERVICE"},
+    }
     with pytest.raises(deployer.EventError, match="'detail.EndpointName' is 'other'"):
         deployer.dispatch(event, SETTINGS, sagemaker, autoscaling)
 
@@ -130,17 +161,38 @@ def test_the_handler_reads_its_environment_and_creates_the_endpoint(aws, monkeyp
     (version, id, detail-type, source, account, time, region, resources, detail)."""
     sagemaker, _ = aws
     real_client = boto3.client  # moto keeps no tags on versioned packages: the recorder keeps them (test_deployer)
-    monkeypatch.setattr(boto3, "client", lambda service, **kwargs: UpdateRecorder(real_client(service, **kwargs))
-                        if service == "sagemaker" else real_client(service, **kwargs))
+    monkeypatch.setattr(
+        boto3,
+        "client",
+        lambda service, **kwargs: (
+            UpdateRecorder(real_client(service, **kwargs)) if service == "sagemaker" else real_client(service, **kwargs)
+        ),
+    )
     for name, value in {**ENV, "ENDPOINT_NAME": "env-endpoint", "INSTANCE_TYPE": "ml.m5.large"}.items():
         monkeypatch.setenv(name, value)
     arn = register(sagemaker)["detail"]["ModelPackageArn"]
-    event = {"version": "0", "id": "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111", "detail-type": "SageMaker Model Package State Change",
-             "source": "aws.sagemaker", "account": "123456789012", "time": "2026-11-01T03:00:05Z", "region": "us-east-1",
-             "resources": [arn],
-             "detail": {"ModelPackageGroupName": GROUP, "ModelPackageVersion": 1, "ModelPackageArn": arn,
-                        "ModelApprovalStatus": "Approved", "ModelPackageStatus": "Completed"}}
-    assert deployer.handler(event, None) == {"action": "created", "endpoint": "env-endpoint", "config": "env-endpoint-v1"}
+    event = {
+        "version": "0",
+        "id": "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111",
+        "detail-type": "SageMaker Model Package State Change",
+        "source": "aws.sagemaker",
+        "account": "123456789012",
+        "time": "2026-11-01T03:00:05Z",
+        "region": "us-east-1",
+        "resources": [arn],
+        "detail": {
+            "ModelPackageGroupName": GROUP,
+            "ModelPackageVersion": 1,
+            "ModelPackageArn": arn,
+            "ModelApprovalStatus": "Approved",
+            "ModelPackageStatus": "Completed",
+        },
+    }
+    assert deployer.handler(event, None) == {
+        "action": "created",
+        "endpoint": "env-endpoint",
+        "config": "env-endpoint-v1",
+    }
     config = sagemaker.describe_endpoint_config(EndpointConfigName="env-endpoint-v1")
     assert config["ProductionVariants"][0]["InstanceType"] == "ml.m5.large"
     assert sagemaker.describe_endpoint(EndpointName="env-endpoint")["EndpointConfigName"] == "env-endpoint-v1"
@@ -149,7 +201,11 @@ def test_the_handler_reads_its_environment_and_creates_the_endpoint(aws, monkeyp
 def test_settings_from_the_environment():
     settings = deployer.Settings.from_env({**ENV, "DELETE_MODEL_PACKAGES": "True"})
     assert settings.delete_model_packages is False  # only the exact "true" the stack writes deletes packages
-    assert (SETTINGS.instance_count, SETTINGS.max_instances, SETTINGS.invocations_per_instance,
-            SETTINGS.capture_percent) == (1, 3, 1000, 100)
+    assert (
+        SETTINGS.instance_count,
+        SETTINGS.max_instances,
+        SETTINGS.invocations_per_instance,
+        SETTINGS.capture_percent,
+    ) == (1, 3, 1000, 100)
     assert SETTINGS.delete_model_packages is True
     assert SETTINGS.scaling_resource_id == "endpoint/churn-endpoint/variant/AllTraffic"

@@ -8,14 +8,21 @@ import pytest
 from moto import mock_aws
 
 _spec = importlib.util.spec_from_file_location(
-    "idle_guard", Path(__file__).resolve().parents[3] / "lambdas" / "churn_endpoint" / "idle_guard.py")
+    "idle_guard", Path(__file__).resolve().parents[3] / "lambdas" / "churn_endpoint" / "idle_guard.py"
+)
 idle_guard = importlib.util.module_from_spec(_spec)
 sys.modules[_spec.name] = idle_guard  # dataclasses look their module up
 _spec.loader.exec_module(idle_guard)
 
 ENDPOINT = "churn-endpoint"
-SETTINGS = idle_guard.Settings.from_env({"ENDPOINT_NAME": ENDPOINT, "VARIANT_NAME": "AllTraffic", "IDLE_HOURS": "4",
-                                         "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:churn"})
+SETTINGS = idle_guard.Settings.from_env(
+    {
+        "ENDPOINT_NAME": ENDPOINT,
+        "VARIANT_NAME": "AllTraffic",
+        "IDLE_HOURS": "4",
+        "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:churn",
+    }
+)
 
 
 class Notices:
@@ -31,20 +38,43 @@ def aws(monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     with mock_aws():
         sagemaker = boto3.client("sagemaker")
-        sagemaker.create_model(ModelName=f"{ENDPOINT}-v1", ExecutionRoleArn="arn:aws:iam::123456789012:role/model",
-                               PrimaryContainer={"Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/x:1"})
-        sagemaker.create_endpoint_config(EndpointConfigName=f"{ENDPOINT}-v1", ProductionVariants=[{
-            "VariantName": "AllTraffic", "ModelName": f"{ENDPOINT}-v1", "InstanceType": "ml.t2.medium",
-            "InitialInstanceCount": 1}])
+        sagemaker.create_model(
+            ModelName=f"{ENDPOINT}-v1",
+            ExecutionRoleArn="arn:aws:iam::123456789012:role/model",
+            PrimaryContainer={"Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/x:1"},
+        )
+        sagemaker.create_endpoint_config(
+            EndpointConfigName=f"{ENDPOINT}-v1",
+            ProductionVariants=[
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": f"{ENDPOINT}-v1",
+                    "InstanceType": "ml.t2.medium",
+                    "InitialInstanceCount": 1,
+                }
+            ],
+        )
         sagemaker.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName=f"{ENDPOINT}-v1")
         since = sagemaker.describe_endpoint(EndpointName=ENDPOINT)["LastModifiedTime"]
         yield sagemaker, boto3.client("cloudwatch"), Notices(), since
 
 
 def invoked(cloudwatch, at, count):
-    cloudwatch.put_metric_data(Namespace="AWS/SageMaker", MetricData=[{
-        "MetricName": "Invocations", "Timestamp": at, "Value": count, "Unit": "None",
-        "Dimensions": [{"Name": "EndpointName", "Value": ENDPOINT}, {"Name": "VariantName", "Value": "AllTraffic"}]}])
+    cloudwatch.put_metric_data(
+        Namespace="AWS/SageMaker",
+        MetricData=[
+            {
+                "MetricName": "Invocations",
+                "Timestamp": at,
+                "Value": count,
+                "Unit": "None",
+                "Dimensions": [
+                    {"Name": "EndpointName", "Value": ENDPOINT},
+                    {"Name": "VariantName", "Value": "AllTraffic"},
+                ],
+            }
+        ],
+    )
 
 
 def test_an_endpoint_idle_for_the_window_is_deleted_with_a_notice_and_its_config_kept(aws):
@@ -68,7 +98,9 @@ def test_an_endpoint_with_invocations_in_the_window_stays(aws):
 
 def test_a_young_busy_or_missing_endpoint_is_left_alone(aws):
     sagemaker, cloudwatch, sns, since = aws
-    assert "less than 4 h" in idle_guard.check(sagemaker, cloudwatch, sns, SETTINGS, since + timedelta(hours=1))["reason"]
+    assert (
+        "less than 4 h" in idle_guard.check(sagemaker, cloudwatch, sns, SETTINGS, since + timedelta(hours=1))["reason"]
+    )
 
     class Updating:
         exceptions = sagemaker.exceptions

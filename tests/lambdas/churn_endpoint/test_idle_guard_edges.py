@@ -28,8 +28,9 @@ class Notices:
         self.published.append(request)
 
 
-@pytest.mark.parametrize(("age", "checked"), [(timedelta(hours=4) - timedelta(seconds=1), False),
-                                              (timedelta(hours=4), True)])
+@pytest.mark.parametrize(
+    ("age", "checked"), [(timedelta(hours=4) - timedelta(seconds=1), False), (timedelta(hours=4), True)]
+)
 def test_the_endpoint_is_judged_from_exactly_idle_hours_in_service(aws, age, checked):
     sagemaker, cloudwatch, _, since = aws
     recording = RecordingCloudWatch(cloudwatch)
@@ -45,9 +46,13 @@ def test_the_request_asks_for_hourly_sums_of_this_variant_over_the_window(aws):
     idle_guard.check(sagemaker, recording, Notices(), SETTINGS, now)
     (request,) = recording.requests
     assert request == {
-        "Namespace": "AWS/SageMaker", "MetricName": "Invocations",
+        "Namespace": "AWS/SageMaker",
+        "MetricName": "Invocations",
         "Dimensions": [{"Name": "EndpointName", "Value": ENDPOINT}, {"Name": "VariantName", "Value": "AllTraffic"}],
-        "StartTime": now - timedelta(hours=4), "EndTime": now, "Period": 3600, "Statistics": ["Sum"],
+        "StartTime": now - timedelta(hours=4),
+        "EndTime": now,
+        "Period": 3600,
+        "Statistics": ["Sum"],
     }
 
 
@@ -82,20 +87,36 @@ def test_the_handler_reads_its_environment_and_deletes_an_idle_endpoint(aws, mon
             return since + timedelta(hours=5)
 
     monkeypatch.setattr(idle_guard, "datetime", Later)
-    for name, value in {"ENDPOINT_NAME": ENDPOINT, "VARIANT_NAME": "AllTraffic", "IDLE_HOURS": "4",
-                        "TOPIC_ARN": topic}.items():
+    for name, value in {
+        "ENDPOINT_NAME": ENDPOINT,
+        "VARIANT_NAME": "AllTraffic",
+        "IDLE_HOURS": "4",
+        "TOPIC_ARN": topic,
+    }.items():
         monkeypatch.setenv(name, value)
-    event = {"version": "0", "id": "89d1a02d-5ec7-412e-82f5-13505f849b41", "detail-type": "Scheduled Event",
-             "source": "aws.events", "account": "123456789012", "time": "2016-12-30T18:44:49Z", "region": "us-east-1",
-             "resources": ["arn:aws:events:us-east-1:123456789012:rule/SampleRule"], "detail": {}}
+    event = {
+        "version": "0",
+        "id": "89d1a02d-5ec7-412e-82f5-13505f849b41",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": "2016-12-30T18:44:49Z",
+        "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/SampleRule"],
+        "detail": {},
+    }
     assert idle_guard.handler(event, None) == {"action": "deleted", "endpoint": ENDPOINT, "config": f"{ENDPOINT}-v1"}
     assert sagemaker.list_endpoints()["Endpoints"] == []
 
 
 def test_the_handler_leaves_a_young_endpoint_alone(aws, monkeypatch):
     sagemaker, _, _, _ = aws
-    for name, value in {"ENDPOINT_NAME": ENDPOINT, "VARIANT_NAME": "AllTraffic", "IDLE_HOURS": "4",
-                        "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:churn"}.items():
+    for name, value in {
+        "ENDPOINT_NAME": ENDPOINT,
+        "VARIANT_NAME": "AllTraffic",
+        "IDLE_HOURS": "4",
+        "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:churn",
+    }.items():
         monkeypatch.setenv(name, value)
     result = idle_guard.handler({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}, None)
     assert result["action"] == "none" and result["reason"].endswith("less than 4 h")

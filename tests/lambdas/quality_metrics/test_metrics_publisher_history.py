@@ -11,7 +11,8 @@ from moto import mock_aws
 
 _spec = importlib.util.spec_from_file_location(
     "metrics_publisher_history",
-    Path(__file__).resolve().parents[3] / "lambdas" / "quality_metrics" / "metrics_publisher.py")
+    Path(__file__).resolve().parents[3] / "lambdas" / "quality_metrics" / "metrics_publisher.py",
+)
 publisher = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(publisher)
 
@@ -21,15 +22,33 @@ TODAY = "2026-11-20"
 
 def entry(threshold, precision, recall):
     """One row of the summary's thresholds, with its 95% intervals (fixed widths: the history ignores them)."""
-    return {"threshold": threshold, "precision": precision, "recall": recall, "precision_lower": precision - 0.05,
-            "precision_upper": precision + 0.05, "recall_lower": recall - 0.04, "recall_upper": recall + 0.04}
+    return {
+        "threshold": threshold,
+        "precision": precision,
+        "recall": recall,
+        "precision_lower": precision - 0.05,
+        "precision_upper": precision + 0.05,
+        "recall_lower": recall - 0.04,
+        "recall_upper": recall + 0.04,
+    }
 
 
 def summary(day, average_precision):
-    return {"date": day, "rows_captured": 1000, "rows_joined": 900, "label_coverage": 0.9, "positives": 90,
-            "negatives": 810, "average_precision": average_precision, "average_precision_lower": 0.1,
-            "average_precision_upper": 0.5, "average_precision_ci_lower": 0.05, "average_precision_ci_upper": 0.55,
-            "capture_percent_for_target": 40, "thresholds": [entry(0.5, 0.6, 0.3)]}
+    return {
+        "date": day,
+        "rows_captured": 1000,
+        "rows_joined": 900,
+        "label_coverage": 0.9,
+        "positives": 90,
+        "negatives": 810,
+        "average_precision": average_precision,
+        "average_precision_lower": 0.1,
+        "average_precision_upper": 0.5,
+        "average_precision_ci_lower": 0.05,
+        "average_precision_ci_upper": 0.55,
+        "capture_percent_for_target": 40,
+        "thresholds": [entry(0.5, 0.6, 0.3)],
+    }
 
 
 class RecordingCloudWatch:
@@ -110,16 +129,24 @@ def test_every_metric_is_sent_once_with_its_unit_and_the_endpoint_dimension(aws)
     assert request["Namespace"] == "MlKit/ModelQuality"
     sent = {m["MetricName"]: (m["Value"], m["Unit"]) for m in request["MetricData"]}
     assert sent == {
-        "SummaryPublished": (1.0, "Count"), "RowsCaptured": (1000.0, "Count"), "RowsJoined": (900.0, "Count"),
-        "LabelCoverage": (0.9, "None"), "PositiveRate": (0.1, "None"), "AveragePrecision": (0.3, "None"),
-        "AveragePrecisionLower": (0.1, "None"), "AveragePrecisionUpper": (0.5, "None"),
-        "PrecisionAtThreshold": (0.6, "None"), "RecallAtThreshold": (0.3, "None"),
+        "SummaryPublished": (1.0, "Count"),
+        "RowsCaptured": (1000.0, "Count"),
+        "RowsJoined": (900.0, "Count"),
+        "LabelCoverage": (0.9, "None"),
+        "PositiveRate": (0.1, "None"),
+        "AveragePrecision": (0.3, "None"),
+        "AveragePrecisionLower": (0.1, "None"),
+        "AveragePrecisionUpper": (0.5, "None"),
+        "PrecisionAtThreshold": (0.6, "None"),
+        "RecallAtThreshold": (0.3, "None"),
         "AveragePrecisionDrop": (pytest.approx(0.5), "None"),
-        "AveragePrecisionCiLower": (0.05, "None"), "AveragePrecisionCiUpper": (0.55, "None"),
+        "AveragePrecisionCiLower": (0.05, "None"),
+        "AveragePrecisionCiUpper": (0.55, "None"),
         "CapturePercentForTarget": (40.0, "Percent"),
         "PrecisionAtThresholdCiLower": (pytest.approx(0.55), "None"),
         "PrecisionAtThresholdCiUpper": (pytest.approx(0.65), "None"),
-        "RecallAtThresholdCiLower": (pytest.approx(0.26), "None"), "RecallAtThresholdCiUpper": (pytest.approx(0.34), "None"),
+        "RecallAtThresholdCiLower": (pytest.approx(0.26), "None"),
+        "RecallAtThresholdCiUpper": (pytest.approx(0.34), "None"),
     }
     assert all(m["Dimensions"] == [{"Name": "Endpoint", "Value": "churn"}] for m in request["MetricData"])
 
@@ -135,10 +162,13 @@ def test_a_threshold_within_rounding_matches_and_one_off_by_a_thousandth_does_no
 
 def test_the_handler_reads_bucket_prefix_endpoint_and_threshold_from_its_environment(aws, monkeypatch):
     s3, _ = aws
-    put(s3, TODAY, {**summary(TODAY, 0.3), "thresholds": [entry(0.7, 0.8, 0.1)]},
-        prefix="mq/")
-    for name, value in {"RESULTS_BUCKET": BUCKET, "RESULTS_PREFIX": "mq", "ENDPOINT_NAME": "churn-prod",
-                        "DECISION_THRESHOLD": "0.7"}.items():
+    put(s3, TODAY, {**summary(TODAY, 0.3), "thresholds": [entry(0.7, 0.8, 0.1)]}, prefix="mq/")
+    for name, value in {
+        "RESULTS_BUCKET": BUCKET,
+        "RESULTS_PREFIX": "mq",
+        "ENDPOINT_NAME": "churn-prod",
+        "DECISION_THRESHOLD": "0.7",
+    }.items():
         monkeypatch.setenv(name, value)
     result = publisher.handler({"date": TODAY}, None)
     assert result["date"] == TODAY and result["metrics"]["PrecisionAtThreshold"] == 0.8

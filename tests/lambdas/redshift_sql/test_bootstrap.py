@@ -25,7 +25,11 @@ def test_bootstrap_runs_tables_views_roles_grants_then_loads_in_one_transaction(
     assert ran.index("CREATE ROLE analyst") < first_grant
     assert any("DATEADD(day, -14, MAX(event_time))" in sql for sql in ran)
     (batch,) = runner.batches
-    assert batch[:3] == ["DELETE FROM jobmatch.interactions", "DELETE FROM jobmatch.jobs", "DELETE FROM jobmatch.job_seekers"]
+    assert batch[:3] == [
+        "DELETE FROM jobmatch.interactions",
+        "DELETE FROM jobmatch.jobs",
+        "DELETE FROM jobmatch.job_seekers",
+    ]
     assert "COPY jobmatch.interactions FROM 's3://cdk-assets/c.csv' IAM_ROLE DEFAULT CSV" in batch[5]
 
 
@@ -50,15 +54,31 @@ class LambdaContext:
 
 def test_handler_reports_a_malformed_event_to_cloudformation_naming_the_field(monkeypatch):
     sent = []
-    monkeypatch.setattr(bootstrap.cfn_response, "send", lambda event, status, pid, reason="": sent.append((status, reason)))
-    bootstrap.handler({"RequestType": "Create", "ResponseURL": "https://x", "StackId": "s", "RequestId": "r", "LogicalResourceId": "l"}, LambdaContext())
+    monkeypatch.setattr(
+        bootstrap.cfn_response, "send", lambda event, status, pid, reason="": sent.append((status, reason))
+    )
+    bootstrap.handler(
+        {
+            "RequestType": "Create",
+            "ResponseURL": "https://x",
+            "StackId": "s",
+            "RequestId": "r",
+            "LogicalResourceId": "l",
+        },
+        LambdaContext(),
+    )
     assert sent == [("FAILED", "EventError: The event has no field 'ResourceProperties'.")]
 
 
 def test_delete_keeps_the_data_and_succeeds(monkeypatch):
     sent = []
-    monkeypatch.setattr(bootstrap.cfn_response, "send", lambda event, status, pid, reason="": sent.append((status, pid)))
-    bootstrap.handler({"RequestType": "Delete", "PhysicalResourceId": "wg/dev/jobmatch", "ResourceProperties": PROPERTIES}, LambdaContext())
+    monkeypatch.setattr(
+        bootstrap.cfn_response, "send", lambda event, status, pid, reason="": sent.append((status, pid))
+    )
+    bootstrap.handler(
+        {"RequestType": "Delete", "PhysicalResourceId": "wg/dev/jobmatch", "ResourceProperties": PROPERTIES},
+        LambdaContext(),
+    )
     assert sent == [("SUCCESS", "wg/dev/jobmatch")]
 
 

@@ -7,9 +7,15 @@ from events import EventError
 from sql_runner import StatementFailed
 
 ENVIRONMENT = {
-    "SCHEMA": "jobmatch", "MODEL_PREFIX": "job_match", "ANALYST_ROLE": "analyst", "MODEL_BUCKET": "ml-bucket",
+    "SCHEMA": "jobmatch",
+    "MODEL_PREFIX": "job_match",
+    "ANALYST_ROLE": "analyst",
+    "MODEL_BUCKET": "ml-bucket",
     "KMS_KEY_ARN": "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9",
-    "MAX_RUNTIME_SECONDS": "5400", "COMPILE_MARGIN_SECONDS": "7200", "TOP_K": "10", "VERSIONS_KEPT": "3",
+    "MAX_RUNTIME_SECONDS": "5400",
+    "COMPILE_MARGIN_SECONDS": "7200",
+    "TOP_K": "10",
+    "VERSIONS_KEPT": "3",
 }
 SETTINGS = lifecycle.Settings(ENVIRONMENT)
 PAD = " " * 114  # SVV_ML_MODEL_INFO.model_state is CHAR(128): a value comes back blank-padded to 128 characters
@@ -24,7 +30,10 @@ def test_start_training_registers_a_version_and_submits_create_model(fake_runner
     create = runner.ran[-1][0]
     assert create.startswith("CREATE MODEL jobmatch.job_match_v20261101030005")
     assert "MAX_CELLS 810000" in create and "f.event_time < h.starts_at" in create
-    assert runner.ran[-2][1] == {"model_name": "job_match_v20261101030005", "function_name": "predict_job_match_v20261101030005"}
+    assert runner.ran[-2][1] == {
+        "model_name": "job_match_v20261101030005",
+        "function_name": "predict_job_match_v20261101030005",
+    }
     guard = next(parameters for sql, parameters in runner.ran if "status = 'training'" in sql)
     assert guard == {"since": "2026-10-31 21:30:05"}  # 5400 + 7200 + 7200 s (5.5 h) before `now`
 
@@ -61,14 +70,16 @@ def test_a_second_refresh_is_refused_while_a_version_is_training(fake_runner):
 )
 def test_check_model_classifies_training_state(fake_runner, rows, elapsed, expected):
     runner = fake_runner(answers=[("svv_ml_model_info", rows)])
-    result = lifecycle.check_model(runner, SETTINGS, {"model_name": "job_match_v1", "started_at": 1000.0}, now=lambda: 1000.0 + elapsed)
+    result = lifecycle.check_model(
+        runner, SETTINGS, {"model_name": "job_match_v1", "started_at": 1000.0}, now=lambda: 1000.0 + elapsed
+    )
     assert result["state"] == expected
     assert result["model_state"] == result["model_state"].strip()
     assert runner.ran[0][1] == {"schema_name": "jobmatch", "model_name": "job_match_v1"}
 
 
 def test_a_failed_export_marks_the_version_failed_and_raises_the_error_text(fake_runner):
-    runner = fake_runner(status=StatementFailed("Statement s1 failed: ERROR: column \"applied\" does not exist"))
+    runner = fake_runner(status=StatementFailed('Statement s1 failed: ERROR: column "applied" does not exist'))
     with pytest.raises(StatementFailed, match='column "applied" does not exist'):
         lifecycle.check_statement(runner, SETTINGS, {"statement_id": "s1", "model_name": "job_match_v1"})
     assert runner.ran[-1][1] == {"status": "failed", "model_name": "job_match_v1"}
@@ -87,12 +98,18 @@ def test_describe_failure_returns_the_reason_and_drops_the_version(fake_runner):
     "rows",
     [
         [{"Key": "Model State", "Value": "FAILED"}, {"Key": "Reason", "Value": "Not enough rows (400 < 500)"}],
-        [{"KEY": "MODEL STATE   ", "VALUE": "FAILED"}, {"KEY": "REASON        ", "VALUE": "Not enough rows (400 < 500)  "}],
+        [
+            {"KEY": "MODEL STATE   ", "VALUE": "FAILED"},
+            {"KEY": "REASON        ", "VALUE": "Not enough rows (400 < 500)  "},
+        ],
     ],
 )
 def test_show_model_rows_are_read_whatever_the_case_and_padding(fake_runner, rows):
     runner = fake_runner(answers=[("SHOW MODEL", rows)])
-    assert lifecycle.describe_failure(runner, SETTINGS, {"model_name": "job_match_v1"})["reason"] == "Not enough rows (400 < 500)"
+    assert (
+        lifecycle.describe_failure(runner, SETTINGS, {"model_name": "job_match_v1"})["reason"]
+        == "Not enough rows (400 < 500)"
+    )
 
 
 def test_without_a_reason_show_model_gives_the_model_state(fake_runner):
@@ -101,19 +118,35 @@ def test_without_a_reason_show_model_gives_the_model_state(fake_runner):
 
 
 def test_evaluate_compares_with_the_serving_version(fake_runner):
-    runner = fake_runner(answers=[
-        ("status = 'serving'", [{"model_name": "job_match_v0", "function_name": "predict_job_match_v0", "status": "serving"}]),
-        ("predict_job_match_v1(", [{"precision_at_k": 0.31, "recall_at_k": 0.62, "seekers": 812}]),
-        ("predict_job_match_v0(", [{"precision_at_k": 0.29, "recall_at_k": 0.60, "seekers": 812}]),
-    ])
-    result = lifecycle.evaluate(runner, SETTINGS, {"model_name": "job_match_v1", "function_name": "predict_job_match_v1"})
+    runner = fake_runner(
+        answers=[
+            (
+                "status = 'serving'",
+                [{"model_name": "job_match_v0", "function_name": "predict_job_match_v0", "status": "serving"}],
+            ),
+            ("predict_job_match_v1(", [{"precision_at_k": 0.31, "recall_at_k": 0.62, "seekers": 812}]),
+            ("predict_job_match_v0(", [{"precision_at_k": 0.29, "recall_at_k": 0.60, "seekers": 812}]),
+        ]
+    )
+    result = lifecycle.evaluate(
+        runner, SETTINGS, {"model_name": "job_match_v1", "function_name": "predict_job_match_v1"}
+    )
     assert result["candidate"]["precision_at_k"] == 0.31
-    assert result["serving"] == {"model_name": "job_match_v0", "precision_at_k": 0.29, "recall_at_k": 0.6, "seekers": 812}
+    assert result["serving"] == {
+        "model_name": "job_match_v0",
+        "precision_at_k": 0.29,
+        "recall_at_k": 0.6,
+        "seekers": 812,
+    }
 
 
 def test_evaluate_without_a_serving_version_has_no_serving_key(fake_runner):
-    runner = fake_runner(answers=[("predict_job_match_v1(", [{"precision_at_k": 0.3, "recall_at_k": 0.6, "seekers": 5}])])
-    result = lifecycle.evaluate(runner, SETTINGS, {"model_name": "job_match_v1", "function_name": "predict_job_match_v1"})
+    runner = fake_runner(
+        answers=[("predict_job_match_v1(", [{"precision_at_k": 0.3, "recall_at_k": 0.6, "seekers": 5}])]
+    )
+    result = lifecycle.evaluate(
+        runner, SETTINGS, {"model_name": "job_match_v1", "function_name": "predict_job_match_v1"}
+    )
     assert "serving" not in result
 
 

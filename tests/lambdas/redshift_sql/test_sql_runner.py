@@ -12,21 +12,32 @@ def stubbed():
     sleeps = []
     ticks = iter(range(0, 10_000, 10))
     runner = DataApiRunner(
-        client=client, workgroup_name="job-matching", database="dev", secret_arn="arn:aws:secretsmanager:us-east-1:123456789012:secret:s",
-        poll_seconds=1, timeout_seconds=25, sleep=sleeps.append, clock=lambda: next(ticks),
+        client=client,
+        workgroup_name="job-matching",
+        database="dev",
+        secret_arn="arn:aws:secretsmanager:us-east-1:123456789012:secret:s",
+        poll_seconds=1,
+        timeout_seconds=25,
+        sleep=sleeps.append,
+        clock=lambda: next(ticks),
     )
     with stubber:
         yield runner, stubber, sleeps
         stubber.assert_no_pending_responses()
 
 
-EXECUTE = {"WorkgroupName": "job-matching", "Database": "dev", "SecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:s"}
+EXECUTE = {
+    "WorkgroupName": "job-matching",
+    "Database": "dev",
+    "SecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:s",
+}
 
 
 def test_finished_statement_passes_values_as_parameters(stubbed):
     runner, stubber, _ = stubbed
     stubber.add_response(
-        "execute_statement", {"Id": "s1"},
+        "execute_statement",
+        {"Id": "s1"},
         {**EXECUTE, "Sql": "SELECT :a", "Parameters": [{"name": "a", "value": "7"}]},
     )
     stubber.add_response("describe_statement", {"Id": "s1", "Status": "STARTED"}, {"Id": "s1"})
@@ -38,7 +49,9 @@ def test_failed_statement_raises_with_redshift_error_text(stubbed):
     runner, stubber, _ = stubbed
     stubber.add_response("execute_statement", {"Id": "s1"}, {**EXECUTE, "Sql": "SELECT 1"})
     stubber.add_response(
-        "describe_statement", {"Id": "s1", "Status": "FAILED", "Error": 'ERROR: relation "jobs" does not exist'}, {"Id": "s1"}
+        "describe_statement",
+        {"Id": "s1", "Status": "FAILED", "Error": 'ERROR: relation "jobs" does not exist'},
+        {"Id": "s1"},
     )
     with pytest.raises(StatementFailed, match='relation "jobs" does not exist'):
         runner.run("SELECT 1")

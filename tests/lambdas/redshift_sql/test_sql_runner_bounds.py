@@ -15,8 +15,14 @@ def make_runner(**overrides):
     sleeps = []
     ticks = iter(range(0, 10_000, 10))
     settings = {"secret_arn": SECRET, "poll_seconds": 1, "timeout_seconds": 25, **overrides}
-    runner = DataApiRunner(client=client, workgroup_name="job-matching", database="dev", sleep=sleeps.append,
-                           clock=lambda: next(ticks), **settings)
+    runner = DataApiRunner(
+        client=client,
+        workgroup_name="job-matching",
+        database="dev",
+        sleep=sleeps.append,
+        clock=lambda: next(ticks),
+        **settings,
+    )
     return runner, Stubber(client), sleeps
 
 
@@ -24,8 +30,11 @@ def make_runner(**overrides):
 def test_a_batch_of_one_or_forty_statements_is_sent_as_one_transaction(size):
     runner, stubber, _ = make_runner()
     statements = [f"SELECT {i}" for i in range(size)]
-    stubber.add_response("batch_execute_statement", {"Id": "b1"},
-                         {"WorkgroupName": "job-matching", "Database": "dev", "SecretArn": SECRET, "Sqls": statements})
+    stubber.add_response(
+        "batch_execute_statement",
+        {"Id": "b1"},
+        {"WorkgroupName": "job-matching", "Database": "dev", "SecretArn": SECRET, "Sqls": statements},
+    )
     stubber.add_response("describe_statement", {"Id": "b1", "Status": "FINISHED"}, {"Id": "b1"})
     with stubber:
         assert runner.run_batch(statements)["Status"] == "FINISHED"
@@ -62,8 +71,9 @@ def test_backoff_doubles_up_to_twenty_seconds_for_every_throttling_code(code):
 
 def test_without_a_secret_the_request_names_no_secret_and_a_statement_without_rows_reads_none():
     runner, stubber, _ = make_runner(secret_arn=None)
-    stubber.add_response("execute_statement", {"Id": "s1"}, {"WorkgroupName": "job-matching", "Database": "dev",
-                                                            "Sql": "DELETE FROM t"})
+    stubber.add_response(
+        "execute_statement", {"Id": "s1"}, {"WorkgroupName": "job-matching", "Database": "dev", "Sql": "DELETE FROM t"}
+    )
     stubber.add_response("describe_statement", {"Id": "s1", "Status": "FINISHED", "HasResultSet": False}, {"Id": "s1"})
     with stubber:
         assert runner.query("DELETE FROM t") == []  # no GetStatementResult: the Stubber would refuse it
@@ -89,8 +99,15 @@ def test_defaults_poll_every_two_seconds_wait_ten_minutes_and_retry_throttling_f
 def test_a_statement_is_cancelled_when_the_clock_reaches_the_timeout_exactly():
     client = boto3.client("redshift-data", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
     ticks = iter([0, 20, 30])
-    runner = DataApiRunner(client=client, workgroup_name="wg", database="dev", timeout_seconds=30, poll_seconds=1,
-                           sleep=lambda _: None, clock=lambda: next(ticks))
+    runner = DataApiRunner(
+        client=client,
+        workgroup_name="wg",
+        database="dev",
+        timeout_seconds=30,
+        poll_seconds=1,
+        sleep=lambda _: None,
+        clock=lambda: next(ticks),
+    )
     stubber = Stubber(client)
     stubber.add_response("describe_statement", {"Id": "s1", "Status": "STARTED"}, {"Id": "s1"})
     stubber.add_response("describe_statement", {"Id": "s1", "Status": "STARTED"}, {"Id": "s1"})
@@ -103,8 +120,15 @@ def test_a_statement_is_cancelled_when_the_clock_reaches_the_timeout_exactly():
 def test_a_deadline_later_than_the_timeout_does_not_extend_it():
     client = boto3.client("redshift-data", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
     ticks = iter([0, 10])
-    runner = DataApiRunner(client=client, workgroup_name="wg", database="dev", timeout_seconds=10, deadline=1000,
-                           sleep=lambda _: None, clock=lambda: next(ticks))
+    runner = DataApiRunner(
+        client=client,
+        workgroup_name="wg",
+        database="dev",
+        timeout_seconds=10,
+        deadline=1000,
+        sleep=lambda _: None,
+        clock=lambda: next(ticks),
+    )
     stubber = Stubber(client)
     stubber.add_response("describe_statement", {"Id": "s1", "Status": "STARTED"}, {"Id": "s1"})
     stubber.add_response("cancel_statement", {"Status": True}, {"Id": "s1"})

@@ -27,7 +27,9 @@ def test_values_that_do_not_match_their_pattern_are_refused(name, value):
         templates.render("${" + name + "}", **{name: value})
 
 
-@pytest.mark.parametrize(("name", "value"), [("top_k", 0), ("top_k", "10"), ("holdout_days", True), ("max_cells", 10**11)])
+@pytest.mark.parametrize(
+    ("name", "value"), [("top_k", 0), ("top_k", "10"), ("holdout_days", True), ("max_cells", 10**11)]
+)
 def test_numbers_must_be_whole_and_in_range(name, value):
     with pytest.raises(ValueError, match=f"^{name} must be a whole number"):
         templates.render("${" + name + "}", **{name: value})

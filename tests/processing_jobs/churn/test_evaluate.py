@@ -17,7 +17,9 @@ def test_metrics_match_scikit_learn_including_ties(seed, positives, distinct):
     scores = np.round(rng.random(5000) * 0.7 + labels * 0.3, 6)
     scores = np.floor(scores * distinct) / distinct  # ties
     assert evaluate.roc_auc(labels, scores) == pytest.approx(roc_auc_score(labels, scores), abs=1e-12)
-    assert evaluate.average_precision(labels, scores) == pytest.approx(average_precision_score(labels, scores), abs=1e-12)
+    assert evaluate.average_precision(labels, scores) == pytest.approx(
+        average_precision_score(labels, scores), abs=1e-12
+    )
 
 
 def test_single_class_test_split_is_a_clear_error():
@@ -43,7 +45,10 @@ def test_evaluates_a_training_job_archive(tmp_path):
     with tarfile.open(model_dir / "model.tar.gz", "w:gz") as tar:
         tar.add(tmp_path / evaluate.MODEL_FILE, arcname=evaluate.MODEL_FILE)
     write_split(tmp_path / "test", labels, features)
-    assert evaluate.main(["--model", str(model_dir), "--test", str(tmp_path / "test"), "--output", str(tmp_path / "out")]) == 0
+    assert (
+        evaluate.main(["--model", str(model_dir), "--test", str(tmp_path / "test"), "--output", str(tmp_path / "out")])
+        == 0
+    )
     report = json.loads((tmp_path / "out" / evaluate.REPORT_FILE).read_text())
     expected = roc_auc_score(labels, booster.predict(xgboost.DMatrix(features)))
     assert report["binary_classification_metrics"]["auc"]["value"] == pytest.approx(expected, abs=1e-9)
@@ -52,8 +57,14 @@ def test_evaluates_a_training_job_archive(tmp_path):
 
 def test_missing_model_or_rows_exit_with_a_message(tmp_path, capsys):
     (tmp_path / "test").mkdir()
-    assert evaluate.main(["--model", str(tmp_path), "--test", str(tmp_path / "test"), "--output", str(tmp_path / "o")]) == 2
+    assert (
+        evaluate.main(["--model", str(tmp_path), "--test", str(tmp_path / "test"), "--output", str(tmp_path / "o")])
+        == 2
+    )
     assert "no test rows" in capsys.readouterr().err
     write_split(tmp_path / "test2", np.array([0, 1]), np.array([[1.0], [2.0]]))
-    assert evaluate.main(["--model", str(tmp_path), "--test", str(tmp_path / "test2"), "--output", str(tmp_path / "o")]) == 2
+    assert (
+        evaluate.main(["--model", str(tmp_path), "--test", str(tmp_path / "test2"), "--output", str(tmp_path / "o")])
+        == 2
+    )
     assert "neither model.tar.gz nor xgboost-model" in capsys.readouterr().err

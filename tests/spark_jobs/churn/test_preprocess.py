@@ -15,11 +15,15 @@ from tools.demo.pipeline import train
 BAD_ROWS = {
     "wrong_field_count": ["NY,10,415\n", "NY,10,415,382-4657,no,no,0,1,1,1,1,1,1,1,1,1,1,1,1,1,False.,extra\n"],
     "missing_value": ["NY,10,415,382-4657,no,no,,1,1,1,1,1,1,1,1,1,1,1,1,1,False.\n"],
-    "not_numeric": ["NY,10,415,382-4657,no,no,0,abc,1,1,1,1,1,1,1,1,1,1,1,1,False.\n",
-                    "NY,10,415,382-4657,no,no,0,NaN,1,1,1,1,1,1,1,1,1,1,1,1,False.\n",
-                    "NY,10,415,382-4657,no,no,0,1,1,1,1,1,1,1,1,1,1,1,1,Infinity,False.\n"],
-    "unknown_category": ["ZZ,10,415,382-4657,no,no,0,1,1,1,1,1,1,1,1,1,1,1,1,1,False.\n",
-                         "NY,10,999,382-4657,no,no,0,1,1,1,1,1,1,1,1,1,1,1,1,1,False.\n"],
+    "not_numeric": [
+        "NY,10,415,382-4657,no,no,0,abc,1,1,1,1,1,1,1,1,1,1,1,1,False.\n",
+        "NY,10,415,382-4657,no,no,0,NaN,1,1,1,1,1,1,1,1,1,1,1,1,False.\n",
+        "NY,10,415,382-4657,no,no,0,1,1,1,1,1,1,1,1,1,1,1,1,Infinity,False.\n",
+    ],
+    "unknown_category": [
+        "ZZ,10,415,382-4657,no,no,0,1,1,1,1,1,1,1,1,1,1,1,1,1,False.\n",
+        "NY,10,999,382-4657,no,no,0,1,1,1,1,1,1,1,1,1,1,1,1,1,False.\n",
+    ],
     "bad_label": ["NY,10,415,382-4657,no,no,0,1,1,1,1,1,1,1,1,1,1,1,1,1,maybe\n"],
 }
 
@@ -45,7 +49,9 @@ def test_report_counts_each_rejected_row_once_by_reason(prepared):
     assert report["rows_read"] == 20_000 + sum(map(len, BAD_ROWS.values()))
     assert sum(s["rows"] for s in report["splits"].values()) == 20_000
     assert json.loads((root / "features" / "report.json").read_text()) == report
-    rejected = [json.loads(line) for p in (root / "features" / "rejected").glob("part-*") for line in p.read_text().splitlines()]
+    rejected = [
+        json.loads(line) for p in (root / "features" / "rejected").glob("part-*") for line in p.read_text().splitlines()
+    ]
     assert sorted(r["reason"] for r in rejected) == sorted(r for r, lines in BAD_ROWS.items() for _ in lines)
 
 
@@ -61,7 +67,7 @@ def test_splits_are_70_20_10_label_first_header_less_one_hot(prepared):
     assert train[:, 0].sum() == report["splits"]["train"]["positives"]
     offset = 1 + len(preprocess.NUMERIC)
     for values in preprocess.CATEGORIES.values():
-        assert (train[:, offset:offset + len(values)].sum(axis=1) == 1).all()
+        assert (train[:, offset : offset + len(values)].sum(axis=1) == 1).all()
         offset += len(values)
 
 
@@ -129,9 +135,22 @@ def test_local_proof_xgboost_with_the_pipelines_hyperparameters_reaches_the_mini
     """Preprocessing as the pipeline runs it, training as the built-in algorithm does, evaluation by the script."""
     root, _ = prepared
     booster = train(root / "features", tmp_path / "model")
-    assert evaluate.main(["--model", str(tmp_path / "model"), "--test", str(root / "features" / "test"),
-                          "--output", str(tmp_path / "evaluation")]) == 0
-    auc = json.loads((tmp_path / "evaluation" / "evaluation.json").read_text())["binary_classification_metrics"]["auc"]["value"]
+    assert (
+        evaluate.main(
+            [
+                "--model",
+                str(tmp_path / "model"),
+                "--test",
+                str(root / "features" / "test"),
+                "--output",
+                str(tmp_path / "evaluation"),
+            ]
+        )
+        == 0
+    )
+    auc = json.loads((tmp_path / "evaluation" / "evaluation.json").read_text())["binary_classification_metrics"]["auc"][
+        "value"
+    ]
     test = read_split(root / "features" / "test")
     assert auc == pytest.approx(roc_auc_score(test[:, 0], booster.predict(xgboost.DMatrix(test[:, 1:]))), abs=1e-9)
     assert auc >= PROFILE_DEFAULTS["sandbox"]["churn_min_auc"] == PROFILE_DEFAULTS["production"]["churn_min_auc"]

@@ -35,8 +35,10 @@ def population(mu: float, pi: float, threshold: float) -> tuple[float, float, fl
 def draw(rng, mu: float, pi: float, rows: int) -> metrics.Histogram:
     labels = rng.random(rows) < pi
     bins = np.minimum((ndtr(rng.normal(0.0, 1.0, rows) + mu * labels) * BINS).astype(int), BINS - 1)
-    return metrics.Histogram(tuple(np.bincount(bins[labels], minlength=BINS).tolist()),
-                             tuple(np.bincount(bins[~labels], minlength=BINS).tolist()))
+    return metrics.Histogram(
+        tuple(np.bincount(bins[labels], minlength=BINS).tolist()),
+        tuple(np.bincount(bins[~labels], minlength=BINS).tolist()),
+    )
 
 
 @pytest.mark.parametrize(("mu", "pi", "rows", "seed"), [(2.0, 0.1, 5000, 7), (1.5, 0.05, 10_000, 8)])
@@ -46,14 +48,17 @@ def test_intervals_cover_the_true_values_95_percent_of_the_time(mu, pi, rows, se
     covered = np.zeros(3)
     for _ in range(DRAWS):
         histogram = draw(rng, mu, pi, rows)
-        ap_lower, ap_upper = metrics.average_precision_interval(metrics.average_precision(histogram),
-                                                                histogram.total_positives)
+        ap_lower, ap_upper = metrics.average_precision_interval(
+            metrics.average_precision(histogram), histogram.total_positives
+        )
         at = metrics.at_threshold(histogram, THRESHOLD)
-        covered += [ap_lower <= true_ap <= ap_upper, at.precision_lower <= true_precision <= at.precision_upper,
-                    at.recall_lower <= true_recall <= at.recall_upper]
+        covered += [
+            ap_lower <= true_ap <= ap_upper,
+            at.precision_lower <= true_precision <= at.precision_upper,
+            at.recall_lower <= true_recall <= at.recall_upper,
+        ]
     coverage = covered / DRAWS
-    assert coverage == pytest.approx([0.95, 0.95, 0.95], abs=0.03), dict(zip(("ap", "precision", "recall"),
-                                                                              coverage))
+    assert coverage == pytest.approx([0.95, 0.95, 0.95], abs=0.03), dict(zip(("ap", "precision", "recall"), coverage))
 
 
 def test_the_intervals_hold_their_estimate_and_narrow_with_more_data():
@@ -62,8 +67,9 @@ def test_the_intervals_hold_their_estimate_and_narrow_with_more_data():
     widths = []
     for histogram in (small, large):
         figures = metrics.summarize(histogram, [THRESHOLD])
-        assert figures["average_precision_ci_lower"] < figures["average_precision"] < figures[
-            "average_precision_ci_upper"]
+        assert (
+            figures["average_precision_ci_lower"] < figures["average_precision"] < figures["average_precision_ci_upper"]
+        )
         at = figures["thresholds"][0]
         assert at["precision_lower"] < at["precision"] < at["precision_upper"]
         assert at["recall_lower"] < at["recall"] < at["recall_upper"]
@@ -91,8 +97,14 @@ def test_sampling_at_the_reported_percent_keeps_the_intervals_near_the_target():
     sampled = draw(rng, 2.0, 0.1, 400_000 * percent // 100)
     figures = metrics.summarize(sampled, [THRESHOLD])
     at = figures["thresholds"][0]
-    widest = max(figures["average_precision_ci_upper"] - figures["average_precision_ci_lower"],
-                 at["precision_upper"] - at["precision_lower"], at["recall_upper"] - at["recall_lower"]) / 2
+    widest = (
+        max(
+            figures["average_precision_ci_upper"] - figures["average_precision_ci_lower"],
+            at["precision_upper"] - at["precision_lower"],
+            at["recall_upper"] - at["recall_lower"],
+        )
+        / 2
+    )
     assert target * 0.85 <= widest <= target * 1.1
 
 

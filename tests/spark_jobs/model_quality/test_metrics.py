@@ -76,8 +76,10 @@ def test_curve_is_thinned_to_at_most_a_thousand_points_keeping_both_ends():
     assert points[-1][2] == 1.0
     thresholds = [point[0] for point in points]
     assert thresholds == sorted(thresholds, reverse=True)
-    assert points[0][0] == max(i for i, (p, n) in enumerate(zip(histogram.positives, histogram.negatives))
-                               if p or n) / histogram.bins
+    assert (
+        points[0][0]
+        == max(i for i, (p, n) in enumerate(zip(histogram.positives, histogram.negatives)) if p or n) / histogram.bins
+    )
 
 
 def test_merged_histograms_equal_the_histogram_of_all_records():

@@ -41,8 +41,11 @@ def test_bounds_of_one_bin_with_everything_tied():
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4)), min_size=1, max_size=6)
-       .filter(lambda bins: sum(p for p, _ in bins) > 0))
+@given(
+    st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4)), min_size=1, max_size=6).filter(
+        lambda bins: sum(p for p, _ in bins) > 0
+    )
+)
 def test_the_bounds_are_attained_by_scores_inside_the_bins(bins):
     histogram = metrics.Histogram(tuple(p for p, _ in bins), tuple(n for _, n in bins))
     lower, upper = metrics.average_precision_bounds(histogram)

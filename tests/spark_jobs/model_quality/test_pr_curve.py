@@ -39,18 +39,27 @@ class Day:
             handle.writelines(line + "\n" for line in lines)
 
     def scored(self, scores, labels):
-        self.capture(*(capture_line(f"e{i}", repr(s), NOON, FEATURES, inference_id=f"r{i}")
-                       for i, s in enumerate(scores)))
+        self.capture(
+            *(capture_line(f"e{i}", repr(s), NOON, FEATURES, inference_id=f"r{i}") for i, s in enumerate(scores))
+        )
         self.label(*(ground_truth_line(f"r{i}", str(y)) for i, y in enumerate(labels)))
         return self
 
     def arguments(self, day=DAY, **overrides):
-        return pr_curve.JobArguments(captures=str(self.captures), ground_truth=str(self.ground_truth), date=day,
-                                     output=str(self.output), **overrides)
+        return pr_curve.JobArguments(
+            captures=str(self.captures),
+            ground_truth=str(self.ground_truth),
+            date=day,
+            output=str(self.output),
+            **overrides,
+        )
 
     def stored(self, dataset, day=DAY):
-        return sorted(p for p in (self.output / dataset / f"dt={day.isoformat()}").glob("*") if p.is_file()
-                      and not p.name.startswith((".", "_")))
+        return sorted(
+            p
+            for p in (self.output / dataset / f"dt={day.isoformat()}").glob("*")
+            if p.is_file() and not p.name.startswith((".", "_"))
+        )
 
     def rejects(self, day=DAY):
         return [json.loads(line) for path in self.stored("rejects", day) for line in path.read_text().splitlines()]
@@ -79,11 +88,26 @@ def test_outputs_have_the_documented_shape(spark, tmp_path):
     scores, labels = cases.ties_and_extremes(rows=5_000)
     day = Day(tmp_path).scored(scores, labels)
     summary = pr_curve.run(spark, day.arguments(thresholds=(0.2, 0.5)))
-    assert list(summary) == ["date", "rows_captured", "rows_labeled", "rows_joined", "label_coverage", "positives",
-                             "negatives", "average_precision", "average_precision_lower",
-                             "average_precision_upper", "average_precision_ci_lower", "average_precision_ci_upper",
-                             "roc_auc", "best_f1_threshold", "thresholds", "target_half_width",
-                             "capture_percent_for_target", "rejected"]
+    assert list(summary) == [
+        "date",
+        "rows_captured",
+        "rows_labeled",
+        "rows_joined",
+        "label_coverage",
+        "positives",
+        "negatives",
+        "average_precision",
+        "average_precision_lower",
+        "average_precision_upper",
+        "average_precision_ci_lower",
+        "average_precision_ci_upper",
+        "roc_auc",
+        "best_f1_threshold",
+        "thresholds",
+        "target_half_width",
+        "capture_percent_for_target",
+        "rejected",
+    ]
     assert summary["average_precision_ci_lower"] < summary["average_precision"] < summary["average_precision_ci_upper"]
     assert 1 <= summary["capture_percent_for_target"] <= 100
     [summary_file] = day.stored("summary")
@@ -99,8 +123,18 @@ def test_outputs_have_the_documented_shape(spark, tmp_path):
     thresholds = spark.read.parquet(str(day.output / "thresholds" / f"dt={DAY}")).orderBy("kind", "threshold")
     rows = [(row["kind"], row["threshold"]) for row in thresholds.collect()]
     assert rows == [("best_f1", summary["best_f1_threshold"]), ("requested", 0.2), ("requested", 0.5)]
-    assert thresholds.columns == ["kind", "threshold", "precision", "recall", "f1", "fpr", "precision_lower",
-                                  "precision_upper", "recall_lower", "recall_upper"]
+    assert thresholds.columns == [
+        "kind",
+        "threshold",
+        "precision",
+        "recall",
+        "f1",
+        "fpr",
+        "precision_lower",
+        "precision_upper",
+        "recall_lower",
+        "recall_upper",
+    ]
     stored = thresholds.where("kind = 'requested'").collect()
     assert [row.asDict() for row in stored] == [{"kind": "requested", **t} for t in summary["thresholds"]]
 
@@ -108,11 +142,19 @@ def test_outputs_have_the_documented_shape(spark, tmp_path):
 def test_json_and_base64_payloads_are_scored(spark, tmp_path):
     day = Day(tmp_path)
     day.capture(
-        capture_line("e1", '{"predictions": [{"score": 0.9}]}', NOON, FEATURES, inference_id="a",
-                     encoding="JSON", content_type="application/json"),
+        capture_line(
+            "e1",
+            '{"predictions": [{"score": 0.9}]}',
+            NOON,
+            FEATURES,
+            inference_id="a",
+            encoding="JSON",
+            content_type="application/json",
+        ),
         capture_line("e2", "0.2\n", NOON, FEATURES, inference_id="b", encoding="BASE64"),
-        capture_line("e3", '{"score": 0.8}', NOON, FEATURES, inference_id="c", encoding="BASE64",
-                     content_type="application/json"),
+        capture_line(
+            "e3", '{"score": 0.8}', NOON, FEATURES, inference_id="c", encoding="BASE64", content_type="application/json"
+        ),
         capture_line("e4", "0.1,0.9", NOON, FEATURES),  # no InferenceId: joined on the eventId
     )
     day.label(*(ground_truth_line(i, y) for i, y in (("a", "1"), ("b", "0"), ("c", "1"), ("e4", "0"))))
@@ -128,7 +170,9 @@ def bad_day(root: Path) -> Day:
     good = [capture_line(f"e{i}", "0.6", NOON, FEATURES, inference_id=f"r{i}") for i in range(10)]
     day.capture(
         *good,
-        "{not json", "[1, 2", "plain text",  # 3 malformed
+        "{not json",
+        "[1, 2",
+        "plain text",  # 3 malformed
         capture_line("", "0.5", NOON, FEATURES),  # missing id (blank eventId, no inferenceId)
         json.dumps({"captureData": {"endpointOutput": {"data": "0.5", "encoding": "CSV"}}}),  # missing id
         *(capture_line(f"bad{i}", value, NOON, FEATURES) for i, value in enumerate(["abc", "NaN", "1.5", "-0.1"])),
@@ -140,7 +184,8 @@ def bad_day(root: Path) -> Day:
     )
     day.label(
         *(ground_truth_line(f"r{i}", "1" if i < 4 else "0") for i in range(10)),
-        "{oops", '{"groundTruthData": ',  # 2 malformed
+        "{oops",
+        '{"groundTruthData": ',  # 2 malformed
         json.dumps({"groundTruthData": {"data": "1", "encoding": "CSV"}, "eventMetadata": {}}),  # missing id
         *(ground_truth_line(f"r{i}", value) for i, value in zip(range(3), ["2", "yes", "0.5"])),  # invalid
         *(ground_truth_line(f"orphan{i}", "1") for i in range(4)),  # no prediction
@@ -151,9 +196,15 @@ def bad_day(root: Path) -> Day:
 
 
 EXPECTED_REJECTS = {
-    "capture_malformed_json": 3, "capture_missing_id": 2, "capture_invalid_score": 4,
-    "ground_truth_malformed_json": 2, "ground_truth_missing_id": 1, "ground_truth_invalid_label": 3,
-    "capture_duplicate_id": 2, "ground_truth_duplicate_id": 2, "capture_without_label": 5,
+    "capture_malformed_json": 3,
+    "capture_missing_id": 2,
+    "capture_invalid_score": 4,
+    "ground_truth_malformed_json": 2,
+    "ground_truth_missing_id": 1,
+    "ground_truth_invalid_label": 3,
+    "capture_duplicate_id": 2,
+    "ground_truth_duplicate_id": 2,
+    "capture_without_label": 5,
     "ground_truth_without_prediction": 4,
 }
 
@@ -169,13 +220,24 @@ def test_each_kind_of_bad_record_is_counted_and_kept(spark, tmp_path):
         assert ("raw" in reject) != ("id" in reject)
     assert written == EXPECTED_REJECTS
     assert {r["raw"] for r in day.rejects() if r["reason"] == "capture_malformed_json"} == {
-        "{not json", "[1, 2", "plain text"}
+        "{not json",
+        "[1, 2",
+        "plain text",
+    }
     assert {r["id"] for r in day.rejects() if r["reason"] == "ground_truth_without_prediction"} == {
-        f"orphan{i}" for i in range(4)}
+        f"orphan{i}" for i in range(4)
+    }
     # Joined: the 10 good ids (4 positive at 0.6) and "dup" (earliest prediction 0.9, earliest label 1).
     assert (summary["rows_joined"], summary["positives"], summary["negatives"]) == (11, 5, 6)
-    assert summary["thresholds"][-1] == {"threshold": 0.9, "precision": 1.0, "recall": 0.2, "f1": pytest.approx(1 / 3),
-                                         "fpr": 0.0, **wilson("precision", 1, 1), **wilson("recall", 1, 5)}
+    assert summary["thresholds"][-1] == {
+        "threshold": 0.9,
+        "precision": 1.0,
+        "recall": 0.2,
+        "f1": pytest.approx(1 / 3),
+        "fpr": 0.0,
+        **wilson("precision", 1, 1),
+        **wilson("recall", 1, 5),
+    }
     assert summary["rows_captured"] == 10 + 3 + 2 + 4 + 3 + 5
     assert summary["rows_labeled"] == 10 + 2 + 1 + 3 + 4 + 3
     assert summary["label_coverage"] == pytest.approx(11 / 16)
@@ -216,8 +278,16 @@ def test_an_empty_day_writes_zero_counts_and_null_metrics(spark, tmp_path):
 def test_a_single_class_day_has_defined_metrics(spark, tmp_path):
     summary = pr_curve.run(spark, Day(tmp_path).scored([0.2, 0.4, 0.9], [0, 0, 0]).arguments())
     assert summary["average_precision"] is None and summary["roc_auc"] is None
-    assert summary["thresholds"][1] == {"threshold": 0.5, "precision": 0.0, "recall": None, "f1": None, "fpr": 1 / 3,
-                                        **wilson("precision", 0, 1), "recall_lower": None, "recall_upper": None}
+    assert summary["thresholds"][1] == {
+        "threshold": 0.5,
+        "precision": 0.0,
+        "recall": None,
+        "f1": None,
+        "fpr": 1 / 3,
+        **wilson("precision", 0, 1),
+        "recall_lower": None,
+        "recall_upper": None,
+    }
 
 
 def test_rollup_from_stored_histograms_equals_a_direct_computation(spark, tmp_path):
@@ -225,8 +295,9 @@ def test_rollup_from_stored_histograms_equals_a_direct_computation(spark, tmp_pa
     all_scores, all_labels = [], []
     last = DAY + timedelta(days=3)
     for offset, seed in ((0, 1), (1, 2), (3, 3)):  # day 2 has no data
-        generated = write_scored_day(day.captures, day.ground_truth, DAY + timedelta(days=offset), rows=3_000,
-                                     positive_rate=0.1, seed=seed)
+        generated = write_scored_day(
+            day.captures, day.ground_truth, DAY + timedelta(days=offset), rows=3_000, positive_rate=0.1, seed=seed
+        )
         all_scores += generated.scores
         all_labels += generated.labels
         if offset < 3:
@@ -242,9 +313,18 @@ def test_rollup_from_stored_histograms_equals_a_direct_computation(spark, tmp_pa
         pos, neg = counts.get(metrics.bin_of(score, 10_000), (0, 0))
         counts[metrics.bin_of(score, 10_000)] = (pos + label, neg + 1 - label)
     direct = metrics.summarize(metrics.Histogram.from_counts(10_000, counts), [0.1, 0.5, 0.9])
-    for key in ("positives", "negatives", "average_precision", "average_precision_lower",
-                "average_precision_upper", "average_precision_ci_lower", "average_precision_ci_upper", "roc_auc",
-                "best_f1_threshold", "thresholds"):
+    for key in (
+        "positives",
+        "negatives",
+        "average_precision",
+        "average_precision_lower",
+        "average_precision_upper",
+        "average_precision_ci_lower",
+        "average_precision_ci_upper",
+        "roc_auc",
+        "best_f1_threshold",
+        "thresholds",
+    ):
         assert rollup[key] == direct[key], key
     assert rollup["days_missing"] == [str(DAY - timedelta(days=1)), str(DAY + timedelta(days=2))]
     assert rollup["average_precision"] == pytest.approx(average_precision_score(all_labels, all_scores), abs=1e-3)
@@ -255,8 +335,13 @@ def test_a_capture_root_that_does_not_exist_yet_is_an_empty_day(spark, tmp_path,
     folders). The run succeeds with a zero-row summary instead of failing every day."""
     day = Day(tmp_path)
     day.label(ground_truth_line("r1", "1"))
-    args = pr_curve.JobArguments(captures=str(tmp_path / "nowhere"), ground_truth=str(day.ground_truth), date=DAY,
-                                 output=str(day.output), endpoint="churn-endpoint")
+    args = pr_curve.JobArguments(
+        captures=str(tmp_path / "nowhere"),
+        ground_truth=str(day.ground_truth),
+        date=DAY,
+        output=str(day.output),
+        endpoint="churn-endpoint",
+    )
     summary = pr_curve.run(spark, args)
     assert summary["rows_captured"] == summary["rows_joined"] == 0 and summary["rows_labeled"] == 1
     assert summary["rejected"]["ground_truth_without_prediction"] == 1
@@ -264,13 +349,16 @@ def test_a_capture_root_that_does_not_exist_yet_is_an_empty_day(spark, tmp_path,
     assert "--captures" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("bad, message", [
-    (["--date", "2026-13-01"], "--date must be YYYY-MM-DD, got '2026-13-01'"),
-    (["--bins", "0"], "--bins must be between 10 and 1048576, got 0"),
-    (["--thresholds", "0.5,x"], "--thresholds must be comma-separated numbers"),
-    (["--thresholds", "1.5"], r"--thresholds must be numbers in \[0, 1\]"),
-    (["--rollup-days", "-1"], "--rollup-days must be between 1 and 366"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (["--date", "2026-13-01"], "--date must be YYYY-MM-DD, got '2026-13-01'"),
+        (["--bins", "0"], "--bins must be between 10 and 1048576, got 0"),
+        (["--thresholds", "0.5,x"], "--thresholds must be comma-separated numbers"),
+        (["--thresholds", "1.5"], r"--thresholds must be numbers in \[0, 1\]"),
+        (["--rollup-days", "-1"], "--rollup-days must be between 1 and 366"),
+    ],
+)
 def test_unusable_arguments_are_rejected_with_the_allowed_values(bad, message):
     argv = ["--captures", "c", "--ground-truth", "g", "--date", "2026-11-20", "--output", "o"] + bad
     with pytest.raises(pr_curve.JobInputError, match=message):
@@ -278,11 +366,16 @@ def test_unusable_arguments_are_rejected_with_the_allowed_values(bad, message):
 
 
 def test_the_command_line_exits_non_zero_with_one_line():
-    result = subprocess.run([sys.executable, "-m", "spark_jobs.model_quality.pr_curve", "--captures", "c"],
-                            capture_output=True, text=True, cwd=Path(__file__).parents[3])
+    result = subprocess.run(
+        [sys.executable, "-m", "spark_jobs.model_quality.pr_curve", "--captures", "c"],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parents[3],
+    )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "pr_curve: the following arguments are required: --ground-truth, --date, --output"]
+        "pr_curve: the following arguments are required: --ground-truth, --date, --output"
+    ]
 
 
 def test_the_driver_lists_hour_folders_and_spark_reads_only_their_jsonl_files(spark, tmp_path):
@@ -291,11 +384,15 @@ def test_the_driver_lists_hour_folders_and_spark_reads_only_their_jsonl_files(sp
     day = Day(tmp_path)
     for i in range(60):
         hour = NOON + timedelta(hours=i % 3)
-        day.capture(capture_line(f"e{i}", repr((i % 10) / 10), hour, FEATURES, inference_id=f"r{i}"),
-                    moment=hour, name=f"part-{i}")
+        day.capture(
+            capture_line(f"e{i}", repr((i % 10) / 10), hour, FEATURES, inference_id=f"r{i}"),
+            moment=hour,
+            name=f"part-{i}",
+        )
         day.label(ground_truth_line(f"r{i}", str(i % 2)), moment=hour, name=f"part-{i}")
     (capture_dir(day.captures, NOON) / "part-0.jsonl.tmp").write_text(
-        capture_line("x", "0.5", NOON, FEATURES, inference_id="r0") + "\n")
+        capture_line("x", "0.5", NOON, FEATURES, inference_id="r0") + "\n"
+    )
     day.capture(capture_line("y", "0.5", NOON, FEATURES, inference_id="later"), moment=NOON + timedelta(days=1))
     captures, labels = pr_curve._input_folders(pr_curve.Storage(spark), day.arguments())
     assert [path.rsplit("/", 4)[1:] for path in captures] == [["2026", "11", "20", hour] for hour in ("12", "13", "14")]

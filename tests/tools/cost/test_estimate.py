@@ -11,28 +11,61 @@ from tools.cost.estimate import PriceError, PriceTable
 from tools.cost.facts import ChurnFacts, ModelQualityFacts, RedshiftFacts, StackOverhead
 
 PRICES = PriceTable(
-    region="test-region", as_of="2026-11-21",
-    unit_prices={name: {"usd": usd} for name, usd in {
-        "redshift_serverless_rpu_hour": 0.5, "redshift_managed_storage_gb_month": 0.03, "s3_standard_gb_month": 0.02,
-        "emr_serverless_vcpu_hour_arm64": 0.04, "emr_serverless_gb_hour_arm64": 0.005, "kms_key_month": 1.0,
-        "secrets_manager_secret_month": 0.5, "cloudwatch_alarm_month": 0.1, "vpc_interface_endpoint_az_hour": 0.01,
-        "quicksight_author_month": 24.0, "quicksight_reader_month": 3.0, "s3_standard_tiered_gb_month": 0.02,
-        "s3_put_copy_post_list_1000": 0.005, "s3_get_1000": 0.0004, "kms_key_rotation_month": 1.0,
-        "sagemaker_notebook_storage_gb_month": 0.1, "s3_deep_archive_gb_month": 0.001,
-        "s3_deep_archive_transition_1000": 0.05}.items()}
-    | {"redshift_ml_training_million_cells": {"usd": 20.0, "tiers": [
-        {"up_to_million_cells": 10, "usd": 20.0}, {"up_to_million_cells": 100, "usd": 15.0}, {"usd": 7.0}]}},
-    instance_hours={"processing": {"ml.p.big": 1.0, "ml.p.small": 0.4}, "training": {"ml.t.big": 2.0},
-                    "hosting": {"ml.h.small": 0.1}, "notebook": {"ml.n.small": 0.05}})
+    region="test-region",
+    as_of="2026-11-21",
+    unit_prices={
+        name: {"usd": usd}
+        for name, usd in {
+            "redshift_serverless_rpu_hour": 0.5,
+            "redshift_managed_storage_gb_month": 0.03,
+            "s3_standard_gb_month": 0.02,
+            "emr_serverless_vcpu_hour_arm64": 0.04,
+            "emr_serverless_gb_hour_arm64": 0.005,
+            "kms_key_month": 1.0,
+            "secrets_manager_secret_month": 0.5,
+            "cloudwatch_alarm_month": 0.1,
+            "vpc_interface_endpoint_az_hour": 0.01,
+            "quicksight_author_month": 24.0,
+            "quicksight_reader_month": 3.0,
+            "s3_standard_tiered_gb_month": 0.02,
+            "s3_put_copy_post_list_1000": 0.005,
+            "s3_get_1000": 0.0004,
+            "kms_key_rotation_month": 1.0,
+            "sagemaker_notebook_storage_gb_month": 0.1,
+            "s3_deep_archive_gb_month": 0.001,
+            "s3_deep_archive_transition_1000": 0.05,
+        }.items()
+    }
+    | {
+        "redshift_ml_training_million_cells": {
+            "usd": 20.0,
+            "tiers": [
+                {"up_to_million_cells": 10, "usd": 20.0},
+                {"up_to_million_cells": 100, "usd": 15.0},
+                {"usd": 7.0},
+            ],
+        }
+    },
+    instance_hours={
+        "processing": {"ml.p.big": 1.0, "ml.p.small": 0.4},
+        "training": {"ml.t.big": 2.0},
+        "hosting": {"ml.h.small": 0.1},
+        "notebook": {"ml.n.small": 0.05},
+    },
+)
 NO_OVERHEAD = StackOverhead(kms_keys=0, alarms=0, secrets=0, interface_endpoint_azs=0)
 
 
 def test_overhead_is_billed_idle_and_busy_alike():
-    lines = estimate.overhead_lines(StackOverhead(kms_keys=2, alarms=3, secrets=1, interface_endpoint_azs=4),
-                                    PRICES, hours=100)
+    lines = estimate.overhead_lines(
+        StackOverhead(kms_keys=2, alarms=3, secrets=1, interface_endpoint_azs=4), PRICES, hours=100
+    )
     assert [(line.item, line.idle) for line in lines] == [
-        ("KMS keys", 2.0), ("Secrets Manager", 0.5), ("CloudWatch alarms", pytest.approx(0.3)),
-        ("Interface VPC endpoints", pytest.approx(4.0))]
+        ("KMS keys", 2.0),
+        ("Secrets Manager", 0.5),
+        ("CloudWatch alarms", pytest.approx(0.3)),
+        ("Interface VPC endpoints", pytest.approx(4.0)),
+    ]
     assert all(line.idle == line.workload for line in lines)
 
 
@@ -43,14 +76,28 @@ def test_redshift_ml_cells_are_priced_by_tier(millions, expected):
 
 
 def test_redshift_in_database_against_export_pipeline():
-    usage = {"storage_gb": 100, "pairs_scored_per_day": 1000, "scoring_minutes_per_day": 3,
-             "training_runs_per_month": 3, "training_rows": 1_000_000, "training_columns": 5,
-             "training_query_minutes": 6, "training_wait_minutes": 0,
-             "export": {"unload_minutes_per_day": 3, "copy_back_minutes_per_day": 3, "exported_gb_per_day": 2,
-                        "export_retention_days": 5, "inference_instance_type": "ml.h.small",
-                        "training_instance_type": "ml.t.big", "training_hours_per_run": 0.5}}
-    section, options = estimate.redshift(RedshiftFacts(base_rpu=8, daily_rpu_hour_limit=None), NO_OVERHEAD, usage,
-                                         PRICES, hours=100)
+    usage = {
+        "storage_gb": 100,
+        "pairs_scored_per_day": 1000,
+        "scoring_minutes_per_day": 3,
+        "training_runs_per_month": 3,
+        "training_rows": 1_000_000,
+        "training_columns": 5,
+        "training_query_minutes": 6,
+        "training_wait_minutes": 0,
+        "export": {
+            "unload_minutes_per_day": 3,
+            "copy_back_minutes_per_day": 3,
+            "exported_gb_per_day": 2,
+            "export_retention_days": 5,
+            "inference_instance_type": "ml.h.small",
+            "training_instance_type": "ml.t.big",
+            "training_hours_per_run": 0.5,
+        },
+    }
+    section, options = estimate.redshift(
+        RedshiftFacts(base_rpu=8, daily_rpu_hour_limit=None), NO_OVERHEAD, usage, PRICES, hours=100
+    )
     # storage 100 GB x 0.03 = 3; scoring 8 RPU x 0.05 h x 30 days x 0.5 = 6
     # CREATE MODEL: 3 runs x 5M cells = 15M -> 275; query 3 x 8 RPU x 0.1 h x 0.5 = 1.2
     assert section.idle == pytest.approx(3.0)
@@ -68,21 +115,43 @@ def test_redshift_in_database_against_export_pipeline():
 
 
 def test_redshift_scoring_above_the_usage_limit_is_called_out():
-    usage = {"storage_gb": 0, "pairs_scored_per_day": 1, "scoring_minutes_per_day": 120, "training_runs_per_month": 0,
-             "training_rows": 0, "training_columns": 0, "training_query_minutes": 0, "training_wait_minutes": 0,
-             "export": {"unload_minutes_per_day": 0, "copy_back_minutes_per_day": 0, "exported_gb_per_day": 0,
-                        "export_retention_days": 0, "inference_instance_type": "ml.h.small",
-                        "training_instance_type": "ml.t.big", "training_hours_per_run": 0}}
+    usage = {
+        "storage_gb": 0,
+        "pairs_scored_per_day": 1,
+        "scoring_minutes_per_day": 120,
+        "training_runs_per_month": 0,
+        "training_rows": 0,
+        "training_columns": 0,
+        "training_query_minutes": 0,
+        "training_wait_minutes": 0,
+        "export": {
+            "unload_minutes_per_day": 0,
+            "copy_back_minutes_per_day": 0,
+            "exported_gb_per_day": 0,
+            "export_retention_days": 0,
+            "inference_instance_type": "ml.h.small",
+            "training_instance_type": "ml.t.big",
+            "training_hours_per_run": 0,
+        },
+    }
     section, _ = estimate.redshift(RedshiftFacts(base_rpu=8, daily_rpu_hour_limit=8), NO_OVERHEAD, usage, PRICES, 100)
-    assert section.notes[:1] == ["Daily scoring needs 16.0 RPU-hours, above the template's usage limit of 8: "
-                             "the workgroup would be deactivated."]
+    assert section.notes[:1] == [
+        "Daily scoring needs 16.0 RPU-hours, above the template's usage limit of 8: the workgroup would be deactivated."
+    ]
 
 
 def test_model_quality_job_storage_and_dashboard():
-    facts = ModelQualityFacts(architecture="ARM64", max_vcpu=4, worker_gb_per_vcpu=4.0, capture_retention_days=10,
-                              has_dashboard=True)
-    usage = {"captured_tb_per_day": 0.09, "runs_per_month": 30, "results_gb": 5, "quicksight_authors": 1,
-             "quicksight_readers": 2, "capture_object_mb": 90}
+    facts = ModelQualityFacts(
+        architecture="ARM64", max_vcpu=4, worker_gb_per_vcpu=4.0, capture_retention_days=10, has_dashboard=True
+    )
+    usage = {
+        "captured_tb_per_day": 0.09,
+        "runs_per_month": 30,
+        "results_gb": 5,
+        "quicksight_authors": 1,
+        "quicksight_readers": 2,
+        "capture_object_mb": 90,
+    }
     overhead = StackOverhead(kms_keys=2, alarms=3, secrets=0, interface_endpoint_azs=0)
     # 0.09 TB = 90,000 MB at 25 MB/s per vCPU = 3,600 vCPU-seconds = 1 vCPU-hour a day
     assert estimate.emr_vcpu_hours_per_day(0.09, 25.0) == pytest.approx(1.0)
@@ -93,25 +162,48 @@ def test_model_quality_job_storage_and_dashboard():
     # x 10 days x 0.02 = 16.76; requests (1,000 objects of 90 MB a day): 30,000 PUT x 0.005/1000 = 0.15,
     # 30 runs x 1,000 GET x 0.0004/1000 = 0.012, 30 runs x 24 hour prefixes LIST x 0.005/1000 = 0.0036
     assert section.workload == pytest.approx(32.4 + 1.8 + 0.09e12 / 2**30 * 10 * 0.02 + 0.15 + 0.012 + 0.0036)
-    assert section.notes[0] == "One day's run is 1.0 vCPU-hours: 0.25 h at the application's maximum of 4 vCPU, $0.06 a run."
+    assert (
+        section.notes[0]
+        == "One day's run is 1.0 vCPU-hours: 0.25 h at the application's maximum of 4 vCPU, $0.06 a run."
+    )
 
 
 def test_model_quality_without_dashboard_and_a_job_longer_than_a_day():
-    facts = ModelQualityFacts(architecture="ARM64", max_vcpu=1, worker_gb_per_vcpu=4.0, capture_retention_days=1,
-                              has_dashboard=False)
-    usage = {"captured_tb_per_day": 2.25, "runs_per_month": 1, "results_gb": 0, "quicksight_authors": 1,
-             "quicksight_readers": 2, "capture_object_mb": 1}
+    facts = ModelQualityFacts(
+        architecture="ARM64", max_vcpu=1, worker_gb_per_vcpu=4.0, capture_retention_days=1, has_dashboard=False
+    )
+    usage = {
+        "captured_tb_per_day": 2.25,
+        "runs_per_month": 1,
+        "results_gb": 0,
+        "quicksight_authors": 1,
+        "quicksight_readers": 2,
+        "capture_object_mb": 1,
+    }
     section = estimate.model_quality(facts, NO_OVERHEAD, usage, PRICES, hours=100, mb_per_s_per_core=25.0)
     assert next(line for line in section.lines if line.item == "QuickSight").workload == 0.0
     assert "more than a day" in section.notes[1]  # 25 vCPU-hours on 1 vCPU
 
 
-CHURN = ChurnFacts(processing_instance_type="ml.p.big", processing_instance_count=2, training_instance_type="ml.t.big",
-                   evaluation_instance_type="ml.p.small", endpoint_instance_type="ml.h.small",
-                   endpoint_instance_count=2, endpoint_max_instances=5, invocations_per_instance=100,
-                   notebook_instance_type="ml.n.small")
-CHURN_USAGE = {"runs_per_month": 4, "processing_hours": 0.5, "training_hours": 1.0, "evaluation_hours": 0.25,
-               "invocations_per_minute": 350, "notebook_hours_per_month": 40}
+CHURN = ChurnFacts(
+    processing_instance_type="ml.p.big",
+    processing_instance_count=2,
+    training_instance_type="ml.t.big",
+    evaluation_instance_type="ml.p.small",
+    endpoint_instance_type="ml.h.small",
+    endpoint_instance_count=2,
+    endpoint_max_instances=5,
+    invocations_per_instance=100,
+    notebook_instance_type="ml.n.small",
+)
+CHURN_USAGE = {
+    "runs_per_month": 4,
+    "processing_hours": 0.5,
+    "training_hours": 1.0,
+    "evaluation_hours": 0.25,
+    "invocations_per_minute": 350,
+    "notebook_hours_per_month": 40,
+}
 
 
 def test_churn_run_endpoint_and_notebook():
@@ -173,10 +265,23 @@ def test_capture_requests_follow_the_object_size():
 
 
 def test_capture_requests_and_the_spark_driver_are_lines_of_the_quality_job():
-    facts = ModelQualityFacts(architecture="ARM64", max_vcpu=4, worker_gb_per_vcpu=4.0, capture_retention_days=1,
-                              has_dashboard=False, driver_vcpu=2, driver_gb=8)
-    usage = {"captured_tb_per_day": 0.09, "runs_per_month": 30, "results_gb": 0, "quicksight_authors": 0,
-             "quicksight_readers": 0, "capture_object_mb": 90}
+    facts = ModelQualityFacts(
+        architecture="ARM64",
+        max_vcpu=4,
+        worker_gb_per_vcpu=4.0,
+        capture_retention_days=1,
+        has_dashboard=False,
+        driver_vcpu=2,
+        driver_gb=8,
+    )
+    usage = {
+        "captured_tb_per_day": 0.09,
+        "runs_per_month": 30,
+        "results_gb": 0,
+        "quicksight_authors": 0,
+        "quicksight_readers": 0,
+        "capture_object_mb": 90,
+    }
     section = estimate.model_quality(facts, NO_OVERHEAD, usage, PRICES, hours=100, mb_per_s_per_core=25.0)
     lines = {line.item: line for line in section.lines}
     # 1 vCPU-hour a day over 4 vCPU = 0.25 h a run; driver 0.25 h x (2 x 0.04 + 8 GB x 0.005) = 0.03; 30 runs = 0.9
@@ -192,25 +297,45 @@ def test_capture_requests_and_the_spark_driver_are_lines_of_the_quality_job():
 
 
 def test_rotated_keys_are_priced_at_their_steady_state():
-    lines = estimate.overhead_lines(StackOverhead(kms_keys=3, alarms=0, secrets=0, interface_endpoint_azs=0,
-                                                  rotating_keys=2, key_rotation_days=365), PRICES, hours=100)
+    lines = estimate.overhead_lines(
+        StackOverhead(
+            kms_keys=3, alarms=0, secrets=0, interface_endpoint_azs=0, rotating_keys=2, key_rotation_days=365
+        ),
+        PRICES,
+        hours=100,
+    )
     rotations = next(line for line in lines if line.item == "KMS key rotations")
     # 2 keys x 2 billed rotations x $1; a third rotation adds nothing
     assert (rotations.idle, rotations.workload) == (4.0, 4.0)
     assert "steady state from day 730 ($0 before day 365, $2.00 until the second)" in rotations.basis
     assert sum(line.idle for line in lines) == 3.0 + 4.0
-    no_rotation = estimate.overhead_lines(StackOverhead(kms_keys=1, alarms=0, secrets=0, interface_endpoint_azs=0),
-                                          PRICES, hours=100)
+    no_rotation = estimate.overhead_lines(
+        StackOverhead(kms_keys=1, alarms=0, secrets=0, interface_endpoint_azs=0), PRICES, hours=100
+    )
     assert [line.item for line in no_rotation] == ["KMS keys"]
 
 
 def test_each_training_check_carries_the_serverless_minimum_charge():
     facts = RedshiftFacts(base_rpu=8, daily_rpu_hour_limit=None, training_poll_seconds=300)
-    usage = {"storage_gb": 0, "pairs_scored_per_day": 0, "scoring_minutes_per_day": 0, "training_runs_per_month": 2,
-             "training_rows": 0, "training_columns": 0, "training_query_minutes": 0, "training_wait_minutes": 90,
-             "export": {"unload_minutes_per_day": 0, "copy_back_minutes_per_day": 0, "exported_gb_per_day": 0,
-                        "export_retention_days": 0, "inference_instance_type": "ml.h.small",
-                        "training_instance_type": "ml.t.big", "training_hours_per_run": 0}}
+    usage = {
+        "storage_gb": 0,
+        "pairs_scored_per_day": 0,
+        "scoring_minutes_per_day": 0,
+        "training_runs_per_month": 2,
+        "training_rows": 0,
+        "training_columns": 0,
+        "training_query_minutes": 0,
+        "training_wait_minutes": 90,
+        "export": {
+            "unload_minutes_per_day": 0,
+            "copy_back_minutes_per_day": 0,
+            "exported_gb_per_day": 0,
+            "export_retention_days": 0,
+            "inference_instance_type": "ml.h.small",
+            "training_instance_type": "ml.t.big",
+            "training_hours_per_run": 0,
+        },
+    }
     # 90 min / 5 min = 18 checks a run; each 60 s of 8 RPU at $0.5 = $0.0667; 2 runs = $2.40
     assert estimate.lifecycle_checks(facts, usage) == 18
     section, _ = estimate.redshift(facts, NO_OVERHEAD, usage, PRICES, hours=100)
@@ -220,13 +345,16 @@ def test_each_training_check_carries_the_serverless_minimum_charge():
 
 
 def test_a_stopped_notebook_still_bills_its_volume():
-    section = estimate.churn(dataclasses.replace(CHURN, notebook_volume_gb=20), NO_OVERHEAD, CHURN_USAGE, PRICES,
-                             hours=100)
+    section = estimate.churn(
+        dataclasses.replace(CHURN, notebook_volume_gb=20), NO_OVERHEAD, CHURN_USAGE, PRICES, hours=100
+    )
     volume = next(line for line in section.lines if line.item == "Notebook storage volume")
     assert (volume.idle, volume.workload) == (pytest.approx(2.0), pytest.approx(2.0))  # 20 GB x $0.1
     assert section.idle == pytest.approx(20.0 + 2.0)
-    assert not any(line.item == "Notebook storage volume"
-                   for line in estimate.churn(CHURN, NO_OVERHEAD, CHURN_USAGE, PRICES, hours=100).lines)
+    assert not any(
+        line.item == "Notebook storage volume"
+        for line in estimate.churn(CHURN, NO_OVERHEAD, CHURN_USAGE, PRICES, hours=100).lines
+    )
 
 
 def test_the_cheapest_option_is_one_priced_on_a_documented_basis():
@@ -248,17 +376,32 @@ def test_raw_capture_storage_standard_then_deep_archive():
     # archive: 1,862.6 GB x 100 days x $0.001 = 186.26; 100,000 objects x (32 KB x 0.001 + 8 KB x 0.02) per GB;
     # transitions 1,000/day x 30 days / 1,000 x $0.05 = 1.5
     overhead = 100_000 * (32 * 0.001 + 8 * 0.02) / 1024**2
-    assert (standard, archive) == (pytest.approx(2 * TB_GB * 3 * 0.02), pytest.approx(2 * TB_GB * 100 * 0.001
-                                                                                      + overhead + 1.5))
+    assert (standard, archive) == (
+        pytest.approx(2 * TB_GB * 3 * 0.02),
+        pytest.approx(2 * TB_GB * 100 * 0.001 + overhead + 1.5),
+    )
 
 
-QUALITY_USAGE = {"captured_tb_per_day": 1.0, "runs_per_month": 30, "results_gb": 0, "quicksight_authors": 0,
-                 "quicksight_readers": 0, "capture_object_mb": 1000, "audit_archive_expiry_days": 103}
+QUALITY_USAGE = {
+    "captured_tb_per_day": 1.0,
+    "runs_per_month": 30,
+    "results_gb": 0,
+    "quicksight_authors": 0,
+    "quicksight_readers": 0,
+    "capture_object_mb": 1000,
+    "audit_archive_expiry_days": 103,
+}
 
 
 def test_versioned_capture_is_billed_for_its_noncurrent_day_and_the_retention_options_are_compared():
-    facts = ModelQualityFacts(architecture="ARM64", max_vcpu=100, worker_gb_per_vcpu=4.0, capture_retention_days=3,
-                              has_dashboard=False, noncurrent_days=1)
+    facts = ModelQualityFacts(
+        architecture="ARM64",
+        max_vcpu=100,
+        worker_gb_per_vcpu=4.0,
+        capture_retention_days=3,
+        has_dashboard=False,
+        noncurrent_days=1,
+    )
     section = estimate.model_quality(facts, NO_OVERHEAD, QUALITY_USAGE, PRICES, hours=100, mb_per_s_per_core=25.0)
     standard = next(line for line in section.lines if line.item == "Captured data on S3 Standard")
     assert standard.workload == pytest.approx(TB_GB * 4 * 0.02)  # 3 days + 1 noncurrent day
@@ -269,40 +412,61 @@ def test_versioned_capture_is_billed_for_its_noncurrent_day_and_the_retention_op
     assert note == (
         f"Raw capture at 1 TB/day: ${TB_GB * 31 * 0.02:,.0f} a month kept 30 days in S3 Standard (the earlier "
         f"default); $75 as deployed; ${TB_GB * 3 * 0.02 + archive:,.0f} with 3 days in Standard and an audit archive in Deep "
-        "Archive to day 103 (kit:quality_raw_archive_expiry_days=103; restores take up to 48 hours).")
+        "Archive to day 103 (kit:quality_raw_archive_expiry_days=103; restores take up to 48 hours)."
+    )
 
 
 def test_a_deployed_archive_is_its_own_line():
-    facts = ModelQualityFacts(architecture="ARM64", max_vcpu=100, worker_gb_per_vcpu=4.0, capture_retention_days=3,
-                              has_dashboard=False, capture_archive_expiry_days=200, noncurrent_days=1)
+    facts = ModelQualityFacts(
+        architecture="ARM64",
+        max_vcpu=100,
+        worker_gb_per_vcpu=4.0,
+        capture_retention_days=3,
+        has_dashboard=False,
+        capture_archive_expiry_days=200,
+        noncurrent_days=1,
+    )
     section = estimate.model_quality(facts, NO_OVERHEAD, QUALITY_USAGE, PRICES, hours=100, mb_per_s_per_core=25.0)
     lines = {line.item: line.workload for line in section.lines}
     assert lines["Captured data on S3 Standard"] == pytest.approx(TB_GB * 3 * 0.02)  # noncurrent day is archived
     assert lines["Audit archive (S3 Glacier Deep Archive)"] == pytest.approx(
-        estimate.raw_capture_storage(1.0, 3, 198, 1000, PRICES)[1])
+        estimate.raw_capture_storage(1.0, 3, 198, 1000, PRICES)[1]
+    )
 
 
-@pytest.mark.parametrize(("half_width", "capture_mb", "tb", "target", "percent"), [
-    (0.01, 1e6, 1.0, 0.01, 100),   # the measured day is the production day: 100%
-    (0.02, 1e6, 1.0, 0.01, 100),   # even full capture misses the target
-    (0.01, 1e5, 1.0, 0.01, 10),    # ten times the rows: a tenth suffices
-    (0.01, 900, 150, 0.01, 1),     # 150 TB/day: never below 1%
-])
+@pytest.mark.parametrize(
+    ("half_width", "capture_mb", "tb", "target", "percent"),
+    [
+        (0.01, 1e6, 1.0, 0.01, 100),  # the measured day is the production day: 100%
+        (0.02, 1e6, 1.0, 0.01, 100),  # even full capture misses the target
+        (0.01, 1e5, 1.0, 0.01, 10),  # ten times the rows: a tenth suffices
+        (0.01, 900, 150, 0.01, 1),  # 150 TB/day: never below 1%
+    ],
+)
 def test_sampling_percent_scales_the_measured_interval(half_width, capture_mb, tb, target, percent):
     assert estimate.sampling_percent(half_width, capture_mb, tb, target) == percent
 
 
 def test_the_sampled_figure_prices_the_job_and_storage_at_that_percent():
-    facts = ModelQualityFacts(architecture="ARM64", max_vcpu=100, worker_gb_per_vcpu=4.0, capture_retention_days=3,
-                              has_dashboard=False, target_half_width=0.01)
+    facts = ModelQualityFacts(
+        architecture="ARM64",
+        max_vcpu=100,
+        worker_gb_per_vcpu=4.0,
+        capture_retention_days=3,
+        has_dashboard=False,
+        target_half_width=0.01,
+    )
     usage = {**QUALITY_USAGE, "audit_archive_expiry_days": None}
-    section = estimate.model_quality(facts, NO_OVERHEAD, usage, PRICES, hours=100, mb_per_s_per_core=25.0,
-                                     interval=(0.01, 1e5))
+    section = estimate.model_quality(
+        facts, NO_OVERHEAD, usage, PRICES, hours=100, mb_per_s_per_core=25.0, interval=(0.01, 1e5)
+    )
     # 1 TB/day at 25 MB/s per vCPU: 11.11 vCPU-h x (0.04 + 4 x 0.005) x 30 = 20; storage 931.32 GB x 3 x 0.02 = 55.88;
     # requests: 1,000 objects of 1,000 MB a day = 30,000 PUT ($0.15), 8 GETs each (128 MiB splits) x 30 runs
     # = 240,000 GET ($0.096), one LIST per hour prefix = 720 LIST ($0.0036)
     assert section.workload == pytest.approx(20 + TB_GB * 3 * 0.02 + 0.15 + 0.096 + 0.0036)
     # sampled: 2 (job) + 5.59 (storage of 0.1 TB/day) = $8; full: 20 + 55.88 = $76
-    assert section.notes[-1].startswith("Sampling: scaled from the benchmark day, 10% capture keeps every 95% "
-                                        "interval within +-0.01 at 1 TB/day; job and raw storage would cost $8 a "
-                                        "month instead of $76 at 100%")
+    assert section.notes[-1].startswith(
+        "Sampling: scaled from the benchmark day, 10% capture keeps every 95% "
+        "interval within +-0.01 at 1 TB/day; job and raw storage would cost $8 a "
+        "month instead of $76 at 100%"
+    )

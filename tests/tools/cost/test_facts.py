@@ -28,10 +28,15 @@ def test_facts_follow_the_profile_settings(kit_app):
     assert quality.worker_gb_per_vcpu == 4.0  # 4 cores, 14 GB + 10% overhead billed as a 16 GB worker
     churn = churn_facts(stacks["ChurnModelStack"])
     assert (churn.processing_instance_type, churn.processing_instance_count) == (
-        config.churn_processing_instance_type, config.churn_processing_instance_count)
+        config.churn_processing_instance_type,
+        config.churn_processing_instance_count,
+    )
     assert churn.training_instance_type == config.churn_training_instance_type
     assert (churn.endpoint_instance_type, churn.endpoint_instance_count, churn.endpoint_max_instances) == (
-        config.churn_endpoint_instance_type, config.churn_endpoint_instance_count, config.churn_endpoint_max_instances)
+        config.churn_endpoint_instance_type,
+        config.churn_endpoint_instance_count,
+        config.churn_endpoint_max_instances,
+    )
     assert churn.invocations_per_instance == config.churn_invocations_per_instance
     assert churn.notebook_instance_type == (config.churn_notebook_instance_type if config.churn_notebook else None)
     assert churn.idle_hours == (config.churn_idle_hours or None)
@@ -62,15 +67,25 @@ def test_overhead_counts_what_the_templates_hold(kit_app):
 
 
 def test_a_changed_setting_changes_the_estimate():
-    app = cdk.App(context={**CDK_JSON_CONTEXT, "profile": "sandbox", "kit:churn_endpoint_instance_type": "ml.m5.large",
-                           "kit:quality_max_vcpu": 32})
+    app = cdk.App(
+        context={
+            **CDK_JSON_CONTEXT,
+            "profile": "sandbox",
+            "kit:churn_endpoint_instance_type": "ml.m5.large",
+            "kit:quality_max_vcpu": 32,
+        }
+    )
     build_app(app)
     stacks = templates(app.synth())
     assert churn_facts(stacks["ChurnModelStack"]).endpoint_instance_type == "ml.m5.large"
     assert model_quality_facts(stacks["ModelQualityStack"]).max_vcpu == 32
-    endpoint = next(line for line in estimate_profile("sandbox", stacks, PriceTable.load(), load_usage("sandbox"),
-                                                      measured_throughput()).sections[2].lines
-                    if line.item == "Real-time endpoint")
+    endpoint = next(
+        line
+        for line in estimate_profile("sandbox", stacks, PriceTable.load(), load_usage("sandbox"), measured_throughput())
+        .sections[2]
+        .lines
+        if line.item == "Real-time endpoint"
+    )
     # The sandbox idle guard deletes an unused endpoint after 4 h, checked hourly: 5 billed hours.
     assert endpoint.idle == pytest.approx(0.115 * 5)
 
@@ -78,8 +93,9 @@ def test_a_changed_setting_changes_the_estimate():
 def test_sandbox_idles_at_five_dollars_or_less_per_architecture(kit_app):
     if kit_app.config.profile != "sandbox":
         pytest.skip("the idle target is the sandbox's")
-    result = estimate_profile("sandbox", templates(kit_app.assembly), PriceTable.load(), load_usage("sandbox"),
-                              measured_throughput())
+    result = estimate_profile(
+        "sandbox", templates(kit_app.assembly), PriceTable.load(), load_usage("sandbox"), measured_throughput()
+    )
     churn = result.sections[2]
     assert any(line.item == "Real-time endpoint" and line.idle > 0 for line in churn.lines)  # endpoint included
     assert {section.title: round(section.idle, 2) for section in result.sections if section.idle > 5} == {}
@@ -88,8 +104,9 @@ def test_sandbox_idles_at_five_dollars_or_less_per_architecture(kit_app):
 
 def test_every_profile_is_priced_and_totals_add_up(kit_app):
     profile = kit_app.config.profile
-    result = estimate_profile(profile, templates(kit_app.assembly), PriceTable.load(), load_usage(profile),
-                              measured_throughput())
+    result = estimate_profile(
+        profile, templates(kit_app.assembly), PriceTable.load(), load_usage(profile), measured_throughput()
+    )
     assert result.idle == pytest.approx(sum(line.idle for section in result.sections for line in section.lines))
     assert result.workload >= result.idle > 0
     text = render([result], PriceTable.load())
@@ -113,7 +130,10 @@ def test_every_price_has_an_as_of_date_and_every_tier_a_bound():
 
 
 def test_a_job_without_driver_settings_is_not_priced_as_driverless(kit_app):
-    template = json.loads(json.dumps(templates(kit_app.assembly)["ModelQualityStack"]).replace(
-        "spark.driver.cores=", "spark.driver.coresX="))
+    template = json.loads(
+        json.dumps(templates(kit_app.assembly)["ModelQualityStack"]).replace(
+            "spark.driver.cores=", "spark.driver.coresX="
+        )
+    )
     with pytest.raises(TemplateError, match=r"spark\.driver\.cores"):
         model_quality_facts(template)

@@ -26,8 +26,9 @@ class FakeClock(Clock):
     def __init__(self) -> None:
         self.now = 0.0
         self.sleeps: list[float] = []
-        super().__init__(monotonic=lambda: self.now, sleep=self._sleep,
-                         wall=lambda: START + timedelta(seconds=self.now))
+        super().__init__(
+            monotonic=lambda: self.now, sleep=self._sleep, wall=lambda: START + timedelta(seconds=self.now)
+        )
 
     def _sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
@@ -67,14 +68,28 @@ def body(data: bytes | str) -> StreamingBody:
 
 def stack(name: str, outputs: dict[str, str], status: str = "CREATE_COMPLETE") -> dict:
     """A DescribeStacks answer with outputs keyed the way CDK names a construct's CfnOutput (path + hash)."""
-    return {"Stacks": [{"StackName": name, "StackStatus": status, "CreationTime": START,
-                        "Outputs": [{"OutputKey": f"Construct{key}0A1B2C3D", "OutputValue": value}
-                                    for key, value in outputs.items()]}]}
+    return {
+        "Stacks": [
+            {
+                "StackName": name,
+                "StackStatus": status,
+                "CreationTime": START,
+                "Outputs": [
+                    {"OutputKey": f"Construct{key}0A1B2C3D", "OutputValue": value} for key, value in outputs.items()
+                ],
+            }
+        ]
+    }
 
 
 def execution(arn: str, status: str, output: dict | None = None, **extra) -> dict:
-    answer = {"executionArn": arn, "stateMachineArn": arn.rsplit(":", 1)[0], "status": status, "startDate": START,
-              **extra}
+    answer = {
+        "executionArn": arn,
+        "stateMachineArn": arn.rsplit(":", 1)[0],
+        "status": status,
+        "startDate": START,
+        **extra,
+    }
     if output is not None:
         answer["output"] = json.dumps(output)
     return answer

@@ -17,13 +17,18 @@ from tools.smoke.runner import run_smoke
 
 PIPELINE_EXECUTION = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/churn-training/execution/abc123"
 PACKAGE = "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn-models/3"
-OUTPUT_VALUES = {"PipelineName": "churn-training", "EndpointName": "churn-endpoint",
-                 "CaptureUri": "s3://capture-bucket/data-capture", "DeployerFunctionName": "deployer-fn",
-                 "ModelPackageGroupName": "churn-models"}
+OUTPUT_VALUES = {
+    "PipelineName": "churn-training",
+    "EndpointName": "churn-endpoint",
+    "CaptureUri": "s3://capture-bucket/data-capture",
+    "DeployerFunctionName": "deployer-fn",
+    "ModelPackageGroupName": "churn-models",
+}
 FIXED = uuid.UUID("00000000-0000-4000-8000-00000000abcd")
 INFERENCE_ID = f"kit-smoke-{FIXED.hex}"
-FAST = Settings(pipeline_timeout=600, pipeline_poll=60, endpoint_timeout=120, endpoint_poll=30,
-                capture_timeout=120, capture_poll=30)
+FAST = Settings(
+    pipeline_timeout=600, pipeline_poll=60, endpoint_timeout=120, endpoint_poll=30, capture_timeout=120, capture_poll=30
+)
 NOT_FOUND = 'Could not find endpoint "churn-endpoint".'
 HOUR_PREFIX = f"data-capture/churn-endpoint/AllTraffic/{START:%Y/%m/%d/%H}/"
 
@@ -34,111 +39,228 @@ def fixed_ids(monkeypatch):
 
 
 def capture_line(inference_id: str) -> str:
-    return json.dumps({"captureData": {"endpointOutput": {"data": "0.12", "encoding": "CSV", "mode": "OUTPUT",
-                                                          "observedContentType": "text/csv"}},
-                       "eventMetadata": {"eventId": "e-1", "inferenceId": inference_id,
-                                         "inferenceTime": "2026-11-29T12:00:01Z"}, "eventVersion": "0"})
+    return json.dumps(
+        {
+            "captureData": {
+                "endpointOutput": {
+                    "data": "0.12",
+                    "encoding": "CSV",
+                    "mode": "OUTPUT",
+                    "observedContentType": "text/csv",
+                }
+            },
+            "eventMetadata": {"eventId": "e-1", "inferenceId": inference_id, "inferenceTime": "2026-11-29T12:00:01Z"},
+            "eventVersion": "0",
+        }
+    )
 
 
 def through_pipeline(clients, approval: str = "Approved", status: str = "Succeeded") -> object:
     clients.stub("cloudformation").add_response("describe_stacks", stack(STACK, OUTPUT_VALUES), {"StackName": STACK})
     sm = clients.stub("sagemaker")
-    sm.add_client_error("describe_endpoint", "ValidationException", NOT_FOUND,
-                        expected_params={"EndpointName": "churn-endpoint"})
-    sm.add_response("start_pipeline_execution", {"PipelineExecutionArn": PIPELINE_EXECUTION},
-                    {"PipelineName": "churn-training", "PipelineExecutionDisplayName": ANY, "ClientRequestToken": ANY})
-    sm.add_response("describe_pipeline_execution", {"PipelineExecutionArn": PIPELINE_EXECUTION,
-                                                    "PipelineExecutionStatus": "Executing"})
-    sm.add_response("describe_pipeline_execution", {"PipelineExecutionArn": PIPELINE_EXECUTION,
-                                                    "PipelineExecutionStatus": status,
-                                                    "FailureReason": "Step failure: One or multiple steps failed."})
+    sm.add_client_error(
+        "describe_endpoint", "ValidationException", NOT_FOUND, expected_params={"EndpointName": "churn-endpoint"}
+    )
+    sm.add_response(
+        "start_pipeline_execution",
+        {"PipelineExecutionArn": PIPELINE_EXECUTION},
+        {"PipelineName": "churn-training", "PipelineExecutionDisplayName": ANY, "ClientRequestToken": ANY},
+    )
+    sm.add_response(
+        "describe_pipeline_execution",
+        {"PipelineExecutionArn": PIPELINE_EXECUTION, "PipelineExecutionStatus": "Executing"},
+    )
+    sm.add_response(
+        "describe_pipeline_execution",
+        {
+            "PipelineExecutionArn": PIPELINE_EXECUTION,
+            "PipelineExecutionStatus": status,
+            "FailureReason": "Step failure: One or multiple steps failed.",
+        },
+    )
     steps = [
-        {"StepName": "PrepareFeatures", "StepStatus": "Succeeded", "Metadata": {"ProcessingJob": {
-            "Arn": "arn:aws:sagemaker:us-east-1:123456789012:processing-job/pipelines-abc-preparefeatures"}}},
-        {"StepName": "TrainModel", "StepStatus": "Succeeded", "Metadata": {"TrainingJob": {
-            "Arn": "arn:aws:sagemaker:us-east-1:123456789012:training-job/pipelines-abc-trainmodel"}}},
+        {
+            "StepName": "PrepareFeatures",
+            "StepStatus": "Succeeded",
+            "Metadata": {
+                "ProcessingJob": {
+                    "Arn": "arn:aws:sagemaker:us-east-1:123456789012:processing-job/pipelines-abc-preparefeatures"
+                }
+            },
+        },
+        {
+            "StepName": "TrainModel",
+            "StepStatus": "Succeeded",
+            "Metadata": {
+                "TrainingJob": {"Arn": "arn:aws:sagemaker:us-east-1:123456789012:training-job/pipelines-abc-trainmodel"}
+            },
+        },
     ]
     if status == "Succeeded":
-        steps.append({"StepName": "RegisterModel", "StepStatus": "Succeeded",
-                      "Metadata": {"RegisterModel": {"Arn": PACKAGE}}})
+        steps.append(
+            {"StepName": "RegisterModel", "StepStatus": "Succeeded", "Metadata": {"RegisterModel": {"Arn": PACKAGE}}}
+        )
     else:
         steps.append({"StepName": "AucTooLow", "StepStatus": "Failed", "FailureReason": "AUC 0.71 < 0.85"})
-    sm.add_response("list_pipeline_execution_steps", {"PipelineExecutionSteps": steps},
-                    {"PipelineExecutionArn": PIPELINE_EXECUTION})
+    sm.add_response(
+        "list_pipeline_execution_steps", {"PipelineExecutionSteps": steps}, {"PipelineExecutionArn": PIPELINE_EXECUTION}
+    )
     if status != "Succeeded":
         return sm
-    sm.add_response("describe_processing_job", {
-        "ProcessingJobName": "pipelines-abc-preparefeatures",
-        "ProcessingJobArn": steps[0]["Metadata"]["ProcessingJob"]["Arn"],
-        "ProcessingJobStatus": "Completed", "CreationTime": START, "AppSpecification": {"ImageUri": "spark"},
-        "ProcessingResources": {"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge",
-                                                  "VolumeSizeInGB": 30}},
-        "ProcessingStartTime": START, "ProcessingEndTime": START + timedelta(minutes=12)},
-        {"ProcessingJobName": "pipelines-abc-preparefeatures"})
-    sm.add_response("describe_training_job", {
-        "TrainingJobName": "pipelines-abc-trainmodel", "TrainingJobArn": steps[1]["Metadata"]["TrainingJob"]["Arn"],
-        "TrainingJobStatus": "Completed", "SecondaryStatus": "Completed", "CreationTime": START,
-        "ModelArtifacts": {"S3ModelArtifacts": "s3://artifacts/model.tar.gz"},
-        "AlgorithmSpecification": {"TrainingInputMode": "File", "TrainingImage": "xgboost"},
-        "ResourceConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 30},
-        "StoppingCondition": {"MaxRuntimeInSeconds": 3600}, "BillableTimeInSeconds": 360},
-        {"TrainingJobName": "pipelines-abc-trainmodel"})
-    sm.add_response("describe_model_package", {
-        "ModelPackageName": "churn-models", "ModelPackageArn": PACKAGE, "ModelPackageVersion": 3,
-        "ModelPackageStatus": "Completed", "ModelApprovalStatus": approval, "CreationTime": START,
-        "ModelPackageStatusDetails": {"ValidationStatuses": [], "ImageScanStatuses": []}},
-        {"ModelPackageName": PACKAGE})
+    sm.add_response(
+        "describe_processing_job",
+        {
+            "ProcessingJobName": "pipelines-abc-preparefeatures",
+            "ProcessingJobArn": steps[0]["Metadata"]["ProcessingJob"]["Arn"],
+            "ProcessingJobStatus": "Completed",
+            "CreationTime": START,
+            "AppSpecification": {"ImageUri": "spark"},
+            "ProcessingResources": {
+                "ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 30}
+            },
+            "ProcessingStartTime": START,
+            "ProcessingEndTime": START + timedelta(minutes=12),
+        },
+        {"ProcessingJobName": "pipelines-abc-preparefeatures"},
+    )
+    sm.add_response(
+        "describe_training_job",
+        {
+            "TrainingJobName": "pipelines-abc-trainmodel",
+            "TrainingJobArn": steps[1]["Metadata"]["TrainingJob"]["Arn"],
+            "TrainingJobStatus": "Completed",
+            "SecondaryStatus": "Completed",
+            "CreationTime": START,
+            "ModelArtifacts": {"S3ModelArtifacts": "s3://artifacts/model.tar.gz"},
+            "AlgorithmSpecification": {"TrainingInputMode": "File", "TrainingImage": "xgboost"},
+            "ResourceConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 30},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+            "BillableTimeInSeconds": 360,
+        },
+        {"TrainingJobName": "pipelines-abc-trainmodel"},
+    )
+    sm.add_response(
+        "describe_model_package",
+        {
+            "ModelPackageName": "churn-models",
+            "ModelPackageArn": PACKAGE,
+            "ModelPackageVersion": 3,
+            "ModelPackageStatus": "Completed",
+            "ModelApprovalStatus": approval,
+            "CreationTime": START,
+            "ModelPackageStatusDetails": {"ValidationStatuses": [], "ImageScanStatuses": []},
+        },
+        {"ModelPackageName": PACKAGE},
+    )
     return sm
 
 
 def endpoint(status: str, config: str = "churn-endpoint-v3") -> dict:
-    return {"EndpointName": "churn-endpoint", "EndpointArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint/"
-            "churn-endpoint", "EndpointConfigName": config, "EndpointStatus": status, "CreationTime": START,
-            "LastModifiedTime": START}
+    return {
+        "EndpointName": "churn-endpoint",
+        "EndpointArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint/churn-endpoint",
+        "EndpointConfigName": config,
+        "EndpointStatus": status,
+        "CreationTime": START,
+        "LastModifiedTime": START,
+    }
 
 
 def teardown(clients) -> None:
-    clients.stub("lambda").add_response("invoke", {"StatusCode": 200, "Payload": body(json.dumps({
-        "action": "deleted", "endpoint": ["churn-endpoint"], "endpoint_configs": ["churn-endpoint-v3"],
-        "models": ["churn-endpoint-v3"], "model_packages": [PACKAGE]}))},
-        {"FunctionName": "deployer-fn", "InvocationType": "RequestResponse",
-         "Payload": json.dumps({"kit-action": "teardown"}).encode()})
+    clients.stub("lambda").add_response(
+        "invoke",
+        {
+            "StatusCode": 200,
+            "Payload": body(
+                json.dumps(
+                    {
+                        "action": "deleted",
+                        "endpoint": ["churn-endpoint"],
+                        "endpoint_configs": ["churn-endpoint-v3"],
+                        "models": ["churn-endpoint-v3"],
+                        "model_packages": [PACKAGE],
+                    }
+                )
+            ),
+        },
+        {
+            "FunctionName": "deployer-fn",
+            "InvocationType": "RequestResponse",
+            "Payload": json.dumps({"kit-action": "teardown"}).encode(),
+        },
+    )
 
 
-def test_success_invokes_with_an_inference_id_finds_its_capture_and_tears_the_endpoint_down(
-        clients, clock, prices):
+def test_success_invokes_with_an_inference_id_finds_its_capture_and_tears_the_endpoint_down(clients, clock, prices):
     sm = through_pipeline(clients)
     sm.add_client_error("describe_endpoint", "ValidationException", NOT_FOUND)
     sm.add_response("describe_endpoint", endpoint("Creating"))
     sm.add_response("describe_endpoint", endpoint("InService"), {"EndpointName": "churn-endpoint"})
     clients.stub("sagemaker-runtime").add_response(
-        "invoke_endpoint", {"Body": body("0.1234"), "ContentType": "text/csv"},
-        {"EndpointName": "churn-endpoint", "Body": b"1,2,3", "ContentType": "text/csv", "Accept": "text/csv",
-         "InferenceId": INFERENCE_ID})
+        "invoke_endpoint",
+        {"Body": body("0.1234"), "ContentType": "text/csv"},
+        {
+            "EndpointName": "churn-endpoint",
+            "Body": b"1,2,3",
+            "ContentType": "text/csv",
+            "Accept": "text/csv",
+            "InferenceId": INFERENCE_ID,
+        },
+    )
     s3 = clients.stub("s3")
     key = f"{HOUR_PREFIX}12-00-01-123-abc.jsonl"
     s3.add_response("list_objects_v2", {"KeyCount": 0}, {"Bucket": "capture-bucket", "Prefix": HOUR_PREFIX})
     s3.add_response("list_objects_v2", {"KeyCount": 0}, {"Bucket": "capture-bucket", "Prefix": ANY})
-    s3.add_response("list_objects_v2", {"Contents": [{"Key": key}], "KeyCount": 1},
-                    {"Bucket": "capture-bucket", "Prefix": HOUR_PREFIX})
-    s3.add_response("get_object", {"Body": body(capture_line("someone-else") + "\n" + capture_line(INFERENCE_ID))},
-                    {"Bucket": "capture-bucket", "Key": key})
-    sm.add_response("describe_endpoint_config", {
-        "EndpointConfigName": "churn-endpoint-v3", "EndpointConfigArn": "arn:aws:sagemaker:us-east-1:123456789012:"
-        "endpoint-config/churn-endpoint-v3", "CreationTime": START, "ProductionVariants": [
-            {"VariantName": "AllTraffic", "ModelName": "churn-endpoint-v3", "InstanceType": "ml.t2.medium",
-             "InitialInstanceCount": 1}]}, {"EndpointConfigName": "churn-endpoint-v3"})
+    s3.add_response(
+        "list_objects_v2",
+        {"Contents": [{"Key": key}], "KeyCount": 1},
+        {"Bucket": "capture-bucket", "Prefix": HOUR_PREFIX},
+    )
+    s3.add_response(
+        "get_object",
+        {"Body": body(capture_line("someone-else") + "\n" + capture_line(INFERENCE_ID))},
+        {"Bucket": "capture-bucket", "Key": key},
+    )
+    sm.add_response(
+        "describe_endpoint_config",
+        {
+            "EndpointConfigName": "churn-endpoint-v3",
+            "EndpointConfigArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/churn-endpoint-v3",
+            "CreationTime": START,
+            "ProductionVariants": [
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": "churn-endpoint-v3",
+                    "InstanceType": "ml.t2.medium",
+                    "InitialInstanceCount": 1,
+                }
+            ],
+        },
+        {"EndpointConfigName": "churn-endpoint-v3"},
+    )
     teardown(clients)
 
-    [run] = run_smoke(clients, "us-east-1", only="churn_model", clock=clock, prices=prices,
-                      paths={"churn_model": lambda r, c, reg, p: run_churn(r, c, reg, p, FAST, request_row="1,2,3")})
+    [run] = run_smoke(
+        clients,
+        "us-east-1",
+        only="churn_model",
+        clock=clock,
+        prices=prices,
+        paths={"churn_model": lambda r, c, reg, p: run_churn(r, c, reg, p, FAST, request_row="1,2,3")},
+    )
 
     clients.assert_all_used()
     assert [(s.name, s.status) for s in run.steps] == [
-        ("stack outputs", PASS), ("start pipeline", PASS), ("pipeline succeeded", PASS),
-        ("package registered", PASS), ("package approved", PASS), ("endpoint in service", PASS),
-        ("invoke with InferenceId", PASS), ("record in capture location", PASS),
-        ("clean up: endpoint churn-endpoint", PASS)]
+        ("stack outputs", PASS),
+        ("start pipeline", PASS),
+        ("pipeline succeeded", PASS),
+        ("package registered", PASS),
+        ("package approved", PASS),
+        ("endpoint in service", PASS),
+        ("invoke with InferenceId", PASS),
+        ("record in capture location", PASS),
+        ("clean up: endpoint churn-endpoint", PASS),
+    ]
     details = {s.name: s.detail for s in run.steps}
     assert details["package approved"] == "approved on registration"
     assert details["invoke with InferenceId"] == f"{INFERENCE_ID} scored 0.123"
@@ -148,16 +270,23 @@ def test_success_invokes_with_an_inference_id_finds_its_capture_and_tears_the_en
     assert charges["processing PrepareFeatures"] == pytest.approx(0.23 * 12 / 60)
     assert charges["training TrainModel"] == pytest.approx(0.23 * 6 / 60)
     # From approval to the capture check: 60 s to come into service and one 30 s capture poll.
-    assert charges["endpoint 1 x ml.t2.medium, 2 min until cleanup; $0.056/hour while it runs"] == \
-        pytest.approx(0.056 * 90 / 3600)
+    assert charges["endpoint 1 x ml.t2.medium, 2 min until cleanup; $0.056/hour while it runs"] == pytest.approx(
+        0.056 * 90 / 3600
+    )
     assert set(OUTPUT_VALUES) - {"ModelPackageGroupName"} == set(OUTPUTS)
 
 
 def test_a_package_pending_review_is_approved(clients, make_run, prices):
     sm = through_pipeline(clients, approval="PendingManualApproval")
-    sm.add_response("update_model_package", {"ModelPackageArn": PACKAGE},
-                    {"ModelPackageArn": PACKAGE, "ModelApprovalStatus": "Approved",
-                     "ApprovalDescription": "Approved by the kit's smoke test"})
+    sm.add_response(
+        "update_model_package",
+        {"ModelPackageArn": PACKAGE},
+        {
+            "ModelPackageArn": PACKAGE,
+            "ModelApprovalStatus": "Approved",
+            "ApprovalDescription": "Approved by the kit's smoke test",
+        },
+    )
     sm.add_client_error("describe_endpoint", "ValidationException", NOT_FOUND)
     sm.add_response("describe_endpoint", endpoint("Failed") | {"FailureReason": "image not found"})
 
@@ -181,7 +310,10 @@ def test_a_failed_pipeline_names_the_failed_step(clients, make_run, prices):
 
     clients.assert_all_used()
     assert (run.steps[-1].name, run.steps[-1].status, run.steps[-1].detail) == (
-        "pipeline succeeded", FAIL, "pipeline Failed: AucTooLow: AUC 0.71 < 0.85")
+        "pipeline succeeded",
+        FAIL,
+        "pipeline Failed: AucTooLow: AUC 0.71 < 0.85",
+    )
     assert run.cleanups == []  # nothing was created that needs undoing
 
 
@@ -191,13 +323,19 @@ def test_an_endpoint_that_never_serves_times_out_and_is_still_torn_down(clients,
         sm.add_response("describe_endpoint", endpoint("Creating"))
     teardown(clients)
 
-    [run] = run_smoke(clients, "us-east-1", clock=clock, prices=prices,
-                      paths={"churn_model": lambda r, c, reg, p: run_churn(r, c, reg, p, FAST, request_row="1")})
+    [run] = run_smoke(
+        clients,
+        "us-east-1",
+        clock=clock,
+        prices=prices,
+        paths={"churn_model": lambda r, c, reg, p: run_churn(r, c, reg, p, FAST, request_row="1")},
+    )
 
     clients.assert_all_used()
     failed = [s for s in run.steps if s.status == FAIL]
     assert [(s.name, s.detail) for s in failed] == [
-        ("endpoint in service", "endpoint churn-endpoint with churn-endpoint-v3: not done after 120 s")]
+        ("endpoint in service", "endpoint churn-endpoint with churn-endpoint-v3: not done after 120 s")
+    ]
     assert run.steps[-1].name == "clean up: endpoint churn-endpoint" and run.steps[-1].status == PASS
     assert sum(clock.sleeps) == 60 + 120  # one pipeline poll and the endpoint wait, all on the fake clock
 
@@ -207,4 +345,5 @@ def test_keep_leaves_the_endpoint(clients, clock, prices):
     run.on_cleanup("endpoint churn-endpoint", lambda: pytest.fail("--keep must not clean up"))
     run.clean_up(keep=True)
     assert [(s.name, s.status, s.detail) for s in run.steps] == [
-        ("clean up: endpoint churn-endpoint", SKIP, "kept (--keep)")]
+        ("clean up: endpoint churn-endpoint", SKIP, "kept (--keep)")
+    ]

@@ -9,8 +9,14 @@ from tools.smoke.runner import exit_code, render
 
 
 def test_outputs_are_found_by_the_name_a_construct_gave_them():
-    outputs = StackOutputs("S", {"MonitorStateMachineArnBE3098F9": "a", "AthenaWorkGroupName": "b",
-                                 "RecommenderLifecycleStateMachineArn70D29E3C": "c"})
+    outputs = StackOutputs(
+        "S",
+        {
+            "MonitorStateMachineArnBE3098F9": "a",
+            "AthenaWorkGroupName": "b",
+            "RecommenderLifecycleStateMachineArn70D29E3C": "c",
+        },
+    )
     assert outputs["AthenaWorkGroupName"] == "b"
     assert outputs["LifecycleStateMachineArn"] == "c"
     with pytest.raises(StepFailed, match="has 2 output"):
@@ -41,7 +47,9 @@ def test_a_failed_cleanup_is_reported_and_the_others_still_run(clock):
     run.on_cleanup("second", broken)
     run.clean_up(keep=False)
     assert [(s.name, s.status, s.detail) for s in run.steps] == [
-        ("clean up: second", FAIL, "AccessDenied"), ("clean up: first", PASS, "deleted")]
+        ("clean up: second", FAIL, "AccessDenied"),
+        ("clean up: first", PASS, "deleted"),
+    ]
 
 
 def test_the_table_lists_each_step_with_its_duration_and_the_cost(clock, prices):

@@ -12,14 +12,22 @@ from tools.smoke.redshift_ml import OUTPUTS, STACK, Settings, run_redshift_ml
 
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:Lifecycle"
 SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:redshift!job-matching-admin-AbCdEf"
-OUTPUT_VALUES = {"LifecycleStateMachineArn": MACHINE, "WorkgroupName": "job-matching", "DatabaseName": "dev",
-                 "AdminSecretArn": SECRET, "RecommendationsTable": "jobmatch.recommendations",
-                 "ModelBucketName": "model-bucket"}
+OUTPUT_VALUES = {
+    "LifecycleStateMachineArn": MACHINE,
+    "WorkgroupName": "job-matching",
+    "DatabaseName": "dev",
+    "AdminSecretArn": SECRET,
+    "RecommendationsTable": "jobmatch.recommendations",
+    "ModelBucketName": "model-bucket",
+}
 FAST = Settings(lifecycle_timeout=180, lifecycle_poll=60, query_timeout=10, query_poll=1)
 STATEMENT = "d9b6c0c9-0747-4bf4-b142-e8883122f766"
-RESULT = {"model": {"model_name": "job_match_v20261129120000", "max_cells": 900_000},
-          "evaluation": {"k": 10, "candidate": {"precision_at_k": 0.31, "recall_at_k": 0.52, "seekers": 812}},
-          "promotion": {"serving": "job_match_v20261129120000"}, "cleanup": {"dropped": []}}
+RESULT = {
+    "model": {"model_name": "job_match_v20261129120000", "max_cells": 900_000},
+    "evaluation": {"k": 10, "candidate": {"precision_at_k": 0.31, "recall_at_k": 0.52, "seekers": 812}},
+    "promotion": {"serving": "job_match_v20261129120000"},
+    "cleanup": {"dropped": []},
+}
 
 
 def started(clients, polls: int = 1):
@@ -27,8 +35,11 @@ def started(clients, polls: int = 1):
     sfn = clients.stub("stepfunctions")
     sfn.add_response("start_execution", {"executionArn": f"{MACHINE}:kit-smoke-1", "startDate": START})
     for _ in range(polls):
-        sfn.add_response("describe_execution", execution(f"{MACHINE}:kit-smoke-1", "RUNNING"),
-                         {"executionArn": f"{MACHINE}:kit-smoke-1"})
+        sfn.add_response(
+            "describe_execution",
+            execution(f"{MACHINE}:kit-smoke-1", "RUNNING"),
+            {"executionArn": f"{MACHINE}:kit-smoke-1"},
+        )
     return sfn
 
 
@@ -36,24 +47,38 @@ def test_success_reports_the_model_the_rows_and_precision_at_k(clients, make_run
     sfn = started(clients, polls=2)
     sfn.add_response("describe_execution", execution(f"{MACHINE}:kit-smoke-1", "SUCCEEDED", RESULT))
     clients.stub("redshift-serverless").add_response(
-        "get_workgroup", {"workgroup": {"workgroupName": "job-matching", "baseCapacity": 8}},
-        {"workgroupName": "job-matching"})
+        "get_workgroup",
+        {"workgroup": {"workgroupName": "job-matching", "baseCapacity": 8}},
+        {"workgroupName": "job-matching"},
+    )
     data = clients.stub("redshift-data")
-    data.add_response("execute_statement", {"Id": STATEMENT},
-                      {"WorkgroupName": "job-matching", "Database": "dev", "SecretArn": SECRET,
-                       "Sql": "SELECT COUNT(*) FROM jobmatch.recommendations"})
+    data.add_response(
+        "execute_statement",
+        {"Id": STATEMENT},
+        {
+            "WorkgroupName": "job-matching",
+            "Database": "dev",
+            "SecretArn": SECRET,
+            "Sql": "SELECT COUNT(*) FROM jobmatch.recommendations",
+        },
+    )
     data.add_response("describe_statement", {"Id": STATEMENT, "Status": "STARTED"}, {"Id": STATEMENT})
     data.add_response("describe_statement", {"Id": STATEMENT, "Status": "FINISHED"}, {"Id": STATEMENT})
-    data.add_response("get_statement_result", {"Records": [[{"longValue": 8120}]], "TotalNumRows": 1},
-                      {"Id": STATEMENT})
+    data.add_response(
+        "get_statement_result", {"Records": [[{"longValue": 8120}]], "TotalNumRows": 1}, {"Id": STATEMENT}
+    )
 
     run = make_run("redshift_ml")
     run_redshift_ml(run, clients, "us-east-1", prices, FAST)
 
     clients.assert_all_used()
     assert [(s.name, s.status) for s in run.steps] == [
-        ("stack outputs", PASS), ("start lifecycle", PASS), ("model ready", PASS),
-        ("recommendations have rows", PASS), ("precision@K reported", PASS)]
+        ("stack outputs", PASS),
+        ("start lifecycle", PASS),
+        ("model ready", PASS),
+        ("recommendations have rows", PASS),
+        ("precision@K reported", PASS),
+    ]
     details = {s.name: s.detail for s in run.steps}
     assert details["model ready"] == "job_match_v20261129120000 promoted"
     assert details["recommendations have rows"] == "8120 rows in jobmatch.recommendations"
@@ -71,12 +96,26 @@ def test_a_failed_training_stops_the_path_with_the_reason_show_model_gave(client
     arn = f"{MACHINE}:kit-smoke-1"
     sfn.add_response("describe_execution", execution(arn, "FAILED", error="States.TaskFailed", cause="Training failed"))
     failure = {"failure": {"model_name": "job_match_v1", "reason": "Not enough rows: 120 < 500"}}
-    sfn.add_response("get_execution_history", {"events": [
-        {"timestamp": START, "type": "ExecutionFailed", "id": 9,
-         "executionFailedEventDetails": {"error": "States.TaskFailed", "cause": "Training failed"}},
-        {"timestamp": START, "type": "TaskStateEntered", "id": 8,
-         "stateEnteredEventDetails": {"name": "NotifyTrainingFailed", "input": json.dumps(failure)}},
-    ]}, {"executionArn": arn, "reverseOrder": True, "maxResults": 100})
+    sfn.add_response(
+        "get_execution_history",
+        {
+            "events": [
+                {
+                    "timestamp": START,
+                    "type": "ExecutionFailed",
+                    "id": 9,
+                    "executionFailedEventDetails": {"error": "States.TaskFailed", "cause": "Training failed"},
+                },
+                {
+                    "timestamp": START,
+                    "type": "TaskStateEntered",
+                    "id": 8,
+                    "stateEnteredEventDetails": {"name": "NotifyTrainingFailed", "input": json.dumps(failure)},
+                },
+            ]
+        },
+        {"executionArn": arn, "reverseOrder": True, "maxResults": 100},
+    )
 
     run = make_run("redshift_ml")
     with pytest.raises(StepFailed):
@@ -92,17 +131,31 @@ def test_no_redshift_ml_access_is_said_plainly(clients, make_run, prices):
     sfn = started(clients)
     arn = f"{MACHINE}:kit-smoke-1"
     sfn.add_response("describe_execution", execution(arn, "FAILED"))
-    sfn.add_response("get_execution_history", {"events": [
-        {"timestamp": START, "type": "LambdaFunctionFailed", "id": 5, "lambdaFunctionFailedEventDetails": {
-            "error": "StatementError", "cause": "CREATE MODEL failed: User is not authorized to perform "
-                                                "sagemaker:CreateTrainingJob"}}]})
+    sfn.add_response(
+        "get_execution_history",
+        {
+            "events": [
+                {
+                    "timestamp": START,
+                    "type": "LambdaFunctionFailed",
+                    "id": 5,
+                    "lambdaFunctionFailedEventDetails": {
+                        "error": "StatementError",
+                        "cause": "CREATE MODEL failed: User is not authorized to perform sagemaker:CreateTrainingJob",
+                    },
+                }
+            ]
+        },
+    )
 
     run = make_run("redshift_ml")
     with pytest.raises(StepFailed):
         run_redshift_ml(run, clients, "us-east-1", prices, FAST)
 
-    assert run.steps[-1].detail.startswith("Redshift ML could not train in this account or region: StatementError: "
-                                           "CREATE MODEL failed: User is not authorized")
+    assert run.steps[-1].detail.startswith(
+        "Redshift ML could not train in this account or region: StatementError: "
+        "CREATE MODEL failed: User is not authorized"
+    )
 
 
 def test_a_lifecycle_that_never_finishes_times_out_without_waiting(clients, make_run, prices, clock):

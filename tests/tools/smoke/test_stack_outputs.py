@@ -23,8 +23,11 @@ def test_every_output_the_path_reads_is_deployed(kit_app, path):
 
 
 def _environments(template: dict) -> list[dict]:
-    return [resource["Properties"].get("Environment", {}).get("Variables", {})
-            for resource in template["Resources"].values() if resource["Type"] == "AWS::Lambda::Function"]
+    return [
+        resource["Properties"].get("Environment", {}).get("Variables", {})
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::Lambda::Function"
+    ]
 
 
 def test_the_recommendations_table_is_in_the_schema_the_lifecycle_uses(kit_app):
