@@ -4,7 +4,10 @@ mutmut (pinned in requirements-mutation.txt) generates the mutants; this driver 
 (seeded, so a run is repeatable), adds one mutant per statement that is a bare call (deleting an AWS call such as
 `delete_endpoint_config(...)`), and runs the module's tests against each mutant in a throwaway copy of the
 repository with one worker: the work tree is never modified. A mutant that only changes a string literal (usually
-message text) is counted apart, and the per-module score is over the other mutants.
+message text) is counted apart, and so is one that only changes a type annotation (in a module with
+`from __future__ import annotations` an annotation is never evaluated, so such a mutant cannot change behaviour);
+the per-module score is over the other mutants. `--only` runs merge into the results file, each module stamped with
+the date and commit it was measured at, so modules can be measured one at a time.
 
     python -m tools.mutation [--sample 80] [--only lambdas/redshift_sql/lifecycle.py] [--out PATH]
 """
@@ -23,6 +26,7 @@ import sys
 import tempfile
 import tokenize
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,6 +66,11 @@ class Mutant:
     kind: str  # "mutmut" or "delete-call"
     source: str  # the whole mutated module
     string_only: bool
+    annotation_only: bool = False
+
+    @property
+    def counted(self) -> bool:
+        return not (self.string_only or self.annotation_only)
 
 
 def _tokens(source: str) -> list[tuple[int, str]]:
@@ -83,6 +92,50 @@ def string_only(original: str, mutated: str) -> bool:
     return bool(changed) and all(b[0] == a[0] and b[0] in string_types for b, a in changed)
 
 
+class _DropAnnotations(ast.NodeTransformer):
+    """Replaces every annotation (argument, return, annotated assignment) by the same placeholder."""
+
+    def visit_arg(self, node: ast.arg) -> ast.arg:
+        node.annotation = None
+        return node
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.FunctionDef:
+        self.generic_visit(node)
+        node.returns = None
+        return node
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AnnAssign:
+        self.generic_visit(node)
+        node.annotation = ast.Constant(value=None)
+        return node
+
+
+def _postponed_annotations(tree: ast.Module) -> bool:
+    return any(
+        isinstance(node, ast.ImportFrom)
+        and node.module == "__future__"
+        and any(alias.name == "annotations" for alias in node.names)
+        for node in tree.body
+    )
+
+
+def annotation_only(original: str, mutated: str) -> bool:
+    """True when the mutant differs from the original only inside type annotations that are never evaluated.
+
+    Only in a module with `from __future__ import annotations` (PEP 563): without it, `str & None` in a signature
+    raises TypeError at import, which is a real, caught bug.
+    """
+    try:
+        before, after = ast.parse(original), ast.parse(mutated)
+    except SyntaxError:
+        return False
+    if not _postponed_annotations(before) or ast.dump(before) == ast.dump(after):
+        return False
+    return ast.dump(_DropAnnotations().visit(before)) == ast.dump(_DropAnnotations().visit(after))
+
+
 def mutmut_mutants(module: str, source: str) -> list[Mutant]:
     import mutmut  # pinned in requirements-mutation.txt
 
@@ -91,7 +144,16 @@ def mutmut_mutants(module: str, source: str) -> list[Mutant]:
     for mutation_id in mutmut.list_mutations(context):
         mutated, count = mutmut.mutate(mutmut.Context(source=source, filename=module, mutation_id=mutation_id))
         if count:
-            mutants.append(Mutant(module, mutation_id.line_number + 1, "mutmut", mutated, string_only(source, mutated)))
+            mutants.append(
+                Mutant(
+                    module,
+                    mutation_id.line_number + 1,
+                    "mutmut",
+                    mutated,
+                    string_only(source, mutated),
+                    annotation_only(source, mutated),
+                )
+            )
     return mutants
 
 
@@ -163,21 +225,52 @@ def run_module(workdir: Path, module: str, tests: list[str], size: int) -> dict:
                 survivors.append(mutant)
     finally:
         path.write_text(original)
-    counted = [m for m in mutants if not m.string_only]
-    counted_survivors = [m for m in survivors if not m.string_only]
+    counted = [m for m in mutants if m.counted]
+    counted_survivors = [m for m in survivors if m.counted]
     killed = len(counted) - len(counted_survivors)
     return {
+        "sample": size,
         "tests": tests,
         "mutants": len(counted),
         "killed": killed,
         "score": round(killed / len(counted), 3) if counted else None,
-        "string_only_mutants": len(mutants) - len(counted),
-        "string_only_survivors": len(survivors) - len(counted_survivors),
+        "string_only_mutants": sum(m.string_only for m in mutants),
+        "string_only_survivors": sum(m.string_only for m in survivors),
+        "annotation_only_mutants": sum(m.annotation_only for m in mutants),
+        "annotation_only_survivors": sum(m.annotation_only for m in survivors),
         "survivors": [
             {"line": m.line, "kind": m.kind, "code": _changed_line(original, m.source, m.kind)}
             for m in counted_survivors
         ],
     }
+
+
+def _commit() -> str:
+    """The commit measured; `+dirty` when the work tree differed from it (the copy takes uncommitted files)."""
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, check=True, capture_output=True, text=True)
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, check=True, capture_output=True, text=True)
+    return head.stdout.strip() + ("+dirty" if status.stdout.strip() else "")
+
+
+def merge(existing: dict, measured: dict) -> dict:
+    """The results file after a run: the modules just measured replace their entries, the others are kept."""
+    modules = {**existing.get("modules", {}), **measured}
+    return {"modules": dict(sorted(modules.items()))}
+
+
+def summary(results: dict) -> str:
+    """The last line, over every module the results file holds."""
+    modules = results["modules"].values()
+    total = sum(r["mutants"] for r in modules)
+    killed = sum(r["killed"] for r in modules)
+    strings = sum(r.get("string_only_mutants", 0) for r in modules)
+    string_survivors = sum(r.get("string_only_survivors", 0) for r in modules)
+    annotations = sum(r.get("annotation_only_mutants", 0) for r in modules)
+    return (
+        f"mutation: score={killed}/{total} survivors={total - killed} "
+        f"(counted apart: string-literal-only {strings - string_survivors}/{strings} killed, "
+        f"annotation-only {annotations})"
+    )
 
 
 def _changed_line(original: str, mutated: str, kind: str) -> str:
@@ -194,29 +287,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     modules = args.only or sorted(MODULES)
-    results = {}
+    results = json.loads(args.out.read_text()) if args.out.exists() else {}
+    commit = _commit()  # before the copy: what the copy holds
     with tempfile.TemporaryDirectory(prefix="mutation-") as tmp:
         workdir = Path(tmp)
         copy_repository(workdir)
         for module in modules:
-            results[module] = run_module(workdir, module, MODULES[module], args.sample)
-            r = results[module]
+            r = run_module(workdir, module, MODULES[module], args.sample)
+            r = {"measured": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "commit": commit, **r}
             print(
                 f"{module}: {r['killed']}/{r['mutants']} killed, {len(r['survivors'])} survivors "
-                f"(+{r['string_only_mutants']} string-only, {r['string_only_survivors']} surviving)",
+                f"(+{r['string_only_mutants']} string-only, {r['string_only_survivors']} surviving; "
+                f"+{r['annotation_only_mutants']} annotation-only)",
                 flush=True,
             )
             # Written after each module, so an interrupted run keeps what it measured.
+            results = merge(results, {module: r})
             args.out.parent.mkdir(parents=True, exist_ok=True)
-            args.out.write_text(json.dumps({"sample_per_module": args.sample, "modules": results}, indent=2) + "\n")
-    total = sum(r["mutants"] for r in results.values())
-    killed = sum(r["killed"] for r in results.values())
-    strings = sum(r["string_only_mutants"] for r in results.values())
-    string_survivors = sum(r["string_only_survivors"] for r in results.values())
-    print(
-        f"mutation: score={killed}/{total} survivors={total - killed} "
-        f"(string-literal-only, counted apart: {strings - string_survivors}/{strings} killed)"
-    )
+            args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(summary(results) if results.get("modules") else "mutation: nothing measured")
     return 0
 
 

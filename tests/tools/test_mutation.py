@@ -1,6 +1,15 @@
 """tools/mutation.py: which mutants count as string-only, the delete-call mutants, and the seeded sample."""
 
-from tools.mutation import Mutant, delete_call_mutants, sample, string_only
+from tools.mutation import (
+    Mutant,
+    annotation_only,
+    delete_call_mutants,
+    merge,
+    mutmut_mutants,
+    sample,
+    string_only,
+    summary,
+)
 
 SOURCE = """def f(client, x):
     client.delete_endpoint_config(EndpointConfigName="a")
@@ -31,3 +40,48 @@ def test_the_sample_keeps_every_deletion_and_is_the_same_on_every_run():
     assert len(first) == 80 and any(m.kind == "delete-call" for m in first)
     assert [m.source for m in first] == [m.source for m in sample(mutants, 80, "m.py")]
     assert len(sample(mutants, 500, "m.py")) == 201
+
+
+TYPED = """from __future__ import annotations
+from dataclasses import dataclass
+
+
+@dataclass
+class Runner:
+    secret_arn: str | None = None
+
+    def run(self, sql: list[str], timeout: float = 3.0) -> dict[str, int]:
+        return {"n": len(sql)}
+"""
+
+
+def test_a_mutant_only_inside_a_postponed_annotation_is_annotation_only():
+    assert annotation_only(TYPED, TYPED.replace("secret_arn: str | None", "secret_arn: str & None"))
+    assert annotation_only(TYPED, TYPED.replace("-> dict[str, int]", "-> dict[str, float]"))
+    assert annotation_only(TYPED, TYPED.replace("timeout: float", "timeout: int"))
+    # A changed default, a changed body or no change at all is not.
+    assert not annotation_only(TYPED, TYPED.replace("= None", '= ""'))
+    assert not annotation_only(TYPED, TYPED.replace("= 3.0", "= 4.0"))
+    assert not annotation_only(TYPED, TYPED.replace('"n"', '"m"'))
+    assert not annotation_only(TYPED, TYPED.replace("str | None = None", "str & None = 1"))
+    assert not annotation_only(TYPED, TYPED)
+    # Without `from __future__ import annotations` the annotation is evaluated: `str & None` fails at import.
+    eager = TYPED.replace("from __future__ import annotations\n", "")
+    assert not annotation_only(eager, eager.replace("str | None", "str & None"))
+
+
+def test_the_classification_of_generated_mutants():
+    mutants = mutmut_mutants("m.py", TYPED)
+    by_line = {(m.line, m.annotation_only, m.string_only) for m in mutants}
+    assert (7, True, False) in by_line  # str | None -> str & None
+    assert (7, False, False) in by_line  # = None -> = ""
+    assert all(m.counted == (not m.annotation_only and not m.string_only) for m in mutants)
+
+
+def test_only_runs_merge_into_the_results_file_and_the_summary_covers_every_module():
+    old = {"modules": {"a.py": {"mutants": 10, "killed": 9, "string_only_mutants": 2, "string_only_survivors": 1}}}
+    new = {"mutants": 5, "killed": 5, "string_only_mutants": 0, "string_only_survivors": 0, "commit": "abc"}
+    merged = merge(old, {"b.py": new})
+    assert merged["modules"] == {"a.py": old["modules"]["a.py"], "b.py": new}
+    assert merge(merged, {"a.py": new})["modules"]["a.py"] == new
+    assert summary(merged).startswith("mutation: score=14/15 survivors=1 ")
