@@ -201,8 +201,17 @@ def copy_repository(destination: Path) -> None:
             (destination / link).symlink_to((ROOT / link).resolve())
 
 
+def conftest_root(tests: list[str]) -> str:
+    """The deepest folder holding every test given: conftest.py files above it (tests/conftest.py imports the CDK,
+    seconds per run, for app fixtures these unit tests do not use) are not loaded."""
+    return os.path.commonpath([str(Path(t).parent) if t.endswith(".py") else t for t in tests])
+
+
 def tests_pass(workdir: Path, tests: list[str]) -> bool:
-    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *tests]
+    command = [
+        *(sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"),
+        *("--confcutdir", conftest_root(tests), *tests),
+    ]
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     try:
         result = subprocess.run(command, cwd=workdir, env=env, capture_output=True, timeout=TEST_TIMEOUT_S)

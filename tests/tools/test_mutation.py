@@ -1,8 +1,10 @@
-"""tools/mutation.py: which mutants count as string-only, the delete-call mutants, and the seeded sample."""
+"""tools/mutation.py: how mutants are classified (string-only, annotation-only, delete-call), the seeded sample, the
+merged results file and the conftest cut."""
 
 from tools.mutation import (
     Mutant,
     annotation_only,
+    conftest_root,
     delete_call_mutants,
     merge,
     mutmut_mutants,
@@ -85,3 +87,9 @@ def test_only_runs_merge_into_the_results_file_and_the_summary_covers_every_modu
     assert merged["modules"] == {"a.py": old["modules"]["a.py"], "b.py": new}
     assert merge(merged, {"a.py": new})["modules"]["a.py"] == new
     assert summary(merged).startswith("mutation: score=14/15 survivors=1 ")
+
+
+def test_conftest_files_above_the_tests_given_are_not_loaded():
+    assert conftest_root(["tests/lambdas/redshift_sql"]) == "tests/lambdas/redshift_sql"
+    assert conftest_root(["tests/a/b/test_x.py", "tests/a/b/test_y.py"]) == "tests/a/b"
+    assert conftest_root(["tests/a/b/test_x.py", "tests/a/c"]) == "tests/a"
