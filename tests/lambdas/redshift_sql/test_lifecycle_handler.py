@@ -28,8 +28,9 @@ def data_api(monkeypatch):
     stubber.assert_no_pending_responses()
 
 
-def expect_query(stubber, statement_id, columns, records, parameters=ANY):
-    stubber.add_response("execute_statement", {"Id": statement_id}, {**TARGET, "Sql": ANY, "Parameters": parameters})
+def expect_query(stubber, statement_id, columns, records, parameters=None):
+    request = {**TARGET, "Sql": ANY, **({"Parameters": parameters} if parameters else {})}
+    stubber.add_response("execute_statement", {"Id": statement_id}, request)
     stubber.add_response(
         "describe_statement", {"Id": statement_id, "Status": "FINISHED", "HasResultSet": True}, {"Id": statement_id}
     )
@@ -41,7 +42,7 @@ def expect_query(stubber, statement_id, columns, records, parameters=ANY):
 
 
 def test_start_training_through_the_handler_names_the_version_by_the_utc_time_it_records(data_api):
-    expect_query(data_api, "guard", ["model_name"], [])
+    expect_query(data_api, "guard", ["model_name"], [], parameters=ANY)
     data_api.add_response("execute_statement", {"Id": "count"}, {**TARGET, "Sql": ANY})
     data_api.add_response(
         "describe_statement", {"Id": "count", "Status": "FINISHED", "HasResultSet": True}, {"Id": "count"}
@@ -68,3 +69,20 @@ def test_check_model_through_the_handler_measures_the_age_on_the_wall_clock(data
     expect_query(data_api, "state", ["model_state"], [[{"stringValue": "TRAINING"}]], parameters)
     event = {"action": "check_model", "model_name": "job_match_v1", "started_at": time.time() - age}
     assert lifecycle.handler(event, LambdaContext()) == {"state": state, "model_state": "TRAINING"}
+
+
+def test_check_statement_describes_the_statement_the_event_names(data_api):
+    data_api.add_response("describe_statement", {"Id": "create-7", "Status": "STARTED"}, {"Id": "create-7"})
+    event = {"action": "check_statement", "statement_id": "create-7", "model_name": "job_match_v1"}
+    assert lifecycle.handler(event, LambdaContext()) == {"status": "STARTED"}
+
+
+def test_a_model_show_model_knows_nothing_about_fails_with_a_reason_and_is_still_dropped(data_api):
+    expect_query(data_api, "show", ["key", "value"], [])
+    mark = [{"name": "status", "value": "failed"}, {"name": "model_name", "value": "job_match_v1"}]
+    data_api.add_response("execute_statement", {"Id": "mark"}, {**TARGET, "Sql": ANY, "Parameters": mark})
+    data_api.add_response("describe_statement", {"Id": "mark", "Status": "FINISHED"}, {"Id": "mark"})
+    data_api.add_response("execute_statement", {"Id": "drop"}, {**TARGET, "Sql": ANY})
+    data_api.add_response("describe_statement", {"Id": "drop", "Status": "FINISHED"}, {"Id": "drop"})
+    result = lifecycle.handler({"action": "describe_failure", "model_name": "job_match_v1"}, LambdaContext())
+    assert result == {"model_name": "job_match_v1", "reason": "SHOW MODEL returned nothing"}
