@@ -296,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     modules = args.only or sorted(MODULES)
-    results = json.loads(args.out.read_text()) if args.out.exists() else {}
+    results: dict = {}
     commit = _commit()  # before the copy: what the copy holds
     with tempfile.TemporaryDirectory(prefix="mutation-") as tmp:
         workdir = Path(tmp)
@@ -310,8 +310,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"+{r['annotation_only_mutants']} annotation-only)",
                 flush=True,
             )
-            # Written after each module, so an interrupted run keeps what it measured.
-            results = merge(results, {module: r})
+            # Written after each module, so an interrupted run keeps what it measured; read again just before, so
+            # runs of other modules that finished meanwhile are kept.
+            results = merge(json.loads(args.out.read_text()) if args.out.exists() else {}, {module: r})
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(summary(results) if results.get("modules") else "mutation: nothing measured")
