@@ -2,9 +2,10 @@ import importlib.util
 import sys
 from pathlib import Path
 
-import boto3
 import pytest
 from moto import mock_aws
+
+from tests.lambdas.churn_endpoint.clients import client
 
 _spec = importlib.util.spec_from_file_location(
     "deployer", Path(__file__).resolve().parents[3] / "lambdas" / "churn_endpoint" / "deployer.py"
@@ -76,9 +77,9 @@ class UpdateRecorder:
 def aws(monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     with mock_aws():
-        sagemaker = boto3.client("sagemaker")
+        sagemaker = client("sagemaker")
         sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
-        yield UpdateRecorder(sagemaker), boto3.client("application-autoscaling")
+        yield UpdateRecorder(sagemaker), client("application-autoscaling")
 
 
 def register(sagemaker, status="Approved"):

@@ -3,9 +3,10 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-import boto3
 import pytest
 from moto import mock_aws
+
+from tests.lambdas.churn_endpoint.clients import client
 
 _spec = importlib.util.spec_from_file_location(
     "idle_guard", Path(__file__).resolve().parents[3] / "lambdas" / "churn_endpoint" / "idle_guard.py"
@@ -37,7 +38,7 @@ class Notices:
 def aws(monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     with mock_aws():
-        sagemaker = boto3.client("sagemaker")
+        sagemaker = client("sagemaker")
         sagemaker.create_model(
             ModelName=f"{ENDPOINT}-v1",
             ExecutionRoleArn="arn:aws:iam::123456789012:role/model",
@@ -56,7 +57,7 @@ def aws(monkeypatch):
         )
         sagemaker.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName=f"{ENDPOINT}-v1")
         since = sagemaker.describe_endpoint(EndpointName=ENDPOINT)["LastModifiedTime"]
-        yield sagemaker, boto3.client("cloudwatch"), Notices(), since
+        yield sagemaker, client("cloudwatch"), Notices(), since
 
 
 def invoked(cloudwatch, at, count):
