@@ -7,6 +7,7 @@ retried with exponential backoff.
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -115,7 +116,7 @@ class DataApiRunner:
                 return rows
 
     def _call(self, operation: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, Any]:
-        for attempt in range(self.max_throttle_retries + 1):
+        for attempt in itertools.count():
             try:
                 return operation(**kwargs)
             except Exception as error:  # botocore ClientError, without importing botocore here
@@ -123,7 +124,6 @@ class DataApiRunner:
                 if code not in THROTTLING_CODES or attempt == self.max_throttle_retries:
                     raise
                 self.sleep(min(0.5 * 2**attempt, 20.0))
-        raise AssertionError("unreachable")
 
 
 def _field_value(value: dict[str, Any]) -> Any:

@@ -1,6 +1,8 @@
 """The batch size bounds, the throttling retry cap and backoff ceiling, and the request shapes sent (issue 22: none
 of these was exercised). Request and response shapes are checked by botocore's Stubber against the service model."""
 
+import time
+
 import boto3
 import pytest
 from botocore.stub import Stubber
@@ -134,3 +136,15 @@ def test_a_deadline_later_than_the_timeout_does_not_extend_it():
     stubber.add_response("cancel_statement", {"Status": True}, {"Id": "s1"})
     with stubber, pytest.raises(StatementTimeout, match="after 10 s"):
         runner.wait("s1")
+
+
+def test_by_default_polling_really_waits_the_poll_interval_on_the_monotonic_clock():
+    client = boto3.client("redshift-data", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    runner = DataApiRunner(client=client, workgroup_name="wg", database="dev", poll_seconds=0.05)
+    stubber = Stubber(client)
+    stubber.add_response("describe_statement", {"Id": "s1", "Status": "STARTED"}, {"Id": "s1"})
+    stubber.add_response("describe_statement", {"Id": "s1", "Status": "FINISHED"}, {"Id": "s1"})
+    started = time.monotonic()
+    with stubber:
+        assert runner.wait("s1")["Status"] == "FINISHED"
+    assert time.monotonic() - started >= 0.05
