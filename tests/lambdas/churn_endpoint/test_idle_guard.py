@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from moto import mock_aws
 
-from tests.lambdas.churn_endpoint.clients import client
+from tests.lambdas.moto_clients import client
 
 _spec = importlib.util.spec_from_file_location(
     "idle_guard", Path(__file__).resolve().parents[3] / "lambdas" / "churn_endpoint" / "idle_guard.py"

@@ -3,9 +3,10 @@ import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import boto3
 import pytest
 from moto import mock_aws
+
+from tests.lambdas.moto_clients import client
 
 _spec = importlib.util.spec_from_file_location(
     "metrics_publisher", Path(__file__).resolve().parents[3] / "lambdas" / "quality_metrics" / "metrics_publisher.py"
@@ -55,9 +56,9 @@ def summary(day, average_precision=0.4, coverage=0.9):
 def aws(monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     with mock_aws():
-        s3 = boto3.client("s3")
+        s3 = client("s3")
         s3.create_bucket(Bucket=BUCKET)
-        yield s3, boto3.client("cloudwatch")
+        yield s3, client("cloudwatch")
 
 
 def put(s3, day, body):

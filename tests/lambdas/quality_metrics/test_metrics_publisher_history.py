@@ -9,6 +9,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests.lambdas.moto_clients import client
+
 _spec = importlib.util.spec_from_file_location(
     "metrics_publisher_history",
     Path(__file__).resolve().parents[3] / "lambdas" / "quality_metrics" / "metrics_publisher.py",
@@ -64,9 +66,9 @@ class RecordingCloudWatch:
 def aws(monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     with mock_aws():
-        s3 = boto3.client("s3")
+        s3 = client("s3")
         s3.create_bucket(Bucket=BUCKET)
-        yield s3, RecordingCloudWatch(boto3.client("cloudwatch"))
+        yield s3, RecordingCloudWatch(client("cloudwatch"))
 
 
 def put(s3, day, body, prefix=""):

@@ -1,4 +1,4 @@
-"""One boto3 client per service for the whole run: building a SageMaker client takes a fraction of a second (its
+"""One boto3 client per service for the whole run: building a client takes a fraction of a second (SageMaker's
 service model is large), and every test paid it. moto keeps no state in the client: each test's mock_aws() still
 starts from an empty account."""
 
