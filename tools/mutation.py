@@ -254,10 +254,18 @@ def run_module(workdir: Path, module: str, tests: list[str], size: int) -> dict:
     }
 
 
-def _commit() -> str:
-    """The commit measured; `+dirty` when the work tree differed from it (the copy takes uncommitted files)."""
+def _commit(results: Path) -> str:
+    """The commit measured; `+dirty` when the work tree (but the results file) differed from it: the copy takes
+    uncommitted files."""
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, check=True, capture_output=True, text=True)
-    status = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, check=True, capture_output=True, text=True)
+    inside = results.resolve().is_relative_to(ROOT)
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--", ".", *([f":(exclude){results.resolve()}"] if inside else [])],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return head.stdout.strip() + ("+dirty" if status.stdout.strip() else "")
 
 
@@ -297,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     modules = args.only or sorted(MODULES)
     results: dict = {}
-    commit = _commit()  # before the copy: what the copy holds
+    commit = _commit(args.out)  # before the copy: what the copy holds
     with tempfile.TemporaryDirectory(prefix="mutation-") as tmp:
         workdir = Path(tmp)
         copy_repository(workdir)
