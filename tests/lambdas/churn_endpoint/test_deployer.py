@@ -100,9 +100,11 @@ def register(sagemaker, status="Approved"):
     return package_event(arn, status)
 
 
+# Event names as SageMaker sends them, written out rather than read from the module under test:
+# https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html
 def package_event(arn, status):
     return {
-        "detail-type": deployer.MODEL_PACKAGE_CHANGE,
+        "detail-type": "SageMaker Model Package State Change",
         "source": "aws.sagemaker",
         "detail": {"ModelPackageArn": arn, "ModelPackageGroupName": GROUP, "ModelApprovalStatus": status},
     }
@@ -116,7 +118,7 @@ def set_status(sagemaker, event, status):
 
 
 IN_SERVICE = {
-    "detail-type": deployer.ENDPOINT_CHANGE,
+    "detail-type": "SageMaker Endpoint State Change",
     "detail": {"EndpointName": ENDPOINT, "EndpointStatus": "IN_SERVICE"},
 }
 
@@ -256,7 +258,7 @@ def test_an_approval_while_the_endpoint_is_deleted_fails_for_retry_and_is_not_ma
 def test_in_service_endpoint_gets_target_tracking_scaling(aws):
     sagemaker, autoscaling = aws
     event = {
-        "detail-type": deployer.ENDPOINT_CHANGE,
+        "detail-type": "SageMaker Endpoint State Change",
         "detail": {"EndpointName": ENDPOINT, "EndpointStatus": "IN_SERVICE"},
     }
     assert deployer.dispatch(event, SETTINGS, sagemaker, autoscaling)["action"] == "scaling"
@@ -276,7 +278,7 @@ def test_without_headroom_no_scaling_is_registered(aws):
     sagemaker, autoscaling = aws
     fixed = deployer.Settings.from_env({**ENV, "MAX_INSTANCES": "1"})
     event = {
-        "detail-type": deployer.ENDPOINT_CHANGE,
+        "detail-type": "SageMaker Endpoint State Change",
         "detail": {"EndpointName": ENDPOINT, "EndpointStatus": "IN_SERVICE"},
     }
     assert deployer.dispatch(event, fixed, sagemaker, autoscaling)["action"] == "ignored"
@@ -297,7 +299,10 @@ def test_teardown_deletes_what_deploy_created(aws):
     client = Deleting(sagemaker._client)
     deployer.dispatch(register(sagemaker), SETTINGS, client, autoscaling)
     deployer.dispatch(
-        {"detail-type": deployer.ENDPOINT_CHANGE, "detail": {"EndpointName": ENDPOINT, "EndpointStatus": "IN_SERVICE"}},
+        {
+            "detail-type": "SageMaker Endpoint State Change",
+            "detail": {"EndpointName": ENDPOINT, "EndpointStatus": "IN_SERVICE"},
+        },
         SETTINGS,
         client,
         autoscaling,
@@ -337,17 +342,17 @@ def test_a_failing_teardown_raises_so_the_stack_deletion_fails_with_the_reason(a
     [
         ("not an event", "JSON object"),
         ({"detail-type": "Something Else"}, "'detail-type'"),
-        ({"detail-type": deployer.MODEL_PACKAGE_CHANGE}, "'detail'"),
+        ({"detail-type": "SageMaker Model Package State Change"}, "'detail'"),
         (
             {
-                "detail-type": deployer.MODEL_PACKAGE_CHANGE,
+                "detail-type": "SageMaker Model Package State Change",
                 "detail": {"ModelPackageGroupName": GROUP, "ModelApprovalStatus": "Approved"},
             },
             "'detail.ModelPackageArn'",
         ),
         (
             {
-                "detail-type": deployer.MODEL_PACKAGE_CHANGE,
+                "detail-type": "SageMaker Model Package State Change",
                 "detail": {
                     "ModelPackageArn": "arn",
                     "ModelPackageGroupName": "other",
@@ -356,7 +361,10 @@ def test_a_failing_teardown_raises_so_the_stack_deletion_fails_with_the_reason(a
             },
             "'detail.ModelPackageGroupName'",
         ),
-        ({"detail-type": deployer.ENDPOINT_CHANGE, "detail": {"EndpointName": ENDPOINT}}, "'detail.EndpointStatus'"),
+        (
+            {"detail-type": "SageMaker Endpoint State Change", "detail": {"EndpointName": ENDPOINT}},
+            "'detail.EndpointStatus'",
+        ),
         ({"RequestType": "Replace"}, "'RequestType'"),
     ],
 )

@@ -1,6 +1,8 @@
 """The deployer judged by moto's state and the requests sent, and run through handler() and its environment
 (issue 22: deleting delete_endpoint_config, or EnableNetworkIsolation=False, passed test_deployer.py)."""
 
+import ast
+
 import boto3
 import pytest
 
@@ -138,7 +140,7 @@ def test_scaling_is_registered_only_with_headroom(aws, count, maximum, registere
 def test_an_endpoint_that_is_not_in_service_registers_nothing(aws):
     sagemaker, autoscaling = aws
     event = {
-        "detail-type": deployer.ENDPOINT_CHANGE,
+        "detail-type": "SageMaker Endpoint State Change",
         "detail": {"EndpointName": ENDPOINT, "EndpointStatus": "UPDATING"},
     }
     assert deployer.dispatch(event, SETTINGS, sagemaker, autoscaling)["action"] == "ignored"
@@ -148,14 +150,14 @@ def test_an_endpoint_that_is_not_in_service_registers_nothing(aws):
 def test_another_endpoints_event_is_refused(aws):
     sagemaker, autoscaling = aws
     event = {
-        "detail-type": deployer.ENDPOINT_CHANGE,
+        "detail-type": "SageMaker Endpoint State Change",
         "detail": {"EndpointName": "other", "EndpointStatus": "IN_SERVICE"},
     }
     with pytest.raises(deployer.EventError, match="'detail.EndpointName' is 'other'"):
         deployer.dispatch(event, SETTINGS, sagemaker, autoscaling)
 
 
-def test_the_handler_reads_its_environment_and_creates_the_endpoint(aws, monkeypatch):
+def test_the_handler_reads_its_environment_and_creates_the_endpoint(aws, monkeypatch, capsys):
     """Through handler(): the settings come from the function's environment variables. The event envelope follows
     https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html#eventbridge-model-package
     (version, id, detail-type, source, account, time, region, resources, detail)."""
@@ -193,6 +195,12 @@ def test_the_handler_reads_its_environment_and_creates_the_endpoint(aws, monkeyp
         "endpoint": "env-endpoint",
         "config": "env-endpoint-v1",
     }
+    # What it did is in the function's log.
+    assert ast.literal_eval(capsys.readouterr().out.strip()) == {
+        "action": "created",
+        "endpoint": "env-endpoint",
+        "config": "env-endpoint-v1",
+    }
     config = sagemaker.describe_endpoint_config(EndpointConfigName="env-endpoint-v1")
     assert config["ProductionVariants"][0]["InstanceType"] == "ml.m5.large"
     assert sagemaker.describe_endpoint(EndpointName="env-endpoint")["EndpointConfigName"] == "env-endpoint-v1"
@@ -209,3 +217,58 @@ def test_settings_from_the_environment():
     ) == (1, 3, 1000, 100)
     assert SETTINGS.delete_model_packages is True
     assert SETTINGS.scaling_resource_id == "endpoint/churn-endpoint/variant/AllTraffic"
+
+
+def test_an_approval_queued_while_the_endpoint_updates_is_marked_deployed_at_once(aws):
+    """Otherwise a later metadata edit of that package, after a newer version went live, would deploy it again."""
+    sagemaker, autoscaling = aws
+    deployer.dispatch(register(sagemaker), SETTINGS, sagemaker, autoscaling)
+
+    class Updating(UpdateRecorder):
+        def describe_endpoint(self, **request):
+            return {**self._client.describe_endpoint(**request), "EndpointStatus": "Updating"}
+
+    second = register(sagemaker)
+    busy = Updating(sagemaker._client, sagemaker.package_tags)
+    assert deployer.dispatch(second, SETTINGS, busy, autoscaling)["action"] == "queued"
+    assert sagemaker.package_tags[second["detail"]["ModelPackageArn"]] == {"kit:deployed-approval": "true"}
+
+
+def test_tags_are_read_from_every_page(aws):
+    """ListTags pages its answer (NextToken): a deployed-approval tag on the second page still counts."""
+    sagemaker, autoscaling = aws
+    event = register(sagemaker)
+    arn = event["detail"]["ModelPackageArn"]
+
+    class Paged(Recording):
+        def list_tags(self, ResourceArn, NextToken=None):
+            if ResourceArn != arn:
+                return super().list_tags(ResourceArn=ResourceArn)
+            if NextToken is None:
+                return {"Tags": [{"Key": "team", "Value": "churn"}], "NextToken": "page-2"}
+            assert NextToken == "page-2", NextToken
+            return {"Tags": [{"Key": "kit:deployed-approval", "Value": "true"}]}
+
+    client = Paged(sagemaker._client)
+    result = deployer.dispatch(event, SETTINGS, client, autoscaling)
+    assert result["action"] == "ignored" and "already deployed" in result["reason"]
+    assert client.models == [] and sagemaker.list_endpoints()["Endpoints"] == []
+
+
+def test_the_teardown_logs_each_resource_it_deleted(aws, capsys):
+    """The custom resource returns only its id, so the function's log is the record of what the deletion removed."""
+    sagemaker, autoscaling = aws
+    client = Recording(sagemaker._client)
+    first, second = register(sagemaker), register(sagemaker)
+    deployer.dispatch(first, SETTINGS, client, autoscaling)
+    deployer.dispatch(second, SETTINGS, client, autoscaling)
+    capsys.readouterr()
+    deployer.dispatch(stack_event("Delete"), SETTINGS, client, autoscaling)
+    logged = ast.literal_eval(capsys.readouterr().out.strip())
+    assert {key: sorted(value) if isinstance(value, list) else value for key, value in logged.items()} == {
+        "action": "deleted",
+        "endpoint": ["churn-endpoint"],
+        "endpoint_configs": ["churn-endpoint-v1", "churn-endpoint-v2"],
+        "models": ["churn-endpoint-v1", "churn-endpoint-v2"],
+        "model_packages": sorted([first["detail"]["ModelPackageArn"], second["detail"]["ModelPackageArn"]]),
+    }
