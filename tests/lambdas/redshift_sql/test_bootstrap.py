@@ -1,3 +1,6 @@
+import time
+
+import boto3
 import pytest
 
 import bootstrap
@@ -90,3 +93,65 @@ def test_non_numeric_holdout_names_the_field(fake_runner):
 def test_unknown_request_type_names_the_field():
     with pytest.raises(EventError, match="'RequestType' must be Create, Update or Delete, not 'Upsert'"):
         bootstrap.handle({"RequestType": "Upsert", "ResourceProperties": PROPERTIES})
+
+
+@pytest.fixture
+def handler_runs(monkeypatch, fake_runner):
+    """handler() with the Data API runner it builds replaced by the recording fake, and CloudFormation's answers kept."""
+    calls = {"runners": [], "sent": [], "clock": time.monotonic}
+
+    class Runner(fake_runner):
+        def __init__(self, **kwargs):
+            super().__init__(answers=[("svv_roles", [])])
+            self.workgroup_name, self.database = kwargs["workgroup_name"], kwargs["database"]
+            calls["runners"].append((kwargs, self))
+
+    monkeypatch.setattr(boto3, "client", lambda service: f"{service} client")
+    monkeypatch.setattr(bootstrap, "DataApiRunner", Runner)
+    monkeypatch.setattr(
+        bootstrap.cfn_response,
+        "send",
+        lambda event, status, pid, reason="": calls["sent"].append((status, pid, reason)),
+    )
+    monkeypatch.setenv("STATEMENT_TIMEOUT_SECONDS", "120")
+    return calls
+
+
+def test_create_through_the_handler_runs_the_bootstrap_and_answers_success_with_the_physical_id(handler_runs):
+    before = handler_runs["clock"]()
+    bootstrap.handler({"RequestType": "Create", "ResourceProperties": PROPERTIES}, LambdaContext())
+    after = handler_runs["clock"]()
+    assert handler_runs["sent"] == [("SUCCESS", "job-matching/dev/jobmatch", "")]
+    ((kwargs, runner),) = handler_runs["runners"]
+    assert kwargs["client"] == "redshift-data client"
+    assert (kwargs["workgroup_name"], kwargs["database"], kwargs["secret_arn"]) == (
+        "job-matching",
+        "dev",
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:redshift",
+    )
+    assert kwargs["timeout_seconds"] == 120.0
+    # A minute before the Lambda timeout (840 s left), so the FAILED answer still gets out.
+    assert before + 840 - 60 <= kwargs["deadline"] <= after + 840 - 60
+    assert runner.ran[0][0] == "CREATE SCHEMA IF NOT EXISTS jobmatch" and len(runner.batches) == 1
+
+
+def test_a_failed_update_answers_failed_with_the_error_and_keeps_the_physical_id(handler_runs, monkeypatch):
+    def fail(runner, properties):
+        raise RuntimeError("ERROR: permission denied for schema jobmatch")
+
+    monkeypatch.setattr(bootstrap, "bootstrap", fail)
+    event = {
+        "RequestType": "Update",
+        "PhysicalResourceId": "job-matching/dev/jobmatch",
+        "ResourceProperties": PROPERTIES,
+    }
+    bootstrap.handler(event, LambdaContext())
+    assert handler_runs["sent"] == [
+        ("FAILED", "job-matching/dev/jobmatch", "RuntimeError: ERROR: permission denied for schema jobmatch")
+    ]
+
+
+def test_a_create_that_fails_answers_failed_under_a_stable_placeholder_id(handler_runs, monkeypatch):
+    monkeypatch.setattr(bootstrap, "bootstrap", lambda runner, properties: 1 / 0)
+    bootstrap.handler({"RequestType": "Create", "ResourceProperties": PROPERTIES}, LambdaContext())
+    assert handler_runs["sent"] == [("FAILED", "redshift-bootstrap", "ZeroDivisionError: division by zero")]
