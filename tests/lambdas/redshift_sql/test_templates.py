@@ -45,3 +45,29 @@ def test_unknown_and_missing_values_are_errors():
 def test_statements_split_on_line_end_semicolons_and_drop_comments():
     text = "-- a comment; with a semicolon\nCREATE TABLE a (x INT);\n\nSELECT 'a;b'\nFROM a;\n"
     assert templates.statements(text) == ["CREATE TABLE a (x INT)", "SELECT 'a;b'\nFROM a"]
+
+
+@pytest.mark.parametrize("name", sorted(templates.INTEGERS))
+def test_each_number_range_includes_both_ends_and_nothing_beyond(name):
+    low, high = templates.INTEGERS[name]
+    assert templates.render("${" + name + "}", **{name: low}) == str(low)
+    assert templates.render("${" + name + "}", **{name: high}) == str(high)
+    for outside in (low - 1, high + 1):
+        with pytest.raises(ValueError, match=f"^{name} must be a whole number from {low} to {high}, not {outside}"):
+            templates.render("${" + name + "}", **{name: outside})
+
+
+def test_the_bundled_sql_folder_is_used_when_the_lambda_bundle_has_one(tmp_path, monkeypatch):
+    """In the Lambda bundle the SQL files sit in sql/ next to the handler, not in the repository's sql/redshift_ml/."""
+    (tmp_path / "sql").mkdir()
+    (tmp_path / "sql" / "drop_model.sql").write_text("DROP MODEL IF EXISTS ${schema}.${model_name};\n")
+    monkeypatch.setattr(templates, "__file__", str(tmp_path / "templates.py"))
+    assert templates.sql_dir() == tmp_path / "sql"
+    assert templates.load("drop_model") == "DROP MODEL IF EXISTS ${schema}.${model_name};\n"
+
+
+def test_the_command_line_renders_a_template_with_numbers_as_numbers(capsys):
+    templates.main(["drop_model", "schema=jobmatch", "model_name=job_match_v1"])
+    assert capsys.readouterr().out.strip() == "DROP MODEL IF EXISTS jobmatch.job_match_v1;"
+    templates.main(["drop_model", "schema=jobmatch", "model_name=job_match_v1", "top_k=10"])  # "10" would be refused
+    assert capsys.readouterr().out.strip() == "DROP MODEL IF EXISTS jobmatch.job_match_v1;"
