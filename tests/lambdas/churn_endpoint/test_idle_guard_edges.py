@@ -1,6 +1,7 @@
 """The idle guard's edges and its handler run through its environment (issue 22: the age and window edges, the
 metric dimensions and handler() were not exercised)."""
 
+import ast
 from datetime import datetime, timedelta
 
 import boto3
@@ -66,6 +67,16 @@ def test_invocations_are_summed_over_every_hour_of_the_window(aws):
     assert result == {"action": "none", "reason": "3 invocation(s) in the last 4 h"}
 
 
+def test_a_single_invocation_in_the_window_keeps_the_endpoint(aws):
+    sagemaker, cloudwatch, _, since = aws
+    now = since + timedelta(hours=8)
+    invoked(cloudwatch, now - timedelta(hours=1), 1)
+    notices = Notices()
+    result = idle_guard.check(sagemaker, cloudwatch, notices, SETTINGS, now)
+    assert result == {"action": "none", "reason": "1 invocation(s) in the last 4 h"}
+    assert sagemaker.list_endpoints()["Endpoints"] and notices.published == []
+
+
 def test_the_notice_names_the_endpoint_and_the_kept_config(aws):
     sagemaker, cloudwatch, _, since = aws
     notices = Notices()
@@ -75,7 +86,7 @@ def test_the_notice_names_the_endpoint_and_the_kept_config(aws):
     assert f"config {ENDPOINT}-v1 is kept" in notice["Message"] and "served no request in 4 hours" in notice["Message"]
 
 
-def test_the_handler_reads_its_environment_and_deletes_an_idle_endpoint(aws, monkeypatch):
+def test_the_handler_reads_its_environment_and_deletes_an_idle_endpoint(aws, monkeypatch, capsys):
     """The event is the "Example Scheduled Event event" of
     https://docs.aws.amazon.com/eventbridge/latest/userguide/event-reference.html, literally."""
     sagemaker, _, _, since = aws
@@ -106,6 +117,12 @@ def test_the_handler_reads_its_environment_and_deletes_an_idle_endpoint(aws, mon
         "detail": {},
     }
     assert idle_guard.handler(event, None) == {"action": "deleted", "endpoint": ENDPOINT, "config": f"{ENDPOINT}-v1"}
+    # What it did is in the function's log.
+    assert ast.literal_eval(capsys.readouterr().out.strip()) == {
+        "action": "deleted",
+        "endpoint": ENDPOINT,
+        "config": f"{ENDPOINT}-v1",
+    }
     assert sagemaker.list_endpoints()["Endpoints"] == []
 
 
