@@ -470,3 +470,14 @@ def test_the_sampled_figure_prices_the_job_and_storage_at_that_percent():
         "interval within +-0.01 at 1 TB/day; job and raw storage would cost $8 a "
         "month instead of $76 at 100%"
     )
+
+
+def test_rotations_scale_with_the_rotation_price():
+    """With a rotation price other than $1, multiplying and dividing by it differ: 3 keys x 2 billed rotations x $1.50."""
+    prices = dataclasses.replace(PRICES, unit_prices={**PRICES.unit_prices, "kms_key_rotation_month": {"usd": 1.5}})
+    overhead = StackOverhead(
+        kms_keys=3, alarms=0, secrets=0, interface_endpoint_azs=0, rotating_keys=3, key_rotation_days=365
+    )
+    rotations = next(line for line in estimate.overhead_lines(overhead, prices, hours=100) if "rotations" in line.item)
+    assert (rotations.idle, rotations.workload) == (9.0, 9.0)
+    assert "$4.50 until the second" in rotations.basis
