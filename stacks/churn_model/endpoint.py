@@ -125,13 +125,14 @@ class ChurnEndpoint(Construct):
             enforce_ssl=True,
             retention_period=Duration.days(14),
         )
-        # EventBridge sends undeliverable events to the queue with the key: a key-policy statement limited to this
-        # endpoint's rules (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html; CDK adds the
-        # queue policy with the rule's aws:SourceArn). Target retries need nothing more.
+        # EventBridge sends undeliverable events to the queue with the key (key policy only). Its KMS requests carry
+        # no aws:SourceAccount/aws:SourceArn ("not supported for EventBridge-to-encrypted topics",
+        # https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html; the SQS guide's statement for event
+        # sources has none either), so a statement conditioned on them would drop every dead letter. Who may send
+        # is limited by the queue policy CDK adds, with the rule's aws:SourceArn
+        # (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html).
         encryption_key.allow_service_to_send_encrypted(
-            "events.amazonaws.com",
-            sid="EventBridgeDeadLettersOfChurnRules",
-            source_arn=f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}:rule/{rule_prefix}*",
+            "events.amazonaws.com", sid="EventBridgeDeadLettersOfChurnRules", source_account=False
         )
         acknowledge(
             dead_letters,
