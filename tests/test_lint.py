@@ -75,7 +75,7 @@ def test_mypy_is_strict_on_the_kit_code():
 
 
 def test_mypy_is_clean(mypy_version):
-    # The incremental cache (.mypy_cache/, ignored by git) makes a warm run take seconds; a cold one about a minute.
+    # The incremental cache (.mypy_cache/, ignored by git) makes a warm run take seconds; a cold one 1-2 minutes.
     result = subprocess.run(
         [sys.executable, "-m", "mypy"],
         cwd=PROJECT_ROOT,
