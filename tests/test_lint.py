@@ -72,6 +72,19 @@ def test_mypy_is_strict_on_the_kit_code():
     assert sorted(settings["files"]) == ["lambdas", "spark_jobs", "stacks"]
     for loosening in ("ignore_missing_imports", "follow_imports", "disable_error_code", "allow_untyped_defs"):
         assert loosening not in settings, f"{loosening} belongs on a module override, not on every module"
+    assert "ignore-without-code" in settings["enable_error_code"]
+
+
+def test_every_type_ignore_says_why():
+    """`# type: ignore[code]  # reason`: mypy checks the code (ignore-without-code), this the reason."""
+    unexplained = [
+        f"{path.relative_to(PROJECT_ROOT)}:{number}: {line.strip()}"
+        for folder in ("stacks", "lambdas", "spark_jobs")
+        for path in sorted((PROJECT_ROOT / folder).rglob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if "type: ignore" in line and not re.search(r"type: ignore\[[\w, -]+\]\s+#\s*\S.{8,}", line)
+    ]
+    assert not unexplained, unexplained
 
 
 def test_mypy_is_clean(mypy_version):
