@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from aws_cdk import Aws, CustomResource, Duration, Stack
+from typing import cast
+
+from aws_cdk import Aws, CfnElement, CfnResource, CustomResource, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_events as events
@@ -231,7 +233,7 @@ class ChurnEndpoint(Construct):
             "calls the deployer function, relays its answer to CloudFormation (a failure fails the stack event, "
             "so nothing is lost without a dead-letter queue) and may invoke just that function (and its versions).",
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-            f"AwsSolutions-IAM5[Resource::<{Stack.of(self).get_logical_id(self.deployer.node.default_child)}.Arn>:*]",
+            f"AwsSolutions-IAM5[Resource::<{Stack.of(self).get_logical_id(cast(CfnElement, self.deployer.node.default_child))}.Arn>:*]",
             "AwsSolutions-L1",
             "NIST.800.53.R5-LambdaConcurrency",
             "NIST.800.53.R5-LambdaDLQ",
@@ -239,7 +241,7 @@ class ChurnEndpoint(Construct):
             "NIST.800.53.R5-IAMNoInlinePolicy",
             "lambda_inside_vpc_check",
         )
-        framework = provider.node.find_child("framework-onEvent").node.default_child
+        framework = cast(CfnResource, provider.node.find_child("framework-onEvent").node.default_child)
         for check_id in ("CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"):
             skip_checkov(
                 framework,
@@ -293,7 +295,7 @@ class ChurnEndpoint(Construct):
             iam.PolicyStatement(sid="ReadInvocations", actions=["cloudwatch:GetMetricStatistics"], resources=["*"])
         )
         acknowledge(
-            guard.role,
+            cast(iam.IRole, guard.role),  # a Function given no role creates one
             "GetMetricStatistics has no resource type (it reads the endpoint's Invocations "
             "metric only); action wildcards come from CDK grants on the dead-letter queue and the topic key.",
             "AwsSolutions-IAM5[Resource::*]",
@@ -317,7 +319,7 @@ class ChurnEndpoint(Construct):
         encryption_key: DataKey,
         capture_key: kms.IKey,
     ) -> None:
-        role = self.deployer.role
+        role = cast(iam.IRole, self.deployer.role)  # a Function given no role creates one
         statements = [
             iam.PolicyStatement(
                 sid="ReadApprovedPackages",

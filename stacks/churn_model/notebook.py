@@ -7,6 +7,8 @@ The example script (`examples/sagemaker_pyspark_churn.py`) is copied next to the
 
 from __future__ import annotations
 
+from typing import cast
+
 from aws_cdk import Aws, Fn, Stack
 from aws_cdk import aws_codeartifact as codeartifact
 from aws_cdk import aws_ec2 as ec2
@@ -75,7 +77,7 @@ class SageMakerSparkNotebook(Construct):
             allow_all_outbound=False,
             description="Churn notebook: HTTPS to VPC endpoints only",
         )
-        limit_gateway_endpoint_to_account_buckets(self.vpc.node.find_child("S3"))
+        limit_gateway_endpoint_to_account_buckets(cast(ec2.GatewayVpcEndpoint, self.vpc.node.find_child("S3")))
         # HTTPS only to the S3 gateway endpoint (its prefix list) and the interface endpoints' security group.
         s3_peer = s3_prefix_list(self, aws_sdk_calls_log_group(self, config=config, encryption_key=encryption_key))
         security_group.add_egress_rule(s3_peer, ec2.Port.tcp(443), "HTTPS to the S3 gateway endpoint")

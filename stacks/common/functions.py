@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import cast
 
 import jsii
 from aws_cdk import BundlingOptions, DockerImage, Duration, ILocalBundling
@@ -117,9 +118,9 @@ class KitFunction(lambda_.Function):
             "guard themselves (the model lifecycle refuses a second refresh, the endpoint deployer a busy endpoint)."
         )
         acknowledge(self, no_reservation, "NIST.800.53.R5-LambdaConcurrency")
-        skip_checkov(self.node.default_child, "CKV_AWS_115", no_reservation)
+        skip_checkov(cast(lambda_.CfnFunction, self.node.default_child), "CKV_AWS_115", no_reservation)
         if dead_letter_queue is None:
             acknowledge(self, no_dead_letter_queue_reason, "NIST.800.53.R5-LambdaDLQ")
-            skip_checkov(self.node.default_child, "CKV_AWS_116", no_dead_letter_queue_reason)
+            skip_checkov(cast(lambda_.CfnFunction, self.node.default_child), "CKV_AWS_116", no_dead_letter_queue_reason)
         acknowledge(self, no_vpc, "NIST.800.53.R5-LambdaInsideVPC", "lambda_inside_vpc_check")
-        skip_checkov(self.node.default_child, "CKV_AWS_117", no_vpc)
+        skip_checkov(cast(lambda_.CfnFunction, self.node.default_child), "CKV_AWS_117", no_vpc)

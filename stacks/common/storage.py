@@ -60,7 +60,9 @@ class AccessLogsBucket(s3.Bucket):
             "s3_bucket_logging_enabled_check",
         )
         skip_checkov(
-            self.node.default_child, "CKV_AWS_18", "This is the server access log target; it does not log itself."
+            cast(s3.CfnBucket, self.node.default_child),
+            "CKV_AWS_18",
+            "This is the server access log target; it does not log itself.",
         )
         _acknowledge_shared_settings(self, config)
 
@@ -166,4 +168,4 @@ def _acknowledge_shared_settings(
             else (f"Profile {config.profile!r} turns versioning off (set kit:versioned_buckets=true to keep versions).")
         )
         acknowledge(bucket, reason, "NIST.800.53.R5-S3BucketVersioningEnabled", "s3_bucket_versioning_enabled_check")
-        skip_checkov(bucket.node.default_child, "CKV_AWS_21", reason)
+        skip_checkov(cast(s3.CfnBucket, bucket.node.default_child), "CKV_AWS_21", reason)

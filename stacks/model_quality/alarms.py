@@ -3,6 +3,8 @@ precision low or dropping, label coverage low."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
@@ -50,7 +52,7 @@ class QualityAlarms(Construct):
                 period=DAY,
             )
 
-        definitions = {
+        definitions: dict[str, dict[str, Any]] = {
             "JobFailedAlarm": dict(
                 metric=run.state_machine.metric_failed(period=DAY, statistic="Sum"),
                 threshold=1,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack
+from typing import cast
+
+from aws_cdk import CfnElement, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as targets
@@ -103,14 +105,14 @@ class DailyQualityRun(Construct):
             )
         )
         acknowledge(
-            self.metrics_function.role,
+            cast(iam.IRole, self.metrics_function.role),  # a Function given no role creates one
             "PutMetricData has no resource type; the policy limits it to the kit's metric namespace, and "
             "reads are limited to the summary/ prefix of the results bucket.",
             "AwsSolutions-IAM5[Resource::*]",
             "AwsSolutions-IAM5[Action::s3:GetObject*]",
             "AwsSolutions-IAM5[Action::s3:GetBucket*]",
             "AwsSolutions-IAM5[Action::s3:List*]",
-            f"AwsSolutions-IAM5[Resource::<{Stack.of(self).get_logical_id(storage.results_bucket.node.default_child)}.Arn>/summary/*]",
+            f"AwsSolutions-IAM5[Resource::<{Stack.of(self).get_logical_id(cast(CfnElement, storage.results_bucket.node.default_child))}.Arn>/summary/*]",
         )
 
         thresholds = sorted(set(STANDARD_THRESHOLDS) | {config.quality_decision_threshold})
@@ -314,5 +316,8 @@ class DailyQualityRun(Construct):
             "AwsSolutions-IAM5[Resource::*]",
             "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
             f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:emr-serverless:<AWS::Region>:<AWS::AccountId>:/applications/<{stack.get_logical_id(job.application)}.ApplicationId>/jobruns/*]",
-            *(f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(f.node.default_child)}.Arn>:*]" for f in functions),
+            *(
+                f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(cast(CfnElement, f.node.default_child))}.Arn>:*]"
+                for f in functions
+            ),
         )

@@ -3,6 +3,8 @@ workgroup whose encrypted result location is enforced."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Stack
 from aws_cdk import aws_athena as athena
 from aws_cdk import aws_glue as glue
@@ -33,7 +35,7 @@ REJECTED_STRUCT = (
     "capture_without_label:bigint,ground_truth_without_prediction:bigint>"
 )
 # Columns of each result dataset, as the precision-recall job writes them.
-TABLES: dict[str, tuple[dict, list[tuple[str, str]]]] = {
+TABLES: dict[str, tuple[dict[str, Any], list[tuple[str, str]]]] = {
     "histogram": (
         PARQUET,
         [("bin", "int"), ("lower", "double"), ("upper", "double"), ("positives", "bigint"), ("negatives", "bigint")],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Sequence
+
 from aws_cdk import Duration
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -68,7 +70,7 @@ class QualityStorage(Construct):
         self.access_logs_bucket = AccessLogsBucket(self, "AccessLogsBucket", config=config)
         raw_expiry = [raw_data_rule(config)]
 
-        def bucket(construct_id: str, rules=(), **raw) -> SecureBucket:
+        def bucket(construct_id: str, rules: Sequence[s3.LifecycleRule] = (), **raw: Any) -> SecureBucket:
             return SecureBucket(
                 self,
                 construct_id,

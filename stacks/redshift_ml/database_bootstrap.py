@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_cdk import CustomResource, Duration
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from ..common.config import KitConfig
@@ -13,7 +14,7 @@ from .sample_data import SampleData
 from .warehouse import ServerlessWarehouse
 
 
-def redshift_sql_code():
+def redshift_sql_code() -> lambda_.Code:
     """The Data API handlers with the SQL files bundled beside them."""
     return bundled_code("redshift_sql", sql="sql/redshift_ml")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from aws_cdk import Fn, Stack, Token
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
@@ -120,7 +122,7 @@ class WarehouseNetwork(Construct):
                 )
             },
         )
-        limit_gateway_endpoint_to_account_buckets(vpc.node.find_child("S3"))
+        limit_gateway_endpoint_to_account_buckets(cast(ec2.GatewayVpcEndpoint, vpc.node.find_child("S3")))
         return vpc
 
     def _selected(self) -> ec2.SelectedSubnets:

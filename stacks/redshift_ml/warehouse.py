@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_redshiftserverless as redshift
@@ -114,7 +116,7 @@ class ServerlessWarehouse(Construct):
 
     def _add_usage_limit(self, rpu_hours: int) -> None:
         """CloudFormation has no usage-limit resource: create it through the API, delete it with the stack."""
-        call = dict(service="RedshiftServerless")
+        call: dict[str, Any] = dict(service="RedshiftServerless")
         limit = cr.AwsCustomResource(
             self,
             "DailyUsageLimit",
