@@ -14,7 +14,7 @@ from aws_cdk import aws_quicksight as quicksight
 from constructs import Construct
 
 from ..common.acknowledgments import acknowledge, skip_cfn_lint
-from ..common.config import KitConfig
+from .settings import ModelQualitySettings
 from ..common.encryption import DataKey
 from .query_layer import ResultsCatalog
 from .storage import QualityStorage
@@ -261,7 +261,7 @@ class QualityDashboard(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: KitConfig,
+        settings: ModelQualitySettings,
         encryption_key: DataKey,
         storage: QualityStorage,
         catalog: ResultsCatalog,
@@ -352,7 +352,7 @@ class QualityDashboard(Construct):
             f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(storage.results_bucket.node.default_child)}.Arn>/*]",
             f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(storage.results_bucket.node.default_child)}.Arn>/{catalog.query_results_prefix}*]",
         )
-        owner = config.quicksight_owner_arn
+        owner = settings.quicksight_owner_arn
 
         def permissions(actions: tuple[str, ...]) -> list:
             return [quicksight.CfnDataSource.ResourcePermissionProperty(principal=owner, actions=list(actions))]
@@ -404,10 +404,10 @@ class QualityDashboard(Construct):
         dashboard_permissions = [
             quicksight.CfnDashboard.ResourcePermissionProperty(principal=owner, actions=list(DASHBOARD_OWNER_ACTIONS))
         ]
-        if config.quicksight_viewer_group_arn:
+        if settings.quicksight_viewer_group_arn:
             dashboard_permissions.append(
                 quicksight.CfnDashboard.ResourcePermissionProperty(
-                    principal=config.quicksight_viewer_group_arn, actions=list(VIEWER_ACTIONS)
+                    principal=settings.quicksight_viewer_group_arn, actions=list(VIEWER_ACTIONS)
                 )
             )
         self.dashboard = quicksight.CfnDashboard(
