@@ -7,6 +7,7 @@ fails here."""
 
 from __future__ import annotations
 
+import ast
 import importlib
 import json
 import os
@@ -70,6 +71,43 @@ def test_table_names_every_architecture():
         for path in (PROJECT_ROOT / "stacks").iterdir()
         if path.is_dir() and path.name not in ("common", "__pycache__")
     }
+
+
+def imported_architectures(path: Path) -> set[str]:
+    """The architecture packages (stacks/<name>, not common) a module of stacks/<architecture>/ imports."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level in (0, 2):
+            # In stacks/<architecture>/, `..x` is stacks.x; `from .. import x` and `from stacks import x` name x.
+            base = "stacks." if node.level == 2 else ""
+            if node.module and node.module != "stacks":
+                modules = [base + node.module]
+            else:
+                modules = [f"stacks.{alias.name}" for alias in node.names]
+        else:
+            continue
+        names |= {module.split(".")[1] for module in modules if module.startswith("stacks.")}
+    return names - {"common"}
+
+
+@pytest.mark.parametrize("package", sorted(row["package"] for row in ARCHITECTURES.values()))
+def test_an_architecture_imports_no_other_architecture(package):
+    """A copy carries stacks/common/ and its own package only: its settings and constructs import no other
+    architecture's (app.py does the wiring between them)."""
+    own = package.split("/")[1]
+    for path in sorted((PROJECT_ROOT / package).glob("*.py")):
+        assert imported_architectures(path) <= {own}, f"{path.name} imports {imported_architectures(path) - {own}}"
+
+
+def test_the_import_check_sees_relative_and_absolute_imports(tmp_path):
+    module = tmp_path / "settings.py"
+    module.write_text(
+        "from ..common.config import ConfigError\nfrom ..churn_model.settings import ChurnModelSettings\n"
+        "from .. import model_quality\nimport stacks.redshift_ml.warehouse\nfrom stacks.common import tags\n"
+    )
+    assert imported_architectures(module) == {"churn_model", "model_quality", "redshift_ml"}
 
 
 def construct_module(construct: str, package: str) -> str:
