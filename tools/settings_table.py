@@ -39,10 +39,12 @@ def field_comments(kind: type[ProfileSettings]) -> dict[str, str]:
     tree = ast.parse(inspect.getsource(kind))
     comments: dict[str, str] = {}
     previous = ""
-    for node in tree.body[0].body:
+    (definition,) = tree.body
+    assert isinstance(definition, ast.ClassDef)
+    for node in definition.body:
         if not (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)):
             continue
-        above = []
+        above: list[str] = []
         index = node.lineno - 2
         while index >= 0 and lines[index].strip().startswith("#"):
             above.insert(0, lines[index].strip().lstrip("#").strip())

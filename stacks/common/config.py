@@ -182,17 +182,17 @@ def load_settings(context: Mapping[str, Any], kind: type[S], *, known: Iterable[
     `known`: the app's other settings classes. A `kit:` key that neither `kind`, `CommonSettings` nor one of them
     reads fails, as does a context key that looks like the kit's but is not read.
     """
-    kinds = tuple(dict.fromkeys((CommonSettings, kind, *known)))
+    kinds: tuple[type[ProfileSettings], ...] = tuple(dict.fromkeys((CommonSettings, kind, *known)))
     names = tuple(name for each in kinds for name in each.setting_names())
     _reject_lookalike_keys(context, names)
     profile = context.get(PROFILE_CONTEXT_KEY) or DEFAULT_PROFILE
     _require_profile(profile)
-    wanted = {
+    wanted: dict[str, type[ProfileSettings]] = {
         name: each
         for each in ((CommonSettings, kind) if issubclass(kind, ArchitectureSettings) else (kind,))
         for name in each.setting_names()
     }
-    overrides = {}
+    overrides: dict[str, Any] = {}
     for key, raw in context.items():
         if not key.startswith(OVERRIDE_PREFIX):
             continue
