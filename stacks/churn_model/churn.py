@@ -8,13 +8,13 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ..common.acknowledgments import acknowledge
-from .settings import ChurnModelSettings
 from ..common.encryption import DataKey
 from ..common.storage import AccessLogsBucket, SecureBucket
 from .endpoint import ChurnEndpoint
 from .images import SageMakerImages
 from .notebook import SageMakerSparkNotebook
 from .pipeline import ChurnTrainingPipeline
+from .settings import ChurnModelSettings
 
 DEFAULT_ENDPOINT_NAME = "churn-endpoint"
 

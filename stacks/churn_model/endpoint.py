@@ -16,10 +16,10 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from ..common.acknowledgments import GRANT_ACTION_FINDINGS, acknowledge, acknowledge_bucket_objects, skip_checkov
-from .settings import ChurnModelSettings
 from ..common.encryption import DataKey, grant_create_grant_for_aws_resources
 from ..common.functions import KitFunction, bundled_code
 from ..common.logs import EncryptedLogGroup
+from .settings import ChurnModelSettings
 
 VARIANT_NAME = "AllTraffic"
 

@@ -23,12 +23,12 @@ from ..common.acknowledgments import (
     acknowledge_bucket_objects,
     skip_cfn_lint,
 )
-from .settings import ChurnModelSettings
 from ..common.encryption import DataKey, grant_create_grant_for_aws_resources
 from ..common.functions import PROJECT_ROOT
 from ..common.logs import EncryptedLogGroup, aws_sdk_calls_log_group
 from ..common.network import limit_gateway_endpoint_to_account_buckets, s3_prefix_list
 from ..common.service_roles import flow_logs_to_log_group
+from .settings import ChurnModelSettings
 
 SAGEMAKER_PYSPARK_VERSION = "1.4.5"
 VPC_CIDR = "10.41.0.0/16"

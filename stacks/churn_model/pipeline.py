@@ -20,11 +20,11 @@ from ..common.acknowledgments import (
     acknowledge_bucket_objects,
     skip_cfn_lint,
 )
-from .settings import ChurnModelSettings
 from ..common.encryption import DataKey, grant_create_grant_for_aws_resources
 from ..common.functions import PROJECT_ROOT
 from .images import SageMakerImages
 from .pipeline_definition import PipelineInputs, build_definition
+from .settings import ChurnModelSettings
 
 SAMPLE_ROWS = 20_000
 

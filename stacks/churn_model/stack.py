@@ -7,9 +7,9 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from .settings import ChurnModelSettings
 from ..common.tags import apply_standard_tags
 from .churn import ChurnModel
+from .settings import ChurnModelSettings
 
 
 class ChurnModelStack(Stack):

@@ -8,9 +8,9 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from constructs import Construct
 
-from .settings import ModelQualitySettings
 from ..common.encryption import DataKey
 from .orchestration import DailyQualityRun
+from .settings import ModelQualitySettings
 
 NAMESPACE = "MlKit/ModelQuality"
 DAY = Duration.days(1)

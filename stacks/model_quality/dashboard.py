@@ -14,9 +14,9 @@ from aws_cdk import aws_quicksight as quicksight
 from constructs import Construct
 
 from ..common.acknowledgments import acknowledge, skip_cfn_lint
-from .settings import ModelQualitySettings
 from ..common.encryption import DataKey
 from .query_layer import ResultsCatalog
+from .settings import ModelQualitySettings
 from .storage import QualityStorage
 
 VIEWER_ACTIONS = ("quicksight:DescribeDashboard", "quicksight:ListDashboardVersions", "quicksight:QueryDashboard")

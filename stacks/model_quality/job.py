@@ -9,9 +9,9 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from ..common.acknowledgments import CDK_ASSETS_FINDING, GRANT_ACTION_FINDINGS, acknowledge, acknowledge_bucket_objects
-from .settings import ModelQualitySettings
 from ..common.encryption import DataKey
 from ..common.functions import PROJECT_ROOT, copy_bundling
+from .settings import ModelQualitySettings
 from .storage import QualityStorage
 
 # EMR 7.13.0 ships Spark 3.5.6, the pyspark the job's tests pin (tests/model_quality checks they agree).

@@ -7,13 +7,13 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ..common.acknowledgments import acknowledge
-from .settings import ModelQualitySettings
 from ..common.encryption import DataKey
 from .alarms import QualityAlarms
 from .dashboard import QualityDashboard
 from .job import PrCurveJob
 from .orchestration import DailyQualityRun
 from .query_layer import ResultsCatalog
+from .settings import ModelQualitySettings
 from .storage import CAPTURE_PREFIX, QualityStorage
 
 DEFAULT_ENDPOINT_NAME = "churn-endpoint"

@@ -13,12 +13,12 @@ from aws_cdk import TimeZone
 from constructs import Construct
 
 from ..common.acknowledgments import acknowledge
-from .settings import ModelQualitySettings
 from ..common.encryption import DataKey
 from ..common.functions import KitFunction, bundled_code
 from ..common.logs import EncryptedLogGroup
 from ..common.service_roles import scheduler_role
 from .job import PrCurveJob
+from .settings import ModelQualitySettings
 from .storage import QualityStorage
 
 # Errors of the EMR Serverless integration worth retrying: throttling, capacity and transient service errors.

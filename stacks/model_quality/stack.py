@@ -5,9 +5,9 @@ from __future__ import annotations
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
-from .settings import ModelQualitySettings
 from ..common.tags import apply_standard_tags
 from .monitor import DEFAULT_ENDPOINT_NAME, ModelQualityMonitor
+from .settings import ModelQualitySettings
 
 
 class ModelQualityStack(Stack):

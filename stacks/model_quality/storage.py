@@ -6,9 +6,9 @@ from aws_cdk import Duration
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from .settings import ModelQualitySettings
 from ..common.encryption import DataKey
 from ..common.storage import AccessLogsBucket, SecureBucket
+from .settings import ModelQualitySettings
 
 CAPTURE_PREFIX = "data-capture"
 # Raw capture and labels are written once under unique keys and expire days later; a version would only keep

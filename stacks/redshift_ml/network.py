@@ -6,11 +6,11 @@ from aws_cdk import Fn, Stack, Token
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
-from .settings import REDSHIFT_MIN_AVAILABILITY_ZONES, RedshiftMlSettings
 from ..common.encryption import DataKey
 from ..common.logs import EncryptedLogGroup, aws_sdk_calls_log_group
 from ..common.network import limit_gateway_endpoint_to_account_buckets, s3_prefix_list
 from ..common.service_roles import flow_logs_to_log_group
+from .settings import REDSHIFT_MIN_AVAILABILITY_ZONES, RedshiftMlSettings
 
 VPC_CIDR = "10.40.0.0/16"
 

@@ -12,7 +12,6 @@ from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
 
 from ..common.acknowledgments import acknowledge
-from .settings import RedshiftMlSettings
 from ..common.encryption import DataKey
 from ..common.storage import AccessLogsBucket, SecureBucket
 from .database_bootstrap import DatabaseBootstrap
@@ -20,6 +19,7 @@ from .ml_role import RedshiftMlRole
 from .model_lifecycle import WEEKLY, ModelLifecycle
 from .network import WarehouseNetwork
 from .sample_data import SampleData
+from .settings import RedshiftMlSettings
 from .warehouse import ServerlessWarehouse
 
 NAME_RULES = "lowercase letters, digits and underscores, starting with a letter, at most 63 characters"

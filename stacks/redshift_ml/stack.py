@@ -5,9 +5,9 @@ from __future__ import annotations
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
-from .settings import RedshiftMlSettings
 from ..common.tags import apply_standard_tags
 from .recommender import RedshiftMlRecommender
+from .settings import RedshiftMlSettings
 
 # The recommender's default schema, which this stack keeps.
 RECOMMENDER_SCHEMA = "jobmatch"

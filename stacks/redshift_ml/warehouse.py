@@ -9,10 +9,10 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from ..common.acknowledgments import acknowledge
-from .settings import RedshiftMlSettings
 from ..common.encryption import DataKey
 from ..common.logs import aws_sdk_calls_log_group
 from .network import WarehouseNetwork
+from .settings import RedshiftMlSettings
 
 AUDIT_LOGS = ["userlog", "connectionlog", "useractivitylog"]
 
