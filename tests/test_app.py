@@ -51,9 +51,9 @@ def test_main_fails_synth_on_an_unacknowledged_finding(monkeypatch):
     """app.py registers the nag packs: an insecure construct added to the app stops synth."""
 
     def build_with_insecure_bucket(app):
-        config = app_module.load_config(app.node.get_all_context())
+        settings = app_module.load_kit_settings(app.node.get_all_context())
         s3.Bucket(cdk.Stack(app, "InsecureStack"), "PlainBucket")
-        return config
+        return settings
 
     monkeypatch.setenv("CDK_CONTEXT_JSON", json.dumps(CDK_JSON_CONTEXT))
     monkeypatch.setattr(app_module, "build_app", build_with_insecure_bucket)

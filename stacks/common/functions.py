@@ -14,7 +14,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from .acknowledgments import acknowledge, skip_checkov
-from .config import KitConfig
+from .config import CommonSettings
 from .encryption import DataKey
 from .logs import EncryptedLogGroup
 
@@ -79,7 +79,7 @@ class KitFunction(lambda_.Function):
         scope: Construct,
         construct_id: str,
         *,
-        config: KitConfig,
+        common: CommonSettings,
         encryption_key: DataKey,
         code: lambda_.Code,
         handler: str,
@@ -89,7 +89,7 @@ class KitFunction(lambda_.Function):
         dead_letter_queue: sqs.IQueue | None = None,
         no_dead_letter_queue_reason: str = SYNCHRONOUS_NO_DLQ,
     ) -> None:
-        log_group = EncryptedLogGroup(scope, f"{construct_id}LogGroup", config=config, encryption_key=encryption_key)
+        log_group = EncryptedLogGroup(scope, f"{construct_id}LogGroup", common=common, encryption_key=encryption_key)
         # An own role instead of AWSLambdaBasicExecutionRole: write to this function's log group only.
         role = iam.Role(scope, f"{construct_id}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
         log_group.grant_write(role)

@@ -16,9 +16,9 @@ from aws_cdk import aws_quicksight as quicksight
 from constructs import Construct
 
 from ..common.acknowledgments import acknowledge, skip_cfn_lint
-from ..common.config import KitConfig
 from ..common.encryption import DataKey
 from .query_layer import ResultsCatalog
+from .settings import ModelQualitySettings
 from .storage import QualityStorage
 
 VIEWER_ACTIONS = ("quicksight:DescribeDashboard", "quicksight:ListDashboardVersions", "quicksight:QueryDashboard")
@@ -263,7 +263,7 @@ class QualityDashboard(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: KitConfig,
+        settings: ModelQualitySettings,
         encryption_key: DataKey,
         storage: QualityStorage,
         catalog: ResultsCatalog,
@@ -354,7 +354,7 @@ class QualityDashboard(Construct):
             f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(cast(CfnElement, storage.results_bucket.node.default_child))}.Arn>/*]",
             f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(cast(CfnElement, storage.results_bucket.node.default_child))}.Arn>/{catalog.query_results_prefix}*]",
         )
-        owner = config.quicksight_owner_arn
+        owner = settings.quicksight_owner_arn
 
         def permissions(actions: tuple[str, ...]) -> list[quicksight.CfnDataSource.ResourcePermissionProperty]:
             return [quicksight.CfnDataSource.ResourcePermissionProperty(principal=owner, actions=list(actions))]
@@ -406,10 +406,10 @@ class QualityDashboard(Construct):
         dashboard_permissions = [
             quicksight.CfnDashboard.ResourcePermissionProperty(principal=owner, actions=list(DASHBOARD_OWNER_ACTIONS))
         ]
-        if config.quicksight_viewer_group_arn:
+        if settings.quicksight_viewer_group_arn:
             dashboard_permissions.append(
                 quicksight.CfnDashboard.ResourcePermissionProperty(
-                    principal=config.quicksight_viewer_group_arn, actions=list(VIEWER_ACTIONS)
+                    principal=settings.quicksight_viewer_group_arn, actions=list(VIEWER_ACTIONS)
                 )
             )
         self.dashboard = quicksight.CfnDashboard(

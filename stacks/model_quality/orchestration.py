@@ -15,12 +15,12 @@ from aws_cdk import TimeZone
 from constructs import Construct
 
 from ..common.acknowledgments import acknowledge
-from ..common.config import KitConfig
 from ..common.encryption import DataKey
 from ..common.functions import KitFunction, bundled_code
 from ..common.logs import EncryptedLogGroup
 from ..common.service_roles import scheduler_role
 from .job import PrCurveJob
+from .settings import ModelQualitySettings
 from .storage import QualityStorage
 
 # Errors of the EMR Serverless integration worth retrying: throttling, capacity and transient service errors.
@@ -57,7 +57,7 @@ class DailyQualityRun(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: KitConfig,
+        settings: ModelQualitySettings,
         encryption_key: DataKey,
         storage: QualityStorage,
         job: PrCurveJob,
@@ -71,18 +71,18 @@ class DailyQualityRun(Construct):
         self.run_date_function = KitFunction(
             self,
             "RunDateFunction",
-            config=config,
+            common=settings.common,
             encryption_key=encryption_key,
             code=bundled_code("quality_run_date"),
             handler="run_date.handler",
             description="Resolves the day the model-quality run scores",
             timeout=Duration.seconds(10),
-            environment={"LABEL_DELAY_DAYS": str(config.quality_label_delay_days)},
+            environment={"LABEL_DELAY_DAYS": str(settings.quality_label_delay_days)},
         )
         self.metrics_function = KitFunction(
             self,
             "MetricsFunction",
-            config=config,
+            common=settings.common,
             encryption_key=encryption_key,
             code=bundled_code("quality_metrics"),
             handler="metrics_publisher.handler",
@@ -92,7 +92,7 @@ class DailyQualityRun(Construct):
                 "RESULTS_BUCKET": storage.results_bucket.bucket_name,
                 "RESULTS_PREFIX": "",
                 "ENDPOINT_NAME": endpoint_name,
-                "DECISION_THRESHOLD": str(config.quality_decision_threshold),
+                "DECISION_THRESHOLD": str(settings.quality_decision_threshold),
             },
         )
         storage.results_bucket.grant_read(self.metrics_function, "summary/*")
@@ -115,10 +115,10 @@ class DailyQualityRun(Construct):
             f"AwsSolutions-IAM5[Resource::<{Stack.of(self).get_logical_id(cast(CfnElement, storage.results_bucket.node.default_child))}.Arn>/summary/*]",
         )
 
-        thresholds = sorted(set(STANDARD_THRESHOLDS) | {config.quality_decision_threshold})
+        thresholds = sorted(set(STANDARD_THRESHOLDS) | {settings.quality_decision_threshold})
         # The job stops itself (executionTimeoutMinutes) before the step gives up on it, so a timed-out step never
         # leaves a billed job running.
-        self.job_timeout = Duration.minutes(config.quality_job_timeout_minutes)
+        self.job_timeout = Duration.minutes(settings.quality_job_timeout_minutes)
         self.step_timeout = self.job_timeout.plus(START_MARGIN)
         # Long enough for every attempt of the job step and the waits between them.
         attempts = 1 + FAILED_RUN_RETRIES
@@ -130,12 +130,12 @@ class DailyQualityRun(Construct):
             self,
             "StateMachine",
             state_machine_type=sfn.StateMachineType.STANDARD,
-            definition_body=sfn.DefinitionBody.from_chainable(self._definition(storage, job, thresholds, config)),
+            definition_body=sfn.DefinitionBody.from_chainable(self._definition(storage, job, thresholds, settings)),
             timeout=Duration.minutes(attempts * self.step_timeout.to_minutes() + retry_waits // 60 + 30),
             tracing_enabled=True,
             logs=sfn.LogOptions(
                 destination=EncryptedLogGroup(
-                    self, "StateMachineLogGroup", config=config, encryption_key=encryption_key
+                    self, "StateMachineLogGroup", common=settings.common, encryption_key=encryption_key
                 ),
                 level=sfn.LogLevel.ALL,
                 include_execution_data=True,
@@ -150,8 +150,8 @@ class DailyQualityRun(Construct):
             "DailySchedule",
             schedule=scheduler.ScheduleExpression.cron(
                 minute="0",
-                hour=str(config.quality_schedule_hour),
-                time_zone=TimeZone.of(config.quality_schedule_time_zone),
+                hour=str(settings.quality_schedule_hour),
+                time_zone=TimeZone.of(settings.quality_schedule_time_zone),
             ),
             target=targets.StepFunctionsStartExecution(
                 self.state_machine,
@@ -160,12 +160,12 @@ class DailyQualityRun(Construct):
                 ),
                 role=scheduler_role(self, "SchedulerRole"),
             ),
-            enabled=config.schedules_enabled,
+            enabled=settings.common.schedules_enabled,
             description="Daily precision-recall run of the model-quality job",
         )
 
     def _definition(
-        self, storage: QualityStorage, job: PrCurveJob, thresholds: list[float], config: KitConfig
+        self, storage: QualityStorage, job: PrCurveJob, thresholds: list[float], settings: ModelQualitySettings
     ) -> sfn.IChainable:
         # Every catcher puts the error object at $.error, but its Cause is not always there ("the object usually
         # contains the field Cause", concepts-error-handling), so the message is the whole object as text.
@@ -203,15 +203,15 @@ class DailyQualityRun(Construct):
             "--output",
             storage.results_bucket.s3_url_for_object(),
             "--label-delay-days",
-            str(config.quality_label_delay_days),
+            str(settings.quality_label_delay_days),
             "--thresholds",
             ",".join(f"{t:g}" for t in thresholds),
             "--rollup-days",
             str(ROLLUP_DAYS),
             "--decision-threshold",
-            f"{config.quality_decision_threshold:g}",
+            f"{settings.quality_decision_threshold:g}",
             "--target-half-width",
-            f"{config.quality_target_half_width:g}",
+            f"{settings.quality_target_half_width:g}",
             "--endpoint",
             self.endpoint_name,
             *(("--variant", self.variant_name) if self.variant_name else ()),

@@ -6,7 +6,7 @@ from aws_cdk import CustomResource, Duration
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from ..common.config import KitConfig
+from ..common.config import CommonSettings
 from ..common.encryption import DataKey
 from ..common.functions import KitFunction, bundled_code
 from .data_api_access import grant_data_api
@@ -27,7 +27,7 @@ class DatabaseBootstrap(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: KitConfig,
+        common: CommonSettings,
         encryption_key: DataKey,
         warehouse: ServerlessWarehouse,
         schema: str,
@@ -40,7 +40,7 @@ class DatabaseBootstrap(Construct):
         self.function = KitFunction(
             self,
             "BootstrapFunction",
-            config=config,
+            common=common,
             encryption_key=encryption_key,
             code=redshift_sql_code(),
             handler="bootstrap.handler",

@@ -15,7 +15,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from ..common.acknowledgments import acknowledge
-from ..common.config import KitConfig
+from ..common.config import CommonSettings
 from ..common.encryption import DataKey
 from ..common.logs import EncryptedLogGroup
 from ..common.functions import KitFunction
@@ -48,7 +48,7 @@ class ModelLifecycle(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: KitConfig,
+        common: CommonSettings,
         encryption_key: DataKey,
         warehouse: ServerlessWarehouse,
         model_bucket_name: str,
@@ -71,7 +71,7 @@ class ModelLifecycle(Construct):
         self.function = KitFunction(
             self,
             "LifecycleFunction",
-            config=config,
+            common=common,
             encryption_key=encryption_key,
             code=redshift_sql_code(),
             handler="lifecycle.handler",
@@ -105,7 +105,7 @@ class ModelLifecycle(Construct):
             tracing_enabled=True,
             logs=sfn.LogOptions(
                 destination=EncryptedLogGroup(
-                    self, "StateMachineLogGroup", config=config, encryption_key=encryption_key
+                    self, "StateMachineLogGroup", common=common, encryption_key=encryption_key
                 ),
                 level=sfn.LogLevel.ALL,
                 include_execution_data=True,
@@ -136,7 +136,7 @@ class ModelLifecycle(Construct):
                 input=scheduler.ScheduleTargetInput.from_object({"trigger": "schedule"}),
                 role=scheduler_role(self, "SchedulerRole"),
             ),
-            enabled=config.schedules_enabled,
+            enabled=common.schedules_enabled,
             description="Weekly Redshift ML model refresh",
         )
 
