@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import tempfile
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
 import pytest
@@ -19,48 +16,30 @@ from stacks.common.encryption import DataKey
 from stacks.common.logs import EncryptedLogGroup
 from stacks.common.storage import AccessLogsBucket, SecureBucket
 from stacks.common.tags import apply_standard_tags
+from tests.background import BackgroundLane
 from tools import local_spark
 from tools.synthesis import PROFILES, cdk_json_context
 
 CDK_JSON_CONTEXT = cdk_json_context()
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-
-# Checks that read the source tree only, by test name: started in a background process as soon as collection knows
-# the run has their test, so a cold mypy (about a minute) uses the second core while the tests synthesize on the
-# first; the test then waits for the result. `make test` gets the check without paying its time in sequence.
-BACKGROUND_CHECKS: dict[str, list[str]] = {"test_mypy_is_clean": [sys.executable, "-m", "mypy"]}
-_started = pytest.StashKey[dict[str, tuple[subprocess.Popen[bytes], Path]]]()
+_lane = pytest.StashKey[BackgroundLane]()
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    names = {item.originalname for item in session.items if isinstance(item, pytest.Function)}
-    started = {}
-    for name, command in BACKGROUND_CHECKS.items():
-        if name in names:
-            output = Path(tempfile.mkstemp(prefix=f"{name}-", suffix=".log")[1])
-            with output.open("wb") as sink:
-                process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=sink, stderr=subprocess.STDOUT)
-            started[name] = (process, output)
-    session.config.stash[_started] = started
+    lane = BackgroundLane()
+    lane.start(session.items)
+    session.config.stash[_lane] = lane
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    for process, output in session.config.stash.get(_started, {}).values():
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        output.unlink(missing_ok=True)
+    lane = session.config.stash.get(_lane, None)
+    if lane is not None:
+        lane.close()
 
 
 @pytest.fixture
-def background_check(request: pytest.FixtureRequest):
-    """`background_check(timeout)`: the exit code and output of this test's background check, once it ends."""
-    process, output = request.config.stash[_started][request.node.originalname]
-
-    def result(timeout: float) -> tuple[int, str]:
-        return process.wait(timeout=timeout), output.read_text(errors="replace")
-
-    return result
+def background_result(request: pytest.FixtureRequest) -> Any:
+    """What this test's `@in_background` job returned (tests/background.py), once it has run."""
+    return request.config.stash[_lane].result(request.node.nodeid)
 
 
 def new_app(**context: object) -> cdk.App:

@@ -22,6 +22,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from stacks.common.config import load_settings
+from tests.background import in_background
 from tests.construct_app import PROFILES, new_app
 from tools.synthesis import PROJECT_ROOT
 
@@ -200,10 +201,10 @@ def resources(template: dict) -> dict:
     return {logical_id: normal(resource) for logical_id, resource in template["Resources"].items()}
 
 
-@pytest.mark.parametrize("construct", sorted(ARCHITECTURES))
-def test_copied_architecture_needs_no_feature_flags(construct, tmp_path):
+def copy_and_synthesize(workdir: Path, construct: str) -> tuple[dict, dict]:
+    """The architecture copied into a new app, synthesized with a bare cdk.json and with the kit's."""
     row = ARCHITECTURES[construct]
-    app_dir = tmp_path / "app"
+    app_dir = workdir / "app"
     copy_paths(row["paths"], app_dir)
     args = "".join(f", {name}={value!r}" for name, value in CONSTRUCT_ARGS.get(construct, {}).items())
     (app_dir / "app.py").write_text(
@@ -215,8 +216,15 @@ def test_copied_architecture_needs_no_feature_flags(construct, tmp_path):
             args=args,
         )
     )
-    bare = synthesize(app_dir, {"app": "python3 app.py"}, tmp_path / "bare")
-    kit = synthesize(app_dir, json.loads((PROJECT_ROOT / "cdk.json").read_text()), tmp_path / "kit")
+    bare = synthesize(app_dir, {"app": "python3 app.py"}, workdir / "bare")
+    kit = synthesize(app_dir, json.loads((PROJECT_ROOT / "cdk.json").read_text()), workdir / "kit")
+    return bare, kit
+
+
+@pytest.mark.parametrize("construct", sorted(ARCHITECTURES))
+@in_background(copy_and_synthesize)
+def test_copied_architecture_needs_no_feature_flags(construct, background_result):
+    bare, kit = background_result
     assert_same_resources(bare, kit)
 
 
