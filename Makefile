@@ -125,4 +125,4 @@ image-registries: $(PYTHON_STAMP)
 	$(RUN) python scripts/generate_image_registries.py
 
 clean:
-	rm -rf cdk.out $(VENV) $(CHECKOV_VENV) node_modules .pytest_cache
+	rm -rf cdk.out $(VENV) $(CHECKOV_VENV) node_modules .pytest_cache .mypy_cache

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """CDK app of the ML and analytics reference kit.
 
-Loads the deployment profile once, adds one thin stack per architecture, and registers the validation
+Loads each architecture's settings for the deployment profile once, adds one thin stack per architecture, and registers the validation
 plugins (cdk-nag's AwsSolutions and NIST 800-53 rev 5 packs, and the CfnGuard validator with its bundled
 Control Tower proactive controls) so synth fails on any finding that is not acknowledged with a reason.
 """
 
 import sys
+from dataclasses import dataclass
+from typing import Any, Mapping
 
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
@@ -14,27 +16,55 @@ from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
 
 from stacks.churn_model.stack import ChurnModelStack
 from stacks.common.acknowledgments import CdkManagedHelpers
-from stacks.common.config import ConfigError, KitConfig, load_config
+from stacks.churn_model.settings import ChurnModelSettings
+from stacks.common.config import CommonSettings, ConfigError, load_settings
+from stacks.model_quality.settings import ModelQualitySettings
 from stacks.model_quality.stack import ModelQualityStack
+from stacks.redshift_ml.settings import RedshiftMlSettings
 from stacks.redshift_ml.stack import RedshiftMlStack
 
+# Every settings class of the app: a `kit:` key none of them reads fails synth.
+SETTINGS = (RedshiftMlSettings, ModelQualitySettings, ChurnModelSettings)
 
-def build_app(app: cdk.App) -> KitConfig:
+
+@dataclass(frozen=True)
+class KitSettings:
+    """Each architecture's settings, loaded once from the app's context (all carry the same common settings)."""
+
+    redshift_ml: RedshiftMlSettings
+    model_quality: ModelQualitySettings
+    churn_model: ChurnModelSettings
+
+    @property
+    def common(self) -> CommonSettings:
+        return self.redshift_ml.common
+
+
+def load_kit_settings(context: Mapping[str, Any]) -> KitSettings:
+    """The profile's defaults and the `kit:` overrides of every architecture; a key none of them reads fails."""
+    return KitSettings(
+        redshift_ml=load_settings(context, RedshiftMlSettings, known=SETTINGS),
+        model_quality=load_settings(context, ModelQualitySettings, known=SETTINGS),
+        churn_model=load_settings(context, ChurnModelSettings, known=SETTINGS),
+    )
+
+
+def build_app(app: cdk.App) -> KitSettings:
     """Add the kit's stacks to `app` for the profile its context selects; tests call this too."""
-    config = load_config(app.node.get_all_context())
+    settings = load_kit_settings(app.node.get_all_context())
     cdk.Aspects.of(app).add(CdkManagedHelpers())
-    RedshiftMlStack(app, "RedshiftMlStack", config=config)
-    quality = ModelQualityStack(app, "ModelQualityStack", config=config)
+    RedshiftMlStack(app, "RedshiftMlStack", settings=settings.redshift_ml)
+    quality = ModelQualityStack(app, "ModelQualityStack", settings=settings.model_quality)
     # The churn endpoint's Data Capture is what the daily model-quality job reads.
     ChurnModelStack(
         app,
         "ChurnModelStack",
-        config=config,
+        settings=settings.churn_model,
         capture_bucket=quality.monitor.storage.capture_bucket,
         capture_prefix=quality.monitor.storage.capture_prefix,
         capture_key=quality.monitor.key,
     )
-    return config
+    return settings
 
 
 def main() -> None:

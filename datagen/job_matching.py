@@ -15,8 +15,10 @@ import csv
 import math
 import random
 from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 SKILL_AREAS = 12
 REGIONS = 10
@@ -183,7 +185,7 @@ def _csv_value(value: object) -> object:
     return value
 
 
-def _write(path: Path, header: tuple[str, ...], rows) -> None:
+def _write(path: Path, header: tuple[str, ...], rows: Iterable[Sequence[Any]]) -> None:
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(header)

@@ -2,23 +2,44 @@
 
 from __future__ import annotations
 
-from functools import cache
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
 import aws_cdk as cdk
 import pytest
 
-from app import build_app
+from app import KitSettings, build_app
 from stacks.common.acknowledgments import CdkManagedHelpers
-from stacks.common.config import KitConfig, load_config
+from stacks.common.config import CommonSettings, load_settings
 from stacks.common.encryption import DataKey
 from stacks.common.logs import EncryptedLogGroup
 from stacks.common.storage import AccessLogsBucket, SecureBucket
 from stacks.common.tags import apply_standard_tags
+from tests.background import BackgroundLane
 from tools import local_spark
 from tools.synthesis import PROFILES, cdk_json_context
 
 CDK_JSON_CONTEXT = cdk_json_context()
+_lane = pytest.StashKey[BackgroundLane]()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    lane = BackgroundLane()
+    lane.start(session.items)
+    session.config.stash[_lane] = lane
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    lane = session.config.stash.get(_lane, None)
+    if lane is not None:
+        lane.close()
+
+
+@pytest.fixture
+def background_result(request: pytest.FixtureRequest) -> Any:
+    """What this test's `@in_background` job returned (tests/background.py), once it has run."""
+    return request.config.stash[_lane].result(request.node.nodeid)
 
 
 def new_app(**context: object) -> cdk.App:
@@ -32,15 +53,15 @@ def new_app(**context: object) -> cdk.App:
 class SynthesizedApp:
     app: cdk.App
     assembly: cdk.cx_api.CloudAssembly
-    config: KitConfig
+    settings: KitSettings
 
 
 @pytest.fixture(scope="session", params=PROFILES)
 def kit_app(request: pytest.FixtureRequest) -> SynthesizedApp:
     """The kit's own app, as app.py builds it, for each profile."""
     app = cdk.App(context={**CDK_JSON_CONTEXT, "profile": request.param})
-    config = build_app(app)
-    return SynthesizedApp(app=app, assembly=app.synth(), config=config)
+    settings = build_app(app)
+    return SynthesizedApp(app=app, assembly=app.synth(), settings=settings)
 
 
 # QuickSight principals in the identity region: the dashboard, its data sets and data-source role are built only
@@ -55,8 +76,8 @@ QUICKSIGHT_CONTEXT = {
 def quicksight_app(profile: str) -> SynthesizedApp:
     """The kit's app with the QuickSight dashboard on, synthesized once per profile for every test that asks."""
     app = cdk.App(context={**CDK_JSON_CONTEXT, "profile": profile, **QUICKSIGHT_CONTEXT})
-    config = build_app(app)
-    return SynthesizedApp(app=app, assembly=app.synth(), config=config)
+    settings = build_app(app)
+    return SynthesizedApp(app=app, assembly=app.synth(), settings=settings)
 
 
 @dataclass
@@ -68,19 +89,26 @@ class SharedConstructs:
     log_group: EncryptedLogGroup
 
 
+@dataclass
+class SynthesizedShared:
+    app: cdk.App
+    assembly: cdk.cx_api.CloudAssembly
+    common: CommonSettings
+
+
 @pytest.fixture(scope="session", params=PROFILES)
-def shared_constructs(request: pytest.FixtureRequest) -> tuple[SynthesizedApp, SharedConstructs]:
+def shared_constructs(request: pytest.FixtureRequest) -> tuple[SynthesizedShared, SharedConstructs]:
     """A stack holding one of each shared construct, used the way the architectures use them."""
     app = new_app()
-    config = load_config({"profile": request.param})
+    common = load_settings({"profile": request.param}, CommonSettings)
     stack = cdk.Stack(app, "SharedConstructsStack")
-    apply_standard_tags(stack, config, architecture="shared")
-    key = DataKey(stack, "DataKey", config=config, description="Test data key")
-    access_logs = AccessLogsBucket(stack, "AccessLogsBucket", config=config)
-    bucket = SecureBucket(stack, "DataBucket", config=config, encryption_key=key, access_logs_bucket=access_logs)
-    log_group = EncryptedLogGroup(stack, "LogGroup", config=config, encryption_key=key)
+    apply_standard_tags(stack, common, architecture="shared")
+    key = DataKey(stack, "DataKey", common=common, description="Test data key")
+    access_logs = AccessLogsBucket(stack, "AccessLogsBucket", common=common)
+    bucket = SecureBucket(stack, "DataBucket", common=common, encryption_key=key, access_logs_bucket=access_logs)
+    log_group = EncryptedLogGroup(stack, "LogGroup", common=common, encryption_key=key)
     constructs = SharedConstructs(stack, key, access_logs, bucket, log_group)
-    return SynthesizedApp(app=app, assembly=app.synth(), config=config), constructs
+    return SynthesizedShared(app=app, assembly=app.synth(), common=common), constructs
 
 
 @pytest.fixture(scope="session")

@@ -6,15 +6,17 @@ resources in any app (tests/test_copy_architecture.py checks that against this k
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, TypeVar
 
 import aws_cdk as cdk
 from aws_cdk.assertions import Template
 
 from stacks.common.acknowledgments import CdkManagedHelpers
-from stacks.common.config import PROFILE_DEFAULTS, KitConfig, load_config
+from stacks.common.config import PROFILES, ProfileSettings, load_settings
 
-PROFILES = tuple(PROFILE_DEFAULTS)
+__all__ = ["PROFILES", "construct_template", "new_app"]
+
+S = TypeVar("S", bound=ProfileSettings)
 
 
 def new_app(**context: object) -> cdk.App:
@@ -25,11 +27,12 @@ def new_app(**context: object) -> cdk.App:
 
 
 def construct_template(
-    stack_name: str, build: Callable[[cdk.Stack, KitConfig], object], **context: object
-) -> tuple[Template, KitConfig]:
-    """The template of a stack holding only what `build(stack, config)` adds, and the config it was built with."""
+    stack_name: str, kind: type[S], build: Callable[[cdk.Stack, S], object], **context: object
+) -> tuple[Template, S]:
+    """The template of a stack holding only what `build(stack, settings)` adds, and the settings (of class `kind`,
+    loaded from `context`) it was built with."""
     app = new_app(**context)
-    config = load_config(context)
+    settings = load_settings(context, kind)
     stack = cdk.Stack(app, stack_name)
-    build(stack, config)
-    return Template.from_stack(stack), config
+    build(stack, settings)
+    return Template.from_stack(stack), settings

@@ -10,6 +10,7 @@ from aws_cdk.assertions import Template
 
 import app as app_module
 
+from tests.background import in_background
 from tests.conftest import CDK_JSON_CONTEXT
 from tools.synthesis import PROJECT_ROOT
 
@@ -39,21 +40,33 @@ def test_invalid_setting_fails_synth_naming_the_setting(tmp_path):
     assert "kit:log_retention_days=8 is not allowed" in result.stderr
 
 
-def test_app_synthesizes_with_both_profiles_through_the_validation_plugins(tmp_path):
+def synthesize_both_profiles(workdir):
+    """app.py as the CLI runs it, per profile: its exit, its errors, and whether the templates were written."""
+    outcomes = {}
     for profile in ("sandbox", "production"):
-        outdir = tmp_path / profile
-        result = run_app(outdir, profile=profile)
-        assert result.returncode == 0, result.stderr
-        assert (outdir / "RedshiftMlStack.template.json").exists()
+        result = run_app(workdir / profile, profile=profile)
+        outcomes[profile] = (
+            result.returncode,
+            result.stderr,
+            (workdir / profile / "RedshiftMlStack.template.json").exists(),
+        )
+    return outcomes
+
+
+@in_background(synthesize_both_profiles)
+def test_app_synthesizes_with_both_profiles_through_the_validation_plugins(background_result):
+    for profile, (returncode, stderr, written) in background_result.items():
+        assert returncode == 0, f"{profile}: {stderr}"
+        assert written, profile
 
 
 def test_main_fails_synth_on_an_unacknowledged_finding(monkeypatch):
     """app.py registers the nag packs: an insecure construct added to the app stops synth."""
 
     def build_with_insecure_bucket(app):
-        config = app_module.load_config(app.node.get_all_context())
+        settings = app_module.load_kit_settings(app.node.get_all_context())
         s3.Bucket(cdk.Stack(app, "InsecureStack"), "PlainBucket")
-        return config
+        return settings
 
     monkeypatch.setenv("CDK_CONTEXT_JSON", json.dumps(CDK_JSON_CONTEXT))
     monkeypatch.setattr(app_module, "build_app", build_with_insecure_bucket)

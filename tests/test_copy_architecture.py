@@ -7,6 +7,7 @@ fails here."""
 
 from __future__ import annotations
 
+import ast
 import importlib
 import json
 import os
@@ -20,7 +21,8 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
-from stacks.common.config import load_config
+from stacks.common.config import load_settings
+from tests.background import in_background
 from tests.construct_app import PROFILES, new_app
 from tools.synthesis import PROJECT_ROOT
 
@@ -29,7 +31,7 @@ TABLE_ROW = re.compile(
     r"^\| (?P<name>[^|]+?) \| `(?P<construct>\w+)` \(`(?P<package>stacks/\w+)`\) \| (?P<take>.+) \|$", re.MULTILINE
 )
 PROVIDER_HANDLER = re.compile(r"^Custom\w+CustomResourceProviderHandler[0-9A-F]{8}$")
-# What the README's snippet passes to each construct besides `config`.
+# What the README's snippet passes to each construct besides `settings`.
 CONSTRUCT_ARGS = {"ModelQualityMonitor": {"endpoint_name": "my-endpoint"}}
 APP = """\
 import aws_cdk as cdk
@@ -37,14 +39,15 @@ from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
 
 from stacks.common.acknowledgments import CdkManagedHelpers
-from stacks.common.config import load_config
+from stacks.common.config import load_settings
 from {module} import {construct}
+from {settings_module} import {settings_class}
 
 app = cdk.App()
-config = load_config(app.node.get_all_context())
+settings = load_settings(app.node.get_all_context(), {settings_class})
 cdk.Aspects.of(app).add(CdkManagedHelpers())
 stack = cdk.Stack(app, "MyMlPlatform")
-{construct}(stack, "Copied", config=config{args})
+{construct}(stack, "Copied", settings=settings{args})
 cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), NIST80053R5Checks(app), CfnGuardValidator())
 app.synth()
 """
@@ -71,11 +74,57 @@ def test_table_names_every_architecture():
     }
 
 
+def imported_architectures(path: Path) -> set[str]:
+    """The architecture packages (stacks/<name>, not common) a module of stacks/<architecture>/ imports."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level in (0, 2):
+            # In stacks/<architecture>/, `..x` is stacks.x; `from .. import x` and `from stacks import x` name x.
+            base = "stacks." if node.level == 2 else ""
+            if node.module and node.module != "stacks":
+                modules = [base + node.module]
+            else:
+                modules = [f"stacks.{alias.name}" for alias in node.names]
+        else:
+            continue
+        names |= {module.split(".")[1] for module in modules if module.startswith("stacks.")}
+    return names - {"common"}
+
+
+@pytest.mark.parametrize("package", sorted(row["package"] for row in ARCHITECTURES.values()))
+def test_an_architecture_imports_no_other_architecture(package):
+    """A copy carries stacks/common/ and its own package only: its settings and constructs import no other
+    architecture's (app.py does the wiring between them)."""
+    own = package.split("/")[1]
+    for path in sorted((PROJECT_ROOT / package).glob("*.py")):
+        assert imported_architectures(path) <= {own}, f"{path.name} imports {imported_architectures(path) - {own}}"
+
+
+def test_the_import_check_sees_relative_and_absolute_imports(tmp_path):
+    module = tmp_path / "settings.py"
+    module.write_text(
+        "from ..common.config import ConfigError\nfrom ..churn_model.settings import ChurnModelSettings\n"
+        "from .. import model_quality\nimport stacks.redshift_ml.warehouse\nfrom stacks.common import tags\n"
+    )
+    assert imported_architectures(module) == {"churn_model", "model_quality", "redshift_ml"}
+
+
 def construct_module(construct: str, package: str) -> str:
     for path in sorted((PROJECT_ROOT / package).glob("*.py")):
         if re.search(rf"^class {construct}\(", path.read_text(), re.MULTILINE):
             return f"{package.replace('/', '.')}.{path.stem}"
     raise AssertionError(f"{construct} is not defined in {package}")
+
+
+def settings_class(package: str) -> str:
+    """The architecture's settings class, in its package's settings.py."""
+    found = re.search(
+        r"^class (\w+)\(ArchitectureSettings\):", (PROJECT_ROOT / package / "settings.py").read_text(), re.M
+    )
+    assert found, f"{package}/settings.py defines no ArchitectureSettings"
+    return found[1]
 
 
 def copy_paths(paths: list[str], destination: Path) -> None:
@@ -152,17 +201,30 @@ def resources(template: dict) -> dict:
     return {logical_id: normal(resource) for logical_id, resource in template["Resources"].items()}
 
 
-@pytest.mark.parametrize("construct", sorted(ARCHITECTURES))
-def test_copied_architecture_needs_no_feature_flags(construct, tmp_path):
+def copy_and_synthesize(workdir: Path, construct: str) -> tuple[dict, dict]:
+    """The architecture copied into a new app, synthesized with a bare cdk.json and with the kit's."""
     row = ARCHITECTURES[construct]
-    app_dir = tmp_path / "app"
+    app_dir = workdir / "app"
     copy_paths(row["paths"], app_dir)
     args = "".join(f", {name}={value!r}" for name, value in CONSTRUCT_ARGS.get(construct, {}).items())
     (app_dir / "app.py").write_text(
-        APP.format(module=construct_module(construct, row["package"]), construct=construct, args=args)
+        APP.format(
+            module=construct_module(construct, row["package"]),
+            construct=construct,
+            settings_module=f"{row['package'].replace('/', '.')}.settings",
+            settings_class=settings_class(row["package"]),
+            args=args,
+        )
     )
-    bare = synthesize(app_dir, {"app": "python3 app.py"}, tmp_path / "bare")
-    kit = synthesize(app_dir, json.loads((PROJECT_ROOT / "cdk.json").read_text()), tmp_path / "kit")
+    bare = synthesize(app_dir, {"app": "python3 app.py"}, workdir / "bare")
+    kit = synthesize(app_dir, json.loads((PROJECT_ROOT / "cdk.json").read_text()), workdir / "kit")
+    return bare, kit
+
+
+@pytest.mark.parametrize("construct", sorted(ARCHITECTURES))
+@in_background(copy_and_synthesize)
+def test_copied_architecture_needs_no_feature_flags(construct, background_result):
+    bare, kit = background_result
     assert_same_resources(bare, kit)
 
 
@@ -176,12 +238,15 @@ def assert_same_resources(bare: dict, kit: dict) -> None:
 def construct_templates(profile: str, **flags: object) -> list[dict]:
     """Each architecture's construct in one app (one stack each), with the given feature flags."""
     app = new_app(profile=profile, **flags)
-    config = load_config({"profile": profile})
     stacks = []
     for construct, row in ARCHITECTURES.items():
         module = importlib.import_module(construct_module(construct, row["package"]))
         stack = cdk.Stack(app, f"{construct}Stack")
-        getattr(module, construct)(stack, construct, config=config, **CONSTRUCT_ARGS.get(construct, {}))
+        kind = getattr(
+            importlib.import_module(f"{row['package'].replace('/', '.')}.settings"), settings_class(row["package"])
+        )
+        settings = load_settings({"profile": profile}, kind)
+        getattr(module, construct)(stack, construct, settings=settings, **CONSTRUCT_ARGS.get(construct, {}))
         stacks.append(stack)
     return [Template.from_stack(stack).to_json() for stack in stacks]
 

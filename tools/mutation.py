@@ -49,7 +49,11 @@ MODULES: dict[str, list[str]] = {
     "lambdas/redshift_sql/lifecycle.py": ["tests/lambdas/redshift_sql"],
     "lambdas/redshift_sql/sql_runner.py": ["tests/lambdas/redshift_sql"],
     "lambdas/redshift_sql/templates.py": ["tests/lambdas/redshift_sql"],
+    # The settings: the profile mechanism and common settings, and each architecture's.
     "stacks/common/config.py": ["tests/common/test_config.py", "tests/common/test_config_boundaries.py"],
+    "stacks/redshift_ml/settings.py": ["tests/redshift_ml/test_settings.py"],
+    "stacks/model_quality/settings.py": ["tests/model_quality/test_settings.py"],
+    "stacks/churn_model/settings.py": ["tests/churn_model/test_settings.py"],
     "spark_jobs/model_quality/metrics.py": [
         "tests/spark_jobs/model_quality/test_metrics.py",
         "tests/spark_jobs/model_quality/test_metrics_bounds.py",

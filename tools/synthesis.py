@@ -10,10 +10,9 @@ from pathlib import Path
 import aws_cdk as cdk
 
 from app import build_app
-from stacks.common.config import PROFILE_DEFAULTS
+from stacks.common.config import PROFILES as PROFILES  # the profiles every tool synthesizes
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-PROFILES = tuple(PROFILE_DEFAULTS)
 
 
 def cdk_json_context() -> dict:

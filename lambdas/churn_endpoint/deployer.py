@@ -22,7 +22,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
+
+# A boto3 client: boto3 carries no types, and the handler imports it only at run time.
+Client = Any
 
 MODEL_PACKAGE_CHANGE = "SageMaker Model Package State Change"
 ENDPOINT_CHANGE = "SageMaker Endpoint State Change"
@@ -94,7 +97,7 @@ def _detail(event: Mapping[str, Any], *fields: str) -> list[str]:
     return values
 
 
-def deploy(sagemaker, settings: Settings, event: Mapping[str, Any]) -> dict:
+def deploy(sagemaker: Client, settings: Settings, event: Mapping[str, Any]) -> dict[str, Any]:
     """Serve the package of the event if its approval just changed to Approved; returns what it did."""
     package_arn, group, _ = _detail(event, "ModelPackageArn", "ModelPackageGroupName", "ModelApprovalStatus")
     if group != settings.model_package_group:
@@ -137,7 +140,7 @@ def deploy(sagemaker, settings: Settings, event: Mapping[str, Any]) -> dict:
     return result
 
 
-def deploy_pending(sagemaker, settings: Settings) -> dict | None:
+def deploy_pending(sagemaker: Client, settings: Settings) -> dict[str, Any] | None:
     """Deploy the approval kept while the endpoint was busy, if any (the endpoint is in service now)."""
     endpoint = _describe_endpoint(sagemaker, settings.endpoint_name)
     if endpoint is None or endpoint["EndpointStatus"] in BUSY_STATES:
@@ -151,7 +154,9 @@ def deploy_pending(sagemaker, settings: Settings) -> dict | None:
     return result
 
 
-def _serve(sagemaker, settings: Settings, package_arn: str, version: int, endpoint: dict | None) -> dict:
+def _serve(
+    sagemaker: Client, settings: Settings, package_arn: str, version: int, endpoint: dict[str, Any] | None
+) -> dict[str, Any]:
     name = f"{settings.endpoint_name}-v{version}"
     if endpoint and endpoint["EndpointConfigName"] == name:
         return {"action": "unchanged", "endpoint": settings.endpoint_name, "config": name}
@@ -187,7 +192,7 @@ def _serve(sagemaker, settings: Settings, package_arn: str, version: int, endpoi
     }
 
 
-def _tags(sagemaker, arn: str) -> dict[str, str]:
+def _tags(sagemaker: Client, arn: str) -> dict[str, str]:
     tags: dict[str, str] = {}
     request = {"ResourceArn": arn}
     while True:
@@ -198,11 +203,11 @@ def _tags(sagemaker, arn: str) -> dict[str, str]:
         request["NextToken"] = page["NextToken"]
 
 
-def _mark_deployed(sagemaker, package_arn: str) -> None:
+def _mark_deployed(sagemaker: Client, package_arn: str) -> None:
     sagemaker.add_tags(ResourceArn=package_arn, Tags=[{"Key": DEPLOYED_TAG, "Value": "true"}])
 
 
-def endpoint_config(settings: Settings, name: str) -> dict:
+def endpoint_config(settings: Settings, name: str) -> dict[str, Any]:
     """One variant, encrypted volumes, and Data Capture of every request and response into the capture location."""
     return {
         "EndpointConfigName": name,
@@ -228,7 +233,7 @@ def endpoint_config(settings: Settings, name: str) -> dict:
     }
 
 
-def blue_green(settings: Settings) -> dict:
+def blue_green(settings: Settings) -> dict[str, Any]:
     """Shift all traffic to the new fleet, watch the error alarm for five minutes, roll back if it fires."""
     return {
         "BlueGreenUpdatePolicy": {
@@ -240,7 +245,9 @@ def blue_green(settings: Settings) -> dict:
     }
 
 
-def endpoint_changed(sagemaker, autoscaling, settings: Settings, event: Mapping[str, Any]) -> dict:
+def endpoint_changed(
+    sagemaker: Client, autoscaling: Client, settings: Settings, event: Mapping[str, Any]
+) -> dict[str, Any]:
     """In service again: deploy the approval that waited for it, else make sure scaling is registered."""
     name, status = _detail(event, "EndpointName", "EndpointStatus")
     if name != settings.endpoint_name:
@@ -252,7 +259,7 @@ def endpoint_changed(sagemaker, autoscaling, settings: Settings, event: Mapping[
     return ensure_scaling(autoscaling, settings, status)
 
 
-def ensure_scaling(autoscaling, settings: Settings, status: str) -> dict:
+def ensure_scaling(autoscaling: Client, settings: Settings, status: str) -> dict[str, Any]:
     """Target tracking on invocations per instance, registered once the endpoint is in service (idempotent)."""
     name = settings.endpoint_name
     if status != "IN_SERVICE" or settings.max_instances <= settings.instance_count:
@@ -280,7 +287,7 @@ def ensure_scaling(autoscaling, settings: Settings, status: str) -> dict:
     return {"action": "scaling", "endpoint": name, "min": settings.instance_count, "max": settings.max_instances}
 
 
-def teardown(sagemaker, autoscaling, settings: Settings) -> dict:
+def teardown(sagemaker: Client, autoscaling: Client, settings: Settings) -> dict[str, Any]:
     """Delete what deploy() created, so deleting the stack leaves no endpoint running."""
     deleted: dict[str, list[str]] = {"endpoint": [], "endpoint_configs": [], "models": [], "model_packages": []}
     if settings.max_instances > settings.instance_count:
@@ -317,16 +324,17 @@ def teardown(sagemaker, autoscaling, settings: Settings) -> dict:
     return {"action": "deleted", **deleted}
 
 
-def _describe_endpoint(sagemaker, name: str) -> dict | None:
+def _describe_endpoint(sagemaker: Client, name: str) -> dict[str, Any] | None:
     try:
-        return sagemaker.describe_endpoint(EndpointName=name)
+        endpoint: dict[str, Any] = sagemaker.describe_endpoint(EndpointName=name)
+        return endpoint
     except sagemaker.exceptions.ClientError as error:
         if "Could not find endpoint" in str(error):
             return None
         raise
 
 
-def _create_once(create, **request) -> None:
+def _create_once(create: Callable[..., Any], **request: Any) -> None:
     """Create, or accept that a retry of this event already did."""
     try:
         create(**request)
@@ -335,7 +343,9 @@ def _create_once(create, **request) -> None:
             raise
 
 
-def on_stack_event(sagemaker, autoscaling, settings: Settings, event: Mapping[str, Any]) -> dict:
+def on_stack_event(
+    sagemaker: Client, autoscaling: Client, settings: Settings, event: Mapping[str, Any]
+) -> dict[str, Any]:
     """The teardown custom resource (CDK Provider framework: return for success, raise to fail with the reason)."""
     request = event["RequestType"]
     if request not in ("Create", "Update", "Delete"):
@@ -347,7 +357,7 @@ def on_stack_event(sagemaker, autoscaling, settings: Settings, event: Mapping[st
     return {"PhysicalResourceId": physical_id}
 
 
-def dispatch(event: Any, settings: Settings, sagemaker, autoscaling) -> dict:
+def dispatch(event: Any, settings: Settings, sagemaker: Client, autoscaling: Client) -> dict[str, Any]:
     if not isinstance(event, dict):
         raise EventError(f"The event must be a JSON object, not {type(event).__name__}.")
     if "RequestType" in event:
@@ -363,7 +373,7 @@ def dispatch(event: Any, settings: Settings, sagemaker, autoscaling) -> dict:
     )
 
 
-def handler(event: Any, _context: Any) -> dict:
+def handler(event: Any, _context: Any) -> dict[str, Any]:
     import boto3
 
     result = dispatch(

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
+# A boto3 client: boto3 carries no types, and the handler imports it only at run time.
+Client = Any
+
 
 class EventError(ValueError):
     """A malformed event; the message names the field."""
@@ -37,7 +40,7 @@ class Settings:
         )
 
 
-def invocations(cloudwatch, settings: Settings, now: datetime) -> float:
+def invocations(cloudwatch: Client, settings: Settings, now: datetime) -> float:
     """Requests the endpoint's variant served in the last IDLE_HOURS (hourly sums)."""
     answer = cloudwatch.get_metric_statistics(
         Namespace="AWS/SageMaker",
@@ -51,10 +54,10 @@ def invocations(cloudwatch, settings: Settings, now: datetime) -> float:
         Period=3600,
         Statistics=["Sum"],
     )
-    return sum(point["Sum"] for point in answer["Datapoints"])
+    return float(sum(point["Sum"] for point in answer["Datapoints"]))
 
 
-def check(sagemaker, cloudwatch, sns, settings: Settings, now: datetime) -> dict:
+def check(sagemaker: Client, cloudwatch: Client, sns: Client, settings: Settings, now: datetime) -> dict[str, Any]:
     """Delete the endpoint if it has been in service and unused for the whole idle window."""
     try:
         endpoint = sagemaker.describe_endpoint(EndpointName=settings.endpoint_name)
@@ -83,7 +86,7 @@ def check(sagemaker, cloudwatch, sns, settings: Settings, now: datetime) -> dict
     return {"action": "deleted", "endpoint": settings.endpoint_name, "config": endpoint["EndpointConfigName"]}
 
 
-def handler(event: Any, _context: Any) -> dict:
+def handler(event: Any, _context: Any) -> dict[str, Any]:
     import boto3
 
     if not isinstance(event, dict) or event.get("detail-type") != "Scheduled Event":

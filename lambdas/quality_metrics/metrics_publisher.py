@@ -10,9 +10,13 @@ from __future__ import annotations
 import json
 import os
 from datetime import date, timedelta
+from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
+
+# A boto3 client: boto3 carries no types.
+Client = Any
 
 NAMESPACE = "MlKit/ModelQuality"
 HISTORY_DAYS = 7
@@ -45,7 +49,7 @@ def summary_key(prefix: str, day: str) -> str:
     return f"{prefix.strip('/')}/summary/dt={day}/summary.json".lstrip("/")
 
 
-def parse_summary(text: str, where: str, required: tuple[str, ...] = REQUIRED_FIELDS) -> dict:
+def parse_summary(text: str, where: str, required: tuple[str, ...] = REQUIRED_FIELDS) -> dict[str, Any]:
     try:
         summary = json.loads(text)
     except json.JSONDecodeError as error:
@@ -60,7 +64,9 @@ def parse_summary(text: str, where: str, required: tuple[str, ...] = REQUIRED_FI
     return summary
 
 
-def metric_values(summary: dict, history: list[dict], decision_threshold: float) -> dict[str, float]:
+def metric_values(
+    summary: dict[str, Any], history: list[dict[str, Any]], decision_threshold: float
+) -> dict[str, float]:
     """The metrics to publish; a metric that is undefined for the day (e.g. no positives) is left out."""
     joined = summary["positives"] + summary["negatives"]
     values = {
@@ -110,16 +116,25 @@ def metric_values(summary: dict, history: list[dict], decision_threshold: float)
     return {name: float(value) for name, value in values.items() if value is not None}
 
 
-def _read(s3, bucket: str, key: str) -> str | None:
+def _read(s3: Client, bucket: str, key: str) -> str | None:
     try:
-        return s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
+        body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        return body.decode("utf-8")
     except ClientError as error:
         if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
             return None
         raise
 
 
-def publish(event: dict, s3, cloudwatch, bucket: str, prefix: str, endpoint: str, decision_threshold: float) -> dict:
+def publish(
+    event: Any,
+    s3: Client,
+    cloudwatch: Client,
+    bucket: str,
+    prefix: str,
+    endpoint: str,
+    decision_threshold: float,
+) -> dict[str, Any]:
     if not isinstance(event, dict) or "date" not in event:
         raise SummaryError("the event has no field 'date' (YYYY-MM-DD of the scored day)")
     try:
@@ -156,7 +171,7 @@ def publish(event: dict, s3, cloudwatch, bucket: str, prefix: str, endpoint: str
     return {"date": day.isoformat(), "metrics": values}
 
 
-def handler(event, _context):
+def handler(event: Any, _context: Any) -> dict[str, Any]:
     return publish(
         event,
         boto3.client("s3"),

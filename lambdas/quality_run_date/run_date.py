@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import os
 from datetime import date, datetime, timedelta, timezone
+from typing import Any
 
 
 class RunDateError(ValueError):
     """An event the run cannot take; the message names the field."""
 
 
-def resolve_run_date(event: dict, label_delay_days: int, now: datetime) -> str:
+def resolve_run_date(event: Any, label_delay_days: int, now: datetime) -> str:
     """`{"date": "YYYY-MM-DD"}` runs that day; otherwise the scheduled time (or now) decides."""
     if not isinstance(event, dict):
         raise RunDateError(f"the event must be a JSON object, got {type(event).__name__}")
@@ -34,7 +35,7 @@ def resolve_run_date(event: dict, label_delay_days: int, now: datetime) -> str:
     return (reference.date() - timedelta(days=label_delay_days + 1)).isoformat()
 
 
-def handler(event, _context):
+def handler(event: Any, _context: Any) -> dict[str, Any]:
     label_delay_days = int(os.environ["LABEL_DELAY_DAYS"])
     return {
         "date": resolve_run_date(event, label_delay_days, datetime.now(timezone.utc)),

@@ -18,6 +18,6 @@ def require(event: Any, name: str, kind: type | tuple[type, ...] = str) -> Any:
     if (kind is int and isinstance(value, bool)) or not isinstance(value, kind):
         expected = " or ".join(k.__name__ for k in kind) if isinstance(kind, tuple) else kind.__name__
         raise EventError(f"Field {name!r} must be {expected}, not {type(value).__name__}: {value!r}.")
-    if kind is str and not value.strip():
+    if kind is str and isinstance(value, str) and not value.strip():
         raise EventError(f"Field {name!r} is empty.")
     return value

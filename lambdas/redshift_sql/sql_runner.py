@@ -56,13 +56,15 @@ class DataApiRunner:
         request: dict[str, Any] = {**self._target(), "Sql": sql}
         if parameters:
             request["Parameters"] = [{"name": k, "value": str(v)} for k, v in parameters.items()]
-        return self._call(self.client.execute_statement, **request)["Id"]
+        statement_id: str = self._call(self.client.execute_statement, **request)["Id"]
+        return statement_id
 
     def submit_batch(self, statements: list[str]) -> str:
         """Start statements that run as one transaction (BatchExecuteStatement, up to 40)."""
         if not 1 <= len(statements) <= 40:
             raise ValueError(f"A batch holds 1 to 40 statements, not {len(statements)}.")
-        return self._call(self.client.batch_execute_statement, **self._target(), Sqls=statements)["Id"]
+        statement_id: str = self._call(self.client.batch_execute_statement, **self._target(), Sqls=statements)["Id"]
+        return statement_id
 
     def status(self, statement_id: str) -> dict[str, Any]:
         """Describe a statement; raise if it FAILED or was ABORTED."""

@@ -18,6 +18,7 @@ import argparse
 import json
 import sys
 from dataclasses import dataclass
+from typing import Any
 
 from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -143,7 +144,7 @@ def classify(records: DataFrame, seed: int) -> DataFrame:
     )
 
 
-def run(spark: SparkSession, args: JobArguments) -> dict:
+def run(spark: SparkSession, args: JobArguments) -> dict[str, Any]:
     """Write the splits and the rejected rows; return (and write) the report."""
     hadoop = spark.sparkContext._jsc.hadoopConfiguration()
     hadoop.set("mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")  # no _SUCCESS in XGBoost's channels
@@ -213,7 +214,7 @@ def _remove_empty_parts(spark: SparkSession, folder: str) -> None:
     """Delete the 0-byte part files Spark writes for empty partitions: the XGBoost 1.7-1 container sniffs the CSV
     delimiter on the first line of every file of a channel and fails on an empty one (aws/sagemaker-xgboost-container,
     data_utils.py: validate_data_file_path -> _validate_csv_format -> _get_csv_delimiter)."""
-    jvm = spark.sparkContext._jvm
+    jvm: Any = spark.sparkContext._jvm  # py4j's view of the JVM (untyped), set before any session exists
     path = jvm.org.apache.hadoop.fs.Path(folder)
     fs = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
     for status in fs.listStatus(path):
@@ -223,7 +224,7 @@ def _remove_empty_parts(spark: SparkSession, folder: str) -> None:
 
 def _write_text(spark: SparkSession, uri: str, text: str) -> None:
     """One small file through Hadoop's file system API, so local paths and s3:// behave the same."""
-    jvm = spark.sparkContext._jvm
+    jvm: Any = spark.sparkContext._jvm  # py4j's view of the JVM (untyped), set before any session exists
     path = jvm.org.apache.hadoop.fs.Path(uri)
     stream = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).create(path, True)
     try:

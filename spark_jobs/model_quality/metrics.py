@@ -9,7 +9,9 @@ range it could take for any order inside the bins. Pure Python: it runs on a Spa
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 MAX_CURVE_POINTS = 1000
 Z_95 = 1.959963984540054  # two-sided 95% normal quantile
@@ -23,7 +25,7 @@ class Histogram:
     positives: tuple[int, ...]
     negatives: tuple[int, ...]
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if len(self.positives) != len(self.negatives) or not self.positives:
             raise ValueError("a histogram needs the same, non-zero number of positive and negative bins")
 
@@ -66,7 +68,7 @@ class Histogram:
             tuple(a + b for a, b in zip(self.negatives, other.negatives)),
         )
 
-    def descending(self):
+    def descending(self) -> Iterator[tuple[int, int, int, int, int]]:
         """Non-empty bins from the highest score down, with the counts above each: (index, pos, neg, tp, fp)."""
         true_pos = false_pos = 0
         for index in range(self.bins - 1, -1, -1):
@@ -167,7 +169,7 @@ class ThresholdMetrics:
     recall_lower: float | None = None
     recall_upper: float | None = None
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, float | None]:
         return {
             "threshold": self.threshold,
             "precision": self.precision,
@@ -275,10 +277,11 @@ def best_f1(histogram: Histogram) -> ThresholdMetrics | None:
     total_pos, total_neg = histogram.total_positives, histogram.total_negatives
     if total_pos == 0:
         return None
-    best = None
+    best: ThresholdMetrics | None = None
     for index, pos, neg, true_pos, false_pos in histogram.descending():
         candidate = _classify(histogram.lower(index), true_pos + pos, false_pos + neg, total_pos, total_neg)
-        if best is None or candidate.f1 > best.f1:
+        # With positives present every F1 is defined (0.0 at no true positive), so `or 0.0` never stands in.
+        if best is None or (candidate.f1 or 0.0) > (best.f1 or 0.0):
             best = candidate
     return best
 
@@ -307,7 +310,7 @@ def summarize(
     thresholds: list[float],
     decision_threshold: float | None = None,
     target_half_width: float | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """The metric part of a day's (or a rollup's) summary.
 
     `average_precision_lower/upper` bound the binning error; `average_precision_ci_lower/upper` is the 95%

@@ -16,10 +16,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any, NoReturn
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -72,7 +74,7 @@ class JobArguments:
 
 
 class _OneLineParser(argparse.ArgumentParser):
-    def error(self, message):
+    def error(self, message: str) -> NoReturn:
         raise JobInputError(message)
 
 
@@ -90,11 +92,11 @@ def _show(number: float) -> str:
     return f"{number:g}" if isinstance(number, float) else str(number)
 
 
-def _bounded(name: str, cast: type, low: float, high: float):
+def _bounded(name: str, cast: type[int] | type[float], low: float, high: float) -> Callable[[str], float]:
     """An argparse type: `cast` of the text, within [low, high], or an error that names the option."""
     kind = "a whole number" if cast is int else "a number"
 
-    def parse(text: str):
+    def parse(text: str) -> float:
         try:
             value = cast(text)
         except ValueError:
@@ -221,7 +223,7 @@ def _outcomes(by_id: DataFrame) -> DataFrame:
     joined = (predictions > 0) & (labels > 0)
     label = F.col("s.label_key").bitwiseAND(1)
 
-    def total(condition, value=None):
+    def total(condition: Column, value: Column | None = None) -> Column:
         return F.sum(F.when(condition, F.lit(1) if value is None else value).otherwise(0)).cast(T.LongType())
 
     match_reasons = {
@@ -241,7 +243,7 @@ def _outcomes(by_id: DataFrame) -> DataFrame:
         total(reason.isNotNull(), F.col("s.records")).alias("count"),
     )
 
-    def reject(condition, reject_reason, count, raw, record_id):
+    def reject(condition: Column, reject_reason: Column, count: Column, raw: Column, record_id: Column) -> Column:
         return F.when(
             condition,
             F.struct(
@@ -294,7 +296,7 @@ def score_day(spark: SparkSession, storage: Storage, args: JobArguments, work: s
         storage.delete(rejects_target)
     storage.delete(work)
     totals = dict.fromkeys(COUNT_COLUMNS, 0)
-    binned = {}
+    binned: dict[int, tuple[int, int]] = {}
     for row in rows:
         for name in SUMMED_COLUMNS:
             totals[name] += row[name] or 0
@@ -311,7 +313,7 @@ def build_summary(
     thresholds: tuple[float, ...],
     decision_threshold: float = 0.5,
     target_half_width: float = 0.01,
-) -> dict:
+) -> dict[str, Any]:
     """The summary object: counts, label coverage, the metrics with their 95% intervals, the capture percent that
     would keep those intervals within the target half-width, and the reject counts by reason."""
     totals = counts.totals
@@ -346,11 +348,11 @@ def _partition(output: str, dataset: str, day: date) -> str:
     return f"{output.rstrip('/')}/{dataset}/dt={day.isoformat()}"
 
 
-def _write_table(spark: SparkSession, rows: list, schema: str, path: str) -> None:
+def _write_table(spark: SparkSession, rows: list[tuple[Any, ...]], schema: str, path: str) -> None:
     spark.createDataFrame(rows, schema).coalesce(1).write.mode("overwrite").parquet(path)
 
 
-def write_day(spark: SparkSession, storage: Storage, args: JobArguments, counts: DayCounts) -> dict:
+def write_day(spark: SparkSession, storage: Storage, args: JobArguments, counts: DayCounts) -> dict[str, Any]:
     """Histogram, curve and thresholds as Parquet, then the summary JSON last."""
     histogram = counts.histogram
     _write_table(
@@ -376,7 +378,9 @@ def write_day(spark: SparkSession, storage: Storage, args: JobArguments, counts:
     return summary
 
 
-def stored_histogram(spark: SparkSession, storage: Storage, output: str, days: list[date], bins: int):
+def stored_histogram(
+    spark: SparkSession, storage: Storage, output: str, days: list[date], bins: int
+) -> tuple[metrics.Histogram, list[date]]:
     """Sum of the stored daily histograms of `days`, and the days that had none."""
     present = [day for day in days if storage.exists(_partition(output, "histogram", day))]
     missing = [day for day in days if day not in present]
@@ -393,14 +397,14 @@ def stored_histogram(spark: SparkSession, storage: Storage, output: str, days: l
     return metrics.Histogram.from_counts(bins, {row["bin"]: (row["p"], row["n"]) for row in rows}), missing
 
 
-def write_rollup(spark: SparkSession, storage: Storage, args: JobArguments) -> dict:
-    """Metrics over the last N days (ending at --date) from stored histograms only, raw data untouched."""
-    days = [args.date - timedelta(days=offset) for offset in range(args.rollup_days - 1, -1, -1)]
+def write_rollup(spark: SparkSession, storage: Storage, args: JobArguments, rollup_days: int) -> dict[str, Any]:
+    """Metrics over the last `rollup_days` days (ending at --date) from stored histograms only, raw data untouched."""
+    days = [args.date - timedelta(days=offset) for offset in range(rollup_days - 1, -1, -1)]
     histogram, missing = stored_histogram(spark, storage, args.output, days, args.bins)
     figures = metrics.summarize(histogram, list(args.thresholds))
     rollup = {
         "date": args.date.isoformat(),
-        "days": args.rollup_days,
+        "days": rollup_days,
         "from": days[0].isoformat(),
         "days_missing": [day.isoformat() for day in missing],
         **{
@@ -425,14 +429,14 @@ def write_rollup(spark: SparkSession, storage: Storage, args: JobArguments) -> d
     return rollup
 
 
-def run(spark: SparkSession, args: JobArguments) -> dict:
+def run(spark: SparkSession, args: JobArguments) -> dict[str, Any]:
     """Score one day and write its outputs; returns the summary."""
     storage = Storage(spark)
     work = f"{args.output.rstrip('/')}/_work/dt={args.date.isoformat()}"
     counts = score_day(spark, storage, args, work, _partition(args.output, "rejects", args.date))
     summary = write_day(spark, storage, args, counts)
     if args.rollup_days:
-        write_rollup(spark, storage, args)
+        write_rollup(spark, storage, args, args.rollup_days)
     return summary
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pyspark.sql import SparkSession
 
 
@@ -9,16 +11,18 @@ class Storage:
     """Globbing, existence checks and small driver-side writes on any path Spark itself can read."""
 
     def __init__(self, spark: SparkSession):
-        self._jvm = spark.sparkContext._jvm
+        # py4j's view of the JVM (untyped); SparkContext sets it before any session exists.
+        self._jvm: Any = spark.sparkContext._jvm
         self._conf = spark.sparkContext._jsc.hadoopConfiguration()
 
-    def _resolve(self, path: str):
+    def _resolve(self, path: str) -> tuple[Any, Any]:
+        """The Hadoop FileSystem and Path of `path` (JVM objects through py4j, untyped)."""
         hadoop_path = self._jvm.org.apache.hadoop.fs.Path(path)
         return hadoop_path.getFileSystem(self._conf), hadoop_path
 
     def exists(self, path: str) -> bool:
         fs, hadoop_path = self._resolve(path)
-        return fs.exists(hadoop_path)
+        return bool(fs.exists(hadoop_path))
 
     def glob(self, pattern: str, folders_only: bool = False) -> list[str]:
         """Paths matching a Hadoop glob (only folders if asked); empty (not an error) when nothing matches."""
@@ -46,7 +50,8 @@ class Storage:
         fs, hadoop_path = self._resolve(path)
         stream = fs.open(hadoop_path)
         try:
-            return self._jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8")
+            text: str = self._jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8")
+            return text
         finally:
             stream.close()
 

@@ -8,13 +8,13 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ..common.acknowledgments import acknowledge
-from ..common.config import KitConfig
 from ..common.encryption import DataKey
 from ..common.storage import AccessLogsBucket, SecureBucket
 from .endpoint import ChurnEndpoint
 from .images import SageMakerImages
 from .notebook import SageMakerSparkNotebook
 from .pipeline import ChurnTrainingPipeline
+from .settings import ChurnModelSettings
 
 DEFAULT_ENDPOINT_NAME = "churn-endpoint"
 
@@ -22,7 +22,7 @@ DEFAULT_ENDPOINT_NAME = "churn-endpoint"
 class ChurnModel(Construct):
     """Spark preprocessing and XGBoost training in a SageMaker pipeline, served on a monitored endpoint.
 
-    Props (defaults): `config`; `capture_bucket`, `capture_prefix` and `capture_key`: where Data Capture writes
+    Props (defaults): `settings` (`ChurnModelSettings`: `churn_*` and the common ones); `capture_bucket`, `capture_prefix` and `capture_key`: where Data Capture writes
     (the model-quality monitor's capture location; None: a capture folder in this construct's artifacts bucket);
     `input_bucket` (None: the bundled sample only); `endpoint_name` ("churn-endpoint"); `pipeline_name`
     ("churn-training"); `model_package_group_name` ("churn-models").
@@ -35,7 +35,7 @@ class ChurnModel(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: KitConfig,
+        settings: ChurnModelSettings,
         capture_bucket: s3.IBucket | None = None,
         capture_prefix: str = "data-capture",
         capture_key: kms.IKey | None = None,
@@ -47,16 +47,18 @@ class ChurnModel(Construct):
         super().__init__(scope, construct_id)
         if (capture_bucket is None) != (capture_key is None):
             raise ValueError("Pass capture_bucket and capture_key together (the key that encrypts that bucket).")
-        self.key = DataKey(self, "DataKey", config=config, description="Churn features, models, captures and logs")
-        access_logs = AccessLogsBucket(self, "AccessLogsBucket", config=config)
+        self.key = DataKey(
+            self, "DataKey", common=settings.common, description="Churn features, models, captures and logs"
+        )
+        access_logs = AccessLogsBucket(self, "AccessLogsBucket", common=settings.common)
         self.artifacts_bucket = SecureBucket(
-            self, "ArtifactsBucket", config=config, encryption_key=self.key, access_logs_bucket=access_logs
+            self, "ArtifactsBucket", common=settings.common, encryption_key=self.key, access_logs_bucket=access_logs
         )
         self.images = SageMakerImages(self, "Images")
         self.training = ChurnTrainingPipeline(
             self,
             "TrainingPipeline",
-            config=config,
+            settings=settings,
             encryption_key=self.key,
             images=self.images,
             artifacts_bucket=self.artifacts_bucket,
@@ -67,7 +69,7 @@ class ChurnModel(Construct):
         self.endpoint = ChurnEndpoint(
             self,
             "Endpoint",
-            config=config,
+            settings=settings,
             encryption_key=self.key,
             model_package_group_name=model_package_group_name,
             artifacts_bucket=self.artifacts_bucket,
@@ -78,9 +80,9 @@ class ChurnModel(Construct):
         )
         self.endpoint.node.add_dependency(self.training.model_package_group)
         self.notebook = None
-        if config.churn_notebook:
+        if settings.churn_notebook:
             self.notebook = SageMakerSparkNotebook(
-                self, "Notebook", config=config, encryption_key=self.key, artifacts_bucket=self.artifacts_bucket
+                self, "Notebook", settings=settings, encryption_key=self.key, artifacts_bucket=self.artifacts_bucket
             )
         acknowledge(
             self,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from aws_cdk import Aws, CustomResource, Duration, Stack
+from typing import cast
+
+from aws_cdk import Aws, CfnElement, CfnResource, CustomResource, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_events as events
@@ -16,10 +18,10 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from ..common.acknowledgments import GRANT_ACTION_FINDINGS, acknowledge, acknowledge_bucket_objects, skip_checkov
-from ..common.config import KitConfig
 from ..common.encryption import DataKey, grant_create_grant_for_aws_resources
 from ..common.functions import KitFunction, bundled_code
 from ..common.logs import EncryptedLogGroup
+from .settings import ChurnModelSettings
 
 VARIANT_NAME = "AllTraffic"
 
@@ -39,7 +41,7 @@ class ChurnEndpoint(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: KitConfig,
+        settings: ChurnModelSettings,
         encryption_key: DataKey,
         model_package_group_name: str,
         artifacts_bucket: s3.IBucket,
@@ -125,13 +127,14 @@ class ChurnEndpoint(Construct):
             enforce_ssl=True,
             retention_period=Duration.days(14),
         )
-        # EventBridge sends undeliverable events to the queue with the key: a key-policy statement limited to this
-        # endpoint's rules (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html; CDK adds the
-        # queue policy with the rule's aws:SourceArn). Target retries need nothing more.
+        # EventBridge sends undeliverable events to the queue with the key (key policy only). Its KMS requests carry
+        # no aws:SourceAccount/aws:SourceArn ("not supported for EventBridge-to-encrypted topics",
+        # https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html; the SQS guide's statement for event
+        # sources has none either), so a statement conditioned on them would drop every dead letter. Who may send
+        # is limited by the queue policy CDK adds, with the rule's aws:SourceArn
+        # (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html).
         encryption_key.allow_service_to_send_encrypted(
-            "events.amazonaws.com",
-            sid="EventBridgeDeadLettersOfChurnRules",
-            source_arn=f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}:rule/{rule_prefix}*",
+            "events.amazonaws.com", sid="EventBridgeDeadLettersOfChurnRules", source_account=False
         )
         acknowledge(
             dead_letters,
@@ -142,7 +145,7 @@ class ChurnEndpoint(Construct):
         self.deployer = KitFunction(
             self,
             "DeployerFunction",
-            config=config,
+            common=settings.common,
             encryption_key=encryption_key,
             code=bundled_code("churn_endpoint"),
             handler="deployer.handler",
@@ -154,21 +157,21 @@ class ChurnEndpoint(Construct):
                 "VARIANT_NAME": VARIANT_NAME,
                 "MODEL_PACKAGE_GROUP": model_package_group_name,
                 "MODEL_ROLE_ARN": self.model_role.role_arn,
-                "INSTANCE_TYPE": config.churn_endpoint_instance_type,
-                "INSTANCE_COUNT": str(config.churn_endpoint_instance_count),
-                "MAX_INSTANCES": str(config.churn_endpoint_max_instances),
-                "INVOCATIONS_PER_INSTANCE": str(config.churn_invocations_per_instance),
+                "INSTANCE_TYPE": settings.churn_endpoint_instance_type,
+                "INSTANCE_COUNT": str(settings.churn_endpoint_instance_count),
+                "MAX_INSTANCES": str(settings.churn_endpoint_max_instances),
+                "INVOCATIONS_PER_INSTANCE": str(settings.churn_invocations_per_instance),
                 "CAPTURE_URI": self.capture_uri,
-                "CAPTURE_PERCENT": str(config.churn_capture_percent),
+                "CAPTURE_PERCENT": str(settings.churn_capture_percent),
                 "CAPTURE_KEY_ARN": capture_key.key_arn,
                 "VOLUME_KEY_ARN": encryption_key.key_arn,
                 "ROLLBACK_ALARM": self.error_alarm.alarm_name,
-                "DELETE_MODEL_PACKAGES": "false" if config.retain_data else "true",
+                "DELETE_MODEL_PACKAGES": "false" if settings.common.retain_data else "true",
             },
         )
         # Lambda sends failed asynchronous events to the queue with the function's role: SendMessage and the key.
         dead_letters.grant_send_messages(self.deployer)
-        self._grant_deployer(config, arn, endpoint_name, model_package_group_name, encryption_key, capture_key)
+        self._grant_deployer(settings, arn, endpoint_name, model_package_group_name, encryption_key, capture_key)
         cloudwatch.Alarm(
             self,
             "DeployFailedAlarm",
@@ -220,7 +223,7 @@ class ChurnEndpoint(Construct):
             "EndpointTeardownProvider",
             on_event_handler=self.deployer,
             log_group=EncryptedLogGroup(
-                self, "EndpointTeardownProviderLogGroup", config=config, encryption_key=encryption_key
+                self, "EndpointTeardownProviderLogGroup", common=settings.common, encryption_key=encryption_key
             ),
             provider_function_env_encryption=encryption_key,
         )
@@ -230,7 +233,7 @@ class ChurnEndpoint(Construct):
             "calls the deployer function, relays its answer to CloudFormation (a failure fails the stack event, "
             "so nothing is lost without a dead-letter queue) and may invoke just that function (and its versions).",
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-            f"AwsSolutions-IAM5[Resource::<{Stack.of(self).get_logical_id(self.deployer.node.default_child)}.Arn>:*]",
+            f"AwsSolutions-IAM5[Resource::<{Stack.of(self).get_logical_id(cast(CfnElement, self.deployer.node.default_child))}.Arn>:*]",
             "AwsSolutions-L1",
             "NIST.800.53.R5-LambdaConcurrency",
             "NIST.800.53.R5-LambdaDLQ",
@@ -238,7 +241,7 @@ class ChurnEndpoint(Construct):
             "NIST.800.53.R5-IAMNoInlinePolicy",
             "lambda_inside_vpc_check",
         )
-        framework = provider.node.find_child("framework-onEvent").node.default_child
+        framework = cast(CfnResource, provider.node.find_child("framework-onEvent").node.default_child)
         for check_id in ("CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"):
             skip_checkov(
                 framework,
@@ -255,27 +258,27 @@ class ChurnEndpoint(Construct):
         teardown.node.add_dependency(self.deployer)
 
         self.idle_guard = None
-        if config.churn_idle_hours:
-            self.idle_guard = self._idle_guard(config, encryption_key, endpoint_name, rule_prefix, arn)
+        if settings.churn_idle_hours:
+            self.idle_guard = self._idle_guard(settings, encryption_key, endpoint_name, rule_prefix, arn)
 
     def _idle_guard(
-        self, config: KitConfig, encryption_key: DataKey, endpoint_name: str, rule_prefix: str, arn: str
+        self, settings: ChurnModelSettings, encryption_key: DataKey, endpoint_name: str, rule_prefix: str, arn: str
     ) -> KitFunction:
         """Hourly: delete the endpoint after `churn_idle_hours` without invocations, with a notice on the topic."""
         guard = KitFunction(
             self,
             "IdleGuardFunction",
-            config=config,
+            common=settings.common,
             encryption_key=encryption_key,
             code=bundled_code("churn_endpoint"),
             handler="idle_guard.handler",
-            description=f"Deletes {endpoint_name} after {config.churn_idle_hours} h without invocations",
+            description=f"Deletes {endpoint_name} after {settings.churn_idle_hours} h without invocations",
             timeout=Duration.seconds(30),
             dead_letter_queue=self.dead_letters,
             environment={
                 "ENDPOINT_NAME": endpoint_name,
                 "VARIANT_NAME": VARIANT_NAME,
-                "IDLE_HOURS": str(config.churn_idle_hours),
+                "IDLE_HOURS": str(settings.churn_idle_hours),
                 "TOPIC_ARN": self.topic.topic_arn,
             },
         )
@@ -292,7 +295,7 @@ class ChurnEndpoint(Construct):
             iam.PolicyStatement(sid="ReadInvocations", actions=["cloudwatch:GetMetricStatistics"], resources=["*"])
         )
         acknowledge(
-            guard.role,
+            cast(iam.IRole, guard.role),  # a Function given no role creates one
             "GetMetricStatistics has no resource type (it reads the endpoint's Invocations "
             "metric only); action wildcards come from CDK grants on the dead-letter queue and the topic key.",
             "AwsSolutions-IAM5[Resource::*]",
@@ -303,20 +306,20 @@ class ChurnEndpoint(Construct):
             "IdleGuardSchedule",
             rule_name=f"{rule_prefix}idle-guard",
             schedule=events.Schedule.rate(Duration.hours(1)),
-            description=f"Delete {endpoint_name} when it has been idle for {config.churn_idle_hours} h",
+            description=f"Delete {endpoint_name} when it has been idle for {settings.churn_idle_hours} h",
         ).add_target(targets.LambdaFunction(guard, retry_attempts=2, dead_letter_queue=self.dead_letters))
         return guard
 
     def _grant_deployer(
         self,
-        config: KitConfig,
+        settings: ChurnModelSettings,
         arn: str,
         endpoint_name: str,
         group_name: str,
         encryption_key: DataKey,
         capture_key: kms.IKey,
     ) -> None:
-        role = self.deployer.role
+        role = cast(iam.IRole, self.deployer.role)  # a Function given no role creates one
         statements = [
             iam.PolicyStatement(
                 sid="ReadApprovedPackages",
@@ -368,7 +371,7 @@ class ChurnEndpoint(Construct):
                 conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
             ),
         ]
-        if not config.retain_data:
+        if not settings.common.retain_data:
             # List* calls have no resource type (service authorization reference, SageMaker): "*" or denied.
             statements += [
                 iam.PolicyStatement(
@@ -380,7 +383,7 @@ class ChurnEndpoint(Construct):
                     resources=[f"{arn}:model-package/{group_name}/*"],
                 ),
             ]
-        if config.churn_endpoint_max_instances > config.churn_endpoint_instance_count:
+        if settings.churn_endpoint_max_instances > settings.churn_endpoint_instance_count:
             statements += [
                 iam.PolicyStatement(
                     sid="ScaleEndpoint",
@@ -434,7 +437,7 @@ class ChurnEndpoint(Construct):
                 f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:TargetTracking-endpoint/{endpoint_name}/*]",
                 "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/*]",
             ]
-            if config.churn_endpoint_max_instances > config.churn_endpoint_instance_count
+            if settings.churn_endpoint_max_instances > settings.churn_endpoint_instance_count
             else []
         )
         for statement in statements:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from aws_cdk import Aws, CfnMapping, CfnRule, CfnRuleAssertion, Fn, Stack, Token
 from constructs import Construct
@@ -16,8 +17,9 @@ class UnsupportedRegionError(ValueError):
     """The stack's region has no published image of the kind the pipeline needs."""
 
 
-def load_registries() -> dict:
-    return json.loads(REGISTRIES_FILE.read_text())
+def load_registries() -> dict[str, Any]:
+    registries: dict[str, Any] = json.loads(REGISTRIES_FILE.read_text())
+    return registries
 
 
 class SageMakerImages(Construct):
@@ -53,7 +55,7 @@ class SageMakerImages(Construct):
         self.xgboost = self._uri("XGBoost", data["images"]["XGBoost"])
         self.spark_processing = self._uri("SparkProcessing", data["images"]["SparkProcessing"])
 
-    def _uri(self, key: str, image: dict) -> str:
+    def _uri(self, key: str, image: dict[str, str]) -> str:
         account = self.mapping.find_in_map(Aws.REGION, key)
         return Fn.join(
             "", [account, ".dkr.ecr.", Aws.REGION, ".", Aws.URL_SUFFIX, "/", f"{image['repository']}:{image['tag']}"]

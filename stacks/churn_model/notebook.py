@@ -7,6 +7,8 @@ The example script (`examples/sagemaker_pyspark_churn.py`) is copied next to the
 
 from __future__ import annotations
 
+from typing import cast
+
 from aws_cdk import Aws, Fn, Stack
 from aws_cdk import aws_codeartifact as codeartifact
 from aws_cdk import aws_ec2 as ec2
@@ -23,12 +25,12 @@ from ..common.acknowledgments import (
     acknowledge_bucket_objects,
     skip_cfn_lint,
 )
-from ..common.config import KitConfig
 from ..common.encryption import DataKey, grant_create_grant_for_aws_resources
 from ..common.functions import PROJECT_ROOT
 from ..common.logs import EncryptedLogGroup, aws_sdk_calls_log_group
 from ..common.network import limit_gateway_endpoint_to_account_buckets, s3_prefix_list
 from ..common.service_roles import flow_logs_to_log_group
+from .settings import ChurnModelSettings
 
 SAGEMAKER_PYSPARK_VERSION = "1.4.5"
 VPC_CIDR = "10.41.0.0/16"
@@ -43,7 +45,7 @@ class SageMakerSparkNotebook(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: KitConfig,
+        settings: ChurnModelSettings,
         encryption_key: DataKey,
         artifacts_bucket: s3.IBucket,
     ) -> None:
@@ -63,7 +65,8 @@ class SageMakerSparkNotebook(Construct):
             flow_logs={
                 "All": ec2.FlowLogOptions(
                     destination=flow_logs_to_log_group(
-                        self, EncryptedLogGroup(self, "FlowLogGroup", config=config, encryption_key=encryption_key)
+                        self,
+                        EncryptedLogGroup(self, "FlowLogGroup", common=settings.common, encryption_key=encryption_key),
                     )
                 )
             },
@@ -75,9 +78,11 @@ class SageMakerSparkNotebook(Construct):
             allow_all_outbound=False,
             description="Churn notebook: HTTPS to VPC endpoints only",
         )
-        limit_gateway_endpoint_to_account_buckets(self.vpc.node.find_child("S3"))
+        limit_gateway_endpoint_to_account_buckets(cast(ec2.GatewayVpcEndpoint, self.vpc.node.find_child("S3")))
         # HTTPS only to the S3 gateway endpoint (its prefix list) and the interface endpoints' security group.
-        s3_peer = s3_prefix_list(self, aws_sdk_calls_log_group(self, config=config, encryption_key=encryption_key))
+        s3_peer = s3_prefix_list(
+            self, aws_sdk_calls_log_group(self, common=settings.common, encryption_key=encryption_key)
+        )
         security_group.add_egress_rule(s3_peer, ec2.Port.tcp(443), "HTTPS to the S3 gateway endpoint")
         # disable_inline_rules: its ingress rule is a resource of its own, so it and the notebook group's egress to it
         # do not reference each other (a circular dependency).
@@ -170,7 +175,7 @@ class SageMakerSparkNotebook(Construct):
 
         # As the notebook user, in the conda environment the example uses. A lifecycle script that runs longer than
         # 5 minutes fails the start (API NotebookInstanceLifecycleHook), so the pip install runs in the background
-        # with nohup (https://docs.aws.amazon.com/sagemaker/latest/dg/notebook-lifecycle-config.html); its log is
+        # with nohup (https://docs.aws.amazon.com/sagemaker/latest/dg/notebook-lifecycle-settings.common.html); its log is
         # ~/kit-install.log. Isolated subnets reach only the regional STS endpoint (its interface endpoint), so SDKs
         # and the CLI are set to use it: sts_regional_endpoints in the shared config file
         # (https://docs.aws.amazon.com/sdkref/latest/guide/feature-sts-regionalized-endpoints.html).
@@ -207,7 +212,7 @@ class SageMakerSparkNotebook(Construct):
         self.instance = sagemaker.CfnNotebookInstance(
             self,
             "NotebookInstance",
-            instance_type=config.churn_notebook_instance_type,
+            instance_type=settings.churn_notebook_instance_type,
             role_arn=self.role.role_arn,
             subnet_id=self.vpc.isolated_subnets[0].subnet_id,
             security_group_ids=[security_group.security_group_id],

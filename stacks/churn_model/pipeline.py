@@ -20,11 +20,11 @@ from ..common.acknowledgments import (
     acknowledge_bucket_objects,
     skip_cfn_lint,
 )
-from ..common.config import KitConfig
 from ..common.encryption import DataKey, grant_create_grant_for_aws_resources
 from ..common.functions import PROJECT_ROOT
 from .images import SageMakerImages
 from .pipeline_definition import PipelineInputs, build_definition
+from .settings import ChurnModelSettings
 
 SAMPLE_ROWS = 20_000
 
@@ -43,7 +43,7 @@ class ChurnTrainingPipeline(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: KitConfig,
+        settings: ChurnModelSettings,
         encryption_key: DataKey,
         images: SageMakerImages,
         artifacts_bucket: s3.IBucket,
@@ -59,7 +59,7 @@ class ChurnTrainingPipeline(Construct):
             model_package_group_name=model_package_group_name,
             model_package_group_description="Churn models registered by the churn pipeline",
         )
-        self.model_package_group.apply_removal_policy(config.removal_policy)
+        self.model_package_group.apply_removal_policy(settings.common.removal_policy)
         self.role = iam.Role(
             self,
             "ExecutionRole",
@@ -108,12 +108,12 @@ class ChurnTrainingPipeline(Construct):
             evaluate_file=_file_name(evaluate),
             model_package_group=model_package_group_name,
             default_input_uri=self.sample_data.s3_object_url,
-            processing_instance_type=config.churn_processing_instance_type,
-            processing_instance_count=config.churn_processing_instance_count,
-            training_instance_type=config.churn_training_instance_type,
-            endpoint_instance_type=config.churn_endpoint_instance_type,
-            min_auc=config.churn_min_auc,
-            approval_status="Approved" if config.churn_auto_approve else "PendingManualApproval",
+            processing_instance_type=settings.churn_processing_instance_type,
+            processing_instance_count=settings.churn_processing_instance_count,
+            training_instance_type=settings.churn_training_instance_type,
+            endpoint_instance_type=settings.churn_endpoint_instance_type,
+            min_auc=settings.churn_min_auc,
+            approval_status="Approved" if settings.churn_auto_approve else "PendingManualApproval",
         )
         self.definition = build_definition(inputs)
         self.pipeline = sagemaker.CfnPipeline(

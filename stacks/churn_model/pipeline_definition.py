@@ -9,6 +9,7 @@ never overwrite each other. Values may be CDK tokens; the construct serializes t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 DEFINITION_VERSION = "2020-12-01"
 # The classic churn sample's hyperparameters (binary:logistic, so the endpoint returns P(churn)).
@@ -69,11 +70,11 @@ class PipelineInputs:
     volume_size_gb: int = 30
 
 
-def get(path: str) -> dict:
+def get(path: str) -> dict[str, Any]:
     return {"Get": path}
 
 
-def run_uri(inputs: PipelineInputs, *parts: str) -> dict:
+def run_uri(inputs: PipelineInputs, *parts: str) -> dict[str, Any]:
     """s3://<artifacts bucket>/runs/<execution id>/<parts>: one folder per execution."""
     return {
         "Std:Join": {
@@ -83,7 +84,7 @@ def run_uri(inputs: PipelineInputs, *parts: str) -> dict:
     }
 
 
-def _s3_input(name: str, uri: object, local_path: str) -> dict:
+def _s3_input(name: str, uri: object, local_path: str) -> dict[str, Any]:
     return {
         "InputName": name,
         "S3Input": {
@@ -96,7 +97,7 @@ def _s3_input(name: str, uri: object, local_path: str) -> dict:
     }
 
 
-def _cluster(inputs: PipelineInputs, instance_type: object, instance_count: object) -> dict:
+def _cluster(inputs: PipelineInputs, instance_type: object, instance_count: object) -> dict[str, Any]:
     return {
         "ClusterConfig": {
             "InstanceType": instance_type,
@@ -107,7 +108,7 @@ def _cluster(inputs: PipelineInputs, instance_type: object, instance_count: obje
     }
 
 
-def parameters(inputs: PipelineInputs) -> list[dict]:
+def parameters(inputs: PipelineInputs) -> list[dict[str, Any]]:
     return [
         {"Name": "InputDataUri", "Type": "String", "DefaultValue": inputs.default_input_uri},
         {"Name": "MinimumAuc", "Type": "Float", "DefaultValue": inputs.min_auc},
@@ -117,7 +118,7 @@ def parameters(inputs: PipelineInputs) -> list[dict]:
     ]
 
 
-def prepare_features(inputs: PipelineInputs) -> dict:
+def prepare_features(inputs: PipelineInputs) -> dict[str, Any]:
     """Spark reads the raw CSV and writes the splits straight to S3, which works on any number of instances."""
     code_dir = f"{PROCESSING_ROOT}/input/code"
     return {
@@ -148,8 +149,8 @@ def prepare_features(inputs: PipelineInputs) -> dict:
     }
 
 
-def train_model(inputs: PipelineInputs) -> dict:
-    def channel(name: str) -> dict:
+def train_model(inputs: PipelineInputs) -> dict[str, Any]:
+    def channel(name: str) -> dict[str, Any]:
         return {
             "ChannelName": name,
             "ContentType": "text/csv",
@@ -186,7 +187,7 @@ def train_model(inputs: PipelineInputs) -> dict:
     }
 
 
-def evaluate_model(inputs: PipelineInputs) -> dict:
+def evaluate_model(inputs: PipelineInputs) -> dict[str, Any]:
     """The XGBoost image runs the evaluation script, network-isolated: its inputs and output are staged by S3."""
     code_dir = f"{PROCESSING_ROOT}/input/code"
     return {
@@ -235,7 +236,7 @@ def evaluate_model(inputs: PipelineInputs) -> dict:
     }
 
 
-def register_model(inputs: PipelineInputs) -> dict:
+def register_model(inputs: PipelineInputs) -> dict[str, Any]:
     return {
         "Name": "RegisterModel",
         "Type": "RegisterModel",
@@ -267,7 +268,7 @@ def register_model(inputs: PipelineInputs) -> dict:
     }
 
 
-def auc_too_low() -> dict:
+def auc_too_low() -> dict[str, Any]:
     return {
         "Name": "AucTooLow",
         "Type": "Fail",
@@ -286,7 +287,7 @@ def auc_too_low() -> dict:
     }
 
 
-def check_auc(inputs: PipelineInputs) -> dict:
+def check_auc(inputs: PipelineInputs) -> dict[str, Any]:
     return {
         "Name": "CheckAuc",
         "Type": "Condition",
@@ -309,7 +310,7 @@ def check_auc(inputs: PipelineInputs) -> dict:
     }
 
 
-def build_definition(inputs: PipelineInputs) -> dict:
+def build_definition(inputs: PipelineInputs) -> dict[str, Any]:
     return {
         "Version": DEFINITION_VERSION,
         "Metadata": {},

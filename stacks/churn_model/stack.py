@@ -7,9 +7,9 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from ..common.config import KitConfig
 from ..common.tags import apply_standard_tags
 from .churn import ChurnModel
+from .settings import ChurnModelSettings
 
 
 class ChurnModelStack(Stack):
@@ -18,7 +18,7 @@ class ChurnModelStack(Stack):
         scope: Construct,
         construct_id: str,
         *,
-        config: KitConfig,
+        settings: ChurnModelSettings,
         capture_bucket: s3.IBucket | None = None,
         capture_prefix: str = "data-capture",
         capture_key: kms.IKey | None = None,
@@ -28,11 +28,11 @@ class ChurnModelStack(Stack):
             construct_id,
             description="SageMaker Spark churn model: pipeline, registry, monitored endpoint (ML and analytics kit)",
         )
-        apply_standard_tags(self, config, architecture="churn-model")
+        apply_standard_tags(self, settings.common, architecture="churn-model")
         self.churn = ChurnModel(
             self,
             "Churn",
-            config=config,
+            settings=settings,
             capture_bucket=capture_bucket,
             capture_prefix=capture_prefix,
             capture_key=capture_key,

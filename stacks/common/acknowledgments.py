@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+from typing import cast
 
 import jsii
 from aws_cdk import Acknowledgment, CfnResource, IAspect, Stack, Validations
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from constructs import IConstruct, IValidation
 
 # Rule ids as cdk-nag 3 reports them, optionally with a granular finding: AwsSolutions-IAM5[Action::s3:GetObject*]
@@ -87,7 +89,7 @@ class CdkManagedHelpers:
     def visit(self, node: IConstruct) -> None:
         node_id = node.node.id
         if node_id.endswith("CustomResourceProvider") and isinstance(node.node.try_find_child("Handler"), CfnResource):
-            handler = node.node.find_child("Handler")
+            handler = cast(CfnResource, node.node.find_child("Handler"))  # checked just above
             for check_id in ("CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"):
                 skip_checkov(handler, check_id, CDK_MANAGED_REASON)
             acknowledge(handler, CDK_MANAGED_REASON, "lambda_inside_vpc_check")
@@ -95,7 +97,7 @@ class CdkManagedHelpers:
             skip_checkov(node, "CKV_AWS_158", CDK_MANAGED_REASON)
         elif isinstance(node, lambda_.CfnFunction) and _is_cdk_managed_function(node):
             acknowledge(
-                node.node.scope,  # the Function, so its role and log group are covered too
+                cast(IConstruct, node.node.scope),  # the Function, so its role and log group are covered too
                 CDK_MANAGED_REASON,
                 f"AwsSolutions-IAM4[Policy::{BASIC_EXECUTION_ROLE}]",
                 "NIST.800.53.R5-CloudWatchLogGroupEncrypted",
@@ -119,7 +121,7 @@ def _is_cdk_managed_function(function: CfnResource) -> bool:
     return any(marker in path for marker in CDK_MANAGED_FUNCTION_MARKERS)
 
 
-def acknowledge_bucket_objects(construct: IConstruct, reason: str, bucket, pattern: str = "*") -> None:
+def acknowledge_bucket_objects(construct: IConstruct, reason: str, bucket: s3.IBucket, pattern: str = "*") -> None:
     """Acknowledge the IAM5 finding of a grant on `pattern` objects of `bucket`, as cdk-nag renders it.
 
     The id is computed once references are resolved (a construct validation runs after that and before the nag

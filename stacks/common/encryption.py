@@ -7,20 +7,20 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from .config import KitConfig
+from .config import CommonSettings
 
 
 class DataKey(kms.Key):
     """A symmetric KMS key with yearly rotation; removal and deletion window follow the profile."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: KitConfig, description: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, common: CommonSettings, description: str) -> None:
         super().__init__(
             scope,
             construct_id,
             description=description,
             enable_key_rotation=True,
-            removal_policy=config.removal_policy,
-            pending_window=Duration.days(config.key_deletion_window_days),
+            removal_policy=common.removal_policy,
+            pending_window=Duration.days(common.key_deletion_window_days),
         )
 
         # Only AWS services may create grants on the key (Control Tower CT.KMS.PR.3, the CfnGuard plugin's

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import cast
 
 import jsii
 from aws_cdk import BundlingOptions, DockerImage, Duration, ILocalBundling
@@ -13,7 +14,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from .acknowledgments import acknowledge, skip_checkov
-from .config import KitConfig
+from .config import CommonSettings
 from .encryption import DataKey
 from .logs import EncryptedLogGroup
 
@@ -78,7 +79,7 @@ class KitFunction(lambda_.Function):
         scope: Construct,
         construct_id: str,
         *,
-        config: KitConfig,
+        common: CommonSettings,
         encryption_key: DataKey,
         code: lambda_.Code,
         handler: str,
@@ -88,7 +89,7 @@ class KitFunction(lambda_.Function):
         dead_letter_queue: sqs.IQueue | None = None,
         no_dead_letter_queue_reason: str = SYNCHRONOUS_NO_DLQ,
     ) -> None:
-        log_group = EncryptedLogGroup(scope, f"{construct_id}LogGroup", config=config, encryption_key=encryption_key)
+        log_group = EncryptedLogGroup(scope, f"{construct_id}LogGroup", common=common, encryption_key=encryption_key)
         # An own role instead of AWSLambdaBasicExecutionRole: write to this function's log group only.
         role = iam.Role(scope, f"{construct_id}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
         log_group.grant_write(role)
@@ -117,9 +118,9 @@ class KitFunction(lambda_.Function):
             "guard themselves (the model lifecycle refuses a second refresh, the endpoint deployer a busy endpoint)."
         )
         acknowledge(self, no_reservation, "NIST.800.53.R5-LambdaConcurrency")
-        skip_checkov(self.node.default_child, "CKV_AWS_115", no_reservation)
+        skip_checkov(cast(lambda_.CfnFunction, self.node.default_child), "CKV_AWS_115", no_reservation)
         if dead_letter_queue is None:
             acknowledge(self, no_dead_letter_queue_reason, "NIST.800.53.R5-LambdaDLQ")
-            skip_checkov(self.node.default_child, "CKV_AWS_116", no_dead_letter_queue_reason)
+            skip_checkov(cast(lambda_.CfnFunction, self.node.default_child), "CKV_AWS_116", no_dead_letter_queue_reason)
         acknowledge(self, no_vpc, "NIST.800.53.R5-LambdaInsideVPC", "lambda_inside_vpc_check")
-        skip_checkov(self.node.default_child, "CKV_AWS_117", no_vpc)
+        skip_checkov(cast(lambda_.CfnFunction, self.node.default_child), "CKV_AWS_117", no_vpc)

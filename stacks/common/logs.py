@@ -7,7 +7,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from .acknowledgments import acknowledge
-from .config import KitConfig
+from .config import CommonSettings
 from .encryption import DataKey
 
 
@@ -17,7 +17,7 @@ class EncryptedLogGroup(logs.LogGroup):
         scope: Construct,
         construct_id: str,
         *,
-        config: KitConfig,
+        common: CommonSettings,
         encryption_key: DataKey,
         log_group_name: str | None = None,
     ) -> None:
@@ -27,19 +27,19 @@ class EncryptedLogGroup(logs.LogGroup):
             construct_id,
             log_group_name=log_group_name,
             encryption_key=encryption_key,
-            retention=config.log_retention,
-            removal_policy=config.removal_policy,
+            retention=common.log_retention,
+            removal_policy=common.removal_policy,
         )
-        if config.log_retention_days < 365:
+        if common.log_retention_days < 365:
             acknowledge(
                 self,
-                f"Profile {config.profile!r} keeps logs {config.log_retention_days} days to stay cheap and "
+                f"Profile {common.profile!r} keeps logs {common.log_retention_days} days to stay cheap and "
                 "destroyable; the production profile keeps them 365 (kit:log_retention_days).",
                 "cloudwatch_log_group_retention_period_check",
             )
 
 
-def aws_sdk_calls_log_group(scope: Construct, *, config: KitConfig, encryption_key: DataKey) -> logs.ILogGroup:
+def aws_sdk_calls_log_group(scope: Construct, *, common: CommonSettings, encryption_key: DataKey) -> logs.ILogGroup:
     """The log group of the stack's AwsCustomResource function, one per stack like the function itself: pass it as
     `log_group` to every AwsCustomResource. Without it the function's logs depend on the app's feature flags
     (`@aws-cdk/aws-lambda:useCdkManagedLogGroup`: an unencrypted group kept two years, or one kept forever)."""
@@ -47,4 +47,4 @@ def aws_sdk_calls_log_group(scope: Construct, *, config: KitConfig, encryption_k
     existing = stack.node.try_find_child("AwsSdkCallsLogGroup")
     if isinstance(existing, logs.LogGroup):
         return existing
-    return EncryptedLogGroup(stack, "AwsSdkCallsLogGroup", config=config, encryption_key=encryption_key)
+    return EncryptedLogGroup(stack, "AwsSdkCallsLogGroup", common=common, encryption_key=encryption_key)

@@ -11,22 +11,22 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from .acknowledgments import acknowledge, skip_checkov
-from .config import KitConfig
+from .config import CommonSettings
 
 ABORT_INCOMPLETE_UPLOADS = s3.LifecycleRule(
     id="AbortIncompleteMultipartUploads", abort_incomplete_multipart_upload_after=Duration.days(7)
 )
 
 
-def _common_bucket_settings(config: KitConfig) -> dict[str, Any]:
+def _common_bucket_settings(common: CommonSettings) -> dict[str, Any]:
     return dict(
         enforce_ssl=True,
         minimum_tls_version=1.2,
         block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
         object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-        versioned=config.versioned_buckets,
-        removal_policy=config.removal_policy,
-        auto_delete_objects=config.auto_delete_objects,
+        versioned=common.versioned_buckets,
+        removal_policy=common.removal_policy,
+        auto_delete_objects=common.auto_delete_objects,
     )
 
 
@@ -37,16 +37,16 @@ class AccessLogsBucket(s3.Bucket):
     bucket cannot use the customer-managed key; it holds request logs, not data.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: KitConfig) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, common: CommonSettings) -> None:
         super().__init__(
             scope,
             construct_id,
             encryption=s3.BucketEncryption.S3_MANAGED,
             lifecycle_rules=[
                 ABORT_INCOMPLETE_UPLOADS,
-                s3.LifecycleRule(id="ExpireAccessLogs", expiration=Duration.days(config.access_log_expiry_days)),
+                s3.LifecycleRule(id="ExpireAccessLogs", expiration=Duration.days(common.access_log_expiry_days)),
             ],
-            **_common_bucket_settings(config),
+            **_common_bucket_settings(common),
         )
         acknowledge(
             self,
@@ -60,9 +60,11 @@ class AccessLogsBucket(s3.Bucket):
             "s3_bucket_logging_enabled_check",
         )
         skip_checkov(
-            self.node.default_child, "CKV_AWS_18", "This is the server access log target; it does not log itself."
+            cast(s3.CfnBucket, self.node.default_child),
+            "CKV_AWS_18",
+            "This is the server access log target; it does not log itself.",
         )
-        _acknowledge_shared_settings(self, config)
+        _acknowledge_shared_settings(self, common)
 
 
 class SecureBucket(s3.Bucket):
@@ -79,7 +81,7 @@ class SecureBucket(s3.Bucket):
         scope: Construct,
         construct_id: str,
         *,
-        config: KitConfig,
+        common: CommonSettings,
         encryption_key: kms.IKey,
         access_logs_bucket: s3.IBucket,
         lifecycle_rules: Sequence[s3.LifecycleRule] = (),
@@ -87,9 +89,9 @@ class SecureBucket(s3.Bucket):
         unversioned_reason: str = "",
         **bucket_props: Any,
     ) -> None:
-        settings = _common_bucket_settings(config)
+        settings = _common_bucket_settings(common)
         if versioned is not None:
-            if not versioned and config.versioned_buckets and not unversioned_reason:
+            if not versioned and common.versioned_buckets and not unversioned_reason:
                 raise ValueError(f"{construct_id}: say why it is unversioned when the profile versions buckets")
             settings["versioned"] = versioned
         super().__init__(
@@ -103,7 +105,7 @@ class SecureBucket(s3.Bucket):
             **bucket_props,
         )
         self._log_to(access_logs_bucket, f"{construct_id}/")
-        _acknowledge_shared_settings(self, config, settings["versioned"], unversioned_reason)
+        _acknowledge_shared_settings(self, common, settings["versioned"], unversioned_reason)
 
     def _log_to(self, target: s3.IBucket, prefix: str) -> None:
         """Server access logs to `target`, granted by a bucket policy whatever the app's feature flags say.
@@ -139,7 +141,7 @@ class SecureBucket(s3.Bucket):
 
 
 def _acknowledge_shared_settings(
-    bucket: s3.Bucket, config: KitConfig, versioned: bool | None = None, unversioned_reason: str = ""
+    bucket: s3.Bucket, common: CommonSettings, versioned: bool | None = None, unversioned_reason: str = ""
 ) -> None:
     """Findings that follow from the kit's deliberate choices for every bucket."""
     acknowledge(
@@ -159,11 +161,11 @@ def _acknowledge_shared_settings(
         "EMR Serverless, SageMaker) and nothing reacts to object events.",
         "s3_event_notifications_enabled_check",
     )
-    if not (config.versioned_buckets if versioned is None else versioned):
+    if not (common.versioned_buckets if versioned is None else versioned):
         reason = (
             unversioned_reason
-            if config.versioned_buckets
-            else (f"Profile {config.profile!r} turns versioning off (set kit:versioned_buckets=true to keep versions).")
+            if common.versioned_buckets
+            else (f"Profile {common.profile!r} turns versioning off (set kit:versioned_buckets=true to keep versions).")
         )
         acknowledge(bucket, reason, "NIST.800.53.R5-S3BucketVersioningEnabled", "s3_bucket_versioning_enabled_check")
-        skip_checkov(bucket.node.default_child, "CKV_AWS_21", reason)
+        skip_checkov(cast(s3.CfnBucket, bucket.node.default_child), "CKV_AWS_21", reason)

@@ -3,14 +3,16 @@ precision low or dropping, label coverage low."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from constructs import Construct
 
-from ..common.config import KitConfig
 from ..common.encryption import DataKey
 from .orchestration import DailyQualityRun
+from .settings import ModelQualitySettings
 
 NAMESPACE = "MlKit/ModelQuality"
 DAY = Duration.days(1)
@@ -24,7 +26,7 @@ class QualityAlarms(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: KitConfig,
+        settings: ModelQualitySettings,
         run: DailyQualityRun,
         encryption_key: DataKey,
         endpoint_name: str,
@@ -50,7 +52,7 @@ class QualityAlarms(Construct):
                 period=DAY,
             )
 
-        definitions = {
+        definitions: dict[str, dict[str, Any]] = {
             "JobFailedAlarm": dict(
                 metric=run.state_machine.metric_failed(period=DAY, statistic="Sum"),
                 threshold=1,
@@ -75,21 +77,21 @@ class QualityAlarms(Construct):
             ),
             "AveragePrecisionLowAlarm": dict(
                 metric=metric("AveragePrecision", "Minimum"),
-                threshold=config.quality_min_average_precision,
+                threshold=settings.quality_min_average_precision,
                 comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
                 alarm_description="Average precision of the day is below the configured minimum.",
             ),
             "AveragePrecisionDropAlarm": dict(
                 metric=metric("AveragePrecisionDrop", "Maximum"),
-                threshold=config.quality_max_average_precision_drop,
+                threshold=settings.quality_max_average_precision_drop,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
                 alarm_description="Average precision fell more than the configured fraction below its 7-day average.",
             ),
             "LabelCoverageLowAlarm": dict(
                 metric=metric("LabelCoverage", "Minimum"),
-                threshold=config.quality_min_label_coverage,
+                threshold=settings.quality_min_label_coverage,
                 comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
                 alarm_description="Too few of the day's predictions have a label; metrics rest on a sample.",

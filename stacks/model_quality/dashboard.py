@@ -8,15 +8,17 @@ construct is only added when `quicksight_owner_arn` is set.
 
 from __future__ import annotations
 
-from aws_cdk import Stack
+from typing import Any, cast
+
+from aws_cdk import CfnElement, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_quicksight as quicksight
 from constructs import Construct
 
 from ..common.acknowledgments import acknowledge, skip_cfn_lint
-from ..common.config import KitConfig
 from ..common.encryption import DataKey
 from .query_layer import ResultsCatalog
+from .settings import ModelQualitySettings
 from .storage import QualityStorage
 
 VIEWER_ACTIONS = ("quicksight:DescribeDashboard", "quicksight:ListDashboardVersions", "quicksight:QueryDashboard")
@@ -132,11 +134,11 @@ WHERE t.dt >= {_since(LATEST_WITHIN_DAYS)}""".strip(),
     }
 
 
-def _column(dataset: str, name: str) -> dict:
+def _column(dataset: str, name: str) -> dict[str, Any]:
     return {"DataSetIdentifier": dataset, "ColumnName": name}
 
 
-def _measure(dataset: str, name: str, aggregation: str = "MAX") -> dict:
+def _measure(dataset: str, name: str, aggregation: str = "MAX") -> dict[str, Any]:
     return {
         "NumericalMeasureField": {
             "FieldId": f"{dataset}.{name}.{aggregation.lower()}",
@@ -146,25 +148,25 @@ def _measure(dataset: str, name: str, aggregation: str = "MAX") -> dict:
     }
 
 
-def _numeric_dimension(dataset: str, name: str) -> dict:
+def _numeric_dimension(dataset: str, name: str) -> dict[str, Any]:
     return {"NumericalDimensionField": {"FieldId": f"{dataset}.{name}", "Column": _column(dataset, name)}}
 
 
-def _category(dataset: str, name: str) -> dict:
+def _category(dataset: str, name: str) -> dict[str, Any]:
     return {"CategoricalDimensionField": {"FieldId": f"{dataset}.{name}", "Column": _column(dataset, name)}}
 
 
-def _day(dataset: str) -> dict:
+def _day(dataset: str) -> dict[str, Any]:
     return {
         "DateDimensionField": {"FieldId": f"{dataset}.day", "Column": _column(dataset, "day"), "DateGranularity": "DAY"}
     }
 
 
-def _title(text: str) -> dict:
+def _title(text: str) -> dict[str, Any]:
     return {"Visibility": "VISIBLE", "FormatText": {"PlainText": text}}
 
 
-def _kpi(visual_id: str, title: str, column: str) -> dict:
+def _kpi(visual_id: str, title: str, column: str) -> dict[str, Any]:
     return {
         "KPIVisual": {
             "VisualId": visual_id,
@@ -176,7 +178,7 @@ def _kpi(visual_id: str, title: str, column: str) -> dict:
     }
 
 
-def dashboard_definition(dataset_arns: dict[str, str]) -> dict:
+def dashboard_definition(dataset_arns: dict[str, str]) -> dict[str, Any]:
     """The dashboard: PR curve (latest vs 7 days earlier, no-skill line), AP over time with its 95% interval, the
     threshold table with precision's and recall's intervals, and tiles for rows, label coverage, positive rate
     and the capture percent that would keep the intervals within the target half-width."""
@@ -261,7 +263,7 @@ class QualityDashboard(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: KitConfig,
+        settings: ModelQualitySettings,
         encryption_key: DataKey,
         storage: QualityStorage,
         catalog: ResultsCatalog,
@@ -349,12 +351,12 @@ class QualityDashboard(Construct):
             "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
             "AwsSolutions-IAM5[Action::kms:ReEncrypt*]",
             f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table/{catalog.database_name}/*]",
-            f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(storage.results_bucket.node.default_child)}.Arn>/*]",
-            f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(storage.results_bucket.node.default_child)}.Arn>/{catalog.query_results_prefix}*]",
+            f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(cast(CfnElement, storage.results_bucket.node.default_child))}.Arn>/*]",
+            f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(cast(CfnElement, storage.results_bucket.node.default_child))}.Arn>/{catalog.query_results_prefix}*]",
         )
-        owner = config.quicksight_owner_arn
+        owner = settings.quicksight_owner_arn
 
-        def permissions(actions: tuple[str, ...]) -> list:
+        def permissions(actions: tuple[str, ...]) -> list[quicksight.CfnDataSource.ResourcePermissionProperty]:
             return [quicksight.CfnDataSource.ResourcePermissionProperty(principal=owner, actions=list(actions))]
 
         self.data_source = quicksight.CfnDataSource(
@@ -404,10 +406,10 @@ class QualityDashboard(Construct):
         dashboard_permissions = [
             quicksight.CfnDashboard.ResourcePermissionProperty(principal=owner, actions=list(DASHBOARD_OWNER_ACTIONS))
         ]
-        if config.quicksight_viewer_group_arn:
+        if settings.quicksight_viewer_group_arn:
             dashboard_permissions.append(
                 quicksight.CfnDashboard.ResourcePermissionProperty(
-                    principal=config.quicksight_viewer_group_arn, actions=list(VIEWER_ACTIONS)
+                    principal=settings.quicksight_viewer_group_arn, actions=list(VIEWER_ACTIONS)
                 )
             )
         self.dashboard = quicksight.CfnDashboard(

@@ -9,9 +9,9 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from ..common.acknowledgments import CDK_ASSETS_FINDING, GRANT_ACTION_FINDINGS, acknowledge, acknowledge_bucket_objects
-from ..common.config import KitConfig
 from ..common.encryption import DataKey
 from ..common.functions import PROJECT_ROOT, copy_bundling
+from .settings import ModelQualitySettings
 from .storage import QualityStorage
 
 # EMR 7.13.0 ships Spark 3.5.6, the pyspark the job's tests pin (tests/model_quality checks they agree).
@@ -34,7 +34,7 @@ class PrCurveJob(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: KitConfig,
+        settings: ModelQualitySettings,
         encryption_key: DataKey,
         storage: QualityStorage,
     ) -> None:
@@ -47,12 +47,12 @@ class PrCurveJob(Construct):
             architecture="ARM64",
             auto_start_configuration=emrserverless.CfnApplication.AutoStartConfigurationProperty(enabled=True),
             auto_stop_configuration=emrserverless.CfnApplication.AutoStopConfigurationProperty(
-                enabled=True, idle_timeout_minutes=config.quality_idle_minutes
+                enabled=True, idle_timeout_minutes=settings.quality_idle_minutes
             ),
             maximum_capacity=emrserverless.CfnApplication.MaximumAllowedResourcesProperty(
-                cpu=f"{config.quality_max_vcpu} vCPU",
-                memory=f"{config.quality_max_vcpu * GB_PER_VCPU} GB",
-                disk=f"{config.quality_max_vcpu * 20} GB",
+                cpu=f"{settings.quality_max_vcpu} vCPU",
+                memory=f"{settings.quality_max_vcpu * GB_PER_VCPU} GB",
+                disk=f"{settings.quality_max_vcpu * 20} GB",
             ),
         )
         self.entry_point = s3_assets.Asset(self, "EntryPoint", path=str(ENTRY_POINT))

@@ -7,13 +7,13 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ..common.acknowledgments import acknowledge
-from ..common.config import KitConfig
 from ..common.encryption import DataKey
 from .alarms import QualityAlarms
 from .dashboard import QualityDashboard
 from .job import PrCurveJob
 from .orchestration import DailyQualityRun
 from .query_layer import ResultsCatalog
+from .settings import ModelQualitySettings
 from .storage import CAPTURE_PREFIX, QualityStorage
 
 DEFAULT_ENDPOINT_NAME = "churn-endpoint"
@@ -22,7 +22,7 @@ DEFAULT_ENDPOINT_NAME = "churn-endpoint"
 class ModelQualityMonitor(Construct):
     """Daily precision-recall of an endpoint's captured predictions, from S3 to a QuickSight dashboard.
 
-    Props (defaults): `config` (profile settings, `quality_*` and `quicksight_*`); `endpoint_name`
+    Props (defaults): `settings` (`ModelQualitySettings`: `quality_*`, `quicksight_*` and the common ones); `endpoint_name`
     ("churn-endpoint": the metrics dimension, and the capture folder the job reads); `capture_bucket`
     (None: a new bucket) and `capture_prefix` ("data-capture") for an existing endpoint's capture location;
     `variant_name` (None: every variant of the endpoint); `encryption_key` (None: a new DataKey).
@@ -35,7 +35,7 @@ class ModelQualityMonitor(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: KitConfig,
+        settings: ModelQualitySettings,
         endpoint_name: str = DEFAULT_ENDPOINT_NAME,
         capture_bucket: s3.IBucket | None = None,
         capture_prefix: str = CAPTURE_PREFIX,
@@ -44,21 +44,21 @@ class ModelQualityMonitor(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.key = encryption_key or DataKey(
-            self, "DataKey", config=config, description="Model-quality captures, labels, results and logs"
+            self, "DataKey", common=settings.common, description="Model-quality captures, labels, results and logs"
         )
         self.storage = QualityStorage(
             self,
             "Storage",
-            config=config,
+            settings=settings,
             encryption_key=self.key,
             capture_bucket=capture_bucket,
             capture_prefix=capture_prefix,
         )
-        self.job = PrCurveJob(self, "PrCurveJob", config=config, encryption_key=self.key, storage=self.storage)
+        self.job = PrCurveJob(self, "PrCurveJob", settings=settings, encryption_key=self.key, storage=self.storage)
         self.run = DailyQualityRun(
             self,
             "DailyRun",
-            config=config,
+            settings=settings,
             encryption_key=self.key,
             storage=self.storage,
             job=self.job,
@@ -66,15 +66,20 @@ class ModelQualityMonitor(Construct):
             variant_name=variant_name,
         )
         self.alarms = QualityAlarms(
-            self, "Alarms", config=config, run=self.run, encryption_key=self.key, endpoint_name=endpoint_name
+            self, "Alarms", settings=settings, run=self.run, encryption_key=self.key, endpoint_name=endpoint_name
         )
         self.catalog = ResultsCatalog(
-            self, "ResultsCatalog", config=config, encryption_key=self.key, storage=self.storage
+            self, "ResultsCatalog", common=settings.common, encryption_key=self.key, storage=self.storage
         )
         self.dashboard = None
-        if config.quicksight_owner_arn:
+        if settings.quicksight_owner_arn:
             self.dashboard = QualityDashboard(
-                self, "Dashboard", config=config, encryption_key=self.key, storage=self.storage, catalog=self.catalog
+                self,
+                "Dashboard",
+                settings=settings,
+                encryption_key=self.key,
+                storage=self.storage,
+                catalog=self.catalog,
             )
             # The dashboard is a resource of the stack's region; the console opens it at that region's address,
             # whatever the identity region of its users (https://docs.aws.amazon.com/quicksight/latest/user/regions.html).
@@ -85,7 +90,7 @@ class ModelQualityMonitor(Construct):
                 value=f"https://{Stack.of(self).region}.quicksight.aws.amazon.com/sn/dashboards/"
                 f"{self.dashboard.dashboard.dashboard_id}",
             )
-        elif config.quicksight_warn_unconfigured:
+        elif settings.quicksight_warn_unconfigured:
             # An app that builds the monitor itself may also acknowledge it on the construct:
             # Annotations.of(monitor).acknowledge_warning("kit:quicksight-not-configured", "<reason>").
             Annotations.of(self).add_warning_v2(

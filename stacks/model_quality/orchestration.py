@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack
+from typing import cast
+
+from aws_cdk import CfnElement, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as targets
@@ -13,12 +15,12 @@ from aws_cdk import TimeZone
 from constructs import Construct
 
 from ..common.acknowledgments import acknowledge
-from ..common.config import KitConfig
 from ..common.encryption import DataKey
 from ..common.functions import KitFunction, bundled_code
 from ..common.logs import EncryptedLogGroup
 from ..common.service_roles import scheduler_role
 from .job import PrCurveJob
+from .settings import ModelQualitySettings
 from .storage import QualityStorage
 
 # Errors of the EMR Serverless integration worth retrying: throttling, capacity and transient service errors.
@@ -55,7 +57,7 @@ class DailyQualityRun(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: KitConfig,
+        settings: ModelQualitySettings,
         encryption_key: DataKey,
         storage: QualityStorage,
         job: PrCurveJob,
@@ -69,18 +71,18 @@ class DailyQualityRun(Construct):
         self.run_date_function = KitFunction(
             self,
             "RunDateFunction",
-            config=config,
+            common=settings.common,
             encryption_key=encryption_key,
             code=bundled_code("quality_run_date"),
             handler="run_date.handler",
             description="Resolves the day the model-quality run scores",
             timeout=Duration.seconds(10),
-            environment={"LABEL_DELAY_DAYS": str(config.quality_label_delay_days)},
+            environment={"LABEL_DELAY_DAYS": str(settings.quality_label_delay_days)},
         )
         self.metrics_function = KitFunction(
             self,
             "MetricsFunction",
-            config=config,
+            common=settings.common,
             encryption_key=encryption_key,
             code=bundled_code("quality_metrics"),
             handler="metrics_publisher.handler",
@@ -90,7 +92,7 @@ class DailyQualityRun(Construct):
                 "RESULTS_BUCKET": storage.results_bucket.bucket_name,
                 "RESULTS_PREFIX": "",
                 "ENDPOINT_NAME": endpoint_name,
-                "DECISION_THRESHOLD": str(config.quality_decision_threshold),
+                "DECISION_THRESHOLD": str(settings.quality_decision_threshold),
             },
         )
         storage.results_bucket.grant_read(self.metrics_function, "summary/*")
@@ -103,20 +105,20 @@ class DailyQualityRun(Construct):
             )
         )
         acknowledge(
-            self.metrics_function.role,
+            cast(iam.IRole, self.metrics_function.role),  # a Function given no role creates one
             "PutMetricData has no resource type; the policy limits it to the kit's metric namespace, and "
             "reads are limited to the summary/ prefix of the results bucket.",
             "AwsSolutions-IAM5[Resource::*]",
             "AwsSolutions-IAM5[Action::s3:GetObject*]",
             "AwsSolutions-IAM5[Action::s3:GetBucket*]",
             "AwsSolutions-IAM5[Action::s3:List*]",
-            f"AwsSolutions-IAM5[Resource::<{Stack.of(self).get_logical_id(storage.results_bucket.node.default_child)}.Arn>/summary/*]",
+            f"AwsSolutions-IAM5[Resource::<{Stack.of(self).get_logical_id(cast(CfnElement, storage.results_bucket.node.default_child))}.Arn>/summary/*]",
         )
 
-        thresholds = sorted(set(STANDARD_THRESHOLDS) | {config.quality_decision_threshold})
+        thresholds = sorted(set(STANDARD_THRESHOLDS) | {settings.quality_decision_threshold})
         # The job stops itself (executionTimeoutMinutes) before the step gives up on it, so a timed-out step never
         # leaves a billed job running.
-        self.job_timeout = Duration.minutes(config.quality_job_timeout_minutes)
+        self.job_timeout = Duration.minutes(settings.quality_job_timeout_minutes)
         self.step_timeout = self.job_timeout.plus(START_MARGIN)
         # Long enough for every attempt of the job step and the waits between them.
         attempts = 1 + FAILED_RUN_RETRIES
@@ -128,12 +130,12 @@ class DailyQualityRun(Construct):
             self,
             "StateMachine",
             state_machine_type=sfn.StateMachineType.STANDARD,
-            definition_body=sfn.DefinitionBody.from_chainable(self._definition(storage, job, thresholds, config)),
+            definition_body=sfn.DefinitionBody.from_chainable(self._definition(storage, job, thresholds, settings)),
             timeout=Duration.minutes(attempts * self.step_timeout.to_minutes() + retry_waits // 60 + 30),
             tracing_enabled=True,
             logs=sfn.LogOptions(
                 destination=EncryptedLogGroup(
-                    self, "StateMachineLogGroup", config=config, encryption_key=encryption_key
+                    self, "StateMachineLogGroup", common=settings.common, encryption_key=encryption_key
                 ),
                 level=sfn.LogLevel.ALL,
                 include_execution_data=True,
@@ -148,8 +150,8 @@ class DailyQualityRun(Construct):
             "DailySchedule",
             schedule=scheduler.ScheduleExpression.cron(
                 minute="0",
-                hour=str(config.quality_schedule_hour),
-                time_zone=TimeZone.of(config.quality_schedule_time_zone),
+                hour=str(settings.quality_schedule_hour),
+                time_zone=TimeZone.of(settings.quality_schedule_time_zone),
             ),
             target=targets.StepFunctionsStartExecution(
                 self.state_machine,
@@ -158,12 +160,12 @@ class DailyQualityRun(Construct):
                 ),
                 role=scheduler_role(self, "SchedulerRole"),
             ),
-            enabled=config.schedules_enabled,
+            enabled=settings.common.schedules_enabled,
             description="Daily precision-recall run of the model-quality job",
         )
 
     def _definition(
-        self, storage: QualityStorage, job: PrCurveJob, thresholds: list[float], config: KitConfig
+        self, storage: QualityStorage, job: PrCurveJob, thresholds: list[float], settings: ModelQualitySettings
     ) -> sfn.IChainable:
         # Every catcher puts the error object at $.error, but its Cause is not always there ("the object usually
         # contains the field Cause", concepts-error-handling), so the message is the whole object as text.
@@ -201,15 +203,15 @@ class DailyQualityRun(Construct):
             "--output",
             storage.results_bucket.s3_url_for_object(),
             "--label-delay-days",
-            str(config.quality_label_delay_days),
+            str(settings.quality_label_delay_days),
             "--thresholds",
             ",".join(f"{t:g}" for t in thresholds),
             "--rollup-days",
             str(ROLLUP_DAYS),
             "--decision-threshold",
-            f"{config.quality_decision_threshold:g}",
+            f"{settings.quality_decision_threshold:g}",
             "--target-half-width",
-            f"{config.quality_target_half_width:g}",
+            f"{settings.quality_target_half_width:g}",
             "--endpoint",
             self.endpoint_name,
             *(("--variant", self.variant_name) if self.variant_name else ()),
@@ -314,5 +316,8 @@ class DailyQualityRun(Construct):
             "AwsSolutions-IAM5[Resource::*]",
             "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
             f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:emr-serverless:<AWS::Region>:<AWS::AccountId>:/applications/<{stack.get_logical_id(job.application)}.ApplicationId>/jobruns/*]",
-            *(f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(f.node.default_child)}.Arn>:*]" for f in functions),
+            *(
+                f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(cast(CfnElement, f.node.default_child))}.Arn>:*]"
+                for f in functions
+            ),
         )

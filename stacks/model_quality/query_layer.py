@@ -3,12 +3,14 @@ workgroup whose encrypted result location is enforced."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Stack
 from aws_cdk import aws_athena as athena
 from aws_cdk import aws_glue as glue
 from constructs import Construct
 
-from ..common.config import KitConfig
+from ..common.config import CommonSettings
 from ..common.encryption import DataKey
 from .storage import QualityStorage
 
@@ -33,7 +35,7 @@ REJECTED_STRUCT = (
     "capture_without_label:bigint,ground_truth_without_prediction:bigint>"
 )
 # Columns of each result dataset, as the precision-recall job writes them.
-TABLES: dict[str, tuple[dict, list[tuple[str, str]]]] = {
+TABLES: dict[str, tuple[dict[str, Any], list[tuple[str, str]]]] = {
     "histogram": (
         PARQUET,
         [("bin", "int"), ("lower", "double"), ("upper", "double"), ("positives", "bigint"), ("negatives", "bigint")],
@@ -102,7 +104,7 @@ class ResultsCatalog(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: KitConfig,
+        common: CommonSettings,
         encryption_key: DataKey,
         storage: QualityStorage,
         database_name: str = "model_quality",
@@ -151,7 +153,7 @@ class ResultsCatalog(Construct):
             "WorkGroup",
             name=f"{Stack.of(self).stack_name}-model-quality",
             description="Queries over the model-quality results (the dashboard's data source)",
-            recursive_delete_option=not config.retain_data,
+            recursive_delete_option=not common.retain_data,
             work_group_configuration=athena.CfnWorkGroup.WorkGroupConfigurationProperty(
                 enforce_work_group_configuration=True,
                 publish_cloud_watch_metrics_enabled=True,

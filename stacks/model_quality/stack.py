@@ -5,18 +5,18 @@ from __future__ import annotations
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
-from ..common.config import KitConfig
 from ..common.tags import apply_standard_tags
 from .monitor import DEFAULT_ENDPOINT_NAME, ModelQualityMonitor
+from .settings import ModelQualitySettings
 
 
 class ModelQualityStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, config: KitConfig) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, settings: ModelQualitySettings) -> None:
         super().__init__(
             scope, construct_id, description="Daily model-quality (precision-recall) dashboard (ML and analytics kit)"
         )
-        apply_standard_tags(self, config, architecture="model-quality")
-        self.monitor = ModelQualityMonitor(self, "Monitor", config=config)
+        apply_standard_tags(self, settings.common, architecture="model-quality")
+        self.monitor = ModelQualityMonitor(self, "Monitor", settings=settings)
         # What `make smoke` reads (tools/smoke): where labels and results go, how to query them, what to look up.
         monitor = self.monitor
         CfnOutput(self, "GroundTruthBucketName", value=monitor.storage.ground_truth_bucket.bucket_name)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any, Sequence
+
 from aws_cdk import Duration
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from ..common.config import KitConfig
 from ..common.encryption import DataKey
 from ..common.storage import AccessLogsBucket, SecureBucket
+from .settings import ModelQualitySettings
 
 CAPTURE_PREFIX = "data-capture"
 # Raw capture and labels are written once under unique keys and expire days later; a version would only keep
@@ -23,21 +25,21 @@ RAW_UNVERSIONED = dict(
 )
 
 
-def raw_data_rule(config: KitConfig) -> s3.LifecycleRule:
+def raw_data_rule(settings: ModelQualitySettings) -> s3.LifecycleRule:
     """Raw capture and labels: kept in S3 Standard for the run and a re-run, then expired or archived for audit.
 
     With `quality_raw_archive_expiry_days` set they move to S3 Glacier Deep Archive (Standard to any class is a
     supported transition, 0 or more days; an object of under 128 KB stays where it is) and expire later
     (https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-transition-general-considerations.html).
     """
-    archive = config.quality_raw_archive_expiry_days
+    archive = settings.quality_raw_archive_expiry_days
     return s3.LifecycleRule(
         id="ExpireRawData",
-        expiration=Duration.days(archive or config.quality_raw_retention_days),
+        expiration=Duration.days(archive or settings.quality_raw_retention_days),
         transitions=[
             s3.Transition(
                 storage_class=s3.StorageClass.DEEP_ARCHIVE,
-                transition_after=Duration.days(config.quality_raw_retention_days),
+                transition_after=Duration.days(settings.quality_raw_retention_days),
             )
         ]
         if archive
@@ -59,20 +61,20 @@ class QualityStorage(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: KitConfig,
+        settings: ModelQualitySettings,
         encryption_key: DataKey,
         capture_bucket: s3.IBucket | None = None,
         capture_prefix: str = CAPTURE_PREFIX,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.access_logs_bucket = AccessLogsBucket(self, "AccessLogsBucket", config=config)
-        raw_expiry = [raw_data_rule(config)]
+        self.access_logs_bucket = AccessLogsBucket(self, "AccessLogsBucket", common=settings.common)
+        raw_expiry = [raw_data_rule(settings)]
 
-        def bucket(construct_id: str, rules=(), **raw) -> SecureBucket:
+        def bucket(construct_id: str, rules: Sequence[s3.LifecycleRule] = (), **raw: Any) -> SecureBucket:
             return SecureBucket(
                 self,
                 construct_id,
-                config=config,
+                common=settings.common,
                 encryption_key=encryption_key,
                 access_logs_bucket=self.access_logs_bucket,
                 lifecycle_rules=rules,
@@ -84,7 +86,8 @@ class QualityStorage(Construct):
         self.ground_truth_bucket = bucket("GroundTruthBucket", raw_expiry, **RAW_UNVERSIONED)
         self.results_bucket = bucket("ResultsBucket")
         self.logs_bucket = bucket(
-            "JobLogsBucket", [s3.LifecycleRule(id="ExpireJobLogs", expiration=Duration.days(config.log_retention_days))]
+            "JobLogsBucket",
+            [s3.LifecycleRule(id="ExpireJobLogs", expiration=Duration.days(settings.common.log_retention_days))],
         )
 
     @property

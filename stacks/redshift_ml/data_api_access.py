@@ -3,11 +3,12 @@ as its own IAM identity mapped to database roles."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Sequence, cast
 
 from aws_cdk import Tags
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from constructs import IConstruct
 
 from ..common.acknowledgments import acknowledge
 from .warehouse import ServerlessWarehouse
@@ -48,7 +49,7 @@ def grant_data_api(
         )
     )
     acknowledge(
-        grantee.grant_principal,
+        cast(IConstruct, grantee.grant_principal),  # a role or user of the app: its policy takes the grants
         "DescribeStatement, GetStatementResult and CancelStatement have no resource type; the condition "
         "limits them to statements this role started.",
         "AwsSolutions-IAM5[Resource::*]",

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from aws_cdk import CustomResource, Duration
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from ..common.config import KitConfig
+from ..common.config import CommonSettings
 from ..common.encryption import DataKey
 from ..common.functions import KitFunction, bundled_code
 from .data_api_access import grant_data_api
@@ -13,7 +14,7 @@ from .sample_data import SampleData
 from .warehouse import ServerlessWarehouse
 
 
-def redshift_sql_code():
+def redshift_sql_code() -> lambda_.Code:
     """The Data API handlers with the SQL files bundled beside them."""
     return bundled_code("redshift_sql", sql="sql/redshift_ml")
 
@@ -26,7 +27,7 @@ class DatabaseBootstrap(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: KitConfig,
+        common: CommonSettings,
         encryption_key: DataKey,
         warehouse: ServerlessWarehouse,
         schema: str,
@@ -39,7 +40,7 @@ class DatabaseBootstrap(Construct):
         self.function = KitFunction(
             self,
             "BootstrapFunction",
-            config=config,
+            common=common,
             encryption_key=encryption_key,
             code=redshift_sql_code(),
             handler="bootstrap.handler",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from aws_cdk import Stack
+from typing import cast
+
+from aws_cdk import CfnElement, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -111,7 +113,7 @@ class RedshiftMlRole(iam.Role):
             self,
             "Object-level access to the one ML bucket and use of its one KMS key, as CDK's grant methods write "
             "them; Redshift ML creates and deletes its training files under prefixes it chooses.",
-            f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(bucket.node.default_child)}.Arn>/*]",
+            f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(cast(CfnElement, bucket.node.default_child))}.Arn>/*]",
             *(
                 f"AwsSolutions-IAM5[Action::{action}]"
                 for action in (

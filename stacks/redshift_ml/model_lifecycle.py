@@ -3,7 +3,9 @@ promote it only if it is at least as good as the serving one, and drop old versi
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack
+from typing import TypedDict, cast
+
+from aws_cdk import CfnElement, Duration, Stack
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as targets
 from aws_cdk import aws_sns as sns
@@ -13,7 +15,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from ..common.acknowledgments import acknowledge
-from ..common.config import KitConfig
+from ..common.config import CommonSettings
 from ..common.encryption import DataKey
 from ..common.logs import EncryptedLogGroup
 from ..common.functions import KitFunction
@@ -21,6 +23,14 @@ from ..common.service_roles import scheduler_role
 from .data_api_access import grant_data_api
 from .database_bootstrap import redshift_sql_code
 from .warehouse import ServerlessWarehouse
+
+
+class _ModelFields(TypedDict):
+    """JSON paths of the model a step acts on (typed, so `**model` cannot be taken for a step's other arguments)."""
+
+    model_name: str
+    function_name: str
+
 
 WEEKLY = scheduler.ScheduleExpression.cron(minute="0", hour="3", week_day="SUN")
 EXPORT_POLL = Duration.minutes(1)
@@ -38,7 +48,7 @@ class ModelLifecycle(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: KitConfig,
+        common: CommonSettings,
         encryption_key: DataKey,
         warehouse: ServerlessWarehouse,
         model_bucket_name: str,
@@ -61,7 +71,7 @@ class ModelLifecycle(Construct):
         self.function = KitFunction(
             self,
             "LifecycleFunction",
-            config=config,
+            common=common,
             encryption_key=encryption_key,
             code=redshift_sql_code(),
             handler="lifecycle.handler",
@@ -95,7 +105,7 @@ class ModelLifecycle(Construct):
             tracing_enabled=True,
             logs=sfn.LogOptions(
                 destination=EncryptedLogGroup(
-                    self, "StateMachineLogGroup", config=config, encryption_key=encryption_key
+                    self, "StateMachineLogGroup", common=common, encryption_key=encryption_key
                 ),
                 level=sfn.LogLevel.ALL,
                 include_execution_data=True,
@@ -109,7 +119,7 @@ class ModelLifecycle(Construct):
             self.state_machine.role,
             "X-Ray trace writes have no resource type, and CDK grants invoke on the lifecycle function's versions.",
             "AwsSolutions-IAM5[Resource::*]",
-            f"AwsSolutions-IAM5[Resource::<{Stack.of(self).get_logical_id(self.function.node.default_child)}.Arn>:*]",
+            f"AwsSolutions-IAM5[Resource::<{Stack.of(self).get_logical_id(cast(CfnElement, self.function.node.default_child))}.Arn>:*]",
         )
         acknowledge(
             self.state_machine.role,
@@ -126,12 +136,15 @@ class ModelLifecycle(Construct):
                 input=scheduler.ScheduleTargetInput.from_object({"trigger": "schedule"}),
                 role=scheduler_role(self, "SchedulerRole"),
             ),
-            enabled=config.schedules_enabled,
+            enabled=common.schedules_enabled,
             description="Weekly Redshift ML model refresh",
         )
 
     def _step(self, name: str, action: str, result_path: str, **fields: str) -> tasks.LambdaInvoke:
-        payload = {"action": action, **{key: sfn.JsonPath.string_at(path) for key, path in fields.items()}}
+        payload: dict[str, str | float] = {
+            "action": action,
+            **{key: sfn.JsonPath.string_at(path) for key, path in fields.items()},
+        }
         if "started_at" in fields:
             payload["started_at"] = sfn.JsonPath.number_at(fields["started_at"])
         return tasks.LambdaInvoke(
@@ -191,7 +204,7 @@ class ModelLifecycle(Construct):
             task.add_catch(on_error, result_path="$.error")
             return task
 
-        model = {"model_name": "$.model.model_name", "function_name": "$.model.function_name"}
+        model: _ModelFields = {"model_name": "$.model.model_name", "function_name": "$.model.function_name"}
         start = step("StartTraining", "start_training", "$.model")
         wait_export = sfn.Wait(self, "WaitForExport", time=sfn.WaitTime.duration(EXPORT_POLL))
         check_export = step(

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from aws_cdk import Fn, Stack, Token
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
-from ..common.config import REDSHIFT_MIN_AVAILABILITY_ZONES, KitConfig
 from ..common.encryption import DataKey
 from ..common.logs import EncryptedLogGroup, aws_sdk_calls_log_group
 from ..common.network import limit_gateway_endpoint_to_account_buckets, s3_prefix_list
 from ..common.service_roles import flow_logs_to_log_group
+from .settings import REDSHIFT_MIN_AVAILABILITY_ZONES, RedshiftMlSettings
 
 VPC_CIDR = "10.40.0.0/16"
 
@@ -21,7 +23,7 @@ class WarehouseNetwork(Construct):
     Redshift Serverless needs subnets in at least three AZs whose AZ IDs it supports
     (https://docs.aws.amazon.com/redshift/latest/mgmt/serverless-usage-considerations.html).
 
-    Without `vpc`: a new VPC with isolated subnets in the AZs of `config.redshift_availability_zones` (default: the
+    Without `vpc`: a new VPC with isolated subnets in the AZs of `settings.redshift_availability_zones` (default: the
     region's first three), flow logs and an S3 gateway endpoint, and Redshift clients allowed in from inside it. With
     an existing `vpc` (production): its `vpc_subnets` (default: its private subnets; at least three, or synth fails)
     and no ingress rule, so the owner adds the clients it trusts (`security_group.add_ingress_rule`); its endpoints
@@ -33,13 +35,13 @@ class WarehouseNetwork(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: KitConfig,
+        settings: RedshiftMlSettings,
         encryption_key: DataKey,
         vpc: ec2.IVpc | None = None,
         vpc_subnets: ec2.SubnetSelection | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.vpc = vpc or self._new_vpc(config, encryption_key)
+        self.vpc = vpc or self._new_vpc(settings, encryption_key)
         self._subnets = vpc_subnets or (
             ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED) if vpc is None else ec2.SubnetSelection()
         )
@@ -59,8 +61,10 @@ class WarehouseNetwork(Construct):
         # not the workgroup's interfaces (https://docs.aws.amazon.com/redshift/latest/mgmt/enhanced-vpc-routing.html):
         # no egress at all. With it, HTTPS only to the S3 gateway endpoint (its prefix list) and the SageMaker
         # interface endpoints' security group.
-        if config.redshift_enhanced_vpc_routing:
-            s3_peer = s3_prefix_list(self, aws_sdk_calls_log_group(self, config=config, encryption_key=encryption_key))
+        if settings.redshift_enhanced_vpc_routing:
+            s3_peer = s3_prefix_list(
+                self, aws_sdk_calls_log_group(self, common=settings.common, encryption_key=encryption_key)
+            )
             self.security_group.add_egress_rule(s3_peer, ec2.Port.tcp(443), "HTTPS to the S3 gateway endpoint")
             endpoint_security_group = ec2.SecurityGroup(
                 self,
@@ -97,12 +101,12 @@ class WarehouseNetwork(Construct):
                     open=False,
                 )
 
-    def _new_vpc(self, config: KitConfig, encryption_key: DataKey) -> ec2.Vpc:
+    def _new_vpc(self, settings: RedshiftMlSettings, encryption_key: DataKey) -> ec2.Vpc:
         vpc = ec2.Vpc(
             self,
             "Vpc",
             # Named AZs from the profile, or explicit AZ tokens: an environment-agnostic stack would otherwise get two.
-            availability_zones=list(config.redshift_availability_zone_names)
+            availability_zones=list(settings.redshift_availability_zone_names)
             or [Fn.select(i, Fn.get_azs()) for i in range(REDSHIFT_MIN_AVAILABILITY_ZONES)],
             ip_addresses=ec2.IpAddresses.cidr(VPC_CIDR),
             nat_gateways=0,
@@ -115,12 +119,13 @@ class WarehouseNetwork(Construct):
             flow_logs={
                 "All": ec2.FlowLogOptions(
                     destination=flow_logs_to_log_group(
-                        self, EncryptedLogGroup(self, "FlowLogGroup", config=config, encryption_key=encryption_key)
+                        self,
+                        EncryptedLogGroup(self, "FlowLogGroup", common=settings.common, encryption_key=encryption_key),
                     )
                 )
             },
         )
-        limit_gateway_endpoint_to_account_buckets(vpc.node.find_child("S3"))
+        limit_gateway_endpoint_to_account_buckets(cast(ec2.GatewayVpcEndpoint, vpc.node.find_child("S3")))
         return vpc
 
     def _selected(self) -> ec2.SelectedSubnets:

@@ -12,7 +12,6 @@ from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
 
 from ..common.acknowledgments import acknowledge
-from ..common.config import KitConfig
 from ..common.encryption import DataKey
 from ..common.storage import AccessLogsBucket, SecureBucket
 from .database_bootstrap import DatabaseBootstrap
@@ -20,6 +19,7 @@ from .ml_role import RedshiftMlRole
 from .model_lifecycle import WEEKLY, ModelLifecycle
 from .network import WarehouseNetwork
 from .sample_data import SampleData
+from .settings import RedshiftMlSettings
 from .warehouse import ServerlessWarehouse
 
 NAME_RULES = "lowercase letters, digits and underscores, starting with a letter, at most 63 characters"
@@ -45,7 +45,7 @@ class RedshiftMlRecommender(Construct):
     - top_k 10: precision@10 decides promotion and recommendations keep 10 jobs per seeker;
     - versions_kept 3, max_runtime 90 minutes (Redshift ML's default), refresh weekly (Sunday 03:00 UTC);
     - vpc None: a new isolated VPC; pass an existing `ec2.IVpc` (and `vpc_subnets`) to use yours.
-    Capacity, usage limit, VPC routing, AZs, sample data, the notification e-mail and removal come from `config`.
+    Capacity, usage limit, VPC routing, AZs, sample data, the notification e-mail and removal come from `settings`.
     Bring your own model from another training pipeline: `add_model_source(...)`.
     """
 
@@ -54,7 +54,7 @@ class RedshiftMlRecommender(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: KitConfig,
+        settings: RedshiftMlSettings,
         namespace_name: str = "job-matching",
         database_name: str = "dev",
         schema: str = "jobmatch",
@@ -81,13 +81,13 @@ class RedshiftMlRecommender(Construct):
             versions_kept=versions_kept,
         )
         self.key = DataKey(
-            self, "DataKey", config=config, description="Redshift ML recommender: warehouse, models, logs"
+            self, "DataKey", common=settings.common, description="Redshift ML recommender: warehouse, models, logs"
         )
-        self.access_logs_bucket = AccessLogsBucket(self, "AccessLogsBucket", config=config)
+        self.access_logs_bucket = AccessLogsBucket(self, "AccessLogsBucket", common=settings.common)
         self.model_bucket = SecureBucket(
             self,
             "ModelBucket",
-            config=config,
+            common=settings.common,
             encryption_key=self.key,
             access_logs_bucket=self.access_logs_bucket,
             lifecycle_rules=[s3.LifecycleRule(id="ExpireOldVersions", noncurrent_version_expiration=Duration.days(30))],
@@ -97,29 +97,29 @@ class RedshiftMlRecommender(Construct):
             "RedshiftMlRole",
             bucket=self.model_bucket,
             encryption_key=self.key,
-            enhanced_vpc_routing=config.redshift_enhanced_vpc_routing,
+            enhanced_vpc_routing=settings.redshift_enhanced_vpc_routing,
         )
         self.network = WarehouseNetwork(
-            self, "Network", config=config, encryption_key=self.key, vpc=vpc, vpc_subnets=vpc_subnets
+            self, "Network", settings=settings, encryption_key=self.key, vpc=vpc, vpc_subnets=vpc_subnets
         )
         self.warehouse = ServerlessWarehouse(
             self,
             "Warehouse",
-            config=config,
+            settings=settings,
             encryption_key=self.key,
             network=self.network,
             default_role=self.role,
             namespace_name=namespace_name,
             database_name=database_name,
         )
-        self.sample_data = SampleData(self, "SampleData") if config.redshift_sample_data else None
+        self.sample_data = SampleData(self, "SampleData") if settings.redshift_sample_data else None
         if self.sample_data:
             self.sample_data.grant_read(self.role)
             self.role.acknowledge_asset_reads()
         self.bootstrap = DatabaseBootstrap(
             self,
             "DatabaseBootstrap",
-            config=config,
+            common=settings.common,
             encryption_key=self.key,
             warehouse=self.warehouse,
             schema=schema,
@@ -131,7 +131,7 @@ class RedshiftMlRecommender(Construct):
         self.lifecycle = ModelLifecycle(
             self,
             "ModelLifecycle",
-            config=config,
+            common=settings.common,
             encryption_key=self.key,
             warehouse=self.warehouse,
             model_bucket_name=self.model_bucket.bucket_name,
@@ -143,7 +143,7 @@ class RedshiftMlRecommender(Construct):
             versions_kept=versions_kept,
             max_runtime=max_runtime,
             refresh_schedule=refresh_schedule,
-            notification_email=config.redshift_notification_email,
+            notification_email=settings.redshift_notification_email,
         )
         self.lifecycle.node.add_dependency(self.bootstrap)
         acknowledge(

@@ -5,21 +5,21 @@ from __future__ import annotations
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
-from ..common.config import KitConfig
 from ..common.tags import apply_standard_tags
 from .recommender import RedshiftMlRecommender
+from .settings import RedshiftMlSettings
 
 # The recommender's default schema, which this stack keeps.
 RECOMMENDER_SCHEMA = "jobmatch"
 
 
 class RedshiftMlStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, config: KitConfig) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, settings: RedshiftMlSettings) -> None:
         super().__init__(
             scope, construct_id, description="Redshift ML in-database job recommender (ML and analytics kit)"
         )
-        apply_standard_tags(self, config, architecture="redshift-ml")
-        self.recommender = RedshiftMlRecommender(self, "Recommender", config=config)
+        apply_standard_tags(self, settings.common, architecture="redshift-ml")
+        self.recommender = RedshiftMlRecommender(self, "Recommender", settings=settings)
         # What `make smoke` reads (tools/smoke): the Data API target and the table the lifecycle fills.
         warehouse = self.recommender.warehouse
         CfnOutput(self, "DatabaseName", value=warehouse.database_name)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_redshiftserverless as redshift
@@ -9,10 +11,10 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from ..common.acknowledgments import acknowledge
-from ..common.config import KitConfig
 from ..common.encryption import DataKey
 from ..common.logs import aws_sdk_calls_log_group
 from .network import WarehouseNetwork
+from .settings import RedshiftMlSettings
 
 AUDIT_LOGS = ["userlog", "connectionlog", "useractivitylog"]
 
@@ -26,7 +28,7 @@ class ServerlessWarehouse(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: KitConfig,
+        settings: RedshiftMlSettings,
         encryption_key: DataKey,
         network: WarehouseNetwork,
         default_role: iam.IRole,
@@ -48,15 +50,15 @@ class ServerlessWarehouse(Construct):
             default_iam_role_arn=default_role.role_arn,
             log_exports=AUDIT_LOGS,
         )
-        self.namespace.apply_removal_policy(config.removal_policy)
+        self.namespace.apply_removal_policy(settings.common.removal_policy)
         self.workgroup = redshift.CfnWorkgroup(
             self,
             "Workgroup",
             workgroup_name=namespace_name,
             namespace_name=self.namespace.ref,
-            base_capacity=config.redshift_base_capacity,
+            base_capacity=settings.redshift_base_capacity,
             publicly_accessible=False,
-            enhanced_vpc_routing=config.redshift_enhanced_vpc_routing,
+            enhanced_vpc_routing=settings.redshift_enhanced_vpc_routing,
             subnet_ids=network.subnet_ids,
             security_group_ids=[network.security_group.security_group_id],
             config_parameters=[
@@ -66,11 +68,11 @@ class ServerlessWarehouse(Construct):
                 redshift.CfnWorkgroup.ConfigParameterProperty(parameter_key="require_ssl", parameter_value="true"),
             ],
         )
-        self.workgroup.apply_removal_policy(config.removal_policy)
-        self._sdk_calls_log_group = aws_sdk_calls_log_group(self, config=config, encryption_key=encryption_key)
+        self.workgroup.apply_removal_policy(settings.common.removal_policy)
+        self._sdk_calls_log_group = aws_sdk_calls_log_group(self, common=settings.common, encryption_key=encryption_key)
         self._admin_secret_arn = self._look_up_admin_secret_arn()
-        if config.redshift_daily_rpu_hours:
-            self._add_usage_limit(config.redshift_daily_rpu_hours)
+        if settings.redshift_daily_rpu_hours:
+            self._add_usage_limit(settings.redshift_daily_rpu_hours)
 
     def _look_up_admin_secret_arn(self) -> str:
         """The Redshift-managed admin secret's ARN: CloudFormation's schema does not return it
@@ -114,7 +116,7 @@ class ServerlessWarehouse(Construct):
 
     def _add_usage_limit(self, rpu_hours: int) -> None:
         """CloudFormation has no usage-limit resource: create it through the API, delete it with the stack."""
-        call = dict(service="RedshiftServerless")
+        call: dict[str, Any] = dict(service="RedshiftServerless")
         limit = cr.AwsCustomResource(
             self,
             "DailyUsageLimit",

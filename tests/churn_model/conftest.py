@@ -10,7 +10,8 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 
 from stacks.churn_model.churn import ChurnModel
-from stacks.common.config import KitConfig, load_config
+from stacks.churn_model.settings import ChurnModelSettings
+from stacks.common.config import load_settings
 from tests.construct_app import PROFILES, new_app
 
 
@@ -22,9 +23,9 @@ class CaptureLocation:
 
 
 @pytest.fixture(scope="module", params=PROFILES)
-def churn_and_capture(request) -> tuple[Template, KitConfig, CaptureLocation]:
+def churn_and_capture(request) -> tuple[Template, ChurnModelSettings, CaptureLocation]:
     app = new_app(profile=request.param)
-    config = load_config({"profile": request.param})
+    settings = load_settings({"profile": request.param}, ChurnModelSettings)
     capture_stack = cdk.Stack(app, "CaptureStack")
     key = kms.Key(capture_stack, "CaptureKey", enable_key_rotation=True)
     capture = CaptureLocation(capture_stack, s3.Bucket(capture_stack, "CaptureBucket", encryption_key=key), key)
@@ -32,15 +33,15 @@ def churn_and_capture(request) -> tuple[Template, KitConfig, CaptureLocation]:
     ChurnModel(
         stack,
         "Churn",
-        config=config,
+        settings=settings,
         capture_bucket=capture.bucket,
         capture_prefix="data-capture",
         capture_key=capture.key,
     )
-    return Template.from_stack(stack), config, capture
+    return Template.from_stack(stack), settings, capture
 
 
 @pytest.fixture(scope="module")
 def churn(churn_and_capture):
-    template, config, _ = churn_and_capture
-    return template, config
+    template, settings, _ = churn_and_capture
+    return template, settings

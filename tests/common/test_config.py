@@ -1,10 +1,52 @@
+import ast
 import dataclasses
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from aws_cdk import RemovalPolicy
 from aws_cdk.aws_logs import RetentionDays
 
-from stacks.common.config import ConfigError, load_config
+from stacks.common.config import (
+    PROFILES,
+    ArchitectureSettings,
+    CommonSettings,
+    ConfigError,
+    ProfileDefaults,
+    load_settings,
+    require_range,
+)
+
+COMMON = Path(__file__).resolve().parents[2] / "stacks" / "common"
+
+
+@dataclass(frozen=True)
+class ExampleSettings(ArchitectureSettings):
+    """An architecture's settings as the mechanism sees them (the real ones are tested in tests/<architecture>)."""
+
+    example_notebook: bool
+    example_count: int
+
+    PROFILE_DEFAULTS: ClassVar[ProfileDefaults] = {
+        "sandbox": {"example_notebook": False, "example_count": 1},
+        "production": {"example_notebook": True, "example_count": 2},
+    }
+
+    def __post_init__(self) -> None:
+        require_range("example_count", self.example_count, 1, 9)
+
+
+@dataclass(frozen=True)
+class OtherSettings(ArchitectureSettings):
+    other_name: str
+
+    PROFILE_DEFAULTS: ClassVar[ProfileDefaults] = {"sandbox": {"other_name": "a"}, "production": {"other_name": "b"}}
+
+
+def load_config(context):
+    return load_settings(context, CommonSettings)
 
 
 def test_default_profile_is_sandbox_with_destroyable_cheap_settings():
@@ -67,13 +109,13 @@ def test_cdk_own_context_keys_are_not_mistaken_for_settings():
         ("kit-profile", r"Context key 'kit-profile' is not read by the kit\. Did you mean profile\?"),
         ("retain_data", r"Context key 'retain_data' is not read by the kit\. Did you mean kit:retain_data\?"),
         ("Schedules-Enabled", r"Did you mean kit:schedules_enabled\?"),
-        ("kit_churn_notebok", r"Did you mean kit:churn_notebook\?"),
+        ("kit_example_notebok", r"Did you mean kit:example_notebook\?"),
     ],
 )
 def test_context_keys_that_look_like_the_kits_fail_with_did_you_mean(key, message):
     """CDK ignores unknown context: without this, -c Profile=production silently builds sandbox."""
     with pytest.raises(ConfigError, match=message):
-        load_config({key: "production" if "rofile" in key else "true"})
+        load_settings({key: "production" if "rofile" in key else "true"}, ExampleSettings)
 
 
 @pytest.mark.parametrize(
@@ -88,38 +130,6 @@ def test_context_keys_that_look_like_the_kits_fail_with_did_you_mean(key, messag
         ({"kit:log_retention_days": "10"}, r"kit:log_retention_days=10 is not allowed\. Allowed: 1, 3, 5, 7, 14, 30"),
         ({"kit:key_deletion_window_days": "3"}, r"kit:key_deletion_window_days=3 is out of range\. Allowed: 7 to 30"),
         ({"kit:access_log_expiry_days": True}, r"kit:access_log_expiry_days=True is not a whole number"),
-        ({"kit:redshift_base_capacity": "12"}, r"kit:redshift_base_capacity=12 is not allowed\. Allowed: 4, 8, 16, 24"),
-        (
-            {"kit:redshift_daily_rpu_hours": "-1"},
-            r"kit:redshift_daily_rpu_hours=-1 is out of range\. Allowed: 0 to 100000",
-        ),
-        ({"kit:quality_max_vcpu": "17"}, r"kit:quality_max_vcpu=17 is not allowed\. Allowed: 4, 8, 16, 32"),
-        ({"kit:quality_decision_threshold": "high"}, r"kit:quality_decision_threshold='high' is not a number"),
-        (
-            {"kit:quality_min_label_coverage": "1.5"},
-            r"kit:quality_min_label_coverage=1\.5 is out of range\. Allowed: 0 to 1",
-        ),
-        ({"kit:quicksight_owner_arn": "bob"}, r"kit:quicksight_owner_arn='bob' is not a QuickSight principal ARN"),
-        (
-            {"kit:quicksight_owner_arn": "arn:aws:quicksight:eu-west-1:123456789012:user/default/ana"},
-            r"is not in the QuickSight identity region 'us-east-1'\. Allowed: a principal ARN of that region, or set "
-            r"kit:quicksight_identity_region",
-        ),
-        (
-            {"kit:quicksight_viewer_group_arn": "arn:aws:quicksight:us-east-1:123456789012:group/default/team"},
-            r"kit:quicksight_viewer_group_arn needs kit:quicksight_owner_arn",
-        ),
-        (
-            {"kit:churn_endpoint_instance_type": "m5.large"},
-            r"kit:churn_endpoint_instance_type='m5.large' is not a SageMaker instance type\. Allowed: ml\.<family>\.<size>",
-        ),
-        (
-            {"profile": "production", "kit:churn_endpoint_max_instances": "1"},
-            r"kit:churn_endpoint_max_instances=1 is out of range\. Allowed: 2 to 100",
-        ),
-        ({"kit:churn_min_auc": "1.2"}, r"kit:churn_min_auc=1\.2 is out of range\. Allowed: 0 to 1"),
-        ({"kit:churn_capture_percent": "0"}, r"kit:churn_capture_percent=0 is out of range\. Allowed: 1 to 100"),
-        ({"kit:churn_processing_instance_count": "0"}, r"kit:churn_processing_instance_count=0 is out of range"),
     ],
 )
 def test_invalid_settings_name_the_setting_and_what_is_allowed(context, message):
@@ -127,44 +137,66 @@ def test_invalid_settings_name_the_setting_and_what_is_allowed(context, message)
         load_config(context)
 
 
-def test_production_keeps_raw_quality_data_for_the_run_and_one_re_run():
-    config = load_config({"profile": "production"})
-    assert config.quality_raw_retention_days == config.quality_label_delay_days + 2
-    assert config.quality_raw_archive_expiry_days == 0
+def test_an_architecture_loads_its_own_and_the_common_overrides_from_context():
+    settings = load_settings(
+        {"profile": "production", "kit:example_count": "3", "kit:retain_data": "false"}, ExampleSettings
+    )
+    assert (settings.example_notebook, settings.example_count) == (True, 3)
+    assert settings.common == CommonSettings.for_profile("production", retain_data=False)
 
 
-@pytest.mark.parametrize("profile", ["sandbox", "production"])
-def test_raw_retention_shorter_than_the_label_window_fails(profile):
+def test_a_key_of_another_architecture_of_the_app_is_known_but_not_read():
+    context = {"kit:other_name": "c", "kit:example_count": "4"}
+    assert load_settings(context, ExampleSettings, known=(ExampleSettings, OtherSettings)).example_count == 4
+    assert load_settings(context, OtherSettings, known=(ExampleSettings, OtherSettings)).other_name == "c"
     with pytest.raises(
         ConfigError,
-        match=r"kit:quality_raw_retention_days=3 is shorter than the label window: "
-        r"the run for day D reads its captures on day D\+4 .*Allowed: 4 or more",
+        match=r"Unknown setting 'kit:other_name'\. Allowed settings: kit:retain_data, .*kit:key_deletion_window_days, "
+        r"kit:example_notebook, kit:example_count\.$",
     ):
-        load_config({"profile": profile, "kit:quality_label_delay_days": 3, "kit:quality_raw_retention_days": 3})
-    assert (
-        load_config(
-            {"profile": profile, "kit:quality_label_delay_days": 3, "kit:quality_raw_retention_days": 4}
-        ).quality_raw_retention_days
-        == 4
+        load_settings(context, ExampleSettings)
+
+
+def test_an_architectures_settings_are_built_in_python_without_context():
+    settings = ExampleSettings.for_profile("production", example_count=5, log_retention_days=30)
+    assert (settings.example_notebook, settings.example_count) == (True, 5)
+    assert (settings.common.profile, settings.common.log_retention_days, settings.common.retain_data) == (
+        "production",
+        30,
+        True,
     )
-
-
-def test_an_audit_archive_must_outlast_deep_archive_minimum_duration():
+    assert ExampleSettings.for_profile() == load_settings({}, ExampleSettings)
+    with pytest.raises(ConfigError, match=r"kit:example_count=10 is out of range\. Allowed: 1 to 9\.$"):
+        ExampleSettings.for_profile(example_count=10)
+    with pytest.raises(ConfigError, match=r"kit:log_retention_days=8 is not allowed"):
+        ExampleSettings.for_profile(log_retention_days=8)
     with pytest.raises(
-        ConfigError,
-        match=r"quality_raw_archive_expiry_days=182 ends the audit archive before Deep "
-        r"Archive's 180-day minimum .*Allowed: 0 \(no archive\), or 183 to 3650",
+        ConfigError, match=r"Unknown setting 'kit:example_cont'\. Did you mean kit:example_count\? Allowed settings: "
     ):
-        load_config({"profile": "production", "kit:quality_raw_archive_expiry_days": 182})
-    assert (
-        load_config(
-            {"profile": "production", "kit:quality_raw_archive_expiry_days": 183}
-        ).quality_raw_archive_expiry_days
-        == 183
-    )
+        ExampleSettings.for_profile(example_cont=5)
+    with pytest.raises(ConfigError, match=r"Unknown profile 'staging'\. Allowed profiles: sandbox, production"):
+        ExampleSettings.for_profile("staging")
 
 
-@pytest.mark.parametrize("value", ["0", "0.5", "-0.1"])
-def test_target_half_width_is_a_usable_ratio(value):
-    with pytest.raises(ConfigError, match=r"quality_target_half_width=.* Allowed: more than 0 and less than 0\.5"):
-        load_config({"kit:quality_target_half_width": value})
+# Identifiers of an architecture's settings: none belongs in the shared code every architecture copies.
+ARCHITECTURE_SETTING = re.compile(r"^(redshift|quality|churn|quicksight)_|^(REDSHIFT|QUALITY|CHURN|QUICKSIGHT)_")
+
+
+@pytest.mark.parametrize("path", sorted(COMMON.glob("*.py")), ids=lambda path: path.name)
+def test_shared_code_names_no_architecture_setting(path):
+    tree = ast.parse(path.read_text())
+    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    names |= {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+    names |= {node.arg for node in ast.walk(tree) if isinstance(node, ast.arg | ast.keyword) and node.arg}
+    names |= {
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and re.fullmatch(r"\w+", node.value)
+    }
+    assert not sorted(name for name in names if ARCHITECTURE_SETTING.search(name)), path.name
+
+
+def test_common_settings_have_a_default_in_every_profile():
+    assert PROFILES == ("sandbox", "production")
+    for profile in PROFILES:
+        assert set(CommonSettings.PROFILE_DEFAULTS[profile]) == set(CommonSettings.setting_names()), profile

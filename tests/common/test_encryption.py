@@ -3,7 +3,7 @@ from aws_cdk.assertions import Match, Template
 
 def test_key_rotates_and_follows_the_profile(shared_constructs):
     synthesized_app, constructs = shared_constructs
-    config = synthesized_app.config
+    config = synthesized_app.common
     resources = Template.from_stack(constructs.stack).find_resources("AWS::KMS::Key")
     (key,) = resources.values()
     assert key["Properties"]["EnableKeyRotation"] is True
@@ -54,11 +54,11 @@ def test_key_lets_only_this_accounts_log_groups_use_it(shared_constructs):
 def test_a_service_can_be_let_to_send_encrypted_messages_from_this_account_only():
     import aws_cdk as cdk
 
-    from stacks.common.config import load_config
+    from stacks.common.config import CommonSettings
     from stacks.common.encryption import DataKey
 
     stack = cdk.Stack(cdk.App(), "KeyStack")
-    key = DataKey(stack, "Key", config=load_config({"profile": "sandbox"}), description="test")
+    key = DataKey(stack, "Key", common=CommonSettings.for_profile("sandbox"), description="test")
     key.allow_service_to_send_encrypted(
         "cloudwatch.amazonaws.com", sid="AllowAlarms", source_arn="arn:aws:cloudwatch:*:*:alarm:Kit*"
     )

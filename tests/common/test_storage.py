@@ -3,7 +3,7 @@ import pytest
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Annotations, Match, Template
 
-from stacks.common.config import load_config
+from stacks.common.config import CommonSettings
 from stacks.common.encryption import DataKey
 from stacks.common.storage import SecureBucket
 from tests.construct_app import new_app
@@ -15,7 +15,7 @@ AUTO_DELETE_PROVIDER_ID = "Custom::S3AutoDeleteObjectsCustomResourceProvider"
 def synthesized(shared_constructs):
     synthesized_app, constructs = shared_constructs
     template = Template.from_stack(constructs.stack)
-    return template, constructs, synthesized_app.config
+    return template, constructs, synthesized_app.common
 
 
 def logical_id(construct):
@@ -128,15 +128,15 @@ def test_resources_carry_the_standard_tags(synthesized):
 def test_data_bucket_logging_to_an_imported_bucket_warns_that_its_policy_is_yours():
     """An imported access-log bucket's policy cannot be changed here: the bucket still logs there, and a warning says
     the grant is the owner's to add."""
-    config = load_config({"profile": "sandbox"})
+    config = CommonSettings.for_profile("sandbox")
     stack = cdk.Stack(new_app(), "ImportedLogTarget")
     target = s3.Bucket.from_bucket_name(stack, "ExistingLogs", "existing-access-logs")
     SecureBucket(
         stack,
         "Data",
-        config=config,
+        common=config,
         access_logs_bucket=target,
-        encryption_key=DataKey(stack, "Key", config=config, description="test"),
+        encryption_key=DataKey(stack, "Key", common=config, description="test"),
     )
     Template.from_stack(stack).has_resource_properties(
         "AWS::S3::Bucket",

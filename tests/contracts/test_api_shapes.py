@@ -49,7 +49,9 @@ def quicksight_templates(profile: str) -> dict[str, dict]:
 def variant(request, kit_app):
     """Both profiles (kit_app's parameter), QuickSight off and on."""
     quicksight = request.param
-    return quicksight, quicksight_templates(kit_app.config.profile) if quicksight else templates(kit_app.assembly)
+    return quicksight, quicksight_templates(kit_app.settings.common.profile) if quicksight else templates(
+        kit_app.assembly
+    )
 
 
 def test_every_hand_written_request_matches_the_sdk_model(variant):
@@ -117,7 +119,7 @@ def _assert_only_unknown(template: dict, stack: str, member: str) -> None:
 
 
 def test_a_misspelt_member_in_the_quicksight_dashboard_definition_fails(kit_app):
-    template = quicksight_templates(kit_app.config.profile)["ModelQualityStack"]
+    template = quicksight_templates(kit_app.settings.common.profile)["ModelQualityStack"]
     broken = _misspell(
         template, "AWS::QuickSight::Dashboard", '"SimpleNumericalAggregation"', '"SimpleNumericAggregation"'
     )

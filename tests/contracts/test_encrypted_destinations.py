@@ -47,7 +47,15 @@ def test_kit_publishers_can_use_the_keys_with_quicksight(quicksight_resolver):
     assert not problems, "\n".join(problems)
 
 
-def test_a_service_that_sends_no_source_keys_cannot_rely_on_them(monkeypatch):
-    monkeypatch.setattr(destinations, "SOURCE_KEYS_NOT_SENT", frozenset({"events.amazonaws.com"}))
-    problems = destinations.check(fixture("encrypted_destinations_correct"))
+def test_a_statement_for_eventbridge_that_depends_on_source_keys_is_reported():
+    """EventBridge sends no aws:SourceAccount/aws:SourceArn on its KMS requests: a statement conditioned on them
+    never matches, and every dead letter would be dropped."""
+    templates = copy.deepcopy(fixture("encrypted_destinations_correct").templates)
+    statement = next(
+        s
+        for s in templates["A2Stack"]["Resources"]["Key"]["Properties"]["KeyPolicy"]["Statement"]
+        if s.get("Sid") == "RulesSend"
+    )
+    statement["Condition"] = {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    problems = destinations.check(Resolver(templates))
     assert len(problems) == 1 and "rule A2Stack/Rule dead-letter queue" in problems[0]

@@ -3,12 +3,16 @@
 import pytest
 
 from stacks.model_quality.monitor import ModelQualityMonitor
+from stacks.model_quality.settings import ModelQualitySettings
 from tests.construct_app import PROFILES, construct_template
 
 
 def monitor_template(**context):
     return construct_template(
-        "ModelQualityStack", lambda stack, config: ModelQualityMonitor(stack, "Monitor", config=config), **context
+        "ModelQualityStack",
+        ModelQualitySettings,
+        lambda stack, settings: ModelQualityMonitor(stack, "Monitor", settings=settings),
+        **context,
     )
 
 

@@ -7,7 +7,8 @@ import pyspark
 import pytest
 from aws_cdk.assertions import Template
 
-from stacks.common.config import load_config
+from stacks.model_quality.settings import ModelQualitySettings
+from stacks.common.config import load_settings
 from stacks.model_quality.dashboard import DASHBOARD_OWNER_ACTIONS, VIEWER_ACTIONS
 from stacks.model_quality.job import EMR_RELEASE, EMR_SPARK_VERSION
 from stacks.model_quality.monitor import ModelQualityMonitor
@@ -156,7 +157,7 @@ def test_schedule_is_daily_in_the_time_zone_and_enabled_per_profile(template):
     schedule = only(template, "AWS::Scheduler::Schedule")
     assert schedule["ScheduleExpression"] == f"cron(0 {config.quality_schedule_hour} * * ? *)"
     assert schedule["ScheduleExpressionTimezone"] == config.quality_schedule_time_zone
-    assert schedule["State"] == ("ENABLED" if config.schedules_enabled else "DISABLED")
+    assert schedule["State"] == ("ENABLED" if config.common.schedules_enabled else "DISABLED")
     assert "<aws.scheduler.scheduled-time>" in schedule["Target"]["Input"]
 
 
@@ -365,12 +366,15 @@ def test_the_job_scores_the_endpoint_whose_metrics_it_publishes(template):
 
 
 def test_a_variant_is_passed_to_the_job_when_set():
-    from stacks.common.config import load_config
     from stacks.model_quality.monitor import ModelQualityMonitor
 
     stack = cdk.Stack(new_app(), "VariantStack")
     ModelQualityMonitor(
-        stack, "Monitor", config=load_config({"profile": "sandbox"}), endpoint_name="scoring", variant_name="AllTraffic"
+        stack,
+        "Monitor",
+        settings=ModelQualitySettings.for_profile("sandbox"),
+        endpoint_name="scoring",
+        variant_name="AllTraffic",
     )
     arguments = definition(Template.from_stack(stack))["States"]["RunPrCurveJob"]["Parameters"]["JobDriver"][
         "SparkSubmit"
@@ -528,7 +532,7 @@ def test_dashboard_url_opens_the_region_the_dashboard_lives_in(with_quicksight):
 @pytest.mark.parametrize(("context", "warned"), [({}, True), ({"kit:quicksight_warn_unconfigured": "false"}, False)])
 def test_the_no_dashboard_warning_can_be_turned_off(context, warned):
     app = new_app(profile="sandbox", **context)
-    config = load_config({"profile": "sandbox", **context})
-    monitor = ModelQualityMonitor(cdk.Stack(app, "QualityStack"), "Monitor", config=config)
+    config = load_settings({"profile": "sandbox", **context}, ModelQualitySettings)
+    monitor = ModelQualityMonitor(cdk.Stack(app, "QualityStack"), "Monitor", settings=config)
     warnings = [entry.data for entry in monitor.node.metadata if entry.type == "aws:cdk:warning"]
     assert any("No QuickSight dashboard" in str(text) for text in warnings) is warned

@@ -4,17 +4,23 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
-from stacks.common.config import load_config
+from stacks.model_quality.settings import ModelQualitySettings
+from stacks.common.config import load_settings
 from stacks.common.encryption import DataKey
 from stacks.model_quality.storage import QualityStorage
 from tests.construct_app import new_app
 
 
 def raw_rules(**settings):
-    config = load_config({"profile": "production", **{f"kit:{k}": v for k, v in settings.items()}})
+    config = load_settings(
+        {"profile": "production", **{f"kit:{k}": v for k, v in settings.items()}}, ModelQualitySettings
+    )
     stack = cdk.Stack(new_app(), "RawRetentionStack")
     QualityStorage(
-        stack, "Storage", config=config, encryption_key=DataKey(stack, "Key", config=config, description="test")
+        stack,
+        "Storage",
+        settings=config,
+        encryption_key=DataKey(stack, "Key", common=config.common, description="test"),
     )
     buckets = Template.from_stack(stack).find_resources("AWS::S3::Bucket")
     return {
@@ -43,10 +49,13 @@ def test_the_audit_archive_moves_raw_data_to_deep_archive_then_expires_it(retent
 
 
 def test_raw_buckets_are_unversioned_with_a_reason_and_the_results_stay_versioned():
-    config = load_config({"profile": "production"})
+    config = ModelQualitySettings.for_profile("production")
     stack = cdk.Stack(new_app(), "RawVersioningStack")
     storage = QualityStorage(
-        stack, "Storage", config=config, encryption_key=DataKey(stack, "Key", config=config, description="test")
+        stack,
+        "Storage",
+        settings=config,
+        encryption_key=DataKey(stack, "Key", common=config.common, description="test"),
     )
     buckets = Template.from_stack(stack).find_resources("AWS::S3::Bucket")
 

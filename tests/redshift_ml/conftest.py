@@ -3,6 +3,7 @@
 import pytest
 
 from stacks.redshift_ml import RedshiftMlRecommender
+from stacks.redshift_ml.settings import RedshiftMlSettings
 from tests.construct_app import PROFILES, construct_template
 
 
@@ -10,6 +11,7 @@ from tests.construct_app import PROFILES, construct_template
 def template(request):
     return construct_template(
         "RedshiftMlStack",
-        lambda stack, config: RedshiftMlRecommender(stack, "Recommender", config=config),
+        RedshiftMlSettings,
+        lambda stack, settings: RedshiftMlRecommender(stack, "Recommender", settings=settings),
         profile=request.param,
     )

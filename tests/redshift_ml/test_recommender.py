@@ -7,7 +7,8 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from stacks.common.config import ConfigError, load_config
+from stacks.common.config import ConfigError, load_settings
+from stacks.redshift_ml.settings import RedshiftMlSettings
 from stacks.common.encryption import DataKey
 from stacks.common.storage import AccessLogsBucket, SecureBucket
 from stacks.redshift_ml import RedshiftMlRecommender
@@ -44,7 +45,7 @@ def test_workgroup_is_private_with_profile_capacity_and_routing(template):
 
 
 def test_production_sets_a_daily_usage_limit():
-    assert load_config({"profile": "production"}).redshift_daily_rpu_hours > 0
+    assert RedshiftMlSettings.for_profile("production").redshift_daily_rpu_hours > 0
 
 
 def test_usage_limit_only_where_the_profile_sets_one(template):
@@ -187,7 +188,10 @@ def test_schedule_is_weekly_and_enabled_only_by_the_profile(template):
     template, config = template
     template.has_resource_properties(
         "AWS::Scheduler::Schedule",
-        {"ScheduleExpression": "cron(0 3 ? * SUN *)", "State": "ENABLED" if config.schedules_enabled else "DISABLED"},
+        {
+            "ScheduleExpression": "cron(0 3 ? * SUN *)",
+            "State": "ENABLED" if config.common.schedules_enabled else "DISABLED",
+        },
     )
 
 
@@ -208,7 +212,7 @@ def test_an_existing_vpc_is_used_instead_of_a_new_one():
     vpc = cdk.aws_ec2.Vpc(
         stack, "ExistingVpc", availability_zones=["eu-west-1a", "eu-west-1b", "eu-west-1c"], nat_gateways=1
     )
-    RedshiftMlRecommender(stack, "Recommender", config=load_config({"profile": "production"}), vpc=vpc)
+    RedshiftMlRecommender(stack, "Recommender", settings=RedshiftMlSettings.for_profile("production"), vpc=vpc)
     template = Template.from_stack(stack)
     assert len(template.find_resources("AWS::EC2::VPC")) == 1
     (workgroup,) = resources(template, "AWS::RedshiftServerless::Workgroup")
@@ -234,13 +238,15 @@ def test_an_existing_vpc_is_used_instead_of_a_new_one():
 def test_bad_settings_fail_synth_with_a_clear_message(settings, message):
     stack = cdk.Stack(new_app(), "Stack")
     with pytest.raises(ValueError, match=message):
-        RedshiftMlRecommender(stack, "Recommender", config=load_config({}), **settings)
+        RedshiftMlRecommender(stack, "Recommender", settings=RedshiftMlSettings.for_profile(), **settings)
 
 
 def test_the_longest_allowed_model_prefix_passes_the_lifecycles_own_checks():
     """Synth accepts 39 characters; the lifecycle must then accept every name it derives from them."""
     prefix = "x" * 39
-    RedshiftMlRecommender(cdk.Stack(new_app(), "Stack"), "Recommender", config=load_config({}), model_prefix=prefix)
+    RedshiftMlRecommender(
+        cdk.Stack(new_app(), "Stack"), "Recommender", settings=RedshiftMlSettings.for_profile(), model_prefix=prefix
+    )
     settings = lifecycle.Settings(
         {
             "SCHEMA": "jobmatch",
@@ -302,17 +308,17 @@ def test_production_ml_role_may_manage_network_interfaces_for_enhanced_vpc_routi
 
 def test_bring_your_own_model_from_the_churn_pipeline_is_granted_its_jobs_bucket_and_key():
     app = new_app()
-    config = load_config({})
+    config = RedshiftMlSettings.for_profile()
     stack = cdk.Stack(app, "Stack")
-    churn_key = DataKey(stack, "ChurnKey", config=config, description="churn")
+    churn_key = DataKey(stack, "ChurnKey", common=config.common, description="churn")
     churn_bucket = SecureBucket(
         stack,
         "ChurnArtifacts",
-        config=config,
+        common=config.common,
         encryption_key=churn_key,
-        access_logs_bucket=AccessLogsBucket(stack, "Logs", config=config),
+        access_logs_bucket=AccessLogsBucket(stack, "Logs", common=config.common),
     )
-    recommender = RedshiftMlRecommender(stack, "Recommender", config=config)
+    recommender = RedshiftMlRecommender(stack, "Recommender", settings=config)
     recommender.add_model_source(
         training_jobs="pipelines-*", artifacts_bucket=churn_bucket, artifacts_prefix="runs/", artifacts_key=churn_key
     )
@@ -341,36 +347,38 @@ def test_bring_your_own_model_from_the_churn_pipeline_is_granted_its_jobs_bucket
 def test_the_new_vpc_uses_the_configured_availability_zones():
     stack = cdk.Stack(new_app(), "Stack")
     zones = ["us-east-1a", "us-east-1b", "us-east-1d"]
-    config = load_config({"kit:redshift_availability_zones": ",".join(zones)})
-    RedshiftMlRecommender(stack, "Recommender", config=config)
+    config = load_settings({"kit:redshift_availability_zones": ",".join(zones)}, RedshiftMlSettings)
+    RedshiftMlRecommender(stack, "Recommender", settings=config)
     subnets = Template.from_stack(stack).find_resources("AWS::EC2::Subnet").values()
     assert sorted(s["Properties"]["AvailabilityZone"] for s in subnets) == zones
 
 
 def test_fewer_than_three_availability_zones_fail_synth_with_a_clear_message():
     with pytest.raises(ConfigError, match="at least 3 distinct Availability Zone names"):
-        load_config({"kit:redshift_availability_zones": "us-west-1a,us-west-1c"})
+        load_settings({"kit:redshift_availability_zones": "us-west-1a,us-west-1c"}, RedshiftMlSettings)
     stack = cdk.Stack(new_app(), "Stack")
     two_zones = cdk.aws_ec2.Vpc(stack, "TwoZoneVpc", availability_zones=["us-west-1a", "us-west-1c"], nat_gateways=1)
     with pytest.raises(ValueError, match=r"span 2 Availability Zone\(s\) \(2 subnet\(s\)\); .* at least 3 AZs"):
-        RedshiftMlRecommender(stack, "Recommender", config=load_config({}), vpc=two_zones)
+        RedshiftMlRecommender(stack, "Recommender", settings=RedshiftMlSettings.for_profile(), vpc=two_zones)
     stack = cdk.Stack(new_app(), "Stack")
     vpc = cdk.aws_ec2.Vpc(stack, "Vpc", availability_zones=["eu-west-1a", "eu-west-1b", "eu-west-1c"], nat_gateways=1)
     same_zone = cdk.aws_ec2.SubnetSelection(subnets=[vpc.private_subnets[0]] * 2 + [vpc.private_subnets[1]])
     with pytest.raises(ValueError, match=r"span 2 Availability Zone"):
-        RedshiftMlRecommender(stack, "Recommender", config=load_config({}), vpc=vpc, vpc_subnets=same_zone)
+        RedshiftMlRecommender(
+            stack, "Recommender", settings=RedshiftMlSettings.for_profile(), vpc=vpc, vpc_subnets=same_zone
+        )
 
 
 def test_a_notification_email_subscribes_to_the_topic():
     stack = cdk.Stack(new_app(), "Stack")
-    config = load_config({"kit:redshift_notification_email": "ml-team@example.com"})
-    RedshiftMlRecommender(stack, "Recommender", config=config)
+    config = load_settings({"kit:redshift_notification_email": "ml-team@example.com"}, RedshiftMlSettings)
+    RedshiftMlRecommender(stack, "Recommender", settings=config)
     Template.from_stack(stack).has_resource_properties(
         "AWS::SNS::Subscription",
         {"Protocol": "email", "Endpoint": "ml-team@example.com", "TopicArn": Match.any_value()},
     )
     with pytest.raises(ConfigError, match="is not an e-mail address"):
-        load_config({"kit:redshift_notification_email": "ml-team"})
+        load_settings({"kit:redshift_notification_email": "ml-team"}, RedshiftMlSettings)
 
 
 def _role_statements(template, role_logical_id):

@@ -12,7 +12,7 @@ DIGEST_B = "b" * 64
 
 
 def test_committed_snapshots_match_the_synthesized_templates(kit_app):
-    profile = kit_app.config.profile
+    profile = kit_app.settings.common.profile
     current = templates(kit_app.assembly)
     changes = diff(profile, current)
     assert not changes, (

@@ -23,8 +23,14 @@ KEY_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
 SOURCE_KEYS = ("aws:SourceAccount", "aws:SourceArn")
 # Services whose KMS requests for a destination carry neither source key: their key-policy statement can be
 # neither required to have nor allowed to depend on them (DataKey.allow_service_to_send_encrypted's
-# `source_account=False`). Empty: no AWS page read for this kit says a publisher here omits them.
-SOURCE_KEYS_NOT_SENT: frozenset[str] = frozenset()
+# `source_account=False`). EventBridge: the SNS guide says "Adding the aws:SourceAccount and aws:SourceArn to a
+# AWS KMS policy is not supported for EventBridge-to-encrypted topics"
+# (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html, quoted in
+# https://github.com/awslabs/landing-zone-accelerator-on-aws/issues/407), and the SQS guide's statement for AWS
+# event sources has no condition (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/
+# sqs-key-management.html): a rule's dead-letter queue is the same delivery path, so its key statement must not
+# depend on them either. The queue policy (aws:SourceArn of the rule) still limits who can send.
+SOURCE_KEYS_NOT_SENT: frozenset[str] = frozenset({"events.amazonaws.com"})
 PUBLISH_ACTIONS = {"AWS::SNS::Topic": "sns:Publish", "AWS::SQS::Queue": "sqs:SendMessage"}
 
 

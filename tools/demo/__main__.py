@@ -11,7 +11,7 @@ import time
 import warnings
 from pathlib import Path
 
-from stacks.common.config import load_config
+from stacks.model_quality.settings import ModelQualitySettings
 from tools import local_spark
 from tools.demo import charts
 from tools.demo.pipeline import DemoResult, DemoSettings, Progress, run
@@ -87,7 +87,9 @@ def main(argv: list[str]) -> int:
     finally:
         spark.stop()
     progress.start("charts", f"PNG charts and summary.md in {settings.output}/")
-    config = load_config({})  # the sandbox profile's alarm and decision thresholds, as a deployed monitor has them
+    config = (
+        ModelQualitySettings.for_profile()
+    )  # the sandbox profile's alarm and decision thresholds, as a deployed monitor has them
     written = [
         charts.pr_curve(result, settings.output / "pr_curve.png"),
         charts.average_precision(

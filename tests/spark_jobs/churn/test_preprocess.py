@@ -9,7 +9,7 @@ from datagen.churn import COLUMNS, generate
 from processing_jobs.churn import evaluate
 from spark_jobs.churn import preprocess
 from stacks.churn_model.pipeline_definition import SPLIT_SEED
-from stacks.common.config import PROFILE_DEFAULTS
+from stacks.churn_model.settings import ChurnModelSettings
 from tools.demo.pipeline import train
 
 BAD_ROWS = {
@@ -153,5 +153,9 @@ def test_local_proof_xgboost_with_the_pipelines_hyperparameters_reaches_the_mini
     ]
     test = read_split(root / "features" / "test")
     assert auc == pytest.approx(roc_auc_score(test[:, 0], booster.predict(xgboost.DMatrix(test[:, 1:]))), abs=1e-9)
-    assert auc >= PROFILE_DEFAULTS["sandbox"]["churn_min_auc"] == PROFILE_DEFAULTS["production"]["churn_min_auc"]
+    assert (
+        auc
+        >= ChurnModelSettings.PROFILE_DEFAULTS["sandbox"]["churn_min_auc"]
+        == ChurnModelSettings.PROFILE_DEFAULTS["production"]["churn_min_auc"]
+    )
     print(f"local proof: test AUC {auc:.4f} on {len(test)} rows")

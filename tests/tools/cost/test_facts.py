@@ -18,29 +18,31 @@ from tools.synthesis import templates
 
 
 def test_facts_follow_the_profile_settings(kit_app):
-    config, stacks = kit_app.config, templates(kit_app.assembly)
+    settings, stacks = kit_app.settings, templates(kit_app.assembly)
     redshift = redshift_facts(stacks["RedshiftMlStack"])
-    assert redshift.base_rpu == config.redshift_base_capacity
-    assert redshift.daily_rpu_hour_limit == (config.redshift_daily_rpu_hours or None)
+    assert redshift.base_rpu == settings.redshift_ml.redshift_base_capacity
+    assert redshift.daily_rpu_hour_limit == (settings.redshift_ml.redshift_daily_rpu_hours or None)
     quality = model_quality_facts(stacks["ModelQualityStack"])
-    assert (quality.architecture, quality.max_vcpu) == ("ARM64", config.quality_max_vcpu)
-    assert quality.capture_retention_days == config.quality_raw_retention_days
+    assert (quality.architecture, quality.max_vcpu) == ("ARM64", settings.model_quality.quality_max_vcpu)
+    assert quality.capture_retention_days == settings.model_quality.quality_raw_retention_days
     assert quality.worker_gb_per_vcpu == 4.0  # 4 cores, 14 GB + 10% overhead billed as a 16 GB worker
     churn = churn_facts(stacks["ChurnModelStack"])
     assert (churn.processing_instance_type, churn.processing_instance_count) == (
-        config.churn_processing_instance_type,
-        config.churn_processing_instance_count,
+        settings.churn_model.churn_processing_instance_type,
+        settings.churn_model.churn_processing_instance_count,
     )
-    assert churn.training_instance_type == config.churn_training_instance_type
+    assert churn.training_instance_type == settings.churn_model.churn_training_instance_type
     assert (churn.endpoint_instance_type, churn.endpoint_instance_count, churn.endpoint_max_instances) == (
-        config.churn_endpoint_instance_type,
-        config.churn_endpoint_instance_count,
-        config.churn_endpoint_max_instances,
+        settings.churn_model.churn_endpoint_instance_type,
+        settings.churn_model.churn_endpoint_instance_count,
+        settings.churn_model.churn_endpoint_max_instances,
     )
-    assert churn.invocations_per_instance == config.churn_invocations_per_instance
-    assert churn.notebook_instance_type == (config.churn_notebook_instance_type if config.churn_notebook else None)
-    assert churn.idle_hours == (config.churn_idle_hours or None)
-    assert churn.idle_check_hours == (1.0 if config.churn_idle_hours else None)
+    assert churn.invocations_per_instance == settings.churn_model.churn_invocations_per_instance
+    assert churn.notebook_instance_type == (
+        settings.churn_model.churn_notebook_instance_type if settings.churn_model.churn_notebook else None
+    )
+    assert churn.idle_hours == (settings.churn_model.churn_idle_hours or None)
+    assert churn.idle_check_hours == (1.0 if settings.churn_model.churn_idle_hours else None)
 
 
 def test_facts_read_the_small_recurring_charges(kit_app):
@@ -48,7 +50,9 @@ def test_facts_read_the_small_recurring_charges(kit_app):
     assert redshift_facts(stacks["RedshiftMlStack"]).training_poll_seconds == TRAINING_POLL.to_seconds()
     quality = model_quality_facts(stacks["ModelQualityStack"])
     assert (quality.driver_vcpu, quality.driver_gb) == (2, 8)  # spark.driver.memory 7g + 10% billed as 8 GB
-    assert churn_facts(stacks["ChurnModelStack"]).notebook_volume_gb == (20 if kit_app.config.churn_notebook else 0)
+    assert churn_facts(stacks["ChurnModelStack"]).notebook_volume_gb == (
+        20 if kit_app.settings.churn_model.churn_notebook else 0
+    )
     for template in stacks.values():  # every key of the kit rotates yearly, so each pays for two rotations
         overhead = stack_overhead(template)
         assert (overhead.rotating_keys, overhead.key_rotation_days) == (overhead.kms_keys, 365)
@@ -60,7 +64,7 @@ def test_overhead_counts_what_the_templates_hold(kit_app):
     redshift, churn = stack_overhead(stacks["RedshiftMlStack"]), stack_overhead(stacks["ChurnModelStack"])
     assert (redshift.kms_keys, redshift.secrets) == (1, 1)  # the data key; the Redshift-managed admin secret
     assert stack_overhead(stacks["ModelQualityStack"]).alarms == 6  # five quality alarms and no-predictions
-    if kit_app.config.profile == "sandbox":
+    if kit_app.settings.common.profile == "sandbox":
         assert (redshift.interface_endpoint_azs, churn.interface_endpoint_azs) == (0, 0)
     else:  # SageMaker API and runtime endpoints in 3 AZs; the notebook VPC's six endpoints in 2 AZs
         assert (redshift.interface_endpoint_azs, churn.interface_endpoint_azs) == (6, 12)
@@ -91,7 +95,7 @@ def test_a_changed_setting_changes_the_estimate():
 
 
 def test_sandbox_idles_at_five_dollars_or_less_per_architecture(kit_app):
-    if kit_app.config.profile != "sandbox":
+    if kit_app.settings.common.profile != "sandbox":
         pytest.skip("the idle target is the sandbox's")
     result = estimate_profile(
         "sandbox", templates(kit_app.assembly), PriceTable.load(), load_usage("sandbox"), measured_throughput()
@@ -103,7 +107,7 @@ def test_sandbox_idles_at_five_dollars_or_less_per_architecture(kit_app):
 
 
 def test_every_profile_is_priced_and_totals_add_up(kit_app):
-    profile = kit_app.config.profile
+    profile = kit_app.settings.common.profile
     result = estimate_profile(
         profile, templates(kit_app.assembly), PriceTable.load(), load_usage(profile), measured_throughput()
     )

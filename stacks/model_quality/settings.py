@@ -1,0 +1,180 @@
+"""Settings of the model-quality monitor and its QuickSight dashboard: profile defaults and validation
+(`-c kit:quality_<name>=<value>`, `-c kit:quicksight_<name>=<value>`).
+
+In an app without profiles or context: `ModelQualitySettings.for_profile("production", quality_max_vcpu=64)`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import ClassVar
+
+from ..common.config import (
+    OVERRIDE_PREFIX,
+    ArchitectureSettings,
+    ConfigError,
+    ProfileDefaults,
+    require_choice,
+    require_fraction,
+    require_range,
+)
+
+# EMR Serverless maximum capacities the kit offers, in vCPUs (16 is a new account's default quota).
+EMR_SERVERLESS_VCPU_STEPS = (4, 8, 16, 32, 64, 128, 256, 400, 800, 1600, 3200)
+QUICKSIGHT_PRINCIPAL_PATTERN = re.compile(r"^arn:aws[a-z-]*:quicksight:[a-z0-9-]+:\d{12}:(user|group)/.+$")
+# S3 Glacier Deep Archive bills at least this many days per object (an earlier delete pays the rest), so a shorter
+# stay in the archive costs as much as this one
+# (https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-transition-general-considerations.html).
+DEEP_ARCHIVE_MINIMUM_DAYS = 180
+
+
+@dataclass(frozen=True)
+class ModelQualitySettings(ArchitectureSettings):
+    """The monitor's settings and the common ones (`common`). Defaults live in PROFILE_DEFAULTS, not here."""
+
+    # Days raw Data Capture and ground truth stay in S3 Standard, where the daily run reads them (at 150 TB/day,
+    # storage dominates the cost): at least label delay + 1, the run's need; label delay + 2 leaves a day to re-run.
+    quality_raw_retention_days: int
+    # Audit archive: 0 expires raw data after quality_raw_retention_days; else it moves to S3 Glacier Deep Archive
+    # then and expires this many days after creation (at least retention + 180, Deep Archive's minimum duration).
+    quality_raw_archive_expiry_days: int
+    # Days of label delay: the daily run scores the day before the window D..D+K, i.e. today - K - 1.
+    quality_label_delay_days: int
+    # EMR Serverless maximum capacity in vCPUs (memory follows at 4 GB per vCPU) and idle minutes before stop.
+    quality_max_vcpu: int
+    quality_idle_minutes: int
+    # Minutes before the daily job run is cancelled and reported failed.
+    quality_job_timeout_minutes: int
+    # Daily schedule (hour in the time zone, an IANA name such as Europe/Paris).
+    quality_schedule_hour: int
+    quality_schedule_time_zone: str
+    # The production decision threshold, whose precision and recall are published and shown.
+    quality_decision_threshold: float
+    # Target half-width of the 95% intervals: the job reports the Data Capture sampling percent that keeps
+    # every interval of the day within it.
+    quality_target_half_width: float
+    # Alarms: average precision below this, a drop of more than this fraction below its 7-day average,
+    # label coverage below this.
+    quality_min_average_precision: float
+    quality_max_average_precision_drop: float
+    quality_min_label_coverage: float
+    # QuickSight principals (ARNs in the identity region); without an owner no QuickSight resource is created.
+    quicksight_owner_arn: str
+    quicksight_viewer_group_arn: str
+    quicksight_identity_region: str
+    # Without an owner, warn at synth that there is no dashboard; false: no QuickSight wanted, no warning.
+    quicksight_warn_unconfigured: bool
+
+    PROFILE_DEFAULTS: ClassVar[ProfileDefaults] = {
+        "sandbox": {
+            "quality_raw_retention_days": 7,
+            "quality_raw_archive_expiry_days": 0,
+            "quality_label_delay_days": 1,
+            "quality_max_vcpu": 16,
+            "quality_idle_minutes": 5,
+            "quality_job_timeout_minutes": 60,
+            "quality_schedule_hour": 4,
+            "quality_schedule_time_zone": "UTC",
+            "quality_decision_threshold": 0.5,
+            "quality_target_half_width": 0.01,
+            "quality_min_average_precision": 0.2,
+            "quality_max_average_precision_drop": 0.1,
+            "quality_min_label_coverage": 0.5,
+            "quicksight_owner_arn": "",
+            "quicksight_viewer_group_arn": "",
+            "quicksight_identity_region": "us-east-1",
+            "quicksight_warn_unconfigured": True,
+        },
+        "production": {
+            "quality_raw_retention_days": 3,
+            "quality_raw_archive_expiry_days": 0,
+            "quality_label_delay_days": 1,
+            "quality_max_vcpu": 400,
+            "quality_idle_minutes": 15,
+            "quality_job_timeout_minutes": 360,
+            "quality_schedule_hour": 4,
+            "quality_schedule_time_zone": "UTC",
+            "quality_decision_threshold": 0.5,
+            "quality_target_half_width": 0.01,
+            "quality_min_average_precision": 0.2,
+            "quality_max_average_precision_drop": 0.1,
+            "quality_min_label_coverage": 0.5,
+            "quicksight_owner_arn": "",
+            "quicksight_viewer_group_arn": "",
+            "quicksight_identity_region": "us-east-1",
+            "quicksight_warn_unconfigured": True,
+        },
+    }
+
+    def __post_init__(self) -> None:
+        require_range("quality_label_delay_days", self.quality_label_delay_days, 0, 90)
+        _require_raw_retention(
+            self.quality_raw_retention_days, self.quality_label_delay_days, self.quality_raw_archive_expiry_days
+        )
+        require_choice("quality_max_vcpu", self.quality_max_vcpu, EMR_SERVERLESS_VCPU_STEPS)
+        require_range("quality_idle_minutes", self.quality_idle_minutes, 1, 10_080)
+        require_range("quality_job_timeout_minutes", self.quality_job_timeout_minutes, 10, 1_440)
+        require_range("quality_schedule_hour", self.quality_schedule_hour, 0, 23)
+        for name in (
+            "quality_decision_threshold",
+            "quality_min_average_precision",
+            "quality_max_average_precision_drop",
+            "quality_min_label_coverage",
+        ):
+            require_fraction(name, getattr(self, name))
+        if not 0.0 < self.quality_target_half_width < 0.5:
+            raise ConfigError(
+                f"Setting {OVERRIDE_PREFIX}quality_target_half_width={self.quality_target_half_width!r} "
+                "is out of range. Allowed: more than 0 and less than 0.5 (a half-width of a ratio)."
+            )
+        for name in ("quicksight_owner_arn", "quicksight_viewer_group_arn"):
+            _require_quicksight_arn(name, getattr(self, name), self.quicksight_identity_region)
+        if self.quicksight_viewer_group_arn and not self.quicksight_owner_arn:
+            raise ConfigError(
+                f"Setting {OVERRIDE_PREFIX}quicksight_viewer_group_arn needs "
+                f"{OVERRIDE_PREFIX}quicksight_owner_arn: the dashboard has to have an owner."
+            )
+
+
+def _require_raw_retention(retention_days: int, label_delay_days: int, archive_expiry_days: int) -> None:
+    """Raw data must outlive the run that reads it; an archive must outlive Deep Archive's minimum duration.
+
+    The run for day D starts on day D + K + 1 and reads captures of D and labels of D..D+K. S3 expires an object
+    at the first midnight UTC after creation + N days
+    (https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-rules.html), so
+    N = K + 1 keeps day D's captures through day D + K + 1.
+    """
+    require_range("quality_raw_retention_days", retention_days, 1, 3650)
+    needed = label_delay_days + 1
+    if retention_days < needed:
+        raise ConfigError(
+            f"Setting {OVERRIDE_PREFIX}quality_raw_retention_days={retention_days} is shorter than the label window: "
+            f"the run for day D reads its captures on day D+{needed} ({OVERRIDE_PREFIX}quality_label_delay_days="
+            f"{label_delay_days}, plus one day). Allowed: {needed} or more; {needed + 1} leaves a day to re-run."
+        )
+    if archive_expiry_days and archive_expiry_days < retention_days + DEEP_ARCHIVE_MINIMUM_DAYS:
+        raise ConfigError(
+            f"Setting {OVERRIDE_PREFIX}quality_raw_archive_expiry_days={archive_expiry_days} ends the audit archive "
+            f"before Deep Archive's {DEEP_ARCHIVE_MINIMUM_DAYS}-day minimum (objects move there after "
+            f"{OVERRIDE_PREFIX}quality_raw_retention_days={retention_days}). Allowed: 0 (no archive), or "
+            f"{retention_days + DEEP_ARCHIVE_MINIMUM_DAYS} to 3650."
+        )
+    require_range("quality_raw_archive_expiry_days", archive_expiry_days, 0, 3650)
+
+
+def _require_quicksight_arn(name: str, value: str, identity_region: str) -> None:
+    """QuickSight users and groups live in the account's identity region, whatever region the stack deploys to."""
+    if not value:
+        return
+    if not QUICKSIGHT_PRINCIPAL_PATTERN.match(value):
+        raise ConfigError(
+            f"Setting {OVERRIDE_PREFIX}{name}={value!r} is not a QuickSight principal ARN. Allowed: empty, or "
+            "arn:aws:quicksight:<identity-region>:<account>:user/<namespace>/<name> (or group/...)."
+        )
+    if value.split(":")[3] != identity_region:
+        raise ConfigError(
+            f"Setting {OVERRIDE_PREFIX}{name}={value!r} is not in the QuickSight identity region "
+            f"{identity_region!r}. Allowed: a principal ARN of that region, or set "
+            f"{OVERRIDE_PREFIX}quicksight_identity_region to the region of your QuickSight users."
+        )

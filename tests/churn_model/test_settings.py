@@ -1,0 +1,100 @@
+"""The churn model's settings: every message names the setting and what is allowed, and both edges of each range."""
+
+import pytest
+
+from stacks.churn_model.settings import ChurnModelSettings
+from stacks.common.config import ConfigError, load_settings
+from tests.common.test_config_boundaries import readme_defaults
+
+
+def load_config(context):
+    return load_settings(context, ChurnModelSettings)
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        (
+            {"kit:churn_endpoint_instance_type": "m5.large"},
+            r"kit:churn_endpoint_instance_type='m5.large' is not a SageMaker instance type\. Allowed: ml\.<family>\.<size>",
+        ),
+        (
+            {"profile": "production", "kit:churn_endpoint_max_instances": "1"},
+            r"kit:churn_endpoint_max_instances=1 is out of range\. Allowed: 2 to 100",
+        ),
+        ({"kit:churn_min_auc": "1.2"}, r"kit:churn_min_auc=1\.2 is out of range\. Allowed: 0 to 1"),
+        ({"kit:churn_capture_percent": "0"}, r"kit:churn_capture_percent=0 is out of range\. Allowed: 1 to 100"),
+        ({"kit:churn_processing_instance_count": "0"}, r"kit:churn_processing_instance_count=0 is out of range"),
+    ],
+)
+def test_invalid_settings_name_the_setting_and_what_is_allowed(context, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(context)
+
+
+def test_a_context_key_that_looks_like_a_churn_setting_fails_with_did_you_mean():
+    """CDK ignores unknown context: without this, -c kit_churn_notebok=true silently builds no notebook."""
+    with pytest.raises(ConfigError, match=r"Did you mean kit:churn_notebook\?"):
+        load_config({"kit_churn_notebok": "true"})
+
+
+# Written by hand from the ranges the settings document (not read from settings.py), with the context that makes the
+# rest of the settings valid at that edge.
+RANGES = [
+    ("churn_processing_instance_count", 1, 100, {}),
+    ("churn_endpoint_instance_count", 1, 100, {"kit:churn_endpoint_max_instances": "100", "kit:churn_idle_hours": "0"}),
+    ("churn_endpoint_max_instances", 3, 100, {"kit:churn_endpoint_instance_count": "3", "kit:churn_idle_hours": "0"}),
+    ("churn_invocations_per_instance", 1, 100_000, {}),
+    ("churn_capture_percent", 1, 100, {}),
+    ("churn_idle_hours", 0, 720, {}),
+]
+
+
+@pytest.mark.parametrize(("name", "low", "high", "context"), RANGES, ids=[r[0] for r in RANGES])
+def test_each_range_accepts_both_edges_and_refuses_one_beyond(name, low, high, context):
+    for value in (low, high):
+        config = load_config({**context, f"kit:{name}": f" {value} "})
+        assert getattr(config, name) == value
+    for value in (low - 1, high + 1):
+        message = rf"kit:{name}={value} is out of range\. Allowed: {low} to {high}\.$"
+        with pytest.raises(ConfigError, match=message):
+            load_config({**context, f"kit:{name}": str(value)})
+
+
+@pytest.mark.parametrize("name", ["churn_min_auc"])
+def test_each_fraction_accepts_0_and_1_and_refuses_beyond(name):
+    assert getattr(load_config({f"kit:{name}": " 0 "}), name) == 0.0
+    assert getattr(load_config({f"kit:{name}": "1"}), name) == 1.0
+    assert getattr(load_config({f"kit:{name}": 0.25}), name) == 0.25
+    for value in ("-0.01", "1.01"):
+        with pytest.raises(ConfigError, match=rf"kit:{name}={float(value)} is out of range\. Allowed: 0 to 1\.$"):
+            load_config({f"kit:{name}": value})
+
+
+def test_idle_guard_needs_an_endpoint_without_auto_scaling():
+    scaling = {"kit:churn_endpoint_instance_count": "1", "kit:churn_endpoint_max_instances": "2"}
+    with pytest.raises(ConfigError, match=r"kit:churn_idle_hours=1 needs an endpoint without auto scaling"):
+        load_config({**scaling, "kit:churn_idle_hours": "1"})
+    assert load_config({**scaling, "kit:churn_idle_hours": "0"}).churn_idle_hours == 0
+    assert load_config({"kit:churn_endpoint_max_instances": "1", "kit:churn_idle_hours": "1"}).churn_idle_hours == 1
+
+
+def test_built_in_python_with_the_readme_example():
+    settings = ChurnModelSettings.for_profile("sandbox", churn_notebook=True)
+    assert (settings.churn_notebook, settings.common.profile) == (True, "sandbox")
+    with pytest.raises(ConfigError, match=r"kit:churn_idle_hours=4 needs an endpoint without auto scaling"):
+        ChurnModelSettings.for_profile("production", churn_idle_hours=4)
+
+
+def test_every_profile_has_a_default_for_every_setting():
+    for profile in ("sandbox", "production"):
+        assert set(ChurnModelSettings.PROFILE_DEFAULTS[profile]) == set(ChurnModelSettings.setting_names())
+
+
+def test_the_profile_defaults_the_readme_documents_are_the_defaults():
+    rows = readme_defaults()
+    documented_here = {name: row for name, row in rows.items() if name in ChurnModelSettings.setting_names()}
+    assert documented_here
+    for name, row in documented_here.items():
+        for profile, documented in zip(("sandbox", "production"), row):
+            assert str(getattr(load_config({"profile": profile}), name)).lower() == documented.lower(), (name, profile)

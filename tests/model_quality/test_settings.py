@@ -1,0 +1,159 @@
+"""The monitor's settings: every message names the setting and what is allowed, and both edges of each range."""
+
+import pytest
+
+from stacks.common.config import ConfigError, load_settings
+from stacks.model_quality.settings import ModelQualitySettings
+from tests.common.test_config_boundaries import readme_defaults
+
+
+def load_config(context):
+    return load_settings(context, ModelQualitySettings)
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"kit:quality_max_vcpu": "17"}, r"kit:quality_max_vcpu=17 is not allowed\. Allowed: 4, 8, 16, 32"),
+        ({"kit:quality_decision_threshold": "high"}, r"kit:quality_decision_threshold='high' is not a number"),
+        (
+            {"kit:quality_min_label_coverage": "1.5"},
+            r"kit:quality_min_label_coverage=1\.5 is out of range\. Allowed: 0 to 1",
+        ),
+        ({"kit:quicksight_owner_arn": "bob"}, r"kit:quicksight_owner_arn='bob' is not a QuickSight principal ARN"),
+        (
+            {"kit:quicksight_owner_arn": "arn:aws:quicksight:eu-west-1:123456789012:user/default/ana"},
+            r"is not in the QuickSight identity region 'us-east-1'\. Allowed: a principal ARN of that region, or set "
+            r"kit:quicksight_identity_region",
+        ),
+        (
+            {"kit:quicksight_viewer_group_arn": "arn:aws:quicksight:us-east-1:123456789012:group/default/team"},
+            r"kit:quicksight_viewer_group_arn needs kit:quicksight_owner_arn",
+        ),
+    ],
+)
+def test_invalid_settings_name_the_setting_and_what_is_allowed(context, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(context)
+
+
+def test_production_keeps_raw_quality_data_for_the_run_and_one_re_run():
+    config = load_config({"profile": "production"})
+    assert config.quality_raw_retention_days == config.quality_label_delay_days + 2
+    assert config.quality_raw_archive_expiry_days == 0
+
+
+@pytest.mark.parametrize("profile", ["sandbox", "production"])
+def test_raw_retention_shorter_than_the_label_window_fails(profile):
+    with pytest.raises(
+        ConfigError,
+        match=r"kit:quality_raw_retention_days=3 is shorter than the label window: "
+        r"the run for day D reads its captures on day D\+4 .*Allowed: 4 or more",
+    ):
+        load_config({"profile": profile, "kit:quality_label_delay_days": 3, "kit:quality_raw_retention_days": 3})
+    assert (
+        load_config(
+            {"profile": profile, "kit:quality_label_delay_days": 3, "kit:quality_raw_retention_days": 4}
+        ).quality_raw_retention_days
+        == 4
+    )
+
+
+def test_an_audit_archive_must_outlast_deep_archive_minimum_duration():
+    with pytest.raises(
+        ConfigError,
+        match=r"quality_raw_archive_expiry_days=182 ends the audit archive before Deep "
+        r"Archive's 180-day minimum .*Allowed: 0 \(no archive\), or 183 to 3650",
+    ):
+        load_config({"profile": "production", "kit:quality_raw_archive_expiry_days": 182})
+    assert (
+        load_config(
+            {"profile": "production", "kit:quality_raw_archive_expiry_days": 183}
+        ).quality_raw_archive_expiry_days
+        == 183
+    )
+
+
+@pytest.mark.parametrize("value", ["0", "0.5", "-0.1"])
+def test_target_half_width_is_a_usable_ratio(value):
+    with pytest.raises(ConfigError, match=r"quality_target_half_width=.* Allowed: more than 0 and less than 0\.5"):
+        load_config({"kit:quality_target_half_width": value})
+
+
+# Written by hand from the ranges the settings document (not read from settings.py), with the context that makes the
+# rest of the settings valid at that edge.
+RANGES = [
+    # Retention must cover the label window (label delay + 1): each edge is probed with the other setting clear of it.
+    ("quality_raw_retention_days", 1, 3650, {"kit:quality_label_delay_days": "0"}),
+    ("quality_label_delay_days", 0, 90, {"kit:quality_raw_retention_days": "3650"}),
+    ("quality_idle_minutes", 1, 10_080, {}),
+    ("quality_job_timeout_minutes", 10, 1_440, {}),
+    ("quality_schedule_hour", 0, 23, {}),
+]
+
+
+@pytest.mark.parametrize(("name", "low", "high", "context"), RANGES, ids=[r[0] for r in RANGES])
+def test_each_range_accepts_both_edges_and_refuses_one_beyond(name, low, high, context):
+    for value in (low, high):
+        config = load_config({**context, f"kit:{name}": f" {value} "})
+        assert getattr(config, name) == value
+    for value in (low - 1, high + 1):
+        message = rf"kit:{name}={value} is out of range\. Allowed: {low} to {high}\.$"
+        with pytest.raises(ConfigError, match=message):
+            load_config({**context, f"kit:{name}": str(value)})
+
+
+FRACTIONS = [
+    "quality_decision_threshold",
+    "quality_min_average_precision",
+    "quality_max_average_precision_drop",
+    "quality_min_label_coverage",
+]
+
+
+@pytest.mark.parametrize("name", FRACTIONS)
+def test_each_fraction_accepts_0_and_1_and_refuses_beyond(name):
+    assert getattr(load_config({f"kit:{name}": " 0 "}), name) == 0.0
+    assert getattr(load_config({f"kit:{name}": "1"}), name) == 1.0
+    assert getattr(load_config({f"kit:{name}": 0.25}), name) == 0.25
+    for value in ("-0.01", "1.01"):
+        with pytest.raises(ConfigError, match=rf"kit:{name}={float(value)} is out of range\. Allowed: 0 to 1\.$"):
+            load_config({f"kit:{name}": value})
+
+
+def test_choices_accept_their_edges():
+    assert load_config({"kit:quality_max_vcpu": "3200"}).quality_max_vcpu == 3200
+
+
+def test_quicksight_arns_of_the_identity_region_are_accepted():
+    owner = "arn:aws:quicksight:eu-west-1:123456789012:user/default/ana"
+    group = "arn:aws:quicksight:eu-west-1:123456789012:group/default/team"
+    config = load_config(
+        {
+            "kit:quicksight_owner_arn": owner,
+            "kit:quicksight_viewer_group_arn": group,
+            "kit:quicksight_identity_region": "eu-west-1",
+        }
+    )
+    assert (config.quicksight_owner_arn, config.quicksight_viewer_group_arn) == (owner, group)
+
+
+def test_built_in_python_with_the_readme_example():
+    settings = ModelQualitySettings.for_profile("production", quality_max_vcpu=64)
+    assert (settings.quality_max_vcpu, settings.common.profile) == (64, "production")
+    with pytest.raises(ConfigError, match=r"kit:quality_max_vcpu=17 is not allowed"):
+        ModelQualitySettings.for_profile(quality_max_vcpu=17)
+
+
+def test_every_profile_has_a_default_for_every_setting():
+    for profile in ("sandbox", "production"):
+        assert set(ModelQualitySettings.PROFILE_DEFAULTS[profile]) == set(ModelQualitySettings.setting_names())
+
+
+def test_the_profile_defaults_the_readme_documents_are_the_defaults():
+    rows = readme_defaults()
+    documented_here = {name: row for name, row in rows.items() if name in ModelQualitySettings.setting_names()}
+    assert documented_here
+    for name, row in documented_here.items():
+        for profile, documented in zip(("sandbox", "production"), row):
+            assert str(getattr(load_config({"profile": profile}), name)).lower() == documented.lower(), (name, profile)

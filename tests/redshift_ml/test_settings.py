@@ -1,0 +1,89 @@
+"""The recommender's settings: every message names the setting and what is allowed, and both edges of each range."""
+
+import pytest
+
+from stacks.common.config import ConfigError, load_settings
+from stacks.redshift_ml.settings import RedshiftMlSettings
+from tests.common.test_config_boundaries import readme_defaults
+
+
+def load_config(context):
+    return load_settings(context, RedshiftMlSettings)
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"kit:redshift_base_capacity": "12"}, r"kit:redshift_base_capacity=12 is not allowed\. Allowed: 4, 8, 16, 24"),
+        (
+            {"kit:redshift_daily_rpu_hours": "-1"},
+            r"kit:redshift_daily_rpu_hours=-1 is out of range\. Allowed: 0 to 100000",
+        ),
+    ],
+)
+def test_invalid_settings_name_the_setting_and_what_is_allowed(context, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(context)
+
+
+# Written by hand from the ranges the settings document (not read from settings.py).
+RANGES = [("redshift_daily_rpu_hours", 0, 100_000, {})]
+
+
+@pytest.mark.parametrize(("name", "low", "high", "context"), RANGES, ids=[r[0] for r in RANGES])
+def test_each_range_accepts_both_edges_and_refuses_one_beyond(name, low, high, context):
+    for value in (low, high):
+        config = load_config({**context, f"kit:{name}": f" {value} "})
+        assert getattr(config, name) == value
+    for value in (low - 1, high + 1):
+        message = rf"kit:{name}={value} is out of range\. Allowed: {low} to {high}\.$"
+        with pytest.raises(ConfigError, match=message):
+            load_config({**context, f"kit:{name}": str(value)})
+
+
+def test_choices_accept_their_edges():
+    assert load_config({"kit:redshift_base_capacity": "4"}).redshift_base_capacity == 4
+    assert load_config({"kit:redshift_base_capacity": "512"}).redshift_base_capacity == 512
+    with pytest.raises(ConfigError, match=r"kit:redshift_base_capacity=520 is not allowed"):
+        load_config({"kit:redshift_base_capacity": "520"})
+
+
+def test_availability_zones_need_three_distinct_names_and_are_returned_trimmed():
+    config = load_config({"kit:redshift_availability_zones": " us-east-1a, us-east-1b ,us-east-1c,"})
+    assert config.redshift_availability_zone_names == ("us-east-1a", "us-east-1b", "us-east-1c")
+    assert load_config({}).redshift_availability_zone_names == ()
+    for value in ("us-east-1a,us-east-1b", "us-east-1a,us-east-1a,us-east-1b", "us-east-1a,us-east-1b,useast1c"):
+        with pytest.raises(ConfigError, match=r"redshift_availability_zones=.* at least 3 distinct"):
+            load_config({"kit:redshift_availability_zones": value})
+
+
+def test_email_is_optional_but_must_be_one_address():
+    assert (
+        load_config({"kit:redshift_notification_email": "ml-team@example.com"}).redshift_notification_email
+        == "ml-team@example.com"
+    )
+    assert load_config({"kit:redshift_notification_email": ""}).redshift_notification_email == ""
+    for value in ("ml-team", "a@b.com,c@d.com", "a@example"):
+        with pytest.raises(ConfigError, match=r"is not an e-mail address"):
+            load_config({"kit:redshift_notification_email": value})
+
+
+def test_built_in_python_with_the_readme_example():
+    settings = RedshiftMlSettings.for_profile("sandbox", redshift_base_capacity=16)
+    assert (settings.redshift_base_capacity, settings.common.profile) == (16, "sandbox")
+    with pytest.raises(ConfigError, match=r"kit:redshift_base_capacity=12 is not allowed"):
+        RedshiftMlSettings.for_profile("production", redshift_base_capacity=12)
+
+
+def test_every_profile_has_a_default_for_every_setting():
+    for profile in ("sandbox", "production"):
+        assert set(RedshiftMlSettings.PROFILE_DEFAULTS[profile]) == set(RedshiftMlSettings.setting_names())
+
+
+def test_the_profile_defaults_the_readme_documents_are_the_defaults():
+    rows = readme_defaults()
+    documented_here = {name: row for name, row in rows.items() if name in RedshiftMlSettings.setting_names()}
+    assert documented_here
+    for name, row in documented_here.items():
+        for profile, documented in zip(("sandbox", "production"), row):
+            assert str(getattr(load_config({"profile": profile}), name)).lower() == documented.lower(), (name, profile)

@@ -1,0 +1,45 @@
+"""The background lane (tests/background.py) runs each marked test's job once, with its parameters, in order."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from tests.background import BackgroundLane, in_background
+
+
+def record(workdir, **params):
+    (workdir / "ran").write_text("yes")
+    return workdir, params
+
+
+def fail(workdir):
+    raise AssertionError("the job's own assertion")
+
+
+def item(nodeid, function, **params):
+    return SimpleNamespace(nodeid=nodeid, function=function, callspec=SimpleNamespace(params=params))
+
+
+def test_a_marked_test_gets_its_jobs_result_with_its_parameters_and_a_fresh_folder():
+    lane = BackgroundLane()
+    marked = in_background(record)(lambda: None)
+    lane.start([item("a[x]", marked, construct="X"), item("a[y]", marked, construct="Y"), item("b", lambda: None)])
+    try:
+        (first, first_params), (second, second_params) = lane.result("a[x]"), lane.result("a[y]")
+        assert (first_params, second_params) == ({"construct": "X"}, {"construct": "Y"})
+        assert first != second and (first / "ran").read_text() == "yes"
+        with pytest.raises(KeyError):
+            lane.result("b")  # not marked: nothing ran for it
+    finally:
+        lane.close()
+    assert not first.exists() and not second.exists()
+
+
+def test_a_failing_job_fails_its_test():
+    lane = BackgroundLane()
+    lane.start([item("c", in_background(fail)(lambda: None))])
+    try:
+        with pytest.raises(AssertionError, match="the job's own assertion"):
+            lane.result("c")
+    finally:
+        lane.close()
