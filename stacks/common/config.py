@@ -137,7 +137,6 @@ class CommonSettings(ProfileSettings):
     @classmethod
     def for_profile(cls, profile: str = DEFAULT_PROFILE, **overrides: Any) -> Self:
         """For example `CommonSettings.for_profile("production", retain_data=False)`."""
-        _require_profile(profile)
         return cls(profile=profile, **cls._values(profile, overrides))
 
     @property

@@ -16,6 +16,7 @@ from stacks.common.config import (
     ConfigError,
     ProfileDefaults,
     load_settings,
+    require_fraction,
     require_range,
 )
 
@@ -200,3 +201,37 @@ def test_common_settings_have_a_default_in_every_profile():
     assert PROFILES == ("sandbox", "production")
     for profile in PROFILES:
         assert set(CommonSettings.PROFILE_DEFAULTS[profile]) == set(CommonSettings.setting_names()), profile
+
+
+def test_common_settings_built_in_python_refuse_an_unknown_name():
+    assert CommonSettings.for_profile("production", retain_data=False).retain_data is False
+    with pytest.raises(ConfigError, match=r"Unknown setting 'kit:retain_dat'\. Did you mean kit:retain_data\?"):
+        CommonSettings.for_profile("sandbox", retain_dat=True)
+
+
+def test_an_unknown_name_lists_the_common_settings_an_architecture_also_takes():
+    with pytest.raises(
+        ConfigError, match=r"Allowed settings: kit:retain_data, .*kit:example_notebook, kit:example_count\.$"
+    ):
+        ExampleSettings.for_profile(example_colour="red")
+
+
+def test_an_unknown_profile_is_reported_before_the_overrides_it_would_type():
+    with pytest.raises(ConfigError, match=r"Unknown profile 'prod'"):
+        load_settings({"profile": "prod", "kit:example_count": "many"}, ExampleSettings)
+
+
+def test_a_look_alike_key_after_valid_keys_is_still_refused():
+    with pytest.raises(ConfigError, match=r"Context key 'Profile' is not read by the kit"):
+        load_config({"profile": "sandbox", "kit:retain_data": "true", "Profile": "production"})
+
+
+@pytest.mark.parametrize("value", [0.0, 0.5, 1.0])
+def test_a_fraction_accepts_zero_to_one(value):
+    require_fraction("example_share", value)
+
+
+@pytest.mark.parametrize("value", [-0.01, 1.01, 1.5, 2.0])
+def test_a_fraction_outside_zero_to_one_is_refused(value):
+    with pytest.raises(ConfigError, match=rf"kit:example_share={value!r} is out of range\. Allowed: 0 to 1\.$"):
+        require_fraction("example_share", value)

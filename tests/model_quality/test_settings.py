@@ -121,8 +121,25 @@ def test_each_fraction_accepts_0_and_1_and_refuses_beyond(name):
             load_config({f"kit:{name}": value})
 
 
-def test_choices_accept_their_edges():
-    assert load_config({"kit:quality_max_vcpu": "3200"}).quality_max_vcpu == 3200
+# The capacities the README offers, written out rather than read from the module.
+OFFERED_VCPUS = (4, 8, 16, 32, 64, 128, 256, 400, 800, 1600, 3200)
+
+
+@pytest.mark.parametrize("vcpus", OFFERED_VCPUS)
+def test_every_offered_capacity_is_accepted(vcpus):
+    assert load_config({"kit:quality_max_vcpu": str(vcpus)}).quality_max_vcpu == vcpus
+
+
+@pytest.mark.parametrize("vcpus", (3, 127, 129, 255, 257, 3201))
+def test_capacities_between_the_steps_are_refused(vcpus):
+    with pytest.raises(ConfigError, match=rf"kit:quality_max_vcpu={vcpus} is not allowed"):
+        load_config({"kit:quality_max_vcpu": str(vcpus)})
+
+
+def test_an_audit_archive_ends_within_ten_years():
+    assert load_config({"kit:quality_raw_archive_expiry_days": 3650}).quality_raw_archive_expiry_days == 3650
+    with pytest.raises(ConfigError, match=r"kit:quality_raw_archive_expiry_days=3651 is out of range\. Allowed: 0 to"):
+        load_config({"kit:quality_raw_archive_expiry_days": 3651})
 
 
 def test_quicksight_arns_of_the_identity_region_are_accepted():
