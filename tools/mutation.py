@@ -57,6 +57,8 @@ MODULES: dict[str, list[str]] = {
     "spark_jobs/model_quality/metrics.py": [
         "tests/spark_jobs/model_quality/test_metrics.py",
         "tests/spark_jobs/model_quality/test_metrics_bounds.py",
+        "tests/spark_jobs/model_quality/test_metrics_edges.py",
+        "tests/spark_jobs/model_quality/test_intervals.py",
     ],
     "tools/cost/estimate.py": ["tests/tools/cost/test_estimate.py"],
 }

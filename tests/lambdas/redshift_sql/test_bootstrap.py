@@ -135,7 +135,7 @@ def test_create_through_the_handler_runs_the_bootstrap_and_answers_success_with_
     assert runner.ran[0][0] == "CREATE SCHEMA IF NOT EXISTS jobmatch" and len(runner.batches) == 1
 
 
-def test_a_failed_update_answers_failed_with_the_error_and_keeps_the_physical_id(handler_runs, monkeypatch):
+def test_a_failed_update_answers_failed_with_the_error_and_keeps_the_physical_id(handler_runs, monkeypatch, capsys):
     def fail(runner, properties):
         raise RuntimeError("ERROR: permission denied for schema jobmatch")
 
@@ -149,9 +149,18 @@ def test_a_failed_update_answers_failed_with_the_error_and_keeps_the_physical_id
     assert handler_runs["sent"] == [
         ("FAILED", "job-matching/dev/jobmatch", "RuntimeError: ERROR: permission denied for schema jobmatch")
     ]
+    # The log keeps the error too (CloudFormation shows only the reason's last 3500 characters).
+    assert "RuntimeError('ERROR: permission denied for schema jobmatch')" in capsys.readouterr().out
 
 
 def test_a_create_that_fails_answers_failed_under_a_stable_placeholder_id(handler_runs, monkeypatch):
     monkeypatch.setattr(bootstrap, "bootstrap", lambda runner, properties: 1 / 0)
     bootstrap.handler({"RequestType": "Create", "ResourceProperties": PROPERTIES}, LambdaContext())
     assert handler_runs["sent"] == [("FAILED", "redshift-bootstrap", "ZeroDivisionError: division by zero")]
+
+
+def test_bootstrap_returns_every_statement_it_ran_in_order(fake_runner):
+    runner = fake_runner(answers=[("svv_roles", [])])
+    ran = bootstrap.bootstrap(runner, PROPERTIES)
+    (batch,) = runner.batches
+    assert ran == [sql for sql, _ in runner.ran if not sql.startswith("SELECT role_name")] + batch

@@ -1,3 +1,7 @@
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 import templates
@@ -71,3 +75,14 @@ def test_the_command_line_renders_a_template_with_numbers_as_numbers(capsys):
     assert capsys.readouterr().out.strip() == "DROP MODEL IF EXISTS jobmatch.job_match_v1;"
     templates.main(["drop_model", "schema=jobmatch", "model_name=job_match_v1", "top_k=10"])  # "10" would be refused
     assert capsys.readouterr().out.strip() == "DROP MODEL IF EXISTS jobmatch.job_match_v1;"
+
+
+def test_the_script_prints_a_rendered_template():
+    script = Path(templates.__file__)
+    result = subprocess.run(
+        [sys.executable, str(script), "drop_model", "schema=jobmatch", "model_name=job_match_v1"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == "DROP MODEL IF EXISTS jobmatch.job_match_v1;"
