@@ -79,6 +79,7 @@ class RedshiftMlRecommender(Construct):
             holdout_days=holdout_days,
             top_k=top_k,
             versions_kept=versions_kept,
+            max_runtime_seconds=int(max_runtime.to_seconds()),
         )
         self.key = DataKey(
             self, "DataKey", common=settings.common, description="Redshift ML recommender: warehouse, models, logs"
@@ -187,7 +188,14 @@ def _check_settings(**settings: object) -> None:
                 f"model_prefix={settings['model_prefix']!r} is too long: the lifecycle derives {derived!r} from it, "
                 f"which is not allowed ({NAME_RULES}); use at most 39 characters."
             )
-    for name, low, high in (("holdout_days", 1, 365), ("top_k", 1, 1000), ("versions_kept", 1, 50)):
+    # The lifecycle refuses the same ranges at run time (lambdas/redshift_sql/templates.py INTEGERS; a test keeps
+    # them equal): a value synth let through would fail every refresh instead.
+    for name, low, high in (
+        ("holdout_days", 1, 365),
+        ("top_k", 1, 1000),
+        ("versions_kept", 1, 50),
+        ("max_runtime_seconds", 1_800, 2_592_000),
+    ):
         value = settings[name]
         if not isinstance(value, int) or not low <= value <= high:
             raise ValueError(f"{name}={value!r} is not allowed: use a whole number from {low} to {high}.")

@@ -233,6 +233,10 @@ def test_an_existing_vpc_is_used_instead_of_a_new_one():
         ({"schema": "Job-Match"}, "schema='Job-Match' is not allowed"),
         ({"model_prefix": "x" * 40}, "the lifecycle derives 'predict_x{40}_v99999999999999' from it"),
         ({"top_k": 0}, "top_k=0 is not allowed: use a whole number from 1 to 1000"),
+        (
+            {"max_runtime": cdk.Duration.minutes(20)},
+            "max_runtime_seconds=1200 is not allowed: use a whole number from 1800 to 2592000",
+        ),
     ],
 )
 def test_bad_settings_fail_synth_with_a_clear_message(settings, message):

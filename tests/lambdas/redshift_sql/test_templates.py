@@ -86,3 +86,47 @@ def test_the_script_prints_a_rendered_template():
         check=True,
     )
     assert result.stdout.strip() == "DROP MODEL IF EXISTS jobmatch.job_match_v1;"
+
+
+# The construct's synth-time defaults, for checking one setting at a time.
+CONSTRUCT_DEFAULTS = {
+    "schema": "jobmatch",
+    "ml_role": "ml_developer",
+    "analyst_role": "analyst",
+    "model_prefix": "job_match",
+    "database_name": "dev",
+    "holdout_days": 14,
+    "top_k": 10,
+    "versions_kept": 3,
+    "max_runtime_seconds": 5400,
+}
+
+
+def _synth_accepts(name, value):
+    from stacks.redshift_ml.recommender import _check_settings
+
+    try:
+        _check_settings(**{**CONSTRUCT_DEFAULTS, name: value})
+    except ValueError:
+        return False
+    return True
+
+
+def _lifecycle_accepts(name, value):
+    try:
+        templates.check(name, value)
+    except ValueError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    ("name", "low", "high"),
+    [("holdout_days", 1, 365), ("top_k", 1, 1000), ("max_runtime_seconds", 1_800, 2_592_000)],
+)
+def test_the_lifecycle_accepts_exactly_what_synth_accepts(name, low, high):
+    """A value the construct lets through must not fail every refresh at run time, and the reverse."""
+    for value in (low - 1, low, high, high + 1):
+        assert _lifecycle_accepts(name, value) == _synth_accepts(name, value), (name, value)
+    assert _synth_accepts(name, low) and _synth_accepts(name, high)
+    assert not _synth_accepts(name, low - 1) and not _synth_accepts(name, high + 1)
