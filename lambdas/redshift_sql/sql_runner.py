@@ -7,7 +7,6 @@ retried with exponential backoff.
 
 from __future__ import annotations
 
-import itertools
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -118,7 +117,8 @@ class DataApiRunner:
                 return rows
 
     def _call(self, operation: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, Any]:
-        for attempt in itertools.count():
+        attempt = 0
+        while True:  # ends by returning, or by raising once the retries are spent
             try:
                 return operation(**kwargs)
             except Exception as error:  # botocore ClientError, without importing botocore here
@@ -126,6 +126,7 @@ class DataApiRunner:
                 if code not in THROTTLING_CODES or attempt == self.max_throttle_retries:
                     raise
                 self.sleep(min(0.5 * 2**attempt, 20.0))
+                attempt += 1
 
 
 def _field_value(value: dict[str, Any]) -> Any:
