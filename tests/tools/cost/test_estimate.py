@@ -225,6 +225,8 @@ def test_an_idle_guard_bills_an_unused_endpoint_for_its_window_only():
     assert "deleted after 4 h without invocations" in endpoint.basis and "idle guard deletes it" in section.notes[0]
     # A window longer than the month bills the month.
     assert estimate.idle_endpoint_hours(dataclasses.replace(guarded, idle_hours=200), hours=100) == 100
+    # A guard without a known check interval bills its window alone.
+    assert estimate.idle_endpoint_hours(dataclasses.replace(guarded, idle_check_hours=None), hours=100) == 4
 
 
 @pytest.mark.parametrize(("per_minute", "instances"), [(0, 2), (10, 2), (201, 3), (350, 4), (10_000, 5)])
