@@ -382,6 +382,11 @@ def test_raw_capture_storage_standard_then_deep_archive():
         pytest.approx(2 * TB_GB * 3 * 0.02),
         pytest.approx(2 * TB_GB * 100 * 0.001 + overhead + 1.5),
     )
+    # Many small objects: the per-object index (32 KB at the archive rate) and metadata (8 KB at the Standard rate)
+    # dominate: 10^7 objects a day x 100 days x (32 x 0.001 + 8 x 0.02) / 1024^2 GB = 183.1; transitions 15,000.
+    _, small_objects = estimate.raw_capture_storage(0.001, 3, 100, 10_000_000, PRICES)
+    per_object = 10_000_000 * 100 * (32 * 0.001 + 8 * 0.02) / 1024**2
+    assert small_objects - 10_000_000 * 30 / 1000 * 0.05 == pytest.approx(0.001 * TB_GB * 100 * 0.001 + per_object)
 
 
 QUALITY_USAGE = {
