@@ -89,12 +89,7 @@ test: setup
 	$(RUN) python -m pytest -q
 
 # Not part of `make test`: ~80 mutants per module, each a pytest run of that module's tests, one at a time.
-MUTATION_STAMP := $(VENV)/.mutation-installed
-$(MUTATION_STAMP): requirements-mutation.txt constraints-mutation.txt $(PYTHON_STAMP)
-	$(PIP) -c constraints-mutation.txt -r requirements-mutation.txt
-	@touch $@
-
-mutation: $(MUTATION_STAMP)
+mutation: $(PYTHON_STAMP)
 	$(RUN) python -m tools.mutation $(ARGS)
 
 cost: $(PYTHON_STAMP)

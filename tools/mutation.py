@@ -1,6 +1,6 @@
 """`make mutation`: how many injected bugs each module's own tests catch.
 
-mutmut (pinned in requirements-mutation.txt) generates the mutants; this driver samples a fixed number per module
+mutmut (pinned in requirements-dev.txt) generates the mutants; this driver samples a fixed number per module
 (seeded, so a run is repeatable), adds one mutant per statement that is a bare call (deleting an AWS call such as
 `delete_endpoint_config(...)`), and runs the module's tests against each mutant in a throwaway copy of the
 repository with one worker: the work tree is never modified. A mutant that only changes a string literal (usually
@@ -143,7 +143,7 @@ def annotation_only(original: str, mutated: str) -> bool:
 
 
 def mutmut_mutants(module: str, source: str) -> list[Mutant]:
-    import mutmut  # pinned in requirements-mutation.txt
+    import mutmut  # pinned in requirements-dev.txt
 
     context = mutmut.Context(source=source, filename=module)
     mutants = []
