@@ -4,7 +4,7 @@ import pytest
 
 from stacks.common.config import ConfigError, load_settings
 from stacks.model_quality.settings import ModelQualitySettings
-from tests.common.test_config_boundaries import readme_defaults
+from tests.common.settings_checks import assert_fraction_edges, assert_profile_defaults, assert_range_edges
 
 
 def load_config(context):
@@ -94,13 +94,7 @@ RANGES = [
 
 @pytest.mark.parametrize(("name", "low", "high", "context"), RANGES, ids=[r[0] for r in RANGES])
 def test_each_range_accepts_both_edges_and_refuses_one_beyond(name, low, high, context):
-    for value in (low, high):
-        config = load_config({**context, f"kit:{name}": f" {value} "})
-        assert getattr(config, name) == value
-    for value in (low - 1, high + 1):
-        message = rf"kit:{name}={value} is out of range\. Allowed: {low} to {high}\.$"
-        with pytest.raises(ConfigError, match=message):
-            load_config({**context, f"kit:{name}": str(value)})
+    assert_range_edges(load_config, name, low, high, context)
 
 
 FRACTIONS = [
@@ -113,12 +107,7 @@ FRACTIONS = [
 
 @pytest.mark.parametrize("name", FRACTIONS)
 def test_each_fraction_accepts_0_and_1_and_refuses_beyond(name):
-    assert getattr(load_config({f"kit:{name}": " 0 "}), name) == 0.0
-    assert getattr(load_config({f"kit:{name}": "1"}), name) == 1.0
-    assert getattr(load_config({f"kit:{name}": 0.25}), name) == 0.25
-    for value in ("-0.01", "1.01"):
-        with pytest.raises(ConfigError, match=rf"kit:{name}={float(value)} is out of range\. Allowed: 0 to 1\.$"):
-            load_config({f"kit:{name}": value})
+    assert_fraction_edges(load_config, name)
 
 
 # The capacities the README offers, written out rather than read from the module.
@@ -162,15 +151,5 @@ def test_built_in_python_with_the_readme_example():
         ModelQualitySettings.for_profile(quality_max_vcpu=17)
 
 
-def test_every_profile_has_a_default_for_every_setting():
-    for profile in ("sandbox", "production"):
-        assert set(ModelQualitySettings.PROFILE_DEFAULTS[profile]) == set(ModelQualitySettings.setting_names())
-
-
-def test_the_profile_defaults_the_readme_documents_are_the_defaults():
-    rows = readme_defaults()
-    documented_here = {name: row for name, row in rows.items() if name in ModelQualitySettings.setting_names()}
-    assert documented_here
-    for name, row in documented_here.items():
-        for profile, documented in zip(("sandbox", "production"), row):
-            assert str(getattr(load_config({"profile": profile}), name)).lower() == documented.lower(), (name, profile)
+def test_every_profile_has_a_default_and_the_readme_documents_it():
+    assert_profile_defaults(ModelQualitySettings, load_config)

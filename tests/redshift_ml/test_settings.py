@@ -4,7 +4,7 @@ import pytest
 
 from stacks.common.config import ConfigError, load_settings
 from stacks.redshift_ml.settings import RedshiftMlSettings
-from tests.common.test_config_boundaries import readme_defaults
+from tests.common.settings_checks import assert_profile_defaults, assert_range_edges
 
 
 def load_config(context):
@@ -32,13 +32,7 @@ RANGES = [("redshift_daily_rpu_hours", 0, 100_000, {})]
 
 @pytest.mark.parametrize(("name", "low", "high", "context"), RANGES, ids=[r[0] for r in RANGES])
 def test_each_range_accepts_both_edges_and_refuses_one_beyond(name, low, high, context):
-    for value in (low, high):
-        config = load_config({**context, f"kit:{name}": f" {value} "})
-        assert getattr(config, name) == value
-    for value in (low - 1, high + 1):
-        message = rf"kit:{name}={value} is out of range\. Allowed: {low} to {high}\.$"
-        with pytest.raises(ConfigError, match=message):
-            load_config({**context, f"kit:{name}": str(value)})
+    assert_range_edges(load_config, name, low, high, context)
 
 
 def test_choices_accept_their_edges():
@@ -75,15 +69,5 @@ def test_built_in_python_with_the_readme_example():
         RedshiftMlSettings.for_profile("production", redshift_base_capacity=12)
 
 
-def test_every_profile_has_a_default_for_every_setting():
-    for profile in ("sandbox", "production"):
-        assert set(RedshiftMlSettings.PROFILE_DEFAULTS[profile]) == set(RedshiftMlSettings.setting_names())
-
-
-def test_the_profile_defaults_the_readme_documents_are_the_defaults():
-    rows = readme_defaults()
-    documented_here = {name: row for name, row in rows.items() if name in RedshiftMlSettings.setting_names()}
-    assert documented_here
-    for name, row in documented_here.items():
-        for profile, documented in zip(("sandbox", "production"), row):
-            assert str(getattr(load_config({"profile": profile}), name)).lower() == documented.lower(), (name, profile)
+def test_every_profile_has_a_default_and_the_readme_documents_it():
+    assert_profile_defaults(RedshiftMlSettings, load_config)

@@ -1,0 +1,53 @@
+"""Checks every settings class gets, written once: range and fraction edges through `kit:` context, and the profile
+defaults against the README's settings tables. Each test module calls them with its own `load_config`; the
+expected ranges stay written by hand in the test modules."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stacks.common.config import ConfigError, ProfileSettings
+
+Load = Callable[[dict[str, Any]], Any]
+README_ROW = re.compile(r"^\| `([a-z_]+)` \| `([^`]*)` \| `([^`]*)` \|", re.MULTILINE)
+
+
+def readme_defaults() -> dict[str, tuple[str, str]]:
+    """Setting name -> the sandbox and production defaults the README's settings tables document."""
+    rows = README_ROW.findall((Path(__file__).resolve().parents[2] / "README.md").read_text())
+    return {name: (sandbox, production) for name, sandbox, production in rows}
+
+
+def assert_range_edges(load: Load, name: str, low: int, high: int, context: dict[str, Any]) -> None:
+    """Both edges are accepted (with spaces around them), one beyond either is refused naming the range."""
+    for value in (low, high):
+        assert getattr(load({**context, f"kit:{name}": f" {value} "}), name) == value
+    for value in (low - 1, high + 1):
+        with pytest.raises(ConfigError, match=rf"kit:{name}={value} is out of range\. Allowed: {low} to {high}\.$"):
+            load({**context, f"kit:{name}": str(value)})
+
+
+def assert_fraction_edges(load: Load, name: str) -> None:
+    """0 and 1 (as text or a number) are accepted, just below 0 and just above 1 refused."""
+    assert getattr(load({f"kit:{name}": " 0 "}), name) == 0.0
+    assert getattr(load({f"kit:{name}": "1"}), name) == 1.0
+    assert getattr(load({f"kit:{name}": 0.25}), name) == 0.25
+    for value in ("-0.01", "1.01"):
+        with pytest.raises(ConfigError, match=rf"kit:{name}={float(value)} is out of range\. Allowed: 0 to 1\.$"):
+            load({f"kit:{name}": value})
+
+
+def assert_profile_defaults(kind: type[ProfileSettings], load: Load) -> None:
+    """Every profile has a default for every setting of `kind`, and the README documents those defaults."""
+    for profile in ("sandbox", "production"):
+        assert set(kind.PROFILE_DEFAULTS[profile]) == set(kind.setting_names()), profile
+    documented = {name: row for name, row in readme_defaults().items() if name in kind.setting_names()}
+    assert documented, f"the README documents no setting of {kind.__name__}"
+    for name, row in documented.items():
+        for profile, value in zip(("sandbox", "production"), row):
+            assert str(getattr(load({"profile": profile}), name)).lower() == value.lower(), (name, profile)
