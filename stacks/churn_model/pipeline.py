@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 from aws_cdk import Aws, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -12,7 +9,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from datagen.churn import generate
+import datagen.churn
 from ..common.acknowledgments import (
     CDK_ASSETS_FINDING,
     GRANT_ACTION_FINDINGS,
@@ -21,6 +18,7 @@ from ..common.acknowledgments import (
     skip_cfn_lint,
 )
 from ..common.encryption import DataKey, grant_create_grant_for_aws_resources
+from ..common.generated import generated_directory
 from ..common.functions import PROJECT_ROOT
 from .images import SageMakerImages
 from .pipeline_definition import PipelineInputs, build_definition
@@ -66,8 +64,13 @@ class ChurnTrainingPipeline(Construct):
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description="Runs the churn pipeline and its processing and training jobs",
         )
-        directory = Path(tempfile.mkdtemp(prefix="kit-churn-"))
-        generate(directory / "churn.csv", rows=SAMPLE_ROWS)
+        directory = generated_directory(
+            self,
+            "churn",
+            generator=datagen.churn,
+            params={"rows": SAMPLE_ROWS},
+            write=lambda folder: datagen.churn.generate(folder / "churn.csv", rows=SAMPLE_ROWS),
+        )
         self.sample_data = s3_assets.Asset(self, "SampleData", path=str(directory / "churn.csv"))
         preprocess = s3_assets.Asset(self, "PreprocessCode", path=str(PROJECT_ROOT / "spark_jobs/churn/preprocess.py"))
         evaluate = s3_assets.Asset(self, "EvaluateCode", path=str(PROJECT_ROOT / "processing_jobs/churn/evaluate.py"))

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
-from datagen.job_matching import generate
+import datagen.job_matching
+from ..common.generated import generated_directory
 
 
 class SampleData(Construct):
@@ -18,8 +16,13 @@ class SampleData(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, interactions: int = 120_000) -> None:
         super().__init__(scope, construct_id)
-        directory = Path(tempfile.mkdtemp(prefix="kit-job-matching-"))
-        self.counts = generate(directory, interactions=interactions)
+        directory = generated_directory(
+            self,
+            "job-matching",
+            generator=datagen.job_matching,
+            params={"interactions": interactions},
+            write=lambda folder: datagen.job_matching.generate(folder, interactions=interactions),
+        )
         self.seekers = s3_assets.Asset(self, "JobSeekers", path=str(directory / "job_seekers.csv"))
         self.jobs = s3_assets.Asset(self, "Jobs", path=str(directory / "jobs.csv"))
         self.interactions = s3_assets.Asset(self, "Interactions", path=str(directory / "interactions.csv"))
