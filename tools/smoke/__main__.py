@@ -8,11 +8,23 @@ Credentials and region come from the usual AWS environment (AWS_PROFILE, AWS_REG
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from functools import lru_cache
+from typing import Any, Mapping
 
 from tools.cost.estimate import PriceTable
 from tools.smoke.runner import ARCHITECTURES, exit_code, render, run_smoke
+
+
+def session_for(profile: str | None, region: str | None, environ: Mapping[str, str] = os.environ) -> Any:
+    """A boto3 Session whose region is chosen as the AWS CLI v2 chooses it: `--region`, then `AWS_REGION`, then
+    `AWS_DEFAULT_REGION`, then the profile's config. boto3 alone reads only the last two (botocore's config
+    provider maps `region` to AWS_DEFAULT_REGION), so `export AWS_REGION=...` would leave it without a region
+    (https://docs.aws.amazon.com/sdkref/latest/guide/feature-region.html)."""
+    import boto3
+
+    return boto3.Session(profile_name=profile, region_name=region or environ.get("AWS_REGION") or None)
 
 
 def main(argv: list[str]) -> int:
@@ -23,13 +35,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--region", help="AWS region (default: the environment's)")
     args = parser.parse_args(argv)
 
-    import boto3
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError
 
-    session = boto3.Session(profile_name=args.profile, region_name=args.region)
+    session = session_for(args.profile, args.region)
     if not session.region_name:
-        print("smoke: no AWS region: set AWS_REGION or pass --region", file=sys.stderr)
+        print("smoke: no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION) or pass --region", file=sys.stderr)
         return 2
     config = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=10, read_timeout=70)
 
