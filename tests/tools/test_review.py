@@ -61,6 +61,7 @@ def test_a_changed_setting_is_reviewed_as_the_resources_and_lines_it_changes(cha
     assert [change.label for change in changes["sandbox"]] == ["sandbox/ChurnModelStack"]
     (change,) = changes["sandbox"]
     assert change.state == "changed"
+    assert change.replacements == [], "a new instance type reaches the deployer's environment: an in-place update"
     assert any(
         re.fullmatch(r"  ~ ChurnEndpointDeployerFunction\w+ \(AWS::Lambda::Function\)", line)
         for line in change.resources
