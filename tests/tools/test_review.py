@@ -96,6 +96,8 @@ def test_the_readme_example_is_this_change(changed_setting_review):
     assert summary and diff_lines
     rendered = markdown.splitlines()
     assert [line for line in summary if line not in rendered] == [], "regenerate the README example from this test"
+    legend = next(line for line in rendered if line.startswith("`+` added"))
+    assert legend in example.splitlines()
     assert [line for line in diff_lines if line not in changes["sandbox"][0].unified] == []
     assert "kit:churn_endpoint_instance_type=ml.m5.large" in readme
 
