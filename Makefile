@@ -29,7 +29,7 @@ help:
 	@echo "make cost                                monthly cost per architecture and profile, idle and under workload"
 	@echo "make demo                                the data plane end to end on this machine; results in demo-output/"
 	@echo "make diff                                what the templates change against the committed snapshots"
-	@echo "make review [ARGS='--markdown --against DIR']  make diff and its make cost delta, as text or a PR comment"
+	@echo "make review [ARGS='--markdown --against DIR --fail-on-replace']  make diff, what it replaces, its cost delta"
 	@echo "make snapshots                           accept the change: rewrite tests/snapshots/ (then commit)"
 	@echo "make diagrams                            regenerate the README's architecture diagrams from the synth"
 	@echo "make bench-pr [ROWS=2000000]            benchmark the precision-recall job (floor, job, MLlib)"

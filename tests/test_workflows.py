@@ -217,3 +217,11 @@ def test_the_smoke_choices_are_the_architectures_make_smoke_knows():
     options = load(DEPLOY)["on"]["workflow_dispatch"]["inputs"]["smoke"]["options"]
     assert set(options) - {"all", "none"} == set(ARCHITECTURES)
     assert "--only $SMOKE" in run_scripts(DEPLOY)
+
+
+def test_the_review_gates_on_replacements_after_writing_the_comment():
+    """`--fail-on-replace` fails the check, but the comment that says what is replaced is written and posted first."""
+    (review,) = [step for step in steps(REVIEW) if "make review" in step.get("run", "")]
+    script = review["run"]
+    assert "--fail-on-replace" in script and "|| status=$?" in script
+    assert script.index('>> "$GITHUB_OUTPUT"') < script.index('exit "$status"')

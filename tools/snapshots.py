@@ -2,10 +2,12 @@
 
     python -m tools.snapshots diff      (make diff)       what changed against the committed snapshots
     python -m tools.snapshots accept    (make snapshots)  write the current templates as the new snapshots
-    python -m tools.snapshots review [--markdown] [--against DIR]
-                                        the change and its `make cost` delta against the snapshots in DIR (default
-                                        tests/snapshots/; in CI, the base branch's), as text or as one Markdown
-                                        pull-request comment
+    python -m tools.snapshots review [--markdown] [--against DIR] [--fail-on-replace]
+                                        the change, what it replaces or deletes (tools.replacements) and its
+                                        `make cost` delta against the snapshots in DIR (default tests/snapshots/; in
+                                        CI, the base branch's), as text or as one Markdown pull-request comment;
+                                        --fail-on-replace exits 1 when the update replaces a resource, loses or
+                                        expires data, or cannot run
 
 Normalizing keeps a snapshot stable when nothing a reviewer cares about changed: asset hashes (they change with
 every code edit, which the code review already shows) become `<asset of LogicalId>`, the CDK version-reporting
@@ -20,9 +22,10 @@ import difflib
 import json
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from tools.replacements import Finding, assess
 from tools.synthesis import PROFILES, PROJECT_ROOT, synthesize, templates
 
 SNAPSHOT_DIR = PROJECT_ROOT / "tests" / "snapshots"
@@ -142,6 +145,7 @@ class StackChange:
     state: str  # "new stack", "removed" or "changed"
     resources: list[str]  # resource_changes() lines
     unified: list[str]  # the unified diff of the normalized template
+    replacements: list[Finding] = field(default_factory=list)  # what the update replaces, deletes or re-runs
 
 
 def stack_changes(profile: str, current: dict[str, dict], directory: Path = SNAPSHOT_DIR) -> list[StackChange]:
@@ -161,7 +165,8 @@ def stack_changes(profile: str, current: dict[str, dict], directory: Path = SNAP
                 old_text.splitlines(True), new_text.splitlines(True), f"snapshot/{label}", f"synth/{label}", n=3
             )
         ]
-        changes.append(StackChange(label, state, resource_changes(json.loads(old_text), json.loads(new_text)), unified))
+        old, new = json.loads(old_text), json.loads(new_text)
+        changes.append(StackChange(label, state, resource_changes(old, new), unified, assess(old, new)))
     return changes
 
 
@@ -170,6 +175,7 @@ def diff(profile: str, current: dict[str, dict], directory: Path = SNAPSHOT_DIR)
     output = []
     for change in stack_changes(profile, current, directory):
         output.append(f"=== {change.label}: {change.state}")
+        output.extend(_finding_lines(change))
         output.extend(change.resources)
         output.extend(change.unified)
     return output
@@ -242,6 +248,10 @@ def _fence(lines: list[str]) -> str:
     return "`" * max(3, longest + 1)
 
 
+def _finding_lines(change: StackChange) -> list[str]:
+    return [f"  ! {finding.line()}" for finding in change.replacements]
+
+
 def review_text(
     changes: dict[str, list[StackChange]], costs: list[CostChange], cost_notes: tuple[str, ...] = ()
 ) -> str:
@@ -250,7 +260,12 @@ def review_text(
         if not profile_changes:
             lines.append(f"{profile}: no change against the snapshots")
         for change in profile_changes:
-            lines += [f"=== {change.label}: {change.state}", *change.resources, *change.unified]
+            lines += [
+                f"=== {change.label}: {change.state}",
+                *_finding_lines(change),
+                *change.resources,
+                *change.unified,
+            ]
     for cost in costs:
         lines.append(
             f"cost {cost.profile} {cost.architecture}: idle {_delta(*cost.idle)}, "
@@ -271,12 +286,16 @@ def review_markdown(
 
     `REVIEW_MARKER` on the first line lets CI find and update its own comment instead of adding one per push."""
     changed = sum(len(profile_changes) for profile_changes in changes.values())
+    gated = sum(
+        finding.gated for profile_changes in changes.values() for c in profile_changes for finding in c.replacements
+    )
     head = [
         REVIEW_MARKER,
-        f"### Synth review: {changed} stack{'s' if changed != 1 else ''} changed",
+        f"### Synth review: {changed} stack{'s' if changed != 1 else ''} changed"
+        + (f", {gated} resource{'s' if gated != 1 else ''} replaced or losing data" if gated else ""),
         "",
         f"Normalized templates (`make diff`) against the snapshots of {against}:",
-        "`+` added, `-` removed, `~` modified.",
+        "`+` added, `-` removed, `~` modified; first, in bold, what the update replaces, deletes or re-runs.",
         "",
     ]
     for profile, profile_changes in changes.items():
@@ -285,6 +304,10 @@ def review_markdown(
             continue
         for change in profile_changes:
             head.append(f"- **`{change.label}`**: {change.state}")
+            head += [
+                f"  - **{', '.join(finding.marks)}**: `{finding.logical_id} ({finding.type})`, {finding.reason}"
+                for finding in change.replacements
+            ]
             head += [f"  - `{line.strip()}`" for line in change.resources]
         head.append("")
     if costs:
@@ -343,9 +366,12 @@ def accept(profile: str, current: dict[str, dict], directory: Path = SNAPSHOT_DI
     return written
 
 
-def review(against: Path, markdown: bool) -> str:
-    """`review`: every profile synthesized and compared with the snapshots in `against`, with the cost delta."""
-    changes, costs, notes = {}, [], []
+def review(against: Path, markdown: bool) -> tuple[str, list[Finding]]:
+    """`review`: every profile synthesized and compared with the snapshots in `against`, with the cost delta; and
+    the findings that gate `--fail-on-replace`."""
+    changes: dict[str, list[StackChange]] = {}
+    costs: list[CostChange] = []
+    notes: list[str] = []
     for profile in PROFILES:
         current = templates(synthesize(profile))
         changes[profile] = stack_changes(profile, current, against)
@@ -354,9 +380,10 @@ def review(against: Path, markdown: bool) -> str:
                 costs += cost_changes(profile, current, against)
             except CostNotCompared as error:
                 notes.append(str(error))
+    gated = [finding for found in changes.values() for c in found for finding in c.replacements if finding.gated]
     if markdown:
-        return review_markdown(changes, costs, f"`{_shown(against)}`", cost_notes=tuple(notes))
-    return review_text(changes, costs, tuple(notes))
+        return review_markdown(changes, costs, f"`{_shown(against)}`", cost_notes=tuple(notes)), gated
+    return review_text(changes, costs, tuple(notes)), gated
 
 
 def _shown(path: Path) -> str:
@@ -374,14 +401,30 @@ def main(argv: list[str]) -> int:
             default=SNAPSHOT_DIR,
             help="snapshot directory to compare with (default tests/snapshots; in CI the base's)",
         )
+        parser.add_argument(
+            "--fail-on-replace",
+            action="store_true",
+            help="exit 1 when the update replaces a resource, loses, orphans or expires data, or cannot run",
+        )
         options = parser.parse_args(argv[1:])
         if not options.against.is_dir():
             print(f"--against {options.against}: no such directory (a tests/snapshots/ copy)", file=sys.stderr)
             return 2
-        print(review(options.against, options.markdown), end="")
+        text, gated = review(options.against, options.markdown)
+        print(text, end="")
+        if options.fail_on_replace and gated:
+            print(
+                f"--fail-on-replace: {len(gated)} resource(s) replaced or losing data: "
+                + ", ".join(finding.logical_id for finding in gated),
+                file=sys.stderr,
+            )
+            return 1
         return 0
     if argv not in (["diff"], ["accept"]):
-        print("usage: python -m tools.snapshots diff|accept|review [--markdown] [--against DIR]", file=sys.stderr)
+        print(
+            "usage: python -m tools.snapshots diff|accept|review [--markdown] [--against DIR] [--fail-on-replace]",
+            file=sys.stderr,
+        )
         return 2
     changed = False
     for profile in PROFILES:

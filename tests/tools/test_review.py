@@ -61,6 +61,7 @@ def test_a_changed_setting_is_reviewed_as_the_resources_and_lines_it_changes(cha
     assert [change.label for change in changes["sandbox"]] == ["sandbox/ChurnModelStack"]
     (change,) = changes["sandbox"]
     assert change.state == "changed"
+    assert change.replacements == [], "a new instance type reaches the deployer's environment: an in-place update"
     assert any(
         re.fullmatch(r"  ~ ChurnEndpointDeployerFunction\w+ \(AWS::Lambda::Function\)", line)
         for line in change.resources
@@ -95,6 +96,8 @@ def test_the_readme_example_is_this_change(changed_setting_review):
     assert summary and diff_lines
     rendered = markdown.splitlines()
     assert [line for line in summary if line not in rendered] == [], "regenerate the README example from this test"
+    legend = next(line for line in rendered if line.startswith("`+` added"))
+    assert legend in example.splitlines()
     assert [line for line in diff_lines if line not in changes["sandbox"][0].unified] == []
     assert "kit:churn_endpoint_instance_type=ml.m5.large" in readme
 

@@ -104,8 +104,9 @@ def test_diff_summarizes_changed_resources_then_shows_the_lines(tmp_path):
         }
     }
     lines = diff("sandbox", {"DataStack": after}, tmp_path)
-    assert lines[:4] == [
+    assert lines[:5] == [
         "=== sandbox/DataStack: changed",
+        "  ! Topic (AWS::SNS::Topic): deleted: logical id removed",  # what the update deletes comes first
         "  ~ Bucket (AWS::S3::Bucket)",
         "  + Queue (AWS::SQS::Queue)",
         "  - Topic (AWS::SNS::Topic)",
