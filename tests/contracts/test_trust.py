@@ -36,7 +36,10 @@ def test_each_defect_class_is_reported():
     assert any("SchedulerRole trust" in p and "names region 'eu-west-1'" in p for p in problems)
     assert any("SchedulerRole handed to A5Stack/Schedule" in p and "schedule-group/default" in p for p in problems)
     assert any("FunctionRole handed to A5Stack/Function Role" in p and "lambda.amazonaws.com" in p for p in problems)
-    assert len(problems) == 10
+    assert any(
+        "RuleRole handed to A5Stack/Rule target T RoleArn" in p and "events.amazonaws.com" in p for p in problems
+    )
+    assert len(problems) == 11
 
 
 def test_roles_trusting_the_documented_services_satisfy_the_check():

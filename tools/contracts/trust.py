@@ -52,8 +52,8 @@ STEP_FUNCTIONS = Service(
 )
 EVENTS = Service(
     ("events.amazonaws.com",),
-    "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-identity-based.html (a rule target's role is "
-    "assumed by events.amazonaws.com)",
+    "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-events-iam-roles.html (a rule target's role is "
+    "an EventBridge service role: EventBridge assumes it)",
 )
 SCHEDULER = Service(
     ("scheduler.amazonaws.com",),
@@ -79,9 +79,9 @@ REDSHIFT_SERVERLESS = Service(
 )
 QUICKSIGHT = Service(
     ("quicksight.amazonaws.com",),
-    "https://docs.aws.amazon.com/quicksight/latest/APIReference/API_AthenaParameters.html and "
-    "https://docs.aws.amazon.com/quicksight/latest/user/security-create-iam-role.html (a data source's RoleArn is "
-    "assumed by QuickSight)",
+    "https://docs.aws.amazon.com/quicksight/latest/user/security-create-iam-role.html (a role passed to QuickSight "
+    "trusts quicksight.amazonaws.com) and https://docs.aws.amazon.com/quicksight/latest/user/datasource-run-as-role.html "
+    "(a data source's RoleArn)",
 )
 FLOW_LOGS = Service(
     ("vpc-flow-logs.amazonaws.com",),
@@ -154,8 +154,7 @@ def _property_consumers(resolver: Resolver) -> Iterator[Consumer]:
         for target in model.properties(resolver, ref).get("Targets", []):
             role = _role(resolver, ref.stack, target.get("RoleArn"))
             if role is not None:
-                via = f"{ref} target {target.get('Id')} RoleArn"
-                yield Consumer(via, role, EVENTS, source_arn=model.arn(resolver, ref), holder=ref)
+                yield Consumer(f"{ref} target {target.get('Id')} RoleArn", role, EVENTS, holder=ref)
     for ref in model.all_of_type(resolver, "AWS::Scheduler::Schedule"):
         props = model.properties(resolver, ref)
         role = _role(resolver, ref.stack, props.get("Target", {}).get("RoleArn"))
@@ -226,9 +225,9 @@ def _declared_consumers(resolver: Resolver) -> Iterator[Consumer]:
             if call.action.lower() != "iam:passrole":
                 continue
             role = _role_named(resolver, call.resource)
-            service = call.context.get("iam:PassedToService")
             if role is None:
                 continue
+            service = call.context.get("iam:PassedToService")
             principals = (service,) if service else ()
             yield Consumer(
                 f"{actor.label} declared iam:PassRole", role, Service(principals, "the declaration"), actor.role
@@ -236,13 +235,12 @@ def _declared_consumers(resolver: Resolver) -> Iterator[Consumer]:
 
 
 def consumers(resolver: Resolver) -> list[Consumer]:
-    found = [
+    return [
         *_property_consumers(resolver),
         *_state_machine_consumers(resolver),
         *_pipeline_consumers(resolver),
         *_declared_consumers(resolver),
     ]
-    return found
 
 
 def trust_statements(resolver: Resolver, role: Ref) -> list[dict]:
