@@ -15,7 +15,7 @@ from ..common.encryption import grant_create_grant_for_aws_resources
 
 
 class RedshiftMlRole(iam.Role):
-    """Trusts Redshift and SageMaker. Least privilege after the Redshift ML admin guide's restrictive
+    """Trusts Redshift Serverless, Redshift and SageMaker. Least privilege after the Redshift ML admin guide's restrictive
     policy, narrowed further: SageMaker jobs and their logs only where the name contains "redshift",
     S3 only on the given bucket, KMS only on the given key. Never AmazonSageMakerFullAccess. With
     `enhanced_vpc_routing`, also the network-interface actions Redshift ML needs to reach S3 and SageMaker through
@@ -33,8 +33,14 @@ class RedshiftMlRole(iam.Role):
         super().__init__(
             scope,
             construct_id,
+            # A Serverless namespace's role must trust redshift-serverless and redshift
+            # (https://docs.aws.amazon.com/redshift/latest/mgmt/serverless-security-other-services.html); Redshift ML
+            # passes it to SageMaker for training, so SageMaker too
+            # (https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_MODEL.html, prerequisites).
             assumed_by=iam.CompositePrincipal(
-                iam.ServicePrincipal("redshift.amazonaws.com"), iam.ServicePrincipal("sagemaker.amazonaws.com")
+                iam.ServicePrincipal("redshift-serverless.amazonaws.com"),
+                iam.ServicePrincipal("redshift.amazonaws.com"),
+                iam.ServicePrincipal("sagemaker.amazonaws.com"),
             ),
             description="Default role of the Redshift ML namespace: COPY from the ML bucket and SageMaker training",
         )

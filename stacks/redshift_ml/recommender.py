@@ -147,6 +147,8 @@ class RedshiftMlRecommender(Construct):
             notification_email=settings.redshift_notification_email,
         )
         self.lifecycle.node.add_dependency(self.bootstrap)
+        # The bootstrap's COPY runs as the namespace's role: not before the role's policy exists.
+        self.bootstrap.resource.node.add_dependency(self.role)
         acknowledge(
             self,
             "The kit's roles hold least-privilege statements that CDK grants write as each role's own default "

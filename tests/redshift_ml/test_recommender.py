@@ -68,7 +68,7 @@ def test_network_has_no_nat_gateway_and_an_s3_gateway_endpoint(template):
     template.has_resource_properties("AWS::EC2::VPCEndpoint", {"VpcEndpointType": "Gateway"})
 
 
-def test_ml_role_trusts_redshift_and_sagemaker_and_scopes_jobs_to_redshift_names(template):
+def test_ml_role_trusts_redshift_serverless_redshift_and_sagemaker_and_scopes_jobs_to_redshift_names(template):
     template, _ = template
     roles = [r for r in resources(template, "AWS::IAM::Role") if "redshift.amazonaws.com" in json.dumps(r)]
     (role,) = roles
@@ -82,7 +82,11 @@ def test_ml_role_trusts_redshift_and_sagemaker_and_scopes_jobs_to_redshift_names
             else statement["Principal"]["Service"]
         )
     ]
-    assert sorted(principals) == ["redshift.amazonaws.com", "sagemaker.amazonaws.com"]
+    assert sorted(principals) == [
+        "redshift-serverless.amazonaws.com",
+        "redshift.amazonaws.com",
+        "sagemaker.amazonaws.com",
+    ]
     policies = json.dumps(
         [p for p in resources(template, "AWS::IAM::Policy") if "SageMakerJobsNamedRedshift" in json.dumps(p)]
     )
