@@ -127,31 +127,45 @@ def carries_key(action: str, key: str) -> bool:
 def arn_may_match(pattern: str, arn_format: str) -> bool:
     """Whether a policy's Resource `pattern` matches at least one ARN of `arn_format`.
 
-    Both are patterns over the same text: the policy's `*`/`?` wildcards, its policy variables (`${aws:username}`) and
-    the `{...}` left by tools/contracts/resolve.py for a deploy-time value stand for any text, as do the format's
-    placeholders. The test is whether the two patterns share a string (a walk of their product automaton)."""
-    return _intersect(_tokens(pattern, policy=True), _tokens(arn_format, policy=False))
+    Both are patterns: the policy's `*`/`?` wildcards, its policy variables (`${aws:username}`) and the `{...}` that
+    tools/contracts/resolve.py leaves for a deploy-time value stand for any text, as do the format's placeholders.
+    IAM matches the partition, service, region and account fields one by one and the rest (the resource) as a
+    whole (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html), so each field
+    of the two must share a string (a walk of their product automaton)."""
+    masked = _mask(pattern)
+    fields, format_fields = masked.split(":", 5), arn_format.split(":", 5)
+    if len(fields) != 6 or len(format_fields) != 6:  # e.g. a whole ARN known only at deploy time
+        return _intersect(_tokens(masked, policy=True), _tokens(arn_format, policy=False))
+    return all(
+        _intersect(_tokens(field, policy=True), _tokens(format_field, policy=False))
+        for field, format_field in zip(fields, format_fields)
+    )
 
 
 _STAR, _ONE = object(), object()
+_MASK = "\x00"
+
+
+def _mask(text: str) -> str:
+    """`text` with each policy variable and each resolver placeholder (which may hold colons) as one _MASK."""
+    while True:
+        masked = re.sub(r"\$\{[^{}]*\}|\{[^{}]*\}", _MASK, text)
+        if masked == text:
+            return masked
+        text = masked
 
 
 def _tokens(text: str, *, policy: bool) -> tuple:
-    placeholder = re.compile(r"\$\{[^}]*\}|\{[^{}]*\}") if policy else _PLACEHOLDER
+    if policy:
+        return tuple(_STAR if c in ("*", _MASK) else _ONE if c == "?" else c for c in text)
     tokens: list = []
     position = 0
-    for match in placeholder.finditer(text):
-        tokens += _literal(text[position : match.start()], policy)
+    for match in _PLACEHOLDER.finditer(text):
+        tokens += text[position : match.start()]
         tokens.append(_STAR)
         position = match.end()
-    tokens += _literal(text[position:], policy)
+    tokens += text[position:]
     return tuple(tokens)
-
-
-def _literal(text: str, policy: bool) -> list:
-    if not policy:
-        return list(text)
-    return [_STAR if c == "*" else _ONE if c == "?" else c for c in text]
 
 
 def _intersect(a: tuple, b: tuple) -> bool:
