@@ -67,14 +67,19 @@ def _signing_name(service_name: str) -> str:
     return str(metadata.get("signingName") or metadata["endpointPrefix"])
 
 
-def sdk_call_action(service: str, action: str) -> str:
-    """The IAM action of an AwsCustomResource call: `service` as CDK takes it (SDK v2 name "RedshiftServerless" or
-    v3 package "@aws-sdk/client-redshift-serverless"), `action` ("createUsageLimit" or "CreateUsageLimitCommand").
-    The IAM prefix is the service's signing name in its botocore model (the same for the services the kit calls)."""
+def sdk_call_operation(service: str, action: str) -> tuple[str, str]:
+    """(botocore service name, operation) of an AwsCustomResource call: `service` as CDK takes it (SDK v2 name
+    "RedshiftServerless" or v3 package "@aws-sdk/client-redshift-serverless"), `action` ("createUsageLimit" or
+    "CreateUsageLimitCommand")."""
     normalized = re.sub(r"[^a-z0-9]", "", service.lower().removeprefix("@aws-sdk/client-"))
-    service_name = _botocore_services()[normalized]
     operation = action.removesuffix("Command")
-    operation = operation[0].upper() + operation[1:]
+    return _botocore_services()[normalized], operation[0].upper() + operation[1:]
+
+
+def sdk_call_action(service: str, action: str) -> str:
+    """The IAM action of an AwsCustomResource call (see `sdk_call_operation`). The IAM prefix is the service's
+    signing name in its botocore model (the same as the prefix for the services the kit calls)."""
+    service_name, operation = sdk_call_operation(service, action)
     prefix = _signing_name(service_name)
     return IAM_ACTION.get((prefix, operation), f"{prefix}:{operation}")
 

@@ -73,7 +73,10 @@ def identity_policies(resolver: Resolver) -> Iterator[tuple[str, list[dict]]]:
             document = resolver.resolve(role.stack, policy["PolicyDocument"])
             yield f"role {role} policy {policy.get('PolicyName')}", _statements(document)
     for policy in all_of_type(resolver, "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
-        yield f"policy {policy}", _statements(resolver.resolve(policy.stack, properties(resolver, policy)["PolicyDocument"]))
+        yield (
+            f"policy {policy}",
+            _statements(resolver.resolve(policy.stack, properties(resolver, policy)["PolicyDocument"])),
+        )
 
 
 def _statements(document: dict) -> list[dict]:
