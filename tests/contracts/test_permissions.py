@@ -8,7 +8,7 @@ from botocore.stub import Stubber
 
 from tests.contracts.conftest import fixture
 from tools.contracts import calls, model, permissions, sar
-from tools.contracts.iam import Call, Principal, condition_holds, evaluate, statement_problems
+from tools.contracts.iam import Call, Principal, action_matches, condition_holds, evaluate, statement_problems
 
 ROLE = Principal("AWS", "arn:aws:iam::111122223333:role/r")
 
@@ -342,3 +342,46 @@ def test_every_aws_custom_resource_delete_tolerates_a_resource_already_gone(kit_
         assert pattern and any(re.search(pattern, name) for name in not_found), (str(ref), pattern, not_found)
     redshift = kit_resolver.templates["RedshiftMlStack"]["Resources"]
     assert bool(deletes) == any("createUsageLimit" in json.dumps(r.get("Properties", {})) for r in redshift.values())
+
+
+def iam_as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+ECR_PULLS = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability")
+
+
+def _allowing(resolver, action):
+    """(label, statement) of every identity-policy Allow statement whose Action matches `action`."""
+    return [
+        (label, statement)
+        for label, statements in model.identity_policies(resolver)
+        for statement in statements
+        if statement.get("Effect") == "Allow"
+        and any(action_matches(str(pattern), action) for pattern in iam_as_list(statement.get("Action")))
+    ]
+
+
+def test_no_role_pulls_images_from_any_account(kit_resolver):
+    """Image pulls name the registry's account (SageMaker's for its built-in images), never any account."""
+    pulls = [found for action in ECR_PULLS for found in _allowing(kit_resolver, action)]
+    assert pulls  # the Redshift ML role pulls the built-in XGBoost image
+    for label, statement in pulls:
+        for resource in iam_as_list(statement["Resource"]):
+            account = str(resource).split(":")[4] if str(resource).count(":") >= 5 else "*"
+            assert account and "*" not in account, (label, statement.get("Sid"), resource)
+
+
+def test_no_role_creates_alarms_that_act_on_anything_else(kit_resolver, kit_app):
+    """PutMetricAlarm is allowed only with cloudwatch:AlarmActions limiting what the alarms may do: an alarm that
+    terminates instances or publishes to another account's topic is denied."""
+    statements = _allowing(kit_resolver, "cloudwatch:PutMetricAlarm")
+    settings = kit_app.settings.churn_model
+    assert bool(statements) == (settings.churn_endpoint_max_instances > settings.churn_endpoint_instance_count)
+    identity = [statement for _, statement in statements]
+    for label, statement in statements:
+        for resource in iam_as_list(statement["Resource"]):
+            alarm = str(resource).replace("*", "x")
+            for action in ("arn:aws:automate:us-east-1:ec2:terminate", "arn:aws:sns:us-east-1:444455556666:t"):
+                call = Call("cloudwatch:PutMetricAlarm", alarm, {"cloudwatch:AlarmActions": action})
+                assert not evaluate(call, principal=ROLE, identity=identity).allowed, (label, action)
