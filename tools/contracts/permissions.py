@@ -278,7 +278,10 @@ def sdk_calls(resolver: Resolver, ref: Ref) -> dict[str, dict]:
         if phase not in props:
             continue
         value = resolver.resolve(ref.stack, props[phase])
-        call = json.loads(value) if isinstance(value, str) else value
+        try:
+            call = json.loads(value) if isinstance(value, str) else value
+        except ValueError:  # another custom resource's property of that name
+            continue
         if isinstance(call, dict) and "service" in call and "action" in call:
             found[phase] = call
     return found

@@ -77,7 +77,7 @@ def service_actions(prefix: str) -> dict[str, Action]:
             keys.update(row.get("conditionKeys", ()))
             resource_type = resource_types.get(row["name"])
             # a row naming no resource type of the service (none today) is taken as any ARN
-            formats.append(resource_type["arn"] if resource_type else "*")
+            formats.append(resource_type["arn"] if resource_type else "${AnyArn}")
             keys.update(resource_type.get("conditionKeys", ()) if resource_type else ())
         actions[name.lower()] = Action(f"{prefix}:{name}", tuple(formats), frozenset(keys))
     return actions
@@ -90,11 +90,6 @@ def expand(pattern: str) -> list[Action]:
     actions = service_actions(prefix) if "*" not in prefix and "?" not in prefix else {}
     regex = re.compile(_glob_regex(name.lower()))
     return [action for key, action in actions.items() if regex.fullmatch(key)]
-
-
-def known_service(pattern: str) -> bool:
-    prefix = pattern.partition(":")[0]
-    return bool(service_actions(prefix)) if "*" not in prefix and "?" not in prefix else False
 
 
 def lookup(action: str) -> Action | None:
