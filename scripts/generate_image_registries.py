@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Regenerate stacks/churn_model/image_registries.json from the SageMaker SDK's published image maps.
+"""Regenerate stacks/common/image_registries.json from the SageMaker SDK's published image maps.
 
     python scripts/generate_image_registries.py [SDK]      (or: make image-registries)
 
@@ -20,7 +20,7 @@ from pathlib import Path
 
 SDK_PACKAGE = "sagemaker-core==2.27.0"
 CONFIG_DIR = "sagemaker/core/image_uri_config"
-OUTPUT = Path(__file__).resolve().parents[1] / "stacks" / "churn_model" / "image_registries.json"
+OUTPUT = Path(__file__).resolve().parents[1] / "stacks" / "common" / "image_registries.json"
 # Mapping key -> (SDK file, scope, version, tag): the images the churn pipeline and endpoint run. Spark processing
 # images are published under versioned tags <spark>-cpu-<python>-v<major>.<minor> (aws/sagemaker-spark-container,
 # available_images.md and its releases), not under the bare 3.5-cpu-py312: pin a released one.

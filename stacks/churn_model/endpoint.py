@@ -384,6 +384,7 @@ class ChurnEndpoint(Construct):
                 ),
             ]
         if settings.churn_endpoint_max_instances > settings.churn_endpoint_instance_count:
+            alarms = f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:TargetTracking-endpoint/{endpoint_name}/*"
             statements += [
                 iam.PolicyStatement(
                     sid="ScaleEndpoint",
@@ -412,13 +413,27 @@ class ChurnEndpoint(Construct):
                     actions=["sagemaker:UpdateEndpointWeightsAndCapacities"],
                     resources=[f"{arn}:endpoint/{endpoint_name}"],
                 ),
+                # Target tracking creates its alarms with the caller's PutMetricAlarm; their only action is the
+                # scaling policy (PutScalingPolicy's response in the botocore examples of Application Auto Scaling:
+                # arn:aws:autoscaling:<region>:<account>:scalingPolicy:<id>:resource/<resource id>:policyName/<name>).
+                # cloudwatch:AlarmActions keeps the role from creating alarms that act on anything else
+                # (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-alarm-actions.html).
                 iam.PolicyStatement(
                     sid="ScalingAlarms",
-                    actions=["cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms"],
-                    resources=[
-                        f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:"
-                        f"TargetTracking-endpoint/{endpoint_name}/*"
-                    ],
+                    actions=["cloudwatch:PutMetricAlarm"],
+                    resources=[alarms],
+                    conditions={
+                        "ForAllValues:StringLike": {
+                            "cloudwatch:AlarmActions": f"arn:{Aws.PARTITION}:autoscaling:{Aws.REGION}:"
+                            f"{Aws.ACCOUNT_ID}:scalingPolicy:*:resource/sagemaker/endpoint/{endpoint_name}/"
+                            f"variant/{VARIANT_NAME}:policyName/*"
+                        }
+                    },
+                ),
+                iam.PolicyStatement(
+                    sid="ReadAndDeleteScalingAlarms",
+                    actions=["cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms"],
+                    resources=[alarms],
                 ),
                 iam.PolicyStatement(
                     sid="ScalingServiceLinkedRole",

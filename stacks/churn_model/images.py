@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Any
-
 from aws_cdk import Aws, CfnMapping, CfnRule, CfnRuleAssertion, Fn, Stack, Token
 from constructs import Construct
 
-# Written by scripts/generate_image_registries.py (make image-registries); never edited by hand.
-REGISTRIES_FILE = Path(__file__).with_name("image_registries.json")
+from ..common.image_registries import load_registries
+
+__all__ = ["SageMakerImages", "UnsupportedRegionError", "load_registries"]
 
 
 class UnsupportedRegionError(ValueError):
     """The stack's region has no published image of the kind the pipeline needs."""
-
-
-def load_registries() -> dict[str, Any]:
-    registries: dict[str, Any] = json.loads(REGISTRIES_FILE.read_text())
-    return registries
 
 
 class SageMakerImages(Construct):

@@ -12,6 +12,7 @@ from constructs import Construct
 
 from ..common.acknowledgments import acknowledge, acknowledge_bucket_objects
 from ..common.encryption import grant_create_grant_for_aws_resources
+from ..common.image_registries import registry_account
 
 
 class RedshiftMlRole(iam.Role):
@@ -79,11 +80,14 @@ class RedshiftMlRole(iam.Role):
                 conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
             )
         )
+        # CREATE MODEL ... AUTO OFF MODEL_TYPE XGBOOST trains on SageMaker's built-in XGBoost image, which lives in
+        # one AWS-owned registry account per region (the SageMaker SDK's image map, stacks/common/image_registries.json).
+        xgboost_registry = registry_account(self, "XGBoost")
         self.add_to_policy(
             iam.PolicyStatement(
                 sid="SageMakerBuiltInImages",
                 actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                resources=[f"arn:{stack.partition}:ecr:{stack.region}:*:repository/*"],
+                resources=[f"arn:{stack.partition}:ecr:{stack.region}:{xgboost_registry}:repository/*"],
             )
         )
         self.add_to_policy(iam.PolicyStatement(sid="EcrLogin", actions=["ecr:GetAuthorizationToken"], resources=["*"]))
@@ -105,10 +109,13 @@ class RedshiftMlRole(iam.Role):
         acknowledge(
             self,
             "Scoped as far as the services allow: SageMaker jobs and log groups by the 'redshift' name the "
-            "Redshift ML guide requires; built-in algorithm images live in AWS-owned accounts per region; "
+            "Redshift ML guide requires; the built-in XGBoost image's repositories are in the region's one AWS-owned "
+            "registry account; "
             "ecr:GetAuthorizationToken has no resource and cloudwatch:PutMetricData is limited by namespace.",
             "AwsSolutions-IAM5[Resource::*]",
-            f"AwsSolutions-IAM5[Resource::{stack_name_free}:ecr:<AWS::Region>:*:repository/*]",
+            # the registry account as cdk-nag renders the mapping lookup
+            f"AwsSolutions-IAM5[Resource::{stack_name_free}:ecr:<AWS::Region>:"
+            '{"Fn::FindInMap":["XGBoostImageRegistries",{"Ref":"AWS::Region"},"Account"]}:repository/*]',
             f"AwsSolutions-IAM5[Resource::{stack_name_free}:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/*]",
             *(
                 f"AwsSolutions-IAM5[Resource::{stack_name_free}:sagemaker:<AWS::Region>:<AWS::AccountId>:{kind}/*redshift*]"

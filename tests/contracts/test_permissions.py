@@ -1,13 +1,14 @@
 """A3: every call a runtime actor makes is allowed by the synthesized policies, evaluated as IAM does."""
 
 import json
+import re
 
 import boto3
 from botocore.stub import Stubber
 
 from tests.contracts.conftest import fixture
-from tools.contracts import calls, permissions
-from tools.contracts.iam import Call, Principal, condition_holds, evaluate
+from tools.contracts import calls, model, permissions, sar
+from tools.contracts.iam import Call, Principal, action_matches, condition_holds, evaluate, statement_problems
 
 ROLE = Principal("AWS", "arn:aws:iam::111122223333:role/r")
 
@@ -168,6 +169,8 @@ def test_declarations_name_real_iam_actions():
         entries = [entry for value in text.values() for entry in (value if isinstance(value, list) else value["calls"])]
         for entry in entries:
             assert entry["action"].count(":") == 1 and entry["resource"], (path, entry)
+            # an action the Service Authorization Reference does not list is never allowed by any policy
+            assert sar.lookup(entry["action"]) is not None, (path, entry["action"])
 
 
 def test_sdk_operations_map_to_iam_actions():
@@ -196,3 +199,191 @@ def test_the_recorder_sees_calls_from_handler_code_only(tmp_path):
         json.dumps({"handler_mod.handler": [{"action": "redshift-data:DescribeStatement", "resource": "*"}]})
     )
     assert calls.undeclared(recorded, tmp_path) == []
+
+
+WORKGROUP_FORMAT = "arn:${Partition}:redshift-serverless:${Region}:${Account}:workgroup/${WorkgroupId}"
+
+
+def test_an_arn_pattern_matches_a_resource_type_field_by_field():
+    assert sar.arn_may_match("arn:aws:redshift-serverless:us-east-1:111122223333:workgroup/*", WORKGROUP_FORMAT)
+    assert sar.arn_may_match("{RecommenderWorkgroup.Workgroup.WorkgroupArn}", WORKGROUP_FORMAT)  # deploy-time value
+    assert sar.arn_may_match("arn:aws:redshift-serverless:{import Region:Out}:1:workgroup/w", WORKGROUP_FORMAT)
+    assert not sar.arn_may_match("arn:aws:redshift-serverless:us-east-1:111122223333:usagelimit/*", WORKGROUP_FORMAT)
+    # the account's placeholder does not reach over a colon into the resource
+    assert not sar.arn_may_match("arn:aws:redshift-serverless:us-east-1:1:namespace/*", WORKGROUP_FORMAT)
+    log_group = "arn:${Partition}:logs:${Region}:${Account}:log-group:${LogGroupName}"
+    assert sar.arn_may_match("arn:aws:logs:us-east-1:1:log-group:/aws/sagemaker/*", log_group)
+    assert sar.arn_may_match("arn:aws:logs:us-east-1:1:log-group:kit-sdk-calls:*", log_group)
+    assert not sar.arn_may_match("arn:aws:s3:::bucket", "arn:${Partition}:s3:::${BucketName}/${ObjectName}")
+
+
+def test_statements_that_can_never_take_effect_are_reported():
+    workgroup = "arn:aws:redshift-serverless:us-east-1:111122223333:workgroup/w-id"
+    cases = {
+        "takes no resource type": allow("redshift-serverless:CreateUsageLimit", workgroup),
+        "takes only arn:${Partition}:redshift-serverless": allow(
+            "redshift-serverless:GetWorkgroup", "arn:aws:redshift-serverless:us-east-1:111122223333:namespace/n"
+        ),
+        "s3:GetObject on arn:aws:s3:::b can never match": allow("s3:GetObject", "arn:aws:s3:::b"),
+        "matches no action": allow("redshift-serverless:GetUsageLimits"),
+        "ecr:Pull* matches no action": allow(["ecr:BatchGetImage", "ecr:Pull*"]),
+        "condition key cloudwatch:AlarmActions": allow(
+            "cloudwatch:DescribeAlarms",
+            "*",
+            Condition={"ForAllValues:StringLike": {"cloudwatch:AlarmActions": "arn:aws:sns:*"}},
+        ),
+        "condition key application-autoscaling:service-namespace": allow(
+            "application-autoscaling:DescribeScalableTargets",
+            Condition={"StringEquals": {"application-autoscaling:service-namespace": "sagemaker"}},
+        ),
+    }
+    for expected, statement in cases.items():
+        problems = statement_problems(statement)
+        assert len(problems) == 1 and expected in problems[0], (expected, problems)
+
+
+def test_statements_that_take_effect_pass():
+    for statement in (
+        allow(["redshift-serverless:CreateUsageLimit", "redshift-serverless:DeleteUsageLimit"], "*"),
+        allow("redshift-serverless:GetWorkgroup", "{Workgroup.Workgroup.WorkgroupArn}"),
+        allow(["s3:GetObject*", "s3:List*"], ["arn:aws:s3:::b", "arn:aws:s3:::b/*"]),  # each action meets its ARN
+        allow("s3:GetObject", "arn:aws:s3:::b/*", Condition={"StringEquals": {"s3:ExistingObjectTag/team": "ml"}}),
+        allow(
+            "cloudwatch:PutMetricAlarm",
+            "arn:aws:cloudwatch:us-east-1:111122223333:alarm:a",
+            Condition={"ForAllValues:StringLike": {"cloudwatch:AlarmActions": "arn:aws:sns:*"}},
+        ),
+        allow("cloudwatch:PutMetricData", Condition={"StringLike": {"cloudwatch:namespace": "Kit/*"}}),
+        allow(
+            "iam:PassRole", "arn:aws:iam::111122223333:role/r", Condition={"StringEquals": {"aws:SourceAccount": "1"}}
+        ),
+        allow("ecr:BatchGetImage", "arn:aws:ecr:us-east-1:683313688378:repository/sagemaker-xgboost"),
+    ):
+        assert statement_problems(statement) == [], statement
+
+
+def test_today_s_usage_limit_policy_fails_the_contract():
+    problems = permissions.check(fixture("sdk_calls_defect"))
+    expected = [
+        "redshift-serverless:CreateUsageLimit on arn:aws:redshift-serverless:us-east-1:111122223333:workgroup/"
+        "job-matching-id can never match: it takes no resource type",
+        "redshift-serverless:DeleteUsageLimit on arn:aws:redshift-serverless:us-east-1:111122223333:usagelimit/* "
+        "can never match",
+        "redshift-serverless:UpdateUsageLimit on arn:aws:redshift-serverless:us-east-1:111122223333:usagelimit/* "
+        "can never match",
+        "(WrongResourceType): redshift-serverless:GetWorkgroup on arn:aws:redshift-serverless:us-east-1:"
+        "111122223333:namespace/* can never match",
+        "(NoSuchAction): redshift-serverless:ListUsageLimit matches no action",
+        "(KeyTheActionDoesNotCarry): redshift-serverless:GetWorkgroup: condition key "
+        "redshift-serverless:endpointName is never in its request context",
+        "AwsCustomResource SdkCallStack/DailyUsageLimit (Create, Update, Delete): redshift-serverless:CreateUsageLimit "
+        "on * is denied",
+        "redshift-serverless:UpdateUsageLimit on * is denied",
+        "redshift-serverless:DeleteUsageLimit on * is denied",
+    ]
+    for text in expected:
+        assert any(text in problem for problem in problems), text
+    assert len(problems) == len(expected)
+
+
+def test_the_usage_limit_policy_on_star_passes():
+    assert permissions.check(fixture("sdk_calls_correct")) == []
+
+
+def test_aws_custom_resource_calls_map_to_iam_actions():
+    assert calls.sdk_call_action("RedshiftServerless", "createUsageLimit") == "redshift-serverless:CreateUsageLimit"
+    assert calls.sdk_call_action("@aws-sdk/client-redshift-serverless", "GetNamespaceCommand") == (
+        "redshift-serverless:GetNamespace"
+    )
+    assert calls.sdk_call_action("EC2", "describeManagedPrefixLists") == "ec2:DescribeManagedPrefixLists"
+    assert calls.sdk_call_action("StepFunctions", "startExecution") == "states:StartExecution"  # signing name
+    assert calls.sdk_call_action("S3", "headObject") == "s3:GetObject"
+
+
+def test_every_aws_custom_resource_is_an_actor(kit_resolver):
+    labels = [actor.label for actor in permissions.actors(kit_resolver)]
+    served = [
+        f"{stack}/{logical_id}"
+        for stack in kit_resolver.templates
+        for logical_id, resource in kit_resolver.resources(stack).items()
+        if resource["Type"].startswith("Custom::")
+        and permissions.SDK_CALL_FUNCTION in json.dumps(resource["Properties"].get("ServiceToken"))
+    ]
+    assert any("AdminSecretLookup" in ref for ref in served)  # the walk finds them
+    for ref in served:
+        assert any(label.startswith(f"AwsCustomResource {ref} (") for label in labels), ref
+
+
+def custom_resource_types(resolver):
+    return {
+        resource["Type"]
+        for stack in resolver.templates
+        for resource in resolver.resources(stack).values()
+        if resource["Type"].startswith("Custom::")
+    }
+
+
+def test_every_aws_custom_resource_delete_tolerates_a_resource_already_gone(kit_resolver):
+    """A Delete that fails on a resource removed by hand, or never created because its create failed, turns
+    rollback and destroy into ROLLBACK_FAILED / DELETE_FAILED: it must ignore the operation's not-found error, as
+    the botocore service model names it."""
+    import botocore.session
+
+    session = botocore.session.get_session()
+    deletes = []
+    for ref in model.all_of_type(kit_resolver, *custom_resource_types(kit_resolver)):
+        delete = permissions.sdk_calls(kit_resolver, ref).get("Delete")
+        if delete is None:
+            continue
+        deletes.append(ref)
+        service, operation = calls.sdk_call_operation(delete["service"], delete["action"])
+        errors = [error.name for error in session.get_service_model(service).operation_model(operation).error_shapes]
+        not_found = [name for name in errors if "NotFound" in name]
+        assert not_found, (ref, errors)
+        pattern = delete.get("ignoreErrorCodesMatching")
+        assert pattern and any(re.search(pattern, name) for name in not_found), (str(ref), pattern, not_found)
+    redshift = kit_resolver.templates["RedshiftMlStack"]["Resources"]
+    assert bool(deletes) == any("createUsageLimit" in json.dumps(r.get("Properties", {})) for r in redshift.values())
+
+
+def iam_as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+ECR_PULLS = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability")
+
+
+def _allowing(resolver, action):
+    """(label, statement) of every identity-policy Allow statement whose Action matches `action`."""
+    return [
+        (label, statement)
+        for label, statements in model.identity_policies(resolver)
+        for statement in statements
+        if statement.get("Effect") == "Allow"
+        and any(action_matches(str(pattern), action) for pattern in iam_as_list(statement.get("Action")))
+    ]
+
+
+def test_no_role_pulls_images_from_any_account(kit_resolver):
+    """Image pulls name the registry's account (SageMaker's for its built-in images), never any account."""
+    pulls = [found for action in ECR_PULLS for found in _allowing(kit_resolver, action)]
+    assert pulls  # the Redshift ML role pulls the built-in XGBoost image
+    for label, statement in pulls:
+        for resource in iam_as_list(statement["Resource"]):
+            account = str(resource).split(":")[4] if str(resource).count(":") >= 5 else "*"
+            assert account and "*" not in account, (label, statement.get("Sid"), resource)
+
+
+def test_no_role_creates_alarms_that_act_on_anything_else(kit_resolver, kit_app):
+    """PutMetricAlarm is allowed only with cloudwatch:AlarmActions limiting what the alarms may do: an alarm that
+    terminates instances or publishes to another account's topic is denied."""
+    statements = _allowing(kit_resolver, "cloudwatch:PutMetricAlarm")
+    settings = kit_app.settings.churn_model
+    assert bool(statements) == (settings.churn_endpoint_max_instances > settings.churn_endpoint_instance_count)
+    identity = [statement for _, statement in statements]
+    for label, statement in statements:
+        for resource in iam_as_list(statement["Resource"]):
+            alarm = str(resource).replace("*", "x")
+            for action in ("arn:aws:automate:us-east-1:ec2:terminate", "arn:aws:sns:us-east-1:444455556666:t"):
+                call = Call("cloudwatch:PutMetricAlarm", alarm, {"cloudwatch:AlarmActions": action})
+                assert not evaluate(call, principal=ROLE, identity=identity).allowed, (label, action)

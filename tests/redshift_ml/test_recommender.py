@@ -10,6 +10,7 @@ from aws_cdk.assertions import Match, Template
 from stacks.common.config import ConfigError, load_settings
 from stacks.redshift_ml.settings import RedshiftMlSettings
 from stacks.common.encryption import DataKey
+from stacks.common.image_registries import load_registries
 from stacks.common.storage import AccessLogsBucket, SecureBucket
 from stacks.redshift_ml import RedshiftMlRecommender
 from tests.construct_app import new_app
@@ -432,3 +433,22 @@ def test_the_lifecycle_runs_as_its_own_identity_with_the_ml_role_not_as_the_admi
     assert {"Key": "RedshiftDbRoles", "Value": "ml_developer"} in tags
     assert "RedshiftDbRoles" not in json.dumps(template.find_resources("AWS::IAM::Role")[bootstrap_role])
     assert any(s["Action"] == "secretsmanager:GetSecretValue" for s in _role_statements(template, bootstrap_role))
+
+
+def test_ml_role_pulls_images_only_from_the_regions_xgboost_registry(template):
+    """Built-in XGBoost (CREATE MODEL ... MODEL_TYPE XGBOOST) lives in one SageMaker registry account per region."""
+    template, _ = template
+    mapping = template.to_json()["Mappings"]["XGBoostImageRegistries"]
+    assert mapping == {
+        region: {"Account": images["XGBoost"]} for region, images in load_registries()["registries"].items()
+    }
+    pulls = [
+        statement
+        for policy in resources(template, "AWS::IAM::Policy")
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "ecr:BatchGetImage" in json.dumps(statement["Action"])
+    ]
+    assert len(pulls) == 1
+    assert {"Fn::FindInMap": ["XGBoostImageRegistries", {"Ref": "AWS::Region"}, "Account"]} in pulls[0]["Resource"][
+        "Fn::Join"
+    ][1]

@@ -24,6 +24,7 @@ import json
 import re
 import sys
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
@@ -46,6 +47,40 @@ LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
 
 def iam_action(service_name: str, operation: str) -> str:
     prefix = IAM_PREFIX.get(service_name, service_name)
+    return IAM_ACTION.get((prefix, operation), f"{prefix}:{operation}")
+
+
+@lru_cache(maxsize=None)
+def _botocore_services() -> dict[str, str]:
+    """Normalized name ("redshiftserverless") -> botocore service name ("redshift-serverless")."""
+    import botocore.session
+
+    names = botocore.session.get_session().get_available_services()
+    return {re.sub(r"[^a-z0-9]", "", name): name for name in names}
+
+
+@lru_cache(maxsize=None)
+def _signing_name(service_name: str) -> str:
+    import botocore.session
+
+    metadata = botocore.session.get_session().get_service_model(service_name).metadata
+    return str(metadata.get("signingName") or metadata["endpointPrefix"])
+
+
+def sdk_call_operation(service: str, action: str) -> tuple[str, str]:
+    """(botocore service name, operation) of an AwsCustomResource call: `service` as CDK takes it (SDK v2 name
+    "RedshiftServerless" or v3 package "@aws-sdk/client-redshift-serverless"), `action` ("createUsageLimit" or
+    "CreateUsageLimitCommand")."""
+    normalized = re.sub(r"[^a-z0-9]", "", service.lower().removeprefix("@aws-sdk/client-"))
+    operation = action.removesuffix("Command")
+    return _botocore_services()[normalized], operation[0].upper() + operation[1:]
+
+
+def sdk_call_action(service: str, action: str) -> str:
+    """The IAM action of an AwsCustomResource call (see `sdk_call_operation`). The IAM prefix is the service's
+    signing name in its botocore model (the same as the prefix for the services the kit calls)."""
+    service_name, operation = sdk_call_operation(service, action)
+    prefix = _signing_name(service_name)
     return IAM_ACTION.get((prefix, operation), f"{prefix}:{operation}")
 
 

@@ -18,54 +18,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from . import sar
 from .resolve import PARTITION
 
-# Actions with no resource-level permission: IAM evaluates them against "*" whatever resource the call names
-# (Service Authorization Reference, the "Resource types" column is empty for these):
-# https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html
-# https://docs.aws.amazon.com/service-authorization/latest/reference/list_applicationautoscaling.html
-# https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonredshiftdataapi.html
-# https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html
-# https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html
-NO_RESOURCE_LEVEL = (
-    "sagemaker:ListModelPackages",
-    "sagemaker:ListModels",
-    "sagemaker:ListEndpointConfigs",
-    "sagemaker:ListEndpoints",
-    "sagemaker:ListTrainingJobs",
-    "sagemaker:ListProcessingJobs",
-    "application-autoscaling:Describe*",
-    "redshift-data:DescribeStatement",
-    "redshift-data:GetStatementResult",
-    "redshift-data:CancelStatement",
-    "redshift-data:ListStatements",
-    "cloudwatch:PutMetricData",
-    "cloudwatch:GetMetricData",
-    "cloudwatch:ListMetrics",
-    "ecr:GetAuthorizationToken",
-    "sts:GetServiceBearerToken",
-    "xray:*",
-    "logs:DescribeLogGroups",
-    "logs:CreateLogDelivery",
-    "logs:GetLogDelivery",
-    "logs:UpdateLogDelivery",
-    "logs:DeleteLogDelivery",
-    "logs:ListLogDeliveries",
-    "logs:PutResourcePolicy",
-    "logs:DescribeResourcePolicies",
-    "ec2:Describe*",
-    "ec2:CreateNetworkInterface*",
-)
-
-# Condition keys an action never carries: a condition on them cannot hold for that action. The Service
-# Authorization Reference lists the keys each action supports; application-autoscaling's Describe* actions list
-# none (list_applicationautoscaling.html, "Actions defined by Application Auto Scaling").
-NEVER_CARRIED = {
-    "application-autoscaling:Describe*": (
-        "application-autoscaling:service-namespace",
-        "application-autoscaling:scalable-dimension",
-    ),
-}
+# Which actions take a resource and which condition keys each carries come from the Service Authorization Reference
+# (tools/contracts/sar.py): an action with no resource type is evaluated against "*" whatever resource the call
+# names, and a condition on a key the action does not carry cannot hold for it (e.g. Application Auto Scaling's
+# Describe* actions carry no service keys:
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_applicationautoscaling.html).
 
 # Every call the kit makes goes over TLS 1.2 or later (AWS endpoints require TLS 1.2 since 2024:
 # https://aws.amazon.com/blogs/security/tls-1-2-required-for-aws-endpoints/).
@@ -103,7 +63,7 @@ def resource_matches(pattern: str, resource: str) -> bool:
 
 
 def supports_resource_level(action: str) -> bool:
-    return not any(action_matches(pattern, action) for pattern in NO_RESOURCE_LEVEL)
+    return sar.takes_resource(action)
 
 
 @dataclass(frozen=True)
@@ -134,23 +94,9 @@ class Principal:
         return f"arn:{PARTITION}:iam::{self.identifier.split(':')[4]}:root"
 
 
-# Service keys that AWS adds to requests of other services too (IAM User Guide, "AWS global condition context
-# keys" and the credential-source keys of EC2 and Lambda).
-CROSS_SERVICE_KEYS = (
-    "ec2:SourceInstanceARN",
-    "ec2:SourceInstancePrivateIPv4",
-    "lambda:SourceFunctionArn",
-    "glue:RoleAssumedBy",
-    "glue:CredentialIssuingService",
-)
-
-
 def _carried_never(action: str, key: str) -> bool:
-    """A key of another service (not `aws:`) is never on this action's request; nor are NEVER_CARRIED's keys."""
-    prefix = key.split(":", 1)[0].lower()
-    if prefix not in ("aws", action.split(":", 1)[0].lower()) and key not in CROSS_SERVICE_KEYS:
-        return True
-    return any(action_matches(pattern, action) and key in keys for pattern, keys in NEVER_CARRIED.items())
+    """A key that is not in the request context of `action` (Service Authorization Reference)."""
+    return not sar.carries_key(action, key)
 
 
 def _absent(call: Call, key: str) -> bool:
@@ -273,3 +219,36 @@ def evaluate(
 
 def allowing_statements(statements: Iterable[dict], call: Call, principal: Principal) -> list[dict]:
     return _matching(statements, call, "Allow", principal)
+
+
+def statement_problems(statement: dict) -> list[str]:
+    """What in one policy statement can never take effect, by the Service Authorization Reference
+    (tools/contracts/sar.py): an Action element that matches no real action; an action none of whose resource types
+    any Resource entry can name (or, for an action with no resource type, a Resource that is not "*"); a condition
+    key the action never carries (not global). Such a statement either denies what it means to allow (the key is
+    absent, so the condition fails) or restricts nothing (`...IfExists`, `ForAllValues:`): both are defects.
+    NotAction and NotResource statements are read only for what they state positively."""
+    problems = []
+    resources = [str(resource) for resource in _as_list(statement.get("Resource"))]
+    keys = sorted({key for keys in (statement.get("Condition") or {}).values() for key in keys})
+    for pattern in [str(action) for action in _as_list(statement.get("Action"))]:
+        if pattern == "*":
+            continue
+        actions = sar.expand(pattern)
+        if not actions:
+            problems.append(f"{pattern} matches no action of the Service Authorization Reference")
+            continue
+        if resources and not any(_may_name(action, resource) for action in actions for resource in resources):
+            kinds = sorted({arn for action in actions for arn in action.arn_formats if action.takes_resource})
+            takes = f"takes only {', '.join(kinds)}" if kinds else 'takes no resource type (only "*" matches)'
+            problems.append(f"{pattern} on {', '.join(resources)} can never match: it {takes}")
+        for key in keys:
+            if not any(sar.supports_key(action, key) for action in actions):
+                problems.append(f"{pattern}: condition key {key} is never in its request context")
+    return problems
+
+
+def _may_name(action: sar.Action, resource: str) -> bool:
+    if resource_matches(resource, "*"):
+        return True
+    return action.takes_resource and any(sar.arn_may_match(resource, arn) for arn in action.arn_formats)

@@ -65,6 +65,20 @@ def role_statements(resolver: Resolver, role: Ref) -> list[dict]:
     return statements
 
 
+def identity_policies(resolver: Resolver) -> Iterator[tuple[str, list[dict]]]:
+    """(label, statements) of every identity policy in the templates: each role's inline policies (the
+    AwsCustomResource and other CDK singleton roles included) and every AWS::IAM::Policy and ManagedPolicy."""
+    for role in all_of_type(resolver, "AWS::IAM::Role"):
+        for policy in properties(resolver, role).get("Policies", []):
+            document = resolver.resolve(role.stack, policy["PolicyDocument"])
+            yield f"role {role} policy {policy.get('PolicyName')}", _statements(document)
+    for policy in all_of_type(resolver, "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+        yield (
+            f"policy {policy}",
+            _statements(resolver.resolve(policy.stack, properties(resolver, policy)["PolicyDocument"])),
+        )
+
+
 def _statements(document: dict) -> list[dict]:
     statements = document.get("Statement", [])
     return statements if isinstance(statements, list) else [statements]

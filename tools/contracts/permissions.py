@@ -13,6 +13,12 @@ Actors and where their calls come from:
   (https://docs.aws.amazon.com/scheduler/latest/UserGuide/setting-up.html#setting-up-execution-role).
 - Roles a service assumes (EMR job, SageMaker, Redshift ML, QuickSight): `stacks/<architecture>/iam_calls.json`,
   keyed by the role's logical id prefix, each list citing the service page it comes from.
+- AwsCustomResource: the SDK calls of its Create, Update and Delete properties, made by the singleton function's
+  role; the resource is "*" for an action with no resource type, else the ARN (or the template resource) its
+  parameters name.
+
+Besides the calls, every statement of every identity policy must be able to take effect as the Service
+Authorization Reference describes its actions (tools/contracts/iam.py `statement_problems`).
 """
 
 from __future__ import annotations
@@ -26,7 +32,8 @@ from typing import Iterator
 from . import model
 from .calls import LAMBDAS, declaration, expand
 from .destinations import task_states
-from .iam import Call, Decision, evaluate
+from .calls import sdk_call_action
+from .iam import Call, Decision, evaluate, statement_problems, supports_resource_level
 from .model import Ref
 from .resolve import ACCOUNT, PARTITION, PSEUDO, REGION, Resolver, RESOURCE_TYPES, state_machine_definition
 
@@ -258,9 +265,79 @@ def service_role_actors(resolver: Resolver) -> Iterator[Actor]:
                         )
 
 
+SDK_CALL_PHASES = ("Create", "Update", "Delete")
+# The construct id aws-cdk-lib gives the AwsCustomResource singleton function.
+SDK_CALL_FUNCTION = "AWS679f53fac002430cb0da5b7982bd2287"
+
+
+def sdk_calls(resolver: Resolver, ref: Ref) -> dict[str, dict]:
+    """The SDK calls ({phase: {"service", "action", "parameters"}}) of an AwsCustomResource; {} for another resource."""
+    props = model.properties(resolver, ref)
+    found = {}
+    for phase in SDK_CALL_PHASES:
+        if phase not in props:
+            continue
+        value = resolver.resolve(ref.stack, props[phase])
+        try:
+            call = json.loads(value) if isinstance(value, str) else value
+        except ValueError:  # another custom resource's property of that name
+            continue
+        if isinstance(call, dict) and "service" in call and "action" in call:
+            found[phase] = call
+    return found
+
+
+def _parameter_values(value: object) -> Iterator[str]:
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _parameter_values(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _parameter_values(item)
+    elif isinstance(value, str):
+        yield value
+
+
+def _sdk_call_resource(resolver: Resolver, action: str, parameters: dict) -> str:
+    if not supports_resource_level(action):
+        return "*"
+    prefix = action.split(":", 1)[0]
+    values = list(_parameter_values(parameters))
+    for value in values:
+        if value.startswith("arn:") and value.split(":")[2:3] == [prefix]:
+            return value
+    for value in values:
+        ref = _find_named(resolver, value)
+        if ref is not None:
+            return resource_arn(resolver, ref)
+    return "{no resource in the call's parameters}"
+
+
+def sdk_call_actors(resolver: Resolver) -> Iterator[Actor]:
+    for stack in resolver.templates:
+        for logical_id, resource in resolver.resources(stack).items():
+            if not resource["Type"].startswith("Custom::"):
+                continue
+            ref = Ref(stack, logical_id)
+            phases = sdk_calls(resolver, ref)
+            if not phases:
+                continue
+            function = model.find(resolver, resource["Properties"]["ServiceToken"], stack=stack)
+            calls = []
+            for call in phases.values():
+                action = sdk_call_action(call["service"], call["action"])
+                calls.append(Call(action, _sdk_call_resource(resolver, action, call.get("parameters") or {})))
+            yield Actor(
+                f"AwsCustomResource {ref} ({', '.join(phases)})",
+                model.role_of(resolver, function) if function is not None else None,
+                _unique(calls),
+            )
+
+
 def actors(resolver: Resolver) -> list[Actor]:
     return [
         *lambda_actors(resolver),
+        *sdk_call_actors(resolver),
         *state_machine_actors(resolver),
         *scheduler_actors(resolver),
         *service_role_actors(resolver),
@@ -291,8 +368,18 @@ def _target_of(resolver: Resolver, arn: str) -> Ref | None:
     return _find_named(resolver, arn)
 
 
-def check(resolver: Resolver) -> list[str]:
+def policy_problems(resolver: Resolver) -> list[str]:
+    """Every statement of every identity policy that cannot take effect as written (see `statement_problems`)."""
     problems = []
+    for label, statements in model.identity_policies(resolver):
+        for statement in statements:
+            sid = statement.get("Sid", "no Sid")
+            problems += [f"{label} ({sid}): {problem}" for problem in statement_problems(statement)]
+    return problems
+
+
+def check(resolver: Resolver) -> list[str]:
+    problems = policy_problems(resolver)
     for actor in actors(resolver):
         if actor.role is None:
             problems.append(f"{actor.label}: its role is not in the templates")
