@@ -216,3 +216,43 @@ def test_actions_without_a_resource_type_are_not_scoped_to_arns(kit_app):
         if action in NO_RESOURCE_TYPE
     ]
     assert offenders == []
+
+
+# The default synthesizer's file-asset bucket (DefaultStackSynthesizer, qualifier hnb659fds): it holds every asset of
+# every CDK app in the account and region.
+ASSETS_BUCKET = "cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}"
+
+
+def _rendered(value: Any) -> str:
+    """An ARN as text: Fn::Join parts joined, Fn::Sub as its template, any other intrinsic as JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return separator.join(_rendered(part) for part in parts)
+    if isinstance(value, dict) and "Fn::Sub" in value and isinstance(value["Fn::Sub"], str):
+        return value["Fn::Sub"]
+    return json.dumps(value)
+
+
+def test_no_role_reads_the_assets_bucket_beyond_its_own_objects(kit_app):
+    """CDK's Asset.grant_read allows s3:GetObject*, GetBucket* and List* on the whole bootstrap bucket. A reader gets
+    s3:GetObject on its asset's object key only, and s3:ListBucket only where s3:prefix is such a key."""
+    checked, offenders = 0, []
+    for kind, logical_id, statement in _statements(kit_app):
+        resources = [_rendered(r) for r in _as_list(statement.get("Resource", []))]
+        on_assets = [r for r in resources if ASSETS_BUCKET in r]
+        if kind != "identity" or statement.get("Effect") != "Allow" or not on_assets:
+            continue
+        checked += 1
+        actions = sorted(_as_list(statement.get("Action", [])))
+        for resource in on_assets:
+            key = resource.split(ASSETS_BUCKET, 1)[1]
+            if key == "":
+                prefixes = _as_list(statement.get("Condition", {}).get("StringEquals", {}).get("s3:prefix", []))
+                if actions != ["s3:ListBucket"] or not prefixes or any("*" in p or "?" in p for p in prefixes):
+                    offenders.append(f"{logical_id}: {actions} on the bucket, prefixes {prefixes}")
+            elif actions != ["s3:GetObject"] or not key.startswith("/") or len(key) < 2 or "*" in key:
+                offenders.append(f"{logical_id}: {actions} on {resource}")
+    assert checked >= 3, "the pipeline, PR job and Redshift ML roles read assets in both profiles"
+    assert offenders == []

@@ -19,12 +19,12 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from ..common.acknowledgments import (
-    CDK_ASSETS_FINDING,
     GRANT_ACTION_FINDINGS,
     acknowledge,
     acknowledge_bucket_objects,
     skip_cfn_lint,
 )
+from ..common.assets import grant_asset_read
 from ..common.encryption import DataKey, grant_create_grant_for_aws_resources
 from ..common.functions import PROJECT_ROOT
 from ..common.logs import EncryptedLogGroup, aws_sdk_calls_log_group
@@ -137,7 +137,7 @@ class SageMakerSparkNotebook(Construct):
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description="Churn notebook: sagemaker_pyspark training and hosting from code",
         )
-        example.grant_read(self.role)
+        grant_asset_read(example, self.role)  # one `aws s3 cp` of the object
         # The example reads the pipeline's features (runs/<execution id>/features/) and stages the library's
         # training input and output under notebook/ (passed explicitly: its default is a bucket of its own).
         artifacts_bucket.grant_read(self.role, "runs/*")
@@ -148,7 +148,7 @@ class SageMakerSparkNotebook(Construct):
         reason = (
             "The notebook's own names: churn-spark-* SageMaker resources the library creates, its packages in "
             "its CodeArtifact repository, SageMaker's log groups, objects under notebook/ of the artifacts "
-            "bucket, read-only the pipeline runs' features under runs/, and the example asset; the bearer-token call has no resource type and is limited to "
+            "bucket, read-only the pipeline runs' features under runs/, and the example asset's own object; the bearer-token call has no resource type and is limited to "
             "CodeArtifact; action wildcards come from CDK grants on one bucket and one key."
         )
         partition_region_account = "arn:<AWS::Partition>:{}:<AWS::Region>:<AWS::AccountId>"
@@ -157,7 +157,6 @@ class SageMakerSparkNotebook(Construct):
             self.role,
             reason,
             *GRANT_ACTION_FINDINGS,
-            CDK_ASSETS_FINDING,
             "AwsSolutions-IAM5[Resource::*]",
             *(
                 f"AwsSolutions-IAM5[Resource::{sagemaker_arn}:{kind}/churn-spark-*]"
