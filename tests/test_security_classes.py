@@ -114,15 +114,48 @@ def test_no_security_group_sends_traffic_to_the_internet(kit_app):
     assert offenders == []
 
 
-def test_every_gateway_endpoint_has_a_policy(kit_app):
-    endpoints = [
-        (logical_id, resource["Properties"])
-        for template in _load(kit_app)
-        for logical_id, resource in template["Resources"].items()
-        if resource["Type"] == "AWS::EC2::VPCEndpoint" and resource["Properties"].get("VpcEndpointType") == "Gateway"
-    ]
-    assert endpoints, "every profile has at least the Redshift ML VPC's S3 gateway endpoint"
-    assert [logical_id for logical_id, props in endpoints if "PolicyDocument" not in props] == []
+# Endpoint services whose policies also hold the resource side to this account (aws:ResourceAccount), as
+# stacks/common/network.py decides with AWS's pages: S3 (VPC endpoint policy example for buckets of one account), STS
+# and CloudWatch Logs (data-perimeter guidance: no additional considerations for the network's resource perimeter).
+# SageMaker and CodeArtifact endpoints limit principals only.
+RESOURCE_PERIMETER_SERVICES = {"s3", "sts", "logs"}
+THIS_ACCOUNT = {"Ref": "AWS::AccountId"}
+
+
+def _endpoint_service(service_name: Any) -> str:
+    """The short name of com.amazonaws.<region>.<short name>."""
+    return _rendered(service_name).split('"AWS::Region"}.', 1)[-1]
+
+
+def test_every_endpoint_carries_only_this_accounts_requests(kit_app):
+    """Every interface and gateway endpoint has a policy, and each of its statements allows only this account's
+    principals (and, for RESOURCE_PERIMETER_SERVICES, only this account's resources): with no policy, or one
+    unconditioned statement, the default full access applies and foreign credentials can use the private subnets."""
+    endpoints, offenders = [], []
+    for template in _load(kit_app):
+        for logical_id, resource in template["Resources"].items():
+            if resource["Type"] != "AWS::EC2::VPCEndpoint":
+                continue
+            props = resource["Properties"]
+            service = _endpoint_service(props["ServiceName"])
+            endpoints.append((props.get("VpcEndpointType", "Gateway"), service))
+            statements = _as_list(props.get("PolicyDocument", {}).get("Statement", []))
+            if not statements:
+                offenders.append(f"{logical_id} ({service}): no endpoint policy")
+            for statement in statements:
+                equals = statement.get("Condition", {}).get("StringEquals", {})
+                wanted = {"aws:PrincipalAccount": THIS_ACCOUNT}
+                if service in RESOURCE_PERIMETER_SERVICES:
+                    wanted["aws:ResourceAccount"] = THIS_ACCOUNT
+                if statement.get("Effect") == "Allow" and any(equals.get(k) != v for k, v in wanted.items()):
+                    offenders.append(f"{logical_id} ({service}): {statement.get('Sid')} allows {equals or 'anyone'}")
+    assert ("Gateway", "s3") in endpoints, "every profile has at least the Redshift ML VPC's S3 gateway endpoint"
+    if kit_app.settings.churn_model.churn_notebook:
+        assert sorted(s for kind, s in endpoints if kind == "Interface") == sorted(
+            ["sagemaker.api", "sagemaker.runtime", "sts", "logs", "codeartifact.api", "codeartifact.repositories"]
+            + ["sagemaker.api", "sagemaker.runtime"] * kit_app.settings.redshift_ml.redshift_enhanced_vpc_routing
+        )
+    assert offenders == []
 
 
 def test_service_roles_pin_the_source_account_and_resource(kit_app):
@@ -215,4 +248,44 @@ def test_actions_without_a_resource_type_are_not_scoped_to_arns(kit_app):
         for action in _as_list(statement.get("Action", []))
         if action in NO_RESOURCE_TYPE
     ]
+    assert offenders == []
+
+
+# The default synthesizer's file-asset bucket (DefaultStackSynthesizer, qualifier hnb659fds): it holds every asset of
+# every CDK app in the account and region.
+ASSETS_BUCKET = "cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}"
+
+
+def _rendered(value: Any) -> str:
+    """An ARN as text: Fn::Join parts joined, Fn::Sub as its template, any other intrinsic as JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return separator.join(_rendered(part) for part in parts)
+    if isinstance(value, dict) and "Fn::Sub" in value and isinstance(value["Fn::Sub"], str):
+        return value["Fn::Sub"]
+    return json.dumps(value)
+
+
+def test_no_role_reads_the_assets_bucket_beyond_its_own_objects(kit_app):
+    """CDK's Asset.grant_read allows s3:GetObject*, GetBucket* and List* on the whole bootstrap bucket. A reader gets
+    s3:GetObject on its asset's object key only, and s3:ListBucket only where s3:prefix is such a key."""
+    checked, offenders = 0, []
+    for kind, logical_id, statement in _statements(kit_app):
+        resources = [_rendered(r) for r in _as_list(statement.get("Resource", []))]
+        on_assets = [r for r in resources if ASSETS_BUCKET in r]
+        if kind != "identity" or statement.get("Effect") != "Allow" or not on_assets:
+            continue
+        checked += 1
+        actions = sorted(_as_list(statement.get("Action", [])))
+        for resource in on_assets:
+            key = resource.split(ASSETS_BUCKET, 1)[1]
+            if key == "":
+                prefixes = _as_list(statement.get("Condition", {}).get("StringEquals", {}).get("s3:prefix", []))
+                if actions != ["s3:ListBucket"] or not prefixes or any("*" in p or "?" in p for p in prefixes):
+                    offenders.append(f"{logical_id}: {actions} on the bucket, prefixes {prefixes}")
+            elif actions != ["s3:GetObject"] or not key.startswith("/") or len(key) < 2 or "*" in key:
+                offenders.append(f"{logical_id}: {actions} on {resource}")
+    assert checked >= 3, "the pipeline, PR job and Redshift ML roles read assets in both profiles"
     assert offenders == []

@@ -2,9 +2,16 @@
 -- granted to ${analyst_role} by the lifecycle when it promotes a model). Roles are created by the bootstrap
 -- only when svv_roles does not list them. The weekly lifecycle signs in as its own IAM role with ${ml_role} only
 -- (its RedshiftDbRoles tag), not as the admin: it owns the models and the serving view it creates, so it may drop,
--- replace and grant them; it also records versions and rewrites the recommendations. Using the namespace's default
--- IAM role in CREATE MODEL needs no grant unless a superuser has run REVOKE ASSUMEROLE ON ALL FROM PUBLIC
--- (https://docs.aws.amazon.com/redshift/latest/dg/r_GRANT-usage-notes.html, ASSUMEROLE).
+-- replace and grant them; it also records versions and rewrites the recommendations.
+-- The namespace's default IAM role may read and write the model bucket. Every user holds ASSUMEROLE on it through
+-- PUBLIC until a superuser revokes it (REVOKE ASSUMEROLE ON ALL FROM PUBLIC FOR ALL, the statement the usage notes
+-- ask for before any ASSUMEROLE grant: https://docs.aws.amazon.com/redshift/latest/dg/r_GRANT-usage-notes.html and
+-- r_REVOKE-usage-notes.html), so an analyst could COPY or UNLOAD ... IAM_ROLE default against it. After the revoke,
+-- only ${ml_role} may use it, and only in CREATE MODEL (GRANT ASSUMEROLE ON { 'iam_role' | default | ALL } TO ROLE
+-- ... FOR CREATE MODEL, https://docs.aws.amazon.com/redshift/latest/dg/r_GRANT.html). The bootstrap's sample-data
+-- COPY runs as the namespace admin, a superuser, who always keeps ASSUMEROLE (REVOKE usage notes).
+REVOKE ASSUMEROLE ON ALL FROM PUBLIC FOR ALL;
+GRANT ASSUMEROLE ON DEFAULT TO ROLE ${ml_role} FOR CREATE MODEL;
 GRANT CREATE MODEL TO ROLE ${ml_role};
 GRANT USAGE ON SCHEMA ${schema} TO ROLE ${ml_role};
 GRANT CREATE ON SCHEMA ${schema} TO ROLE ${ml_role};

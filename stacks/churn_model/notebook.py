@@ -7,7 +7,6 @@ The example script (`examples/sagemaker_pyspark_churn.py`) is copied next to the
 
 from __future__ import annotations
 
-from typing import cast
 
 from aws_cdk import Aws, Fn, Stack
 from aws_cdk import aws_codeartifact as codeartifact
@@ -19,16 +18,16 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from ..common.acknowledgments import (
-    CDK_ASSETS_FINDING,
     GRANT_ACTION_FINDINGS,
     acknowledge,
     acknowledge_bucket_objects,
     skip_cfn_lint,
 )
+from ..common.assets import grant_asset_read
 from ..common.encryption import DataKey, grant_create_grant_for_aws_resources
 from ..common.functions import PROJECT_ROOT
 from ..common.logs import EncryptedLogGroup, aws_sdk_calls_log_group
-from ..common.network import limit_gateway_endpoint_to_account_buckets, s3_prefix_list
+from ..common.network import add_interface_endpoints, limit_s3_gateway_endpoint, s3_prefix_list
 from ..common.service_roles import flow_logs_to_log_group
 from .settings import ChurnModelSettings
 
@@ -78,7 +77,7 @@ class SageMakerSparkNotebook(Construct):
             allow_all_outbound=False,
             description="Churn notebook: HTTPS to VPC endpoints only",
         )
-        limit_gateway_endpoint_to_account_buckets(cast(ec2.GatewayVpcEndpoint, self.vpc.node.find_child("S3")))
+        limit_s3_gateway_endpoint(self.vpc)
         # HTTPS only to the S3 gateway endpoint (its prefix list) and the interface endpoints' security group.
         s3_peer = s3_prefix_list(
             self, aws_sdk_calls_log_group(self, common=settings.common, encryption_key=encryption_key)
@@ -102,21 +101,19 @@ class SageMakerSparkNotebook(Construct):
             ec2.Port.tcp(443),
             "HTTPS to the interface endpoints",
         )
-        for name, service in (
-            ("SageMakerApi", ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API),
-            ("SageMakerRuntime", ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME),
-            ("Sts", ec2.InterfaceVpcEndpointAwsService.STS),
-            ("Logs", ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS),
-            ("CodeArtifactApi", ec2.InterfaceVpcEndpointAwsService.CODEARTIFACT_API),
-            ("CodeArtifactRepositories", ec2.InterfaceVpcEndpointAwsService.CODEARTIFACT_REPOSITORIES),
-        ):
-            self.vpc.add_interface_endpoint(
-                f"{name}Endpoint",
-                service=service,
-                security_groups=[endpoint_group],
-                open=False,
-                private_dns_enabled=True,
-            )
+        add_interface_endpoints(
+            self.vpc,
+            self.vpc,
+            [
+                ("SageMakerApi", ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API),
+                ("SageMakerRuntime", ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME),
+                ("Sts", ec2.InterfaceVpcEndpointAwsService.STS),
+                ("Logs", ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS),
+                ("CodeArtifactApi", ec2.InterfaceVpcEndpointAwsService.CODEARTIFACT_API),
+                ("CodeArtifactRepositories", ec2.InterfaceVpcEndpointAwsService.CODEARTIFACT_REPOSITORIES),
+            ],
+            security_groups=[endpoint_group],
+        )
 
         domain = codeartifact.CfnDomain(
             self, "PackageDomain", domain_name=f"churn-notebook-{Aws.ACCOUNT_ID}", encryption_key=encryption_key.key_arn
@@ -137,7 +134,7 @@ class SageMakerSparkNotebook(Construct):
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description="Churn notebook: sagemaker_pyspark training and hosting from code",
         )
-        example.grant_read(self.role)
+        grant_asset_read(example, self.role)  # one `aws s3 cp` of the object
         # The example reads the pipeline's features (runs/<execution id>/features/) and stages the library's
         # training input and output under notebook/ (passed explicitly: its default is a bucket of its own).
         artifacts_bucket.grant_read(self.role, "runs/*")
@@ -148,7 +145,7 @@ class SageMakerSparkNotebook(Construct):
         reason = (
             "The notebook's own names: churn-spark-* SageMaker resources the library creates, its packages in "
             "its CodeArtifact repository, SageMaker's log groups, objects under notebook/ of the artifacts "
-            "bucket, read-only the pipeline runs' features under runs/, and the example asset; the bearer-token call has no resource type and is limited to "
+            "bucket, read-only the pipeline runs' features under runs/, and the example asset's own object; the bearer-token call has no resource type and is limited to "
             "CodeArtifact; action wildcards come from CDK grants on one bucket and one key."
         )
         partition_region_account = "arn:<AWS::Partition>:{}:<AWS::Region>:<AWS::AccountId>"
@@ -157,7 +154,6 @@ class SageMakerSparkNotebook(Construct):
             self.role,
             reason,
             *GRANT_ACTION_FINDINGS,
-            CDK_ASSETS_FINDING,
             "AwsSolutions-IAM5[Resource::*]",
             *(
                 f"AwsSolutions-IAM5[Resource::{sagemaker_arn}:{kind}/churn-spark-*]"

@@ -11,12 +11,12 @@ from constructs import Construct
 
 import datagen.churn
 from ..common.acknowledgments import (
-    CDK_ASSETS_FINDING,
     GRANT_ACTION_FINDINGS,
     acknowledge,
     acknowledge_bucket_objects,
     skip_cfn_lint,
 )
+from ..common.assets import grant_asset_read
 from ..common.encryption import DataKey, grant_create_grant_for_aws_resources
 from ..common.generated import generated_directory
 from ..common.functions import PROJECT_ROOT
@@ -74,8 +74,9 @@ class ChurnTrainingPipeline(Construct):
         self.sample_data = s3_assets.Asset(self, "SampleData", path=str(directory / "churn.csv"))
         preprocess = s3_assets.Asset(self, "PreprocessCode", path=str(PROJECT_ROOT / "spark_jobs/churn/preprocess.py"))
         evaluate = s3_assets.Asset(self, "EvaluateCode", path=str(PROJECT_ROOT / "processing_jobs/churn/evaluate.py"))
+        # The code goes in as S3Prefix processing inputs, and Spark reads the sample data through its S3 file system.
         for asset in (self.sample_data, preprocess, evaluate):
-            asset.grant_read(self.role)
+            grant_asset_read(asset, self.role, listed=True)
         artifacts_bucket.grant_read_write(self.role)
         if input_bucket is not None:
             input_bucket.grant_read(self.role)
@@ -86,9 +87,9 @@ class ChurnTrainingPipeline(Construct):
         reason = (
             "Spark and the jobs list, read, write and overwrite whole run folders of the artifacts bucket (and "
             "read the input bucket, if given); CDK grants on one bucket and one key produce these wildcards; "
-            "code and sample data are content-addressed CDK assets."
+            "of the CDK assets bucket it reads only the objects of its code and sample data."
         )
-        acknowledge(self.role, reason, *GRANT_ACTION_FINDINGS, CDK_ASSETS_FINDING)
+        acknowledge(self.role, reason, *GRANT_ACTION_FINDINGS)
         for bucket in filter(None, (artifacts_bucket, input_bucket)):
             acknowledge_bucket_objects(self.role, reason, bucket)
         skip_cfn_lint(

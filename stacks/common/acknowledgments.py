@@ -142,9 +142,6 @@ def acknowledge_bucket_objects(construct: IConstruct, reason: str, bucket: s3.IB
     construct.node.add_validation(_AfterReferencesResolve())
 
 
-CDK_ASSETS_FINDING = (
-    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]"
-)
 GRANT_ACTION_FINDINGS = tuple(
     f"AwsSolutions-IAM5[Action::{action}]"
     for action in (

@@ -8,7 +8,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
-from ..common.acknowledgments import CDK_ASSETS_FINDING, GRANT_ACTION_FINDINGS, acknowledge, acknowledge_bucket_objects
+from ..common.acknowledgments import GRANT_ACTION_FINDINGS, acknowledge, acknowledge_bucket_objects
+from ..common.assets import grant_asset_read
 from ..common.encryption import DataKey
 from ..common.functions import PROJECT_ROOT, copy_bundling
 from .settings import ModelQualitySettings
@@ -85,15 +86,16 @@ class PrCurveJob(Construct):
         storage.results_bucket.grant_read_write(self.role)
         storage.results_bucket.grant_delete(self.role)
         storage.logs_bucket.grant_read_write(self.role)
-        self.entry_point.grant_read(self.role)
-        self.package.grant_read(self.role)
+        # spark-submit fetches the entry point and --py-files through Spark's S3 file system.
+        for asset in (self.entry_point, self.package):
+            grant_asset_read(asset, self.role, listed=True)
         encryption_key.grant_encrypt_decrypt(self.role)
         self.log_uri = storage.logs_bucket.s3_url_for_object("emr-serverless/")
         reason = (
             "Object-level wildcards are the job's own prefixes: it lists and reads every capture and label file "
-            "of a day, and rewrites whole dt= partitions of its results; asset objects are content-addressed."
+            "of a day, and rewrites whole dt= partitions of its results; of the CDK assets bucket it reads only its own two objects."
         )
-        acknowledge(self.role, reason, *GRANT_ACTION_FINDINGS, CDK_ASSETS_FINDING)
+        acknowledge(self.role, reason, *GRANT_ACTION_FINDINGS)
         acknowledge_bucket_objects(self.role, reason, storage.capture_bucket, capture_pattern)
         for bucket in (storage.ground_truth_bucket, storage.results_bucket, storage.logs_bucket):
             acknowledge_bucket_objects(self.role, reason, bucket)

@@ -213,12 +213,3 @@ class RedshiftMlRole(iam.Role):
             f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:training-job/{training_jobs}]",
         )
         acknowledge_bucket_objects(self, reason, artifacts_bucket, f"{artifacts_prefix}*")
-
-    def acknowledge_asset_reads(self) -> None:
-        """CDK file assets (the sample CSVs) are objects in the bootstrap assets bucket; grant_read names them."""
-        acknowledge(
-            self,
-            "Read access to the CDK bootstrap assets bucket's objects for the sample-data COPY, as CDK's "
-            "Asset.grant_read writes it.",
-            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]",
-        )

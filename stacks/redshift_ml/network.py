@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import cast
 
 from aws_cdk import Fn, Stack, Token
 from aws_cdk import aws_ec2 as ec2
@@ -10,7 +9,7 @@ from constructs import Construct
 
 from ..common.encryption import DataKey
 from ..common.logs import EncryptedLogGroup, aws_sdk_calls_log_group
-from ..common.network import limit_gateway_endpoint_to_account_buckets, s3_prefix_list
+from ..common.network import add_interface_endpoints, limit_s3_gateway_endpoint, s3_prefix_list
 from ..common.service_roles import flow_logs_to_log_group
 from .settings import REDSHIFT_MIN_AVAILABILITY_ZONES, RedshiftMlSettings
 
@@ -86,20 +85,16 @@ class WarehouseNetwork(Construct):
                 ec2.Port.tcp(443),
                 "HTTPS to the SageMaker interface endpoints",
             )
-            for name, service in (
-                ("SageMakerApi", ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API),
-                ("SageMakerRuntime", ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME),
-            ):
-                ec2.InterfaceVpcEndpoint(
-                    self,
-                    f"{name}Endpoint",
-                    vpc=self.vpc,
-                    service=service,
-                    subnets=self._subnets,
-                    private_dns_enabled=True,
-                    security_groups=[endpoint_security_group],
-                    open=False,
-                )
+            add_interface_endpoints(
+                self,
+                self.vpc,
+                [
+                    ("SageMakerApi", ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API),
+                    ("SageMakerRuntime", ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME),
+                ],
+                security_groups=[endpoint_security_group],
+                subnets=self._subnets,
+            )
 
     def _new_vpc(self, settings: RedshiftMlSettings, encryption_key: DataKey) -> ec2.Vpc:
         vpc = ec2.Vpc(
@@ -125,7 +120,7 @@ class WarehouseNetwork(Construct):
                 )
             },
         )
-        limit_gateway_endpoint_to_account_buckets(cast(ec2.GatewayVpcEndpoint, vpc.node.find_child("S3")))
+        limit_s3_gateway_endpoint(vpc)
         return vpc
 
     def _selected(self) -> ec2.SelectedSubnets:

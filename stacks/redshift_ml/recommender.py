@@ -116,7 +116,6 @@ class RedshiftMlRecommender(Construct):
         self.sample_data = SampleData(self, "SampleData") if settings.redshift_sample_data else None
         if self.sample_data:
             self.sample_data.grant_read(self.role)
-            self.role.acknowledge_asset_reads()
         self.bootstrap = DatabaseBootstrap(
             self,
             "DatabaseBootstrap",

@@ -9,6 +9,8 @@ from constructs import Construct
 import datagen.job_matching
 from ..common.generated import generated_directory
 
+from ..common.assets import grant_asset_read
+
 
 class SampleData(Construct):
     """Deterministic CSVs (same seed, same bytes, same asset hash), one plain S3 object each, so COPY
@@ -28,8 +30,9 @@ class SampleData(Construct):
         self.interactions = s3_assets.Asset(self, "Interactions", path=str(directory / "interactions.csv"))
 
     def grant_read(self, grantee: iam.IGrantable) -> None:
+        """The three objects, listed by their keys: COPY FROM 's3://bucket/key' loads every object under that prefix."""
         for asset in (self.seekers, self.jobs, self.interactions):
-            asset.grant_read(grantee)
+            grant_asset_read(asset, grantee, listed=True)
 
     def properties(self) -> dict[str, str]:
         """Where the files are, as the bootstrap custom resource expects them."""

@@ -17,7 +17,19 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def resolver_of(assembly: cdk.cx_api.CloudAssembly) -> Resolver:
-    return Resolver(templates(assembly))
+    return Resolver(templates(assembly), file_asset_keys(assembly))
+
+
+def file_asset_keys(assembly: cdk.cx_api.CloudAssembly) -> dict[str, dict[str, str]]:
+    """Per stack, each file asset's object key by its display name, from the stack's asset manifest."""
+    keys: dict[str, dict[str, str]] = {}
+    for stack in assembly.stacks:
+        manifest = Path(assembly.directory) / f"{stack.id}.assets.json"
+        for asset in json.loads(manifest.read_text())["files"].values():
+            destinations = {d["objectKey"] for d in asset["destinations"].values()}
+            if "displayName" in asset and len(destinations) == 1:
+                keys.setdefault(stack.stack_name, {})[asset["displayName"]] = destinations.pop()
+    return keys
 
 
 def fixture(name: str) -> Resolver:

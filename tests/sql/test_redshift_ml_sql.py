@@ -190,3 +190,46 @@ def test_the_ml_role_may_write_every_table_the_lifecycle_writes():
         if match:
             granted |= {(privilege.strip().upper(), match.group(2)) for privilege in match.group(1).split(",")}
     assert needed - granted == set()
+
+
+ASSUMEROLE = re.compile(
+    r"^(?P<verb>GRANT|REVOKE)\s+ASSUMEROLE\s+ON\s+(?P<roles>.+?)\s+(?:TO|FROM)\s+(?P<grantees>.+?)\s+FOR\s+(?P<uses>.+)$",
+    re.IGNORECASE | re.DOTALL,
+)
+IAM_ROLE_USE = re.compile(r"^\s*(CREATE\s+MODEL|COPY|UNLOAD|CREATE\s+EXTERNAL\s+FUNCTION)\b.*\bIAM_ROLE\b", re.I | re.S)
+
+
+def _words(text):
+    return [word.strip().upper() for word in text.split(",")]
+
+
+def test_only_the_ml_role_may_assume_the_namespace_role_and_only_for_create_model():
+    """ASSUMEROLE on the namespace's IAM roles is PUBLIC's until a superuser runs REVOKE ASSUMEROLE ON ALL FROM PUBLIC
+    FOR ALL (Redshift GRANT/REVOKE usage notes): the bootstrap revokes it before any grant, and grants it back to the ml
+    role alone, for CREATE MODEL alone, on the role the models name (IAM_ROLE DEFAULT)."""
+    grants = [ASSUMEROLE.match(s.strip()) for s in templates.statements(rendered("03_grants"))]
+    grants = [m for m in grants if m]
+    assert grants, "03_grants.sql has no ASSUMEROLE statement"
+    first = grants[0]
+    assert first["verb"].upper() == "REVOKE"
+    assert (_words(first["roles"]), _words(first["grantees"]), _words(first["uses"])) == (["ALL"], ["PUBLIC"], ["ALL"])
+    for match in grants[1:]:
+        assert match["verb"].upper() == "GRANT", match.group(0)
+        assert _words(match["grantees"]) == ["ROLE ML_DEVELOPER"], match.group(0)
+        assert _words(match["uses"]) == ["CREATE MODEL"], match.group(0)
+    granted_roles = {role for m in grants[1:] for role in _words(m["roles"])}
+    for name in ("create_model", "bring_your_own_model"):
+        (statement,) = templates.statements(rendered(name))
+        used = re.search(r"\bIAM_ROLE\s+(DEFAULT|'[^']+')", statement, re.IGNORECASE)
+        assert used and used.group(1).upper() in granted_roles, name
+
+
+def test_only_the_bootstrap_uses_the_namespace_role_outside_create_model():
+    """The lifecycle's SQL (its IAM identity, the ml role) uses the namespace role only in CREATE MODEL; COPY of the
+    sample data is in the bootstrap's own file, which runs as the namespace admin, a superuser who keeps ASSUMEROLE."""
+    bootstrap_only = {"04_load_sample_data"}
+    for path in sorted(templates.sql_dir().glob("*.sql")):
+        for statement in templates.statements(rendered(path.stem)):
+            use = IAM_ROLE_USE.match(statement)
+            if use and " ".join(use.group(1).upper().split()) != "CREATE MODEL":
+                assert path.stem in bootstrap_only, (path.stem, statement[:80])

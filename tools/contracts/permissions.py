@@ -127,6 +127,11 @@ class Lookup:
             if key is None:
                 raise KeyError(f"{ref} is not encrypted with a key of the templates")
             return resource_arn(self.resolver, key)
+        if kind == "asset-key":
+            keys = self.resolver.assets.get(self.stack, {})
+            if argument not in keys:
+                raise KeyError(f"{self.stack}: no file asset is named {argument!r}")
+            return keys[argument]
         raise KeyError(f"unknown placeholder ${{{expression}}}")
 
 

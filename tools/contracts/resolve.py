@@ -109,8 +109,10 @@ class Token:
 class Resolver:
     """Resolves intrinsics in the templates of one app (stack name -> template)."""
 
-    def __init__(self, templates: dict[str, dict]) -> None:
+    def __init__(self, templates: dict[str, dict], assets: dict[str, dict[str, str]] | None = None) -> None:
         self.templates = templates
+        # stack -> file asset display name (its construct path in the stack) -> object key in the assets bucket
+        self.assets = assets or {}
 
     def resources(self, stack: str) -> dict[str, dict]:
         return self.templates[stack].get("Resources", {})
