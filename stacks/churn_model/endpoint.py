@@ -21,7 +21,7 @@ from constructs import Construct
 from ..common.acknowledgments import GRANT_ACTION_FINDINGS, acknowledge, acknowledge_bucket_objects, skip_checkov
 from ..common.encryption import DataKey, grant_create_grant_for_aws_resources
 from ..common.functions import KitFunction, bundled_code
-from ..common.logs import EncryptedLogGroup
+from ..common.logs import SERVICE_NAMED, EncryptedLogGroup
 from .settings import ChurnModelSettings
 
 VARIANT_NAME = "AllTraffic"
@@ -299,6 +299,19 @@ class ChurnEndpoint(Construct):
             resource_type="Custom::ChurnEndpointTeardown",
         )
         teardown.node.add_dependency(self.deployer)
+        # The endpoint's log group, which SageMaker would create on first start with no expiry and no key, and
+        # which would outlive the stack (https://docs.aws.amazon.com/sagemaker/latest/dg/logging-cloudwatch.html).
+        # The teardown depends on it, so it is deleted only after the endpoint is gone (reverse dependency order)
+        # and the endpoint cannot recreate it.
+        self.endpoint_log_group = EncryptedLogGroup(
+            self,
+            "EndpointLogGroup",
+            common=settings.common,
+            encryption_key=encryption_key,
+            log_group_name=f"/aws/sagemaker/Endpoints/{endpoint_name}",
+            removal_policy=SERVICE_NAMED,
+        )
+        teardown.node.add_dependency(self.endpoint_log_group)
 
         self.idle_guard = None
         if settings.churn_idle_hours:

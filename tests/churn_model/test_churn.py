@@ -446,6 +446,21 @@ def test_stack_deletion_runs_the_teardown_through_the_provider_framework(churn):
     assert deployer_id in teardown.get("DependsOn", [])
 
 
+def test_the_endpoint_log_group_expires_and_goes_after_the_endpoint(churn):
+    """Issue 29: SageMaker created /aws/sagemaker/Endpoints/<endpoint> on first start, kept forever and left by
+    destroy. The kit creates it (profile retention, the stack's key) and deletes it in every profile (a retained group
+    with SageMaker's fixed name would fail the next deploy), after the teardown has removed the endpoint."""
+    template, config = churn
+    groups = template.find_resources(
+        "AWS::Logs::LogGroup", {"Properties": {"LogGroupName": "/aws/sagemaker/Endpoints/churn-endpoint"}}
+    )
+    ((group_id, group),) = groups.items()
+    assert group["Properties"]["RetentionInDays"] == config.common.log_retention_days
+    assert "KmsKeyId" in group["Properties"] and group["DeletionPolicy"] == "Delete"
+    (teardown,) = template.find_resources("Custom::ChurnEndpointTeardown").values()
+    assert group_id in teardown["DependsOn"]
+
+
 def test_stack_deletion_waits_until_the_endpoint_is_gone_within_cloudformations_hour(churn):
     """Issue 29: the delete returned while DeleteEndpoint ran, and the role and key went next. The deployer is the
     framework's isComplete handler too, polled by the waiter state machine; its retries end before CloudFormation's
