@@ -306,13 +306,17 @@ def teardown(sagemaker: Client, autoscaling: Client, settings: Settings) -> dict
     models and (DELETE_MODEL_PACKAGES) the group's packages."""
     endpoint = _describe_endpoint(sagemaker, settings.endpoint_name)
     if endpoint and endpoint["EndpointStatus"] in WAIT_BEFORE_DELETE:
-        return {"action": "waiting", "endpoint": settings.endpoint_name, "status": endpoint["EndpointStatus"]}
+        return {"action": "waiting", "reason": f"endpoint {settings.endpoint_name} is {endpoint['EndpointStatus']}"}
     targets = deregister_scaling(autoscaling, settings.endpoint_name)
     if endpoint:
         sagemaker.delete_endpoint(EndpointName=settings.endpoint_name)
         return {"action": "deleting", "endpoint": [settings.endpoint_name], "scalable_targets": targets}
-    deleted: dict[str, list[str]] = {"scalable_targets": targets, "endpoint_configs": [], "models": []}
-    deleted["model_packages"] = []
+    deleted: dict[str, list[str]] = {
+        "scalable_targets": targets,
+        "endpoint_configs": [],
+        "models": [],
+        "model_packages": [],
+    }
     prefix = f"{settings.endpoint_name}-v"
     for page in sagemaker.get_paginator("list_endpoint_configs").paginate(NameContains=prefix):
         for config in page["EndpointConfigs"]:

@@ -273,9 +273,20 @@ class ChurnEndpoint(Construct):
             "NIST.800.53.R5-IAMNoInlinePolicy",
             "lambda_inside_vpc_check",
         )
-        waiter_policy = (
-            provider.node.find_child("waiter-state-machine").node.find_child("Role").node.find_child("DefaultPolicy")
+        waiter_role = provider.node.find_child("waiter-state-machine").node.find_child("Role")
+        # The framework's waiter role trusts states.amazonaws.com without conditions; pin it to this account's state
+        # machines as CDK's StateMachine does (a Ref to the waiter would be a cycle)
+        # (https://docs.aws.amazon.com/step-functions/latest/dg/cross-service-confused-deputy-prevention.html).
+        cast(CfnResource, waiter_role.node.default_child).add_property_override(
+            "AssumeRolePolicyDocument.Statement.0.Condition",
+            {
+                "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                "ArnLike": {
+                    "aws:SourceArn": f"arn:{Aws.PARTITION}:states:{Aws.REGION}:{Aws.ACCOUNT_ID}:stateMachine:*"
+                },
+            },
         )
+        waiter_policy = waiter_role.node.find_child("DefaultPolicy")
         skip_checkov(
             cast(CfnResource, waiter_policy.node.default_child),
             "CKV_AWS_111",

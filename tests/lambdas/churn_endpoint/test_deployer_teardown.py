@@ -63,6 +63,11 @@ def test_a_busy_endpoint_is_waited_out_not_deleted_and_the_stack_event_is_not_co
     sm.add_response("describe_endpoint", endpoint(status), {"EndpointName": "churn-endpoint"})
     answer = deployer.dispatch(stack_event("Delete"), FIXED, sagemaker, autoscaling)
     assert answer == {"PhysicalResourceId": "churn-endpoint-teardown", "IsComplete": False}
+    sm.add_response("describe_endpoint", endpoint(status), {"EndpointName": "churn-endpoint"})
+    assert deployer.dispatch({"kit-action": "teardown"}, FIXED, sagemaker, autoscaling) == {
+        "action": "waiting",
+        "reason": f"endpoint churn-endpoint is {status}",
+    }
 
 
 @pytest.mark.parametrize("status", ["InService", "OutOfService", "Failed", "UpdateRollbackFailed"])
