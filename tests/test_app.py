@@ -96,3 +96,20 @@ def test_churn_data_capture_goes_to_the_model_quality_capture_location(kit_app):
     assert (
         env["ENDPOINT_NAME"] == metrics["Properties"]["Environment"]["Variables"]["ENDPOINT_NAME"] == "churn-endpoint"
     )
+
+
+def test_every_function_logs_to_an_expiring_encrypted_log_group_of_its_stack(kit_app):
+    """Issue 29: CDK's singleton providers (S3 auto-delete, default security group) logged to /aws/lambda/<fn>, which
+    Lambda creates on first run: never expiring, and left behind by destroy. Every function of the kit app, CDK's
+    included, names a log group of its own stack that expires and uses a customer-managed key."""
+    for stack in kit_app.assembly.stacks:
+        resources = stack.template["Resources"]
+        for logical_id, function in resources.items():
+            if function["Type"] != "AWS::Lambda::Function":
+                continue
+            group = function["Properties"].get("LoggingConfig", {}).get("LogGroup")
+            assert isinstance(group, dict) and "Ref" in group, f"{stack.stack_name}/{logical_id} logs to {group}"
+            log_group = resources[group["Ref"]]
+            assert log_group["Type"] == "AWS::Logs::LogGroup"
+            assert log_group["Properties"]["RetentionInDays"] == kit_app.settings.common.log_retention_days
+            assert "KmsKeyId" in log_group["Properties"], f"{stack.stack_name}/{group['Ref']}"

@@ -13,9 +13,16 @@ Events (EventBridge, asynchronous; failures go to the function's dead-letter que
   deployed on the endpoint's next IN_SERVICE event, however long the update takes.
 - "SageMaker Endpoint State Change" to IN_SERVICE: deploy a pending package, register target-tracking auto scaling
   (when configured).
-- CloudFormation custom-resource events of the teardown resource (through the CDK Provider framework): on Delete,
-  delete the endpoint, the configs and models this function created, the scaling target, and (when
-  DELETE_MODEL_PACKAGES is true) the group's model packages. An error fails the stack deletion with its message.
+- CloudFormation custom-resource events of the teardown resource (through the CDK Provider framework, as its
+  onEvent and its isComplete handler): on Delete, one teardown step per call until the endpoint is gone, then the
+  configs and models this function created and (when DELETE_MODEL_PACKAGES is true) the group's model packages.
+  An error fails the stack deletion with its message.
+- `{"kit-action": "teardown"}` (invoked directly, e.g. by `make smoke`'s cleanup): the same teardown step; call it
+  again until it answers `"action": "deleted"`.
+
+Teardown waits out Creating/Updating (DeleteEndpoint is refused then), deregisters every scalable target of the
+endpoint's variants (whatever settings registered them), deletes the endpoint, and reports "deleted" only once
+DescribeEndpoint no longer finds it: the model role and key stay until then.
 """
 
 from __future__ import annotations
@@ -33,6 +40,10 @@ DEPLOYED_TAG = "kit:deployed-approval"
 PENDING_TAG = "kit:pending-package"
 BUSY_STATES = ("Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting", "UpdateRollbackFailed")
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+# DeleteEndpoint refuses an endpoint in these states; teardown waits them out (a blue/green update ends in
+# InService or rolls back; https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DescribeEndpoint.html).
+WAIT_BEFORE_DELETE = ("Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting")
+KIT_ACTION = "kit-action"
 
 
 class EventError(ValueError):
@@ -288,21 +299,24 @@ def ensure_scaling(autoscaling: Client, settings: Settings, status: str) -> dict
 
 
 def teardown(sagemaker: Client, autoscaling: Client, settings: Settings) -> dict[str, Any]:
-    """Delete what deploy() created, so deleting the stack leaves no endpoint running."""
-    deleted: dict[str, list[str]] = {"endpoint": [], "endpoint_configs": [], "models": [], "model_packages": []}
-    if settings.max_instances > settings.instance_count:
-        targets = autoscaling.describe_scalable_targets(
-            ServiceNamespace="sagemaker", ResourceIds=[settings.scaling_resource_id]
-        )
-        if targets["ScalableTargets"]:
-            autoscaling.deregister_scalable_target(
-                ServiceNamespace="sagemaker",
-                ResourceId=settings.scaling_resource_id,
-                ScalableDimension=SCALABLE_DIMENSION,
-            )
-    if _describe_endpoint(sagemaker, settings.endpoint_name):
+    """One step of deleting what deploy() created; the caller calls again until it answers "deleted".
+
+    "waiting": the endpoint is busy (DeleteEndpoint would be refused) or still being deleted; "deleting": the scaling
+    targets are deregistered and DeleteEndpoint was accepted; "deleted": the endpoint is gone and so are the configs,
+    models and (DELETE_MODEL_PACKAGES) the group's packages."""
+    endpoint = _describe_endpoint(sagemaker, settings.endpoint_name)
+    if endpoint and endpoint["EndpointStatus"] in WAIT_BEFORE_DELETE:
+        return {"action": "waiting", "reason": f"endpoint {settings.endpoint_name} is {endpoint['EndpointStatus']}"}
+    targets = deregister_scaling(autoscaling, settings.endpoint_name)
+    if endpoint:
         sagemaker.delete_endpoint(EndpointName=settings.endpoint_name)
-        deleted["endpoint"].append(settings.endpoint_name)
+        return {"action": "deleting", "endpoint": [settings.endpoint_name], "scalable_targets": targets}
+    deleted: dict[str, list[str]] = {
+        "scalable_targets": targets,
+        "endpoint_configs": [],
+        "models": [],
+        "model_packages": [],
+    }
     prefix = f"{settings.endpoint_name}-v"
     for page in sagemaker.get_paginator("list_endpoint_configs").paginate(NameContains=prefix):
         for config in page["EndpointConfigs"]:
@@ -322,6 +336,34 @@ def teardown(sagemaker: Client, autoscaling: Client, settings: Settings) -> dict
                 sagemaker.delete_model_package(ModelPackageName=package["ModelPackageArn"])
                 deleted["model_packages"].append(package["ModelPackageArn"])
     return {"action": "deleted", **deleted}
+
+
+def deregister_scaling(autoscaling: Client, endpoint_name: str) -> list[str]:
+    """Deregister every scalable target of the endpoint's variants, whichever settings registered it.
+
+    DescribeScalableTargets filters ResourceIds by exact id only, so the namespace's targets are listed and matched
+    on `endpoint/<name>/variant/` (the variant's resource id:
+    https://docs.aws.amazon.com/autoscaling/application/APIReference/API_ScalableTarget.html). A target already
+    gone (ObjectNotFoundException) is what teardown wants."""
+    prefix = f"endpoint/{endpoint_name}/variant/"
+    targets = [
+        target
+        for page in autoscaling.get_paginator("describe_scalable_targets").paginate(ServiceNamespace="sagemaker")
+        for target in page["ScalableTargets"]
+        if target["ResourceId"].startswith(prefix)
+    ]
+    deregistered = []
+    for target in targets:
+        try:
+            autoscaling.deregister_scalable_target(
+                ServiceNamespace="sagemaker",
+                ResourceId=target["ResourceId"],
+                ScalableDimension=target["ScalableDimension"],
+            )
+        except autoscaling.exceptions.ObjectNotFoundException:
+            pass
+        deregistered.append(f"{target['ResourceId']} {target['ScalableDimension']}")
+    return deregistered
 
 
 def _describe_endpoint(sagemaker: Client, name: str) -> dict[str, Any] | None:
@@ -346,15 +388,29 @@ def _create_once(create: Callable[..., Any], **request: Any) -> None:
 def on_stack_event(
     sagemaker: Client, autoscaling: Client, settings: Settings, event: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """The teardown custom resource (CDK Provider framework: return for success, raise to fail with the reason)."""
+    """The teardown custom resource, as the Provider framework's onEvent and isComplete handler: on Delete each call
+    runs one teardown step. The answer carries both fields the framework reads (PhysicalResourceId from onEvent,
+    IsComplete from isComplete), so one function serves both; a raised error fails the stack event with its reason
+    (https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.custom_resources-readme.html)."""
     request = event["RequestType"]
     if request not in ("Create", "Update", "Delete"):
         raise EventError(f"Field 'RequestType' is {request!r}; expected Create, Update or Delete.")
     physical_id = event.get("PhysicalResourceId") or f"{settings.endpoint_name}-teardown"
-    if request == "Delete":
-        deleted = teardown(sagemaker, autoscaling, settings)
-        print(deleted)
-    return {"PhysicalResourceId": physical_id}
+    if request != "Delete":
+        return {"PhysicalResourceId": physical_id, "IsComplete": True}
+    step = teardown(sagemaker, autoscaling, settings)
+    print(step)
+    return {"PhysicalResourceId": physical_id, "IsComplete": step["action"] == "deleted"}
+
+
+def on_kit_action(
+    sagemaker: Client, autoscaling: Client, settings: Settings, event: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A direct invocation: `{"kit-action": "teardown"}` runs one teardown step and answers what it did."""
+    action = event[KIT_ACTION]
+    if action != "teardown":
+        raise EventError(f"Field {KIT_ACTION!r} is {action!r}; expected 'teardown'.")
+    return teardown(sagemaker, autoscaling, settings)
 
 
 def dispatch(event: Any, settings: Settings, sagemaker: Client, autoscaling: Client) -> dict[str, Any]:
@@ -362,6 +418,8 @@ def dispatch(event: Any, settings: Settings, sagemaker: Client, autoscaling: Cli
         raise EventError(f"The event must be a JSON object, not {type(event).__name__}.")
     if "RequestType" in event:
         return on_stack_event(sagemaker, autoscaling, settings, event)
+    if KIT_ACTION in event:
+        return on_kit_action(sagemaker, autoscaling, settings, event)
     detail_type = event.get("detail-type")
     if detail_type == MODEL_PACKAGE_CHANGE:
         return deploy(sagemaker, settings, event)
@@ -369,7 +427,7 @@ def dispatch(event: Any, settings: Settings, sagemaker: Client, autoscaling: Cli
         return endpoint_changed(sagemaker, autoscaling, settings, event)
     raise EventError(
         f"Field 'detail-type' is {detail_type!r}; expected {MODEL_PACKAGE_CHANGE!r}, "
-        f"{ENDPOINT_CHANGE!r}, or a CloudFormation custom-resource event (RequestType)."
+        f"{ENDPOINT_CHANGE!r}, a CloudFormation custom-resource event (RequestType) or {KIT_ACTION!r}."
     )
 
 

@@ -14,16 +14,20 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from ..common.acknowledgments import GRANT_ACTION_FINDINGS, acknowledge, acknowledge_bucket_objects, skip_checkov
 from ..common.encryption import DataKey, grant_create_grant_for_aws_resources
 from ..common.functions import KitFunction, bundled_code
-from ..common.logs import EncryptedLogGroup
+from ..common.logs import SERVICE_NAMED, EncryptedLogGroup
 from .settings import ChurnModelSettings
 
 VARIANT_NAME = "AllTraffic"
+# The teardown's polling (one deployer call per poll) and its bound, inside CloudFormation's one hour.
+TEARDOWN_POLL = Duration.seconds(30)
+TEARDOWN_TIMEOUT = Duration.minutes(55)
 
 
 class ChurnEndpoint(Construct):
@@ -217,23 +221,51 @@ class ChurnEndpoint(Construct):
 
         # Deleting the stack deletes the endpoint the function created (an endpoint bills by the hour). Through
         # the Provider framework a raised error fails the delete with its message
-        # (https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.custom_resources-readme.html).
+        # (https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.custom_resources-readme.html). The deployer is
+        # also the isComplete handler: the delete completes only once the endpoint is gone, so the model role and
+        # the key it uses stay until then; a Creating or Updating endpoint is waited out first. CloudFormation waits
+        # for a custom resource at most an hour (ServiceTimeout, 3600 s:
+        # https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cloudformation-customresource.html),
+        # so the framework gives up a little earlier with its own "Operation timed out".
         provider = cr.Provider(
             self,
             "EndpointTeardownProvider",
             on_event_handler=self.deployer,
+            is_complete_handler=self.deployer,
+            query_interval=TEARDOWN_POLL,
+            total_timeout=TEARDOWN_TIMEOUT,
             log_group=EncryptedLogGroup(
                 self, "EndpointTeardownProviderLogGroup", common=settings.common, encryption_key=encryption_key
             ),
+            disable_waiter_state_machine_logging=False,
+            waiter_state_machine_log_options=cr.LogOptions(
+                destination=EncryptedLogGroup(
+                    self, "EndpointTeardownWaiterLogGroup", common=settings.common, encryption_key=encryption_key
+                ),
+                level=sfn.LogLevel.ALL,
+            ),
             provider_function_env_encryption=encryption_key,
         )
+        framework_ids = {
+            name: Stack.of(self).get_logical_id(cast(CfnElement, provider.node.find_child(name).node.default_child))
+            for name in ("framework-onEvent", "framework-isComplete", "framework-onTimeout")
+        }
         acknowledge(
             provider,
-            "CDK-managed Provider framework function: CloudFormation invokes it for the teardown custom resource; it "
-            "calls the deployer function, relays its answer to CloudFormation (a failure fails the stack event, "
-            "so nothing is lost without a dead-letter queue) and may invoke just that function (and its versions).",
+            "CDK-managed Provider framework: CloudFormation invokes its functions for the teardown custom resource; "
+            "they call the deployer function (onEvent, then isComplete every 30 s from the waiter state machine), "
+            "relay its answer to CloudFormation (a failure or the timeout fails the stack event, so nothing is "
+            "lost without a dead-letter queue) and may invoke just those functions (and their versions). The "
+            "waiter logs to its own encrypted log group; Step Functions log delivery actions have no resource type "
+            "(https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html), and the waiter's only task is "
+            "a retried Lambda invocation, which its log records without X-Ray.",
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
             f"AwsSolutions-IAM5[Resource::<{Stack.of(self).get_logical_id(cast(CfnElement, self.deployer.node.default_child))}.Arn>:*]",
+            f"AwsSolutions-IAM5[Resource::<{framework_ids['framework-isComplete']}.Arn>:*]",
+            f"AwsSolutions-IAM5[Resource::<{framework_ids['framework-onTimeout']}.Arn>:*]",
+            "AwsSolutions-IAM5[Resource::*]",
+            "AwsSolutions-SF2",
+            "step_functions_state_machine_tracing_enabled_check",
             "AwsSolutions-L1",
             "NIST.800.53.R5-LambdaConcurrency",
             "NIST.800.53.R5-LambdaDLQ",
@@ -241,14 +273,36 @@ class ChurnEndpoint(Construct):
             "NIST.800.53.R5-IAMNoInlinePolicy",
             "lambda_inside_vpc_check",
         )
-        framework = cast(CfnResource, provider.node.find_child("framework-onEvent").node.default_child)
-        for check_id in ("CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"):
-            skip_checkov(
-                framework,
-                check_id,
-                "CDK-managed Provider framework function: it relays the deployer's "
-                "teardown answer to CloudFormation, which records any failure on the stack.",
-            )
+        waiter_role = provider.node.find_child("waiter-state-machine").node.find_child("Role")
+        # The framework's waiter role trusts states.amazonaws.com without conditions; pin it to this account's state
+        # machines as CDK's StateMachine does (a Ref to the waiter would be a cycle)
+        # (https://docs.aws.amazon.com/step-functions/latest/dg/cross-service-confused-deputy-prevention.html).
+        cast(CfnResource, waiter_role.node.default_child).add_property_override(
+            "AssumeRolePolicyDocument.Statement.0.Condition",
+            {
+                "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                "ArnLike": {
+                    "aws:SourceArn": f"arn:{Aws.PARTITION}:states:{Aws.REGION}:{Aws.ACCOUNT_ID}:stateMachine:*"
+                },
+            },
+        )
+        waiter_policy = waiter_role.node.find_child("DefaultPolicy")
+        skip_checkov(
+            cast(CfnResource, waiter_policy.node.default_child),
+            "CKV_AWS_111",
+            "CDK-managed waiter role: Step Functions log delivery actions (logs:CreateLogDelivery and the like) have "
+            "no resource type (https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html); the rest is "
+            "scoped to the framework's functions.",
+        )
+        for name in framework_ids:
+            framework = cast(CfnResource, provider.node.find_child(name).node.default_child)
+            for check_id in ("CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"):
+                skip_checkov(
+                    framework,
+                    check_id,
+                    "CDK-managed Provider framework function: it relays the deployer's "
+                    "teardown answer to CloudFormation, which records any failure on the stack.",
+                )
         teardown = CustomResource(
             self,
             "EndpointTeardown",
@@ -256,6 +310,19 @@ class ChurnEndpoint(Construct):
             resource_type="Custom::ChurnEndpointTeardown",
         )
         teardown.node.add_dependency(self.deployer)
+        # The endpoint's log group, which SageMaker would create on first start with no expiry and no key, and
+        # which would outlive the stack (https://docs.aws.amazon.com/sagemaker/latest/dg/logging-cloudwatch.html).
+        # The teardown depends on it, so it is deleted only after the endpoint is gone (reverse dependency order)
+        # and the endpoint cannot recreate it.
+        self.endpoint_log_group = EncryptedLogGroup(
+            self,
+            "EndpointLogGroup",
+            common=settings.common,
+            encryption_key=encryption_key,
+            log_group_name=f"/aws/sagemaker/Endpoints/{endpoint_name}",
+            removal_policy=SERVICE_NAMED,
+        )
+        teardown.node.add_dependency(self.endpoint_log_group)
 
         self.idle_guard = None
         if settings.churn_idle_hours:
@@ -383,6 +450,26 @@ class ChurnEndpoint(Construct):
                     resources=[f"{arn}:model-package/{group_name}/*"],
                 ),
             ]
+        # Teardown deregisters whatever targets the endpoint's variants have, including one registered under earlier
+        # settings, so these two do not depend on today's scaling settings. Describe* calls carry no condition keys:
+        # a conditioned statement would deny them
+        # (https://docs.aws.amazon.com/service-authorization/latest/reference/list_applicationautoscaling.html).
+        statements += [
+            iam.PolicyStatement(
+                sid="DescribeScaling",
+                actions=[
+                    "application-autoscaling:DescribeScalableTargets",
+                    "application-autoscaling:DescribeScalingPolicies",
+                ],
+                resources=["*"],
+            ),
+            iam.PolicyStatement(
+                sid="DeregisterScaling",
+                actions=["application-autoscaling:DeregisterScalableTarget"],
+                resources=["*"],
+                conditions={"StringEquals": {"application-autoscaling:service-namespace": "sagemaker"}},
+            ),
+        ]
         if settings.churn_endpoint_max_instances > settings.churn_endpoint_instance_count:
             alarms = f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:TargetTracking-endpoint/{endpoint_name}/*"
             statements += [
@@ -390,21 +477,10 @@ class ChurnEndpoint(Construct):
                     sid="ScaleEndpoint",
                     actions=[
                         "application-autoscaling:RegisterScalableTarget",
-                        "application-autoscaling:DeregisterScalableTarget",
                         "application-autoscaling:PutScalingPolicy",
                     ],
                     resources=["*"],
                     conditions={"StringEquals": {"application-autoscaling:service-namespace": "sagemaker"}},
-                ),
-                # Describe* calls carry no condition keys: a conditioned statement would deny them
-                # (https://docs.aws.amazon.com/service-authorization/latest/reference/list_applicationautoscaling.html).
-                iam.PolicyStatement(
-                    sid="DescribeScaling",
-                    actions=[
-                        "application-autoscaling:DescribeScalableTargets",
-                        "application-autoscaling:DescribeScalingPolicies",
-                    ],
-                    resources=["*"],
                 ),
                 # Registering a variant as a scalable target (Application Auto Scaling identity-based policy
                 # examples: https://docs.aws.amazon.com/autoscaling/application/userguide/security_iam_id-based-policy-examples.html).

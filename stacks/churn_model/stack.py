@@ -7,6 +7,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from ..common.logs import give_cdk_providers_log_groups
 from ..common.tags import apply_standard_tags
 from .churn import ChurnModel
 from .settings import ChurnModelSettings
@@ -37,5 +38,6 @@ class ChurnModelStack(Stack):
             capture_prefix=capture_prefix,
             capture_key=capture_key,
         )
+        give_cdk_providers_log_groups(self, common=settings.common, encryption_key=self.churn.key)
         # What `make smoke` reads (tools/smoke): the function whose teardown removes the endpoint it created.
         CfnOutput(self, "DeployerFunctionName", value=self.churn.endpoint.deployer.function_name)

@@ -12,6 +12,7 @@ from ..common.acknowledgments import GRANT_ACTION_FINDINGS, acknowledge, acknowl
 from ..common.assets import grant_asset_read
 from ..common.encryption import DataKey
 from ..common.functions import PROJECT_ROOT, copy_bundling
+from .application_stop import ApplicationStop
 from .settings import ModelQualitySettings
 from .storage import QualityStorage
 
@@ -55,6 +56,10 @@ class PrCurveJob(Construct):
                 memory=f"{settings.quality_max_vcpu * GB_PER_VCPU} GB",
                 disk=f"{settings.quality_max_vcpu * 20} GB",
             ),
+        )
+        # CloudFormation updates and deletes the application only when it is stopped.
+        self.stop = ApplicationStop(
+            self, "ApplicationStop", application=self.application, common=settings.common, encryption_key=encryption_key
         )
         self.entry_point = s3_assets.Asset(self, "EntryPoint", path=str(ENTRY_POINT))
         # spark_jobs/ under its own name, so the zip works as --py-files.

@@ -68,9 +68,7 @@ class ModelQualityMonitor(Construct):
         self.alarms = QualityAlarms(
             self, "Alarms", settings=settings, run=self.run, encryption_key=self.key, endpoint_name=endpoint_name
         )
-        self.catalog = ResultsCatalog(
-            self, "ResultsCatalog", common=settings.common, encryption_key=self.key, storage=self.storage
-        )
+        self.catalog = ResultsCatalog(self, "ResultsCatalog", encryption_key=self.key, storage=self.storage)
         self.dashboard = None
         if settings.quicksight_owner_arn:
             self.dashboard = QualityDashboard(

@@ -10,7 +10,6 @@ from aws_cdk import aws_athena as athena
 from aws_cdk import aws_glue as glue
 from constructs import Construct
 
-from ..common.config import CommonSettings
 from ..common.encryption import DataKey
 from .storage import QualityStorage
 
@@ -104,7 +103,6 @@ class ResultsCatalog(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        common: CommonSettings,
         encryption_key: DataKey,
         storage: QualityStorage,
         database_name: str = "model_quality",
@@ -153,7 +151,12 @@ class ResultsCatalog(Construct):
             "WorkGroup",
             name=f"{Stack.of(self).stack_name}-model-quality",
             description="Queries over the model-quality results (the dashboard's data source)",
-            recursive_delete_option=not common.retain_data,
+            # Always: DeleteWorkGroup refuses a workgroup that holds query executions, named queries or notebooks
+            # unless recursive (https://docs.aws.amazon.com/athena/latest/APIReference/API_DeleteWorkGroup.html),
+            # so without it a destroy fails once the dashboard has run a query. What it deletes is query history
+            # and saved queries, not data: query results stay in the results bucket (retained in production).
+            # Retaining the workgroup instead would make the next deploy fail on its fixed name.
+            recursive_delete_option=True,
             work_group_configuration=athena.CfnWorkGroup.WorkGroupConfigurationProperty(
                 enforce_work_group_configuration=True,
                 publish_cloud_watch_metrics_enabled=True,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
+from ..common.logs import give_cdk_providers_log_groups
 from ..common.tags import apply_standard_tags
 from .monitor import DEFAULT_ENDPOINT_NAME, ModelQualityMonitor
 from .settings import ModelQualitySettings
@@ -17,6 +18,7 @@ class ModelQualityStack(Stack):
         )
         apply_standard_tags(self, settings.common, architecture="model-quality")
         self.monitor = ModelQualityMonitor(self, "Monitor", settings=settings)
+        give_cdk_providers_log_groups(self, common=settings.common, encryption_key=self.monitor.key)
         # What `make smoke` reads (tools/smoke): where labels and results go, how to query them, what to look up.
         monitor = self.monitor
         CfnOutput(self, "GroundTruthBucketName", value=monitor.storage.ground_truth_bucket.bucket_name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
+from ..common.logs import give_cdk_providers_log_groups
 from ..common.tags import apply_standard_tags
 from .recommender import RedshiftMlRecommender
 from .settings import RedshiftMlSettings
@@ -20,6 +21,7 @@ class RedshiftMlStack(Stack):
         )
         apply_standard_tags(self, settings.common, architecture="redshift-ml")
         self.recommender = RedshiftMlRecommender(self, "Recommender", settings=settings)
+        give_cdk_providers_log_groups(self, common=settings.common, encryption_key=self.recommender.key)
         # What `make smoke` reads (tools/smoke): the Data API target and the table the lifecycle fills.
         warehouse = self.recommender.warehouse
         CfnOutput(self, "DatabaseName", value=warehouse.database_name)

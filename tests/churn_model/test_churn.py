@@ -446,6 +446,46 @@ def test_stack_deletion_runs_the_teardown_through_the_provider_framework(churn):
     assert deployer_id in teardown.get("DependsOn", [])
 
 
+def test_the_endpoint_log_group_expires_and_goes_after_the_endpoint(churn):
+    """Issue 29: SageMaker created /aws/sagemaker/Endpoints/<endpoint> on first start, kept forever and left by
+    destroy. The kit creates it (profile retention, the stack's key) and deletes it in every profile (a retained group
+    with SageMaker's fixed name would fail the next deploy), after the teardown has removed the endpoint."""
+    template, config = churn
+    groups = template.find_resources(
+        "AWS::Logs::LogGroup", {"Properties": {"LogGroupName": "/aws/sagemaker/Endpoints/churn-endpoint"}}
+    )
+    ((group_id, group),) = groups.items()
+    assert group["Properties"]["RetentionInDays"] == config.common.log_retention_days
+    assert "KmsKeyId" in group["Properties"] and group["DeletionPolicy"] == "Delete"
+    (teardown,) = template.find_resources("Custom::ChurnEndpointTeardown").values()
+    assert group_id in teardown["DependsOn"]
+
+
+def test_stack_deletion_waits_until_the_endpoint_is_gone_within_cloudformations_hour(churn):
+    """Issue 29: the delete returned while DeleteEndpoint ran, and the role and key went next. The deployer is the
+    framework's isComplete handler too, polled by the waiter state machine; its retries end before CloudFormation's
+    custom-resource timeout (at most 3600 s), so the framework reports its own timeout."""
+    template, _ = churn
+    resources = template.to_json()["Resources"]
+    (teardown,) = template.find_resources("Custom::ChurnEndpointTeardown").values()
+    on_event = resources[_logical_id(teardown["Properties"]["ServiceToken"])]["Properties"]
+    deployer_id = next(
+        name
+        for name, f in template.find_resources("AWS::Lambda::Function").items()
+        if f["Properties"].get("Handler") == "deployer.handler"
+    )
+    # The onEvent function starts the waiter only when it has an isComplete handler (the framework's runtime).
+    assert on_event["Environment"]["Variables"]["USER_IS_COMPLETE_FUNCTION_ARN"] == {"Fn::GetAtt": [deployer_id, "Arn"]}
+    waiter_id = _logical_id(on_event["Environment"]["Variables"]["WAITER_STATE_MACHINE_ARN"])
+    definition = "".join(
+        part if isinstance(part, str) else "0"
+        for part in resources[waiter_id]["Properties"]["DefinitionString"]["Fn::Join"][1]
+    )
+    (retry,) = json.loads(definition)["States"]["framework-isComplete-task"]["Retry"]
+    assert retry["BackoffRate"] == 1 and 60 * 30 <= retry["IntervalSeconds"] * retry["MaxAttempts"] < 3600
+    assert resources[waiter_id]["Properties"]["LoggingConfiguration"]["Level"] == "ALL"
+
+
 def _statements(template, handler):
     """The statements of the role of the function with this handler."""
     function = next(

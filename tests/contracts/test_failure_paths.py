@@ -1,6 +1,8 @@
 """A4: failures reach a notification, a failed notification fails the execution, custom resources report
 their handler's failure."""
 
+import json
+
 from tests.contracts.conftest import fixture
 from tools.contracts import failure_paths
 
@@ -79,3 +81,45 @@ def test_kit_failures_are_seen(kit_resolver):
 def test_kit_failures_are_seen_with_quicksight(quicksight_resolver):
     problems = failure_paths.check(quicksight_resolver)
     assert not problems, "\n".join(problems)
+
+
+def test_only_a_provider_frameworks_waiter_reports_to_cloudformation_instead_of_a_notification():
+    """The waiter's failures end at CloudFormation (its onTimeout task answers FAILED); the same machine not started
+    by a framework onEvent function is an ordinary machine whose failures reach no notification."""
+    from tools.contracts.resolve import Resolver
+
+    waiter = {
+        "Type": "AWS::StepFunctions::StateMachine",
+        "Properties": {
+            "DefinitionString": json.dumps(
+                {
+                    "StartAt": "framework-isComplete-task",
+                    "States": {
+                        "framework-isComplete-task": {
+                            "Type": "Task",
+                            "Resource": "arn:aws:lambda:us-east-1:111122223333:function:isComplete",
+                            "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 30, "MaxAttempts": 110}],
+                            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "framework-onTimeout-task"}],
+                            "End": True,
+                        },
+                        "framework-onTimeout-task": {
+                            "Type": "Task",
+                            "Resource": "arn:aws:lambda:us-east-1:111122223333:function:onTimeout",
+                            "End": True,
+                        },
+                    },
+                }
+            )
+        },
+    }
+    on_event = {
+        "Type": "AWS::Lambda::Function",
+        "Properties": {
+            "Handler": "framework.onEvent",
+            "Environment": {"Variables": {"WAITER_STATE_MACHINE_ARN": {"Ref": "Waiter"}}},
+        },
+    }
+    started = Resolver({"S": {"Resources": {"Waiter": waiter, "OnEvent": on_event}}})
+    assert failure_paths.check(started) == []
+    alone = Resolver({"S": {"Resources": {"Waiter": waiter}}})
+    assert len(failure_paths.check(alone)) == 2

@@ -211,6 +211,15 @@ def test_athena_workgroup_enforces_encrypted_results(template):
     assert configuration["ResultConfiguration"]["EncryptionConfiguration"]["EncryptionOption"] == "SSE_KMS"
 
 
+def test_the_athena_workgroup_can_be_deleted_once_queries_ran_in_every_profile(template):
+    """Issue 29: production turned recursive delete off without retaining the workgroup, so a destroy failed with
+    "WorkGroup ... is not empty" once the dashboard had queried. It holds query history, not data."""
+    template, _ = template
+    ((_, workgroup),) = template.find_resources("AWS::Athena::WorkGroup").items()
+    assert workgroup["Properties"]["RecursiveDeleteOption"] is True
+    assert workgroup.get("DeletionPolicy", "Delete") == "Delete"
+
+
 def test_without_principals_there_is_no_quicksight_resource(template):
     template, _ = template
     assert not [t for t in template.to_json()["Resources"].values() if t["Type"].startswith("AWS::QuickSight::")]

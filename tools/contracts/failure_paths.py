@@ -11,6 +11,7 @@ Custom resources: `AwsCustomResource` (Custom::AWS) reports SUCCESS whenever the
 https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html), and the aws-cdk-lib handler
 (custom-resource-handlers/.../aws-custom-resource-handler) never looks at it, so an invoked function's failure
 becomes a successful create, update or delete. `ignoreErrorCodesMatching` that matches every error does the same.
+The Provider framework's waiter state machine reports its failures to CloudFormation (provider_waiters).
 """
 
 from __future__ import annotations
@@ -133,9 +134,30 @@ def check_definition(definition: dict, label: str) -> list[str]:
     return problems
 
 
+def provider_waiters(resolver: Resolver) -> set[tuple[str, str]]:
+    """(stack, logical id) of the waiter state machines of aws-cdk-lib's Provider framework: the framework's onEvent
+    function starts one (WAITER_STATE_MACHINE_ARN) for a custom resource with an isComplete handler. A failure in it
+    is the custom resource's failure: its onTimeout task answers FAILED to CloudFormation, and when that task fails
+    too, CloudFormation fails the stack event at its custom-resource timeout
+    (https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.custom_resources-readme.html)."""
+    waiters = set()
+    for stack in resolver.templates:
+        for resource in resolver.resources(stack).values():
+            properties = resource.get("Properties", {})
+            if resource["Type"] != "AWS::Lambda::Function" or properties.get("Handler") != "framework.onEvent":
+                continue
+            arn = properties.get("Environment", {}).get("Variables", {}).get("WAITER_STATE_MACHINE_ARN")
+            if isinstance(arn, dict) and "Ref" in arn:
+                waiters.add((stack, arn["Ref"]))
+    return waiters
+
+
 def check_state_machines(resolver: Resolver) -> list[str]:
     problems = []
+    waiters = provider_waiters(resolver)
     for machine in model.all_of_type(resolver, "AWS::StepFunctions::StateMachine"):
+        if (machine.stack, machine.logical_id) in waiters:
+            continue
         definition = state_machine_definition(resolver, machine.stack, machine.logical_id)
         problems += check_definition(definition, f"state machine {machine}")
     return problems

@@ -28,6 +28,9 @@ class Settings:
     endpoint_poll: float = 30
     capture_timeout: float = 10 * 60
     capture_poll: float = 30
+    # An endpoint still Creating waits for its outcome before it can be deleted (up to ~an hour when it fails).
+    teardown_timeout: float = 75 * 60
+    teardown_poll: float = 30
 
 
 def feature_row() -> str:
@@ -95,7 +98,7 @@ def run_churn(
     run.step("package approved", lambda: _approve(sagemaker, package), lambda text: text)
     approved_at = run.clock.monotonic()
     if endpoint_before is None:
-        run.on_cleanup(f"endpoint {endpoint_name}", lambda: _teardown(clients("lambda"), outputs))
+        run.on_cleanup(f"endpoint {endpoint_name}", lambda: _teardown(clients("lambda"), outputs, run, settings))
     else:
         run.skip("endpoint created", f"{endpoint_name} existed before the smoke test; it is updated, not deleted")
 
@@ -236,22 +239,38 @@ def _invoke(runtime: Any, endpoint_name: str, row: str, inference_id: str) -> fl
     return score
 
 
-def _teardown(lambda_client: Any, outputs: Any) -> str:
-    """The deployer's own teardown (what stack deletion runs): endpoint, configs, models, scaling, and in sandbox
-    the group's packages."""
-    response = lambda_client.invoke(
-        FunctionName=outputs["DeployerFunctionName"],
-        InvocationType="RequestResponse",
-        Payload=json.dumps({"kit-action": "teardown"}).encode(),
+def _teardown(lambda_client: Any, outputs: Any, run: Run, settings: Settings) -> str:
+    """The deployer's own teardown (what stack deletion runs), one step per invocation until it answers "deleted":
+    it waits out Creating/Updating, deregisters scaling, deletes the endpoint, waits until it is gone, then deletes
+    the configs, models and in sandbox the group's packages."""
+    done: dict[str, list[str]] = {}
+
+    def step() -> dict | None:
+        response = lambda_client.invoke(
+            FunctionName=outputs["DeployerFunctionName"],
+            InvocationType="RequestResponse",
+            Payload=json.dumps({"kit-action": "teardown"}).encode(),
+        )
+        payload = response["Payload"].read().decode()
+        if response.get("FunctionError"):
+            raise StepFailed(f"deployer teardown failed: {payload[:500]}")
+        answer = json.loads(payload)
+        for key, value in answer.items():
+            if isinstance(value, list):
+                done.setdefault(key, []).extend(value)
+        return answer if answer["action"] == "deleted" else None
+
+    wait_for(
+        step,
+        what="deployer teardown",
+        timeout=settings.teardown_timeout,
+        interval=settings.teardown_poll,
+        clock=run.clock,
     )
-    payload = response["Payload"].read().decode()
-    if response.get("FunctionError"):
-        raise StepFailed(f"deployer teardown failed: {payload[:500]}")
-    deleted = json.loads(payload)
     return (
-        f"deleted endpoint {', '.join(deleted.get('endpoint', [])) or 'none'}, "
-        f"{len(deleted.get('endpoint_configs', []))} config(s), {len(deleted.get('models', []))} model(s), "
-        f"{len(deleted.get('model_packages', []))} package(s)"
+        f"deleted endpoint {', '.join(done.get('endpoint', [])) or 'none'}, "
+        f"{len(done.get('endpoint_configs', []))} config(s), {len(done.get('models', []))} model(s), "
+        f"{len(done.get('model_packages', []))} package(s)"
     )
 
 

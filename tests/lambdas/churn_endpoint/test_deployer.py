@@ -309,11 +309,16 @@ def test_teardown_deletes_what_deploy_created(aws):
     )
     for request in ("Create", "Update"):
         assert deployer.dispatch(stack_event(request), SETTINGS, client, autoscaling) == {
-            "PhysicalResourceId": "churn-endpoint-teardown"
+            "PhysicalResourceId": "churn-endpoint-teardown",
+            "IsComplete": True,
         }
     assert sagemaker.list_endpoints()["Endpoints"]
-    result = deployer.dispatch(stack_event("Delete"), SETTINGS, client, autoscaling)
-    assert result == {"PhysicalResourceId": "churn-endpoint-teardown"}
+    answers = delete_stack(client, autoscaling)
+    # The first call deletes the endpoint and is not complete; the next finds it gone and deletes the rest.
+    assert answers == [
+        {"PhysicalResourceId": "churn-endpoint-teardown", "IsComplete": False},
+        {"PhysicalResourceId": "churn-endpoint-teardown", "IsComplete": True},
+    ]
     assert len(client.deleted_packages) == 1
     assert sagemaker.list_endpoints()["Endpoints"] == [] and sagemaker.list_models()["Models"] == []
     assert autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"] == []
@@ -322,6 +327,15 @@ def test_teardown_deletes_what_deploy_created(aws):
 def stack_event(request):
     event = {"RequestType": request, "ResourceType": "Custom::ChurnEndpointTeardown"}
     return event if request == "Create" else {**event, "PhysicalResourceId": "churn-endpoint-teardown"}
+
+
+def delete_stack(client, autoscaling, settings=SETTINGS, calls=5):
+    """The Provider framework's Delete: onEvent, then isComplete until it answers IsComplete (bounded here)."""
+    answers = []
+    while not answers or not answers[-1]["IsComplete"]:
+        assert len(answers) < calls, f"teardown not complete after {calls} calls: {answers}"
+        answers.append(deployer.dispatch(stack_event("Delete"), settings, client, autoscaling))
+    return answers
 
 
 def test_a_failing_teardown_raises_so_the_stack_deletion_fails_with_the_reason(aws):

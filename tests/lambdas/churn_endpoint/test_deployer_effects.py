@@ -14,9 +14,9 @@ from tests.lambdas.churn_endpoint.test_deployer import (
     SETTINGS,
     UpdateRecorder,
     aws,
+    delete_stack,
     deployer,
     register,
-    stack_event,
 )
 
 __all__ = ["aws"]  # the fixture, imported for pytest
@@ -94,7 +94,7 @@ def test_teardown_leaves_no_config_model_or_endpoint_of_the_kit_but_keeps_others
         ],
     )
     deployer.dispatch(IN_SERVICE, SETTINGS, client, autoscaling)
-    deployer.dispatch(stack_event("Delete"), SETTINGS, client, autoscaling)
+    delete_stack(client, autoscaling)
     configs = [c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs()["EndpointConfigs"]]
     models = [m["ModelName"] for m in sagemaker.list_models()["Models"]]
     assert configs == ["team-churn-endpoint-v1"] and models == ["team-churn-endpoint-v1"]
@@ -108,7 +108,7 @@ def test_teardown_keeps_the_model_packages_unless_told_to_delete_them(aws):
     client = Recording(sagemaker._client)
     keep = deployer.Settings.from_env({**ENV, "DELETE_MODEL_PACKAGES": "false"})
     deployer.dispatch(register(sagemaker), keep, client, autoscaling)
-    deployer.dispatch(stack_event("Delete"), keep, client, autoscaling)
+    delete_stack(client, autoscaling, keep)
     assert client.deleted_packages == []
     assert sagemaker.list_endpoint_configs()["EndpointConfigs"] == []
 
@@ -119,7 +119,7 @@ def test_teardown_without_scaling_or_endpoint_still_deletes_configs_and_models(a
     client = Recording(sagemaker._client)
     deployer.dispatch(register(sagemaker), fixed, client, autoscaling)
     sagemaker.delete_endpoint(EndpointName=ENDPOINT)
-    deployer.dispatch(stack_event("Delete"), fixed, client, autoscaling)
+    delete_stack(client, autoscaling, fixed)
     assert sagemaker.list_endpoint_configs()["EndpointConfigs"] == [] and sagemaker.list_models()["Models"] == []
 
 
@@ -256,19 +256,25 @@ def test_tags_are_read_from_every_page(aws):
 
 
 def test_the_teardown_logs_each_resource_it_deleted(aws, capsys):
-    """The custom resource returns only its id, so the function's log is the record of what the deletion removed."""
+    """The custom resource returns only its id, so the function's log is the record of what the deletion removed:
+    one line per step (the endpoint first, the rest once it is gone)."""
     sagemaker, autoscaling = aws
     client = Recording(sagemaker._client)
     first, second = register(sagemaker), register(sagemaker)
     deployer.dispatch(first, SETTINGS, client, autoscaling)
     deployer.dispatch(second, SETTINGS, client, autoscaling)
     capsys.readouterr()
-    deployer.dispatch(stack_event("Delete"), SETTINGS, client, autoscaling)
-    logged = ast.literal_eval(capsys.readouterr().out.strip())
-    assert {key: sorted(value) if isinstance(value, list) else value for key, value in logged.items()} == {
-        "action": "deleted",
-        "endpoint": ["churn-endpoint"],
-        "endpoint_configs": ["churn-endpoint-v1", "churn-endpoint-v2"],
-        "models": ["churn-endpoint-v1", "churn-endpoint-v2"],
-        "model_packages": sorted([first["detail"]["ModelPackageArn"], second["detail"]["ModelPackageArn"]]),
-    }
+    delete_stack(client, autoscaling)
+    logged = [ast.literal_eval(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert [
+        {key: sorted(value) if isinstance(value, list) else value for key, value in step.items()} for step in logged
+    ] == [
+        {"action": "deleting", "endpoint": ["churn-endpoint"], "scalable_targets": []},
+        {
+            "action": "deleted",
+            "scalable_targets": [],
+            "endpoint_configs": ["churn-endpoint-v1", "churn-endpoint-v2"],
+            "models": ["churn-endpoint-v1", "churn-endpoint-v2"],
+            "model_packages": sorted([first["detail"]["ModelPackageArn"], second["detail"]["ModelPackageArn"]]),
+        },
+    ]

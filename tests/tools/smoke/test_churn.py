@@ -1,5 +1,9 @@
 """The churn path on recorded responses: success with cleanup, manual approval, a failed pipeline, and an endpoint
-that never comes into service (timeout, then the endpoint the run created is still torn down)."""
+that never comes into service (timeout, then the endpoint the run created is still torn down).
+
+The cleanup's Lambda invocations run the real deployer (lambdas/churn_endpoint/deployer.py) on its own stubbed
+clients: an event the deployer rejects fails the cleanup here as it would in AWS (issue 29: a stub that answered
+"deleted" hid a cleanup the deployer refused, and the smoke run's endpoint kept billing)."""
 
 from __future__ import annotations
 
@@ -8,8 +12,10 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from botocore.stub import ANY
+from botocore.awsrequest import AWSResponse
+from botocore.stub import ANY, Stubber
 
+from tests.lambdas.churn_endpoint.test_deployer import ENV, deployer
 from tests.tools.smoke.conftest import START, body, stack
 from tools.smoke.churn import OUTPUTS, STACK, Settings, run_churn
 from tools.smoke.core import FAIL, PASS, SKIP, Run, StepFailed
@@ -27,7 +33,14 @@ OUTPUT_VALUES = {
 FIXED = uuid.UUID("00000000-0000-4000-8000-00000000abcd")
 INFERENCE_ID = f"kit-smoke-{FIXED.hex}"
 FAST = Settings(
-    pipeline_timeout=600, pipeline_poll=60, endpoint_timeout=120, endpoint_poll=30, capture_timeout=120, capture_poll=30
+    pipeline_timeout=600,
+    pipeline_poll=60,
+    endpoint_timeout=120,
+    endpoint_poll=30,
+    capture_timeout=120,
+    capture_poll=30,
+    teardown_timeout=300,
+    teardown_poll=30,
 )
 NOT_FOUND = 'Could not find endpoint "churn-endpoint".'
 HOUR_PREFIX = f"data-capture/churn-endpoint/AllTraffic/{START:%Y/%m/%d/%H}/"
@@ -166,29 +179,129 @@ def endpoint(status: str, config: str = "churn-endpoint-v3") -> dict:
     }
 
 
-def teardown(clients) -> None:
-    clients.stub("lambda").add_response(
-        "invoke",
+class RealDeployer:
+    """The deployer function as Lambda runs it: Invoke requests (checked against the Lambda model by botocore) run
+    deployer.dispatch() on the deployer's own stubbed clients; an exception answers FunctionError "Unhandled" with
+    Lambda's error payload."""
+
+    def __init__(self, clients) -> None:
+        self.settings = deployer.Settings.from_env({**ENV, "MAX_INSTANCES": "1"})
+        self.sagemaker = clients.session.client("sagemaker")
+        self.autoscaling = clients.session.client("application-autoscaling")
+        self.stubs = {"sagemaker": Stubber(self.sagemaker), "application-autoscaling": Stubber(self.autoscaling)}
+        for stubber in self.stubs.values():
+            stubber.activate()
+        self.events: list[dict] = []
+        lambda_client = clients.session.client("lambda")
+        lambda_client.meta.events.register("before-call.lambda.Invoke", self._invoke)
+        clients.clients["lambda"] = lambda_client
+
+    def _invoke(self, params, **_):
+        assert params["url_path"].endswith("/functions/deployer-fn/invocations")
+        event = json.loads(params["body"])
+        self.events.append(event)
+        try:
+            answer, error = deployer.dispatch(event, self.settings, self.sagemaker, self.autoscaling), None
+        except Exception as raised:
+            answer, error = {"errorMessage": str(raised), "errorType": type(raised).__name__}, "Unhandled"
+        parsed = {"StatusCode": 200, "Payload": body(json.dumps(answer))}
+        if error:
+            parsed["FunctionError"] = error
+        return AWSResponse(None, 200, {}, None), parsed
+
+    def assert_all_used(self) -> None:
+        for stubber in self.stubs.values():
+            stubber.assert_no_pending_responses()
+
+
+def teardown(clients, status: str = "InService") -> RealDeployer:
+    """What the real deployer's teardown asks of SageMaker and Application Auto Scaling, call by call: an endpoint in
+    `status` (waited out while Creating, then Failed), deleted, polled until gone, then its configs, models and
+    packages."""
+    real = RealDeployer(clients)
+    sm, scaling = real.stubs["sagemaker"], real.stubs["application-autoscaling"]
+    if status == "Creating":
+        sm.add_response("describe_endpoint", endpoint("Creating"), {"EndpointName": "churn-endpoint"})
+        status = "Failed"
+    sm.add_response("describe_endpoint", endpoint(status), {"EndpointName": "churn-endpoint"})
+    scaling.add_response(
+        "describe_scalable_targets",
         {
-            "StatusCode": 200,
-            "Payload": body(
-                json.dumps(
-                    {
-                        "action": "deleted",
-                        "endpoint": ["churn-endpoint"],
-                        "endpoint_configs": ["churn-endpoint-v3"],
-                        "models": ["churn-endpoint-v3"],
-                        "model_packages": [PACKAGE],
-                    }
-                )
-            ),
+            "ScalableTargets": [
+                {
+                    "ServiceNamespace": "sagemaker",
+                    "ResourceId": resource_id,
+                    "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+                    "MinCapacity": 1,
+                    "MaxCapacity": 3,
+                    "RoleARN": "arn:aws:iam::123456789012:role/scaling",
+                    "CreationTime": START,
+                }
+                for resource_id in ("endpoint/churn-endpoint/variant/AllTraffic", "endpoint/other/variant/AllTraffic")
+            ]
         },
+        {"ServiceNamespace": "sagemaker"},
+    )
+    # Registered under earlier settings (MAX_INSTANCES was higher): deregistered all the same.
+    scaling.add_response(
+        "deregister_scalable_target",
+        {},
         {
-            "FunctionName": "deployer-fn",
-            "InvocationType": "RequestResponse",
-            "Payload": json.dumps({"kit-action": "teardown"}).encode(),
+            "ServiceNamespace": "sagemaker",
+            "ResourceId": "endpoint/churn-endpoint/variant/AllTraffic",
+            "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
         },
     )
+    sm.add_response("delete_endpoint", {}, {"EndpointName": "churn-endpoint"})
+    sm.add_response("describe_endpoint", endpoint("Deleting"), {"EndpointName": "churn-endpoint"})
+    sm.add_client_error(
+        "describe_endpoint", "ValidationException", NOT_FOUND, expected_params={"EndpointName": "churn-endpoint"}
+    )
+    scaling.add_response("describe_scalable_targets", {"ScalableTargets": []}, {"ServiceNamespace": "sagemaker"})
+    sm.add_response(
+        "list_endpoint_configs",
+        {
+            "EndpointConfigs": [
+                {
+                    "EndpointConfigName": "churn-endpoint-v3",
+                    "EndpointConfigArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/churn-endpoint-v3",
+                    "CreationTime": START,
+                }
+            ]
+        },
+        {"NameContains": "churn-endpoint-v"},
+    )
+    sm.add_response("delete_endpoint_config", {}, {"EndpointConfigName": "churn-endpoint-v3"})
+    sm.add_response(
+        "list_models",
+        {
+            "Models": [
+                {
+                    "ModelName": "churn-endpoint-v3",
+                    "ModelArn": "arn:aws:sagemaker:us-east-1:123456789012:model/churn-endpoint-v3",
+                    "CreationTime": START,
+                }
+            ]
+        },
+        {"NameContains": "churn-endpoint-v"},
+    )
+    sm.add_response("delete_model", {}, {"ModelName": "churn-endpoint-v3"})
+    sm.add_response(
+        "list_model_packages",
+        {
+            "ModelPackageSummaryList": [
+                {
+                    "ModelPackageArn": PACKAGE,
+                    "ModelPackageStatus": "Completed",
+                    "CreationTime": START,
+                    "ModelPackageName": "churn-models",
+                }
+            ]
+        },
+        {"ModelPackageGroupName": "churn-models"},
+    )
+    sm.add_response("delete_model_package", {}, {"ModelPackageName": PACKAGE})
+    return real
 
 
 def test_success_invokes_with_an_inference_id_finds_its_capture_and_tears_the_endpoint_down(clients, clock, prices):
@@ -238,7 +351,7 @@ def test_success_invokes_with_an_inference_id_finds_its_capture_and_tears_the_en
         },
         {"EndpointConfigName": "churn-endpoint-v3"},
     )
-    teardown(clients)
+    real = teardown(clients)
 
     [run] = run_smoke(
         clients,
@@ -250,6 +363,8 @@ def test_success_invokes_with_an_inference_id_finds_its_capture_and_tears_the_en
     )
 
     clients.assert_all_used()
+    real.assert_all_used()
+    assert real.events == [{"kit-action": "teardown"}] * 3  # deletes, waits while Deleting, cleans up once gone
     assert [(s.name, s.status) for s in run.steps] == [
         ("stack outputs", PASS),
         ("start pipeline", PASS),
@@ -265,7 +380,9 @@ def test_success_invokes_with_an_inference_id_finds_its_capture_and_tears_the_en
     assert details["package approved"] == "approved on registration"
     assert details["invoke with InferenceId"] == f"{INFERENCE_ID} scored 0.123"
     assert details["record in capture location"] == f"s3://capture-bucket/{key}"
-    assert details["clean up: endpoint churn-endpoint"].startswith("deleted endpoint churn-endpoint, 1 config(s)")
+    assert details["clean up: endpoint churn-endpoint"] == (
+        "deleted endpoint churn-endpoint, 1 config(s), 1 model(s), 1 package(s)"
+    )
     charges = {c.item.split(":")[0]: c.usd for c in run.charges}
     assert charges["processing PrepareFeatures"] == pytest.approx(0.23 * 12 / 60)
     assert charges["training TrainModel"] == pytest.approx(0.23 * 6 / 60)
@@ -321,7 +438,7 @@ def test_an_endpoint_that_never_serves_times_out_and_is_still_torn_down(clients,
     sm = through_pipeline(clients)
     for _ in range(5):  # polls at 0, 30, 60, 90 and 120 s; the timeout is 120 s
         sm.add_response("describe_endpoint", endpoint("Creating"))
-    teardown(clients)
+    real = teardown(clients, status="Creating")
 
     [run] = run_smoke(
         clients,
@@ -332,12 +449,15 @@ def test_an_endpoint_that_never_serves_times_out_and_is_still_torn_down(clients,
     )
 
     clients.assert_all_used()
+    real.assert_all_used()
     failed = [s for s in run.steps if s.status == FAIL]
     assert [(s.name, s.detail) for s in failed] == [
         ("endpoint in service", "endpoint churn-endpoint with churn-endpoint-v3: not done after 120 s")
     ]
     assert run.steps[-1].name == "clean up: endpoint churn-endpoint" and run.steps[-1].status == PASS
-    assert sum(clock.sleeps) == 60 + 120  # one pipeline poll and the endpoint wait, all on the fake clock
+    # One pipeline poll, the endpoint wait, and three teardown polls (Creating, then deleting, then Deleting), all on
+    # the fake clock.
+    assert sum(clock.sleeps) == 60 + 120 + 3 * 30
 
 
 def test_keep_leaves_the_endpoint(clients, clock, prices):
