@@ -66,7 +66,7 @@ class ModelQualityMonitor(Construct):
             variant_name=variant_name,
         )
         self.alarms = QualityAlarms(
-            self, "Alarms", settings=settings, run=self.run, encryption_key=self.key, endpoint_name=endpoint_name
+            self, "Alarms", settings=settings, run=self.run, endpoint_name=endpoint_name
         )
         self.catalog = ResultsCatalog(
             self, "ResultsCatalog", common=settings.common, encryption_key=self.key, storage=self.storage
