@@ -106,7 +106,11 @@ class QualityAlarms(Construct):
         for construct_id, props in definitions.items():
             name = props.pop("name")
             alarm = cloudwatch.Alarm(
-                self, construct_id, alarm_name=run.topic.alarm_name(f"{endpoint_name}-{name}"), evaluation_periods=1, **props
+                self,
+                construct_id,
+                alarm_name=run.topic.alarm_name(f"{endpoint_name}-{name}"),
+                evaluation_periods=1,
+                **props,
             )
             run.topic.notify_on(alarm)
             self.alarms[construct_id] = alarm

@@ -65,9 +65,7 @@ class ModelQualityMonitor(Construct):
             endpoint_name=endpoint_name,
             variant_name=variant_name,
         )
-        self.alarms = QualityAlarms(
-            self, "Alarms", settings=settings, run=self.run, endpoint_name=endpoint_name
-        )
+        self.alarms = QualityAlarms(self, "Alarms", settings=settings, run=self.run, endpoint_name=endpoint_name)
         self.catalog = ResultsCatalog(
             self, "ResultsCatalog", common=settings.common, encryption_key=self.key, storage=self.storage
         )

@@ -89,4 +89,3 @@ def _require_availability_zones(name: str, value: str) -> None:
             f"at least {REDSHIFT_MIN_AVAILABILITY_ZONES} distinct Availability Zone names, comma-separated, for "
             "example us-east-1a,us-east-1b,us-east-1c, whose AZ IDs Redshift Serverless supports."
         )
-
