@@ -26,6 +26,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
+from aws_cdk.interfaces import aws_events as events_interfaces
 from constructs import Construct
 
 from .encryption import DataKey
@@ -134,7 +135,7 @@ class NotificationTopic(sns.Topic):
         no feature flag), the Allow it writes is limited to the rule's ARN and this account."""
         return _RuleTarget(self, message, dead_letter_queue, retry_attempts, max_event_age)
 
-    def _allow_rule(self, rule: events.IRule) -> None:
+    def _allow_rule(self, rule: events_interfaces.IRuleRef) -> None:
         rule_id = Names.unique_id(rule)
         if rule_id in self._rules_allowed:
             return
@@ -148,7 +149,7 @@ class NotificationTopic(sns.Topic):
                 principals=[iam.ServicePrincipal("events.amazonaws.com")],
                 actions=["sns:Publish"],
                 resources=[self.topic_arn],
-                conditions={"ArnEquals": {"aws:SourceArn": rule.rule_arn}},
+                conditions={"ArnEquals": {"aws:SourceArn": events.CfnRule.arn_for_rule(rule)}},
             )
         )
         if first:
@@ -176,7 +177,7 @@ class _RuleTarget:
         self._retry_attempts = retry_attempts
         self._max_event_age = max_event_age
 
-    def bind(self, rule: events.IRule, _id: str | None = None) -> events.RuleTargetConfig:
+    def bind(self, rule: events_interfaces.IRuleRef, id: str | None = None) -> events.RuleTargetConfig:
         self._topic._allow_rule(rule)
         dead_letter = None
         if self._dead_letter_queue is not None:
@@ -188,7 +189,7 @@ class _RuleTarget:
                     principals=[iam.ServicePrincipal("events.amazonaws.com")],
                     actions=["sqs:SendMessage"],
                     resources=[self._dead_letter_queue.queue_arn],
-                    conditions={"ArnEquals": {"aws:SourceArn": rule.rule_arn}},
+                    conditions={"ArnEquals": {"aws:SourceArn": events.CfnRule.arn_for_rule(rule)}},
                 )
             )
             dead_letter = events.CfnRule.DeadLetterConfigProperty(arn=self._dead_letter_queue.queue_arn)

@@ -17,6 +17,7 @@ from stacks.common.config import CommonSettings
 from stacks.common.encryption import DataKey
 from stacks.common.notifications import NO_SUBSCRIBER_WARNING, NotificationTopic
 from tools.contracts import destinations
+from tools.smoke.core import StackOutputs
 from tools.contracts.resolve import Resolver
 
 
@@ -141,3 +142,13 @@ def test_production_warns_for_each_unsubscribed_topic_and_sandbox_does_not(kit_a
     ]
     expected = 3 if kit_app.settings.common.profile == "production" else 0
     assert len(warnings) == expected
+
+
+def test_every_topic_is_the_notification_topic_arn_output_of_its_stack(kit_app):
+    """One name in every stack, so a pager, AWS Chatbot or `make smoke` finds the topic the same way."""
+    for stack in kit_app.assembly.stacks:
+        topics = [i for i, r in stack.template["Resources"].items() if r["Type"] == "AWS::SNS::Topic"]
+        if not topics:
+            continue
+        output = StackOutputs(stack.stack_name, stack.template.get("Outputs", {}))["NotificationTopicArn"]
+        assert [output["Value"]] == [{"Ref": topic} for topic in topics], stack.stack_name
