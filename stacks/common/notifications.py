@@ -62,7 +62,8 @@ class NotificationTopic(sns.Topic):
         self._rules_allowed: set[str] = set()
         for address in email_addresses:
             # The subscription's construct id is the address (CDK's subscriberId), so its logical id depends on
-            # the address alone. CloudFormation replaces a subscription whose Endpoint changes (create-only);
+            # the address alone. CloudFormation replaces a subscription whose Endpoint changes (createOnlyProperties
+            # Endpoint, Protocol, TopicArn in the AWS::SNS::Subscription resource schema that cfn-lint ships);
             # per-address subscriptions keep every other address subscribed while a new one awaits confirmation.
             self.add_subscription(subscriptions.EmailSubscription(address))
         if warn_without_subscriber and not email_addresses:
@@ -193,6 +194,12 @@ class _RuleTarget:
                 )
             )
             dead_letter = events.CfnRule.DeadLetterConfigProperty(arn=self._dead_letter_queue.queue_arn)
+            queue_key = self._dead_letter_queue.encryption_master_key
+            if isinstance(queue_key, DataKey) and queue_key is not self._topic.encryption_key:
+                # Same delivery path as the topic's: no source keys on EventBridge's KMS requests.
+                queue_key.allow_service_to_send_encrypted(
+                    "events.amazonaws.com", sid=f"RuleDeadLettersTo{Names.unique_id(rule)}", source_account=False
+                )
         retry = None
         if self._retry_attempts is not None or self._max_event_age is not None:
             retry = events.CfnRule.RetryPolicyProperty(

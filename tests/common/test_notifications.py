@@ -152,3 +152,12 @@ def test_every_topic_is_the_notification_topic_arn_output_of_its_stack(kit_app):
             continue
         output = StackOutputs(stack.stack_name, stack.template.get("Outputs", {}))["NotificationTopicArn"]
         assert [output["Value"]] == [{"Ref": topic} for topic in topics], stack.stack_name
+
+
+def test_a_dead_letter_queue_under_another_key_gets_that_keys_statement():
+    _, stack, key = _stack()
+    other = DataKey(stack, "QueueKey", common=CommonSettings.for_profile("sandbox"), description="queue")
+    topic = NotificationTopic(stack, "Topic", encryption_key=key)
+    dead_letters = sqs.Queue(stack, "DeadLetters", encryption=sqs.QueueEncryption.KMS, encryption_master_key=other)
+    _rule(stack).add_target(topic.rule_target(dead_letter_queue=dead_letters))
+    assert _problems(stack) == []
