@@ -102,19 +102,16 @@ class NotificationTopic(sns.Topic):
         if self._alarms_allowed:
             return
         self._alarms_allowed = True
-        stack = Stack.of(self)
-        # CloudWatch sends aws:SourceArn (the alarm) and aws:SourceAccount with its Publish request and its KMS
-        # requests (the SNS key-management page's example key policy for CloudWatch conditions on both).
+        # CloudWatch's Publish carries the alarm's ARN as aws:SourceArn (the re:Post article's example scopes the
+        # topic policy with it alone); the pattern names this account and region, so it is also the account check.
+        # The key statement keeps aws:SourceAccount as well (DataKey.allow_service_to_send_encrypted).
         self.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowAlarmsOfThisStack",
                 principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
                 actions=["sns:Publish"],
                 resources=[self.topic_arn],
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnLike": {"aws:SourceArn": self.alarm_arn_pattern},
-                },
+                conditions={"ArnLike": {"aws:SourceArn": self.alarm_arn_pattern}},
             )
         )
         self.encryption_key.allow_service_to_send_encrypted(

@@ -180,8 +180,7 @@ class DailyQualityRun(Construct):
         """At the run's deadline (its schedule + the state machine's timeout + a margin), publish RunMissed: 1 when
         no execution since the scheduled start has succeeded, 0 when one has, nothing when the state machine did not
         exist yet. The no-summary alarm watches it; disabled schedules (sandbox) publish nothing."""
-        self.deadline = Duration.minutes(self.run_timeout.to_minutes() + DEADLINE_MARGIN_MINUTES)
-        minutes = int(self.deadline.to_minutes())
+        minutes = int(self.run_timeout.to_minutes()) + DEADLINE_MARGIN_MINUTES
         self.deadline_function = KitFunction(
             self,
             "DeadlineCheckFunction",
@@ -218,6 +217,7 @@ class DailyQualityRun(Construct):
             "AwsSolutions-IAM5[Resource::*]",
         )
         at = (settings.quality_schedule_hour * 60 + minutes) % (24 * 60)
+        schedule_role = scheduler_role(self, "DeadlineCheckSchedulerRole")
         self.deadline_schedule = scheduler.Schedule(
             self,
             "DeadlineCheckSchedule",
@@ -231,10 +231,16 @@ class DailyQualityRun(Construct):
                 input=scheduler.ScheduleTargetInput.from_object(
                     {"scheduled_time": scheduler.ContextAttribute.scheduled_time}
                 ),
-                role=scheduler_role(self, "DeadlineCheckSchedulerRole"),
+                role=schedule_role,
             ),
             enabled=settings.common.schedules_enabled,
             description="Checks that the daily model-quality run succeeded by its deadline",
+        )
+        acknowledge(
+            schedule_role,
+            "CDK's LambdaInvoke target grants invoke on the deadline check function and its versions; the role "
+            "can invoke nothing else.",
+            f"AwsSolutions-IAM5[Resource::<{Stack.of(self).get_logical_id(cast(CfnElement, self.deadline_function.node.default_child))}.Arn>:*]",
         )
 
     def _definition(
