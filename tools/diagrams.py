@@ -57,6 +57,8 @@ LEFT_OUT = ("AccessLogsBucket",)  # every bucket logs to it: an arrow from each 
 # way the data goes (a dashboard refers to its data set; the data flows from the data set to the dashboard).
 FLOWS: dict[tuple[str, str], tuple[str, bool]] = {
     ("AWS::Scheduler::Schedule", "AWS::StepFunctions::StateMachine"): ("starts", False),
+    ("AWS::Scheduler::Schedule", "AWS::Lambda::Function"): ("invokes", False),
+    ("AWS::Lambda::Function", "AWS::StepFunctions::StateMachine"): ("checks the runs of", False),
     ("AWS::Events::Rule", "AWS::Lambda::Function"): ("event", False),
     ("AWS::Events::Rule", "AWS::SQS::Queue"): ("undelivered events", False),
     ("AWS::Lambda::Function", "AWS::SQS::Queue"): ("failed events", False),

@@ -107,6 +107,12 @@ class ChurnModel(Construct):
         CfnOutput(self, "ArtifactsBucketName", value=self.artifacts_bucket.bucket_name)
         CfnOutput(
             self,
+            "NotificationTopicArn",
+            value=self.endpoint.topic.topic_arn,
+            description="Subscribe to receive deployment failures and endpoint alarms",
+        )
+        CfnOutput(
+            self,
             "XGBoostImageUri",
             value=self.images.xgboost,
             description="Built-in XGBoost 1.7-1 image of this region (for the sagemaker_pyspark example)",

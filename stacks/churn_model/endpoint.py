@@ -6,22 +6,22 @@ from typing import cast
 
 from aws_cdk import Aws, CfnElement, CfnResource, CustomResource, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from ..common.acknowledgments import GRANT_ACTION_FINDINGS, acknowledge, acknowledge_bucket_objects, skip_checkov
+from ..common.config import email_addresses
 from ..common.encryption import DataKey, grant_create_grant_for_aws_resources
 from ..common.functions import KitFunction, bundled_code
 from ..common.logs import SERVICE_NAMED, EncryptedLogGroup
+from ..common.notifications import NotificationTopic
 from .settings import ChurnModelSettings
 
 VARIANT_NAME = "AllTraffic"
@@ -37,6 +37,7 @@ class ChurnEndpoint(Construct):
     `capture_prefix` (where Data Capture writes: the model-quality job's input) with `capture_key` (the key that
     bucket uses); `endpoint_name` ("churn-endpoint"). Sizes come from the profile's `churn_endpoint_*` settings;
     `churn_idle_hours` > 0 adds the idle guard. Exposes `model_role`, `deployer`, `approval_rule`, `error_alarm`,
+    `deploy_failed_alarm`,
     `topic`, `dead_letters`, `idle_guard` (None when off), `capture_uri`.
     """
 
@@ -56,10 +57,17 @@ class ChurnEndpoint(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         arn = f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}"
-        # Rules and alarms have literal names, so the key policy can name them without a dependency cycle.
-        rule_prefix, alarm_prefix = f"{endpoint_name}-", f"{endpoint_name}-"
+        # Rules have literal names; alarms are named by the topic (the names its policies allow).
+        rule_prefix = f"{endpoint_name}-"
         self.capture_uri = capture_bucket.s3_url_for_object(capture_prefix.strip("/"))
-        self.topic = sns.Topic(self, "NotificationTopic", master_key=encryption_key, enforce_ssl=True)
+        self.topic = NotificationTopic(
+            self,
+            "NotificationTopic",
+            encryption_key=encryption_key,
+            email_addresses=email_addresses(settings.churn_notification_emails),
+            warn_without_subscriber=settings.common.profile == "production",
+            subscriber_setting="churn_notification_emails",
+        )
 
         # The model's role: read its artifact, write captures (SageMaker writes them with this role).
         self.model_role = iam.Role(
@@ -100,7 +108,7 @@ class ChurnEndpoint(Construct):
         self.error_alarm = cloudwatch.Alarm(
             self,
             "ErrorAlarm",
-            alarm_name=f"{endpoint_name}-invocation-errors",
+            alarm_name=self.topic.alarm_name(f"{endpoint_name}-invocation-errors"),
             metric=cloudwatch.Metric(
                 namespace="AWS/SageMaker",
                 metric_name="Invocation5XXErrors",
@@ -109,19 +117,15 @@ class ChurnEndpoint(Construct):
                 period=Duration.minutes(1),
             ),
             threshold=1,
+            # 2 of 2 one-minute periods: a deployment rolls back on sustained server errors, not on a single one.
             evaluation_periods=2,
             datapoints_to_alarm=2,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            # notBreaching: SageMaker publishes no point for a minute without invocations (or without endpoint).
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             alarm_description="The churn endpoint returns server errors; a blue/green update in progress rolls back.",
         )
-        self.error_alarm.add_alarm_action(actions.SnsAction(self.topic))
-        # CloudWatch publishes alarm actions to the encrypted topic with the key (key policy only).
-        encryption_key.allow_service_to_send_encrypted(
-            "cloudwatch.amazonaws.com",
-            sid="CloudWatchAlarmsPublishToChurnTopic",
-            source_arn=f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:{alarm_prefix}*",
-        )
+        self.topic.notify_on(self.error_alarm)
 
         self.dead_letters = dead_letters = sqs.Queue(
             self,
@@ -176,18 +180,21 @@ class ChurnEndpoint(Construct):
         # Lambda sends failed asynchronous events to the queue with the function's role: SendMessage and the key.
         dead_letters.grant_send_messages(self.deployer)
         self._grant_deployer(settings, arn, endpoint_name, model_package_group_name, encryption_key, capture_key)
-        cloudwatch.Alarm(
+        self.deploy_failed_alarm = cloudwatch.Alarm(
             self,
             "DeployFailedAlarm",
-            alarm_name=f"{alarm_prefix}deploy-failed",
+            alarm_name=self.topic.alarm_name(f"{endpoint_name}-deploy-failed"),
+            # 5 minutes: SQS publishes queue metrics every 5 minutes; a dead letter is worth a notice at once.
             metric=dead_letters.metric_approximate_number_of_messages_visible(period=Duration.minutes(5)),
             threshold=1,
             evaluation_periods=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            # notBreaching: no point is no queue activity, i.e. no dead letter.
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             alarm_description="A model approval could not be deployed (or the idle guard failed); the event is in "
             "the dead-letter queue and the endpoint keeps its previous model.",
-        ).add_alarm_action(actions.SnsAction(self.topic))
+        )
+        self.topic.notify_on(self.deploy_failed_alarm)
 
         # Every status change of the group's packages: the deployer deploys a package whose approval changed to
         # Approved and is Completed, and forgets a package that left Approved (so approving it again redeploys).

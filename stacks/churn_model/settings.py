@@ -14,6 +14,7 @@ from ..common.config import (
     ArchitectureSettings,
     ConfigError,
     ProfileDefaults,
+    require_emails,
     require_fraction,
     require_range,
 )
@@ -47,6 +48,9 @@ class ChurnModelSettings(ArchitectureSettings):
     # A SageMaker notebook instance for the sagemaker_pyspark library path (VPC, no direct internet).
     churn_notebook: bool
     churn_notebook_instance_type: str
+    # E-mail addresses (comma-separated) subscribed to deployment failures and endpoint alarms; empty: none. Each
+    # address is its own subscription: adding one never unsubscribes the others while it awaits confirmation.
+    churn_notification_emails: str
 
     PROFILE_DEFAULTS: ClassVar[ProfileDefaults] = {
         "sandbox": {
@@ -63,6 +67,7 @@ class ChurnModelSettings(ArchitectureSettings):
             "churn_idle_hours": 4,
             "churn_notebook": False,
             "churn_notebook_instance_type": "ml.t3.medium",
+            "churn_notification_emails": "",
         },
         "production": {
             "churn_processing_instance_type": "ml.m5.4xlarge",
@@ -78,6 +83,7 @@ class ChurnModelSettings(ArchitectureSettings):
             "churn_idle_hours": 0,
             "churn_notebook": True,
             "churn_notebook_instance_type": "ml.t3.medium",
+            "churn_notification_emails": "",
         },
     }
 
@@ -98,6 +104,7 @@ class ChurnModelSettings(ArchitectureSettings):
         require_range("churn_invocations_per_instance", self.churn_invocations_per_instance, 1, 100_000)
         require_range("churn_capture_percent", self.churn_capture_percent, 1, 100)
         require_range("churn_idle_hours", self.churn_idle_hours, 0, 720)
+        require_emails("churn_notification_emails", self.churn_notification_emails)
         if self.churn_idle_hours and self.churn_endpoint_max_instances > self.churn_endpoint_instance_count:
             raise ConfigError(
                 f"Setting {OVERRIDE_PREFIX}churn_idle_hours={self.churn_idle_hours} needs an endpoint "

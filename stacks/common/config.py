@@ -288,6 +288,29 @@ def require_range(name: str, value: int, low: int, high: int) -> None:
         raise ConfigError(f"Setting {OVERRIDE_PREFIX}{name}={value!r} is out of range. Allowed: {low} to {high}.")
 
 
+EMAIL_PATTERN = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
+
+
+def email_addresses(value: str) -> tuple[str, ...]:
+    """The addresses of a comma-separated e-mail setting, in order, without blanks or repeats (case-insensitive)."""
+    seen: dict[str, str] = {}
+    for address in (part.strip() for part in value.split(",")):
+        if address:
+            seen.setdefault(address.lower(), address)
+    return tuple(seen.values())
+
+
+def require_emails(name: str, value: str) -> None:
+    """Empty, or one or more e-mail addresses separated by commas."""
+    bad = [address for address in email_addresses(value) if not EMAIL_PATTERN.match(address)]
+    if bad or (value.strip() and not email_addresses(value)):
+        raise ConfigError(
+            f"Setting {OVERRIDE_PREFIX}{name}={value!r} is not allowed: {', '.join(map(repr, bad)) or 'no address'} "
+            "is not an e-mail address. Allowed: empty (no subscription) or one or more addresses separated by "
+            "commas, for example ml-team@example.com,oncall@example.com."
+        )
+
+
 def require_fraction(name: str, value: float) -> None:
     if not 0.0 <= value <= 1.0:
         raise ConfigError(f"Setting {OVERRIDE_PREFIX}{name}={value!r} is out of range. Allowed: 0 to 1.")

@@ -65,9 +65,7 @@ class ModelQualityMonitor(Construct):
             endpoint_name=endpoint_name,
             variant_name=variant_name,
         )
-        self.alarms = QualityAlarms(
-            self, "Alarms", settings=settings, run=self.run, encryption_key=self.key, endpoint_name=endpoint_name
-        )
+        self.alarms = QualityAlarms(self, "Alarms", settings=settings, run=self.run, endpoint_name=endpoint_name)
         self.catalog = ResultsCatalog(self, "ResultsCatalog", encryption_key=self.key, storage=self.storage)
         self.dashboard = None
         if settings.quicksight_owner_arn:

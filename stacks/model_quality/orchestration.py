@@ -8,16 +8,17 @@ from aws_cdk import CfnElement, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as targets
-from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from aws_cdk import TimeZone
 from constructs import Construct
 
 from ..common.acknowledgments import acknowledge
+from ..common.config import email_addresses
 from ..common.encryption import DataKey
 from ..common.functions import KitFunction, bundled_code
 from ..common.logs import EncryptedLogGroup
+from ..common.notifications import NotificationTopic
 from ..common.service_roles import scheduler_role
 from .job import PrCurveJob
 from .settings import ModelQualitySettings
@@ -41,6 +42,8 @@ FAILED_RUN_RETRY_SECONDS = 300
 # Time the step allows beyond the job's own execution timeout: submission, queueing for capacity, cancellation.
 START_MARGIN = Duration.minutes(15)
 ROLLUP_DAYS = 7
+# Minutes after the state machine's timeout at which the deadline check runs: the run has ended by then.
+DEADLINE_MARGIN_MINUTES = 15
 STANDARD_THRESHOLDS = (0.1, 0.3, 0.5, 0.7, 0.9)
 
 
@@ -67,7 +70,14 @@ class DailyQualityRun(Construct):
         super().__init__(scope, construct_id)
         self.endpoint_name = endpoint_name
         self.variant_name = variant_name
-        self.topic = sns.Topic(self, "NotificationTopic", master_key=encryption_key, enforce_ssl=True)
+        self.topic = NotificationTopic(
+            self,
+            "NotificationTopic",
+            encryption_key=encryption_key,
+            email_addresses=email_addresses(settings.quality_notification_emails),
+            warn_without_subscriber=settings.common.profile == "production",
+            subscriber_setting="quality_notification_emails",
+        )
         self.run_date_function = KitFunction(
             self,
             "RunDateFunction",
@@ -126,12 +136,13 @@ class DailyQualityRun(Construct):
             sum(FAILED_RUN_RETRY_SECONDS * 2**n for n in range(FAILED_RUN_RETRIES))
             + THROTTLE_RETRIES * THROTTLE_MAX_DELAY_SECONDS
         )
+        self.run_timeout = Duration.minutes(attempts * self.step_timeout.to_minutes() + retry_waits // 60 + 30)
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
             state_machine_type=sfn.StateMachineType.STANDARD,
             definition_body=sfn.DefinitionBody.from_chainable(self._definition(storage, job, thresholds, settings)),
-            timeout=Duration.minutes(attempts * self.step_timeout.to_minutes() + retry_waits // 60 + 30),
+            timeout=self.run_timeout,
             tracing_enabled=True,
             logs=sfn.LogOptions(
                 destination=EncryptedLogGroup(
@@ -162,6 +173,74 @@ class DailyQualityRun(Construct):
             ),
             enabled=settings.common.schedules_enabled,
             description="Daily precision-recall run of the model-quality job",
+        )
+        self._deadline_check(settings, encryption_key, endpoint_name)
+
+    def _deadline_check(self, settings: ModelQualitySettings, encryption_key: DataKey, endpoint_name: str) -> None:
+        """At the run's deadline (its schedule + the state machine's timeout + a margin), publish RunMissed: 1 when
+        no execution since the scheduled start has succeeded, 0 when one has, nothing when the state machine did not
+        exist yet. The no-summary alarm watches it; disabled schedules (sandbox) publish nothing."""
+        minutes = int(self.run_timeout.to_minutes()) + DEADLINE_MARGIN_MINUTES
+        self.deadline_function = KitFunction(
+            self,
+            "DeadlineCheckFunction",
+            common=settings.common,
+            encryption_key=encryption_key,
+            code=bundled_code("quality_metrics"),
+            handler="deadline_check.handler",
+            description="Publishes whether the day's model-quality run succeeded by its deadline",
+            timeout=Duration.seconds(30),
+            environment={
+                "STATE_MACHINE_ARN": self.state_machine.state_machine_arn,
+                "ENDPOINT_NAME": endpoint_name,
+                "DEADLINE_MINUTES": str(minutes),
+            },
+            no_dead_letter_queue_reason="Started by its schedule, whose retry policy retries a failed invocation; "
+            "a check that still fails shows in the function's Errors metric, and the next day's check runs anew.",
+        )
+        self.deadline_function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["states:DescribeStateMachine", "states:ListExecutions"],
+                resources=[self.state_machine.state_machine_arn],
+            )
+        )
+        self.deadline_function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": "MlKit/ModelQuality"}},
+            )
+        )
+        acknowledge(
+            cast(iam.IRole, self.deadline_function.role),
+            "PutMetricData has no resource type; the policy limits it to the kit's metric namespace.",
+            "AwsSolutions-IAM5[Resource::*]",
+        )
+        at = (settings.quality_schedule_hour * 60 + minutes) % (24 * 60)
+        schedule_role = scheduler_role(self, "DeadlineCheckSchedulerRole")
+        self.deadline_schedule = scheduler.Schedule(
+            self,
+            "DeadlineCheckSchedule",
+            schedule=scheduler.ScheduleExpression.cron(
+                minute=str(at % 60),
+                hour=str(at // 60),
+                time_zone=TimeZone.of(settings.quality_schedule_time_zone),
+            ),
+            target=targets.LambdaInvoke(
+                self.deadline_function,
+                input=scheduler.ScheduleTargetInput.from_object(
+                    {"scheduled_time": scheduler.ContextAttribute.scheduled_time}
+                ),
+                role=schedule_role,
+            ),
+            enabled=settings.common.schedules_enabled,
+            description="Checks that the daily model-quality run succeeded by its deadline",
+        )
+        acknowledge(
+            schedule_role,
+            "CDK's LambdaInvoke target grants invoke on the deadline check function and its versions; the role "
+            "can invoke nothing else.",
+            f"AwsSolutions-IAM5[Resource::<{Stack.of(self).get_logical_id(cast(CfnElement, self.deadline_function.node.default_child))}.Arn>:*]",
         )
 
     def _definition(

@@ -16,6 +16,7 @@ from ..common.config import (
     ConfigError,
     ProfileDefaults,
     require_choice,
+    require_emails,
     require_fraction,
     require_range,
 )
@@ -59,6 +60,9 @@ class ModelQualitySettings(ArchitectureSettings):
     quality_min_average_precision: float
     quality_max_average_precision_drop: float
     quality_min_label_coverage: float
+    # E-mail addresses (comma-separated) subscribed to the run's failure notices and alarms; empty: none. Each
+    # address is its own subscription: adding one never unsubscribes the others while it awaits confirmation.
+    quality_notification_emails: str
     # QuickSight principals (ARNs in the identity region); without an owner no QuickSight resource is created.
     quicksight_owner_arn: str
     quicksight_viewer_group_arn: str
@@ -81,6 +85,7 @@ class ModelQualitySettings(ArchitectureSettings):
             "quality_min_average_precision": 0.2,
             "quality_max_average_precision_drop": 0.1,
             "quality_min_label_coverage": 0.5,
+            "quality_notification_emails": "",
             "quicksight_owner_arn": "",
             "quicksight_viewer_group_arn": "",
             "quicksight_identity_region": "us-east-1",
@@ -100,6 +105,7 @@ class ModelQualitySettings(ArchitectureSettings):
             "quality_min_average_precision": 0.2,
             "quality_max_average_precision_drop": 0.1,
             "quality_min_label_coverage": 0.5,
+            "quality_notification_emails": "",
             "quicksight_owner_arn": "",
             "quicksight_viewer_group_arn": "",
             "quicksight_identity_region": "us-east-1",
@@ -128,6 +134,7 @@ class ModelQualitySettings(ArchitectureSettings):
                 f"Setting {OVERRIDE_PREFIX}quality_target_half_width={self.quality_target_half_width!r} "
                 "is out of range. Allowed: more than 0 and less than 0.5 (a half-width of a ratio)."
             )
+        require_emails("quality_notification_emails", self.quality_notification_emails)
         for name in ("quicksight_owner_arn", "quicksight_viewer_group_arn"):
             _require_quicksight_arn(name, getattr(self, name), self.quicksight_identity_region)
         if self.quicksight_viewer_group_arn and not self.quicksight_owner_arn:

@@ -3,13 +3,11 @@ promote it only if it is at least as good as the serving one, and drop old versi
 
 from __future__ import annotations
 
-from typing import TypedDict, cast
+from typing import Sequence, TypedDict, cast
 
 from aws_cdk import CfnElement, Duration, Stack
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as targets
-from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
@@ -19,6 +17,7 @@ from ..common.config import CommonSettings
 from ..common.encryption import DataKey
 from ..common.logs import EncryptedLogGroup
 from ..common.functions import KitFunction
+from ..common.notifications import NotificationTopic
 from ..common.service_roles import scheduler_role
 from .data_api_access import grant_data_api
 from .database_bootstrap import redshift_sql_code
@@ -40,7 +39,7 @@ COMPILE_MARGIN = Duration.hours(2)
 
 class ModelLifecycle(Construct):
     """Step Functions Standard workflow over the lifecycle Lambda, an SNS topic for failures and
-    rejections (e-mailed to `notification_email` when given), and an EventBridge Scheduler schedule (created
+    rejections (e-mailed to each of `notification_emails`; `warn_without_subscriber` warns at synth when there are none), and an EventBridge Scheduler schedule (created
     disabled unless the profile enables schedules)."""
 
     def __init__(
@@ -60,13 +59,19 @@ class ModelLifecycle(Construct):
         versions_kept: int,
         max_runtime: Duration,
         refresh_schedule: scheduler.ScheduleExpression = WEEKLY,
-        notification_email: str = "",
+        notification_emails: Sequence[str] = (),
+        warn_without_subscriber: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.topic = sns.Topic(self, "NotificationTopic", master_key=encryption_key, enforce_ssl=True)
-        if notification_email:
-            # The address gets a confirmation e-mail first; nothing is delivered until it is confirmed.
-            self.topic.add_subscription(subscriptions.EmailSubscription(notification_email))
+        # Each address gets a confirmation e-mail first; nothing is delivered to it until it is confirmed.
+        self.topic = NotificationTopic(
+            self,
+            "NotificationTopic",
+            encryption_key=encryption_key,
+            email_addresses=notification_emails,
+            warn_without_subscriber=warn_without_subscriber,
+            subscriber_setting="redshift_notification_emails",
+        )
         timeout = max_runtime.plus(COMPILE_MARGIN).plus(Duration.hours(2))
         self.function = KitFunction(
             self,

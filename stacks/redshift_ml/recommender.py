@@ -12,6 +12,7 @@ from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
 
 from ..common.acknowledgments import acknowledge
+from ..common.config import email_addresses
 from ..common.encryption import DataKey
 from ..common.storage import AccessLogsBucket, SecureBucket
 from .database_bootstrap import DatabaseBootstrap
@@ -143,7 +144,8 @@ class RedshiftMlRecommender(Construct):
             versions_kept=versions_kept,
             max_runtime=max_runtime,
             refresh_schedule=refresh_schedule,
-            notification_email=settings.redshift_notification_email,
+            notification_emails=email_addresses(settings.redshift_notification_emails),
+            warn_without_subscriber=settings.common.profile == "production",
         )
         self.lifecycle.node.add_dependency(self.bootstrap)
         # The bootstrap's COPY runs as the namespace's role: not before the role's policy exists.
@@ -157,7 +159,12 @@ class RedshiftMlRecommender(Construct):
         CfnOutput(self, "WorkgroupName", value=self.warehouse.workgroup_name)
         CfnOutput(self, "LifecycleStateMachineArn", value=self.lifecycle.state_machine.state_machine_arn)
         CfnOutput(self, "ModelBucketName", value=self.model_bucket.bucket_name)
-        CfnOutput(self, "NotificationTopicArn", value=self.lifecycle.topic.topic_arn)
+        CfnOutput(
+            self,
+            "NotificationTopicArn",
+            value=self.lifecycle.topic.topic_arn,
+            description="Subscribe to receive model refresh failures and rejections",
+        )
 
     def add_model_source(
         self,

@@ -15,6 +15,7 @@ from ..common.config import (
     ConfigError,
     ProfileDefaults,
     require_choice,
+    require_emails,
     require_range,
 )
 
@@ -24,7 +25,6 @@ REDSHIFT_BASE_CAPACITIES = (4, *range(8, 513, 8))
 # (https://docs.aws.amazon.com/redshift/latest/mgmt/serverless-usage-considerations.html).
 REDSHIFT_MIN_AVAILABILITY_ZONES = 3
 AVAILABILITY_ZONE_NAME_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+[a-z]$")
-EMAIL_PATTERN = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,9 @@ class RedshiftMlSettings(ArchitectureSettings):
     # Availability Zone names (comma-separated) of the warehouse's new VPC: at least three, each mapping to an AZ ID
     # Redshift Serverless supports; empty: the region's first three (deploys fail in regions with fewer).
     redshift_availability_zones: str
-    # E-mail address subscribed to the Redshift ML lifecycle's failure and rejection notices; empty: none.
-    redshift_notification_email: str
+    # E-mail addresses (comma-separated) subscribed to the lifecycle's failure and rejection notices; empty: none.
+    # Each address is its own subscription: adding one never unsubscribes the others while it awaits confirmation.
+    redshift_notification_emails: str
 
     PROFILE_DEFAULTS: ClassVar[ProfileDefaults] = {
         "sandbox": {
@@ -52,7 +53,7 @@ class RedshiftMlSettings(ArchitectureSettings):
             "redshift_enhanced_vpc_routing": False,
             "redshift_sample_data": True,
             "redshift_availability_zones": "",
-            "redshift_notification_email": "",
+            "redshift_notification_emails": "",
         },
         "production": {
             "redshift_base_capacity": 32,
@@ -61,7 +62,7 @@ class RedshiftMlSettings(ArchitectureSettings):
             "redshift_enhanced_vpc_routing": True,
             "redshift_sample_data": False,
             "redshift_availability_zones": "",
-            "redshift_notification_email": "",
+            "redshift_notification_emails": "",
         },
     }
 
@@ -69,7 +70,7 @@ class RedshiftMlSettings(ArchitectureSettings):
         require_choice("redshift_base_capacity", self.redshift_base_capacity, REDSHIFT_BASE_CAPACITIES)
         require_range("redshift_daily_rpu_hours", self.redshift_daily_rpu_hours, 0, 100_000)
         _require_availability_zones("redshift_availability_zones", self.redshift_availability_zones)
-        _require_email("redshift_notification_email", self.redshift_notification_email)
+        require_emails("redshift_notification_emails", self.redshift_notification_emails)
 
     @property
     def redshift_availability_zone_names(self) -> tuple[str, ...]:
@@ -87,12 +88,4 @@ def _require_availability_zones(name: str, value: str) -> None:
             f"Setting {OVERRIDE_PREFIX}{name}={value!r} is not allowed. Allowed: empty (the region's first three), or "
             f"at least {REDSHIFT_MIN_AVAILABILITY_ZONES} distinct Availability Zone names, comma-separated, for "
             "example us-east-1a,us-east-1b,us-east-1c, whose AZ IDs Redshift Serverless supports."
-        )
-
-
-def _require_email(name: str, value: str) -> None:
-    if value and not EMAIL_PATTERN.match(value):
-        raise ConfigError(
-            f"Setting {OVERRIDE_PREFIX}{name}={value!r} is not an e-mail address. "
-            "Allowed: empty (no subscription) or one address, for example ml-team@example.com."
         )

@@ -15,10 +15,14 @@ from stacks.common.config import (
     CommonSettings,
     ConfigError,
     ProfileDefaults,
+    email_addresses,
     load_settings,
     require_fraction,
     require_range,
 )
+from stacks.churn_model.settings import ChurnModelSettings
+from stacks.model_quality.settings import ModelQualitySettings
+from stacks.redshift_ml.settings import RedshiftMlSettings
 
 COMMON = Path(__file__).resolve().parents[2] / "stacks" / "common"
 
@@ -234,3 +238,20 @@ def test_a_fraction_accepts_zero_to_one(value):
 def test_a_fraction_outside_zero_to_one_is_refused(value):
     with pytest.raises(ConfigError, match=rf"kit:example_share={value!r} is out of range\. Allowed: 0 to 1\.$"):
         require_fraction("example_share", value)
+
+
+EMAIL_SETTINGS = [
+    (RedshiftMlSettings, "redshift_notification_emails"),
+    (ModelQualitySettings, "quality_notification_emails"),
+    (ChurnModelSettings, "churn_notification_emails"),
+]
+
+
+@pytest.mark.parametrize(("kind", "name"), EMAIL_SETTINGS, ids=[name for _, name in EMAIL_SETTINGS])
+def test_each_architecture_takes_one_or_more_notification_addresses(kind, name):
+    settings = load_settings({f"kit:{name}": " ml@example.com,oncall@example.com, ML@example.com ,"}, kind)
+    assert email_addresses(getattr(settings, name)) == ("ml@example.com", "oncall@example.com")
+    assert getattr(load_settings({}, kind), name) == ""
+    for value in ("ml-team", "ml@example.com;oncall@example.com", "a@example", ",", "ml@example.com,b c@example.com"):
+        with pytest.raises(ConfigError, match=rf"kit:{name}=.* is not an e-mail address\. Allowed: empty"):
+            load_settings({f"kit:{name}": value}, kind)

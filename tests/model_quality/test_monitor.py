@@ -154,7 +154,11 @@ def test_job_role_trusts_emr_serverless_for_its_application_only(template):
 
 def test_schedule_is_daily_in_the_time_zone_and_enabled_per_profile(template):
     template, config = template
-    schedule = only(template, "AWS::Scheduler::Schedule")
+    (schedule,) = [
+        s["Properties"]
+        for s in template.find_resources("AWS::Scheduler::Schedule").values()
+        if "StateMachine" in json.dumps(s["Properties"]["Target"]["Arn"])
+    ]
     assert schedule["ScheduleExpression"] == f"cron(0 {config.quality_schedule_hour} * * ? *)"
     assert schedule["ScheduleExpressionTimezone"] == config.quality_schedule_time_zone
     assert schedule["State"] == ("ENABLED" if config.common.schedules_enabled else "DISABLED")
@@ -169,13 +173,15 @@ def test_alarms_cover_failure_missing_summary_quality_and_coverage(template):
     }
     assert set(alarms) == {
         "ExecutionsFailed",
-        "SummaryPublished",
+        "RunMissed",
         "RowsCaptured",
         "AveragePrecision",
         "AveragePrecisionDrop",
         "LabelCoverage",
     }
-    assert alarms["SummaryPublished"]["TreatMissingData"] == "breaching"
+    # A missed run is RunMissed = 1 from the deadline check; no point (schedules off, no run due yet) is quiet.
+    assert alarms["RunMissed"]["TreatMissingData"] == "notBreaching"
+    assert alarms["RunMissed"]["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
     # A day with no captured predictions (no endpoint yet) is a successful run with a zero-row summary: this
     # alarm, not a failed run every day, says so.
     assert alarms["RowsCaptured"]["ComparisonOperator"] == "LessThanThreshold"
@@ -319,7 +325,8 @@ def test_every_alarm_can_use_the_key_of_the_encrypted_topic_it_notifies(template
             (statement,) = allowing
             assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
             source_arn = json.dumps(statement["Condition"]["ArnLike"]["aws:SourceArn"])
-            assert ":cloudwatch:" in source_arn and ":alarm:*" in source_arn
+            prefix = source_arn.split(":alarm:", 1)[1].split("*", 1)[0]
+            assert ":cloudwatch:" in source_arn and prefix and alarm["Properties"]["AlarmName"].startswith(prefix)
             checked += 1
     assert checked >= 6
 

@@ -378,16 +378,18 @@ def test_fewer_than_three_availability_zones_fail_synth_with_a_clear_message():
         )
 
 
-def test_a_notification_email_subscribes_to_the_topic():
+def test_each_notification_email_subscribes_to_the_topic():
     stack = cdk.Stack(new_app(), "Stack")
-    config = load_settings({"kit:redshift_notification_email": "ml-team@example.com"}, RedshiftMlSettings)
-    RedshiftMlRecommender(stack, "Recommender", settings=config)
-    Template.from_stack(stack).has_resource_properties(
-        "AWS::SNS::Subscription",
-        {"Protocol": "email", "Endpoint": "ml-team@example.com", "TopicArn": Match.any_value()},
+    config = load_settings(
+        {"kit:redshift_notification_emails": "ml-team@example.com, oncall@example.com"}, RedshiftMlSettings
     )
+    RedshiftMlRecommender(stack, "Recommender", settings=config)
+    for address in ("ml-team@example.com", "oncall@example.com"):
+        Template.from_stack(stack).has_resource_properties(
+            "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": address, "TopicArn": Match.any_value()}
+        )
     with pytest.raises(ConfigError, match="is not an e-mail address"):
-        load_settings({"kit:redshift_notification_email": "ml-team"}, RedshiftMlSettings)
+        load_settings({"kit:redshift_notification_emails": "ml-team"}, RedshiftMlSettings)
 
 
 def _role_statements(template, role_logical_id):

@@ -51,15 +51,11 @@ def test_availability_zones_need_three_distinct_names_and_are_returned_trimmed()
             load_config({"kit:redshift_availability_zones": value})
 
 
-def test_email_is_optional_but_must_be_one_address():
-    assert (
-        load_config({"kit:redshift_notification_email": "ml-team@example.com"}).redshift_notification_email
-        == "ml-team@example.com"
-    )
-    assert load_config({"kit:redshift_notification_email": ""}).redshift_notification_email == ""
-    for value in ("ml-team", "a@b.com,c@d.com", "a@example"):
-        with pytest.raises(ConfigError, match=r"is not an e-mail address"):
-            load_config({"kit:redshift_notification_email": value})
+def test_the_single_address_setting_was_renamed_with_a_pointer_to_the_new_name():
+    with pytest.raises(
+        ConfigError, match=r"'kit:redshift_notification_email'\. Did you mean kit:redshift_notification_emails\?"
+    ):
+        load_config({"kit:redshift_notification_email": "ml-team@example.com"})
 
 
 def test_built_in_python_with_the_readme_example():

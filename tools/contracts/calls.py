@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Iterator
 
 # botocore service name -> IAM service prefix, where they differ.
-IAM_PREFIX: dict[str, str] = {}
+IAM_PREFIX: dict[str, str] = {"stepfunctions": "states"}
 # (IAM prefix, operation) -> IAM action, where the action is not named after the operation (S3: Service
 # Authorization Reference, list_amazons3.html; ListObjectsV2 and HeadBucket need s3:ListBucket, HeadObject
 # needs s3:GetObject).

@@ -1,5 +1,18 @@
-"""A2: every publisher to an SNS topic or SQS queue encrypted with a customer-managed key can use the key.
+"""A2: every publisher to an SNS topic or SQS queue may send to it, and can use its customer-managed key.
 
+Resource side (every topic and queue, encrypted or not), evaluated as IAM evaluates a request in one account
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html): an AWS service
+principal (CloudWatch alarms, EventBridge rules and their dead-letter queues, S3 event notifications) has no
+identity policy, so the topic or queue policy must allow it, with its Allow conditions resolved against the
+publishing resource's ARN (`aws:SourceArn`) and account (`aws:SourceAccount`), and an explicit Deny wins. A role
+(Lambda dead-letter queues and destinations, Step Functions tasks) is of the same account: an Allow in its identity
+policy or in the resource policy suffices, unless either denies. A topic or queue policy replaces the default
+access policy: SNS's default lets the owner account's principals publish (conditioned on `AWS:SourceOwner`,
+https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html), SQS's lets only the owner in.
+A service principal's Allow must depend on a source key (confused-deputy protection:
+https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html).
+
+Key side (encrypted destinations):
 Publishing to an SSE-KMS topic or sending to an SSE-KMS queue needs `kms:GenerateDataKey*` and `kms:Decrypt` on
 its key, for a role (IAM policy, with the key policy delegating to IAM) and for an AWS service principal (key
 policy only): https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html ("Configuring AWS KMS
@@ -32,6 +45,9 @@ SOURCE_KEYS = ("aws:SourceAccount", "aws:SourceArn")
 # depend on them either. The queue policy (aws:SourceArn of the rule) still limits who can send.
 SOURCE_KEYS_NOT_SENT: frozenset[str] = frozenset({"events.amazonaws.com"})
 PUBLISH_ACTIONS = {"AWS::SNS::Topic": "sns:Publish", "AWS::SQS::Queue": "sqs:SendMessage"}
+# Condition keys that tie a service principal's Allow to this account's resources (lower case: keys are not
+# case-sensitive). SNS's default policy uses AWS:SourceOwner, the older form of aws:SourceAccount.
+RESOURCE_SCOPING_KEYS = ("aws:sourceaccount", "aws:sourcearn", "aws:sourceowner")
 
 
 @dataclass(frozen=True)
@@ -149,12 +165,20 @@ def sends_to(state: dict) -> str | None:
 
 
 def check(resolver: Resolver) -> list[str]:
-    """One line per publisher that could not use the key of the destination it is wired to."""
+    """One line per publisher that the destination's own policy refuses, or that could not use its key."""
     problems = []
-    for target, key in encrypted_destinations(resolver):
-        statements = model.key_policy(resolver, key)
-        key_arn = model.arn(resolver, key)
+    for target in model.all_of_type(resolver, *PUBLISH_ACTIONS):
+        action = PUBLISH_ACTIONS[model.resource(resolver, target)["Type"]]
+        policy = destination_policy(resolver, target)
+        key = model.encryption_key(resolver, target)
         for publisher in publishers(resolver, target):
+            refused = _resource_use(resolver, publisher, Call(action, model.arn(resolver, target)), policy)
+            if refused:
+                problems.append(f"{target}: {publisher.via} cannot {action}: {refused}")
+            if key is None:
+                continue
+            statements = model.key_policy(resolver, key)
+            key_arn = model.arn(resolver, key)
             found = {action: _key_use(resolver, publisher, Call(action, key_arn), statements) for action in KEY_ACTIONS}
             failing = [action for action, problem in found.items() if problem]
             if failing:
@@ -162,6 +186,60 @@ def check(resolver: Resolver) -> list[str]:
                     f"{target} (key {key}): {publisher.via} cannot {', '.join(failing)}: {found[failing[0]]}"
                 )
     return problems
+
+
+def destination_policy(resolver: Resolver, target: Ref) -> list[dict]:
+    """The topic's or queue's policy statements; without a policy resource, the service's default access policy."""
+    statements = model.resource_policy(resolver, target)
+    if statements or model.has_resource_policy(resolver, target):
+        return statements
+    if model.resource(resolver, target)["Type"] == "AWS::SNS::Topic":
+        return [
+            {
+                "Sid": "__default_statement_ID",
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": "sns:Publish",
+                "Resource": model.arn(resolver, target),
+                "Condition": {"StringEquals": {"AWS:SourceOwner": ACCOUNT}},
+            }
+        ]
+    return []
+
+
+def _scoped(statement: dict) -> bool:
+    return any(
+        key.lower() in RESOURCE_SCOPING_KEYS for keys in (statement.get("Condition") or {}).values() for key in keys
+    )
+
+
+def _resource_use(resolver: Resolver, publisher: Publisher, call: Call, policy: list[dict]) -> str | None:
+    """Why the destination's policy refuses `publisher`, or None."""
+    if publisher.service is not None:
+        principal = Principal("Service", publisher.service)
+        call = Call(
+            call.action, call.resource, {"aws:SourceAccount": ACCOUNT, "aws:SourceArn": publisher.source_arn or ""}
+        )
+        decision = evaluate(call, principal=principal, resource_policy=policy)
+        if not decision.allowed:
+            named = (
+                ""
+                if decision.reason.startswith("explicit")
+                else f" for {publisher.service} from {call.context['aws:SourceArn']}"
+            )
+            return f"the resource policy {'denies' if decision.reason.startswith('explicit') else 'has no Allow'}{named} ({decision.reason})"
+        if [s for s in allowing_statements(policy, call, principal) if not _scoped(s)]:
+            return f"the resource policy allows {publisher.service} with no aws:SourceAccount/aws:SourceArn condition"
+        return None
+    if publisher.role is None:
+        return "its role is not in the templates"
+    decision = evaluate(
+        call,
+        principal=model.role_principal(resolver, publisher.role),
+        identity=model.role_statements(resolver, publisher.role),
+        resource_policy=policy,
+    )
+    return None if decision.allowed else decision.reason
 
 
 def _key_use(resolver: Resolver, publisher: Publisher, call: Call, key_statements: list[dict]) -> str | None:

@@ -88,19 +88,35 @@ def key_policy(resolver: Resolver, key: Ref) -> list[dict]:
     return _statements(resolver.resolve(key.stack, properties(resolver, key).get("KeyPolicy", {})))
 
 
-def resource_policy(resolver: Resolver, target: Ref) -> list[dict]:
-    """Statements of the topic, queue or bucket policies that name `target`."""
-    kinds = {"AWS::SNS::TopicPolicy": "Topics", "AWS::SQS::QueuePolicy": "Queues", "AWS::S3::BucketPolicy": "Bucket"}
-    statements = []
+_POLICY_KINDS = {
+    "AWS::SNS::TopicPolicy": "Topics",
+    "AWS::SQS::QueuePolicy": "Queues",
+    "AWS::S3::BucketPolicy": "Bucket",
+}
+
+
+def _policies_of(resolver: Resolver, target: Ref) -> Iterator[dict]:
     for candidate in resolver.resources(target.stack).values():
-        field = kinds.get(candidate["Type"])
+        field = _POLICY_KINDS.get(candidate["Type"])
         if field is None:
             continue
         named = candidate["Properties"].get(field)
         named = named if isinstance(named, list) else [named]
         if target in [find(resolver, item, stack=target.stack) for item in named]:
-            statements += _statements(resolver.resolve(target.stack, candidate["Properties"]["PolicyDocument"]))
+            yield candidate
+
+
+def resource_policy(resolver: Resolver, target: Ref) -> list[dict]:
+    """Statements of the topic, queue or bucket policies that name `target`."""
+    statements = []
+    for policy in _policies_of(resolver, target):
+        statements += _statements(resolver.resolve(target.stack, policy["Properties"]["PolicyDocument"]))
     return statements
+
+
+def has_resource_policy(resolver: Resolver, target: Ref) -> bool:
+    """Whether a policy resource names `target` (it then replaces the service's default access policy)."""
+    return next(_policies_of(resolver, target), None) is not None
 
 
 def role_principal(resolver: Resolver, role: Ref) -> Principal:
