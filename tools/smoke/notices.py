@@ -111,8 +111,12 @@ def _queue_arn(topic_arn: str, name: str) -> str:
 
 
 def _create_queue(sqs: Any, topic_arn: str, name: str) -> str:
-    """SSE-SQS: SNS cannot use the AWS managed key aws/sqs (its key policy cannot name SNS); a queue policy lets this
-    topic, and only it, send (https://docs.aws.amazon.com/sns/latest/dg/subscribe-sqs-queue-to-sns-topic.html)."""
+    """SSE-SQS: SNS must use a queue's KMS key to send to it, and the key policy of the AWS managed key aws/sqs
+    cannot be changed to let SNS in (SQS DG, key management:
+    https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html;
+    https://repost.aws/knowledge-center/sns-sqs-subscriptions-notifications). The queue policy lets this topic, and
+    only it, send. The subscriber is given no access to the topic's key: SNS decrypts a stored message to deliver
+    it (a failed delivery for that reason would show as a time-out here)."""
     policy = {
         "Version": "2012-10-17",
         "Statement": [
@@ -134,7 +138,7 @@ def _create_queue(sqs: Any, topic_arn: str, name: str) -> str:
 
 
 def _subscribe(sns: Any, topic_arn: str, queue_arn: str) -> str:
-    """A queue of the topic's account is subscribed without a confirmation message."""
+    """ReturnSubscriptionArn gives the ARN at once; a subscription still pending confirmation is reported."""
     arn = str(
         sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, ReturnSubscriptionArn=True)[
             "SubscriptionArn"
