@@ -29,6 +29,13 @@ from typing import Any, Callable, Mapping
 
 # A boto3 client: boto3 carries no types, and the handler imports it only at run time.
 Client = Any
+# Sends a notice to the topic; called before the state that prompted it is forgotten, so a failed send is retried.
+Notify = Callable[[str], None]
+
+
+def _quiet(_message: str) -> None:
+    """No topic (tests of the decisions alone): the notice is in the result only."""
+
 
 MODEL_PACKAGE_CHANGE = "SageMaker Model Package State Change"
 ENDPOINT_CHANGE = "SageMaker Endpoint State Change"
@@ -103,7 +110,7 @@ def _detail(event: Mapping[str, Any], *fields: str) -> list[str]:
     return values
 
 
-def deploy(sagemaker: Client, settings: Settings, event: Mapping[str, Any]) -> dict[str, Any]:
+def deploy(sagemaker: Client, settings: Settings, event: Mapping[str, Any], notify: Notify = _quiet) -> dict[str, Any]:
     """Serve the package of the event if its approval just changed to Approved; returns what it did."""
     package_arn, group, _ = _detail(event, "ModelPackageArn", "ModelPackageGroupName", "ModelApprovalStatus")
     if group != settings.model_package_group:
@@ -118,7 +125,7 @@ def deploy(sagemaker: Client, settings: Settings, event: Mapping[str, Any]) -> d
     if approval != "Approved":
         if deployed:  # approving it again later is a new approval
             sagemaker.delete_tags(ResourceArn=package_arn, TagKeys=[DEPLOYED_TAG])
-            dropped = _drop_pending(sagemaker, settings, package_arn, package["ModelPackageVersion"], approval)
+            dropped = _drop_pending(sagemaker, settings, package_arn, package["ModelPackageVersion"], approval, notify)
             if dropped is not None:
                 return dropped
         return {"action": "ignored", "reason": f"approval status is {approval}"}
@@ -149,7 +156,7 @@ def deploy(sagemaker: Client, settings: Settings, event: Mapping[str, Any]) -> d
     return result
 
 
-def deploy_pending(sagemaker: Client, settings: Settings) -> dict[str, Any] | None:
+def deploy_pending(sagemaker: Client, settings: Settings, notify: Notify = _quiet) -> dict[str, Any] | None:
     """Deploy the approval kept while the endpoint was busy, if any (the endpoint is in service now)."""
     endpoint = _describe_endpoint(sagemaker, settings.endpoint_name)
     if endpoint is None or endpoint["EndpointStatus"] in BUSY_STATES:
@@ -160,29 +167,27 @@ def deploy_pending(sagemaker: Client, settings: Settings) -> dict[str, Any] | No
     package = sagemaker.describe_model_package(ModelPackageName=package_arn)
     version, approval = package["ModelPackageVersion"], package.get("ModelApprovalStatus", "PendingManualApproval")
     if approval != "Approved":  # its change event may not have arrived yet: never serve what is no longer approved
-        return _drop_pending(sagemaker, settings, package_arn, version, approval)
+        return _drop_pending(sagemaker, settings, package_arn, version, approval, notify)
     result = _serve(sagemaker, settings, package_arn, version, endpoint)
     sagemaker.delete_tags(ResourceArn=endpoint["EndpointArn"], TagKeys=[PENDING_TAG])
     return result
 
 
 def _drop_pending(
-    sagemaker: Client, settings: Settings, package_arn: str, version: int, approval: str
+    sagemaker: Client, settings: Settings, package_arn: str, version: int, approval: str, notify: Notify
 ) -> dict[str, Any] | None:
     """Forget the package kept for deployment if it is this one; the notice says so (it was expected to go live)."""
     endpoint = _describe_endpoint(sagemaker, settings.endpoint_name)
     if endpoint is None or _tags(sagemaker, endpoint["EndpointArn"]).get(PENDING_TAG) != package_arn:
         return None
+    notice = (
+        f"Churn model version {version} ({package_arn}) was waiting to be deployed to {settings.endpoint_name} "
+        f"and is now {approval}: it will not be deployed. The endpoint keeps serving "
+        f"{endpoint['EndpointConfigName']}. To deploy a version, approve it (again)."
+    )
+    notify(notice)
     sagemaker.delete_tags(ResourceArn=endpoint["EndpointArn"], TagKeys=[PENDING_TAG])
-    return {
-        "action": "dropped",
-        "package": package_arn,
-        "notice": (
-            f"Churn model version {version} ({package_arn}) was waiting to be deployed to {settings.endpoint_name} "
-            f"and is now {approval}: it will not be deployed. The endpoint keeps serving "
-            f"{endpoint['EndpointConfigName']}. To deploy a version, approve it (again)."
-        ),
-    }
+    return {"action": "dropped", "package": package_arn, "notice": notice}
 
 
 def _serve(
@@ -279,16 +284,16 @@ def blue_green(settings: Settings) -> dict[str, Any]:
 
 
 def endpoint_changed(
-    sagemaker: Client, autoscaling: Client, settings: Settings, event: Mapping[str, Any]
+    sagemaker: Client, autoscaling: Client, settings: Settings, event: Mapping[str, Any], notify: Notify = _quiet
 ) -> dict[str, Any]:
     """In service again: deploy the approval that waited for it, else make sure scaling is registered."""
     name, status = _detail(event, "EndpointName", "EndpointStatus")
     if name != settings.endpoint_name:
         raise EventError(f"Field 'detail.EndpointName' is {name!r}; this function manages {settings.endpoint_name!r}.")
-    notice = rolled_back(sagemaker, settings) if status == "IN_SERVICE" else None
+    notice = rolled_back(sagemaker, settings, notify) if status == "IN_SERVICE" else None
     result = None
     if status == "IN_SERVICE":
-        result = deploy_pending(sagemaker, settings)
+        result = deploy_pending(sagemaker, settings, notify)
     if result is None:
         result = ensure_scaling(autoscaling, settings, status)
     if notice is not None:
@@ -296,7 +301,7 @@ def endpoint_changed(
     return result
 
 
-def rolled_back(sagemaker: Client, settings: Settings) -> str | None:
+def rolled_back(sagemaker: Client, settings: Settings, notify: Notify = _quiet) -> str | None:
     """The notice for an update that ended on another config than the one asked for (SageMaker rolled it back)."""
     endpoint = _describe_endpoint(sagemaker, settings.endpoint_name)
     if endpoint is None:
@@ -304,15 +309,17 @@ def rolled_back(sagemaker: Client, settings: Settings) -> str | None:
     wanted = _tags(sagemaker, endpoint["EndpointArn"]).get(UPDATING_TAG)
     if wanted is None:
         return None
+    notice = None
+    if endpoint["EndpointConfigName"] != wanted:
+        notice = (
+            f"The update of {settings.endpoint_name} to {wanted} was rolled back: the endpoint serves "
+            f"{endpoint['EndpointConfigName']} again. Reason: {endpoint.get('FailureReason') or 'none given'}. "
+            f"First: look at the {settings.rollback_alarm} alarm and the new model's logs "
+            f"(/aws/sagemaker/Endpoints/{settings.endpoint_name})."
+        )
+        notify(notice)
     sagemaker.delete_tags(ResourceArn=endpoint["EndpointArn"], TagKeys=[UPDATING_TAG])
-    if endpoint["EndpointConfigName"] == wanted:
-        return None
-    return (
-        f"The update of {settings.endpoint_name} to {wanted} was rolled back: the endpoint serves "
-        f"{endpoint['EndpointConfigName']} again. Reason: {endpoint.get('FailureReason') or 'none given'}. "
-        f"First: look at the {settings.rollback_alarm} alarm and the new model's logs "
-        f"(/aws/sagemaker/Endpoints/{settings.endpoint_name})."
-    )
+    return notice
 
 
 def ensure_scaling(autoscaling: Client, settings: Settings, status: str) -> dict[str, Any]:
@@ -413,31 +420,32 @@ def on_stack_event(
     return {"PhysicalResourceId": physical_id}
 
 
-def dispatch(
-    event: Any, settings: Settings, sagemaker: Client, autoscaling: Client, sns: Client = None
-) -> dict[str, Any]:
-    """Handle the event; a result with a "notice" is published to the topic (a failure that would stay silent)."""
-    result = _dispatch(event, settings, sagemaker, autoscaling)
-    if "notice" in result and sns is not None:
+def _publisher(sns: Client, settings: Settings) -> Notify:
+    def notify(message: str) -> None:
         # Publish: https://docs.aws.amazon.com/sns/latest/api/API_Publish.html (Subject: at most 100 characters).
         sns.publish(
             TopicArn=settings.topic_arn,
             Subject=f"Churn endpoint {settings.endpoint_name}: deployment notice"[:100],
-            Message=result["notice"],
+            Message=message,
         )
-    return result
+
+    return notify
 
 
-def _dispatch(event: Any, settings: Settings, sagemaker: Client, autoscaling: Client) -> dict[str, Any]:
+def dispatch(
+    event: Any, settings: Settings, sagemaker: Client, autoscaling: Client, sns: Client = None
+) -> dict[str, Any]:
+    """Handle the event; notices (failures that would stay silent) are published to the topic when `sns` is given."""
+    notify = _publisher(sns, settings) if sns is not None else _quiet
     if not isinstance(event, dict):
         raise EventError(f"The event must be a JSON object, not {type(event).__name__}.")
     if "RequestType" in event:
         return on_stack_event(sagemaker, autoscaling, settings, event)
     detail_type = event.get("detail-type")
     if detail_type == MODEL_PACKAGE_CHANGE:
-        return deploy(sagemaker, settings, event)
+        return deploy(sagemaker, settings, event, notify)
     if detail_type == ENDPOINT_CHANGE:
-        return endpoint_changed(sagemaker, autoscaling, settings, event)
+        return endpoint_changed(sagemaker, autoscaling, settings, event, notify)
     raise EventError(
         f"Field 'detail-type' is {detail_type!r}; expected {MODEL_PACKAGE_CHANGE!r}, "
         f"{ENDPOINT_CHANGE!r}, or a CloudFormation custom-resource event (RequestType)."

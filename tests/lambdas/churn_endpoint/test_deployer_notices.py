@@ -2,6 +2,8 @@
 package kept for deployment that left Approved before the endpoint was free again."""
 
 import boto3
+import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import ANY, Stubber
 
 from tests.lambdas.churn_endpoint.test_deployer import (
@@ -119,3 +121,21 @@ def test_a_notice_is_published_to_the_topic_and_other_results_publish_nothing(aw
         result = deployer.dispatch(set_status(sagemaker, second, "Rejected"), settings, sagemaker, autoscaling, sns)
         stub.assert_no_pending_responses()
     assert result["action"] == "dropped"
+
+
+def test_a_notice_that_cannot_be_sent_fails_the_event_and_its_retry_sends_it(aws):
+    """The notice is sent before the deployer forgets what prompted it: a failed Publish leaves the rollback to be
+    reported by the asynchronous retry instead of losing it."""
+    sagemaker, autoscaling = aws
+    settings = deployer.Settings(**{**SETTINGS.__dict__, "topic_arn": TOPIC})
+    deployer.dispatch(register(sagemaker), settings, sagemaker, autoscaling)
+    deployer.dispatch(register(sagemaker), settings, sagemaker, autoscaling)
+    rolled_back = RolledBack(sagemaker._client, sagemaker.package_tags)
+    sns = boto3.client("sns", region_name="us-east-1")
+    with Stubber(sns) as stub:
+        stub.add_client_error("publish", "AuthorizationError", "not authorized to perform: SNS:Publish")
+        with pytest.raises(ClientError, match="AuthorizationError"):
+            deployer.dispatch(IN_SERVICE, settings, rolled_back, autoscaling, sns)
+        stub.add_response("publish", {"MessageId": "m-2"}, {"TopicArn": TOPIC, "Subject": ANY, "Message": ANY})
+        assert "rolled back" in deployer.dispatch(IN_SERVICE, settings, rolled_back, autoscaling, sns)["notice"]
+        stub.assert_no_pending_responses()
