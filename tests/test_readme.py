@@ -106,3 +106,31 @@ def test_every_readme_command_works_as_printed(command):
 )
 def test_the_check_catches_commands_that_fail_as_printed(command, message):
     assert message in problem(command, make_targets())
+
+
+ALARM_ROW = re.compile(r"^\| `([A-Za-z]+Alarm)`", re.MULTILINE)
+
+
+def _alarms_in_templates() -> dict[str, str]:
+    """Logical ID -> template file of every CloudWatch alarm in the synthesized templates of both profiles."""
+    import json
+
+    alarms = {}
+    for path in sorted((PROJECT_ROOT / "tests" / "snapshots").glob("*/*.json")):
+        for logical_id, resource in json.loads(path.read_text())["Resources"].items():
+            if resource["Type"] == "AWS::CloudWatch::Alarm":
+                alarms[logical_id] = f"{path.parent.name}/{path.name}"
+    return alarms
+
+
+def test_every_alarm_of_the_templates_has_one_row_in_the_notices_table():
+    """Who is told what (issue 28): an alarm added without saying what it means and what to do fails here. A row
+    names the alarm's construct ID, which its logical ID ends with before CDK's 8-character hash."""
+    rows = ALARM_ROW.findall((PROJECT_ROOT / "README.md").read_text())
+    alarms = _alarms_in_templates()
+    assert alarms
+    for logical_id, template in alarms.items():
+        matching = [row for row in rows if re.search(rf"{row}[0-9A-F]{{8}}$", logical_id)]
+        assert len(matching) == 1, f"{logical_id} ({template}) has {len(matching)} rows in the README's alarm table"
+    unused = [row for row in rows if not any(re.search(rf"{row}[0-9A-F]{{8}}$", a) for a in alarms)]
+    assert not unused, f"README rows for alarms no template has: {unused}"

@@ -10,9 +10,12 @@ Events (EventBridge, asynchronous; failures go to the function's dead-letter que
   an edit of an approved package changes nothing; approving it again (after Rejected or PendingManualApproval)
   deploys it again, which is how to roll back deliberately.
 - An approval that arrives while the endpoint is updating is kept on the endpoint (`kit:pending-package` tag) and
-  deployed on the endpoint's next IN_SERVICE event, however long the update takes.
-- "SageMaker Endpoint State Change" to IN_SERVICE: deploy a pending package, register target-tracking auto scaling
-  (when configured).
+  deployed on the endpoint's next IN_SERVICE event, however long the update takes. A kept package that leaves
+  Approved before then is dropped, with a notice on the topic (TOPIC_ARN).
+- "SageMaker Endpoint State Change" to IN_SERVICE: report an update SageMaker rolled back (the endpoint serves
+  another config than the one the function asked for, `kit:updating-to` tag), deploy a pending package, register
+  target-tracking auto scaling (when configured). An endpoint that ends FAILED or UPDATE_ROLLBACK_FAILED is
+  reported by a rule of the stack, not here.
 - CloudFormation custom-resource events of the teardown resource (through the CDK Provider framework, as its
   onEvent and its isComplete handler): on Delete, one teardown step per call until the endpoint is gone, then the
   configs and models this function created and (when DELETE_MODEL_PACKAGES is true) the group's model packages.
@@ -33,11 +36,19 @@ from typing import Any, Callable, Mapping
 
 # A boto3 client: boto3 carries no types, and the handler imports it only at run time.
 Client = Any
+# Sends a notice to the topic; called before the state that prompted it is forgotten, so a failed send is retried.
+Notify = Callable[[str], None]
+
+
+def _quiet(_message: str) -> None:
+    """No topic (tests of the decisions alone): the notice is in the result only."""
+
 
 MODEL_PACKAGE_CHANGE = "SageMaker Model Package State Change"
 ENDPOINT_CHANGE = "SageMaker Endpoint State Change"
 DEPLOYED_TAG = "kit:deployed-approval"
 PENDING_TAG = "kit:pending-package"
+UPDATING_TAG = "kit:updating-to"
 BUSY_STATES = ("Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting", "UpdateRollbackFailed")
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 # DeleteEndpoint refuses an endpoint in these states; teardown waits them out (a blue/green update ends in
@@ -70,6 +81,7 @@ class Settings:
     volume_key_arn: str
     rollback_alarm: str
     delete_model_packages: bool
+    topic_arn: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "Settings":
@@ -88,6 +100,7 @@ class Settings:
             volume_key_arn=env["VOLUME_KEY_ARN"],
             rollback_alarm=env["ROLLBACK_ALARM"],
             delete_model_packages=env["DELETE_MODEL_PACKAGES"] == "true",
+            topic_arn=env.get("TOPIC_ARN", ""),
         )
 
     @property
@@ -108,7 +121,7 @@ def _detail(event: Mapping[str, Any], *fields: str) -> list[str]:
     return values
 
 
-def deploy(sagemaker: Client, settings: Settings, event: Mapping[str, Any]) -> dict[str, Any]:
+def deploy(sagemaker: Client, settings: Settings, event: Mapping[str, Any], notify: Notify = _quiet) -> dict[str, Any]:
     """Serve the package of the event if its approval just changed to Approved; returns what it did."""
     package_arn, group, _ = _detail(event, "ModelPackageArn", "ModelPackageGroupName", "ModelApprovalStatus")
     if group != settings.model_package_group:
@@ -123,6 +136,9 @@ def deploy(sagemaker: Client, settings: Settings, event: Mapping[str, Any]) -> d
     if approval != "Approved":
         if deployed:  # approving it again later is a new approval
             sagemaker.delete_tags(ResourceArn=package_arn, TagKeys=[DEPLOYED_TAG])
+            dropped = _drop_pending(sagemaker, settings, package_arn, package["ModelPackageVersion"], approval, notify)
+            if dropped is not None:
+                return dropped
         return {"action": "ignored", "reason": f"approval status is {approval}"}
     if package["ModelPackageStatus"] != "Completed":
         return {
@@ -151,7 +167,7 @@ def deploy(sagemaker: Client, settings: Settings, event: Mapping[str, Any]) -> d
     return result
 
 
-def deploy_pending(sagemaker: Client, settings: Settings) -> dict[str, Any] | None:
+def deploy_pending(sagemaker: Client, settings: Settings, notify: Notify = _quiet) -> dict[str, Any] | None:
     """Deploy the approval kept while the endpoint was busy, if any (the endpoint is in service now)."""
     endpoint = _describe_endpoint(sagemaker, settings.endpoint_name)
     if endpoint is None or endpoint["EndpointStatus"] in BUSY_STATES:
@@ -159,10 +175,30 @@ def deploy_pending(sagemaker: Client, settings: Settings) -> dict[str, Any] | No
     package_arn = _tags(sagemaker, endpoint["EndpointArn"]).get(PENDING_TAG)
     if not package_arn:
         return None
-    version = sagemaker.describe_model_package(ModelPackageName=package_arn)["ModelPackageVersion"]
+    package = sagemaker.describe_model_package(ModelPackageName=package_arn)
+    version, approval = package["ModelPackageVersion"], package.get("ModelApprovalStatus", "PendingManualApproval")
+    if approval != "Approved":  # its change event may not have arrived yet: never serve what is no longer approved
+        return _drop_pending(sagemaker, settings, package_arn, version, approval, notify)
     result = _serve(sagemaker, settings, package_arn, version, endpoint)
     sagemaker.delete_tags(ResourceArn=endpoint["EndpointArn"], TagKeys=[PENDING_TAG])
     return result
+
+
+def _drop_pending(
+    sagemaker: Client, settings: Settings, package_arn: str, version: int, approval: str, notify: Notify
+) -> dict[str, Any] | None:
+    """Forget the package kept for deployment if it is this one; the notice says so (it was expected to go live)."""
+    endpoint = _describe_endpoint(sagemaker, settings.endpoint_name)
+    if endpoint is None or _tags(sagemaker, endpoint["EndpointArn"]).get(PENDING_TAG) != package_arn:
+        return None
+    notice = (
+        f"Churn model version {version} ({package_arn}) was waiting to be deployed to {settings.endpoint_name} "
+        f"and is now {approval}: it will not be deployed. The endpoint keeps serving "
+        f"{endpoint['EndpointConfigName']}. To deploy a version, approve it (again)."
+    )
+    notify(notice)
+    sagemaker.delete_tags(ResourceArn=endpoint["EndpointArn"], TagKeys=[PENDING_TAG])
+    return {"action": "dropped", "package": package_arn, "notice": notice}
 
 
 def _serve(
@@ -195,6 +231,8 @@ def _serve(
     sagemaker.update_endpoint(
         EndpointName=settings.endpoint_name, EndpointConfigName=name, DeploymentConfig=blue_green(settings)
     )
+    # What was asked for: a rollback ends IN_SERVICE on the previous config, an event that looks like success.
+    sagemaker.add_tags(ResourceArn=endpoint["EndpointArn"], Tags=[{"Key": UPDATING_TAG, "Value": name}])
     return {
         "action": "updated",
         "endpoint": settings.endpoint_name,
@@ -257,17 +295,42 @@ def blue_green(settings: Settings) -> dict[str, Any]:
 
 
 def endpoint_changed(
-    sagemaker: Client, autoscaling: Client, settings: Settings, event: Mapping[str, Any]
+    sagemaker: Client, autoscaling: Client, settings: Settings, event: Mapping[str, Any], notify: Notify = _quiet
 ) -> dict[str, Any]:
     """In service again: deploy the approval that waited for it, else make sure scaling is registered."""
     name, status = _detail(event, "EndpointName", "EndpointStatus")
     if name != settings.endpoint_name:
         raise EventError(f"Field 'detail.EndpointName' is {name!r}; this function manages {settings.endpoint_name!r}.")
+    notice = rolled_back(sagemaker, settings, notify) if status == "IN_SERVICE" else None
+    result = None
     if status == "IN_SERVICE":
-        pending = deploy_pending(sagemaker, settings)
-        if pending is not None:
-            return pending
-    return ensure_scaling(autoscaling, settings, status)
+        result = deploy_pending(sagemaker, settings, notify)
+    if result is None:
+        result = ensure_scaling(autoscaling, settings, status)
+    if notice is not None:
+        result = {**result, "notice": "\n\n".join(filter(None, [notice, result.get("notice")]))}
+    return result
+
+
+def rolled_back(sagemaker: Client, settings: Settings, notify: Notify = _quiet) -> str | None:
+    """The notice for an update that ended on another config than the one asked for (SageMaker rolled it back)."""
+    endpoint = _describe_endpoint(sagemaker, settings.endpoint_name)
+    if endpoint is None:
+        return None
+    wanted = _tags(sagemaker, endpoint["EndpointArn"]).get(UPDATING_TAG)
+    if wanted is None:
+        return None
+    notice = None
+    if endpoint["EndpointConfigName"] != wanted:
+        notice = (
+            f"The update of {settings.endpoint_name} to {wanted} was rolled back: the endpoint serves "
+            f"{endpoint['EndpointConfigName']} again. Reason: {endpoint.get('FailureReason') or 'none given'}. "
+            f"First: look at the {settings.rollback_alarm} alarm and the new model's logs "
+            f"(/aws/sagemaker/Endpoints/{settings.endpoint_name})."
+        )
+        notify(notice)
+    sagemaker.delete_tags(ResourceArn=endpoint["EndpointArn"], TagKeys=[UPDATING_TAG])
+    return notice
 
 
 def ensure_scaling(autoscaling: Client, settings: Settings, status: str) -> dict[str, Any]:
@@ -413,7 +476,23 @@ def on_kit_action(
     return teardown(sagemaker, autoscaling, settings)
 
 
-def dispatch(event: Any, settings: Settings, sagemaker: Client, autoscaling: Client) -> dict[str, Any]:
+def _publisher(sns: Client, settings: Settings) -> Notify:
+    def notify(message: str) -> None:
+        # Publish: https://docs.aws.amazon.com/sns/latest/api/API_Publish.html (Subject: at most 100 characters).
+        sns.publish(
+            TopicArn=settings.topic_arn,
+            Subject=f"Churn endpoint {settings.endpoint_name}: deployment notice"[:100],
+            Message=message,
+        )
+
+    return notify
+
+
+def dispatch(
+    event: Any, settings: Settings, sagemaker: Client, autoscaling: Client, sns: Client = None
+) -> dict[str, Any]:
+    """Handle the event; notices (failures that would stay silent) are published to the topic when `sns` is given."""
+    notify = _publisher(sns, settings) if sns is not None else _quiet
     if not isinstance(event, dict):
         raise EventError(f"The event must be a JSON object, not {type(event).__name__}.")
     if "RequestType" in event:
@@ -422,9 +501,9 @@ def dispatch(event: Any, settings: Settings, sagemaker: Client, autoscaling: Cli
         return on_kit_action(sagemaker, autoscaling, settings, event)
     detail_type = event.get("detail-type")
     if detail_type == MODEL_PACKAGE_CHANGE:
-        return deploy(sagemaker, settings, event)
+        return deploy(sagemaker, settings, event, notify)
     if detail_type == ENDPOINT_CHANGE:
-        return endpoint_changed(sagemaker, autoscaling, settings, event)
+        return endpoint_changed(sagemaker, autoscaling, settings, event, notify)
     raise EventError(
         f"Field 'detail-type' is {detail_type!r}; expected {MODEL_PACKAGE_CHANGE!r}, "
         f"{ENDPOINT_CHANGE!r}, a CloudFormation custom-resource event (RequestType) or {KIT_ACTION!r}."
@@ -435,7 +514,11 @@ def handler(event: Any, _context: Any) -> dict[str, Any]:
     import boto3
 
     result = dispatch(
-        event, Settings.from_env(os.environ), boto3.client("sagemaker"), boto3.client("application-autoscaling")
+        event,
+        Settings.from_env(os.environ),
+        boto3.client("sagemaker"),
+        boto3.client("application-autoscaling"),
+        boto3.client("sns"),
     )
     print(result)
     return result

@@ -28,6 +28,9 @@ VARIANT_NAME = "AllTraffic"
 # The teardown's polling (one deployer call per poll) and its bound, inside CloudFormation's one hour.
 TEARDOWN_POLL = Duration.seconds(30)
 TEARDOWN_TIMEOUT = Duration.minutes(55)
+# Endpoint states that end an update without serving it (the event's spelling of the API's Failed and
+# UpdateRollbackFailed).
+FAILED_ENDPOINT_STATES = ("FAILED", "UPDATE_ROLLBACK_FAILED")
 
 
 class ChurnEndpoint(Construct):
@@ -135,11 +138,12 @@ class ChurnEndpoint(Construct):
             enforce_ssl=True,
             retention_period=Duration.days(14),
         )
-        # EventBridge sends undeliverable events to the queue with the key (key policy only). Its KMS requests carry
-        # no aws:SourceAccount/aws:SourceArn ("not supported for EventBridge-to-encrypted topics",
-        # https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html; the SQS guide's statement for event
-        # sources has none either), so a statement conditioned on them would drop every dead letter. Who may send
-        # is limited by the queue policy CDK adds, with the rule's aws:SourceArn
+        # EventBridge sends undeliverable events to the queue, and the endpoint-failed notice to the topic, with the
+        # key (key policy only). Its KMS requests carry no aws:SourceAccount/aws:SourceArn ("not supported for
+        # EventBridge-to-encrypted topics", https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html; the
+        # SQS guide's statement for event sources has none either), so a statement conditioned on them would drop
+        # every dead letter and notice. Who may send is limited by the queue policy CDK adds and the topic policy
+        # statement of the failed-endpoint rule, each with the rule's aws:SourceArn
         # (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html).
         encryption_key.allow_service_to_send_encrypted(
             "events.amazonaws.com", sid="EventBridgeDeadLettersOfChurnRules", source_account=False
@@ -175,8 +179,11 @@ class ChurnEndpoint(Construct):
                 "VOLUME_KEY_ARN": encryption_key.key_arn,
                 "ROLLBACK_ALARM": self.error_alarm.alarm_name,
                 "DELETE_MODEL_PACKAGES": "false" if settings.common.retain_data else "true",
+                "TOPIC_ARN": self.topic.topic_arn,
             },
         )
+        # Notices of a rolled-back update and of a queued package that was rejected (its role: Publish and the key).
+        self.topic.grant_publish(self.deployer)
         # Lambda sends failed asynchronous events to the queue with the function's role: SendMessage and the key.
         dead_letters.grant_send_messages(self.deployer)
         self._grant_deployer(settings, arn, endpoint_name, model_package_group_name, encryption_key, capture_key)
@@ -225,6 +232,8 @@ class ChurnEndpoint(Construct):
             ),
             description="Deploy a waiting churn approval and register auto scaling once the endpoint is in service",
         ).add_target(targets.LambdaFunction(self.deployer, retry_attempts=2, dead_letter_queue=dead_letters))
+
+        self._failure_notices(endpoint_name, rule_prefix)
 
         # Deleting the stack deletes the endpoint the function created (an endpoint bills by the hour). Through
         # the Provider framework a raised error fails the delete with its message
@@ -334,6 +343,39 @@ class ChurnEndpoint(Construct):
         self.idle_guard = None
         if settings.churn_idle_hours:
             self.idle_guard = self._idle_guard(settings, encryption_key, endpoint_name, rule_prefix, arn)
+
+    def _failure_notices(self, endpoint_name: str, rule_prefix: str) -> None:
+        """An update SageMaker fails after the deployer's call returned: a notice from the endpoint's own event.
+
+        The endpoint state change event carries the status in upper case with underscores (IN_SERVICE in the
+        documented sample: https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html);
+        FAILED and UPDATE_ROLLBACK_FAILED are the API's Failed and UpdateRollbackFailed written that way. A rollback
+        that succeeds ends IN_SERVICE on the previous config: the deployer reports that one (it knows what it asked
+        for)."""
+        rule = events.Rule(
+            self,
+            "EndpointFailedRule",
+            rule_name=f"{rule_prefix}failed",
+            event_pattern=events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=["SageMaker Endpoint State Change"],
+                detail={"EndpointName": [endpoint_name], "EndpointStatus": list(FAILED_ENDPOINT_STATES)},
+            ),
+            description=f"Notify when {endpoint_name} fails or cannot roll an update back",
+        )
+        field = events.EventField.from_path
+        # The topic's own policy allows this rule alone, and the key lets EventBridge encrypt
+        # (NotificationTopic.rule_target; https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions).
+        rule.add_target(
+            self.topic.rule_target(
+                message=events.RuleTargetInput.from_text(
+                    f"Churn endpoint {field('$.detail.EndpointName')} is {field('$.detail.EndpointStatus')} "
+                    f"(endpoint config {field('$.detail.EndpointConfigName')}, {field('$.time')}): SageMaker could "
+                    "not finish the update. First: aws sagemaker describe-endpoint --endpoint-name "
+                    f"{endpoint_name} --query FailureReason (README, Notices)."
+                ),
+            )
+        )
 
     def _idle_guard(
         self, settings: ChurnModelSettings, encryption_key: DataKey, endpoint_name: str, rule_prefix: str, arn: str

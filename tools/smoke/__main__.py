@@ -1,4 +1,7 @@
-"""`make smoke`: after `cdk deploy --all` to a sandbox account, run each architecture's real path there.
+"""`make smoke`: after `cdk deploy --all` to a sandbox account, check notices and run each architecture's path.
+
+Per architecture: a temporary queue subscribed to the stack's topic receives one alarm's notice
+(tools/smoke/notices.py), then the architecture's real path runs.
 
     python -m tools.smoke [--only redshift_ml|model_quality|churn_model] [--keep] [--profile P] [--region R]
 
@@ -14,6 +17,7 @@ from functools import lru_cache
 from typing import Any, Mapping
 
 from tools.cost.estimate import PriceTable
+from tools.smoke.notices import prove_delivery
 from tools.smoke.runner import ARCHITECTURES, exit_code, render, run_smoke
 
 
@@ -55,7 +59,9 @@ def main(argv: list[str]) -> int:
         return 2
     print(f"smoke: account {identity['Account']}, region {session.region_name}, as {identity['Arn']}")
     prices = PriceTable.load()
-    runs = run_smoke(clients, session.region_name, only=args.only, keep=args.keep, prices=prices)
+    runs = run_smoke(
+        clients, session.region_name, only=args.only, keep=args.keep, prices=prices, notices=prove_delivery
+    )
     print(render(runs, session.region_name, prices), end="")
     return exit_code(runs)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 from tools.cost.estimate import PriceTable
+from tools.smoke import churn, model_quality, redshift_ml
 from tools.smoke.churn import run_churn
 from tools.smoke.core import FAIL, PASS, SKIP, Clients, Clock, Prerequisite, Run, StepFailed
 from tools.smoke.model_quality import run_model_quality
@@ -15,6 +16,8 @@ ARCHITECTURES: dict[str, Callable[..., None]] = {
     "model_quality": run_model_quality,
     "churn_model": run_churn,
 }
+# Each architecture's stack, whose topic the notice check subscribes to before the path runs.
+STACKS = {"redshift_ml": redshift_ml.STACK, "model_quality": model_quality.STACK, "churn_model": churn.STACK}
 
 
 def run_smoke(
@@ -26,8 +29,11 @@ def run_smoke(
     clock: Clock | None = None,
     prices: PriceTable | None = None,
     paths: dict[str, Callable[..., None]] | None = None,
+    notices: Callable[..., None] | None = None,
 ) -> list[Run]:
-    """Each architecture runs until its first failed step; its cleanups run whatever happened (unless keep)."""
+    """Each architecture: first the notice check when given (`make smoke` gives `prove_delivery`; a failure there is
+    reported and the path still runs; a stack that is not deployed skips both), then its path until the first failed step; its cleanups run whatever
+    happened (unless keep)."""
     clock = clock or Clock()
     prices = prices or PriceTable.load()
     runs = []
@@ -36,6 +42,8 @@ def run_smoke(
             continue
         run = Run(name, clock)
         try:
+            if notices is not None:
+                notices(run, clients, region, STACKS[name])
             path(run, clients, region, prices)
         except (StepFailed, Prerequisite) as error:
             if not error.recorded:  # raised between steps, e.g. an output the deployed stack lacks
