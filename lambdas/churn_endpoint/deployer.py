@@ -31,6 +31,7 @@ DescribeEndpoint no longer finds it: the model role and key stay until then.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
@@ -55,6 +56,11 @@ SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 # InService or rolls back; https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DescribeEndpoint.html).
 WAIT_BEFORE_DELETE = ("Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting")
 KIT_ACTION = "kit-action"
+# Copy of stacks/churn_model/instance_storage.py (tests keep them equal): types with local NVMe storage take no
+# KmsKeyId; CreateEndpointConfig fails with one, and their storage is encrypted in hardware.
+# https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpointConfig.html
+INSTANCE_STORE_FAMILIES_WITHOUT_D = frozenset({"g5", "g6", "g6e", "p5", "p5e", "p5en", "trn1", "trn1n"})
+_FAMILY = re.compile(r"^ml\.(?P<family>(?P<kind>[a-z]+)\d+(?P<attributes>[a-z-]*))\.")
 
 
 class EventError(ValueError):
@@ -268,7 +274,7 @@ def endpoint_config(settings: Settings, name: str) -> dict[str, Any]:
                 "InitialInstanceCount": settings.instance_count,
             }
         ],
-        "KmsKeyId": settings.volume_key_arn,
+        **({} if has_instance_storage(settings.instance_type) else {"KmsKeyId": settings.volume_key_arn}),
         "DataCaptureConfig": {
             "EnableCapture": True,
             "InitialSamplingPercentage": settings.capture_percent,
@@ -280,6 +286,14 @@ def endpoint_config(settings: Settings, name: str) -> dict[str, Any]:
         },
         "Tags": [{"Key": "kit:endpoint", "Value": settings.endpoint_name}],
     }
+
+
+def has_instance_storage(instance_type: str) -> bool:
+    """True for an ml.* type whose storage is local NVMe: an "d" attribute (m5d, g4dn) or a listed family."""
+    match = _FAMILY.match(instance_type)
+    if match is None:
+        return False
+    return "d" in match["attributes"] or match["family"] in INSTANCE_STORE_FAMILIES_WITHOUT_D
 
 
 def blue_green(settings: Settings) -> dict[str, Any]:
