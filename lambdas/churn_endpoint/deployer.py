@@ -31,7 +31,6 @@ DescribeEndpoint no longer finds it: the model role and key stay until then.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
@@ -59,8 +58,7 @@ KIT_ACTION = "kit-action"
 # Copy of stacks/churn_model/instance_storage.py (tests keep them equal): types with local NVMe storage take no
 # KmsKeyId; CreateEndpointConfig fails with one, and their storage is encrypted in hardware.
 # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpointConfig.html
-INSTANCE_STORE_FAMILIES_WITHOUT_D = frozenset({"g5", "g6", "g6e", "p5", "p5e", "p5en", "trn1", "trn1n"})
-_FAMILY = re.compile(r"^ml\.(?P<family>(?P<kind>[a-z]+)\d+(?P<attributes>[a-z-]*))\.")
+INSTANCE_STORE_FAMILY_PREFIXES = ("g5", "g6", "p5", "trn1")
 
 
 class EventError(ValueError):
@@ -289,11 +287,9 @@ def endpoint_config(settings: Settings, name: str) -> dict[str, Any]:
 
 
 def has_instance_storage(instance_type: str) -> bool:
-    """True for an ml.* type whose storage is local NVMe: an "d" attribute (m5d, g4dn) or a listed family."""
-    match = _FAMILY.match(instance_type)
-    if match is None:
-        return False
-    return "d" in match["attributes"] or match["family"] in INSTANCE_STORE_FAMILIES_WITHOUT_D
+    """True for an ml.<family>.<size> type with local NVMe storage: a "d" in the family (m5d, g4dn) or a listed line."""
+    family = instance_type.split(".")[1]
+    return "d" in family or family.startswith(INSTANCE_STORE_FAMILY_PREFIXES)
 
 
 def blue_green(settings: Settings) -> dict[str, Any]:

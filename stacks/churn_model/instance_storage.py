@@ -13,23 +13,18 @@ Their data is still encrypted at rest: XTS-AES-256 in a hardware module, keys de
 lambdas/churn_endpoint/deployer.py keeps a copy (Lambdas stay dependency-free); a test keeps both equal.
 """
 
-import re
-
-# EC2 naming: a "d" among the attributes after the generation digit means instance store volumes (m5d, c6id, g4dn,
-# p3dn, p4d, p4de, x2iedn). These families have NVMe instance store without the letter: ml.g5 is named in the
-# SageMaker training storage guide (model-train-storage-tips-considerations.html); the others per the EC2
-# "Instance store volume limits" table (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instance-store-volumes.html).
-INSTANCE_STORE_FAMILIES_WITHOUT_D = frozenset({"g5", "g6", "g6e", "p5", "p5e", "p5en", "trn1", "trn1n"})
-
-_FAMILY = re.compile(r"^ml\.(?P<family>(?P<kind>[a-z]+)\d+(?P<attributes>[a-z-]*))\.")
+# The rule of AWS's SageMaker Python SDK (sagemaker.core.common_utils.volume_size_supported, used by
+# instance_supports_kms): a "d" in the family (EC2's letter for instance store: m5d, c6id, g4dn, p3dn, p4d, dl1) or a
+# family of these lines, which have NVMe instance store without the letter (ml.g5 is also named in the SageMaker
+# training storage guide, https://docs.aws.amazon.com/sagemaker/latest/dg/model-train-storage-tips-considerations.html).
+# https://github.com/aws/sagemaker-python-sdk/blob/master/sagemaker-core/src/sagemaker/core/common_utils.py
+INSTANCE_STORE_FAMILY_PREFIXES = ("g5", "g6", "p5", "trn1")
 
 
 def has_instance_storage(instance_type: str) -> bool:
-    """True for an ml.* type whose storage is local NVMe, which SageMaker encrypts in hardware."""
-    match = _FAMILY.match(instance_type)
-    if match is None:
-        return False
-    return "d" in match["attributes"] or match["family"] in INSTANCE_STORE_FAMILIES_WITHOUT_D
+    """True for an ml.<family>.<size> type whose storage is local NVMe, which SageMaker encrypts in hardware."""
+    family = instance_type.split(".")[1]
+    return "d" in family or family.startswith(INSTANCE_STORE_FAMILY_PREFIXES)
 
 
 def volume_key(instance_type: str, key_arn: str) -> dict[str, str]:

@@ -72,6 +72,8 @@ def test_ebs_backed_types_keep_the_kit_key_on_every_step():
         ("ml.c6id.xlarge", True),
         ("ml.p4de.24xlarge", True),
         ("ml.g6e.xlarge", True),
+        ("ml.trn1n.32xlarge", True),
+        ("ml.dl1.24xlarge", True),
         ("ml.m5.xlarge", False),
         ("ml.c5n.xlarge", False),
         ("ml.t2.medium", False),

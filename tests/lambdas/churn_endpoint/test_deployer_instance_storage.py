@@ -32,7 +32,6 @@ def test_an_ebs_backed_endpoint_type_keeps_the_volume_key():
 
 
 def test_the_lambda_copy_of_the_family_rule_matches_the_stacks_module():
-    assert deployer.INSTANCE_STORE_FAMILIES_WITHOUT_D == instance_storage.INSTANCE_STORE_FAMILIES_WITHOUT_D
-    assert deployer._FAMILY.pattern == instance_storage._FAMILY.pattern
+    assert deployer.INSTANCE_STORE_FAMILY_PREFIXES == instance_storage.INSTANCE_STORE_FAMILY_PREFIXES
     for instance_type in TYPES:
         assert deployer.has_instance_storage(instance_type) == instance_storage.has_instance_storage(instance_type)
