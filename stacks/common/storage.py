@@ -72,7 +72,8 @@ class AccessLogsBucket(s3.Bucket):
     """Target for S3 server access logs of the stack's data buckets.
 
     S3 server access logging delivers only to buckets with SSE-S3 default encryption, so this one
-    bucket cannot use the customer-managed key; it holds request logs, not data.
+    bucket cannot use the customer-managed key; it holds request logs, not data. Expired logs of a versioned one are
+    removed with their noncurrent versions and delete markers (`expire_versions_too`).
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, common: CommonSettings) -> None:
