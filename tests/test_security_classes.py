@@ -289,3 +289,46 @@ def test_no_role_reads_the_assets_bucket_beyond_its_own_objects(kit_app):
                 offenders.append(f"{logical_id}: {actions} on {resource}")
     assert checked >= 3, "the pipeline, PR job and Redshift ML roles read assets in both profiles"
     assert offenders == []
+
+
+def _covers(rule: dict[str, Any], expiring: dict[str, Any]) -> bool:
+    """`rule` applies to every object `expiring` applies to: its prefix is the same or broader, and it has no tag or
+    size filter of its own."""
+    narrowing = ("TagFilters", "ObjectSizeGreaterThan", "ObjectSizeLessThan")
+    return (
+        rule.get("Status") == "Enabled"
+        and expiring.get("Prefix", "").startswith(rule.get("Prefix", ""))
+        and not any(key in rule for key in narrowing)
+    )
+
+
+def test_versioned_buckets_expire_old_versions_and_delete_markers_too(kit_app):
+    """On a versioning-enabled bucket an Expiration action only adds a delete marker; the expired version stays,
+    billed, until a NoncurrentVersionExpiration removes it, and the lone delete marker left then is removed by
+    ExpiredObjectDeleteMarker (which cannot share a rule with Expiration Days or Date):
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-expire-general-considerations.html
+    https://docs.aws.amazon.com/AmazonS3/latest/API/API_LifecycleExpiration.html"""
+    checked, offenders = 0, []
+    versioned_buckets = 0
+    for template in _load(kit_app):
+        for logical_id, resource in template["Resources"].items():
+            props = resource.get("Properties", {})
+            if resource["Type"] != "AWS::S3::Bucket" or props.get("VersioningConfiguration", {}).get("Status") != (
+                "Enabled"
+            ):
+                continue
+            versioned_buckets += 1
+            rules = props.get("LifecycleConfiguration", {}).get("Rules", [])
+            for expiring in rules:
+                if expiring.get("Status") != "Enabled" or not (
+                    "ExpirationInDays" in expiring or "ExpirationDate" in expiring
+                ):
+                    continue
+                checked += 1
+                covering = [rule for rule in rules if _covers(rule, expiring)]
+                if not any("NoncurrentVersionExpiration" in rule for rule in covering):
+                    offenders.append(f"{logical_id} rule {expiring.get('Id')}: no noncurrent-version expiration")
+                if not any(rule.get("ExpiredObjectDeleteMarker") is True for rule in covering):
+                    offenders.append(f"{logical_id} rule {expiring.get('Id')}: no expired-delete-marker cleanup")
+    assert checked or not versioned_buckets, "the production profile versions buckets that expire objects"
+    assert offenders == []

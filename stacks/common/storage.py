@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Sequence, cast
 
 from aws_cdk import Annotations, Duration, Stack
@@ -16,6 +17,43 @@ from .config import CommonSettings
 ABORT_INCOMPLETE_UPLOADS = s3.LifecycleRule(
     id="AbortIncompleteMultipartUploads", abort_incomplete_multipart_upload_after=Duration.days(7)
 )
+# How long a versioned bucket keeps a version that an expiring rule (or an overwrite or delete under its prefix) made
+# noncurrent: a week to notice and undo a mistaken delete over a weekend, the recovery window versioning is kept for,
+# at the price of one more week of data that was due to go (1 day is the least S3 allows). A rule that sets its own
+# `noncurrent_version_expiration` keeps it.
+NONCURRENT_VERSION_DAYS = 7
+_RULE_FIELDS = tuple(inspect.signature(s3.LifecycleRule).parameters)
+
+
+def expire_versions_too(rules: Sequence[s3.LifecycleRule], versioned: bool) -> list[s3.LifecycleRule]:
+    """`rules`, with what makes an expiring rule free the bytes of a versioned bucket.
+
+    On a versioning-enabled bucket Expiration only adds a delete marker and leaves the expired version, billed, as a
+    noncurrent version; NoncurrentVersionExpiration removes it, and ExpiredObjectDeleteMarker then removes the lone
+    delete marker (https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-expire-general-considerations.html).
+    ExpiredObjectDeleteMarker cannot be in a rule with Expiration Days or Date
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_LifecycleExpiration.html), so it gets a rule of its own for
+    the same prefix; a delete marker has no size or tags, so that rule filters by prefix only.
+    """
+    if not versioned:
+        return list(rules)
+    result: list[s3.LifecycleRule] = []
+    marker_rules: dict[str, s3.LifecycleRule] = {}
+    for rule in rules:
+        expiring = rule.enabled is not False and (rule.expiration is not None or rule.expiration_date is not None)
+        if expiring and rule.noncurrent_version_expiration is None:
+            fields = {name: getattr(rule, name) for name in _RULE_FIELDS if getattr(rule, name) is not None}
+            rule = s3.LifecycleRule(
+                **{**fields, "noncurrent_version_expiration": Duration.days(NONCURRENT_VERSION_DAYS)}
+            )
+        result.append(rule)
+        if expiring and (rule.prefix or "") not in marker_rules:
+            marker_rules[rule.prefix or ""] = s3.LifecycleRule(
+                id=f"{rule.id}DeleteMarkers" if rule.id else None,
+                prefix=rule.prefix,
+                expired_object_delete_marker=True,
+            )
+    return [*result, *marker_rules.values()]
 
 
 def _common_bucket_settings(common: CommonSettings) -> dict[str, Any]:
@@ -34,7 +72,8 @@ class AccessLogsBucket(s3.Bucket):
     """Target for S3 server access logs of the stack's data buckets.
 
     S3 server access logging delivers only to buckets with SSE-S3 default encryption, so this one
-    bucket cannot use the customer-managed key; it holds request logs, not data.
+    bucket cannot use the customer-managed key; it holds request logs, not data. Expired logs of a versioned one are
+    removed with their noncurrent versions and delete markers (`expire_versions_too`).
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, common: CommonSettings) -> None:
@@ -42,10 +81,13 @@ class AccessLogsBucket(s3.Bucket):
             scope,
             construct_id,
             encryption=s3.BucketEncryption.S3_MANAGED,
-            lifecycle_rules=[
-                ABORT_INCOMPLETE_UPLOADS,
-                s3.LifecycleRule(id="ExpireAccessLogs", expiration=Duration.days(common.access_log_expiry_days)),
-            ],
+            lifecycle_rules=expire_versions_too(
+                [
+                    ABORT_INCOMPLETE_UPLOADS,
+                    s3.LifecycleRule(id="ExpireAccessLogs", expiration=Duration.days(common.access_log_expiry_days)),
+                ],
+                common.versioned_buckets,
+            ),
             **_common_bucket_settings(common),
         )
         acknowledge(
@@ -71,7 +113,8 @@ class SecureBucket(s3.Bucket):
     """A data bucket: SSE-KMS with the given key, TLS 1.2+ only, no public access, access logs,
     incomplete uploads aborted, versioning and removal per profile.
 
-    `lifecycle_rules` are added to the abort-incomplete-uploads rule; `versioned` overrides the profile's
+    `lifecycle_rules` are added to the abort-incomplete-uploads rule, and on a versioned bucket every expiring rule
+    also expires noncurrent versions and lone delete markers (`expire_versions_too`); `versioned` overrides the profile's
     `versioned_buckets` for one bucket (with `unversioned_reason` saying why); other `s3.Bucket` keyword
     arguments pass through.
     """
@@ -100,7 +143,7 @@ class SecureBucket(s3.Bucket):
             encryption=s3.BucketEncryption.KMS,
             encryption_key=encryption_key,
             bucket_key_enabled=True,
-            lifecycle_rules=[ABORT_INCOMPLETE_UPLOADS, *lifecycle_rules],
+            lifecycle_rules=expire_versions_too([ABORT_INCOMPLETE_UPLOADS, *lifecycle_rules], settings["versioned"]),
             **settings,
             **bucket_props,
         )

@@ -1,11 +1,12 @@
 import aws_cdk as cdk
 import pytest
+from aws_cdk import Duration
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Annotations, Match, Template
 
 from stacks.common.config import CommonSettings
 from stacks.common.encryption import DataKey
-from stacks.common.storage import SecureBucket
+from stacks.common.storage import NONCURRENT_VERSION_DAYS, SecureBucket
 from tests.construct_app import new_app
 
 AUTO_DELETE_PROVIDER_ID = "Custom::S3AutoDeleteObjectsCustomResourceProvider"
@@ -87,9 +88,10 @@ def test_access_logs_bucket_is_sse_s3_and_expires_logs(synthesized):
     assert properties["BucketEncryption"]["ServerSideEncryptionConfiguration"] == [
         {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
     ]
-    assert {"ExpirationInDays": config.access_log_expiry_days, "Id": "ExpireAccessLogs", "Status": "Enabled"} in (
-        properties["LifecycleConfiguration"]["Rules"]
-    )
+    expire = {"ExpirationInDays": config.access_log_expiry_days, "Id": "ExpireAccessLogs", "Status": "Enabled"}
+    if config.versioned_buckets:
+        expire["NoncurrentVersionExpiration"] = {"NoncurrentDays": NONCURRENT_VERSION_DAYS}
+    assert expire in properties["LifecycleConfiguration"]["Rules"]
 
 
 def test_incomplete_multipart_uploads_are_aborted(synthesized):
@@ -145,3 +147,57 @@ def test_data_bucket_logging_to_an_imported_bucket_warns_that_its_policy_is_your
     Annotations.from_stack(stack).has_warning(
         "/ImportedLogTarget/Data", Match.string_like_regexp("logging.s3.amazonaws.com s3:PutObject on Data/\\*")
     )
+
+
+@pytest.mark.parametrize("versioned", [True, False])
+def test_expiring_rules_of_a_versioned_bucket_expire_old_versions_and_delete_markers(versioned):
+    """A caller's expiring rule gets a noncurrent-version expiration (its own one kept) and a delete-marker rule for
+    its prefix when the bucket is versioned; an unversioned bucket gets the rules as given."""
+    config = CommonSettings.for_profile("production")
+    stack = cdk.Stack(new_app(), "Versioned")
+    bucket = SecureBucket(
+        stack,
+        "Data",
+        common=config,
+        access_logs_bucket=s3.Bucket.from_bucket_name(stack, "Logs", "access-logs"),
+        encryption_key=DataKey(stack, "Key", common=config, description="test"),
+        versioned=versioned,
+        unversioned_reason="An unversioned bucket for this test.",
+        lifecycle_rules=[
+            s3.LifecycleRule(
+                id="ExpireScratch", prefix="scratch/", expiration=Duration.days(3), object_size_greater_than=1
+            ),
+            s3.LifecycleRule(
+                id="ExpireRuns",
+                prefix="runs/",
+                expiration=Duration.days(90),
+                noncurrent_version_expiration=Duration.days(30),
+            ),
+            s3.LifecycleRule(id="KeepModels", noncurrent_version_expiration=Duration.days(30)),
+        ],
+    )
+    rules = Template.from_stack(stack).to_json()["Resources"][logical_id(bucket)]["Properties"]
+    rules = rules["LifecycleConfiguration"]["Rules"]
+    scratch = {
+        "Id": "ExpireScratch",
+        "Prefix": "scratch/",
+        "ExpirationInDays": 3,
+        "ObjectSizeGreaterThan": 1,
+        "Status": "Enabled",
+    }
+    runs = {
+        "Id": "ExpireRuns",
+        "Prefix": "runs/",
+        "ExpirationInDays": 90,
+        "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
+        "Status": "Enabled",
+    }
+    markers = [
+        {"Id": f"{rule}DeleteMarkers", "Prefix": prefix, "ExpiredObjectDeleteMarker": True, "Status": "Enabled"}
+        for rule, prefix in (("ExpireScratch", "scratch/"), ("ExpireRuns", "runs/"))
+    ]
+    if versioned:
+        scratch["NoncurrentVersionExpiration"] = {"NoncurrentDays": NONCURRENT_VERSION_DAYS}
+    assert scratch in rules and runs in rules
+    assert [rule for rule in rules if "ExpiredObjectDeleteMarker" in rule] == (markers if versioned else [])
+    assert len(rules) == 4 + (2 if versioned else 0)
