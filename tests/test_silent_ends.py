@@ -129,3 +129,15 @@ def test_no_second_notice_for_ends_the_state_machine_reports_itself(kit_app, sta
 def test_another_state_machines_end_is_not_reported(kit_app):
     for stack, logical_id in _state_machines(kit_app):
         assert not _notified(kit_app, stack, "TIMED_OUT", f"{logical_id}Other"), f"{stack}/{logical_id}"
+
+
+def test_the_notice_names_the_execution_and_how_it_ended(kit_app):
+    for stack, logical_id in _state_machines(kit_app):
+        resources = kit_app.assembly.get_stack_by_name(stack).template["Resources"]
+        for rule_id in _notified(kit_app, stack, "TIMED_OUT", logical_id):
+            for target in resources[rule_id]["Properties"]["Targets"]:
+                transformer = target["InputTransformer"]
+                assert transformer["InputPathsMap"]["detail-executionArn"] == "$.detail.executionArn"
+                assert transformer["InputPathsMap"]["detail-status"] == "$.detail.status"
+                assert "<detail-executionArn>" in transformer["InputTemplate"]
+                assert "<detail-status>" in transformer["InputTemplate"]

@@ -139,7 +139,10 @@ class NotificationTopic(sns.Topic):
 
         Those two ends stop the execution where it stands, so its own notify states never run. FAILED is left out on
         purpose: the kit's state machines catch every step's error into their own failure notice and only then end
-        in a Fail state, so a FAILED event would be a second message for the same failure. The event's source,
+        in a Fail state, so a FAILED event would be a second message for the same failure. (States.ALL cannot catch
+        States.Runtime or States.DataLimitExceeded, https://docs.aws.amazon.com/step-functions/latest/dg/
+        concepts-error-handling.html: those FAILED ends reach no notify state; the documented event carries no error
+        field to single them out by.) The event's source,
         detail-type and the detail fields `status` (RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED),
         `stateMachineArn` and `executionArn` are the documented ones
         (https://docs.aws.amazon.com/step-functions/latest/dg/cw-events.html, "Execution Timed Out", "Execution
