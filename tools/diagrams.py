@@ -61,6 +61,8 @@ FLOWS: dict[tuple[str, str], tuple[str, bool]] = {
     ("AWS::Lambda::Function", "AWS::StepFunctions::StateMachine"): ("checks the runs of", False),
     ("AWS::Events::Rule", "AWS::Lambda::Function"): ("event", False),
     ("AWS::Events::Rule", "AWS::SQS::Queue"): ("undelivered events", False),
+    ("AWS::Events::Rule", "AWS::SNS::Topic"): ("notice", False),
+    ("AWS::Events::Rule", "AWS::StepFunctions::StateMachine"): ("timed out, aborted", True),
     ("AWS::Lambda::Function", "AWS::SQS::Queue"): ("failed events", False),
     ("AWS::CloudWatch::Alarm", "AWS::SNS::Topic"): ("alarm", False),
     ("AWS::CloudWatch::Alarm", "AWS::SQS::Queue"): ("queue depth", True),

@@ -25,6 +25,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.interfaces import aws_events as events_interfaces
 from constructs import Construct
@@ -132,6 +133,44 @@ class NotificationTopic(sns.Topic):
         2.275.0, aws-events-targets/lib/sns.js: `topic.grantPublish(new ServicePrincipal("events.amazonaws.com"))`,
         no feature flag), the Allow it writes is limited to the rule's ARN and this account."""
         return _RuleTarget(self, message, dead_letter_queue, retry_attempts, max_event_age)
+
+    def notify_on_silent_end(self, state_machine: sfn.IStateMachine, *, what: str) -> events.Rule:
+        """Publish a notice here when an execution of `state_machine` times out or is aborted.
+
+        Those two ends stop the execution where it stands, so its own notify states never run. FAILED is left out on
+        purpose: the kit's state machines catch every step's error into their own failure notice and only then end
+        in a Fail state, so a FAILED event would be a second message for the same failure. (States.ALL cannot catch
+        States.Runtime or States.DataLimitExceeded, https://docs.aws.amazon.com/step-functions/latest/dg/
+        concepts-error-handling.html: those FAILED ends reach no notify state; the documented event carries no error
+        field to single them out by.) The event's source,
+        detail-type and the detail fields `status` (RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED),
+        `stateMachineArn` and `executionArn` are the documented ones
+        (https://docs.aws.amazon.com/step-functions/latest/dg/cw-events.html, "Execution Timed Out", "Execution
+        Aborted"; https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-states.html). Standard workflows
+        only: Express workflows send no such events."""
+        scope = cast(Construct, state_machine)
+        rule = events.Rule(
+            scope,
+            "SilentEndRule",
+            event_pattern=events.EventPattern(
+                source=["aws.states"],
+                detail_type=["Step Functions Execution Status Change"],
+                detail={"status": ["TIMED_OUT", "ABORTED"], "stateMachineArn": [state_machine.state_machine_arn]},
+            ),
+            description=f"Notify when an execution of the {what} times out or is aborted",
+        )
+        field = events.EventField.from_path
+        rule.add_target(
+            self.rule_target(
+                message=events.RuleTargetInput.from_text(
+                    f"The {what} execution {field('$.detail.name')} ended {field('$.detail.status')} "
+                    f"({field('$.time')}) before it could report its outcome. First: aws stepfunctions "
+                    f"get-execution-history --execution-arn {field('$.detail.executionArn')} --reverse-order "
+                    "(README, Notices)."
+                ),
+            )
+        )
+        return rule
 
     def _allow_rule(self, rule: events_interfaces.IRuleRef) -> None:
         rule_id = Names.unique_id(rule)

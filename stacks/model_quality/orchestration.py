@@ -155,6 +155,8 @@ class DailyQualityRun(Construct):
         # SnsPublish grants only sns:Publish; the topic is encrypted, so publishing also needs the key
         # (kms:GenerateDataKey*, kms:Decrypt), which grant_publish adds.
         self.topic.grant_publish(self.state_machine)
+        # A run that times out or is aborted never reaches NotifyFailure: EventBridge reports it instead.
+        self.topic.notify_on_silent_end(self.state_machine, what="model-quality daily run")
         self._grant_job_run(job)
         self.schedule = scheduler.Schedule(
             self,

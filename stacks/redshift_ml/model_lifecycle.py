@@ -120,6 +120,8 @@ class ModelLifecycle(Construct):
         # kms:GenerateDataKey* and kms:Decrypt on the key, which grant_publish adds
         # (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html).
         self.topic.grant_publish(self.state_machine.role)
+        # A refresh that times out or is aborted never reaches its notify states: EventBridge reports it instead.
+        self.topic.notify_on_silent_end(self.state_machine, what="Redshift ML model refresh")
         acknowledge(
             self.state_machine.role,
             "X-Ray trace writes have no resource type, and CDK grants invoke on the lifecycle function's versions.",
