@@ -231,15 +231,7 @@ def _resource_use(resolver: Resolver, publisher: Publisher, call: Call, policy: 
         if [s for s in allowing_statements(policy, call, principal) if not _scoped(s)]:
             return f"the resource policy allows {publisher.service} with no aws:SourceAccount/aws:SourceArn condition"
         return None
-    if publisher.role is None:
-        return "its role is not in the templates"
-    decision = evaluate(
-        call,
-        principal=model.role_principal(resolver, publisher.role),
-        identity=model.role_statements(resolver, publisher.role),
-        resource_policy=policy,
-    )
-    return None if decision.allowed else decision.reason
+    return _role_refusal(resolver, publisher, call, policy, key=False)
 
 
 def _key_use(resolver: Resolver, publisher: Publisher, call: Call, key_statements: list[dict]) -> str | None:
@@ -264,13 +256,19 @@ def _key_use(resolver: Resolver, publisher: Publisher, call: Call, key_statement
         if unscoped:
             return f"the key policy statement for {publisher.service} has no aws:SourceAccount/aws:SourceArn condition"
         return None
+    return _role_refusal(resolver, publisher, call, key_statements, key=True)
+
+
+def _role_refusal(resolver: Resolver, publisher: Publisher, call: Call, policy: list[dict], *, key: bool) -> str | None:
+    """Why the publisher's role may not make `call`: its identity policy with the resource's policy, which for a
+    KMS key must itself allow the caller (or the account)."""
     if publisher.role is None:
         return "its role is not in the templates"
     decision = evaluate(
         call,
         principal=model.role_principal(resolver, publisher.role),
         identity=model.role_statements(resolver, publisher.role),
-        resource_policy=key_statements,
-        resource_policy_required=True,
+        resource_policy=policy,
+        resource_policy_required=key,
     )
     return None if decision.allowed else decision.reason
