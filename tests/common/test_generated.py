@@ -4,6 +4,7 @@ import tempfile
 from pathlib import Path
 
 import aws_cdk as cdk
+import pytest
 
 import datagen.churn
 import datagen.job_matching
@@ -67,9 +68,7 @@ def test_a_folder_left_half_written_is_written_again(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     args = {"generator": datagen.churn, "params": {"rows": 7}}
-    try:
+    with pytest.raises(OSError, match="disk full"):
         generated.generated_directory(stack, "churn", write=fail, **args)
-    except OSError:
-        pass
     folder = generated.generated_directory(stack, "churn", write=lambda f: (f / "whole").write_text("y"), **args)
     assert sorted(p.name for p in folder.iterdir()) == ["whole"]
