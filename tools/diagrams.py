@@ -1,6 +1,6 @@
-"""Architecture diagrams generated from the synthesized cloud assembly, as Mermaid in the README.
+"""Architecture diagrams generated from the synthesized cloud assembly, as Mermaid on each architecture's docs page.
 
-    python -m tools.diagrams          (make diagrams)  rewrite the README's diagram blocks
+    python -m tools.diagrams          (make diagrams)  rewrite the diagram block of each page in docs/architectures/
 
 A node is a resource a reader of the architecture cares about (buckets, functions, state machines, warehouses,
 jobs, endpoints' deployer, schedules, topics, dashboards); IAM, networking, keys and log groups are left out.
@@ -23,7 +23,13 @@ DIAGRAM_CONTEXT = {
     "kit:quicksight_owner_arn": "arn:aws:quicksight:us-east-1:111122223333:user/default/owner",
     "kit:churn_notebook": "true",
 }
-README = PROJECT_ROOT / "README.md"
+DOCS = PROJECT_ROOT / "docs"
+# The page of each stack's diagram.
+PAGES = {
+    "RedshiftMlStack": DOCS / "architectures" / "redshift-ml.md",
+    "ModelQualityStack": DOCS / "architectures" / "model-quality.md",
+    "ChurnModelStack": DOCS / "architectures" / "churn-model.md",
+}
 KINDS = {  # resource type -> (label, Mermaid shape opening, closing)
     "AWS::S3::Bucket": ("S3 bucket", "[(", ")]"),
     "AWS::Lambda::Function": ("Lambda", "[", "]"),
@@ -296,7 +302,7 @@ def mermaid(stack) -> str:
 
 
 def blocks(assembly) -> dict[str, str]:
-    """Stack name -> the README block (markers included) holding its diagram."""
+    """Stack name -> the page block (markers included) holding its diagram."""
     return {
         stack.stack_name: f"<!-- diagram:{stack.stack_name}:begin (make diagrams writes this) -->\n"
         f"```mermaid\n{mermaid(stack)}\n```\n<!-- diagram:{stack.stack_name}:end -->"
@@ -304,20 +310,22 @@ def blocks(assembly) -> dict[str, str]:
     }
 
 
-def update_readme(text: str, generated: dict[str, str]) -> str:
-    """`text` with every diagram block replaced by the generated one; a missing marker is an error."""
+def update_page(text: str, generated: dict[str, str]) -> str:
+    """`text` with each of the given diagram blocks replaced by the generated one; a missing marker is an error."""
     for stack_name, block in generated.items():
         pattern = re.compile(rf"<!-- diagram:{stack_name}:begin.*?<!-- diagram:{stack_name}:end -->", re.DOTALL)
         if not pattern.search(text):
-            raise ValueError(f"README.md has no <!-- diagram:{stack_name}:begin --> ... :end --> block")
+            raise ValueError(f"no <!-- diagram:{stack_name}:begin --> ... :end --> block")
         text = pattern.sub(lambda _, block=block: block, text)
     return text
 
 
 def main() -> int:
     generated = blocks(synthesize(DIAGRAM_PROFILE, DIAGRAM_CONTEXT))
-    README.write_text(update_readme(README.read_text(), generated))
-    print(f"README.md: diagrams of {', '.join(generated)} written from the {DIAGRAM_PROFILE} synth")
+    for stack_name, block in generated.items():
+        page = PAGES[stack_name]
+        page.write_text(update_page(page.read_text(), {stack_name: block}))
+        print(f"{page.relative_to(PROJECT_ROOT)}: diagram of {stack_name} written from the {DIAGRAM_PROFILE} synth")
     return 0
 
 

@@ -16,7 +16,7 @@ them (`cfnlint/data/schemas`). A replaced resource's `Ref` and `Fn::GetAtt` valu
 create-only property built from them changes too and that resource is replaced in turn; a mutable property built
 from them is an in-place update.
 
-Both templates are normalized (`tools.snapshots.normalize`): asset hashes are `<asset of LogicalId>` on both sides,
+Both templates are normalized (`tools.normalized_templates.normalize`): asset hashes are `<asset of LogicalId>` on both sides,
 so a code change never shows as a replacement (a Lambda function's `Code.S3Key` is mutable anyway), and placeholders
 are compared without the owner's name, so a placeholder renamed by an unrelated resource is not a change either.
 """

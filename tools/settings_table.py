@@ -1,11 +1,11 @@
-"""The README's settings table, generated from the settings themselves.
+"""The docs' settings tables, generated from the settings themselves.
 
-    scripts/kit-env python -m tools.settings_table     rewrite the table between the README's settings markers
+    scripts/kit-env python -m tools.settings_table     rewrite each table between its page's settings markers
 
-One table for the settings every architecture shares (`CommonSettings`) and one per architecture (its
-`stacks/<architecture>/settings.py`). Names and defaults come from each class's `PROFILE_DEFAULTS`, meanings from the
-comment above each field (a comment that introduces several fields applies to each), so a table cannot leave a
-setting out; a test checks they are current.
+One table for the settings every architecture shares (`CommonSettings`, on docs/profiles.md) and one per architecture
+(its `stacks/<architecture>/settings.py`, on its page in docs/architectures/). Names and defaults come from each
+class's `PROFILE_DEFAULTS`, meanings from the comment above each field (a comment that introduces several fields
+applies to each), so a table cannot leave a setting out; a test checks they are current.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import ast
 import inspect
 import re
 import sys
+from pathlib import Path
 
 from stacks.churn_model.settings import ChurnModelSettings
 from stacks.common.config import PROFILES, CommonSettings, ProfileSettings
@@ -21,16 +22,22 @@ from stacks.model_quality.settings import ModelQualitySettings
 from stacks.redshift_ml.settings import RedshiftMlSettings
 from tools.synthesis import PROJECT_ROOT
 
-README = PROJECT_ROOT / "README.md"
-BEGIN = "<!-- settings:begin (python -m tools.settings_table writes this) -->"
-END = "<!-- settings:end -->"
-# One table per settings class, in this order, under this title.
-TABLES: tuple[tuple[str, type[ProfileSettings]], ...] = (
-    ("Every architecture", CommonSettings),
-    ("Redshift ML recommender", RedshiftMlSettings),
-    ("Model-quality monitor", ModelQualitySettings),
-    ("Churn model", ChurnModelSettings),
+DOCS = PROJECT_ROOT / "docs"
+# One table per settings class, on this page, under this title.
+TABLES: tuple[tuple[str, type[ProfileSettings], Path], ...] = (
+    ("Every architecture", CommonSettings, DOCS / "profiles.md"),
+    ("Redshift ML recommender", RedshiftMlSettings, DOCS / "architectures" / "redshift-ml.md"),
+    ("Model-quality monitor", ModelQualitySettings, DOCS / "architectures" / "model-quality.md"),
+    ("Churn model", ChurnModelSettings, DOCS / "architectures" / "churn-model.md"),
 )
+
+
+def markers(kind: type[ProfileSettings]) -> tuple[str, str]:
+    """The comments between which a page holds `kind`'s table."""
+    return (
+        f"<!-- settings:{kind.__name__}:begin (python -m tools.settings_table writes this) -->",
+        f"<!-- settings:{kind.__name__}:end -->",
+    )
 
 
 def field_comments(kind: type[ProfileSettings]) -> dict[str, str]:
@@ -74,29 +81,36 @@ def table(kind: type[ProfileSettings]) -> str:
     return "\n".join(rows)
 
 
-def render() -> str:
-    """A table per settings class, each under its title and the class that holds it."""
-    return "\n\n".join(
-        f"{title} (`{kind.__name__}` in `{inspect.getfile(kind).removeprefix(str(PROJECT_ROOT) + '/')}`):\n\n"
-        + table(kind)
-        for title, kind in TABLES
-    )
+def render(title: str, kind: type[ProfileSettings]) -> str:
+    """One class's table under its title and the class that holds it."""
+    source = inspect.getfile(kind).removeprefix(str(PROJECT_ROOT) + "/")
+    return f"{title} (`{kind.__name__}` in `{source}`):\n\n" + table(kind)
 
 
-def readme_block(text: str) -> str:
-    """The table currently between the markers."""
-    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-    return text[start:end].strip("\n")
+def page_block(text: str, kind: type[ProfileSettings]) -> str:
+    """The table currently between `kind`'s markers in a page's text; ValueError when the page has none."""
+    begin, end = markers(kind)
+    if begin not in text or end not in text:
+        raise ValueError(f"no {begin} ... {end} block")
+    return text[text.index(begin) + len(begin) : text.index(end)].strip("\n")
+
+
+def write_block(text: str, kind: type[ProfileSettings], block: str) -> str:
+    """`text` with `kind`'s table replaced by `block`."""
+    page_block(text, kind)
+    begin, end = markers(kind)
+    return text[: text.index(begin) + len(begin)] + "\n" + block + "\n" + text[text.index(end) :]
 
 
 def main() -> None:
-    text = README.read_text()
-    if BEGIN not in text or END not in text:
-        sys.exit(f"README.md has no {BEGIN} ... {END} block")
-    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-    README.write_text(text[:start] + "\n" + render() + "\n" + text[end:])
-    count = sum(len(kind.setting_names()) for _, kind in TABLES)
-    print(f"wrote the settings tables ({count} settings) into README.md")
+    for title, kind, page in TABLES:
+        try:
+            page.write_text(write_block(page.read_text(), kind, render(title, kind)))
+        except ValueError as error:
+            sys.exit(f"{page.relative_to(PROJECT_ROOT)}: {error}")
+    count = sum(len(kind.setting_names()) for _, kind, _ in TABLES)
+    pages = ", ".join(str(page.relative_to(PROJECT_ROOT)) for _, _, page in TABLES)
+    print(f"wrote the settings tables ({count} settings) into {pages}")
 
 
 if __name__ == "__main__":

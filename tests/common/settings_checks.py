@@ -1,5 +1,5 @@
 """Checks every settings class gets, written once: range and fraction edges through `kit:` context, and the profile
-defaults against the README's settings tables. Each test module calls them with its own `load_config`; the
+defaults against the docs' generated settings tables. Each test module calls them with its own `load_config`; the
 expected ranges stay written by hand in the test modules."""
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ README_ROW = re.compile(r"^\| `([a-z_]+)` \| `([^`]*)` \| `([^`]*)` \|", re.MULT
 
 
 def readme_defaults() -> dict[str, tuple[str, str]]:
-    """Setting name -> the sandbox and production defaults the README's settings tables document."""
-    rows = README_ROW.findall((Path(__file__).resolve().parents[2] / "README.md").read_text())
+    """Setting name -> the sandbox and production defaults the docs' settings tables document."""
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    rows = [row for page in sorted(docs.rglob("*.md")) for row in README_ROW.findall(page.read_text())]
     return {name: (sandbox, production) for name, sandbox, production in rows}
 
 
@@ -43,11 +44,11 @@ def assert_fraction_edges(load: Load, name: str) -> None:
 
 
 def assert_profile_defaults(kind: type[ProfileSettings], load: Load) -> None:
-    """Every profile has a default for every setting of `kind`, and the README documents those defaults."""
+    """Every profile has a default for every setting of `kind`, and the docs document those defaults."""
     for profile in ("sandbox", "production"):
         assert set(kind.PROFILE_DEFAULTS[profile]) == set(kind.setting_names()), profile
     documented = {name: row for name, row in readme_defaults().items() if name in kind.setting_names()}
-    assert documented, f"the README documents no setting of {kind.__name__}"
+    assert documented, f"the docs document no setting of {kind.__name__}"
     for name, row in documented.items():
         for profile, value in zip(("sandbox", "production"), row):
             assert str(getattr(load({"profile": profile}), name)).lower() == value.lower(), (name, profile)

@@ -1,4 +1,4 @@
-"""The README's diagrams are generated from the synthesized app, show each architecture's data flow, and render."""
+"""The architecture pages' diagrams are generated from the synthesized app, show each data flow, and render."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from tools.diagrams import DIAGRAM_CONTEXT, DIAGRAM_PROFILE, README, blocks, edges_of, mermaid, nodes_of, update_readme
+from tools.diagrams import DIAGRAM_CONTEXT, DIAGRAM_PROFILE, PAGES, blocks, edges_of, mermaid, nodes_of, update_page
 from tools.synthesis import PROJECT_ROOT, synthesize
 
 PARSER = PROJECT_ROOT / "tools" / "mermaid" / "parse.mjs"
@@ -46,15 +46,19 @@ def mermaid_errors(diagrams: list[str]) -> str:
     return result.stdout
 
 
-def test_readme_diagrams_match_the_synthesized_app(assembly):
-    text = README.read_text()
-    assert update_readme(text, blocks(assembly)) == text, (
-        "README.md's architecture diagrams are out of date: run `make diagrams` and commit README.md."
-    )
+def test_each_page_diagram_matches_the_synthesized_app(assembly):
+    generated = blocks(assembly)
+    assert set(generated) == set(PAGES), "every stack has a page for its diagram, and every page a stack"
+    for stack_name, page in PAGES.items():
+        text = page.read_text()
+        assert update_page(text, {stack_name: generated[stack_name]}) == text, (
+            f"{page.relative_to(PROJECT_ROOT)}: the {stack_name} diagram is out of date: run `make diagrams`."
+        )
 
 
-def test_every_readme_diagram_renders():
-    diagrams = re.findall(r"```mermaid\n(.*?)```", README.read_text(), re.DOTALL)
+def test_every_docs_diagram_renders():
+    pages = [PROJECT_ROOT / "README.md", *sorted((PROJECT_ROOT / "docs").rglob("*.md"))]
+    diagrams = [d for page in pages for d in re.findall(r"```mermaid\n(.*?)```", page.read_text(), re.DOTALL)]
     assert len(diagrams) >= 3
     assert mermaid_errors(diagrams) == ""
 
@@ -110,6 +114,6 @@ def test_access_through_a_role_is_dashed_and_drawn_the_way_data_goes(assembly):
     )
 
 
-def test_a_readme_without_the_markers_is_an_error():
+def test_a_page_without_the_markers_is_an_error():
     with pytest.raises(ValueError, match="no <!-- diagram:DataStack:begin"):
-        update_readme("# README\n", {"DataStack": "<!-- diagram:DataStack:begin -->x<!-- diagram:DataStack:end -->"})
+        update_page("# README\n", {"DataStack": "<!-- diagram:DataStack:begin -->x<!-- diagram:DataStack:end -->"})

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from tools.snapshots import EXPANDED_JSON, accept, diff, normalize, render, snapshot_path
+from tools.normalized_templates import EXPANDED_JSON, normalize
+from tools.snapshots import accept, diff, render, snapshot_path
 from tools.synthesis import templates
 
 DIGEST_A = "a" * 64

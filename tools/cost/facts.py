@@ -10,7 +10,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from tools.snapshots import EXPANDED_JSON, normalize
+from tools.normalized_templates import EXPANDED_JSON, normalize
 
 
 class TemplateError(ValueError):
