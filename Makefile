@@ -20,7 +20,7 @@ NODE_STAMP := node_modules/.installed
 
 ROWS ?= 2000000
 
-.PHONY: help setup synth test mutation cost demo diff review snapshots diagrams bench-pr image-registries smoke clean
+.PHONY: help setup synth test mutation cost demo diff review snapshots diagrams bench-pr image-registries smoke docs clean
 
 help:
 	@echo "make synth [PROFILE=sandbox|production]  set up, then synthesize the app into cdk.out/"
@@ -31,11 +31,12 @@ help:
 	@echo "make diff                                what the templates change against the committed snapshots"
 	@echo "make review [ARGS='--markdown --against DIR --fail-on-replace']  make diff, what it replaces, its cost delta"
 	@echo "make snapshots                           accept the change: rewrite tests/snapshots/ (then commit)"
-	@echo "make diagrams                            regenerate the README's architecture diagrams from the synth"
+	@echo "make diagrams                            regenerate the architecture pages' diagrams from the synth"
+	@echo "make docs                                build the docs site offline, strict, into build/docs/"
 	@echo "make bench-pr [ROWS=2000000]            benchmark the precision-recall job (floor, job, MLlib)"
 	@echo "make smoke [ARGS='--only churn_model --keep']  after cdk deploy: run each architecture in the account"
 	@echo "make image-registries                    regenerate the SageMaker image map from the pinned SDK (network)"
-	@echo "make clean                               remove cdk.out/, .venv/, .venv-checkov/ and node_modules/"
+	@echo "make clean                               remove cdk.out/, build/, .venv/, .venv-checkov/ and node_modules/"
 
 setup: $(PYTHON_STAMP) $(CHECKOV_STAMP) $(NODE_STAMP)
 
@@ -116,8 +117,13 @@ bench-pr: $(PYTHON_STAMP)
 smoke: $(PYTHON_STAMP)
 	@$(RUN) python -m tools.smoke $(ARGS)
 
+# The docs site (mkdocs.yml): strict, so a broken link, a missing anchor or a page outside the nav fails the build.
+docs: $(PYTHON_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(RUN) mkdocs build --strict --clean --quiet
+	@echo "docs: build/docs/index.html"
+
 image-registries: $(PYTHON_STAMP)
 	$(RUN) python scripts/generate_image_registries.py
 
 clean:
-	rm -rf cdk.out $(VENV) $(CHECKOV_VENV) node_modules .pytest_cache .mypy_cache
+	rm -rf cdk.out build $(VENV) $(CHECKOV_VENV) node_modules .pytest_cache .mypy_cache

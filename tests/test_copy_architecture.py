@@ -1,4 +1,4 @@
-"""Each architecture copied as the README's "Copy one architecture into your app" table says, into an app whose
+"""Each architecture copied as its docs page's "Reuse it in your app" table says, into an app whose
 cdk.json names only the app, synthesizes with both cdk-nag packs and the CfnGuard validator (as app.py registers
 them) without a finding, and gives the same resources as with this kit's cdk.json feature flags.
 
@@ -26,12 +26,13 @@ from tests.background import in_background
 from tests.construct_app import PROFILES, new_app
 from tools.synthesis import PROJECT_ROOT
 
-README = PROJECT_ROOT / "README.md"
+# Each architecture's page holds its row of what to copy.
+PAGES = sorted((PROJECT_ROOT / "docs" / "architectures").glob("*.md"))
 TABLE_ROW = re.compile(
     r"^\| (?P<name>[^|]+?) \| `(?P<construct>\w+)` \(`(?P<package>stacks/\w+)`\) \| (?P<take>.+) \|$", re.MULTILINE
 )
 PROVIDER_HANDLER = re.compile(r"^Custom\w+CustomResourceProviderHandler[0-9A-F]{8}$")
-# What the README's snippet passes to each construct besides `settings`.
+# What the docs' snippet (docs/copy.md) passes to each construct besides `settings`.
 CONSTRUCT_ARGS = {"ModelQualityMonitor": {"endpoint_name": "my-endpoint"}}
 APP = """\
 import aws_cdk as cdk
@@ -54,9 +55,9 @@ app.synth()
 
 
 def copy_table() -> dict[str, dict]:
-    """Per construct: its package and the paths the README's table says to take (with `stacks/common/`)."""
+    """Per construct: its package and the paths its page's table says to take (with `stacks/common/`)."""
     rows = {}
-    for row in TABLE_ROW.finditer(README.read_text()):
+    for row in (row for page in PAGES for row in TABLE_ROW.finditer(page.read_text())):
         paths = [path for path in re.findall(r"`([^`]+)`", row["take"]) if "/" in path]
         rows[row["construct"]] = {"package": row["package"], "paths": ["stacks/common/", *paths]}
     return rows
@@ -131,7 +132,7 @@ def copy_paths(paths: list[str], destination: Path) -> None:
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for path in paths:
         source = PROJECT_ROOT / path
-        assert source.exists(), f"the README's table names {path}, which does not exist"
+        assert source.exists(), f"the docs' copy table names {path}, which does not exist"
         target = destination / path
         target.parent.mkdir(parents=True, exist_ok=True)
         if source.is_dir():

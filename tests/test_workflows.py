@@ -1,4 +1,4 @@
-"""The kit's GitHub Actions workflows: linted (actionlint), audited (zizmor, offline), and running what the README
+"""The kit's GitHub Actions workflows: linted (actionlint), audited (zizmor, offline), and running what docs/ci-review.md
 says they run."""
 
 from __future__ import annotations
@@ -179,11 +179,10 @@ def test_the_sandbox_deploy_is_manual_uses_oidc_and_runs_the_smoke_test():
     assert scripts.index("cdk deploy --all") < scripts.index("make smoke")
 
 
-def _readme_ci_commands() -> list[str]:
-    readme = (PROJECT_ROOT / "README.md").read_text()
-    section = readme[readme.index("## Review in CI") :]
-    section = section[: section.index("\n## ", 1)]
-    block = re.search(r"```bash\n(.*?)```", section, re.DOTALL).group(1)
+def _docs_ci_commands() -> list[str]:
+    """The commands docs/ci-review.md lists first, the ones the workflows run."""
+    page = (PROJECT_ROOT / "docs" / "ci-review.md").read_text()
+    block = re.search(r"```bash\n(.*?)```", page, re.DOTALL).group(1)
     return [line.split("#")[0].strip() for line in block.splitlines() if line.split("#")[0].strip()]
 
 
@@ -192,14 +191,14 @@ def _commands(text: str) -> set[str]:
 
 
 @pytest.mark.parametrize("workflow", [REVIEW, DEPLOY], ids=lambda path: path.stem)
-def test_the_workflows_run_the_commands_the_readme_names(workflow):
-    named = _commands("\n".join(_readme_ci_commands()))
+def test_the_workflows_run_the_commands_the_docs_name(workflow):
+    named = _commands("\n".join(_docs_ci_commands()))
     scripts = run_scripts(workflow)
     ran = _commands(scripts)
-    assert ran and ran <= named, f"{workflow.name} runs {sorted(ran - named)}, which the README's Review in CI omits"
+    assert ran and ran <= named, f"{workflow.name} runs {sorted(ran - named)}, which docs/ci-review.md omits"
     if workflow == REVIEW:
         assert ran == named - {"make smoke", "cdk deploy --all"}
-        review_line = next(line for line in _readme_ci_commands() if line.startswith("make review"))
+        review_line = next(line for line in _docs_ci_commands() if line.startswith("make review"))
         for option in re.findall(r"--[a-z]+", review_line):
             assert option in scripts
 

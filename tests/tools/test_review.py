@@ -27,7 +27,7 @@ from tools.snapshots import (
 )
 from tools.synthesis import PROJECT_ROOT, synthesize, templates
 
-# The README's example comment is this change: one `kit:` setting, the kind of edit a pull request makes.
+# The example comment of docs/ci-review.md is this change: one `kit:` setting, the kind of edit a pull request makes.
 CHANGED_SETTING = {"kit:churn_endpoint_instance_type": "ml.m5.large"}
 
 
@@ -84,22 +84,22 @@ def test_the_cost_delta_is_the_make_cost_estimate_before_and_after(changed_setti
     assert f"${cost.idle[0]:,.2f} → ${cost.idle[1]:,.2f} (+${cost.idle[1] - cost.idle[0]:,.2f})" in row
 
 
-def test_the_readme_example_is_this_change(changed_setting_review):
-    """The README shows what CI posts for CHANGED_SETTING: its summary and diff lines are the real ones."""
+def test_the_docs_example_is_this_change(changed_setting_review):
+    """docs/ci-review.md shows what CI posts for CHANGED_SETTING: its summary and diff lines are the real ones."""
     changes, markdown = changed_setting_review.changes, changed_setting_review.markdown
-    readme = (PROJECT_ROOT / "README.md").read_text()
-    example = readme[readme.index(REVIEW_MARKER) :]
+    page = (PROJECT_ROOT / "docs" / "ci-review.md").read_text()
+    example = page[page.index(REVIEW_MARKER) :]
     example = example[: example.index("</details>")]
     summary = [line for line in example.splitlines() if line.startswith("  - `")]
     fenced = example[example.index("```diff\n") + len("```diff\n") : example.index("\n```\n")]
     diff_lines = [line for line in fenced.splitlines() if line.startswith(("+ ", "- "))]
     assert summary and diff_lines
     rendered = markdown.splitlines()
-    assert [line for line in summary if line not in rendered] == [], "regenerate the README example from this test"
+    assert [line for line in summary if line not in rendered] == [], "regenerate the docs/ci-review.md example from this test"
     legend = next(line for line in rendered if line.startswith("`+` added"))
     assert legend in example.splitlines()
     assert [line for line in diff_lines if line not in changes["sandbox"][0].unified] == []
-    assert "kit:churn_endpoint_instance_type=ml.m5.large" in readme
+    assert "kit:churn_endpoint_instance_type=ml.m5.large" in page
 
 
 def _change(lines: int) -> StackChange:
