@@ -123,6 +123,8 @@ def wrapped_problem(words: list[str]) -> str | None:
         return None
     if head == "npx":
         return None if rest[:1] == ["cdk"] else f"npx {rest[:1]} is not the pinned CDK CLI"
+    if re.search(rf"^{re.escape(head)}==", (PROJECT_ROOT / "requirements-dev.txt").read_text(), re.MULTILINE):
+        return None  # a command-line tool requirements-dev.txt pins (ruff, mypy, mkdocs)
     return f"scripts/kit-env {head}: not a tool the kit installs"
 
 
@@ -167,6 +169,7 @@ def test_every_kit_setting_the_pages_name_exists():
         ("scripts/missing", "not an executable script"),
         ("SELECT * FROM jobmatch.recommendations", "not a command"),
         ("scripts/kit-env npx cdk synth -c profile=prod", "no such profile"),
+        ("scripts/kit-env black .", "not a tool the kit installs"),
         ("scripts/kit-env npx cdk deploy -c kit:retain_dta=true", "-c kit:retain_dta: no such setting"),
     ],
 )
@@ -251,3 +254,41 @@ def test_the_docs_site_builds_strict(background_result):
 def test_the_strict_build_fails_on_a_broken_link_a_missing_anchor_and_an_orphan_page(background_result):
     for defect, (status, output) in background_result.items():
         assert status != 0, f"{defect}: the strict build passed:\n{output[-2000:]}"
+
+
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def broken_links(page: Path) -> list[str]:
+    """Relative links of a page outside the site (README, CONTRIBUTING) to a missing file or heading."""
+    from markdown.extensions.toc import slugify
+
+    problems = []
+    for target in LINK.findall(page.read_text()):
+        if re.match(r"^[a-z]+:", target):
+            continue
+        path, _, anchor = target.partition("#")
+        file = (page.parent / path).resolve() if path else page
+        if not file.exists():
+            problems.append(f"{target}: no file {path}")
+        elif anchor:
+            headings = re.findall(r"^#+ (.+)$", file.read_text(), re.MULTILINE)
+            if anchor not in {slugify(heading, "-") for heading in headings}:
+                problems.append(f"{target}: no heading #{anchor} in {path or page.name}")
+    return problems
+
+
+@pytest.mark.parametrize("page", [README, PROJECT_ROOT / "CONTRIBUTING.md"], ids=lambda page: page.name)
+def test_the_pages_outside_the_site_link_to_pages_and_headings_that_exist(page):
+    assert broken_links(page) == []
+
+
+def test_the_link_check_catches_a_missing_page_and_a_missing_heading(tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "deploy.md").write_text("# Deploy\n\n## Before `cdk destroy`\n")
+    page = tmp_path / "README.md"
+    page.write_text("[a](docs/deploy.md#before-cdk-destroy) [b](docs/gone.md) [c](docs/deploy.md#no-such)\n")
+    assert broken_links(page) == [
+        "docs/gone.md: no file docs/gone.md",
+        "docs/deploy.md#no-such: no heading #no-such in docs/deploy.md",
+    ]

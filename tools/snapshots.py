@@ -33,6 +33,8 @@ from tools.replacements import Finding, assess
 from tools.synthesis import PROFILES, PROJECT_ROOT, synthesize, templates
 
 SNAPSHOT_DIR = PROJECT_ROOT / "tests" / "snapshots"
+
+
 def render(template: dict) -> str:
     return json.dumps(normalize(template), indent=1, sort_keys=True) + "\n"
 

@@ -95,7 +95,9 @@ def test_the_docs_example_is_this_change(changed_setting_review):
     diff_lines = [line for line in fenced.splitlines() if line.startswith(("+ ", "- "))]
     assert summary and diff_lines
     rendered = markdown.splitlines()
-    assert [line for line in summary if line not in rendered] == [], "regenerate the docs/ci-review.md example from this test"
+    assert [line for line in summary if line not in rendered] == [], (
+        "regenerate the docs/ci-review.md example from this test"
+    )
     legend = next(line for line in rendered if line.startswith("`+` added"))
     assert legend in example.splitlines()
     assert [line for line in diff_lines if line not in changes["sandbox"][0].unified] == []
