@@ -292,3 +292,32 @@ def test_the_link_check_catches_a_missing_page_and_a_missing_heading(tmp_path):
         "docs/gone.md: no file docs/gone.md",
         "docs/deploy.md#no-such: no heading #no-such in docs/deploy.md",
     ]
+
+
+# A notice a stack sends names where its reader finds more: "(docs/deploy.md, Notices)".
+NOTICE_REFERENCE = re.compile(r"\(((?:README|CONTRIBUTING|docs/[\w/.-]+)(?:\.md)?), ([A-Z][\w ]*)\)")
+
+
+def dangling_notice_references(texts: list[str]) -> list[str]:
+    """References in notice texts to a page that does not exist or has no heading starting with the section."""
+    problems = []
+    for text in texts:
+        for page, section in NOTICE_REFERENCE.findall(text):
+            path = PROJECT_ROOT / (page if page.endswith(".md") else f"{page}.md")
+            headings = re.findall(r"^#+ (.+)$", path.read_text(), re.MULTILINE) if path.exists() else []
+            if not any(heading.startswith(section) for heading in headings):
+                problems.append(f"({page}, {section})")
+    return sorted(set(problems))
+
+
+def test_every_page_a_notice_names_has_that_section():
+    """The notices the templates send (SNS messages of EventBridge rules) point at a page and section that exist."""
+    texts = [path.read_text() for path in sorted((PROJECT_ROOT / "tests" / "snapshots").glob("*/*.json"))]
+    assert any(NOTICE_REFERENCE.search(text) for text in texts)
+    assert dangling_notice_references(texts) == []
+
+
+def test_a_notice_naming_a_section_that_moved_is_caught():
+    assert dangling_notice_references(["First: ... (README, Notices).", "(docs/deploy.md, Notices)"]) == [
+        "(README, Notices)"
+    ]

@@ -372,7 +372,7 @@ class ChurnEndpoint(Construct):
                     f"Churn endpoint {field('$.detail.EndpointName')} is {field('$.detail.EndpointStatus')} "
                     f"(endpoint config {field('$.detail.EndpointConfigName')}, {field('$.time')}): SageMaker could "
                     "not finish the update. First: aws sagemaker describe-endpoint --endpoint-name "
-                    f"{endpoint_name} --query FailureReason (README, Notices)."
+                    f"{endpoint_name} --query FailureReason (docs/deploy.md, Notices)."
                 ),
             )
         )

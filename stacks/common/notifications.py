@@ -166,7 +166,7 @@ class NotificationTopic(sns.Topic):
                     f"The {what} execution {field('$.detail.name')} ended {field('$.detail.status')} "
                     f"({field('$.time')}) before it could report its outcome. First: aws stepfunctions "
                     f"get-execution-history --execution-arn {field('$.detail.executionArn')} --reverse-order "
-                    "(README, Notices)."
+                    "(docs/deploy.md, Notices)."
                 ),
             )
         )
