@@ -11,7 +11,7 @@ on the built-in XGBoost 1.7-1 image — not `XGBoostSageMakerEstimator`, whose d
 prints the AUC, and deletes the endpoint. Everything it creates is named churn-spark-*, which the notebook role
 is limited to. The library's training input and output go to notebook/ of the same artifacts bucket, passed
 explicitly: by default (`S3AutoCreatePath`) it creates and uses a bucket of its own, which the notebook role cannot
-touch. For scheduled, reviewed, monitored training use the pipeline instead (see the README).
+touch. For scheduled, reviewed, monitored training use the pipeline instead (see docs/architectures/churn-model.md).
 """
 
 from __future__ import annotations

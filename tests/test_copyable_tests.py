@@ -1,4 +1,4 @@
-"""Each architecture's tests can be copied with the architecture (README, Copy one architecture into your app): they
+"""Each architecture's tests can be copied with the architecture (docs/copy.md): they
 synthesize only its construct and need neither the kit's app.py nor the app-level fixtures of tests/conftest.py."""
 
 import re

@@ -1,4 +1,4 @@
-"""`ruff check` and `ruff format --check` are clean over the whole tree (README code blocks included), and `mypy` in
+"""`ruff check` and `ruff format --check` are clean over the whole tree (README and docs code blocks included), and `mypy` in
 strict mode over stacks/, lambdas/ and spark_jobs/, with the settings in pyproject.toml and the versions
 requirements-dev.txt pins (a newer ruff or mypy can add findings or restyle)."""
 

@@ -14,13 +14,13 @@ import pytest
 from stacks.common.config import ConfigError, ProfileSettings
 
 Load = Callable[[dict[str, Any]], Any]
-README_ROW = re.compile(r"^\| `([a-z_]+)` \| `([^`]*)` \| `([^`]*)` \|", re.MULTILINE)
+SETTINGS_ROW = re.compile(r"^\| `([a-z_]+)` \| `([^`]*)` \| `([^`]*)` \|", re.MULTILINE)
 
 
 def readme_defaults() -> dict[str, tuple[str, str]]:
     """Setting name -> the sandbox and production defaults the docs' settings tables document."""
     docs = Path(__file__).resolve().parents[2] / "docs"
-    rows = [row for page in sorted(docs.rglob("*.md")) for row in README_ROW.findall(page.read_text())]
+    rows = [row for page in sorted(docs.rglob("*.md")) for row in SETTINGS_ROW.findall(page.read_text())]
     return {name: (sandbox, production) for name, sandbox, production in rows}
 
 

@@ -202,7 +202,7 @@ def test_shared_code_names_no_architecture_setting(path):
 
 
 def test_the_profiles_are_sandbox_and_production():
-    # Their defaults, setting by setting, are checked against the README in test_config_boundaries.py.
+    # Their defaults, setting by setting, are checked against the docs' tables in test_config_boundaries.py.
     assert PROFILES == ("sandbox", "production")
 
 

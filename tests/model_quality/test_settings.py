@@ -110,7 +110,7 @@ def test_each_fraction_accepts_0_and_1_and_refuses_beyond(name):
     assert_fraction_edges(load_config, name)
 
 
-# The capacities the README offers, written out rather than read from the module.
+# The capacities the docs offer, written out rather than read from the module.
 OFFERED_VCPUS = (4, 8, 16, 32, 64, 128, 256, 400, 800, 1600, 3200)
 
 

@@ -1,4 +1,4 @@
-"""`make smoke` picks its region as the AWS CLI v2 does, so the README's `export AWS_REGION=...` works."""
+"""`make smoke` picks its region as the AWS CLI v2 does, so the README's and docs' `export AWS_REGION=...` works."""
 
 import pytest
 
