@@ -35,3 +35,19 @@ def test_a_module_without_a_row_is_caught():
     text = LAYOUT.read_text()
     row = next(line for line in text.splitlines() if line.startswith("| `tools/mutation.py` |"))
     assert "tools/mutation.py" not in tools_rows(text.replace(row + "\n", ""))
+
+
+def test_no_deployed_code_imports_tools():
+    """What the layout page says: nothing in `tools/` ships inside an architecture (the app, its stacks, Lambdas,
+    Spark and processing jobs, and the data generators its assets bundle import none of it)."""
+    from tests.test_imports import graph
+
+    deployed = ("app", "stacks.", "lambdas.", "spark_jobs.", "processing_jobs.", "datagen.")
+    imports = {
+        (module, target)
+        for module, targets in graph(PROJECT_ROOT).items()
+        if module.startswith(deployed)
+        for target in targets
+        if target.startswith("tools")
+    }
+    assert imports == set()
