@@ -25,7 +25,8 @@ class ServerlessWarehouse(Construct):
     profile sets them.
 
     The data lives in the namespace; the workgroup is compute. Where the profile retains data, the namespace is
-    kept with what it needs (its default role and that role's policy; the key is the profile's to keep) and the
+    kept with what it needs (its default role and that role's policy; the key is the profile's to keep), except when
+    the stack's first create rolls back, and the
     workgroup is deleted with the stack, so the VPC, subnets and security group its network interfaces sit in
     can be deleted too, and its usage limit goes with it."""
 
@@ -56,9 +57,14 @@ class ServerlessWarehouse(Construct):
             default_iam_role_arn=default_role.role_arn,
             log_exports=AUDIT_LOGS,
         )
-        self.namespace.apply_removal_policy(settings.common.removal_policy)
         if settings.common.removal_policy == RemovalPolicy.RETAIN:
+            # Kept on delete and update, but deleted when the stack's first create rolls back: an empty namespace
+            # left by a failed create would hold its name against the retry (DeletionPolicy RetainExceptOnCreate:
+            # https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html).
+            self.namespace.apply_removal_policy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
             _retain_role(default_role)
+        else:
+            self.namespace.apply_removal_policy(settings.common.removal_policy)
         self.workgroup = redshift.CfnWorkgroup(
             self,
             "Workgroup",
@@ -189,7 +195,7 @@ class ServerlessWarehouse(Construct):
 def _retain_role(role: iam.IRole) -> None:
     """Keep a retained namespace's role and its policy: deleting them leaves the namespace naming a role that is gone."""
     if isinstance(role, iam.Role):
-        role.apply_removal_policy(RemovalPolicy.RETAIN)
+        role.apply_removal_policy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
         policy = role.node.try_find_child("DefaultPolicy")
         if isinstance(policy, iam.Policy):
-            policy.apply_removal_policy(RemovalPolicy.RETAIN)
+            policy.apply_removal_policy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
