@@ -26,9 +26,8 @@ class ServerlessWarehouse(Construct):
 
     The data lives in the namespace; the workgroup is compute. Where the profile retains data, the namespace is
     kept with what it needs (its default role and that role's policy; the key is the profile's to keep), except when
-    the stack's first create rolls back, and the
-    workgroup is deleted with the stack, so the VPC, subnets and security group its network interfaces sit in
-    can be deleted too, and its usage limit goes with it."""
+    the stack's first create rolls back. The workgroup is always deleted with the stack, so the VPC, subnets and
+    security group its network interfaces sit in can be deleted too, and its usage limit goes with it."""
 
     def __init__(
         self,

@@ -1,5 +1,6 @@
 import ipaddress
 import json
+import re
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,7 +17,6 @@ from stacks.common.storage import AccessLogsBucket, SecureBucket
 from stacks.redshift_ml import RedshiftMlRecommender
 from tests.construct_app import new_app
 from tests.gates import nag_findings
-from tools.replacements import references
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lambdas" / "redshift_sql"))
 import lifecycle  # noqa: E402
@@ -421,6 +421,27 @@ def test_three_subnets_in_two_zones_fail_synth_in_us_west_1_too():
 
 
 RETAINED = ("Retain", "RetainExceptOnCreate")
+
+
+def references(value) -> set[str]:
+    """Logical ids `value` takes a Ref, Fn::GetAtt or Fn::Sub variable of."""
+    if isinstance(value, list):
+        return set().union(*(references(item) for item in value))
+    if not isinstance(value, dict):
+        return set()
+    found: set[str] = set()
+    for key, item in value.items():
+        if key == "Ref":
+            found.add(item)
+        elif key == "Fn::GetAtt":
+            found.add(item[0])
+        elif key == "Fn::Sub":
+            text = item[0] if isinstance(item, list) else item
+            found |= {name.split(".")[0] for name in re.findall(r"\$\{([^!}][^}]*)\}", text)}
+            found |= references(item[1:] if isinstance(item, list) else [])
+        else:
+            found |= references(item)
+    return found
 
 
 def test_what_the_stack_retains_keeps_what_it_needs_and_holds_nothing_the_stack_deletes(template):
