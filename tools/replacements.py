@@ -80,9 +80,29 @@ NAME_PROPERTIES: dict[str, tuple[str, ...]] = {
     "AWS::QuickSight::DataSource": ("DataSourceId",),
 }
 
-# Marks, most severe first. The first five gate `make review ARGS=--fail-on-replace`.
+# Updatable properties of types whose update API takes one changed parameter per request, which the CloudFormation
+# handler does not split: UpdateWorkgroup "You can't update multiple parameters in one request" (its documentation
+# in the botocore service model of redshift-serverless).
+ONE_CHANGE_PER_UPDATE: dict[str, tuple[str, ...]] = {
+    "AWS::RedshiftServerless::Workgroup": (
+        "BaseCapacity",
+        "MaxCapacity",
+        "EnhancedVpcRouting",
+        "PubliclyAccessible",
+        "SubnetIds",
+        "SecurityGroupIds",
+        "ConfigParameters",
+        "Port",
+        "PricePerformanceTarget",
+        "TrackName",
+    ),
+}
+
+# Marks, most severe first. The first seven gate `make review ARGS=--fail-on-replace`.
 FAILS_CUSTOM_NAME = "fails: custom name"
 FAILS_TYPE_CHANGE = "fails: type change"
+FAILS_SEVERAL_CHANGES = "fails: several changes"
+FAILS_CIDR_KEPT = "fails: CIDR kept"
 DATA_LOSS = "data loss"
 ORPHANS_DATA = "orphans data"
 EXPIRES_KEPT_DATA = "expires kept data"
@@ -90,8 +110,29 @@ REPLACED = "replaced"
 DELETED = "deleted"
 RETAINED = "retained"
 RE_RUNS = "re-runs"
-_ORDER = (FAILS_CUSTOM_NAME, FAILS_TYPE_CHANGE, DATA_LOSS, ORPHANS_DATA, EXPIRES_KEPT_DATA, REPLACED, DELETED)
-GATED = frozenset({FAILS_CUSTOM_NAME, FAILS_TYPE_CHANGE, DATA_LOSS, ORPHANS_DATA, EXPIRES_KEPT_DATA, REPLACED})
+_ORDER = (
+    FAILS_CUSTOM_NAME,
+    FAILS_TYPE_CHANGE,
+    FAILS_SEVERAL_CHANGES,
+    FAILS_CIDR_KEPT,
+    DATA_LOSS,
+    ORPHANS_DATA,
+    EXPIRES_KEPT_DATA,
+    REPLACED,
+    DELETED,
+)
+GATED = frozenset(
+    {
+        FAILS_CUSTOM_NAME,
+        FAILS_TYPE_CHANGE,
+        FAILS_SEVERAL_CHANGES,
+        FAILS_CIDR_KEPT,
+        DATA_LOSS,
+        ORPHANS_DATA,
+        EXPIRES_KEPT_DATA,
+        REPLACED,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -207,6 +248,28 @@ def _name(resource: dict) -> str | None:
     return json.dumps(_canonical(named), sort_keys=True) if named else None
 
 
+def _cidr_kept(old: dict, new: dict, replaced: set[str]) -> bool:
+    """A replaced subnet in the same VPC that keeps its CIDR: CloudFormation creates it before deleting the old one,
+    whose CIDR it conflicts with ("If you update this property, you must also update the ``CidrBlock`` property": the
+    AvailabilityZone description in the AWS::EC2::Subnet provider schema that cfn-lint ships)."""
+    if new["Type"] != "AWS::EC2::Subnet":
+        return False
+    old_properties, new_properties = old.get("Properties", {}), new.get("Properties", {})
+    same_vpc = not references(new_properties.get("VpcId")) & replaced
+    return same_vpc and _canonical(old_properties.get("CidrBlock")) == _canonical(new_properties.get("CidrBlock"))
+
+
+def _changed_parameters(old: dict, new: dict, replaced: set[str]) -> list[str]:
+    """The properties of a one-change-per-update type that an update changes, by value or by a replaced reference."""
+    old_properties, new_properties = old.get("Properties", {}), new.get("Properties", {})
+    return [
+        path
+        for path in ONE_CHANGE_PER_UPDATE.get(new["Type"], ())
+        if _canonical(values_at(old_properties, path)) != _canonical(values_at(new_properties, path))
+        or references(values_at(new_properties, path)) & replaced
+    ]
+
+
 def _loss(resource_type: str, policy: str | None, when: str) -> tuple[str, ...]:
     """The data mark of losing a `resource_type` whose policy (UpdateReplacePolicy or DeletionPolicy) is `policy`."""
     if resource_type not in STATEFUL:
@@ -286,11 +349,15 @@ def assess(old: dict, new: dict) -> list[Finding]:
         resource = after[logical_id]
         name = _name(resource)
         marks = (REPLACED,)
+        reason = reasons[logical_id]
         if name is not None and name == _name(before[logical_id]):
             marks += (FAILS_CUSTOM_NAME,)
+        elif _cidr_kept(before[logical_id], resource, replaced):
+            marks += (FAILS_CIDR_KEPT,)
+            reason += "; the new subnet keeps the old one's CidrBlock, which the old one holds until it is deleted"
         else:
             marks += _loss(resource["Type"], resource.get("UpdateReplacePolicy"), "replaced")
-        findings[logical_id] = Finding(logical_id, resource["Type"], marks, reasons[logical_id])
+        findings[logical_id] = Finding(logical_id, resource["Type"], marks, reason)
     added = {logical_id: after[logical_id] for logical_id in after.keys() - before.keys()}
     for logical_id in sorted(before.keys() - after.keys()):
         resource = before[logical_id]
@@ -314,6 +381,14 @@ def assess(old: dict, new: dict) -> list[Finding]:
             if changed or fed:
                 reason = "properties changed" if changed else f"takes the new id of replaced {', '.join(fed)}"
                 findings[logical_id] = Finding(logical_id, resource["Type"], (RE_RUNS,), reason)
+            continue
+        several = _changed_parameters(before[logical_id], resource, replaced)
+        if len(several) > 1:
+            reason = (
+                f"{', '.join(several)} change in one update, and the service takes one per request: deploy them one "
+                "at a time (a `-c kit:` override per step)"
+            )
+            findings[logical_id] = Finding(logical_id, resource["Type"], (FAILS_SEVERAL_CHANGES,), reason)
             continue
         expiring = _expiry(before[logical_id], resource)
         if expiring:

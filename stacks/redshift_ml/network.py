@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import zlib
+from typing import cast
 
-from aws_cdk import Fn, Stack, Token
+from aws_cdk import Fn, Token
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
@@ -14,6 +16,9 @@ from ..common.service_roles import flow_logs_to_log_group
 from .settings import REDSHIFT_MIN_AVAILABILITY_ZONES, RedshiftMlSettings
 
 VPC_CIDR = "10.40.0.0/16"
+VPC_PREFIX = "10.40"
+# The VPC's /16 in sixteen /20 blocks: the default zones take block 0, each set of configured AZ IDs one of the others.
+SUBNET_BLOCKS = 16
 
 
 class WarehouseNetwork(Construct):
@@ -22,8 +27,11 @@ class WarehouseNetwork(Construct):
     Redshift Serverless needs subnets in at least three AZs whose AZ IDs it supports
     (https://docs.aws.amazon.com/redshift/latest/mgmt/serverless-usage-considerations.html).
 
-    Without `vpc`: a new VPC with isolated subnets in the AZs of `settings.redshift_availability_zones` (default: the
-    region's first three), flow logs and an S3 gateway endpoint, and Redshift clients allowed in from inside it. With
+    Without `vpc`: a new VPC with isolated subnets in the AZ IDs of `settings.redshift_availability_zones` (default:
+    the region's first three AZ names), flow logs and an S3 gateway endpoint, and Redshift clients allowed in from
+    inside it. Each set of zones gets its own subnet CIDRs, so changing the setting can replace the subnets: a
+    replacement subnet is created before the old one is deleted, and a subnet whose AZ changes needs a new CIDR
+    (AWS::EC2::Subnet AvailabilityZone). With
     an existing `vpc` (production): its `vpc_subnets` (default: its private subnets; at least three, or synth fails)
     and no ingress rule, so the owner adds the clients it trusts (`security_group.add_ingress_rule`); its endpoints
     and flow logs stay the owner's. With enhanced VPC routing, Redshift ML reaches SageMaker through interface
@@ -97,12 +105,13 @@ class WarehouseNetwork(Construct):
             )
 
     def _new_vpc(self, settings: RedshiftMlSettings, encryption_key: DataKey) -> ec2.Vpc:
+        zone_ids = sorted(settings.redshift_availability_zone_ids)  # in any order, the same subnets
         vpc = ec2.Vpc(
             self,
             "Vpc",
-            # Named AZs from the profile, or explicit AZ tokens: an environment-agnostic stack would otherwise get two.
-            availability_zones=list(settings.redshift_availability_zone_names)
-            or [Fn.select(i, Fn.get_azs()) for i in range(REDSHIFT_MIN_AVAILABILITY_ZONES)],
+            # AZ IDs from the profile (set on each subnet below), or explicit AZ tokens: an environment-agnostic stack
+            # would otherwise get two.
+            availability_zones=zone_ids or [Fn.select(i, Fn.get_azs()) for i in range(REDSHIFT_MIN_AVAILABILITY_ZONES)],
             ip_addresses=ec2.IpAddresses.cidr(VPC_CIDR),
             nat_gateways=0,
             # Without @aws-cdk/aws-ec2:restrictDefaultSecurityGroup the default security group keeps its allow-all rules.
@@ -121,6 +130,8 @@ class WarehouseNetwork(Construct):
             },
         )
         limit_s3_gateway_endpoint(vpc)
+        if zone_ids:
+            _place_by_zone_id(vpc, zone_ids)
         return vpc
 
     def _selected(self) -> ec2.SelectedSubnets:
@@ -130,19 +141,32 @@ class WarehouseNetwork(Construct):
 
     def _require_three_zones(self) -> None:
         """Fail synth, not the deployment, when the selection cannot hold a workgroup: at least three subnets in
-        three AZs (in us-west-1, which has two, three subnets in two AZs). AZ tokens count as distinct."""
+        three AZs. AZ tokens count as distinct. (US West (N. California) would take three subnets in two AZs, but
+        the kit's subnets are one per AZ and its check three AZs: the kit does not support that region.)"""
         selected = self._selected()
         names = [zone for zone in selected.availability_zones if not Token.is_unresolved(zone)]
         spanned = len(set(names)) + len(selected.availability_zones) - len(names)
-        needed = 2 if Stack.of(self).region == "us-west-1" else REDSHIFT_MIN_AVAILABILITY_ZONES
-        if len(selected.subnet_ids) < REDSHIFT_MIN_AVAILABILITY_ZONES or spanned < needed:
+        needed = REDSHIFT_MIN_AVAILABILITY_ZONES
+        if len(selected.subnet_ids) < needed or spanned < needed:
             raise ValueError(
                 f"The warehouse subnets span {spanned} Availability Zone(s) "
                 f"({len(selected.subnet_ids)} subnet(s)); Redshift Serverless needs at least "
-                f"{REDSHIFT_MIN_AVAILABILITY_ZONES} subnets in at least {needed} AZs whose AZ IDs it supports. Pass a "
+                f"{needed} subnets in at least {needed} AZs whose AZ IDs it supports. Pass a "
                 "VPC and vpc_subnets that have them, or set kit:redshift_availability_zones for the new VPC."
             )
 
     @property
     def subnet_ids(self) -> list[str]:
         return self._selected().subnet_ids
+
+
+def _place_by_zone_id(vpc: ec2.Vpc, zone_ids: list[str]) -> None:
+    """Put each subnet in its AZ ID (the same zone in every account; ec2.Vpc only takes AZ names) and in the /20
+    block of this set of zones, so a changed set creates its subnets beside the old ones instead of on their
+    CIDRs. Two sets share a block one time in fifteen: the update review flags that as "fails: CIDR kept"."""
+    block = 1 + zlib.crc32(",".join(zone_ids).encode()) % (SUBNET_BLOCKS - 1)
+    for index, subnet in enumerate(vpc.isolated_subnets):
+        cfn_subnet = cast(ec2.CfnSubnet, subnet.node.default_child)
+        cfn_subnet.add_property_deletion_override("AvailabilityZone")
+        cfn_subnet.add_property_override("AvailabilityZoneId", zone_ids[index])
+        cfn_subnet.add_property_override("CidrBlock", f"{VPC_PREFIX}.{block * 16 + index}.0/24")

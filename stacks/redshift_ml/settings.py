@@ -24,7 +24,12 @@ REDSHIFT_BASE_CAPACITIES = (4, *range(8, 513, 8))
 # Redshift Serverless needs subnets in at least three Availability Zones whose AZ IDs it supports
 # (https://docs.aws.amazon.com/redshift/latest/mgmt/serverless-usage-considerations.html).
 REDSHIFT_MIN_AVAILABILITY_ZONES = 3
+# AZ IDs (use1-az4) name the same zone in every account; AZ names (us-east-1a) do not
+# (https://docs.aws.amazon.com/global-infrastructure/latest/regions/aws-availability-zones.html).
+AVAILABILITY_ZONE_ID_PATTERN = re.compile(r"^[a-z]{2,5}\d+-az\d+$")
 AVAILABILITY_ZONE_NAME_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+[a-z]$")
+# The workgroup's maximum capacity: RPUs in steps of 8, like the base capacity.
+REDSHIFT_CAPACITY_STEP = 8
 
 
 @dataclass(frozen=True)
@@ -35,12 +40,16 @@ class RedshiftMlSettings(ArchitectureSettings):
     redshift_base_capacity: int
     # Daily RPU-hour usage limit that deactivates the workgroup until the next day; 0 sets no limit.
     redshift_daily_rpu_hours: int
+    # Most RPUs the workgroup scales to (a cost ceiling beside the usage limit): 0 for the service's own, or a
+    # multiple of 8 no lower than the base capacity.
+    redshift_max_capacity: int
     # Route COPY, UNLOAD and Redshift ML traffic through the VPC (needs its endpoints; production).
     redshift_enhanced_vpc_routing: bool
     # Load the synthetic job-matching data at deploy time (replaces the tables' rows on every deploy).
     redshift_sample_data: bool
-    # Availability Zone names (comma-separated) of the warehouse's new VPC: at least three, each mapping to an AZ ID
-    # Redshift Serverless supports; empty: the region's first three (deploys fail in regions with fewer).
+    # Availability Zone IDs (comma-separated, e.g. use1-az1,use1-az2,use1-az4) of the warehouse's new VPC: at least
+    # three that Redshift Serverless supports; the same zones in every account. Empty: the region's first three AZ
+    # names, which map to different AZ IDs per account.
     redshift_availability_zones: str
     # E-mail addresses (comma-separated) subscribed to the lifecycle's failure and rejection notices; empty: none.
     # Each address is its own subscription: adding one never unsubscribes the others while it awaits confirmation.
@@ -50,6 +59,8 @@ class RedshiftMlSettings(ArchitectureSettings):
         "sandbox": {
             "redshift_base_capacity": 8,
             "redshift_daily_rpu_hours": 8,
+            # Four times the base: a CREATE MODEL export or a heavy query can scale, a runaway one cannot far.
+            "redshift_max_capacity": 32,
             "redshift_enhanced_vpc_routing": False,
             "redshift_sample_data": True,
             "redshift_availability_zones": "",
@@ -59,6 +70,7 @@ class RedshiftMlSettings(ArchitectureSettings):
             "redshift_base_capacity": 32,
             # 12 hours a day at the base capacity of 32 RPUs: a runaway query or loop stops instead of billing all day.
             "redshift_daily_rpu_hours": 384,
+            "redshift_max_capacity": 128,
             "redshift_enhanced_vpc_routing": True,
             "redshift_sample_data": False,
             "redshift_availability_zones": "",
@@ -69,23 +81,40 @@ class RedshiftMlSettings(ArchitectureSettings):
     def __post_init__(self) -> None:
         require_choice("redshift_base_capacity", self.redshift_base_capacity, REDSHIFT_BASE_CAPACITIES)
         require_range("redshift_daily_rpu_hours", self.redshift_daily_rpu_hours, 0, 100_000)
+        _require_max_capacity(self.redshift_max_capacity, self.redshift_base_capacity)
         _require_availability_zones("redshift_availability_zones", self.redshift_availability_zones)
         require_emails("redshift_notification_emails", self.redshift_notification_emails)
 
     @property
-    def redshift_availability_zone_names(self) -> tuple[str, ...]:
-        """The configured AZ names, or () for the region's first three."""
-        return tuple(name.strip() for name in self.redshift_availability_zones.split(",") if name.strip())
+    def redshift_availability_zone_ids(self) -> tuple[str, ...]:
+        """The configured AZ IDs, or () for the region's first three AZ names."""
+        return tuple(zone.strip() for zone in self.redshift_availability_zones.split(",") if zone.strip())
+
+
+def _require_max_capacity(value: int, base: int) -> None:
+    if value != 0 and (value % REDSHIFT_CAPACITY_STEP or value < base):
+        raise ConfigError(
+            f"Setting {OVERRIDE_PREFIX}redshift_max_capacity={value!r} is not allowed. Allowed: 0 (no ceiling of the "
+            f"kit's), or a multiple of {REDSHIFT_CAPACITY_STEP} no lower than redshift_base_capacity ({base})."
+        )
 
 
 def _require_availability_zones(name: str, value: str) -> None:
-    names = [zone.strip() for zone in value.split(",") if zone.strip()]
-    if not names:
+    zones = [zone.strip() for zone in value.split(",") if zone.strip()]
+    if not zones:
         return
-    bad = [zone for zone in names if not AVAILABILITY_ZONE_NAME_PATTERN.match(zone)]
-    if bad or len(set(names)) < REDSHIFT_MIN_AVAILABILITY_ZONES:
+    names = [zone for zone in zones if AVAILABILITY_ZONE_NAME_PATTERN.match(zone)]
+    bad = [zone for zone in zones if not AVAILABILITY_ZONE_ID_PATTERN.match(zone)]
+    prefixes = {zone.split("-az")[0] for zone in zones}
+    if bad or len(prefixes) > 1 or len(set(zones)) < REDSHIFT_MIN_AVAILABILITY_ZONES:
+        hint = (
+            f" {', '.join(names)} {'is an AZ name' if len(names) == 1 else 'are AZ names'}, which map to different "
+            "zones in each account: give the AZ IDs (aws ec2 describe-availability-zones shows each ZoneId)."
+            if names
+            else ""
+        )
         raise ConfigError(
             f"Setting {OVERRIDE_PREFIX}{name}={value!r} is not allowed. Allowed: empty (the region's first three), or "
-            f"at least {REDSHIFT_MIN_AVAILABILITY_ZONES} distinct Availability Zone names, comma-separated, for "
-            "example us-east-1a,us-east-1b,us-east-1c, whose AZ IDs Redshift Serverless supports."
+            f"at least {REDSHIFT_MIN_AVAILABILITY_ZONES} distinct Availability Zone IDs of one region, "
+            f"comma-separated, for example use1-az1,use1-az2,use1-az4, that Redshift Serverless supports.{hint}"
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_cdk import RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_redshiftserverless as redshift
 from aws_cdk import custom_resources as cr
@@ -20,7 +21,13 @@ AUDIT_LOGS = ["userlog", "connectionlog", "useractivitylog"]
 
 class ServerlessWarehouse(Construct):
     """Namespace (KMS key, admin password managed by Redshift in Secrets Manager, audit logs to CloudWatch,
-    default IAM role) and a private workgroup, with a daily RPU-hour usage limit when the profile sets one."""
+    default IAM role) and a private workgroup, with a daily RPU-hour usage limit and a maximum capacity when the
+    profile sets them.
+
+    The data lives in the namespace; the workgroup is compute. Where the profile retains data, the namespace is
+    kept with what it needs (its default role and that role's policy; the key is the profile's to keep), except when
+    the stack's first create rolls back. The workgroup is always deleted with the stack, so the VPC, subnets and
+    security group its network interfaces sit in can be deleted too, and its usage limit goes with it."""
 
     def __init__(
         self,
@@ -49,13 +56,21 @@ class ServerlessWarehouse(Construct):
             default_iam_role_arn=default_role.role_arn,
             log_exports=AUDIT_LOGS,
         )
-        self.namespace.apply_removal_policy(settings.common.removal_policy)
+        if settings.common.removal_policy == RemovalPolicy.RETAIN:
+            # Kept on delete and update, but deleted when the stack's first create rolls back: an empty namespace
+            # left by a failed create would hold its name against the retry (DeletionPolicy RetainExceptOnCreate:
+            # https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html).
+            self.namespace.apply_removal_policy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
+            _retain_role(default_role)
+        else:
+            self.namespace.apply_removal_policy(settings.common.removal_policy)
         self.workgroup = redshift.CfnWorkgroup(
             self,
             "Workgroup",
             workgroup_name=namespace_name,
             namespace_name=self.namespace.ref,
             base_capacity=settings.redshift_base_capacity,
+            max_capacity=settings.redshift_max_capacity or None,
             publicly_accessible=False,
             enhanced_vpc_routing=settings.redshift_enhanced_vpc_routing,
             subnet_ids=network.subnet_ids,
@@ -67,7 +82,8 @@ class ServerlessWarehouse(Construct):
                 redshift.CfnWorkgroup.ConfigParameterProperty(parameter_key="require_ssl", parameter_value="true"),
             ],
         )
-        self.workgroup.apply_removal_policy(settings.common.removal_policy)
+        # Compute only: a retained workgroup would keep its network interfaces in the VPC the stack deletes.
+        self.workgroup.apply_removal_policy(RemovalPolicy.DESTROY)
         self._sdk_calls_log_group = aws_sdk_calls_log_group(self, common=settings.common, encryption_key=encryption_key)
         self._admin_secret_arn = self._look_up_admin_secret_arn()
         if settings.redshift_daily_rpu_hours:
@@ -173,3 +189,12 @@ class ServerlessWarehouse(Construct):
             "condition key (Service Authorization Reference), so IAM allows them only on '*'.",
             "AwsSolutions-IAM5[Resource::*]",
         )
+
+
+def _retain_role(role: iam.IRole) -> None:
+    """Keep a retained namespace's role and its policy: deleting them leaves the namespace naming a role that is gone."""
+    if isinstance(role, iam.Role):
+        role.apply_removal_policy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
+        policy = role.node.try_find_child("DefaultPolicy")
+        if isinstance(policy, iam.Policy):
+            policy.apply_removal_policy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)

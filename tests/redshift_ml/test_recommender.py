@@ -1,4 +1,6 @@
+import ipaddress
 import json
+import re
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -40,6 +42,7 @@ def test_workgroup_is_private_with_profile_capacity_and_routing(template):
     props = workgroup["Properties"]
     assert props["PubliclyAccessible"] is False
     assert props["BaseCapacity"] == config.redshift_base_capacity
+    assert props["MaxCapacity"] == config.redshift_max_capacity > config.redshift_base_capacity
     assert props["EnhancedVpcRouting"] is config.redshift_enhanced_vpc_routing
     assert len(props["SubnetIds"]) == 3
     assert {"ParameterKey": "require_ssl", "ParameterValue": "true"} in props["ConfigParameters"]
@@ -353,18 +356,37 @@ def test_bring_your_own_model_from_the_churn_pipeline_is_granted_its_jobs_bucket
     assert [f for f in nag_findings(app) if "RedshiftMlRole" in f] == []
 
 
-def test_the_new_vpc_uses_the_configured_availability_zones():
+def _subnets(zones: str) -> list[dict]:
     stack = cdk.Stack(new_app(), "Stack")
-    zones = ["us-east-1a", "us-east-1b", "us-east-1d"]
-    config = load_settings({"kit:redshift_availability_zones": ",".join(zones)}, RedshiftMlSettings)
+    config = load_settings({"kit:redshift_availability_zones": zones} if zones else {}, RedshiftMlSettings)
     RedshiftMlRecommender(stack, "Recommender", settings=config)
-    subnets = Template.from_stack(stack).find_resources("AWS::EC2::Subnet").values()
-    assert sorted(s["Properties"]["AvailabilityZone"] for s in subnets) == zones
+    return [s["Properties"] for s in Template.from_stack(stack).find_resources("AWS::EC2::Subnet").values()]
+
+
+def test_the_new_vpc_uses_the_configured_availability_zone_ids_in_any_order():
+    """AZ IDs name the same zones in every account; names do not. The subnets take the IDs themselves."""
+    subnets = _subnets("use1-az6,use1-az1,use1-az4")
+    assert [s["AvailabilityZoneId"] for s in subnets] == ["use1-az1", "use1-az4", "use1-az6"]
+    assert not any("AvailabilityZone" in s for s in subnets)
+    assert subnets == _subnets("use1-az4,use1-az6,use1-az1"), "the same zones in another order: no change"
+
+
+def test_each_set_of_zones_puts_its_subnets_on_cidrs_of_its_own():
+    """A changed zone replaces the subnet, and CloudFormation creates the new one before deleting the old: on the old
+    CIDR it would conflict (AWS::EC2::Subnet AvailabilityZone: 'you must also update the CidrBlock property')."""
+    default = {s["CidrBlock"] for s in _subnets("")}
+    assert default == {"10.40.0.0/24", "10.40.1.0/24", "10.40.2.0/24"}, "existing deployments keep their subnets"
+    first = {s["CidrBlock"] for s in _subnets("use1-az1,use1-az2,use1-az4")}
+    second = {s["CidrBlock"] for s in _subnets("use1-az1,use1-az2,use1-az6")}
+    assert len(first) == len(second) == 3
+    assert not first & default and not second & default and not first & second
+    vpc = ipaddress.ip_network("10.40.0.0/16")
+    assert all(ipaddress.ip_network(cidr).subnet_of(vpc) for cidr in first | second)
 
 
 def test_fewer_than_three_availability_zones_fail_synth_with_a_clear_message():
-    with pytest.raises(ConfigError, match="at least 3 distinct Availability Zone names"):
-        load_settings({"kit:redshift_availability_zones": "us-west-1a,us-west-1c"}, RedshiftMlSettings)
+    with pytest.raises(ConfigError, match="at least 3 distinct Availability Zone IDs"):
+        load_settings({"kit:redshift_availability_zones": "usw1-az1,usw1-az3"}, RedshiftMlSettings)
     stack = cdk.Stack(new_app(), "Stack")
     two_zones = cdk.aws_ec2.Vpc(stack, "TwoZoneVpc", availability_zones=["us-west-1a", "us-west-1c"], nat_gateways=1)
     with pytest.raises(ValueError, match=r"span 2 Availability Zone\(s\) \(2 subnet\(s\)\); .* at least 3 AZs"):
@@ -376,6 +398,78 @@ def test_fewer_than_three_availability_zones_fail_synth_with_a_clear_message():
         RedshiftMlRecommender(
             stack, "Recommender", settings=RedshiftMlSettings.for_profile(), vpc=vpc, vpc_subnets=same_zone
         )
+
+
+def test_three_subnets_in_two_zones_fail_synth_in_us_west_1_too():
+    """The kit's check is three AZs in every region; it has no separate rule for US West (N. California)."""
+    stack = cdk.Stack(new_app(), "Stack", env=cdk.Environment(account="123456789012", region="us-west-1"))
+    vpc = cdk.aws_ec2.Vpc(
+        stack,
+        "Vpc",
+        availability_zones=["us-west-1a", "us-west-1c"],
+        nat_gateways=0,
+        subnet_configuration=[
+            cdk.aws_ec2.SubnetConfiguration(name=name, subnet_type=cdk.aws_ec2.SubnetType.PRIVATE_ISOLATED)
+            for name in ("One", "Two")
+        ],
+    )
+    three = cdk.aws_ec2.SubnetSelection(subnets=vpc.isolated_subnets[:3])
+    with pytest.raises(ValueError, match=r"span 2 Availability Zone\(s\) \(3 subnet\(s\)\)"):
+        RedshiftMlRecommender(
+            stack, "Recommender", settings=RedshiftMlSettings.for_profile(), vpc=vpc, vpc_subnets=three
+        )
+
+
+RETAINED = ("Retain", "RetainExceptOnCreate")
+
+
+def references(value) -> set[str]:
+    """Logical ids `value` takes a Ref, Fn::GetAtt or Fn::Sub variable of."""
+    if isinstance(value, list):
+        return set().union(*(references(item) for item in value))
+    if not isinstance(value, dict):
+        return set()
+    found: set[str] = set()
+    for key, item in value.items():
+        if key == "Ref":
+            found.add(item)
+        elif key == "Fn::GetAtt":
+            found.add(item[0])
+        elif key == "Fn::Sub":
+            text = item[0] if isinstance(item, list) else item
+            found |= {name.split(".")[0] for name in re.findall(r"\$\{([^!}][^}]*)\}", text)}
+            found |= references(item[1:] if isinstance(item, list) else [])
+        else:
+            found |= references(item)
+    return found
+
+
+def test_what_the_stack_retains_keeps_what_it_needs_and_holds_nothing_the_stack_deletes(template):
+    """Destroy and rollback finish: a retained resource that references a deleted one (a workgroup in deleted
+    subnets) blocks their deletion, and one whose role is deleted is left naming a role that is gone."""
+    template, config = template
+    resources_by_id = template.to_json()["Resources"]
+    for logical_id, resource in resources_by_id.items():
+        if resource.get("DeletionPolicy") not in RETAINED:
+            continue
+        deleted = sorted(
+            ref
+            for ref in references(resource.get("Properties", {}))
+            if ref in resources_by_id and resources_by_id[ref].get("DeletionPolicy") not in RETAINED
+        )
+        assert not deleted, f"retained {logical_id} references {deleted}, which the stack deletes"
+        if resource["Type"] == "AWS::IAM::Role":
+            policies = [
+                policy
+                for policy in resources_by_id.values()
+                if policy["Type"] == "AWS::IAM::Policy" and {"Ref": logical_id} in policy["Properties"]["Roles"]
+            ]
+            assert policies and all(p.get("DeletionPolicy") in RETAINED for p in policies), logical_id
+    (namespace,) = resources(template, "AWS::RedshiftServerless::Namespace")
+    (workgroup,) = resources(template, "AWS::RedshiftServerless::Workgroup")
+    # A failed first create deletes the (empty) namespace, or its name would block the retry.
+    assert namespace.get("DeletionPolicy") == ("RetainExceptOnCreate" if config.common.retain_data else "Delete")
+    assert workgroup["DeletionPolicy"] == "Delete", "compute: it holds no data, and its interfaces sit in the VPC"
 
 
 def test_each_notification_email_subscribes_to_the_topic():

@@ -37,18 +37,43 @@ def test_each_range_accepts_both_edges_and_refuses_one_beyond(name, low, high, c
 
 def test_choices_accept_their_edges():
     assert load_config({"kit:redshift_base_capacity": "4"}).redshift_base_capacity == 4
-    assert load_config({"kit:redshift_base_capacity": "512"}).redshift_base_capacity == 512
+    largest = {"kit:redshift_base_capacity": "512", "kit:redshift_max_capacity": "512"}
+    assert load_config(largest).redshift_base_capacity == 512
     with pytest.raises(ConfigError, match=r"kit:redshift_base_capacity=520 is not allowed"):
         load_config({"kit:redshift_base_capacity": "520"})
 
 
-def test_availability_zones_need_three_distinct_names_and_are_returned_trimmed():
-    config = load_config({"kit:redshift_availability_zones": " us-east-1a, us-east-1b ,us-east-1c,"})
-    assert config.redshift_availability_zone_names == ("us-east-1a", "us-east-1b", "us-east-1c")
-    assert load_config({}).redshift_availability_zone_names == ()
-    for value in ("us-east-1a,us-east-1b", "us-east-1a,us-east-1a,us-east-1b", "us-east-1a,us-east-1b,useast1c"):
-        with pytest.raises(ConfigError, match=r"redshift_availability_zones=.* at least 3 distinct"):
+def test_availability_zones_are_three_distinct_ids_of_one_region_returned_trimmed():
+    config = load_config({"kit:redshift_availability_zones": " use1-az1, use1-az2 ,use1-az4,"})
+    assert config.redshift_availability_zone_ids == ("use1-az1", "use1-az2", "use1-az4")
+    assert load_config({}).redshift_availability_zone_ids == ()
+    for value in ("use1-az1,use1-az2", "use1-az1,use1-az1,use1-az2", "use1-az1,use2-az2,use1-az4", "use1-az1,use1,x"):
+        with pytest.raises(
+            ConfigError, match=r"redshift_availability_zones=.* at least 3 distinct Availability Zone IDs"
+        ):
             load_config({"kit:redshift_availability_zones": value})
+
+
+def test_availability_zone_names_are_refused_with_the_reason_and_where_to_find_the_ids():
+    """A name maps to a different zone in each account: the setting that works in one would fail in another."""
+    with pytest.raises(
+        ConfigError,
+        match=r"us-east-1a, us-east-1b, us-east-1c are AZ names, which map to different zones in each account: give "
+        r"the AZ IDs \(aws ec2 describe-availability-zones",
+    ):
+        load_config({"kit:redshift_availability_zones": "us-east-1a,us-east-1b,us-east-1c"})
+
+
+def test_max_capacity_is_none_or_a_step_of_8_no_lower_than_the_base():
+    assert load_config({"kit:redshift_max_capacity": "0"}).redshift_max_capacity == 0
+    assert load_config({"kit:redshift_max_capacity": "8"}).redshift_max_capacity == 8  # the sandbox base
+    for value, context in (("12", {}), ("4", {}), ("24", {"kit:redshift_base_capacity": "32"})):
+        with pytest.raises(
+            ConfigError,
+            match=rf"kit:redshift_max_capacity={value} is not allowed\. Allowed: 0 .* a multiple of 8 no lower than "
+            r"redshift_base_capacity",
+        ):
+            load_config({"kit:redshift_max_capacity": value, **context})
 
 
 def test_the_single_address_setting_was_renamed_with_a_pointer_to_the_new_name():

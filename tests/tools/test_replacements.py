@@ -12,7 +12,9 @@ from tools.replacements import (
     DATA_LOSS,
     DELETED,
     EXPIRES_KEPT_DATA,
+    FAILS_CIDR_KEPT,
     FAILS_CUSTOM_NAME,
+    FAILS_SEVERAL_CHANGES,
     FAILS_TYPE_CHANGE,
     ORPHANS_DATA,
     RE_RUNS,
@@ -209,6 +211,49 @@ def test_a_changed_type_fails_the_change_set():
     assert finding.marks == (FAILS_TYPE_CHANGE,) and finding.reason == "type AWS::SNS::Topic -> AWS::SQS::Queue"
 
 
+# --- updates the service takes one change at a time, subnets that keep their CIDR
+
+
+def _warehouse(subnet_cidr: str = "10.0.0.0/24", zone: str = "use1-az1", **workgroup: object) -> dict:
+    return _template(
+        Vpc=_resource("AWS::EC2::VPC", CidrBlock="10.0.0.0/16"),
+        Subnet=_resource("AWS::EC2::Subnet", VpcId={"Ref": "Vpc"}, CidrBlock=subnet_cidr, AvailabilityZoneId=zone),
+        Workgroup=_resource(
+            "AWS::RedshiftServerless::Workgroup",
+            WorkgroupName="wg",
+            NamespaceName="ns",
+            SubnetIds=[{"Ref": "Subnet"}],
+            **{"BaseCapacity": 8, "EnhancedVpcRouting": False, **workgroup},
+        ),
+    )
+
+
+def test_a_workgroup_update_that_changes_several_parameters_fails_and_one_change_does_not():
+    """UpdateWorkgroup takes one changed parameter per request and CloudFormation sends them all at once."""
+    old = _warehouse()
+    ((finding),) = assess(old, _warehouse(BaseCapacity=32, EnhancedVpcRouting=True))
+    assert (finding.logical_id, finding.marks) == ("Workgroup", (FAILS_SEVERAL_CHANGES,)) and finding.gated
+    assert finding.reason.startswith("BaseCapacity, EnhancedVpcRouting change in one update")
+    assert "one at a time" in finding.reason
+    assert assess(old, _warehouse(BaseCapacity=32)) == []
+    assert assess(old, _warehouse(MaxCapacity=64)) == [], "adding one parameter is one change"
+    # A replaced subnet gives SubnetIds a new value at deploy time: a change, though the template's Ref is the same.
+    moved = _marks(assess(old, _warehouse("10.0.16.0/24", "use1-az2", BaseCapacity=32)))
+    assert moved["Workgroup"] == (FAILS_SEVERAL_CHANGES,) and moved["Subnet"] == (REPLACED,)
+    assert "Workgroup" not in _marks(assess(old, _warehouse("10.0.16.0/24", "use1-az2")))
+
+
+def test_a_replaced_subnet_that_keeps_its_cidr_fails_unless_its_vpc_is_replaced_too():
+    old = _warehouse()
+    kept = {f.logical_id: f for f in assess(old, _warehouse(zone="use1-az2"))}["Subnet"]
+    assert kept.marks == (REPLACED, FAILS_CIDR_KEPT) and kept.gated
+    assert "keeps the old one's CidrBlock" in kept.reason
+    assert _marks(assess(old, _warehouse("10.0.16.0/24", "use1-az2")))["Subnet"] == (REPLACED,)
+    new_vpc = _warehouse(zone="use1-az2")
+    new_vpc["Resources"]["Vpc"]["Properties"]["CidrBlock"] = "10.1.0.0/16"
+    assert _marks(assess(old, new_vpc))["Subnet"] == (REPLACED,), "a new VPC holds no old subnet"
+
+
 # --- retention
 
 
@@ -280,7 +325,7 @@ def test_the_review_lists_findings_first_and_counts_the_gated_ones():
 def production_variant() -> dict[str, dict]:
     """Production with one setting changed in each architecture (one synth), normalized like a snapshot."""
     changed = {
-        "kit:redshift_availability_zones": "us-east-1a,us-east-1b,us-east-1c",  # moves the warehouse subnets
+        "kit:redshift_availability_zones": "use1-az1,use1-az2,use1-az4",  # moves the warehouse subnets
         "kit:churn_notebook": "false",  # removes the notebook and its volume
         "kit:quality_raw_retention_days": "2",  # from 3
     }
@@ -296,7 +341,7 @@ def test_a_changed_setting_in_each_architecture_is_flagged(production_variant):
     subnets = {name for name, marks in redshift.items() if name.endswith("Subnet" + name[-8:])}
     associations = {name for name in redshift if "RouteTableAssociation" in name}
     assert len(subnets) == len(associations) == 3 and set(redshift) == subnets | associations, redshift
-    assert all(marks == (REPLACED,) for marks in redshift.values())
+    assert all(marks == (REPLACED,) for marks in redshift.values()), "new subnets take new CIDRs"
     assert not any("Workgroup" in name for name in redshift), "the workgroup's SubnetIds update in place"
 
     quality = _marks(assess(_snapshot("ModelQualityStack"), production_variant["ModelQualityStack"]))
@@ -307,6 +352,15 @@ def test_a_changed_setting_in_each_architecture_is_flagged(production_variant):
 
     churn = assess(_snapshot("ChurnModelStack"), production_variant["ChurnModelStack"])
     assert churn[0].type == "AWS::SageMaker::NotebookInstance" and churn[0].marks == (DELETED, DATA_LOSS)
+
+
+def test_moving_the_warehouse_from_the_sandbox_to_the_production_profile_is_flagged_as_several_changes():
+    """The profiles differ in base capacity, maximum capacity and enhanced VPC routing: one update cannot apply them."""
+    sandbox = json.loads((SNAPSHOT_DIR / "sandbox" / "RedshiftMlStack.json").read_text())
+    findings = [f for f in assess(sandbox, _snapshot("RedshiftMlStack")) if f.type.endswith("::Workgroup")]
+    ((workgroup),) = findings
+    assert workgroup.marks == (FAILS_SEVERAL_CHANGES,)
+    assert workgroup.reason.startswith("BaseCapacity, MaxCapacity, EnhancedVpcRouting change in one update")
 
 
 def test_replacing_a_named_resource_fails_and_propagates_in_the_kits_templates():

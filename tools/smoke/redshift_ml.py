@@ -14,8 +14,11 @@ from tools.smoke.core import Clients, Run, StepFailed, read_outputs, wait_for
 STACK = "RedshiftMlStack"
 # The stack outputs this path reads; a test checks that the synthesized stack has each.
 OUTPUTS = ("LifecycleStateMachineArn", "WorkgroupName", "DatabaseName", "AdminSecretArn", "RecommendationsTable")
-# Failure reasons that mean Redshift ML cannot reach SageMaker here, rather than a defect of the kit's SQL.
-NO_ML_ACCESS = re.compile(r"sagemaker|not authori[sz]ed|access ?denied|not supported in|redshift ml", re.IGNORECASE)
+# An identity was denied an action: the kit's own policies lack it (a kit defect), or an SCP or permissions boundary
+# of the account denies it. The reason names the action and the role; the account is not simply "without access".
+DENIED = re.compile(r"not authori[sz]ed|access ?denied", re.IGNORECASE)
+# Failure reasons that mean Redshift ML or SageMaker cannot train here, rather than a defect of the kit.
+NO_ML_HERE = re.compile(r"sagemaker|not supported in|redshift ml", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,13 @@ def _succeeded(sfn: Any, execution: dict) -> dict:
     if execution["status"] == "SUCCEEDED":
         return execution
     reason = _failure_reason(sfn, execution)
-    if NO_ML_ACCESS.search(reason):
+    if DENIED.search(reason):
+        raise StepFailed(
+            f"a role was denied an action: {reason}. The kit's policies should allow every call the lifecycle "
+            "makes: this is a defect of the kit to report, unless an SCP or permissions boundary of the account "
+            "denies it (the reason names the action and the role)."
+        )
+    if NO_ML_HERE.search(reason):
         raise StepFailed(
             f"Redshift ML could not train in this account or region: {reason}. Check that Redshift ML "
             "is available in the region and that the account may use SageMaker."

@@ -127,34 +127,48 @@ def test_a_failed_training_stops_the_path_with_the_reason_show_model_gave(client
     assert last.detail == "lifecycle execution FAILED: model job_match_v1 failed: Not enough rows: 120 < 500"
 
 
-def test_no_redshift_ml_access_is_said_plainly(clients, make_run, prices):
+def _failed_with(clients, cause: str) -> None:
     sfn = started(clients)
     arn = f"{MACHINE}:kit-smoke-1"
     sfn.add_response("describe_execution", execution(arn, "FAILED"))
+    event = {"error": "StatementError", "cause": cause}
     sfn.add_response(
         "get_execution_history",
         {
             "events": [
-                {
-                    "timestamp": START,
-                    "type": "LambdaFunctionFailed",
-                    "id": 5,
-                    "lambdaFunctionFailedEventDetails": {
-                        "error": "StatementError",
-                        "cause": "CREATE MODEL failed: User is not authorized to perform sagemaker:CreateTrainingJob",
-                    },
-                }
+                {"timestamp": START, "type": "LambdaFunctionFailed", "id": 5, "lambdaFunctionFailedEventDetails": event}
             ]
         },
     )
+
+
+def test_a_denied_action_is_reported_as_the_kits_permission_not_the_accounts(clients, make_run, prices):
+    """The kit's roles are the kit's: a denied call is a policy it lacks (or an SCP), never 'this account'."""
+    _failed_with(clients, "CREATE MODEL failed: User is not authorized to perform sagemaker:CreateTrainingJob")
+
+    run = make_run("redshift_ml")
+    with pytest.raises(StepFailed):
+        run_redshift_ml(run, clients, "us-east-1", prices, FAST)
+
+    detail = run.steps[-1].detail
+    assert detail.startswith(
+        "a role was denied an action: StatementError: CREATE MODEL failed: User is not authorized to perform "
+        "sagemaker:CreateTrainingJob. The kit's policies should allow every call the lifecycle makes: this is a "
+        "defect of the kit to report, unless an SCP or permissions boundary"
+    )
+    assert "this account or region" not in detail
+
+
+def test_redshift_ml_unavailable_in_the_region_is_said_plainly(clients, make_run, prices):
+    _failed_with(clients, "CREATE MODEL failed: Redshift ML is not supported in this region")
 
     run = make_run("redshift_ml")
     with pytest.raises(StepFailed):
         run_redshift_ml(run, clients, "us-east-1", prices, FAST)
 
     assert run.steps[-1].detail.startswith(
-        "Redshift ML could not train in this account or region: StatementError: "
-        "CREATE MODEL failed: User is not authorized"
+        "Redshift ML could not train in this account or region: StatementError: CREATE MODEL failed: Redshift ML is "
+        "not supported"
     )
 
 
