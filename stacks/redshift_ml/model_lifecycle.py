@@ -88,6 +88,7 @@ class ModelLifecycle(Construct):
                 "SCHEMA": schema,
                 "MODEL_PREFIX": model_prefix,
                 "ANALYST_ROLE": analyst_role,
+                "ML_ROLE": ml_role,
                 "MODEL_BUCKET": model_bucket_name,
                 "KMS_KEY_ARN": encryption_key.key_arn,
                 "MAX_RUNTIME_SECONDS": str(int(max_runtime.to_seconds())),

@@ -261,6 +261,7 @@ def test_the_longest_allowed_model_prefix_passes_the_lifecycles_own_checks():
             "SCHEMA": "jobmatch",
             "MODEL_PREFIX": prefix,
             "ANALYST_ROLE": "analyst",
+    "ML_ROLE": "ml_developer",
             "MODEL_BUCKET": "ml-bucket",
             "KMS_KEY_ARN": "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9",
             "MAX_RUNTIME_SECONDS": "5400",
