@@ -88,7 +88,9 @@ def bootstrap(runner: DataApiRunner, properties: dict[str, Any]) -> list[str]:
         )
         return templates.statements(text)
 
-    for sql in templates.statements(templates.render(templates.load("02_features"), **names, holdout_days=holdout_days)):
+    for sql in templates.statements(
+        templates.render(templates.load("02_features"), **names, holdout_days=holdout_days)
+    ):
         ran.extend(create_view(runner, sql, dependents=serving_view))
     for key in ("ml_role", "analyst_role"):
         role = templates.check(key, names[key])
@@ -182,7 +184,9 @@ def load_sample_data(runner: DataApiRunner, schema: str, keys: dict[str, Any], t
         "interactions_key": require(keys, "InteractionsKey"),
     }
     batch = templates.statements(templates.render(templates.load("04_load_sample_data"), **values))
-    sample = " ".join(f"s3://{values['bucket']}/{values[key]}" for key in ("seekers_key", "jobs_key", "interactions_key"))
+    sample = " ".join(
+        f"s3://{values['bucket']}/{values[key]}" for key in ("seekers_key", "jobs_key", "interactions_key")
+    )
     (counts,) = runner.query(
         f"SELECT (SELECT COUNT(*) FROM {schema}.job_seekers) AS job_seekers, (SELECT COUNT(*) FROM {schema}.jobs) AS jobs, "
         f"(SELECT COUNT(*) FROM {schema}.interactions) AS interactions"

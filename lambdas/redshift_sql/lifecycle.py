@@ -188,7 +188,11 @@ def check_model(
         state = "READY"
     # Matched loosely: the guide does not list every state text, so any state naming a failure or an error fails
     # (its raw text goes on in `model_state`); any other unready state keeps polling until the deadline.
-    elif any(word in model_state.lower() for word in ("fail", "error")) or not rows or now() - started_at > settings.training_deadline_seconds:
+    elif (
+        any(word in model_state.lower() for word in ("fail", "error"))
+        or not rows
+        or now() - started_at > settings.training_deadline_seconds
+    ):
         state = "FAILED"
     else:
         state = "TRAINING"

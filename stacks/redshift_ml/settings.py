@@ -37,8 +37,12 @@ class RedshiftMlSettings(ArchitectureSettings):
     redshift_daily_rpu_hours: int
     # Route COPY, UNLOAD and Redshift ML traffic through the VPC (needs its endpoints; production).
     redshift_enhanced_vpc_routing: bool
-    # Load the synthetic job-matching data at deploy time (replaces the tables' rows on every deploy).
+    # Load the synthetic job-matching data when the bootstrap runs (first deploy, and any deploy that changes its SQL
+    # or settings), only into empty tables: it skips tables holding that same sample and fails the deploy on others.
     redshift_sample_data: bool
+    # Let the sample replace rows that are not that sample (and rewrite the recommendations): sandbox only, never with
+    # retain_data; needs redshift_sample_data.
+    redshift_sample_data_overwrite: bool
     # Availability Zone names (comma-separated) of the warehouse's new VPC: at least three, each mapping to an AZ ID
     # Redshift Serverless supports; empty: the region's first three (deploys fail in regions with fewer).
     redshift_availability_zones: str
@@ -52,6 +56,7 @@ class RedshiftMlSettings(ArchitectureSettings):
             "redshift_daily_rpu_hours": 8,
             "redshift_enhanced_vpc_routing": False,
             "redshift_sample_data": True,
+            "redshift_sample_data_overwrite": False,
             "redshift_availability_zones": "",
             "redshift_notification_emails": "",
         },
@@ -61,6 +66,7 @@ class RedshiftMlSettings(ArchitectureSettings):
             "redshift_daily_rpu_hours": 384,
             "redshift_enhanced_vpc_routing": True,
             "redshift_sample_data": False,
+            "redshift_sample_data_overwrite": False,
             "redshift_availability_zones": "",
             "redshift_notification_emails": "",
         },
@@ -71,6 +77,13 @@ class RedshiftMlSettings(ArchitectureSettings):
         require_range("redshift_daily_rpu_hours", self.redshift_daily_rpu_hours, 0, 100_000)
         _require_availability_zones("redshift_availability_zones", self.redshift_availability_zones)
         require_emails("redshift_notification_emails", self.redshift_notification_emails)
+        if self.redshift_sample_data_overwrite and (self.common.retain_data or not self.redshift_sample_data):
+            raise ConfigError(
+                f"Setting {OVERRIDE_PREFIX}redshift_sample_data_overwrite=true is not allowed with "
+                f"retain_data={str(self.common.retain_data).lower()} and "
+                f"redshift_sample_data={str(self.redshift_sample_data).lower()}. Allowed: true only with "
+                "redshift_sample_data=true and retain_data=false (it replaces the tables' rows), otherwise false."
+            )
 
     @property
     def redshift_availability_zone_names(self) -> tuple[str, ...]:
