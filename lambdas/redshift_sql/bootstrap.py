@@ -1,6 +1,6 @@
 """Custom resource (Lambda-backed, answers CloudFormation itself): create the recommender's schema, views, roles and grants and
 load the sample data, through the Data API. Every statement is idempotent, so Create and Update run the
-same SQL; Delete leaves the data to the warehouse's own removal policy.
+same SQL; Delete leaves the data to the warehouse's own removal policy and only drops versions still training.
 
 CloudFormation sends an Update only when the resource's properties change; its `SqlHash` property is a hash of the
 SQL files and this code, so any change to them re-runs the bootstrap on the next deploy. A view whose columns change
@@ -41,10 +41,23 @@ def handle(event: dict[str, Any], deadline: float | None = None) -> dict[str, An
         raise EventError(f"Field 'RequestType' must be Create, Update or Delete, not {request_type!r}.")
     properties = require(event, "ResourceProperties", dict)
     if request_type == "Delete":
-        return {"PhysicalResourceId": require(event, "PhysicalResourceId")}
+        physical_id = require(event, "PhysicalResourceId")
+        # Best effort: the lifecycle's state machine is deleted first (it depends on this resource) and its
+        # executions end at their next transition, so a version still training would be left behind.
+        try:
+            abandon_training(_runner(properties, deadline), require(properties, "Schema"))
+        except Exception as error:  # never block the stack's deletion: the next refresh resolves what is left
+            print(f"Could not drop models still training: {error!r}")
+        return {"PhysicalResourceId": physical_id}
+    runner = _runner(properties, deadline)
+    bootstrap(runner, properties)
+    return {"PhysicalResourceId": f"{runner.workgroup_name}/{runner.database}/{properties['Schema']}"}
+
+
+def _runner(properties: dict[str, Any], deadline: float | None) -> DataApiRunner:
     import boto3  # the Lambda runtime provides boto3; tests pass their own client to bootstrap()
 
-    runner = DataApiRunner(
+    return DataApiRunner(
         client=boto3.client("redshift-data"),
         workgroup_name=require(properties, "WorkgroupName"),
         database=require(properties, "Database"),
@@ -52,8 +65,24 @@ def handle(event: dict[str, Any], deadline: float | None = None) -> dict[str, An
         timeout_seconds=float(os.environ.get("STATEMENT_TIMEOUT_SECONDS", "600")),
         deadline=deadline,
     )
-    bootstrap(runner, properties)
-    return {"PhysicalResourceId": f"{runner.workgroup_name}/{runner.database}/{properties['Schema']}"}
+
+
+def abandon_training(runner: DataApiRunner, schema: str) -> list[str]:
+    """Drop every version still 'training' and mark it 'abandoned' (on stack deletion no execution is left to)."""
+    schema = templates.check("schema", schema)
+    rows = runner.query(f"SELECT model_name FROM {schema}.model_registry WHERE status = 'training'")
+    abandoned = [templates.check("model_name", row["model_name"]) for row in rows]
+    for model_name in abandoned:
+        (drop,) = templates.statements(
+            templates.render(templates.load("drop_model"), schema=schema, model_name=model_name)
+        )
+        runner.run(drop)
+        runner.run(
+            f"UPDATE {schema}.model_registry SET status = 'abandoned', decided_at = GETDATE() "
+            "WHERE model_name = :model_name",
+            {"model_name": model_name},
+        )
+    return abandoned
 
 
 def bootstrap(runner: DataApiRunner, properties: dict[str, Any]) -> list[str]:

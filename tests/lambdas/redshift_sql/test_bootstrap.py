@@ -74,16 +74,30 @@ def test_handler_reports_a_malformed_event_to_cloudformation_naming_the_field(mo
     assert sent == [("FAILED", "EventError: The event has no field 'ResourceProperties'.")]
 
 
-def test_delete_keeps_the_data_and_succeeds(monkeypatch):
+@pytest.mark.parametrize("reachable", [True, False])
+def test_delete_keeps_the_data_drops_versions_still_training_and_always_succeeds(monkeypatch, fake_runner, reachable):
+    """A stack delete ends the lifecycle's executions but not their training: the bootstrap's Delete drops models
+    still training and marks them abandoned, and never blocks the deletion when the warehouse cannot be reached."""
     sent = []
     monkeypatch.setattr(
         bootstrap.cfn_response, "send", lambda event, status, pid, reason="": sent.append((status, pid))
     )
+    runner = fake_runner(answers=[("status = 'training'", [{"model_name": "job_match_v9"}])])
+
+    def make_runner(properties, deadline):
+        if not reachable:
+            raise RuntimeError("workgroup not found")
+        return runner
+
+    monkeypatch.setattr(bootstrap, "_runner", make_runner)
     bootstrap.handler(
         {"RequestType": "Delete", "PhysicalResourceId": "wg/dev/jobmatch", "ResourceProperties": PROPERTIES},
         LambdaContext(),
     )
     assert sent == [("SUCCESS", "wg/dev/jobmatch")]
+    ran = [sql for sql, _ in runner.ran]
+    assert ("DROP MODEL IF EXISTS jobmatch.job_match_v9" in ran) is reachable
+    assert not any(sql.startswith(("DELETE", "DROP TABLE", "DROP VIEW")) for sql in ran)
 
 
 def test_non_numeric_holdout_names_the_field(fake_runner):
