@@ -50,7 +50,7 @@ def handle(event: dict[str, Any], deadline: float | None = None) -> dict[str, An
             print(f"Could not drop models still training: {error!r}")
         return {"PhysicalResourceId": physical_id}
     runner = _runner(properties, deadline)
-    bootstrap(runner, properties)
+    bootstrap(runner, properties, previous=event.get("OldResourceProperties"))
     return {"PhysicalResourceId": f"{runner.workgroup_name}/{runner.database}/{properties['Schema']}"}
 
 
@@ -85,8 +85,9 @@ def abandon_training(runner: DataApiRunner, schema: str) -> list[str]:
     return abandoned
 
 
-def bootstrap(runner: DataApiRunner, properties: dict[str, Any]) -> list[str]:
-    """Run the bootstrap SQL in order; return the statements run (for logs and tests)."""
+def bootstrap(runner: DataApiRunner, properties: dict[str, Any], previous: dict[str, Any] | None = None) -> list[str]:
+    """Run the bootstrap SQL in order; return the statements run (for logs and tests). `previous`: the properties
+    of the deploy before (an Update's OldResourceProperties)."""
     names = {
         "schema": require(properties, "Schema"),
         "ml_role": require(properties, "MlRole"),
@@ -141,7 +142,16 @@ def bootstrap(runner: DataApiRunner, properties: dict[str, Any]) -> list[str]:
         ran.append(grant)
     if "SampleData" in properties:
         top_k = _whole_number(properties, "TopK") if serving else None
-        ran.extend(load_sample_data(runner, names["schema"], require(properties, "SampleData", dict), top_k))
+        loaded_before = (previous or {}).get("SampleData")
+        ran.extend(
+            load_sample_data(
+                runner,
+                names["schema"],
+                require(properties, "SampleData", dict),
+                top_k,
+                loaded_before=loaded_before if isinstance(loaded_before, dict) else None,
+            )
+        )
     return ran
 
 
@@ -197,14 +207,30 @@ def create_view(runner: DataApiRunner, sql: str, dependents: Callable[[], list[s
     return [sql]
 
 
+def _sample(keys: dict[str, Any]) -> str:
+    """What sample_data_loads records: the three objects' S3 URIs (their keys are hashes of their content)."""
+    return " ".join(
+        f"s3://{keys.get('Bucket')}/{keys.get(key)}" for key in ("SeekersKey", "JobsKey", "InteractionsKey")
+    )
+
+
 class SampleDataRefused(RuntimeError):
     """The tables hold rows that are not this sample, and overwriting them was not asked for."""
 
 
-def load_sample_data(runner: DataApiRunner, schema: str, keys: dict[str, Any], top_k: int | None) -> list[str]:
+def load_sample_data(
+    runner: DataApiRunner,
+    schema: str,
+    keys: dict[str, Any],
+    top_k: int | None,
+    loaded_before: dict[str, Any] | None = None,
+) -> list[str]:
     """Load the sample into empty tables; do nothing if they hold this same sample; replace other rows only when
     `Overwrite` is "true" (the synth-time setting, refused with retained data), then rewrite the recommendations
-    from the serving model with `top_k` (they name the replaced ids), or empty them when no model serves (None)."""
+    from the serving model with `top_k` (they name the replaced ids), or empty them when no model serves (None).
+
+    `loaded_before`: the previous deploy's sample keys. A deployment from before the load record loaded its sample
+    on every deploy, so when it has no record and deployed this same sample last time, the rows are that sample."""
     values = {
         "schema": schema,
         "bucket": require(keys, "Bucket"),
@@ -213,9 +239,7 @@ def load_sample_data(runner: DataApiRunner, schema: str, keys: dict[str, Any], t
         "interactions_key": require(keys, "InteractionsKey"),
     }
     batch = templates.statements(templates.render(templates.load("04_load_sample_data"), **values))
-    sample = " ".join(
-        f"s3://{values['bucket']}/{values[key]}" for key in ("seekers_key", "jobs_key", "interactions_key")
-    )
+    sample = _sample(keys)
     (counts,) = runner.query(
         f"SELECT (SELECT COUNT(*) FROM {schema}.job_seekers) AS job_seekers, (SELECT COUNT(*) FROM {schema}.jobs) AS jobs, "
         f"(SELECT COUNT(*) FROM {schema}.interactions) AS interactions"
@@ -226,6 +250,11 @@ def load_sample_data(runner: DataApiRunner, schema: str, keys: dict[str, Any], t
         if last and last[0]["sample"] == sample:
             print(f"Sample data {sample} is already loaded; left as it is.")
             return []
+        if not last and loaded_before is not None and _sample(loaded_before) == sample:
+            record = batch[-1]  # the INSERT INTO sample_data_loads of 04_load_sample_data.sql
+            runner.run(record)
+            print(f"Sample data {sample} was loaded by the previous deploy; recorded it and left it as it is.")
+            return [record]
         if str(keys.get("Overwrite", "false")).lower() != "true":
             held = ", ".join(f"{table} {count}" for table, count in rows.items())
             raise SampleDataRefused(

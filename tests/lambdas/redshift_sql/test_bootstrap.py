@@ -151,7 +151,7 @@ def test_create_through_the_handler_runs_the_bootstrap_and_answers_success_with_
 
 
 def test_a_failed_update_answers_failed_with_the_error_and_keeps_the_physical_id(handler_runs, monkeypatch, capsys):
-    def fail(runner, properties):
+    def fail(runner, properties, previous=None):
         raise RuntimeError("ERROR: permission denied for schema jobmatch")
 
     monkeypatch.setattr(bootstrap, "bootstrap", fail)
@@ -169,7 +169,7 @@ def test_a_failed_update_answers_failed_with_the_error_and_keeps_the_physical_id
 
 
 def test_a_create_that_fails_answers_failed_under_a_stable_placeholder_id(handler_runs, monkeypatch):
-    monkeypatch.setattr(bootstrap, "bootstrap", lambda runner, properties: 1 / 0)
+    monkeypatch.setattr(bootstrap, "bootstrap", lambda runner, properties, previous=None: 1 / 0)
     bootstrap.handler({"RequestType": "Create", "ResourceProperties": PROPERTIES}, LambdaContext())
     assert handler_runs["sent"] == [("FAILED", "redshift-bootstrap", "ZeroDivisionError: division by zero")]
 
@@ -285,3 +285,15 @@ def test_overwrite_replaces_the_rows_and_rewrites_the_recommendations_in_the_sam
     assert any(sql.startswith("COPY jobmatch.interactions") for sql in batch)
     assert batch[-2] == "DELETE FROM jobmatch.recommendations"
     assert batch[-1].startswith("INSERT INTO jobmatch.recommendations") and "<= 10" in batch[-1]
+
+
+def test_an_upgrade_from_before_the_load_record_keeps_the_sample_it_loaded_last_deploy(fake_runner):
+    """Before sample_data_loads existed, every deploy with the sample on loaded it: when the previous deploy had the
+    same sample, the rows are that sample, so it is recorded and left as it is; with another one, refused."""
+    runner = sample_runner(fake_runner, HELD)
+    ran = bootstrap.bootstrap(runner, PROPERTIES, previous=PROPERTIES)
+    assert runner.batches == []
+    assert ran[-1].startswith("INSERT INTO jobmatch.sample_data_loads") and f"'{SAMPLE}'" in ran[-1]
+    older = {**PROPERTIES, "SampleData": {**PROPERTIES["SampleData"], "InteractionsKey": "old.csv"}}
+    with pytest.raises(bootstrap.SampleDataRefused):
+        bootstrap.bootstrap(sample_runner(fake_runner, HELD), PROPERTIES, previous=older)
