@@ -5,7 +5,8 @@ check_statement  has CREATE MODEL finished exporting the training data? (marks t
 check_model      training state from SVV_ML_MODEL_INFO: READY, TRAINING or FAILED (also when overdue)
 describe_failure the reason from SHOW MODEL; the failed version is dropped and marked failed
 evaluate         precision@K and recall@K of the candidate and of the serving version on the holdout
-promote          switch the stable view to the candidate and refresh recommendations, in one transaction
+promote          submit the switch of the stable view to the candidate and the refreshed recommendations, in one
+                 transaction; the state machine polls it with check_statement
 reject           keep the serving version; mark the candidate rejected
 cleanup          drop versions beyond the configured count, never the serving one
 
@@ -295,8 +296,11 @@ def promote(runner: DataApiRunner, settings: Settings, event: dict[str, Any]) ->
     batch += templates.statements(
         templates.render(templates.load("recommend"), schema=settings.schema, top_k=settings.top_k)
     )
-    runner.run_batch(batch)
-    result: dict[str, Any] = {"serving": model_name}
+    # Submitted, not waited for: scoring every unseen pair can outlast the Lambda (and any statement wait it could
+    # afford) on a real catalogue; the state machine polls the statement (check_statement) until it ends. A Data API
+    # statement may run up to 24 hours ("Considerations when calling the Amazon Redshift Data API",
+    # https://docs.aws.amazon.com/redshift/latest/mgmt/data-api.html).
+    result: dict[str, Any] = {"statement_id": runner.submit_batch(batch), "serving": model_name}
     if previous_owner:
         result["view_taken_over_from"] = previous_owner
     return result

@@ -13,6 +13,8 @@ MODEL = {
     "max_cells": 9000,
 }
 EXPORTING, EXPORTED = {"status": "STARTED"}, {"status": "FINISHED"}
+SUBMITTED = {"statement_id": "batch-1", "serving": "m_v2"}
+PROMOTED = ["Promote", "WaitForPromotion", "CheckPromotion", "PromotionFinished"]
 TRAINING, READY = {"state": "TRAINING", "model_state": "Training"}, {"state": "READY", "model_state": "Model is Ready"}
 
 
@@ -54,15 +56,44 @@ def test_a_candidate_at_least_as_good_is_promoted_then_old_versions_cleaned_up(d
     calls = []
     status, output, visited = run(
         definition,
-        trained(Evaluate=[evaluation(0.25, serving)], Promote=[{"serving": "m_v2"}], Cleanup=[{"dropped": []}]),
+        trained(
+            Evaluate=[evaluation(0.25, serving)],
+            Promote=[SUBMITTED],
+            CheckPromotion=[EXPORTING, EXPORTED],
+            Cleanup=[{"dropped": []}],
+        ),
         {"trigger": "schedule"},
         calls=calls,
     )
     assert status == "SUCCEEDED"
-    assert visited == POLLS + ["Promote", "Cleanup", "Done"]
-    assert output["promotion"] == {"serving": "m_v2"} and output["cleanup"] == {"dropped": []}
+    # The promotion's transaction is polled until it finishes, like the export.
+    assert visited == POLLS + PROMOTED + PROMOTED[1:] + ["Cleanup", "Done"]
+    assert output["promotion"] == SUBMITTED and output["cleanup"] == {"dropped": []}
     assert dict(calls)["Promote"] == {"action": "promote", "model_name": "m_v2", "function_name": "predict_m_v2"}
     assert dict(calls)["CheckTraining"]["started_at"] == MODEL["started_at"]
+    assert dict(calls)["CheckPromotion"] == {
+        "action": "check_statement",
+        "statement_id": "batch-1",
+        "model_name": "m_v2",
+    }
+
+
+def test_a_failed_promotion_transaction_notifies_that_the_serving_model_is_unchanged(definition):
+    """The promotion is one transaction: when its statement fails, nothing of it stays and Cleanup never runs."""
+    calls = []
+    status, _, visited = run(
+        definition,
+        trained(
+            Evaluate=[evaluation(0.3, 0.2)],
+            Promote=[SUBMITTED],
+            CheckPromotion=[Failure("StatementFailed", "Statement batch-1 failed: disk full")],
+            NotifyFailure=[{}],
+        ),
+        calls=calls,
+    )
+    assert status == "FAILED"
+    assert visited[-5:] == ["Promote", "WaitForPromotion", "CheckPromotion", "NotifyFailure", "RefreshFailed"]
+    assert "unchanged" in messages(calls)["NotifyFailure"] and "disk full" in messages(calls)["NotifyFailure"]
 
 
 def test_a_worse_candidate_is_rejected_with_a_notice_and_cleanup_still_runs(definition):
@@ -123,7 +154,8 @@ def test_a_transient_lambda_error_is_retried_not_notified(definition):
         definition,
         trained(
             Evaluate=[Failure("Lambda.ServiceException"), evaluation(0.3)],
-            Promote=[{"serving": "m_v2"}],
+            Promote=[SUBMITTED],
+            CheckPromotion=[EXPORTED],
             Cleanup=[{"dropped": []}],
         ),
     )
@@ -136,7 +168,8 @@ def test_cleanup_failing_after_a_promotion_says_the_new_model_serves(definition)
         definition,
         trained(
             Evaluate=[evaluation(0.3, 0.2)],
-            Promote=[{"serving": "m_v2"}],
+            Promote=[SUBMITTED],
+            CheckPromotion=[EXPORTED],
             Cleanup=[Failure("StatementError", "DROP MODEL failed")],
             NotifyCleanupFailed=[{}],
         ),
@@ -178,7 +211,10 @@ def test_a_notice_that_cannot_be_published_ends_the_execution_failed(definition,
         },
         "NotifyRejected": trained(Evaluate=[evaluation(0.1, 0.2)], Reject=[{"rejected": "m_v2"}]),
         "NotifyCleanupFailed": trained(
-            Evaluate=[evaluation(0.3)], Promote=[{"serving": "m_v2"}], Cleanup=[Failure("StatementError", "x")]
+            Evaluate=[evaluation(0.3)],
+            Promote=[SUBMITTED],
+            CheckPromotion=[EXPORTED],
+            Cleanup=[Failure("StatementError", "x")],
         ),
     }[notice]
     status, output, visited = run(definition, {**scripts, notice: [Failure("SNS.KMSAccessDeniedException", "no key")]})
