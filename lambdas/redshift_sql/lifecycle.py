@@ -299,7 +299,9 @@ def promote(runner: DataApiRunner, settings: Settings, event: dict[str, Any]) ->
     # Submitted, not waited for: scoring every unseen pair can outlast the Lambda (and any statement wait it could
     # afford) on a real catalogue; the state machine polls the statement (check_statement) until it ends. A Data API
     # statement may run up to 24 hours ("Considerations when calling the Amazon Redshift Data API",
-    # https://docs.aws.amazon.com/redshift/latest/mgmt/data-api.html).
+    # https://docs.aws.amazon.com/redshift/latest/mgmt/data-api.html). Measured on the tests' local engine (DuckDB,
+    # 2 shared cores, stand-in inference function; tests/sql/promotion_rate.py): 30 million unseen pairs a minute at
+    # the sample's 1.5 million, 20 million a minute at 49 million pairs; Redshift ML's XGBoost inference is not in it.
     result: dict[str, Any] = {"statement_id": runner.submit_batch(batch), "serving": model_name}
     if previous_owner:
         result["view_taken_over_from"] = previous_owner

@@ -233,3 +233,12 @@ def test_only_the_bootstrap_uses_the_namespace_role_outside_create_model():
             use = IAM_ROLE_USE.match(statement)
             if use and " ".join(use.group(1).upper().split()) != "CREATE MODEL":
                 assert path.stem in bootstrap_only, (path.stem, statement[:80])
+
+
+def test_promotion_scores_every_unseen_pair_and_keeps_k_per_seeker_on_the_local_engine():
+    """The measurement behind the promotion rate the README states (tests/sql/promotion_rate.py), on a small size."""
+    from tests.sql.promotion_rate import measure
+
+    result = measure(seekers=300, jobs=120, interactions=2_000, top_k=5)
+    assert result["pairs"] > 300 * 5
+    assert result["recommendations"] == 300 * 5
