@@ -51,3 +51,10 @@ CREATE TABLE IF NOT EXISTS ${schema}.recommendations (
     model_name VARCHAR(127) NOT NULL,
     generated_at TIMESTAMP NOT NULL
 ) DISTKEY (seeker_id) SORTKEY (seeker_id, rank);
+
+-- Which sample data the bootstrap loaded (its S3 keys name the files' content): a redeploy of the same sample is a
+-- no-op, and rows that are not that sample are never replaced unless redshift_sample_data_overwrite is set.
+CREATE TABLE IF NOT EXISTS ${schema}.sample_data_loads (
+    sample VARCHAR(1024) NOT NULL,
+    loaded_at TIMESTAMP NOT NULL
+);

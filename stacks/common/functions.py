@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import cast
 
 import jsii
-from aws_cdk import BundlingOptions, DockerImage, Duration, ILocalBundling
+from aws_cdk import AssetHashType, BundlingOptions, DockerImage, Duration, ILocalBundling
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
@@ -49,10 +49,15 @@ def copy_bundling(handler_dir: Path | None = None, **extra_dirs: Path) -> Bundli
 
 
 def bundled_code(handler_dir: str, **extra_dirs: str) -> lambda_.Code:
-    """Code from `lambdas/<handler_dir>` with each `extra_dirs` folder (repository paths) copied in by name."""
+    """Code from `lambdas/<handler_dir>` with each `extra_dirs` folder (repository paths) copied in by name.
+
+    Hashed from the bundled output: the default source hash covers `handler_dir` only, so a change to a folder copied
+    in (the Redshift SQL files) would leave the asset, and the function, unchanged."""
     source = PROJECT_ROOT / "lambdas" / handler_dir
     extras = {name: PROJECT_ROOT / path for name, path in extra_dirs.items()}
-    return lambda_.Code.from_asset(str(source), bundling=copy_bundling(source, **extras))
+    return lambda_.Code.from_asset(
+        str(source), bundling=copy_bundling(source, **extras), asset_hash_type=AssetHashType.OUTPUT
+    )
 
 
 # Why a function has no dead-letter queue. CloudFormation invokes a custom-resource function asynchronously

@@ -33,6 +33,7 @@ class _ModelFields(TypedDict):
 
 WEEKLY = scheduler.ScheduleExpression.cron(minute="0", hour="3", week_day="SUN")
 EXPORT_POLL = Duration.minutes(1)
+PROMOTION_POLL = Duration.minutes(1)
 TRAINING_POLL = Duration.minutes(5)
 COMPILE_MARGIN = Duration.hours(2)
 
@@ -88,6 +89,7 @@ class ModelLifecycle(Construct):
                 "SCHEMA": schema,
                 "MODEL_PREFIX": model_prefix,
                 "ANALYST_ROLE": analyst_role,
+                "ML_ROLE": ml_role,
                 "MODEL_BUCKET": model_bucket_name,
                 "KMS_KEY_ARN": encryption_key.key_arn,
                 "MAX_RUNTIME_SECONDS": str(int(max_runtime.to_seconds())),
@@ -242,7 +244,17 @@ class ModelLifecycle(Construct):
             ),
         )
         evaluate = step("Evaluate", "evaluate", "$.evaluation", **model)
+        # Promote submits one transaction (serving view, registry, recommendations) and returns; its statement is
+        # polled like the export, so scoring a large catalogue is bounded by the Data API, not by the Lambda.
         promote = step("Promote", "promote", "$.promotion", **model)
+        wait_promotion = sfn.Wait(self, "WaitForPromotion", time=sfn.WaitTime.duration(PROMOTION_POLL))
+        check_promotion = step(
+            "CheckPromotion",
+            "check_statement",
+            "$.promotionStatus",
+            statement_id="$.promotion.statement_id",
+            model_name="$.model.model_name",
+        )
         reject = step("Reject", "reject", "$.rejection", model_name="$.model.model_name")
         notify_rejected = self._notify(
             "NotifyRejected", "Redshift ML candidate not promoted", sfn.TaskInput.from_json_path_at("$.evaluation")
@@ -259,7 +271,12 @@ class ModelLifecycle(Construct):
         describe_failure.next(notify_training_failed).next(
             sfn.Fail(self, "TrainingFailed", cause="Training failed; the serving model is unchanged.")
         )
-        promote.next(cleanup)
+        promotion_state = (
+            sfn.Choice(self, "PromotionFinished")
+            .when(sfn.Condition.string_equals("$.promotionStatus.status", "FINISHED"), cleanup)
+            .otherwise(wait_promotion)
+        )
+        promote.next(wait_promotion).next(check_promotion).next(promotion_state)
         reject.next(notify_rejected).next(cleanup)
         promotion_rule = (
             sfn.Choice(self, "AtLeastAsGood")

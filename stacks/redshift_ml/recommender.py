@@ -127,7 +127,9 @@ class RedshiftMlRecommender(Construct):
             ml_role=ml_role,
             analyst_role=analyst_role,
             holdout_days=holdout_days,
+            top_k=top_k,
             sample_data=self.sample_data,
+            overwrite_sample_data=settings.redshift_sample_data_overwrite,
         )
         self.lifecycle = ModelLifecycle(
             self,

@@ -45,8 +45,12 @@ class RedshiftMlSettings(ArchitectureSettings):
     redshift_max_capacity: int
     # Route COPY, UNLOAD and Redshift ML traffic through the VPC (needs its endpoints; production).
     redshift_enhanced_vpc_routing: bool
-    # Load the synthetic job-matching data at deploy time (replaces the tables' rows on every deploy).
+    # Load the synthetic job-matching data when the bootstrap runs (first deploy, and any deploy that changes its SQL
+    # or settings), only into empty tables: it skips tables holding that same sample and fails the deploy on others.
     redshift_sample_data: bool
+    # Let the sample replace rows that are not that sample (and rewrite the recommendations): sandbox only, never with
+    # retain_data; needs redshift_sample_data.
+    redshift_sample_data_overwrite: bool
     # Availability Zone IDs (comma-separated, e.g. use1-az1,use1-az2,use1-az4) of the warehouse's new VPC: at least
     # three that Redshift Serverless supports; the same zones in every account. Empty: the region's first three AZ
     # names, which map to different AZ IDs per account.
@@ -63,6 +67,7 @@ class RedshiftMlSettings(ArchitectureSettings):
             "redshift_max_capacity": 32,
             "redshift_enhanced_vpc_routing": False,
             "redshift_sample_data": True,
+            "redshift_sample_data_overwrite": False,
             "redshift_availability_zones": "",
             "redshift_notification_emails": "",
         },
@@ -73,6 +78,7 @@ class RedshiftMlSettings(ArchitectureSettings):
             "redshift_max_capacity": 128,
             "redshift_enhanced_vpc_routing": True,
             "redshift_sample_data": False,
+            "redshift_sample_data_overwrite": False,
             "redshift_availability_zones": "",
             "redshift_notification_emails": "",
         },
@@ -84,6 +90,13 @@ class RedshiftMlSettings(ArchitectureSettings):
         _require_max_capacity(self.redshift_max_capacity, self.redshift_base_capacity)
         _require_availability_zones("redshift_availability_zones", self.redshift_availability_zones)
         require_emails("redshift_notification_emails", self.redshift_notification_emails)
+        if self.redshift_sample_data_overwrite and (self.common.retain_data or not self.redshift_sample_data):
+            raise ConfigError(
+                f"Setting {OVERRIDE_PREFIX}redshift_sample_data_overwrite=true is not allowed with "
+                f"retain_data={str(self.common.retain_data).lower()} and "
+                f"redshift_sample_data={str(self.redshift_sample_data).lower()}. Allowed: true only with "
+                "redshift_sample_data=true and retain_data=false (it replaces the tables' rows), otherwise false."
+            )
 
     @property
     def redshift_availability_zone_ids(self) -> tuple[str, ...]:

@@ -212,6 +212,38 @@ def test_sample_data_is_loaded_only_where_the_profile_asks(template):
     template, config = template
     (bootstrap,) = resources(template, "Custom::RedshiftBootstrap")
     assert ("SampleData" in bootstrap["Properties"]) is config.redshift_sample_data
+    if config.redshift_sample_data:
+        assert bootstrap["Properties"]["SampleData"]["Overwrite"] == "false"
+
+
+def test_the_bootstrap_re_runs_when_the_sql_or_its_code_changes(tmp_path, monkeypatch):
+    """CloudFormation updates a custom resource only when its properties change: the bootstrap's properties carry a
+    hash of every SQL file and handler it runs, so a changed 02_features.sql re-runs it on the next deploy."""
+    from stacks.redshift_ml import database_bootstrap
+
+    root = Path(__file__).resolve().parents[2]
+    for folder in (database_bootstrap.SQL_DIR, database_bootstrap.HANDLER_DIR):
+        (tmp_path / folder).mkdir(parents=True)
+        for path in (root / folder).iterdir():
+            if path.is_file():
+                (tmp_path / folder / path.name).write_bytes(path.read_bytes())
+    monkeypatch.setattr(database_bootstrap, "PROJECT_ROOT", tmp_path)
+    before = database_bootstrap.bootstrap_sql_hash()
+    assert database_bootstrap.bootstrap_sql_hash() == before
+    features = tmp_path / database_bootstrap.SQL_DIR / "02_features.sql"
+    features.write_text(features.read_text() + "-- one more line\n")
+    changed_sql = database_bootstrap.bootstrap_sql_hash()
+    handler = tmp_path / database_bootstrap.HANDLER_DIR / "bootstrap.py"
+    handler.write_text(handler.read_text() + "# one more line\n")
+    assert len({before, changed_sql, database_bootstrap.bootstrap_sql_hash()}) == 3
+
+
+def test_the_bootstraps_properties_carry_the_sql_hash(template):
+    from stacks.redshift_ml.database_bootstrap import bootstrap_sql_hash
+
+    template, _ = template
+    (bootstrap,) = resources(template, "Custom::RedshiftBootstrap")
+    assert bootstrap["Properties"]["SqlHash"] == bootstrap_sql_hash()
 
 
 def test_an_existing_vpc_is_used_instead_of_a_new_one():
@@ -264,6 +296,7 @@ def test_the_longest_allowed_model_prefix_passes_the_lifecycles_own_checks():
             "SCHEMA": "jobmatch",
             "MODEL_PREFIX": prefix,
             "ANALYST_ROLE": "analyst",
+            "ML_ROLE": "ml_developer",
             "MODEL_BUCKET": "ml-bucket",
             "KMS_KEY_ARN": "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9",
             "MAX_RUNTIME_SECONDS": "5400",

@@ -92,3 +92,15 @@ def test_built_in_python_with_the_readme_example():
 
 def test_every_profile_has_a_default_and_the_readme_documents_it():
     assert_profile_defaults(RedshiftMlSettings, load_config)
+
+
+def test_sample_data_overwrite_only_with_the_sample_and_never_with_retained_data():
+    """Overwriting replaces the tables' rows: refused where data is retained, and meaningless without the sample."""
+    assert load_config({"kit:redshift_sample_data_overwrite": "true"}).redshift_sample_data_overwrite is True
+    for context in (
+        {"kit:redshift_sample_data_overwrite": "true", "kit:retain_data": "true"},
+        {"kit:redshift_sample_data_overwrite": "true", "kit:redshift_sample_data": "false"},
+        {"profile": "production", "kit:redshift_sample_data_overwrite": "true", "kit:redshift_sample_data": "true"},
+    ):
+        with pytest.raises(ConfigError, match=r"kit:redshift_sample_data_overwrite=true is not allowed .* Allowed"):
+            load_config(context)

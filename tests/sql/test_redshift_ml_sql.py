@@ -233,3 +233,21 @@ def test_only_the_bootstrap_uses_the_namespace_role_outside_create_model():
             use = IAM_ROLE_USE.match(statement)
             if use and " ".join(use.group(1).upper().split()) != "CREATE MODEL":
                 assert path.stem in bootstrap_only, (path.stem, statement[:80])
+
+
+def test_promotion_scores_every_unseen_pair_and_keeps_k_per_seeker_on_the_local_engine():
+    """The measurement behind the promotion rate the README states (tests/sql/promotion_rate.py), on a small size."""
+    from tests.sql.promotion_rate import measure
+
+    result = measure(seekers=300, jobs=120, interactions=2_000, top_k=5)
+    assert result["pairs"] > 300 * 5
+    assert result["recommendations"] == 300 * 5
+
+
+@pytest.mark.parametrize("name", ["create_model", "bring_your_own_model"])
+def test_every_model_is_created_in_the_schema_so_its_function_is_too(name):
+    """The inference function is created in the model's schema: an unqualified model name would put model and
+    function wherever the caller's search_path points, and the lifecycle calls ${schema}.${function_name}."""
+    (statement,) = templates.statements(rendered(name))
+    assert re.match(r"CREATE MODEL jobmatch\.\w+\s", statement)
+    assert "jobmatch." not in statement.split("FUNCTION ", 1)[1].split()[0]  # FUNCTION takes a bare name

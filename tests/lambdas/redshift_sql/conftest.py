@@ -25,6 +25,10 @@ class FakeRunner:
         self.batches.append(statements)
         return {"Status": "FINISHED"}
 
+    def submit_batch(self, statements):
+        self.batches.append(statements)
+        return "batch-1"
+
     def status(self, statement_id):
         if self.status_error:
             raise self.status_error

@@ -10,6 +10,7 @@ ENVIRONMENT = {
     "SCHEMA": "jobmatch",
     "MODEL_PREFIX": "job_match",
     "ANALYST_ROLE": "analyst",
+    "ML_ROLE": "ml_developer",
     "MODEL_BUCKET": "ml-bucket",
     "KMS_KEY_ARN": "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9",
     "MAX_RUNTIME_SECONDS": "5400",
@@ -153,19 +154,112 @@ def test_evaluate_without_a_serving_version_has_no_serving_key(fake_runner):
 def test_promote_switches_view_registry_and_recommendations_in_one_transaction(fake_runner):
     """One BatchExecuteStatement is one transaction: a failing recommendation query rolls the promotion back."""
     runner = fake_runner()
-    lifecycle.promote(runner, SETTINGS, {"model_name": "job_match_v1", "function_name": "predict_job_match_v1"})
+    result = lifecycle.promote(
+        runner, SETTINGS, {"model_name": "job_match_v1", "function_name": "predict_job_match_v1"}
+    )
     (batch,) = runner.batches
-    assert runner.ran == []  # nothing outside the transaction
+    assert all(sql.startswith("SELECT") for sql, _ in runner.ran)  # nothing written outside the transaction
     assert 1 <= len(batch) <= 40
     assert batch[0].startswith("CREATE OR REPLACE VIEW jobmatch.job_match_scores")
     assert "jobmatch.predict_job_match_v1(" in batch[0]
-    assert batch[3:5] == [
+    assert batch[1:4] == [
+        "GRANT EXECUTE ON MODEL jobmatch.job_match_v1 TO ROLE analyst",
+        "GRANT EXECUTE ON MODEL jobmatch.job_match_v1 TO ROLE ml_developer",
+        "GRANT SELECT ON jobmatch.job_match_scores TO ROLE analyst",
+    ]
+    assert batch[4:6] == [
         "UPDATE jobmatch.model_registry SET status = 'retired', decided_at = GETDATE() WHERE status = 'serving'",
         "UPDATE jobmatch.model_registry SET status = 'serving', decided_at = GETDATE() WHERE model_name = 'job_match_v1'",
     ]
-    assert batch[5] == "DELETE FROM jobmatch.recommendations"
-    assert batch[6].startswith("INSERT INTO jobmatch.recommendations") and "<= 10" in batch[6]
-    assert len(batch) == 7
+    assert batch[6] == "DELETE FROM jobmatch.recommendations"
+    assert batch[7].startswith("INSERT INTO jobmatch.recommendations") and "<= 10" in batch[7]
+    assert len(batch) == 8
+    # Submitted, not waited for: the state machine polls the statement (scoring a catalogue outlasts a Lambda).
+    assert result == {"statement_id": "batch-1", "serving": "job_match_v1"}
+
+
+@pytest.mark.parametrize(
+    ("owner", "taken_over"), [("IAMR:lifecycle-new", False), ("IAMR:lifecycle-old", True), ("admin", True)]
+)
+def test_promote_takes_over_a_serving_view_another_user_owns(fake_runner, owner, taken_over):
+    """Objects belong to the database user IAMR:<role>; after the lifecycle's IAM role is replaced, only a view this
+    user owns can be granted on (GRANT usage notes), so it is dropped and created again in the same transaction."""
+    runner = fake_runner(answers=[("pg_class", [{"owner": owner, "caller": "IAMR:lifecycle-new"}])])
+    result = lifecycle.promote(
+        runner, SETTINGS, {"model_name": "job_match_v2", "function_name": "predict_job_match_v2"}
+    )
+    (batch,) = runner.batches
+    assert (batch[0] == "DROP VIEW jobmatch.job_match_scores") is taken_over
+    assert batch[1 if taken_over else 0].startswith("CREATE OR REPLACE VIEW jobmatch.job_match_scores")
+    assert ("view_taken_over_from" in result) is taken_over
+
+
+def test_the_ml_role_may_drop_what_an_earlier_lifecycle_identity_owns():
+    """Cleanup, abandoned versions and the view take-over drop objects another database user may own: the ml role
+    holds the DROP MODEL and DROP VIEW system permissions (RBAC system permissions)."""
+    import templates
+
+    grants = templates.statements(
+        templates.render(templates.load("03_grants"), schema="jobmatch", ml_role="ml_developer", analyst_role="a")
+    )
+    assert "GRANT DROP MODEL TO ROLE ml_developer" in grants
+    assert "GRANT DROP VIEW TO ROLE ml_developer" in grants
+
+
+def test_a_refresh_drops_and_marks_versions_abandoned_before_the_window(fake_runner):
+    """An execution that timed out or was aborted leaves its version 'training' and its model in place."""
+    runner = fake_runner(
+        answers=[
+            ("created_at <= CAST", [{"model_name": "job_match_v20261001030000"}]),
+            ("COUNT(*)", [{"training_rows": 1000}]),
+        ]
+    )
+    now = datetime(2026, 11, 1, 3, 0, 5, tzinfo=timezone.utc)
+    result = lifecycle.start_training(runner, SETTINGS, {}, now=lambda: now)
+    assert result["abandoned"] == ["job_match_v20261001030000"]
+    statements = [sql for sql, _ in runner.ran]
+    drop = statements.index("DROP MODEL IF EXISTS jobmatch.job_match_v20261001030000")
+    mark = next(
+        i
+        for i, (sql, p) in enumerate(runner.ran)
+        if p == {"status": "abandoned", "model_name": "job_match_v20261001030000"}
+    )
+    guard = next(i for i, sql in enumerate(statements) if "created_at > CAST" in sql)
+    assert drop < mark < guard
+    assert runner.ran[drop - 1][1] == {"since": "2026-10-31 21:30:05"}
+
+
+@pytest.mark.parametrize(
+    ("rows", "reason"),
+    [
+        (
+            [{"Key": "Model State", "Value": "FAILED"}, {"Key": "Reason", "Value": "ClientError: no access"}],
+            "ClientError: no access",
+        ),
+        ([{"Key": "Failure Reason", "Value": "Training job failed: OOM"}], "Training job failed: OOM"),
+        ([{"key": "Error message", "value": "S3 bucket not found"}], "S3 bucket not found"),
+        ([{"Key": "Model State", "Value": "SOMETHING NEW"}], "SOMETHING NEW"),
+        (
+            [{"Key": "Training Job Status", "Value": "Stopped"}],
+            "SHOW MODEL gave no reason; its rows: training job status=Stopped",
+        ),
+    ],
+)
+def test_a_failure_reason_is_matched_defensively_and_reported_raw(fake_runner, rows, reason):
+    runner = fake_runner(answers=[("SHOW MODEL", rows)])
+    assert lifecycle.describe_failure(runner, SETTINGS, {"model_name": "job_match_v1"})["reason"] == reason
+
+
+@pytest.mark.parametrize(
+    ("model_state", "state"),
+    [("Model is Ready", "READY"), ("Training Failed", "FAILED"), ("Internal error", "FAILED"), ("Waiting", "TRAINING")],
+)
+def test_model_states_the_guide_does_not_list_are_matched_defensively(fake_runner, model_state, state):
+    runner = fake_runner(answers=[("svv_ml_model_info", [{"model_state": model_state + PAD}])])
+    result = lifecycle.check_model(
+        runner, SETTINGS, {"model_name": "job_match_v1", "started_at": 0.0}, now=lambda: 60.0
+    )
+    assert result == {"state": state, "model_state": model_state}
 
 
 def test_cleanup_keeps_the_serving_version_and_the_newest_others(fake_runner):

@@ -42,6 +42,7 @@ def expect_query(stubber, statement_id, columns, records, parameters=None):
 
 
 def test_start_training_through_the_handler_names_the_version_by_the_utc_time_it_records(data_api):
+    expect_query(data_api, "abandoned", ["model_name"], [], parameters=ANY)
     expect_query(data_api, "guard", ["model_name"], [], parameters=ANY)
     data_api.add_response("execute_statement", {"Id": "count"}, {**TARGET, "Sql": ANY})
     data_api.add_response(
@@ -61,6 +62,7 @@ def test_start_training_through_the_handler_names_the_version_by_the_utc_time_it
     started = datetime.fromtimestamp(result["started_at"], timezone.utc)
     assert result["model_name"] == f"job_match_v{started:%Y%m%d%H%M%S}"
     assert result["statement_id"] == "create" and result["max_cells"] == 1800
+    assert result["abandoned"] == []
 
 
 @pytest.mark.parametrize(("age", "state"), [(60, "TRAINING"), (DEADLINE + 120, "FAILED")])
