@@ -209,7 +209,7 @@ def deploy(aws: Clients, settings: Settings, event: Mapping[str, Any]) -> dict[s
         if endpoint is not None and result["action"] == "busy":
             busy = _describe_endpoint(sagemaker, settings.endpoint_name) or endpoint
             result = _queue(aws, settings, busy, package_arn, package["ModelPackageVersion"])
-    _mark_deployed(sagemaker, package_arn)
+    _mark_deployed(sagemaker, {**package, "ModelPackageArn": package_arn})
     return result
 
 
@@ -446,8 +446,11 @@ def _is_marked(package: Mapping[str, Any]) -> bool:
     return bool((package.get("CustomerMetadataProperties") or {}).get(DEPLOYED_MARK) == "true")
 
 
-def _mark_deployed(sagemaker: Client, package_arn: str) -> None:
-    sagemaker.update_model_package(ModelPackageArn=package_arn, CustomerMetadataProperties={DEPLOYED_MARK: "true"})
+def _mark_deployed(sagemaker: Client, package: Mapping[str, Any]) -> None:
+    """The package's other properties are sent along: the reference does not say whether the map is merged or
+    replaced, and either way they stay."""
+    properties = {**(package.get("CustomerMetadataProperties") or {}), DEPLOYED_MARK: "true"}
+    sagemaker.update_model_package(ModelPackageArn=package["ModelPackageArn"], CustomerMetadataProperties=properties)
 
 
 def _unmark(sagemaker: Client, package_arn: str) -> None:
