@@ -456,12 +456,20 @@ class ChurnEndpoint(Construct):
     ) -> None:
         role = cast(iam.IRole, self.deployer.role)  # a Function given no role creates one
         statements = [
-            # The deployed mark is a CustomerMetadataProperties key the deployer writes with UpdateModelPackage
-            # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_UpdateModelPackage.html).
             iam.PolicyStatement(
                 sid="ReadApprovedPackages",
-                actions=["sagemaker:DescribeModelPackage", "sagemaker:UpdateModelPackage"],
+                actions=["sagemaker:DescribeModelPackage"],
                 resources=[f"{arn}:model-package/{group_name}/*"],
+            ),
+            # The deployed mark is a CustomerMetadataProperties key the deployer writes with UpdateModelPackage
+            # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_UpdateModelPackage.html). It may not
+            # change an approval: sagemaker:ModelApprovalStatus is a condition key of UpdateModelPackage (Service
+            # Authorization Reference, list_amazonsagemaker.html), and Null keeps requests that set it out.
+            iam.PolicyStatement(
+                sid="MarkDeployedPackages",
+                actions=["sagemaker:UpdateModelPackage"],
+                resources=[f"{arn}:model-package/{group_name}/*"],
+                conditions={"Null": {"sagemaker:ModelApprovalStatus": "true"}},
             ),
             # DescribeStacks takes the stack ARN (Service Authorization Reference, list_awscloudformation.html).
             iam.PolicyStatement(
@@ -617,8 +625,8 @@ class ChurnEndpoint(Construct):
             grant_create_grant_for_aws_resources(key, role)
         acknowledge(
             role,
-            "Names scope every SageMaker resource to this endpoint (<endpoint>-v<N> models and configs) and this "
-            "model group; List* and Application Auto Scaling calls have no resource type (scaling is limited to "
+            "Names scope every SageMaker resource to this endpoint (<endpoint>-v<N> models and configs), this "
+            "model group (metadata only, never an approval) and the training pipeline's executions; List* and Application Auto Scaling calls have no resource type (scaling is limited to "
             "the sagemaker namespace); target-tracking alarms are limited to this endpoint's; KMS action wildcards "
             "come from the CDK grant to send to the encrypted dead-letter queue.",
             "AwsSolutions-IAM5[Resource::*]",

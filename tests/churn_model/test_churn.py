@@ -536,8 +536,10 @@ def test_deployer_can_list_packages_describe_scaling_read_the_rollback_alarm_and
         resources = json.dumps([s["Resource"] for s in _granting(statements, action)])
         # Issue 31: tags on a versioned package are its group's; the deployed mark is package metadata.
         assert ":model-package/" not in resources and ":endpoint/churn-endpoint" in resources, action
-    resources = json.dumps([s["Resource"] for s in _granting(statements, "sagemaker:UpdateModelPackage")])
-    assert ":model-package/churn-models/*" in resources
+    (mark,) = _granting(statements, "sagemaker:UpdateModelPackage")
+    assert ":model-package/churn-models/*" in json.dumps(mark["Resource"])
+    # The deployer writes its mark; approving or rejecting stays with people.
+    assert mark["Condition"] == {"Null": {"sagemaker:ModelApprovalStatus": "true"}}
 
 
 # The deployer's environment that names things rather than configures the endpoint's fleet and captures.
