@@ -43,7 +43,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping
 
 # A boto3 client: boto3 carries no types, and the handler imports it only at run time.
@@ -717,6 +717,7 @@ def on_stack_event(aws: Clients, settings: Settings, event: Mapping[str, Any]) -
     if request != "Delete":
         if "SettingsAction" in (event.get("Data") or {}):
             return {"PhysicalResourceId": physical_id, "IsComplete": True}
+        settings = _from_properties(settings, event.get("ResourceProperties", {}).get("EndpointSettings") or {})
         applied = apply_settings(aws, settings)
         if applied["action"] == "unchanged":  # scaling settings are not in the config: register them now
             applied = {**applied, "scaling": _rescale(aws, settings)}
@@ -725,6 +726,23 @@ def on_stack_event(aws: Clients, settings: Settings, event: Mapping[str, Any]) -
     step = teardown(aws.sagemaker, aws.autoscaling, settings)
     print(step)
     return {"PhysicalResourceId": physical_id, "IsComplete": step["action"] == "deleted"}
+
+
+def _from_properties(settings: Settings, properties: Mapping[str, str]) -> Settings:
+    """The endpoint settings the stack event carries (the same names as the environment's). They, not the
+    environment, are what this event asks for: in a rolled-back stack update CloudFormation sends the resource its
+    old properties before it restores the function's old environment (the resource depends on the function)."""
+    return replace(
+        settings,
+        instance_type=properties.get("INSTANCE_TYPE", settings.instance_type),
+        instance_count=int(properties.get("INSTANCE_COUNT", settings.instance_count)),
+        max_instances=int(properties.get("MAX_INSTANCES", settings.max_instances)),
+        invocations_per_instance=int(properties.get("INVOCATIONS_PER_INSTANCE", settings.invocations_per_instance)),
+        capture_uri=properties.get("CAPTURE_URI", settings.capture_uri),
+        capture_percent=int(properties.get("CAPTURE_PERCENT", settings.capture_percent)),
+        capture_key_arn=properties.get("CAPTURE_KEY_ARN", settings.capture_key_arn),
+        volume_key_arn=properties.get("VOLUME_KEY_ARN", settings.volume_key_arn),
+    )
 
 
 def on_kit_action(aws: Clients, settings: Settings, event: Mapping[str, Any]) -> dict[str, Any]:

@@ -437,6 +437,22 @@ def test_a_changed_setting_rolls_out_to_the_running_endpoint(change):
     assert len(sagemaker.updates) == 1
 
 
+def test_the_settings_of_the_stack_event_are_applied_not_the_environments():
+    """In a rolled-back update CloudFormation sends the resource its old properties while the function still has the
+    new environment: the event's properties are what is asked for."""
+    sagemaker, autoscaling = serving()
+    event = {
+        "RequestType": "Update",
+        "PhysicalResourceId": f"{ENDPOINT}-teardown",
+        "ResourceProperties": {
+            "EndpointSettings": {"CAPTURE_URI": "s3://old-bucket/captures", "CAPTURE_PERCENT": "50"}
+        },
+    }
+    assert deployer.dispatch(event, SCALED, sagemaker, autoscaling)["Data"] == {"SettingsAction": "updated"}
+    capture = sagemaker.configs[sagemaker.updates[-1]["EndpointConfigName"]]["DataCaptureConfig"]
+    assert (capture["DestinationS3Uri"], capture["InitialSamplingPercentage"]) == ("s3://old-bucket/captures", 50)
+
+
 def test_a_new_instance_count_rolls_out_without_scaling_and_moves_the_minimum_with_it():
     fixed = dataclasses.replace(SCALED, max_instances=2)
     sagemaker, autoscaling = serving(fixed)
