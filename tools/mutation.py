@@ -36,6 +36,7 @@ MODULES: dict[str, list[str]] = {
     "lambdas/churn_endpoint/deployer.py": [
         "tests/lambdas/churn_endpoint/test_deployer.py",
         "tests/lambdas/churn_endpoint/test_deployer_effects.py",
+        "tests/lambdas/churn_endpoint/test_deployer_states.py",
     ],
     "lambdas/churn_endpoint/idle_guard.py": [
         "tests/lambdas/churn_endpoint/test_idle_guard.py",

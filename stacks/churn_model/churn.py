@@ -77,8 +77,12 @@ class ChurnModel(Construct):
             capture_prefix=capture_prefix,
             capture_key=capture_key or self.key,
             endpoint_name=endpoint_name,
+            pipeline_name=pipeline_name,
         )
         self.endpoint.node.add_dependency(self.training.model_package_group)
+        # Deleted after the endpoint's teardown, which stops its running executions first (DeletePipeline refuses a
+        # pipeline with running executions: https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DeletePipeline.html).
+        self.training.pipeline.node.add_dependency(self.endpoint.teardown)
         self.notebook = None
         if settings.churn_notebook:
             self.notebook = SageMakerSparkNotebook(

@@ -38,10 +38,13 @@ class ChurnEndpoint(Construct):
 
     Props: `model_package_group_name`; `artifacts_bucket` (model artifacts); `capture_bucket` and
     `capture_prefix` (where Data Capture writes: the model-quality job's input) with `capture_key` (the key that
-    bucket uses); `endpoint_name` ("churn-endpoint"). Sizes come from the profile's `churn_endpoint_*` settings;
+    bucket uses); `endpoint_name` ("churn-endpoint"); `pipeline_name` (None: the training pipeline whose running
+    executions the stack's deletion stops first; the pipeline must depend on `teardown` so it is deleted after it).
+    Sizes come from the profile's `churn_endpoint_*` settings;
     `churn_idle_hours` > 0 adds the idle guard. Exposes `model_role`, `deployer`, `approval_rule`, `error_alarm`,
     `deploy_failed_alarm`,
-    `topic`, `dead_letters`, `idle_guard` (None when off), `capture_uri`.
+    `topic`, `dead_letters`, `idle_guard` (None when off), `capture_uri`, `teardown` (the custom resource that
+    applies changed endpoint settings to the running endpoint and deletes it with the stack).
     """
 
     def __init__(
@@ -57,6 +60,7 @@ class ChurnEndpoint(Construct):
         capture_prefix: str,
         capture_key: kms.IKey,
         endpoint_name: str = "churn-endpoint",
+        pipeline_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         arn = f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}"
@@ -154,6 +158,18 @@ class ChurnEndpoint(Construct):
             "only move the same failed events once more.",
             "sqs_dlq_check",
         )
+        # What the endpoint's configs are made of: the deployer's environment and the properties of the endpoint's
+        # custom resource, so a changed value sends it an Update that rolls the value out to the running endpoint.
+        endpoint_settings = {
+            "INSTANCE_TYPE": settings.churn_endpoint_instance_type,
+            "INSTANCE_COUNT": str(settings.churn_endpoint_instance_count),
+            "MAX_INSTANCES": str(settings.churn_endpoint_max_instances),
+            "INVOCATIONS_PER_INSTANCE": str(settings.churn_invocations_per_instance),
+            "CAPTURE_URI": self.capture_uri,
+            "CAPTURE_PERCENT": str(settings.churn_capture_percent),
+            "CAPTURE_KEY_ARN": capture_key.key_arn,
+            "VOLUME_KEY_ARN": encryption_key.key_arn,
+        }
         self.deployer = KitFunction(
             self,
             "DeployerFunction",
@@ -169,24 +185,22 @@ class ChurnEndpoint(Construct):
                 "VARIANT_NAME": VARIANT_NAME,
                 "MODEL_PACKAGE_GROUP": model_package_group_name,
                 "MODEL_ROLE_ARN": self.model_role.role_arn,
-                "INSTANCE_TYPE": settings.churn_endpoint_instance_type,
-                "INSTANCE_COUNT": str(settings.churn_endpoint_instance_count),
-                "MAX_INSTANCES": str(settings.churn_endpoint_max_instances),
-                "INVOCATIONS_PER_INSTANCE": str(settings.churn_invocations_per_instance),
-                "CAPTURE_URI": self.capture_uri,
-                "CAPTURE_PERCENT": str(settings.churn_capture_percent),
-                "CAPTURE_KEY_ARN": capture_key.key_arn,
-                "VOLUME_KEY_ARN": encryption_key.key_arn,
+                **endpoint_settings,
                 "ROLLBACK_ALARM": self.error_alarm.alarm_name,
                 "DELETE_MODEL_PACKAGES": "false" if settings.common.retain_data else "true",
                 "TOPIC_ARN": self.topic.topic_arn,
+                # The deployer creates no endpoint while this stack is being deleted.
+                "STACK_ID": Stack.of(self).stack_id,
+                **({"PIPELINE_NAME": pipeline_name} if pipeline_name else {}),
             },
         )
         # Notices of a rolled-back update and of a queued package that was rejected (its role: Publish and the key).
         self.topic.grant_publish(self.deployer)
         # Lambda sends failed asynchronous events to the queue with the function's role: SendMessage and the key.
         dead_letters.grant_send_messages(self.deployer)
-        self._grant_deployer(settings, arn, endpoint_name, model_package_group_name, encryption_key, capture_key)
+        self._grant_deployer(
+            settings, arn, endpoint_name, model_package_group_name, encryption_key, capture_key, pipeline_name
+        )
         self.deploy_failed_alarm = cloudwatch.Alarm(
             self,
             "DeployFailedAlarm",
@@ -319,11 +333,15 @@ class ChurnEndpoint(Construct):
                     "CDK-managed Provider framework function: it relays the deployer's "
                     "teardown answer to CloudFormation, which records any failure on the stack.",
                 )
-        teardown = CustomResource(
+        # Its properties are the endpoint settings: a changed one sends an Update, which the deployer applies to the
+        # running endpoint (a new config, then UpdateEndpoint). The logical id stays: a new one would replace the
+        # resource, and the old one's Delete would tear the endpoint down.
+        self.teardown = teardown = CustomResource(
             self,
             "EndpointTeardown",
             service_token=provider.service_token,
             resource_type="Custom::ChurnEndpointTeardown",
+            properties={"EndpointSettings": endpoint_settings},
         )
         teardown.node.add_dependency(self.deployer)
         # The endpoint's log group, which SageMaker would create on first start with no expiry and no key, and
@@ -434,18 +452,28 @@ class ChurnEndpoint(Construct):
         group_name: str,
         encryption_key: DataKey,
         capture_key: kms.IKey,
+        pipeline_name: str | None,
     ) -> None:
         role = cast(iam.IRole, self.deployer.role)  # a Function given no role creates one
         statements = [
             iam.PolicyStatement(
                 sid="ReadApprovedPackages",
-                actions=[
-                    "sagemaker:DescribeModelPackage",
-                    "sagemaker:ListTags",
-                    "sagemaker:AddTags",
-                    "sagemaker:DeleteTags",
-                ],
+                actions=["sagemaker:DescribeModelPackage"],
                 resources=[f"{arn}:model-package/{group_name}/*"],
+            ),
+            # The deployed mark is a CustomerMetadataProperties key the deployer writes with UpdateModelPackage
+            # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_UpdateModelPackage.html). It may not
+            # change an approval: sagemaker:ModelApprovalStatus is a condition key of UpdateModelPackage (Service
+            # Authorization Reference, list_amazonsagemaker.html), and Null keeps requests that set it out.
+            iam.PolicyStatement(
+                sid="MarkDeployedPackages",
+                actions=["sagemaker:UpdateModelPackage"],
+                resources=[f"{arn}:model-package/{group_name}/*"],
+                conditions={"Null": {"sagemaker:ModelApprovalStatus": "true"}},
+            ),
+            # DescribeStacks takes the stack ARN (Service Authorization Reference, list_awscloudformation.html).
+            iam.PolicyStatement(
+                sid="ReadOwnStack", actions=["cloudformation:DescribeStacks"], resources=[Stack.of(self).stack_id]
             ),
             iam.PolicyStatement(
                 sid="ManageEndpoint",
@@ -487,6 +515,16 @@ class ChurnEndpoint(Construct):
                 conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
             ),
         ]
+        if pipeline_name:
+            # Teardown stops the pipeline's running executions (DeletePipeline refuses it otherwise); resource types
+            # pipeline and pipeline-execution (Service Authorization Reference, list_amazonsagemaker.html).
+            statements.append(
+                iam.PolicyStatement(
+                    sid="StopTrainingRuns",
+                    actions=["sagemaker:ListPipelineExecutions", "sagemaker:StopPipelineExecution"],
+                    resources=[f"{arn}:pipeline/{pipeline_name}", f"{arn}:pipeline/{pipeline_name}/execution/*"],
+                )
+            )
         if not settings.common.retain_data:
             # List* calls have no resource type (service authorization reference, SageMaker): "*" or denied.
             statements += [
@@ -587,8 +625,8 @@ class ChurnEndpoint(Construct):
             grant_create_grant_for_aws_resources(key, role)
         acknowledge(
             role,
-            "Names scope every SageMaker resource to this endpoint (<endpoint>-v<N> models and configs) and this "
-            "model group; List* and Application Auto Scaling calls have no resource type (scaling is limited to "
+            "Names scope every SageMaker resource to this endpoint (<endpoint>-v<N> models and configs), this "
+            "model group (metadata only, never an approval) and the training pipeline's executions; List* and Application Auto Scaling calls have no resource type (scaling is limited to "
             "the sagemaker namespace); target-tracking alarms are limited to this endpoint's; KMS action wildcards "
             "come from the CDK grant to send to the encrypted dead-letter queue.",
             "AwsSolutions-IAM5[Resource::*]",
@@ -597,4 +635,12 @@ class ChurnEndpoint(Construct):
             f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:model/{endpoint_name}-v*]",
             f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:endpoint-config/{endpoint_name}-v*]",
             *scaling_findings,
+            *(
+                [
+                    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:"
+                    f"pipeline/{pipeline_name}/execution/*]"
+                ]
+                if pipeline_name
+                else []
+            ),
         )

@@ -534,7 +534,66 @@ def test_deployer_can_list_packages_describe_scaling_read_the_rollback_alarm_and
     assert bool(weights) == scaling
     for action in ("sagemaker:ListTags", "sagemaker:AddTags", "sagemaker:DeleteTags"):
         resources = json.dumps([s["Resource"] for s in _granting(statements, action)])
-        assert ":model-package/churn-models/*" in resources and ":endpoint/churn-endpoint" in resources, action
+        # Issue 31: tags on a versioned package are its group's; the deployed mark is package metadata.
+        assert ":model-package/" not in resources and ":endpoint/churn-endpoint" in resources, action
+    (mark,) = _granting(statements, "sagemaker:UpdateModelPackage")
+    assert ":model-package/churn-models/*" in json.dumps(mark["Resource"])
+    # The deployer writes its mark; approving or rejecting stays with people.
+    assert mark["Condition"] == {"Null": {"sagemaker:ModelApprovalStatus": "true"}}
+
+
+# The deployer's environment that names things rather than configures the endpoint's fleet and captures.
+IDENTITY_ENV = {
+    "ENDPOINT_NAME",
+    "VARIANT_NAME",
+    "MODEL_PACKAGE_GROUP",
+    "MODEL_ROLE_ARN",
+    "ROLLBACK_ALARM",
+    "DELETE_MODEL_PACKAGES",
+    "TOPIC_ARN",
+    "STACK_ID",
+    "PIPELINE_NAME",
+}
+
+
+def test_every_endpoint_setting_is_a_property_of_the_endpoint_resource_so_a_change_reaches_the_endpoint(churn):
+    """Issue 29 item 5: a setting only in the deployer's environment never reached the running endpoint. Each one is
+    also a property of the custom resource, whose Update the deployer applies (a new config, UpdateEndpoint)."""
+    template, _ = churn
+    function = next(
+        f["Properties"]
+        for f in template.find_resources("AWS::Lambda::Function").values()
+        if f["Properties"].get("Handler") == "deployer.handler"
+    )
+    env = function["Environment"]["Variables"]
+    (resource,) = template.find_resources("Custom::ChurnEndpointTeardown").values()
+    properties = resource["Properties"].get("EndpointSettings", {})
+    settings = {name: value for name, value in env.items() if name not in IDENTITY_ENV}
+    assert {"INSTANCE_TYPE", "INSTANCE_COUNT", "CAPTURE_URI", "CAPTURE_PERCENT", "CAPTURE_KEY_ARN"} <= set(settings)
+    assert properties == settings
+
+
+def test_the_pipeline_is_deleted_after_the_teardown_stopped_its_runs(churn):
+    """Issue 29: DeletePipeline refuses a pipeline with running executions, and a run could still register a model
+    that the deployer would deploy. The teardown stops the runs (the deployer may, on this pipeline only), the
+    pipeline goes after it, and the deployer reads its stack's status before it creates an endpoint."""
+    template, _ = churn
+    ((pipeline_id, pipeline),) = template.find_resources("AWS::SageMaker::Pipeline").items()
+    ((teardown_id, _),) = template.find_resources("Custom::ChurnEndpointTeardown").items()
+    assert teardown_id in pipeline["DependsOn"]
+    function = next(
+        f["Properties"]
+        for f in template.find_resources("AWS::Lambda::Function").values()
+        if f["Properties"].get("Handler") == "deployer.handler"
+    )
+    env = function["Environment"]["Variables"]
+    assert env["PIPELINE_NAME"] == pipeline["Properties"]["PipelineName"]
+    assert env["STACK_ID"] == {"Ref": "AWS::StackId"}
+    statements = _statements(template, "deployer.handler")
+    for action in ("sagemaker:ListPipelineExecutions", "sagemaker:StopPipelineExecution"):
+        resources = json.dumps([s["Resource"] for s in _granting(statements, action)])
+        assert f":pipeline/{env['PIPELINE_NAME']}" in resources, action
+    assert [s["Resource"] for s in _granting(statements, "cloudformation:DescribeStacks")] == [{"Ref": "AWS::StackId"}]
 
 
 def test_idle_guard_follows_the_profile_and_reads_invocations_deletes_and_notifies(churn):

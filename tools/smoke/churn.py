@@ -102,27 +102,38 @@ def run_churn(
     else:
         run.skip("endpoint created", f"{endpoint_name} existed before the smoke test; it is updated, not deleted")
 
-    config_name = f"{endpoint_name}-v{package['ModelPackageVersion']}"
+    # The deployer names a version's model <endpoint>-v<N> and its configs <model>-<settings digest>-<count>.
+    model_name = f"{endpoint_name}-v{package['ModelPackageVersion']}"
 
     def in_service() -> dict | None:
         endpoint = _describe_endpoint(sagemaker, endpoint_name)
-        if endpoint is None or endpoint["EndpointConfigName"] != config_name:
+        if endpoint is None or not endpoint["EndpointConfigName"].startswith(f"{model_name}-"):
             return None
         if endpoint["EndpointStatus"] == "Failed":
             raise StepFailed(f"endpoint {endpoint_name} failed: {endpoint.get('FailureReason', '')}")
         return endpoint if endpoint["EndpointStatus"] == "InService" else None
 
-    run.step(
+    served = run.step(
         "endpoint in service",
         lambda: wait_for(
             in_service,
-            what=f"endpoint {endpoint_name} with {config_name}",
+            what=f"endpoint {endpoint_name} with model {model_name}",
             timeout=settings.endpoint_timeout,
             interval=settings.endpoint_poll,
             clock=run.clock,
         ),
-        lambda e: f"{endpoint_name} serves {config_name}",
+        lambda e: f"{endpoint_name} serves {e['EndpointConfigName']}",
     )
+    config_name = served["EndpointConfigName"]
+    run.step("deployed mark on the package", lambda: _deployed_mark(sagemaker, package["ModelPackageArn"]), lambda t: t)
+    if endpoint_before is None:
+        run.skip("update kept the instance count", "the endpoint was created by this run: there was no update")
+    else:
+        run.step(
+            "update kept the instance count",
+            lambda: _kept_count(sagemaker, endpoint_before, config_name),
+            lambda text: text,
+        )
 
     inference_id = f"kit-smoke-{uuid.uuid4().hex}"
     invoked_at = run.clock.wall()
@@ -178,6 +189,37 @@ def _describe_endpoint(sagemaker: Any, name: str) -> dict | None:
         if "Could not find endpoint" in str(error):
             return None
         raise
+
+
+# The deployer's mark of a deployed approval: a CustomerMetadataProperties key of the package version
+# (lambdas/churn_endpoint/deployer.py, DEPLOYED_MARK; UpdateModelPackage/DescribeModelPackage:
+# https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DescribeModelPackage.html).
+DEPLOYED_MARK = "kit:deployed-approval"
+
+
+def _deployed_mark(sagemaker: Any, package_arn: str) -> str:
+    """The deployer marked the package it deployed where DescribeModelPackage returns it."""
+    package = sagemaker.describe_model_package(ModelPackageName=package_arn)
+    value = (package.get("CustomerMetadataProperties") or {}).get(DEPLOYED_MARK)
+    if value != "true":
+        raise StepFailed(f"model package {package_arn} carries no {DEPLOYED_MARK} mark (CustomerMetadataProperties)")
+    return f"{DEPLOYED_MARK}=true on version {package['ModelPackageVersion']}"
+
+
+def _kept_count(sagemaker: Any, before: dict, config_name: str) -> str:
+    """The new config starts with the instance count the variant had before the update (what auto scaling had
+    reached), so a deployment does not shrink the fleet (issue 31)."""
+    desired = next(
+        (int(v["DesiredInstanceCount"]) for v in before.get("ProductionVariants", []) if v["VariantName"] == VARIANT),
+        None,
+    )
+    variant = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)["ProductionVariants"][0]
+    if desired is not None and variant["InitialInstanceCount"] != desired:
+        raise StepFailed(
+            f"{config_name} starts with {variant['InitialInstanceCount']} instance(s); "
+            f"the variant had {desired} before the update"
+        )
+    return f"{variant['InitialInstanceCount']} instance(s) before and after"
 
 
 def _succeeded(sagemaker: Any, execution: dict) -> list[dict]:

@@ -37,40 +37,46 @@ SETTINGS = deployer.Settings.from_env(ENV)
 
 
 class UpdateRecorder:
-    """moto 5.2 does not implement UpdateEndpoint, nor tags on versioned model packages: record updates, keep
-    package tags here, pass everything else to moto."""
+    """moto 5.2 does not implement UpdateEndpoint: record updates, pass everything else to moto. Its
+    UpdateModelPackage sets every field it is not given to None (approval status, metadata) and fails on a removal
+    alone: here a request changes only the fields it names, as the API's optional members say."""
 
-    def __init__(self, client, package_tags=None):
+    def __init__(self, client):
         self._client = client
         self.updates = []
-        self.package_tags = {} if package_tags is None else package_tags
 
     def update_endpoint(self, **request):
         self.updates.append(request)
+
+    def update_model_package(self, ModelPackageArn, **request):
+        current = self._client.describe_model_package(ModelPackageName=ModelPackageArn)
+        metadata = {**current.get("CustomerMetadataProperties", {}), **request.get("CustomerMetadataProperties", {})}
+        for key in request.get("CustomerMetadataPropertiesToRemove", []):
+            metadata.pop(key, None)
+        return self._client.update_model_package(
+            ModelPackageArn=ModelPackageArn,
+            ModelApprovalStatus=request.get("ModelApprovalStatus", current["ModelApprovalStatus"]),
+            CustomerMetadataProperties=metadata,
+        )
 
     def describe_endpoint(self, **request):
         """The endpoint as the recorded updates left it."""
         endpoint = self._client.describe_endpoint(**request)
         return {**endpoint, "EndpointConfigName": self.updates[-1]["EndpointConfigName"]} if self.updates else endpoint
 
-    def add_tags(self, ResourceArn, Tags):
-        if ":model-package/" not in ResourceArn:
-            return self._client.add_tags(ResourceArn=ResourceArn, Tags=Tags)
-        self.package_tags.setdefault(ResourceArn, {}).update({t["Key"]: t["Value"] for t in Tags})
-
-    def delete_tags(self, ResourceArn, TagKeys):
-        if ":model-package/" not in ResourceArn:
-            return self._client.delete_tags(ResourceArn=ResourceArn, TagKeys=TagKeys)
-        for key in TagKeys:
-            self.package_tags.get(ResourceArn, {}).pop(key, None)
-
-    def list_tags(self, ResourceArn, **_):
-        if ":model-package/" not in ResourceArn:
-            return self._client.list_tags(ResourceArn=ResourceArn)
-        return {"Tags": [{"Key": k, "Value": v} for k, v in self.package_tags.get(ResourceArn, {}).items()]}
-
     def __getattr__(self, name):
         return getattr(self._client, name)
+
+
+def config_of(version, count=1, settings=None):
+    """The config name of a version: `<endpoint>-v<N>-<digest of the settings>-<count>`."""
+    return deployer.config_name(settings or SETTINGS, f"{ENDPOINT}-v{version}", count)
+
+
+def marked(sagemaker, event):
+    """The package's deployed mark, where the deployer keeps it (the package's CustomerMetadataProperties)."""
+    package = sagemaker.describe_model_package(ModelPackageName=event["detail"]["ModelPackageArn"])
+    return package.get("CustomerMetadataProperties", {}).get("kit:deployed-approval") == "true"
 
 
 @pytest.fixture
@@ -126,8 +132,8 @@ IN_SERVICE = {
 def test_first_approval_creates_the_endpoint_with_data_capture(aws):
     sagemaker, autoscaling = aws
     result = deployer.dispatch(register(sagemaker), SETTINGS, sagemaker, autoscaling)
-    assert result == {"action": "created", "endpoint": ENDPOINT, "config": f"{ENDPOINT}-v1"}
-    config = sagemaker.describe_endpoint_config(EndpointConfigName=f"{ENDPOINT}-v1")
+    assert result == {"action": "created", "endpoint": ENDPOINT, "config": config_of(1)}
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=config_of(1))
     capture = config["DataCaptureConfig"]
     assert capture["DestinationS3Uri"] == "s3://captures/data-capture"
     assert capture["KmsKeyId"] == ENV["CAPTURE_KEY_ARN"]
@@ -143,7 +149,7 @@ def test_first_approval_creates_the_endpoint_with_data_capture(aws):
     )
     model = sagemaker.describe_model(ModelName=f"{ENDPOINT}-v1")
     assert model["ExecutionRoleArn"] == ENV["MODEL_ROLE_ARN"]
-    assert sagemaker.describe_endpoint(EndpointName=ENDPOINT)["EndpointConfigName"] == f"{ENDPOINT}-v1"
+    assert sagemaker.describe_endpoint(EndpointName=ENDPOINT)["EndpointConfigName"] == config_of(1)
     assert sagemaker.updates == []
 
 
@@ -151,14 +157,14 @@ def test_next_approval_updates_blue_green_with_rollback_on_the_error_alarm(aws):
     sagemaker, autoscaling = aws
     deployer.dispatch(register(sagemaker), SETTINGS, sagemaker, autoscaling)
     result = deployer.dispatch(register(sagemaker), SETTINGS, sagemaker, autoscaling)
-    assert result["action"] == "updated" and result["previous_config"] == f"{ENDPOINT}-v1"
+    assert result["action"] == "updated" and result["previous_config"] == config_of(1)
     [update] = sagemaker.updates
-    assert update["EndpointConfigName"] == f"{ENDPOINT}-v2"
+    assert update["EndpointConfigName"] == config_of(2)
     policy = update["DeploymentConfig"]
     assert policy["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]["Type"] == "ALL_AT_ONCE"
     assert policy["AutoRollbackConfiguration"]["Alarms"] == [{"AlarmName": "churn-endpoint-errors"}]
     # The new version's model and config exist before the switch; the old ones stay for rollback.
-    assert sagemaker.describe_endpoint_config(EndpointConfigName=f"{ENDPOINT}-v1")
+    assert sagemaker.describe_endpoint_config(EndpointConfigName=config_of(1))
     assert sagemaker.describe_model(ModelName=f"{ENDPOINT}-v2")
 
 
@@ -179,7 +185,7 @@ def test_editing_an_old_approved_package_does_not_roll_the_endpoint_back(aws):
     # Editing v1's description (still Approved) sends the same event as its approval did.
     result = deployer.dispatch(first, SETTINGS, sagemaker, autoscaling)
     assert result["action"] == "ignored" and "already deployed" in result["reason"]
-    assert [u["EndpointConfigName"] for u in sagemaker.updates] == [f"{ENDPOINT}-v2"]
+    assert [u["EndpointConfigName"] for u in sagemaker.updates] == [config_of(2)]
 
 
 def test_approving_an_old_version_again_rolls_back_deliberately(aws):
@@ -195,7 +201,7 @@ def test_approving_an_old_version_again_rolls_back_deliberately(aws):
     )
     result = deployer.dispatch(set_status(sagemaker, first, "Approved"), SETTINGS, sagemaker, autoscaling)
     assert result["action"] == "updated"
-    assert [u["EndpointConfigName"] for u in sagemaker.updates] == [f"{ENDPOINT}-v2", f"{ENDPOINT}-v1"]
+    assert [u["EndpointConfigName"] for u in sagemaker.updates] == [config_of(2), config_of(1)]
 
 
 def test_a_package_still_in_progress_waits_for_its_completed_event(aws):
@@ -226,16 +232,16 @@ def test_an_approval_during_an_update_waits_for_in_service_and_is_then_deployed(
         def describe_endpoint(self, **request):
             return {**self._client.describe_endpoint(**request), "EndpointStatus": "Updating"}
 
-    busy = Updating(sagemaker._client, sagemaker.package_tags)
+    busy = Updating(sagemaker._client)
     second = register(sagemaker)
     result = deployer.dispatch(second, SETTINGS, busy, autoscaling)
     assert result["action"] == "queued" and busy.updates == []
     assert [m["ModelName"] for m in sagemaker.list_models()["Models"]] == [f"{ENDPOINT}-v1"]
     # In service again: the waiting approval is deployed, once.
     result = deployer.dispatch(IN_SERVICE, SETTINGS, sagemaker, autoscaling)
-    assert result["action"] == "updated" and result["config"] == f"{ENDPOINT}-v2"
+    assert result["action"] == "updated" and result["config"] == config_of(2)
     assert deployer.dispatch(IN_SERVICE, SETTINGS, sagemaker, autoscaling)["action"] == "scaling"
-    assert [u["EndpointConfigName"] for u in sagemaker.updates] == [f"{ENDPOINT}-v2"]
+    assert [u["EndpointConfigName"] for u in sagemaker.updates] == [config_of(2)]
 
 
 def test_an_approval_while_the_endpoint_is_deleted_fails_for_retry_and_is_not_marked(aws):
@@ -248,8 +254,8 @@ def test_an_approval_while_the_endpoint_is_deleted_fails_for_retry_and_is_not_ma
 
     second = register(sagemaker)
     with pytest.raises(deployer.EndpointBusy, match="being deleted"):
-        deployer.dispatch(second, SETTINGS, Deleting(sagemaker._client, sagemaker.package_tags), autoscaling)
-    assert deployer.DEPLOYED_TAG not in sagemaker.package_tags.get(second["detail"]["ModelPackageArn"], {})
+        deployer.dispatch(second, SETTINGS, Deleting(sagemaker._client), autoscaling)
+    assert not marked(sagemaker, second)
     # The retry after the deletion creates the endpoint from this version.
     sagemaker.delete_endpoint(EndpointName=ENDPOINT)
     assert deployer.dispatch(second, SETTINGS, sagemaker, autoscaling)["action"] == "created"
@@ -307,11 +313,13 @@ def test_teardown_deletes_what_deploy_created(aws):
         client,
         autoscaling,
     )
-    for request in ("Create", "Update"):
+    for request in ("Create", "Update"):  # today's settings are what the endpoint runs: nothing to change
         assert deployer.dispatch(stack_event(request), SETTINGS, client, autoscaling) == {
             "PhysicalResourceId": "churn-endpoint-teardown",
             "IsComplete": True,
+            "Data": {"SettingsAction": "unchanged"},
         }
+        assert client.updates == []
     assert sagemaker.list_endpoints()["Endpoints"]
     answers = delete_stack(client, autoscaling)
     # The first call deletes the endpoint and is not complete; the next finds it gone and deletes the rest.
@@ -401,4 +409,4 @@ def test_a_failed_deployment_leaves_the_previous_model_serving(aws):
     with pytest.raises(RuntimeError, match="not supported"):
         deployer.dispatch(register(sagemaker), SETTINGS, failing, autoscaling)
     assert failing.updates == []
-    assert sagemaker.describe_endpoint(EndpointName=ENDPOINT)["EndpointConfigName"] == f"{ENDPOINT}-v1"
+    assert sagemaker.describe_endpoint(EndpointName=ENDPOINT)["EndpointConfigName"] == config_of(1)

@@ -14,8 +14,10 @@ from tests.lambdas.churn_endpoint.test_deployer import (
     SETTINGS,
     UpdateRecorder,
     aws,
+    config_of,
     delete_stack,
     deployer,
+    marked,
     register,
 )
 
@@ -25,8 +27,8 @@ __all__ = ["aws"]  # the fixture, imported for pytest
 class Recording(UpdateRecorder):
     """Records the create requests (moto does not return every field it is given) and package deletions."""
 
-    def __init__(self, client, package_tags=None):
-        super().__init__(client, package_tags)
+    def __init__(self, client):
+        super().__init__(client)
         self.models, self.configs, self.deleted_packages = [], [], []
 
     def create_model(self, **request):
@@ -57,7 +59,7 @@ def test_the_model_is_network_isolated_and_runs_the_approved_package(aws):
         "JsonContentTypes": ["application/json"],
     }
     assert config["ProductionVariants"][0]["ModelName"] == "churn-endpoint-v1"
-    assert client.package_tags[event["detail"]["ModelPackageArn"]] == {"kit:deployed-approval": "true"}
+    assert marked(sagemaker, event)
 
 
 def test_blue_green_waits_five_minutes_on_the_alarm_and_times_out_after_an_hour():
@@ -162,7 +164,7 @@ def test_the_handler_reads_its_environment_and_creates_the_endpoint(aws, monkeyp
     https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html#eventbridge-model-package
     (version, id, detail-type, source, account, time, region, resources, detail)."""
     sagemaker, _ = aws
-    real_client = boto3.client  # moto keeps no tags on versioned packages: the recorder keeps them (test_deployer)
+    real_client = boto3.client  # moto's UpdateModelPackage clears what it is not given: the recorder merges
     monkeypatch.setattr(
         boto3,
         "client",
@@ -170,7 +172,8 @@ def test_the_handler_reads_its_environment_and_creates_the_endpoint(aws, monkeyp
             UpdateRecorder(real_client(service, **kwargs)) if service == "sagemaker" else real_client(service, **kwargs)
         ),
     )
-    for name, value in {**ENV, "ENDPOINT_NAME": "env-endpoint", "INSTANCE_TYPE": "ml.m5.large"}.items():
+    env = {**ENV, "ENDPOINT_NAME": "env-endpoint", "INSTANCE_TYPE": "ml.m5.large"}
+    for name, value in env.items():
         monkeypatch.setenv(name, value)
     arn = register(sagemaker)["detail"]["ModelPackageArn"]
     event = {
@@ -193,17 +196,18 @@ def test_the_handler_reads_its_environment_and_creates_the_endpoint(aws, monkeyp
     assert deployer.handler(event, None) == {
         "action": "created",
         "endpoint": "env-endpoint",
-        "config": "env-endpoint-v1",
+        "config": deployer.config_name(deployer.Settings.from_env(env), "env-endpoint-v1", 1),
     }
     # What it did is in the function's log.
     assert ast.literal_eval(capsys.readouterr().out.strip()) == {
         "action": "created",
         "endpoint": "env-endpoint",
-        "config": "env-endpoint-v1",
+        "config": deployer.config_name(deployer.Settings.from_env(env), "env-endpoint-v1", 1),
     }
-    config = sagemaker.describe_endpoint_config(EndpointConfigName="env-endpoint-v1")
+    name = sagemaker.describe_endpoint(EndpointName="env-endpoint")["EndpointConfigName"]
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=name)
     assert config["ProductionVariants"][0]["InstanceType"] == "ml.m5.large"
-    assert sagemaker.describe_endpoint(EndpointName="env-endpoint")["EndpointConfigName"] == "env-endpoint-v1"
+    assert config["ProductionVariants"][0]["ModelName"] == "env-endpoint-v1"
 
 
 def test_settings_from_the_environment():
@@ -229,30 +233,34 @@ def test_an_approval_queued_while_the_endpoint_updates_is_marked_deployed_at_onc
             return {**self._client.describe_endpoint(**request), "EndpointStatus": "Updating"}
 
     second = register(sagemaker)
-    busy = Updating(sagemaker._client, sagemaker.package_tags)
+    busy = Updating(sagemaker._client)
     assert deployer.dispatch(second, SETTINGS, busy, autoscaling)["action"] == "queued"
-    assert sagemaker.package_tags[second["detail"]["ModelPackageArn"]] == {"kit:deployed-approval": "true"}
+    assert marked(sagemaker, second)
 
 
 def test_tags_are_read_from_every_page(aws):
-    """ListTags pages its answer (NextToken): a deployed-approval tag on the second page still counts."""
+    """ListTags pages its answer (NextToken): a pending package on the endpoint's second page still counts."""
     sagemaker, autoscaling = aws
-    event = register(sagemaker)
-    arn = event["detail"]["ModelPackageArn"]
+    deployer.dispatch(register(sagemaker), SETTINGS, sagemaker, autoscaling)
+    second = register(sagemaker)
+    endpoint_arn = sagemaker.describe_endpoint(EndpointName=ENDPOINT)["EndpointArn"]
 
     pages = {None: {"Tags": [{"Key": "team", "Value": "churn"}], "NextToken": "page-2"}}
-    pages["page-2"] = {"Tags": [{"Key": "kit:deployed-approval", "Value": "true"}]}
+    pages["page-2"] = {"Tags": [{"Key": "kit:pending-package", "Value": second["detail"]["ModelPackageArn"]}]}
+
+    asked = []
 
     class Paged(Recording):
         def list_tags(self, ResourceArn, NextToken=None):
-            if ResourceArn != arn:
-                return super().list_tags(ResourceArn=ResourceArn)
-            return pages.pop(NextToken)  # each page once: asking for the first again fails, not loops
+            if ResourceArn != endpoint_arn:
+                return self._client.list_tags(ResourceArn=ResourceArn)
+            asked.append(NextToken)
+            assert len(asked) < 10, "the same pages asked again and again"
+            return pages[NextToken]
 
     client = Paged(sagemaker._client)
-    result = deployer.dispatch(event, SETTINGS, client, autoscaling)
-    assert result["action"] == "ignored" and "already deployed" in result["reason"]
-    assert client.models == [] and sagemaker.list_endpoints()["Endpoints"] == []
+    result = deployer.dispatch(IN_SERVICE, SETTINGS, client, autoscaling)
+    assert result["action"] == "updated" and result["config"].startswith(f"{ENDPOINT}-v2-")
 
 
 def test_the_teardown_logs_each_resource_it_deleted(aws, capsys):
@@ -273,7 +281,7 @@ def test_the_teardown_logs_each_resource_it_deleted(aws, capsys):
         {
             "action": "deleted",
             "scalable_targets": [],
-            "endpoint_configs": ["churn-endpoint-v1", "churn-endpoint-v2"],
+            "endpoint_configs": sorted([config_of(1), config_of(2)]),
             "models": ["churn-endpoint-v1", "churn-endpoint-v2"],
             "model_packages": sorted([first["detail"]["ModelPackageArn"], second["detail"]["ModelPackageArn"]]),
         },

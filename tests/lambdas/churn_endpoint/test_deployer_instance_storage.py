@@ -20,14 +20,18 @@ TYPES = [
 
 @pytest.mark.parametrize("instance_type", ["ml.m5d.large", "ml.g4dn.xlarge", "ml.p4d.24xlarge"])
 def test_an_endpoint_type_with_instance_storage_gets_no_volume_key(instance_type):
-    request = deployer.endpoint_config(dataclasses.replace(SETTINGS, instance_type=instance_type), "churn-v1")
+    request = deployer.endpoint_config(
+        dataclasses.replace(SETTINGS, instance_type=instance_type), "churn-v1-00000000-1", "churn-v1", 1
+    )
     assert request["ProductionVariants"][0]["InstanceType"] == instance_type
     assert "KmsKeyId" not in request
     assert request["DataCaptureConfig"]["KmsKeyId"] == ENV["CAPTURE_KEY_ARN"]
 
 
 def test_an_ebs_backed_endpoint_type_keeps_the_volume_key():
-    request = deployer.endpoint_config(dataclasses.replace(SETTINGS, instance_type="ml.m5.large"), "churn-v1")
+    request = deployer.endpoint_config(
+        dataclasses.replace(SETTINGS, instance_type="ml.m5.large"), "churn-v1-00000000-1", "churn-v1", 1
+    )
     assert request["KmsKeyId"] == ENV["VOLUME_KEY_ARN"]
 
 

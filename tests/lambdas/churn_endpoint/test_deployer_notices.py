@@ -30,7 +30,7 @@ def _queue_second_version(sagemaker, autoscaling):
     """v1 serves; v2 is approved while an update runs, so it is kept for the next IN_SERVICE."""
     deployer.dispatch(register(sagemaker), SETTINGS, sagemaker, autoscaling)
     second = register(sagemaker)
-    busy = Updating(sagemaker._client, sagemaker.package_tags)
+    busy = Updating(sagemaker._client)
     assert deployer.dispatch(second, SETTINGS, busy, autoscaling)["action"] == "queued"
     return second
 
@@ -85,7 +85,7 @@ def test_an_update_that_sagemaker_rolled_back_sends_a_notice_on_in_service(aws):
     deployer.dispatch(register(sagemaker), SETTINGS, sagemaker, autoscaling)
     assert deployer.dispatch(register(sagemaker), SETTINGS, sagemaker, autoscaling)["action"] == "updated"
 
-    result = deployer.dispatch(IN_SERVICE, SETTINGS, RolledBack(sagemaker._client, sagemaker.package_tags), autoscaling)
+    result = deployer.dispatch(IN_SERVICE, SETTINGS, RolledBack(sagemaker._client), autoscaling)
 
     assert "rolled back" in result["notice"]
     assert f"{ENDPOINT}-v2" in result["notice"] and f"serves {ENDPOINT}-v1" in result["notice"]
@@ -111,7 +111,7 @@ def test_a_notice_is_published_to_the_topic_and_other_results_publish_nothing(aw
     with Stubber(sns) as stub:
         deployer.dispatch(register(sagemaker), settings, sagemaker, autoscaling, sns)
         second = register(sagemaker)
-        busy = Updating(sagemaker._client, sagemaker.package_tags)
+        busy = Updating(sagemaker._client)
         assert deployer.dispatch(second, settings, busy, autoscaling, sns)["action"] == "queued"
         stub.add_response(
             "publish",
@@ -130,7 +130,7 @@ def test_a_notice_that_cannot_be_sent_fails_the_event_and_its_retry_sends_it(aws
     settings = deployer.Settings(**{**SETTINGS.__dict__, "topic_arn": TOPIC})
     deployer.dispatch(register(sagemaker), settings, sagemaker, autoscaling)
     deployer.dispatch(register(sagemaker), settings, sagemaker, autoscaling)
-    rolled_back = RolledBack(sagemaker._client, sagemaker.package_tags)
+    rolled_back = RolledBack(sagemaker._client)
     sns = boto3.client("sns", region_name="us-east-1")
     with Stubber(sns) as stub:
         stub.add_client_error("publish", "AuthorizationError", "not authorized to perform: SNS:Publish")

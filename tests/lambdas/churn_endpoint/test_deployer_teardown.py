@@ -165,11 +165,15 @@ def test_a_refused_deregistration_fails_the_teardown_with_its_reason(stubbed):
         deployer.dispatch(stack_event("Delete"), FIXED, sagemaker, autoscaling)
 
 
-def test_create_and_update_complete_at_once_and_touch_nothing(stubbed):
-    sagemaker, autoscaling, _, _ = stubbed
+def test_create_and_update_without_an_endpoint_complete_at_once_and_change_nothing(stubbed):
+    """The settings go to the running endpoint; without one there is nothing to change (the next approval creates
+    it with them). The framework's isComplete call carries onEvent's Data and makes no call at all."""
+    sagemaker, autoscaling, stub, _ = stubbed
     for request in ("Create", "Update"):
+        stub.add_client_error("describe_endpoint", "ValidationException", "Could not find endpoint")
         answer = deployer.dispatch(stack_event(request), FIXED, sagemaker, autoscaling)
-        assert answer["IsComplete"] is True
+        assert answer["IsComplete"] is True and answer["Data"] == {"SettingsAction": "ignored"}
+        assert deployer.dispatch({**stack_event(request), **answer}, FIXED, sagemaker, autoscaling)["IsComplete"]
 
 
 def test_an_unknown_kit_action_is_refused_and_changes_nothing(stubbed):

@@ -17,7 +17,7 @@ from botocore.stub import ANY, Stubber
 
 from tests.lambdas.churn_endpoint.test_deployer import ENV, deployer
 from tests.tools.smoke.conftest import START, body, stack
-from tools.smoke.churn import OUTPUTS, STACK, Settings, run_churn
+from tools.smoke.churn import OUTPUTS, STACK, Settings, _deployed_mark, _kept_count, run_churn
 from tools.smoke.core import FAIL, PASS, SKIP, Run, StepFailed
 from tools.smoke.runner import run_smoke
 
@@ -168,7 +168,10 @@ def through_pipeline(clients, approval: str = "Approved", status: str = "Succeed
     return sm
 
 
-def endpoint(status: str, config: str = "churn-endpoint-v3") -> dict:
+SERVED = "churn-endpoint-v3-0a1b2c3d-1"  # <model>-<settings digest>-<count>, as the deployer names configs
+
+
+def endpoint(status: str, config: str = SERVED) -> dict:
     return {
         "EndpointName": "churn-endpoint",
         "EndpointArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint/churn-endpoint",
@@ -309,6 +312,7 @@ def test_success_invokes_with_an_inference_id_finds_its_capture_and_tears_the_en
     sm.add_client_error("describe_endpoint", "ValidationException", NOT_FOUND)
     sm.add_response("describe_endpoint", endpoint("Creating"))
     sm.add_response("describe_endpoint", endpoint("InService"), {"EndpointName": "churn-endpoint"})
+    sm.add_response("describe_model_package", marked_package(), {"ModelPackageName": PACKAGE})
     clients.stub("sagemaker-runtime").add_response(
         "invoke_endpoint",
         {"Body": body("0.1234"), "ContentType": "text/csv"},
@@ -337,8 +341,8 @@ def test_success_invokes_with_an_inference_id_finds_its_capture_and_tears_the_en
     sm.add_response(
         "describe_endpoint_config",
         {
-            "EndpointConfigName": "churn-endpoint-v3",
-            "EndpointConfigArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/churn-endpoint-v3",
+            "EndpointConfigName": SERVED,
+            "EndpointConfigArn": f"arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/{SERVED}",
             "CreationTime": START,
             "ProductionVariants": [
                 {
@@ -349,7 +353,7 @@ def test_success_invokes_with_an_inference_id_finds_its_capture_and_tears_the_en
                 }
             ],
         },
-        {"EndpointConfigName": "churn-endpoint-v3"},
+        {"EndpointConfigName": SERVED},
     )
     real = teardown(clients)
 
@@ -372,12 +376,15 @@ def test_success_invokes_with_an_inference_id_finds_its_capture_and_tears_the_en
         ("package registered", PASS),
         ("package approved", PASS),
         ("endpoint in service", PASS),
+        ("deployed mark on the package", PASS),
+        ("update kept the instance count", SKIP),
         ("invoke with InferenceId", PASS),
         ("record in capture location", PASS),
         ("clean up: endpoint churn-endpoint", PASS),
     ]
     details = {s.name: s.detail for s in run.steps}
     assert details["package approved"] == "approved on registration"
+    assert details["deployed mark on the package"] == "kit:deployed-approval=true on version 3"
     assert details["invoke with InferenceId"] == f"{INFERENCE_ID} scored 0.123"
     assert details["record in capture location"] == f"s3://capture-bucket/{key}"
     assert details["clean up: endpoint churn-endpoint"] == (
@@ -391,6 +398,58 @@ def test_success_invokes_with_an_inference_id_finds_its_capture_and_tears_the_en
         0.056 * 90 / 3600
     )
     assert set(OUTPUT_VALUES) - {"ModelPackageGroupName"} == set(OUTPUTS)
+
+
+def marked_package(mark: dict | None = None) -> dict:
+    return {
+        "ModelPackageName": "churn-models",
+        "ModelPackageArn": PACKAGE,
+        "ModelPackageVersion": 3,
+        "ModelPackageStatus": "Completed",
+        "ModelApprovalStatus": "Approved",
+        "CreationTime": START,
+        "ModelPackageStatusDetails": {"ValidationStatuses": [], "ImageScanStatuses": []},
+        "CustomerMetadataProperties": {"kit:deployed-approval": "true"} if mark is None else mark,
+    }
+
+
+def served_config(count: int) -> dict:
+    return {
+        "EndpointConfigName": SERVED,
+        "EndpointConfigArn": f"arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/{SERVED}",
+        "CreationTime": START,
+        "ProductionVariants": [
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "churn-endpoint-v3",
+                "InstanceType": "ml.m5.large",
+                "InitialInstanceCount": count,
+            }
+        ],
+    }
+
+
+def test_a_package_without_the_deployed_mark_fails_the_step(clients):
+    """Issue 31 item 3: the mark is where the API documents it, and a real account shows it."""
+    sm = clients.stub("sagemaker")
+    sm.add_response("describe_model_package", marked_package({"team": "churn"}), {"ModelPackageName": PACKAGE})
+    with pytest.raises(StepFailed, match="no kit:deployed-approval mark"):
+        _deployed_mark(clients("sagemaker"), PACKAGE)
+
+
+@pytest.mark.parametrize("count, kept", [(6, True), (2, False)])
+def test_an_update_that_shrank_the_fleet_fails_the_step(clients, count, kept):
+    """Issue 31 item 1: auto scaling had 6 instances; the new config must start with 6, not the minimum."""
+    sm = clients.stub("sagemaker")
+    sm.add_response("describe_endpoint_config", served_config(count), {"EndpointConfigName": SERVED})
+    before = endpoint("InService", "churn-endpoint-v2-0a1b2c3d-2") | {
+        "ProductionVariants": [{"VariantName": "AllTraffic", "DesiredInstanceCount": 6, "CurrentInstanceCount": 6}]
+    }
+    if kept:
+        assert _kept_count(clients("sagemaker"), before, SERVED) == "6 instance(s) before and after"
+    else:
+        with pytest.raises(StepFailed, match="starts with 2 instance"):
+            _kept_count(clients("sagemaker"), before, SERVED)
 
 
 def test_a_package_pending_review_is_approved(clients, make_run, prices):
@@ -452,7 +511,7 @@ def test_an_endpoint_that_never_serves_times_out_and_is_still_torn_down(clients,
     real.assert_all_used()
     failed = [s for s in run.steps if s.status == FAIL]
     assert [(s.name, s.detail) for s in failed] == [
-        ("endpoint in service", "endpoint churn-endpoint with churn-endpoint-v3: not done after 120 s")
+        ("endpoint in service", "endpoint churn-endpoint with model churn-endpoint-v3: not done after 120 s")
     ]
     assert run.steps[-1].name == "clean up: endpoint churn-endpoint" and run.steps[-1].status == PASS
     # One pipeline poll, the endpoint wait, and three teardown polls (Creating, then deleting, then Deleting), all on
