@@ -24,21 +24,25 @@ from .job import PrCurveJob
 from .settings import ModelQualitySettings
 from .storage import QualityStorage
 
-# Errors of the EMR Serverless integration worth retrying: throttling, capacity and transient service errors.
-RETRYABLE_ERRORS = [
+# The only errors of the job step that are retried: the ones the documentation names as transient. Throttling and
+# a service-side failure (HTTP 500) of the EMR Serverless API are retried by every AWS SDK
+# (https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html: "transient errors or throttling";
+# https://docs.aws.amazon.com/emr-serverless/latest/APIReference/API_StartJobRun.html: InternalServerException,
+# "Request processing failed because of an error or failure with the service", HTTP 500). They cost no job run.
+TRANSIENT_ERRORS = [
     "EMRServerless.ThrottlingException",
-    "EMRServerless.ServiceQuotaExceededException",
     "EMRServerless.InternalServerException",
-    "EMRServerless.ConflictException",
 ]
-THROTTLE_RETRIES = 5
-THROTTLE_MAX_DELAY_SECONDS = 900
-# A job run that ends FAILED (a capacity shortfall surfaces this way, not as an API error) fails the .sync task.
-# `States.TaskFailed` matches any error a Task reports except `States.Timeout`, so a failed run is retried and a
-# timed-out one is not (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html).
-FAILED_RUN_ERRORS = ["States.TaskFailed"]
-FAILED_RUN_RETRIES = 2
-FAILED_RUN_RETRY_SECONDS = 300
+TRANSIENT_RETRIES = 5
+TRANSIENT_INTERVAL_SECONDS = 60
+TRANSIENT_MAX_DELAY_SECONDS = 900
+# Nothing else is retried. A run that ends FAILED (its code or its data) or is cancelled at its own
+# ExecutionTimeoutMinutes ("the job run has timed out", Cancelling:
+# https://docs.aws.amazon.com/emr/latest/EMR-Serverless-UserGuide/job-states.html) fails the .sync task with a
+# States.TaskFailed-class error, and running it again costs another full run at quality_max_vcpu for the same
+# outcome; the step's own States.Timeout is no transient either. Each goes straight to NotifyFailure, whose notice
+# carries the error and its Cause (the job run's state details). A quota or conflict error
+# (ServiceQuotaExceededException, ConflictException) is not documented as transient and also fails fast.
 # Time the step allows beyond the job's own execution timeout: submission, queueing for capacity, cancellation.
 START_MARGIN = Duration.minutes(15)
 ROLLUP_DAYS = 7
@@ -130,13 +134,12 @@ class DailyQualityRun(Construct):
         # leaves a billed job running.
         self.job_timeout = Duration.minutes(settings.quality_job_timeout_minutes)
         self.step_timeout = self.job_timeout.plus(START_MARGIN)
-        # Long enough for every attempt of the job step and the waits between them.
-        attempts = 1 + FAILED_RUN_RETRIES
-        retry_waits = (
-            sum(FAILED_RUN_RETRY_SECONDS * 2**n for n in range(FAILED_RUN_RETRIES))
-            + THROTTLE_RETRIES * THROTTLE_MAX_DELAY_SECONDS
+        # Long enough for the job step's one run and the waits between its transient-error retries (the retried
+        # calls are rejected API requests: no run is started by them).
+        retry_waits = sum(
+            min(TRANSIENT_MAX_DELAY_SECONDS, TRANSIENT_INTERVAL_SECONDS * 2**n) for n in range(TRANSIENT_RETRIES)
         )
-        self.run_timeout = Duration.minutes(attempts * self.step_timeout.to_minutes() + retry_waits // 60 + 30)
+        self.run_timeout = Duration.minutes(self.step_timeout.to_minutes() + retry_waits // 60 + 30)
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
@@ -327,18 +330,12 @@ class DailyQualityRun(Construct):
                 "TimeoutSeconds": int(self.step_timeout.to_seconds()),
                 "Retry": [
                     {
-                        "ErrorEquals": RETRYABLE_ERRORS,
-                        "IntervalSeconds": 60,
+                        "ErrorEquals": TRANSIENT_ERRORS,
+                        "IntervalSeconds": TRANSIENT_INTERVAL_SECONDS,
                         "BackoffRate": 2,
-                        "MaxAttempts": THROTTLE_RETRIES,
-                        "MaxDelaySeconds": THROTTLE_MAX_DELAY_SECONDS,
+                        "MaxAttempts": TRANSIENT_RETRIES,
+                        "MaxDelaySeconds": TRANSIENT_MAX_DELAY_SECONDS,
                         "JitterStrategy": "FULL",
-                    },
-                    {
-                        "ErrorEquals": FAILED_RUN_ERRORS,
-                        "IntervalSeconds": FAILED_RUN_RETRY_SECONDS,
-                        "BackoffRate": 2,
-                        "MaxAttempts": FAILED_RUN_RETRIES,
                     },
                 ],
             },
