@@ -21,7 +21,7 @@ from ..common.logs import EncryptedLogGroup
 from ..common.notifications import NotificationTopic
 from ..common.service_roles import scheduler_role
 from .job import PrCurveJob
-from .settings import ModelQualitySettings
+from .settings import ModelQualitySettings, schedule_offsets
 from .storage import QualityStorage
 
 # The only errors of the job step that are retried: the ones the documentation names as transient. Throttling and
@@ -49,6 +49,15 @@ ROLLUP_DAYS = 7
 # Minutes after the state machine's timeout at which the deadline check runs: the run has ended by then.
 DEADLINE_MARGIN_MINUTES = 15
 STANDARD_THRESHOLDS = (0.1, 0.3, 0.5, 0.7, 0.9)
+
+
+def number_text(value: float) -> str:
+    """A setting as the job and the Lambdas read it back: the shortest text that parses to the same float.
+
+    One format for every consumer: the metrics Lambda looks up the job's entry for the decision threshold by
+    value, so two renderings of one setting (`:g` keeps 6 significant digits, `str` all of them) never meet.
+    """
+    return repr(float(value))
 
 
 class DailyQualityRun(Construct):
@@ -82,6 +91,7 @@ class DailyQualityRun(Construct):
             warn_without_subscriber=settings.common.profile == "production",
             subscriber_setting="quality_notification_emails",
         )
+        utc_offset, self.offset_span = schedule_offsets(settings.quality_schedule_time_zone)
         self.run_date_function = KitFunction(
             self,
             "RunDateFunction",
@@ -91,7 +101,12 @@ class DailyQualityRun(Construct):
             handler="run_date.handler",
             description="Resolves the day the model-quality run scores",
             timeout=Duration.seconds(10),
-            environment={"LABEL_DELAY_DAYS": str(settings.quality_label_delay_days)},
+            environment={
+                "LABEL_DELAY_DAYS": str(settings.quality_label_delay_days),
+                # The day the schedule fires on, in its own zone, without time-zone data at run time.
+                "SCHEDULE_HOUR": str(settings.quality_schedule_hour),
+                "SCHEDULE_UTC_OFFSET_MINUTES": str(utc_offset),
+            },
         )
         self.metrics_function = KitFunction(
             self,
@@ -106,7 +121,7 @@ class DailyQualityRun(Construct):
                 "RESULTS_BUCKET": storage.results_bucket.bucket_name,
                 "RESULTS_PREFIX": "",
                 "ENDPOINT_NAME": endpoint_name,
-                "DECISION_THRESHOLD": str(settings.quality_decision_threshold),
+                "DECISION_THRESHOLD": number_text(settings.quality_decision_threshold),
             },
         )
         storage.results_bucket.grant_read(self.metrics_function, "summary/*")
@@ -199,6 +214,8 @@ class DailyQualityRun(Construct):
                 "STATE_MACHINE_ARN": self.state_machine.state_machine_arn,
                 "ENDPOINT_NAME": endpoint_name,
                 "DEADLINE_MINUTES": str(minutes),
+                # A daylight-saving change between the run and its check moves the run's start by this much.
+                "OFFSET_SPAN_MINUTES": str(self.offset_span),
             },
             no_dead_letter_queue_reason="Started by its schedule, whose retry policy retries a failed invocation; "
             "a check that still fails shows in the function's Errors metric, and the next day's check runs anew.",
@@ -289,13 +306,13 @@ class DailyQualityRun(Construct):
             "--label-delay-days",
             str(settings.quality_label_delay_days),
             "--thresholds",
-            ",".join(f"{t:g}" for t in thresholds),
+            ",".join(number_text(t) for t in thresholds),
             "--rollup-days",
             str(ROLLUP_DAYS),
             "--decision-threshold",
-            f"{settings.quality_decision_threshold:g}",
+            number_text(settings.quality_decision_threshold),
             "--target-half-width",
-            f"{settings.quality_target_half_width:g}",
+            number_text(settings.quality_target_half_width),
             "--endpoint",
             self.endpoint_name,
             *(("--variant", self.variant_name) if self.variant_name else ()),

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import ClassVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..common.config import (
     OVERRIDE_PREFIX,
@@ -122,6 +124,7 @@ class ModelQualitySettings(ArchitectureSettings):
         require_range("quality_idle_minutes", self.quality_idle_minutes, 1, 10_080)
         require_range("quality_job_timeout_minutes", self.quality_job_timeout_minutes, 10, 1_440)
         require_range("quality_schedule_hour", self.quality_schedule_hour, 0, 23)
+        schedule_offsets(self.quality_schedule_time_zone)
         for name in (
             "quality_decision_threshold",
             "quality_min_average_precision",
@@ -185,3 +188,31 @@ def _require_quicksight_arn(name: str, value: str, identity_region: str) -> None
             f"{identity_region!r}. Allowed: a principal ARN of that region, or set "
             f"{OVERRIDE_PREFIX}quicksight_identity_region to the region of your QuickSight users."
         )
+
+
+# Years of the zone's rules sampled for its UTC offsets, from the current year on.
+OFFSET_YEARS = 5
+
+
+def schedule_offsets(time_zone: str) -> tuple[int, int]:
+    """The UTC offset (minutes) the zone uses at its lowest, and how far its other offsets reach above it.
+
+    The run-date and deadline-check Lambdas get these instead of reading time-zone data at run time; an unknown
+    zone fails here, at synth, not on the first scheduled run. Python's zoneinfo reads the system's time-zone data
+    or the `tzdata` package (https://docs.python.org/3/library/zoneinfo.html#data-sources).
+    """
+    try:
+        zone = ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"Setting {OVERRIDE_PREFIX}quality_schedule_time_zone={time_zone!r} is not a time zone of the IANA "
+            "database. Allowed: an IANA name such as UTC, Europe/Paris or America/New_York (on a machine "
+            "without system time-zone data, `pip install tzdata`)."
+        ) from None
+    start = datetime(datetime.now(timezone.utc).year, 1, 1, tzinfo=timezone.utc)
+    offsets = set()
+    for day in range(366 * OFFSET_YEARS):
+        for hour in (0, 12):
+            offset = (start + timedelta(days=day, hours=hour)).astimezone(zone).utcoffset()
+            offsets.add(int(offset.total_seconds()) // 60 if offset is not None else 0)
+    return min(offsets), max(offsets) - min(offsets)

@@ -589,3 +589,56 @@ def test_the_no_dashboard_warning_can_be_turned_off(context, warned):
     monitor = ModelQualityMonitor(cdk.Stack(app, "QualityStack"), "Monitor", settings=config)
     warnings = [entry.data for entry in monitor.node.metadata if entry.type == "aws:cdk:warning"]
     assert any("No QuickSight dashboard" in str(text) for text in warnings) is warned
+
+
+def test_a_long_threshold_reaches_the_job_and_the_metrics_function_as_the_same_number():
+    """Issue 30: a threshold with more than 6 significant digits went to the job as `:g` (rounded) and to the
+    metrics function as `str` (exact), so the function found no entry for it in any summary and every run failed."""
+    import importlib.util
+    import re
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "metrics_publisher", Path(__file__).resolve().parents[2] / "lambdas/quality_metrics/metrics_publisher.py"
+    )
+    publisher = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(publisher)
+    from spark_jobs.model_quality.pr_curve import parse_arguments
+
+    stack = cdk.Stack(new_app(), "LongThresholdStack")
+    settings = ModelQualitySettings.for_profile(
+        "sandbox", quality_decision_threshold=0.1234567, quality_target_half_width=0.0123456789
+    )
+    ModelQualityMonitor(stack, "Monitor", settings=settings)
+    template = Template.from_stack(stack)
+    text = definition(template)["States"]["RunPrCurveJob"]["Parameters"]["JobDriver"]["SparkSubmit"][
+        "EntryPointArguments.$"
+    ]
+    options = ("--thresholds", "--decision-threshold", "--target-half-width")
+    given = [part for option in options for part in (option, re.search(f"'{option}', '([^']*)'", text).group(1))]
+    job = parse_arguments(["--captures", "c", "--ground-truth", "g", "--output", "o", "--date", "2026-01-01", *given])
+    (environment,) = [
+        f["Properties"]["Environment"]["Variables"]
+        for f in resources(template, "AWS::Lambda::Function").values()
+        if "DECISION_THRESHOLD" in f["Properties"].get("Environment", {}).get("Variables", {})
+    ]
+    assert job.decision_threshold == float(environment["DECISION_THRESHOLD"]) == 0.1234567
+    assert job.target_half_width == 0.0123456789 and 0.1234567 in job.thresholds
+    entry = dict.fromkeys(("precision", "recall", "precision_lower", "precision_upper", "recall_lower", "recall_upper"))
+    summary = {
+        "date": "2026-01-01",
+        "rows_captured": 1,
+        "rows_joined": 1,
+        "label_coverage": 1.0,
+        "positives": 1,
+        "negatives": 0,
+        "average_precision": 1.0,
+        "average_precision_lower": 1.0,
+        "average_precision_upper": 1.0,
+        "average_precision_ci_lower": 0.5,
+        "average_precision_ci_upper": 1.0,
+        "capture_percent_for_target": 100.0,
+        "thresholds": [dict(entry, threshold=t, precision=1.0) for t in job.thresholds],
+    }
+    values = publisher.metric_values(summary, [], float(environment["DECISION_THRESHOLD"]))
+    assert values["PrecisionAtThreshold"] == 1.0
