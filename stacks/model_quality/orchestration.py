@@ -313,6 +313,8 @@ class DailyQualityRun(Construct):
             number_text(settings.quality_decision_threshold),
             "--target-half-width",
             number_text(settings.quality_target_half_width),
+            "--reject-sample-size",
+            str(settings.quality_reject_sample_size),
             "--endpoint",
             self.endpoint_name,
             *(("--variant", self.variant_name) if self.variant_name else ()),

@@ -30,6 +30,11 @@ QUICKSIGHT_PRINCIPAL_PATTERN = re.compile(r"^arn:aws[a-z-]*:quicksight:[a-z0-9-]
 # stay in the archive costs as much as this one
 # (https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-transition-general-considerations.html).
 DEEP_ARCHIVE_MINIMUM_DAYS = 180
+# The job limits its rejects sample before the shuffle up to Spark's windowGroupLimitThreshold (default 1000);
+# spark_jobs/model_quality/pr_curve.py MAX_REJECT_SAMPLE_SIZE.
+MAX_REJECT_SAMPLE_SIZE = 1_000
+# A day's results and the seven before it: the rollup's histograms and the drop alarm's summaries.
+MIN_RESULTS_RETENTION_DAYS = 8
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,13 @@ class ModelQualitySettings(ArchitectureSettings):
     quality_min_average_precision: float
     quality_max_average_precision_drop: float
     quality_min_label_coverage: float
+    # Rejected records the job keeps per reason and day in rejects/ (all are counted in the summary); 0 keeps none.
+    quality_reject_sample_size: int
+    # Days the daily results (histogram, curve, thresholds, summary, rollup) are kept: at least 8, the day and the
+    # seven before it that the rollup and the drop alarm read; the dashboard shows up to 90.
+    quality_results_retention_days: int
+    # Days the rejects sample is kept.
+    quality_reject_retention_days: int
     # E-mail addresses (comma-separated) subscribed to the run's failure notices and alarms; empty: none. Each
     # address is its own subscription: adding one never unsubscribes the others while it awaits confirmation.
     quality_notification_emails: str
@@ -87,6 +99,9 @@ class ModelQualitySettings(ArchitectureSettings):
             "quality_min_average_precision": 0.2,
             "quality_max_average_precision_drop": 0.1,
             "quality_min_label_coverage": 0.5,
+            "quality_reject_sample_size": 100,
+            "quality_results_retention_days": 90,
+            "quality_reject_retention_days": 30,
             "quality_notification_emails": "",
             "quicksight_owner_arn": "",
             "quicksight_viewer_group_arn": "",
@@ -107,6 +122,9 @@ class ModelQualitySettings(ArchitectureSettings):
             "quality_min_average_precision": 0.2,
             "quality_max_average_precision_drop": 0.1,
             "quality_min_label_coverage": 0.5,
+            "quality_reject_sample_size": 100,
+            "quality_results_retention_days": 730,
+            "quality_reject_retention_days": 30,
             "quality_notification_emails": "",
             "quicksight_owner_arn": "",
             "quicksight_viewer_group_arn": "",
@@ -137,6 +155,11 @@ class ModelQualitySettings(ArchitectureSettings):
                 f"Setting {OVERRIDE_PREFIX}quality_target_half_width={self.quality_target_half_width!r} "
                 "is out of range. Allowed: more than 0 and less than 0.5 (a half-width of a ratio)."
             )
+        require_range("quality_reject_sample_size", self.quality_reject_sample_size, 0, MAX_REJECT_SAMPLE_SIZE)
+        require_range(
+            "quality_results_retention_days", self.quality_results_retention_days, MIN_RESULTS_RETENTION_DAYS, 3650
+        )
+        require_range("quality_reject_retention_days", self.quality_reject_retention_days, 1, 3650)
         require_emails("quality_notification_emails", self.quality_notification_emails)
         for name in ("quicksight_owner_arn", "quicksight_viewer_group_arn"):
             _require_quicksight_arn(name, getattr(self, name), self.quicksight_identity_region)

@@ -57,6 +57,7 @@ def test_the_job_gets_the_decision_threshold_and_the_interval_target(template):
     ]
     assert f"'--decision-threshold', '{config.quality_decision_threshold:g}'" in arguments
     assert f"'--target-half-width', '{config.quality_target_half_width:g}'" in arguments
+    assert f"'--reject-sample-size', '{config.quality_reject_sample_size}'" in arguments
 
 
 def test_raw_capture_and_labels_expire_per_profile(template):

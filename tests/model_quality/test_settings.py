@@ -96,6 +96,9 @@ RANGES = [
     ("quality_idle_minutes", 1, 10_080, {}),
     ("quality_job_timeout_minutes", 10, 1_440, {}),
     ("quality_schedule_hour", 0, 23, {}),
+    ("quality_reject_sample_size", 0, 1_000, {}),
+    ("quality_results_retention_days", 8, 3650, {}),
+    ("quality_reject_retention_days", 1, 3650, {}),
 ]
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 from datagen.data_capture import ENDPOINT
 from spark_jobs.model_quality import pr_curve
 from spark_jobs.model_quality.storage import Storage
+from stacks.model_quality.settings import ModelQualitySettings
+from stacks.model_quality.storage import results_expiry_days
 from tests.spark_jobs.model_quality.test_pr_curve import Day
 
 DECLARATION = Path(__file__).resolve().parents[3] / "stacks" / "model_quality" / "iam_calls.json"
@@ -117,4 +119,9 @@ def test_every_probe_of_the_job_is_declared_for_its_role(spark, tmp_path, monkey
     recorded = {as_probe(fresh if str(path).startswith(str(fresh)) else scored, path) for path in probed}
     assert recorded, "the job made no probe: the recording hook is broken"
     undeclared = sorted(recorded - declared_probes())
+    # The job writes only into folders of the results bucket that expire (stacks/model_quality/storage.py).
+    written = {path.name for path in (scored / "ResultsBucket").iterdir()} | {
+        path.name for path in (fresh / "ResultsBucket").iterdir()
+    }
+    assert written and written <= set(results_expiry_days(ModelQualitySettings.for_profile("sandbox")))
     assert not undeclared, f"probes missing from {DECLARATION.name} ({JOB_ROLE}): {undeclared}"
