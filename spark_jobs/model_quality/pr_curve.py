@@ -3,11 +3,14 @@
     python -m spark_jobs.model_quality.pr_curve --captures PATH --ground-truth PATH --date YYYY-MM-DD --output PATH
         [--label-delay-days K] [--bins 10000] [--thresholds 0.1,0.5,0.9] [--rollup-days N]
         [--endpoint NAME] [--variant NAME] [--decision-threshold 0.5] [--target-half-width 0.01]
+        [--reject-sample-size 100]
 
 On EMR Serverless the same file is the entry point, with the package shipped as `--py-files`. Predictions of day D
 are joined on InferenceId (else eventId) with labels collected on days D..D+K. One shuffle groups both sides by id;
 a second, tiny one counts positives and negatives per fixed score bin; the metrics come from that histogram on the
-driver (see metrics.py). Bad records are counted and written to `rejects/`, never fatal. Every output sits in a
+driver (see metrics.py). Bad records are counted by reason (the summary's `rejected`), never fatal; `rejects/` keeps at
+most --reject-sample-size of them per reason, for a look at what went wrong: labels of a neighbouring day's
+captures are normal while labels arrive, and one row per id would be tens of TB a day. Every output sits in a
 `dt=D` partition that a re-run replaces, and the summary is written last, so its presence means the day is done.
 """
 
@@ -21,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, NoReturn
 
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -33,6 +36,11 @@ else:
     from .storage import Storage
 
 DEFAULT_BINS = 10_000
+DEFAULT_REJECT_SAMPLE_SIZE = 100
+# Spark 3.5 limits each group of a `row_number() <= k` filter on the map side before the shuffle when k is at most
+# spark.sql.optimizer.windowGroupLimitThreshold (default 1000; InsertWindowGroupLimit, SPARK-37099), so a sample
+# moves k rows per reason and partition, whatever the number of rejects.
+MAX_REJECT_SAMPLE_SIZE = 1_000
 DEFAULT_THRESHOLDS = (0.1, 0.5, 0.9)
 PARSED_SCHEMA = "id string, order_key long, reason string, raw string"
 HISTOGRAM_SCHEMA = "bin int, lower double, upper double, positives long, negatives long"
@@ -71,6 +79,7 @@ class JobArguments:
     variant: str = "*"
     decision_threshold: float = 0.5
     target_half_width: float = 0.01
+    reject_sample_size: int = DEFAULT_REJECT_SAMPLE_SIZE
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -141,6 +150,12 @@ def parse_arguments(argv: list[str]) -> JobArguments:
         type=_bounded("--target-half-width", float, 1e-6, 0.5),
         default=0.01,
         help="half-width of the 95%% intervals the sampling-percent estimate aims for",
+    )
+    parser.add_argument(
+        "--reject-sample-size",
+        type=_bounded("--reject-sample-size", int, 0, MAX_REJECT_SAMPLE_SIZE),
+        default=DEFAULT_REJECT_SAMPLE_SIZE,
+        help="rejected records kept per reason and day in rejects/ (all are counted in the summary)",
     )
     namespace = parser.parse_args(argv)
     return JobArguments(**vars(namespace))
@@ -217,8 +232,9 @@ def _by_id(parsed: DataFrame) -> DataFrame:
     )
 
 
-def _outcomes(by_id: DataFrame) -> DataFrame:
-    """Counts per score bin and reason (kind `counts`), unioned with one row per rejected line or id (`rejects`)."""
+def _outcomes(by_id: DataFrame, reject_sample_size: int = DEFAULT_REJECT_SAMPLE_SIZE) -> DataFrame:
+    """Counts per score bin and reason (kind `counts`), unioned with at most `reject_sample_size` rejected lines or
+    ids per reason (`rejects`)."""
     predictions, labels, reason = F.col("s.predictions"), F.col("s.labels"), F.col("reason")
     joined = (predictions > 0) & (labels > 0)
     label = F.col("s.label_key").bitwiseAND(1)
@@ -268,9 +284,18 @@ def _outcomes(by_id: DataFrame) -> DataFrame:
         .select(F.explode(F.filter(candidates, lambda item: item.isNotNull())).alias("r"))
         .select("r.*")
     )
-    return counts.withColumn("kind", F.lit("counts")).unionByName(
-        rejects.withColumn("kind", F.lit("rejects")), allowMissingColumns=True
+    outcomes = counts.withColumn("kind", F.lit("counts"))
+    if reject_sample_size == 0:
+        return outcomes
+    return outcomes.unionByName(
+        _sample(rejects, reject_sample_size).withColumn("kind", F.lit("rejects")), allowMissingColumns=True
     )
+
+
+def _sample(rejects: DataFrame, size: int) -> DataFrame:
+    """At most `size` rejects per reason: those whose hash is lowest, so a re-run keeps the same ones."""
+    order = Window.partitionBy("reason").orderBy(F.xxhash64("reason", "raw", "id"), "raw", "id")
+    return rejects.withColumn("rank", F.row_number().over(order)).where(F.col("rank") <= size).drop("rank")
 
 
 @dataclass(frozen=True)
@@ -286,7 +311,9 @@ def score_day(spark: SparkSession, storage: Storage, args: JobArguments, work: s
         storage.delete(rejects_target)
         return DayCounts(metrics.Histogram.empty(args.bins), dict.fromkeys(COUNT_COLUMNS, 0))
     spark.conf.set("spark.sql.sources.parallelPartitionDiscovery.threshold", str(PARALLEL_LISTING_THRESHOLD))
-    outcomes = _outcomes(_by_id(_parsed_inputs(spark, capture_folders, label_folders, args.bins)))
+    outcomes = _outcomes(
+        _by_id(_parsed_inputs(spark, capture_folders, label_folders, args.bins)), args.reject_sample_size
+    )
     storage.delete(work)
     outcomes.write.partitionBy("kind").json(work)
     rows = spark.read.schema(OUTCOME_SCHEMA).json(f"{work}/kind=counts").collect()

@@ -87,6 +87,18 @@ class PrCurveJob(Construct):
         )
         capture_pattern = f"{storage.capture_prefix}/*" if storage.capture_prefix else "*"
         storage.capture_bucket.grant_read(self.role, capture_pattern)
+        if storage.capture_prefix:
+            # Hadoop's getFileStatus of the capture root (the job's exists check, and a glob's fallback when a
+            # listing is empty) heads the bare key `<prefix>` before it lists `<prefix>/`. `<prefix>/*` does not
+            # cover that key, and S3 answers 403, not 404, to a HEAD the caller may not s3:GetObject
+            # (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html, Permissions): the job would
+            # fail with AccessDenied on a deployment that has captured nothing yet. This one key, nothing more.
+            self.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["s3:GetObject"],
+                    resources=[storage.capture_bucket.arn_for_objects(storage.capture_prefix)],
+                )
+            )
         storage.ground_truth_bucket.grant_read(self.role)
         storage.results_bucket.grant_read_write(self.role)
         storage.results_bucket.grant_delete(self.role)

@@ -21,30 +21,43 @@ from ..common.logs import EncryptedLogGroup
 from ..common.notifications import NotificationTopic
 from ..common.service_roles import scheduler_role
 from .job import PrCurveJob
-from .settings import ModelQualitySettings
+from .settings import ModelQualitySettings, schedule_offsets
 from .storage import QualityStorage
 
-# Errors of the EMR Serverless integration worth retrying: throttling, capacity and transient service errors.
-RETRYABLE_ERRORS = [
+# The only errors of the job step that are retried: the ones the documentation names as transient. Throttling and
+# a service-side failure (HTTP 500) of the EMR Serverless API are retried by every AWS SDK
+# (https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html: "transient errors or throttling";
+# https://docs.aws.amazon.com/emr-serverless/latest/APIReference/API_StartJobRun.html: InternalServerException,
+# "Request processing failed because of an error or failure with the service", HTTP 500). They cost no job run.
+TRANSIENT_ERRORS = [
     "EMRServerless.ThrottlingException",
-    "EMRServerless.ServiceQuotaExceededException",
     "EMRServerless.InternalServerException",
-    "EMRServerless.ConflictException",
 ]
-THROTTLE_RETRIES = 5
-THROTTLE_MAX_DELAY_SECONDS = 900
-# A job run that ends FAILED (a capacity shortfall surfaces this way, not as an API error) fails the .sync task.
-# `States.TaskFailed` matches any error a Task reports except `States.Timeout`, so a failed run is retried and a
-# timed-out one is not (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html).
-FAILED_RUN_ERRORS = ["States.TaskFailed"]
-FAILED_RUN_RETRIES = 2
-FAILED_RUN_RETRY_SECONDS = 300
+TRANSIENT_RETRIES = 5
+TRANSIENT_INTERVAL_SECONDS = 60
+TRANSIENT_MAX_DELAY_SECONDS = 900
+# Nothing else is retried. A run that ends FAILED (its code or its data) or is cancelled at its own
+# ExecutionTimeoutMinutes ("the job run has timed out", Cancelling:
+# https://docs.aws.amazon.com/emr/latest/EMR-Serverless-UserGuide/job-states.html) fails the .sync task with a
+# States.TaskFailed-class error, and running it again costs another full run at quality_max_vcpu for the same
+# outcome; the step's own States.Timeout is no transient either. Each goes straight to NotifyFailure, whose notice
+# carries the error and its Cause (the job run's state details). A quota or conflict error
+# (ServiceQuotaExceededException, ConflictException) is not documented as transient and also fails fast.
 # Time the step allows beyond the job's own execution timeout: submission, queueing for capacity, cancellation.
 START_MARGIN = Duration.minutes(15)
 ROLLUP_DAYS = 7
 # Minutes after the state machine's timeout at which the deadline check runs: the run has ended by then.
 DEADLINE_MARGIN_MINUTES = 15
 STANDARD_THRESHOLDS = (0.1, 0.3, 0.5, 0.7, 0.9)
+
+
+def number_text(value: float) -> str:
+    """A setting as the job and the Lambdas read it back: the shortest text that parses to the same float.
+
+    One format for every consumer: the metrics Lambda looks up the job's entry for the decision threshold by
+    value, so two renderings of one setting (`:g` keeps 6 significant digits, `str` all of them) never meet.
+    """
+    return repr(float(value))
 
 
 class DailyQualityRun(Construct):
@@ -78,6 +91,7 @@ class DailyQualityRun(Construct):
             warn_without_subscriber=settings.common.profile == "production",
             subscriber_setting="quality_notification_emails",
         )
+        utc_offset, self.offset_span = schedule_offsets(settings.quality_schedule_time_zone)
         self.run_date_function = KitFunction(
             self,
             "RunDateFunction",
@@ -87,7 +101,12 @@ class DailyQualityRun(Construct):
             handler="run_date.handler",
             description="Resolves the day the model-quality run scores",
             timeout=Duration.seconds(10),
-            environment={"LABEL_DELAY_DAYS": str(settings.quality_label_delay_days)},
+            environment={
+                "LABEL_DELAY_DAYS": str(settings.quality_label_delay_days),
+                # The day the schedule fires on, in its own zone, without time-zone data at run time.
+                "SCHEDULE_HOUR": str(settings.quality_schedule_hour),
+                "SCHEDULE_UTC_OFFSET_MINUTES": str(utc_offset),
+            },
         )
         self.metrics_function = KitFunction(
             self,
@@ -102,7 +121,7 @@ class DailyQualityRun(Construct):
                 "RESULTS_BUCKET": storage.results_bucket.bucket_name,
                 "RESULTS_PREFIX": "",
                 "ENDPOINT_NAME": endpoint_name,
-                "DECISION_THRESHOLD": str(settings.quality_decision_threshold),
+                "DECISION_THRESHOLD": number_text(settings.quality_decision_threshold),
             },
         )
         storage.results_bucket.grant_read(self.metrics_function, "summary/*")
@@ -130,13 +149,12 @@ class DailyQualityRun(Construct):
         # leaves a billed job running.
         self.job_timeout = Duration.minutes(settings.quality_job_timeout_minutes)
         self.step_timeout = self.job_timeout.plus(START_MARGIN)
-        # Long enough for every attempt of the job step and the waits between them.
-        attempts = 1 + FAILED_RUN_RETRIES
-        retry_waits = (
-            sum(FAILED_RUN_RETRY_SECONDS * 2**n for n in range(FAILED_RUN_RETRIES))
-            + THROTTLE_RETRIES * THROTTLE_MAX_DELAY_SECONDS
+        # Long enough for the job step's one run and the waits between its transient-error retries (the retried
+        # calls are rejected API requests: no run is started by them).
+        retry_waits = sum(
+            min(TRANSIENT_MAX_DELAY_SECONDS, TRANSIENT_INTERVAL_SECONDS * 2**n) for n in range(TRANSIENT_RETRIES)
         )
-        self.run_timeout = Duration.minutes(attempts * self.step_timeout.to_minutes() + retry_waits // 60 + 30)
+        self.run_timeout = Duration.minutes(self.step_timeout.to_minutes() + retry_waits // 60 + 30)
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
@@ -196,6 +214,8 @@ class DailyQualityRun(Construct):
                 "STATE_MACHINE_ARN": self.state_machine.state_machine_arn,
                 "ENDPOINT_NAME": endpoint_name,
                 "DEADLINE_MINUTES": str(minutes),
+                # A daylight-saving change between the run and its check moves the run's start by this much.
+                "OFFSET_SPAN_MINUTES": str(self.offset_span),
             },
             no_dead_letter_queue_reason="Started by its schedule, whose retry policy retries a failed invocation; "
             "a check that still fails shows in the function's Errors metric, and the next day's check runs anew.",
@@ -286,13 +306,15 @@ class DailyQualityRun(Construct):
             "--label-delay-days",
             str(settings.quality_label_delay_days),
             "--thresholds",
-            ",".join(f"{t:g}" for t in thresholds),
+            ",".join(number_text(t) for t in thresholds),
             "--rollup-days",
             str(ROLLUP_DAYS),
             "--decision-threshold",
-            f"{settings.quality_decision_threshold:g}",
+            number_text(settings.quality_decision_threshold),
             "--target-half-width",
-            f"{settings.quality_target_half_width:g}",
+            number_text(settings.quality_target_half_width),
+            "--reject-sample-size",
+            str(settings.quality_reject_sample_size),
             "--endpoint",
             self.endpoint_name,
             *(("--variant", self.variant_name) if self.variant_name else ()),
@@ -327,18 +349,12 @@ class DailyQualityRun(Construct):
                 "TimeoutSeconds": int(self.step_timeout.to_seconds()),
                 "Retry": [
                     {
-                        "ErrorEquals": RETRYABLE_ERRORS,
-                        "IntervalSeconds": 60,
+                        "ErrorEquals": TRANSIENT_ERRORS,
+                        "IntervalSeconds": TRANSIENT_INTERVAL_SECONDS,
                         "BackoffRate": 2,
-                        "MaxAttempts": THROTTLE_RETRIES,
-                        "MaxDelaySeconds": THROTTLE_MAX_DELAY_SECONDS,
+                        "MaxAttempts": TRANSIENT_RETRIES,
+                        "MaxDelaySeconds": TRANSIENT_MAX_DELAY_SECONDS,
                         "JitterStrategy": "FULL",
-                    },
-                    {
-                        "ErrorEquals": FAILED_RUN_ERRORS,
-                        "IntervalSeconds": FAILED_RUN_RETRY_SECONDS,
-                        "BackoffRate": 2,
-                        "MaxAttempts": FAILED_RUN_RETRIES,
                     },
                 ],
             },

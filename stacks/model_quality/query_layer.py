@@ -11,7 +11,7 @@ from aws_cdk import aws_glue as glue
 from constructs import Construct
 
 from ..common.encryption import DataKey
-from .storage import QualityStorage
+from .storage import QUERY_RESULTS_PREFIX, QualityStorage
 
 PARQUET = dict(
     input_format="org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
@@ -145,7 +145,7 @@ class ResultsCatalog(Construct):
             )
             table.add_resource_dependency(self.database)
             self.tables[name] = table
-        self.query_results_prefix = "athena-results/"
+        self.query_results_prefix = f"{QUERY_RESULTS_PREFIX}/"
         self.workgroup = athena.CfnWorkGroup(
             self,
             "WorkGroup",

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import ClassVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..common.config import (
     OVERRIDE_PREFIX,
@@ -28,6 +30,11 @@ QUICKSIGHT_PRINCIPAL_PATTERN = re.compile(r"^arn:aws[a-z-]*:quicksight:[a-z0-9-]
 # stay in the archive costs as much as this one
 # (https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-transition-general-considerations.html).
 DEEP_ARCHIVE_MINIMUM_DAYS = 180
+# The job limits its rejects sample before the shuffle up to Spark's windowGroupLimitThreshold (default 1000);
+# spark_jobs/model_quality/pr_curve.py MAX_REJECT_SAMPLE_SIZE.
+MAX_REJECT_SAMPLE_SIZE = 1_000
+# A day's results and the seven before it: the rollup's histograms and the drop alarm's summaries.
+MIN_RESULTS_RETENTION_DAYS = 8
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,13 @@ class ModelQualitySettings(ArchitectureSettings):
     quality_min_average_precision: float
     quality_max_average_precision_drop: float
     quality_min_label_coverage: float
+    # Rejected records the job keeps per reason and day in rejects/ (all are counted in the summary); 0 keeps none.
+    quality_reject_sample_size: int
+    # Days the daily results (histogram, curve, thresholds, summary, rollup) are kept: at least 8, the day and the
+    # seven before it that the rollup and the drop alarm read; the dashboard shows up to 90.
+    quality_results_retention_days: int
+    # Days the rejects sample is kept.
+    quality_reject_retention_days: int
     # E-mail addresses (comma-separated) subscribed to the run's failure notices and alarms; empty: none. Each
     # address is its own subscription: adding one never unsubscribes the others while it awaits confirmation.
     quality_notification_emails: str
@@ -85,6 +99,9 @@ class ModelQualitySettings(ArchitectureSettings):
             "quality_min_average_precision": 0.2,
             "quality_max_average_precision_drop": 0.1,
             "quality_min_label_coverage": 0.5,
+            "quality_reject_sample_size": 100,
+            "quality_results_retention_days": 90,
+            "quality_reject_retention_days": 30,
             "quality_notification_emails": "",
             "quicksight_owner_arn": "",
             "quicksight_viewer_group_arn": "",
@@ -105,6 +122,9 @@ class ModelQualitySettings(ArchitectureSettings):
             "quality_min_average_precision": 0.2,
             "quality_max_average_precision_drop": 0.1,
             "quality_min_label_coverage": 0.5,
+            "quality_reject_sample_size": 100,
+            "quality_results_retention_days": 730,
+            "quality_reject_retention_days": 30,
             "quality_notification_emails": "",
             "quicksight_owner_arn": "",
             "quicksight_viewer_group_arn": "",
@@ -122,6 +142,7 @@ class ModelQualitySettings(ArchitectureSettings):
         require_range("quality_idle_minutes", self.quality_idle_minutes, 1, 10_080)
         require_range("quality_job_timeout_minutes", self.quality_job_timeout_minutes, 10, 1_440)
         require_range("quality_schedule_hour", self.quality_schedule_hour, 0, 23)
+        schedule_offsets(self.quality_schedule_time_zone)
         for name in (
             "quality_decision_threshold",
             "quality_min_average_precision",
@@ -134,6 +155,11 @@ class ModelQualitySettings(ArchitectureSettings):
                 f"Setting {OVERRIDE_PREFIX}quality_target_half_width={self.quality_target_half_width!r} "
                 "is out of range. Allowed: more than 0 and less than 0.5 (a half-width of a ratio)."
             )
+        require_range("quality_reject_sample_size", self.quality_reject_sample_size, 0, MAX_REJECT_SAMPLE_SIZE)
+        require_range(
+            "quality_results_retention_days", self.quality_results_retention_days, MIN_RESULTS_RETENTION_DAYS, 3650
+        )
+        require_range("quality_reject_retention_days", self.quality_reject_retention_days, 1, 3650)
         require_emails("quality_notification_emails", self.quality_notification_emails)
         for name in ("quicksight_owner_arn", "quicksight_viewer_group_arn"):
             _require_quicksight_arn(name, getattr(self, name), self.quicksight_identity_region)
@@ -185,3 +211,31 @@ def _require_quicksight_arn(name: str, value: str, identity_region: str) -> None
             f"{identity_region!r}. Allowed: a principal ARN of that region, or set "
             f"{OVERRIDE_PREFIX}quicksight_identity_region to the region of your QuickSight users."
         )
+
+
+# Years of the zone's rules sampled for its UTC offsets, from the current year on.
+OFFSET_YEARS = 5
+
+
+def schedule_offsets(time_zone: str) -> tuple[int, int]:
+    """The UTC offset (minutes) the zone uses at its lowest, and how far its other offsets reach above it.
+
+    The run-date and deadline-check Lambdas get these instead of reading time-zone data at run time; an unknown
+    zone fails here, at synth, not on the first scheduled run. Python's zoneinfo reads the system's time-zone data
+    or the `tzdata` package (https://docs.python.org/3/library/zoneinfo.html#data-sources).
+    """
+    try:
+        zone = ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"Setting {OVERRIDE_PREFIX}quality_schedule_time_zone={time_zone!r} is not a time zone of the IANA "
+            "database. Allowed: an IANA name such as UTC, Europe/Paris or America/New_York (on a machine "
+            "without system time-zone data, `pip install tzdata`)."
+        ) from None
+    start = datetime(datetime.now(timezone.utc).year, 1, 1, tzinfo=timezone.utc)
+    offsets = set()
+    for day in range(366 * OFFSET_YEARS):
+        for hour in (0, 12):
+            offset = (start + timedelta(days=day, hours=hour)).astimezone(zone).utcoffset()
+            offsets.add(int(offset.total_seconds()) // 60 if offset is not None else 0)
+    return min(offsets), max(offsets) - min(offsets)

@@ -13,6 +13,14 @@ from ..common.storage import AccessLogsBucket, SecureBucket
 from .settings import ModelQualitySettings
 
 CAPTURE_PREFIX = "data-capture"
+# Every top-level folder of the results bucket and why it is kept as long as it is (a folder without a rule would
+# be kept forever; tests/spark_jobs/model_quality/test_probes.py checks the job writes nowhere else).
+DAILY_RESULTS = ("histogram", "curve", "thresholds", "summary", "rollup")  # quality_results_retention_days
+REJECTS_PREFIX = "rejects"  # quality_reject_retention_days
+WORK_PREFIX = "_work"  # a run deletes its own; a run that crashed leaves them
+WORK_EXPIRY_DAYS = 2
+QUERY_RESULTS_PREFIX = "athena-results"  # Athena's result files of the dashboard's queries
+QUERY_RESULTS_EXPIRY_DAYS = 7
 # Raw capture and labels are written once under unique keys and expire days later; a version would only keep
 # each expired object one more day (noncurrent expiry cannot be shorter), a third more of the largest bill.
 RAW_UNVERSIONED = dict(
@@ -46,6 +54,24 @@ def raw_data_rule(settings: ModelQualitySettings) -> s3.LifecycleRule:
         else None,
         noncurrent_version_expiration=Duration.days(1),
     )
+
+
+def results_expiry_days(settings: ModelQualitySettings) -> dict[str, int]:
+    """Days each top-level folder of the results bucket is kept, by what it is for."""
+    return {
+        **dict.fromkeys(DAILY_RESULTS, settings.quality_results_retention_days),
+        REJECTS_PREFIX: settings.quality_reject_retention_days,
+        WORK_PREFIX: WORK_EXPIRY_DAYS,
+        QUERY_RESULTS_PREFIX: QUERY_RESULTS_EXPIRY_DAYS,
+    }
+
+
+def results_rules(settings: ModelQualitySettings) -> list[s3.LifecycleRule]:
+    """One expiring rule per folder (the rules do not overlap, so each folder's own applies)."""
+    return [
+        s3.LifecycleRule(id=f"Expire-{folder.strip('_')}", prefix=f"{folder}/", expiration=Duration.days(days))
+        for folder, days in results_expiry_days(settings).items()
+    ]
 
 
 class QualityStorage(Construct):
@@ -84,7 +110,7 @@ class QualityStorage(Construct):
         self.capture_bucket = capture_bucket or bucket("CaptureBucket", raw_expiry, **RAW_UNVERSIONED)
         self.capture_prefix = capture_prefix.strip("/")
         self.ground_truth_bucket = bucket("GroundTruthBucket", raw_expiry, **RAW_UNVERSIONED)
-        self.results_bucket = bucket("ResultsBucket")
+        self.results_bucket = bucket("ResultsBucket", results_rules(settings))
         self.logs_bucket = bucket(
             "JobLogsBucket",
             [s3.LifecycleRule(id="ExpireJobLogs", expiration=Duration.days(settings.common.log_retention_days))],

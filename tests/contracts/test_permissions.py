@@ -169,6 +169,9 @@ def test_declarations_name_real_iam_actions():
         text = json.loads(path.read_text())
         entries = [entry for value in text.values() for entry in (value if isinstance(value, list) else value["calls"])]
         for entry in entries:
+            if "probe" in entry:
+                assert entry["by"] in permissions.PROBES and entry["probe"].startswith("arn:"), (path, entry)
+                continue
             assert entry["action"].count(":") == 1 and entry["resource"], (path, entry)
             # an action the Service Authorization Reference does not list is never allowed by any policy
             assert sar.lookup(entry["action"]) is not None, (path, entry["action"])
@@ -388,3 +391,37 @@ def test_no_role_creates_alarms_that_act_on_anything_else(kit_resolver, kit_app)
             for action in ("arn:aws:automate:us-east-1:ec2:terminate", "arn:aws:sns:us-east-1:444455556666:t"):
                 call = Call("cloudwatch:PutMetricAlarm", alarm, {"cloudwatch:AlarmActions": action})
                 assert not evaluate(call, principal=ROLE, identity=identity).allowed, (label, action)
+
+
+# --- Presence probes (issue 30): a missing key must read as missing, not as AccessDenied -------------------
+
+
+def probe_allowed(arn, by, *statements):
+    return [allowed(call, *statements) for call in permissions.probe_calls(arn, by)]
+
+
+def test_a_head_of_a_bare_prefix_key_needs_get_object_on_that_key_itself():
+    """S3 answers 403 to a HEAD of a key the caller may not s3:GetObject, whether or not it exists; a grant on
+    `prefix/*` does not cover the key `prefix` that Hadoop's getFileStatus heads first."""
+    grants = [allow("s3:GetObject", "arn:aws:s3:::b/data-capture/*"), allow("s3:ListBucket", "arn:aws:s3:::b")]
+    assert probe_allowed("arn:aws:s3:::b/data-capture/ep", "hadoop", *grants) == [True, True, True]
+    assert probe_allowed("arn:aws:s3:::b/data-capture", "hadoop", *grants) == [False, True, True]
+    exact = allow("s3:GetObject", "arn:aws:s3:::b/data-capture")
+    assert all(probe_allowed("arn:aws:s3:::b/data-capture", "hadoop", *grants, exact))
+
+
+def test_a_missing_key_is_404_only_with_list_bucket_and_a_prefix_condition_does_not_count_for_a_head():
+    get = allow("s3:GetObject", "arn:aws:s3:::b/*")
+    assert probe_allowed("arn:aws:s3:::b/summary/x.json", "get", get) == [True, False]
+    listing = allow("s3:ListBucket", "arn:aws:s3:::b")
+    assert all(probe_allowed("arn:aws:s3:::b/summary/x.json", "get", get, listing))
+    prefixed = allow("s3:ListBucket", "arn:aws:s3:::b", Condition={"StringLike": {"s3:prefix": "summary/*"}})
+    # The listing of `summary/x.json/` matches the condition; the HEAD carries no s3:prefix, so it gets 403.
+    assert probe_allowed("arn:aws:s3:::b/summary/x.json", "hadoop", get, prefixed) == [True, False, True]
+    elsewhere = allow("s3:ListBucket", "arn:aws:s3:::b", Condition={"StringLike": {"s3:prefix": "other/*"}})
+    assert probe_allowed("arn:aws:s3:::b/summary", "hadoop", get, elsewhere)[2] is False
+
+
+def test_a_bucket_root_is_only_listed():
+    assert [c.action for c in permissions.probe_calls("arn:aws:s3:::b", "hadoop")] == ["s3:ListBucket"]
+    assert permissions.probe_calls("arn:aws:s3:::b", "hadoop")[0].context == {"s3:prefix": ""}

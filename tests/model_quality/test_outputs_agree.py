@@ -55,3 +55,9 @@ def test_every_dashboard_field_is_a_dataset_column_and_the_intervals_are_shown()
         assert ("daily", column) in used
     for column in THRESHOLD_INTERVALS:
         assert ("thresholds", column) in used
+
+
+def test_the_reject_sample_setting_and_the_job_allow_the_same_sizes():
+    from stacks.model_quality.settings import MAX_REJECT_SAMPLE_SIZE
+
+    assert MAX_REJECT_SAMPLE_SIZE == pr_curve.MAX_REJECT_SAMPLE_SIZE

@@ -21,6 +21,13 @@ def load_config(context):
             r"kit:quality_min_label_coverage=1\.5 is out of range\. Allowed: 0 to 1",
         ),
         ({"kit:quicksight_owner_arn": "bob"}, r"kit:quicksight_owner_arn='bob' is not a QuickSight principal ARN"),
+        # Issue 30: an unknown zone failed on the first scheduled run, not at synth.
+        (
+            {"kit:quality_schedule_time_zone": "Europe/Pariss"},
+            r"kit:quality_schedule_time_zone='Europe/Pariss' is not a time zone of the IANA database\. Allowed: an "
+            r"IANA name such as UTC",
+        ),
+        ({"kit:quality_schedule_time_zone": "../etc/passwd"}, r"is not a time zone of the IANA database"),
         (
             {"kit:quicksight_owner_arn": "arn:aws:quicksight:eu-west-1:123456789012:user/default/ana"},
             r"is not in the QuickSight identity region 'us-east-1'\. Allowed: a principal ARN of that region, or set "
@@ -89,6 +96,9 @@ RANGES = [
     ("quality_idle_minutes", 1, 10_080, {}),
     ("quality_job_timeout_minutes", 10, 1_440, {}),
     ("quality_schedule_hour", 0, 23, {}),
+    ("quality_reject_sample_size", 0, 1_000, {}),
+    ("quality_results_retention_days", 8, 3650, {}),
+    ("quality_reject_retention_days", 1, 3650, {}),
 ]
 
 
@@ -153,3 +163,13 @@ def test_built_in_python_with_the_readme_example():
 
 def test_every_profile_has_a_default_and_the_readme_documents_it():
     assert_profile_defaults(ModelQualitySettings, load_config)
+
+
+@pytest.mark.parametrize(
+    ("zone", "offsets"),
+    [("UTC", (0, 0)), ("America/New_York", (-300, 60)), ("Asia/Kolkata", (330, 0)), ("Australia/Lord_Howe", (630, 30))],
+)
+def test_a_schedule_zone_gives_its_lowest_utc_offset_and_the_spread_of_the_others(zone, offsets):
+    from stacks.model_quality.settings import schedule_offsets
+
+    assert schedule_offsets(zone) == offsets

@@ -15,6 +15,10 @@ Resource and context values may use placeholders, resolved against the synthesiz
   ${resource:<prefix>}   the Ref of the resource whose logical id starts with <prefix> (service roles)
   ${asset-key:<path>}    the object key of the stack's file asset whose display name (construct path) is <path>
 
+An entry `{"probe": "<S3 object ARN>", "by": "get" | "hadoop", "why"?}` declares a presence probe of that key,
+which must read a missing key as missing (404 or an empty listing), not as 403 (tools/contracts/permissions.py
+`probe_calls`).
+
 An entry may carry "when": {"equals" | "greater": [left, right]} (placeholders allowed) when the handler makes
 the call only under that setting, and "why" with the page that says a call is needed.
 """
@@ -90,8 +94,17 @@ def declaration(folder: Path) -> dict[str, list[dict]]:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
+# The actions a presence probe entry ({"probe": ARN, "by": ...}, tools/contracts/permissions.py) stands for.
+PROBE_ACTIONS = ("s3:getobject", "s3:listbucket")
+
+
 def declared_actions(folder: Path) -> set[str]:
-    return {call["action"].lower() for calls in declaration(folder).values() for call in calls}
+    return {
+        action
+        for calls in declaration(folder).values()
+        for call in calls
+        for action in (PROBE_ACTIONS if "probe" in call else (call["action"].lower(),))
+    }
 
 
 def undeclared(recorded: set[tuple[str, str]], folder: Path) -> list[str]:

@@ -144,16 +144,53 @@ def _applies(when: dict | None, lookup: Lookup) -> bool:
     return left == right if test == "equals" else float(left) > float(right)
 
 
+# How a presence probe asks S3 whether a key is there, by the client that makes it.
+PROBES = ("get", "hadoop")
+
+
+def probe_calls(arn: str, by: str) -> tuple[Call, ...]:
+    """The calls a presence probe of an S3 key makes, each of which must be allowed for a missing key to read as
+    missing (404, or an empty listing) instead of 403 AccessDenied.
+
+    "get" (a GetObject or HeadObject of the key, as a Lambda reads an optional object): s3:GetObject on the key,
+    and s3:ListBucket on the bucket, without which a missing key answers 403 instead of 404
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html, Permissions). That request lists
+    nothing and carries no s3:prefix, so a ListBucket grant conditioned on s3:prefix is not counted for it.
+    "hadoop" (Hadoop's getFileStatus, which exists(), delete() and an empty listStatus() fall back to): the same
+    HEAD of the key itself, the bare prefix with no trailing slash, then a listing of `key/` (s3:ListBucket with
+    that s3:prefix); a bucket root is only listed (Hadoop S3A `S3AFileSystem.s3GetFileStatus`; EMRFS, EMR's s3://
+    client, is taken to probe alike).
+    """
+    if by not in PROBES:
+        raise ValueError(f"probe {arn}: 'by' must be one of {PROBES}, got {by!r}")
+    bucket_name, _, key = arn.split(":::", 1)[1].partition("/")
+    bucket = f"{arn.split(':::', 1)[0]}:::{bucket_name}"
+    calls = []
+    if key:
+        calls += [Call("s3:GetObject", arn), Call("s3:ListBucket", bucket, absent=("s3:prefix",))]
+    if by == "hadoop":
+        calls.append(Call("s3:ListBucket", bucket, {"s3:prefix": f"{key}/" if key else ""}))
+    return tuple(calls)
+
+
 def _calls(entries: list[dict], lookup: Lookup) -> tuple[Call, ...]:
-    return tuple(
-        Call(
-            entry["action"],
-            expand(entry["resource"], lookup),
-            {key: expand(value, lookup) for key, value in entry.get("context", {}).items()},
+    """The declared calls; a `{"probe": <S3 object ARN>, "by": "get" | "hadoop"}` entry stands for the calls of
+    that presence probe (`probe_calls`)."""
+    calls: list[Call] = []
+    for entry in entries:
+        if not _applies(entry.get("when"), lookup):
+            continue
+        if "probe" in entry:
+            calls += probe_calls(expand(entry["probe"], lookup), entry["by"])
+            continue
+        calls.append(
+            Call(
+                entry["action"],
+                expand(entry["resource"], lookup),
+                {key: expand(value, lookup) for key, value in entry.get("context", {}).items()},
+            )
         )
-        for entry in entries
-        if _applies(entry.get("when"), lookup)
-    )
+    return tuple(calls)
 
 
 def lambda_actors(resolver: Resolver) -> Iterator[Actor]:
@@ -393,6 +430,7 @@ def check(resolver: Resolver) -> list[str]:
             decision = decide(resolver, actor.role, call)
             if not decision.allowed:
                 context = f" {call.context}" if call.context else ""
+                context += f" without {', '.join(call.absent)}" if call.absent else ""
                 problems.append(
                     f"{actor.label}: {call.action} on {call.effective_resource}{context} is denied ({decision.reason})"
                 )

@@ -3,8 +3,9 @@
 
 import importlib.util
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from moto import mock_aws
@@ -20,6 +21,23 @@ _spec.loader.exec_module(deadline_check)
 DUE = datetime(2026, 3, 2, 4, 0, tzinfo=timezone.utc)
 ROLE = "arn:aws:iam::123456789012:role/machine"
 DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
+
+
+@pytest.mark.parametrize("hour", [0, 4, 20, 23])
+@pytest.mark.parametrize("day", [date(2026, 3, 7), date(2026, 3, 8), date(2026, 10, 31), date(2026, 11, 1)])
+def test_across_a_daylight_saving_change_the_run_that_started_is_never_after_the_due_time(day, hour):
+    """Issue 30: the check subtracted DEADLINE_MINUTES of elapsed time from a wall-clock schedule, so when the
+    clocks went back between a run and its check the due time fell an hour after the run's start and a run that
+    succeeded was reported missed. The run of the day before must not count for the day."""
+    from stacks.model_quality.settings import schedule_offsets
+
+    zone, minutes = ZoneInfo("America/New_York"), 7 * 60 + 15
+    _, span = schedule_offsets("America/New_York")
+    run = datetime(day.year, day.month, day.day, hour, tzinfo=zone)
+    check = (datetime(day.year, day.month, day.day, hour) + timedelta(minutes=minutes)).replace(tzinfo=zone)
+    due = deadline_check.due_time(check.astimezone(timezone.utc).isoformat(), minutes, span)
+    assert due <= run.astimezone(timezone.utc)
+    assert due > (run - timedelta(days=1)).astimezone(timezone.utc) + timedelta(hours=12)
 
 
 def test_the_run_was_due_deadline_minutes_before_the_check():

@@ -1,6 +1,7 @@
 """The precision-recall job on local Spark: metrics against scikit-learn, bad records, idempotence, rollups."""
 
 import json
+from collections import Counter
 import subprocess
 import sys
 from datetime import date, datetime, timedelta, timezone
@@ -400,3 +401,28 @@ def test_the_driver_lists_hour_folders_and_spark_reads_only_their_jsonl_files(sp
     summary = pr_curve.run(spark, day.arguments())
     assert summary["rows_captured"] == summary["rows_joined"] == 60
     assert summary["rejected"]["capture_duplicate_id"] == 0
+
+
+def test_rejects_are_counted_by_reason_and_only_a_bounded_sample_is_kept(spark, tmp_path):
+    """Issue 30: labels whose ids belong to a neighbouring day's captures (normal while labels arrive) were
+    written as one reject row per id, tens of TB a day at 150 TB/day. They are counted; a few are kept."""
+    day = Day(tmp_path).scored([0.2, 0.8], [0, 1])
+    day.label(*(ground_truth_line(f"neighbour{i}", "1") for i in range(300)))
+    day.capture(*(f"garbage {i}" for i in range(120)))
+    summary = pr_curve.run(spark, day.arguments(reject_sample_size=25))
+    assert summary["rejected"]["ground_truth_without_prediction"] == 300
+    assert summary["rejected"]["capture_malformed_json"] == 120
+    kept = day.rejects()
+    assert Counter(r["reason"] for r in kept) == {"ground_truth_without_prediction": 25, "capture_malformed_json": 25}
+    assert pr_curve.run(spark, day.arguments(reject_sample_size=25)) == summary
+    assert sorted(map(json.dumps, day.rejects())) == sorted(map(json.dumps, kept))  # a re-run keeps the same
+    assert pr_curve.run(spark, day.arguments(reject_sample_size=0)) == summary
+    assert day.rejects() == []
+
+
+def test_the_sample_is_limited_before_the_shuffle(spark, tmp_path):
+    """Only `size` rows per reason and partition cross the shuffle (Spark's WindowGroupLimit), not every reject."""
+    day = Day(tmp_path).scored([0.2, 0.8], [0, 1])
+    parsed = pr_curve._parsed_inputs(spark, [str(day.captures)], [str(day.ground_truth)], 100)
+    plan = pr_curve._outcomes(pr_curve._by_id(parsed), 50)._jdf.queryExecution().executedPlan().toString()
+    assert "WindowGroupLimit" in plan
