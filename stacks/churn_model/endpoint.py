@@ -16,6 +16,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
+from ..common.names import physical_name
 from ..common.acknowledgments import GRANT_ACTION_FINDINGS, acknowledge, acknowledge_bucket_objects, skip_checkov
 from ..common.config import email_addresses
 from ..common.encryption import DataKey, grant_create_grant_for_aws_resources
@@ -38,7 +39,7 @@ class ChurnEndpoint(Construct):
 
     Props: `model_package_group_name`; `artifacts_bucket` (model artifacts); `capture_bucket` and
     `capture_prefix` (where Data Capture writes: the model-quality job's input) with `capture_key` (the key that
-    bucket uses); `endpoint_name` ("churn-endpoint"). Sizes come from the profile's `churn_endpoint_*` settings;
+    bucket uses); `endpoint_name` (None: derived from the stack and the path). Sizes come from the profile's `churn_endpoint_*` settings;
     `churn_idle_hours` > 0 adds the idle guard. Exposes `model_role`, `deployer`, `approval_rule`, `error_alarm`,
     `deploy_failed_alarm`,
     `topic`, `dead_letters`, `idle_guard` (None when off), `capture_uri`.
@@ -56,12 +57,14 @@ class ChurnEndpoint(Construct):
         capture_bucket: s3.IBucket,
         capture_prefix: str,
         capture_key: kms.IKey,
-        endpoint_name: str = "churn-endpoint",
+        endpoint_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        endpoint_name = endpoint_name or physical_name(self, "Endpoint", max_length=50)
         arn = f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}"
         # Rules have literal names; alarms are named by the topic (the names its policies allow).
-        rule_prefix = f"{endpoint_name}-"
+        # Rule names: at most 64 characters (AWS::Events::Rule Name); the longest suffix is model-package-changed.
+        rule_prefix = f"{physical_name(self, max_length=42)}-"
         self.capture_uri = capture_bucket.s3_url_for_object(capture_prefix.strip("/"))
         self.topic = NotificationTopic(
             self,

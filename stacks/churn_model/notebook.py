@@ -17,6 +17,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from ..common.names import physical_name
 from ..common.acknowledgments import (
     GRANT_ACTION_FINDINGS,
     acknowledge,
@@ -115,13 +116,22 @@ class SageMakerSparkNotebook(Construct):
             security_groups=[endpoint_group],
         )
 
+        # Domain names: 2 to 50 lowercase letters, digits and hyphens, starting with a letter, unique in the account
+        # and region (https://docs.aws.amazon.com/codeartifact/latest/APIReference/API_CreateDomain.html). The key
+        # is create-only: it goes into the name, so another key renames the domain instead of failing the update.
         domain = codeartifact.CfnDomain(
-            self, "PackageDomain", domain_name=f"churn-notebook-{Aws.ACCOUNT_ID}", encryption_key=encryption_key.key_arn
+            self,
+            "PackageDomain",
+            domain_name=physical_name(
+                self, "PackageDomain", max_length=50, lowercase=True, create_only=[encryption_key.key_arn]
+            ),
+            encryption_key=encryption_key.key_arn,
         )
         self.repository = codeartifact.CfnRepository(
             self,
             "PypiRepository",
             domain_name=domain.attr_name,
+            # Unique in its domain, which carries the stack's name; at most 100 characters (API_CreateRepository).
             repository_name="pypi-mirror",
             description="PyPI through CodeArtifact, for a notebook with no internet route",
             external_connections=["public:pypi"],
