@@ -96,10 +96,6 @@ class CommonSettings(ProfileSettings):
     """Settings every architecture shares: removal, versioning, logs, schedules, keys."""
 
     profile: str
-    # Environment name that prefixes the stack names (<environment>-RedshiftMlStack) and with them every physical
-    # name, so environments and copies deploy side by side in one account; empty: today's stack names. Lowercase
-    # letters, digits and hyphens, at most 20 characters.
-    environment: str
     # Keep buckets, keys and log groups when a stack is deleted (production) or destroy them (sandbox).
     retain_data: bool
     # S3 object versioning on data buckets.
@@ -112,25 +108,29 @@ class CommonSettings(ProfileSettings):
     schedules_enabled: bool
     # Days KMS waits before deleting a key that the stack no longer holds (7-30).
     key_deletion_window_days: int
+    # Environment name that prefixes the stack names (prod: prod-RedshiftMlStack) and with them every physical name,
+    # so environments and copies deploy side by side in one account; empty: today's stack names. Lowercase letters,
+    # digits and hyphens, at most 20 characters.
+    environment: str
 
     PROFILE_DEFAULTS: ClassVar[ProfileDefaults] = {
         "sandbox": {
-            "environment": "",
             "retain_data": False,
             "versioned_buckets": False,
             "log_retention_days": 7,
             "access_log_expiry_days": 30,
             "schedules_enabled": False,
             "key_deletion_window_days": 7,
+            "environment": "",
         },
         "production": {
-            "environment": "",
             "retain_data": True,
             "versioned_buckets": True,
             "log_retention_days": 365,
             "access_log_expiry_days": 365,
             "schedules_enabled": True,
             "key_deletion_window_days": 30,
+            "environment": "",
         },
     }
 
