@@ -73,16 +73,23 @@ def _named(template: dict) -> dict[str, list[str]]:
     return {logical_id: names for logical_id, r in template["Resources"].items() if (names := _own_names(r))}
 
 
-def _scope(value: Any, template: dict, named: dict[str, list[str]]) -> str | None:
+def _name_values(resource: dict) -> list[str]:
+    """The literal strings of the resource's name properties (its custom name)."""
+    properties = resource.get("Properties", {})
+    found = [values_at(properties, path) for path in name_properties(resource["Type"])]
+    return [each for value in found for each in value if isinstance(each, str) and each != ABSENT[0]]
+
+
+def _scope(value: Any, template: dict) -> str | None:
     """The name of the custom-named resource `value` refers to or spells (a table's database), else None."""
-    refs = [value.get("Ref")] if isinstance(value, dict) and "Ref" in value else []
-    if isinstance(value, dict) and "Fn::GetAtt" in value:
-        refs = [value["Fn::GetAtt"][0]]
-    for logical_id in refs:
-        if logical_id in named:
-            return named[logical_id][0]
-    spelled = json.dumps([value], sort_keys=True)
-    return next((names[0] for names in named.values() if spelled in names), None)
+    resources = template["Resources"]
+    if isinstance(value, dict) and ("Ref" in value or "Fn::GetAtt" in value):
+        target = value.get("Ref") or value["Fn::GetAtt"][0]
+        names = _name_values(resources[target]) if target in resources else []
+        return names[0] if names else None
+    if isinstance(value, str):
+        return next((value for r in resources.values() if value in _name_values(r)), None)
+    return None
 
 
 def _identities(templates: dict[str, dict]) -> dict[tuple, list[str]]:
@@ -98,7 +105,7 @@ def _identities(templates: dict[str, dict]) -> dict[tuple, list[str]]:
                 if path in name_properties(resource["Type"]):
                     continue
                 for value in values_at(properties, path):
-                    if value != ABSENT[0] and (scope := _scope(value, template, named)) is not None:
+                    if value != ABSENT[0] and (scope := _scope(value, template)) is not None:
                         scopes.append(scope)
             carriers[(resource["Type"], *names, *scopes)].append(f"{stack_name}/{logical_id}")
     return carriers
@@ -152,13 +159,16 @@ def test_every_derived_name_fits_its_service_under_the_longest_environment(templ
 
 
 def test_every_custom_named_resource_renames_when_a_create_only_value_changes(templates):
-    """CloudFormation cannot replace a resource that keeps its custom name: each create-only value other than the
-    name is a pseudo parameter, the resource's scope (its database, domain, namespace), or goes into the name."""
+    """CloudFormation cannot replace a resource that keeps its custom name. Each create-only value other than the
+    name is a pseudo parameter; or the resource's scope (its database, domain, namespace), whose name is in the
+    resource's name or whose digest is in its logical id (a renamed scope makes it a new resource); or goes into the
+    name's digest."""
     unsafe = []
     for stack_name, template in templates.items():
-        named = _named(template)
-        for logical_id, names in named.items():
-            resource = template["Resources"][logical_id]
+        for logical_id, resource in template["Resources"].items():
+            names = _name_values(resource)
+            if not names:
+                continue
             properties = resource.get("Properties", {})
             digested = []
             for path in create_only(resource["Type"]):
@@ -167,9 +177,11 @@ def test_every_custom_named_resource_renames_when_a_create_only_value_changes(te
                 for value in values_at(properties, path):
                     if value == ABSENT[0] or (isinstance(value, dict) and PSEUDO.match(str(value.get("Ref", "")))):
                         continue
-                    if _scope(value, template, named) is None:
+                    scope = _scope(value, template)
+                    if scope is None:
                         digested.append(value)
-            spelled = [each for name in names for each in json.loads(name) if isinstance(each, str)]
-            if digested and not any(name.endswith(create_only_digest(digested)) for name in spelled):
+                    elif not any(scope in name for name in names) and create_only_digest([scope]) not in logical_id:
+                        unsafe.append(f"{stack_name}/{logical_id}: {names[0]} keeps its name in a renamed {scope}")
+            if digested and not any(name.endswith(create_only_digest(digested)) for name in names):
                 unsafe.append(f"{stack_name}/{logical_id} ({resource['Type']}): {names[0]} keeps {digested}")
     assert not unsafe, "\n".join(unsafe)

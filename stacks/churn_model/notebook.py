@@ -17,7 +17,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from ..common.names import physical_name
+from ..common.names import physical_name, scoped_id
 from ..common.acknowledgments import (
     GRANT_ACTION_FINDINGS,
     acknowledge,
@@ -119,17 +119,15 @@ class SageMakerSparkNotebook(Construct):
         # Domain names: 2 to 50 lowercase letters, digits and hyphens, starting with a letter, unique in the account
         # and region (https://docs.aws.amazon.com/codeartifact/latest/APIReference/API_CreateDomain.html). The key
         # is create-only: it goes into the name, so another key renames the domain instead of failing the update.
+        domain_name = physical_name(
+            self, "PackageDomain", max_length=50, lowercase=True, create_only=[encryption_key.key_arn]
+        )
         domain = codeartifact.CfnDomain(
-            self,
-            "PackageDomain",
-            domain_name=physical_name(
-                self, "PackageDomain", max_length=50, lowercase=True, create_only=[encryption_key.key_arn]
-            ),
-            encryption_key=encryption_key.key_arn,
+            self, "PackageDomain", domain_name=domain_name, encryption_key=encryption_key.key_arn
         )
         self.repository = codeartifact.CfnRepository(
             self,
-            "PypiRepository",
+            scoped_id("PypiRepository", domain_name),
             domain_name=domain.attr_name,
             # Unique in its domain, which carries the stack's name; at most 100 characters (API_CreateRepository).
             repository_name="pypi-mirror",

@@ -32,6 +32,13 @@ def create_only_digest(values: Sequence[Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:DIGEST_LENGTH]
 
 
+def scoped_id(construct_id: str, scope_name: str) -> str:
+    """The construct id of a resource named inside another (a Glue table in its database, a repository in its
+    domain): with the scope's name in its digest, a renamed scope makes the resource a new one (new logical id)
+    instead of a replacement that keeps its name, which CloudFormation refuses."""
+    return f"{construct_id}{create_only_digest([scope_name])}"
+
+
 def physical_name(
     scope: Construct,
     construct_id: str | None = None,

@@ -10,7 +10,7 @@ from aws_cdk import aws_athena as athena
 from aws_cdk import aws_glue as glue
 from constructs import Construct
 
-from ..common.names import physical_name
+from ..common.names import physical_name, scoped_id
 from ..common.encryption import DataKey
 from .storage import QualityStorage
 
@@ -127,7 +127,7 @@ class ResultsCatalog(Construct):
             location = storage.results_bucket.s3_url_for_object(f"{name}/")
             table = glue.CfnTable(
                 self,
-                f"{name.capitalize()}Table",
+                scoped_id(f"{name.capitalize()}Table", database_name),
                 catalog_id=account,
                 database_name=database_name,
                 table_input=glue.CfnTable.TableInputProperty(
