@@ -8,18 +8,14 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ..common.acknowledgments import acknowledge
-from ..common.names import physical_name
 from ..common.encryption import DataKey
+from ..common.names import physical_name
 from ..common.storage import AccessLogsBucket, SecureBucket
-from .endpoint import ChurnEndpoint
+from .endpoint import ENDPOINT_NAME_MAX_LENGTH, ChurnEndpoint
 from .images import SageMakerImages
 from .notebook import SageMakerSparkNotebook
 from .pipeline import ChurnTrainingPipeline
 from .settings import ChurnModelSettings
-
-# SageMaker endpoint names allow 63 characters; the deployer names models and endpoint configs `<endpoint>-v<N>`
-# (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpoint.html, API_CreateModel.html).
-ENDPOINT_NAME_MAX_LENGTH = 50
 
 
 class ChurnModel(Construct):

@@ -17,7 +17,6 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from ..common.names import physical_name, scoped_id
 from ..common.acknowledgments import (
     GRANT_ACTION_FINDINGS,
     acknowledge,
@@ -28,6 +27,7 @@ from ..common.assets import grant_asset_read
 from ..common.encryption import DataKey, grant_create_grant_for_aws_resources
 from ..common.functions import PROJECT_ROOT
 from ..common.logs import EncryptedLogGroup, aws_sdk_calls_log_group
+from ..common.names import physical_name, scoped_id
 from ..common.network import add_interface_endpoints, limit_s3_gateway_endpoint, s3_prefix_list
 from ..common.service_roles import flow_logs_to_log_group
 from .settings import ChurnModelSettings

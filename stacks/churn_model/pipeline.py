@@ -10,7 +10,6 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 import datagen.churn
-from ..common.names import physical_name
 from ..common.acknowledgments import (
     GRANT_ACTION_FINDINGS,
     acknowledge,
@@ -21,6 +20,7 @@ from ..common.assets import grant_asset_read
 from ..common.encryption import DataKey, grant_create_grant_for_aws_resources
 from ..common.generated import generated_directory
 from ..common.functions import PROJECT_ROOT
+from ..common.names import physical_name
 from .images import SageMakerImages
 from .pipeline_definition import PipelineInputs, build_definition
 from .settings import ChurnModelSettings

@@ -30,8 +30,8 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk.interfaces import aws_events as events_interfaces
 from constructs import Construct
 
-from .names import physical_name
 from .encryption import DataKey
+from .names import physical_name
 
 NO_SUBSCRIBER_WARNING = "kit:notifications-no-subscriber"
 

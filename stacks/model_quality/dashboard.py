@@ -15,9 +15,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_quicksight as quicksight
 from constructs import Construct
 
-from ..common.names import physical_name
 from ..common.acknowledgments import acknowledge, skip_cfn_lint
 from ..common.encryption import DataKey
+from ..common.names import physical_name
 from .query_layer import ResultsCatalog
 from .settings import ModelQualitySettings
 from .storage import QualityStorage

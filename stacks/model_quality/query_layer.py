@@ -10,8 +10,8 @@ from aws_cdk import aws_athena as athena
 from aws_cdk import aws_glue as glue
 from constructs import Construct
 
-from ..common.names import physical_name, scoped_id
 from ..common.encryption import DataKey
+from ..common.names import physical_name, scoped_id
 from .storage import QualityStorage
 
 PARQUET = dict(

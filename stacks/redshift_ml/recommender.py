@@ -11,10 +11,10 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
 
-from ..common.names import physical_name
 from ..common.acknowledgments import acknowledge
 from ..common.config import email_addresses
 from ..common.encryption import DataKey
+from ..common.names import physical_name
 from ..common.storage import AccessLogsBucket, SecureBucket
 from .database_bootstrap import DatabaseBootstrap
 from .ml_role import RedshiftMlRole
