@@ -288,7 +288,7 @@ def _require_profile(profile: Any) -> None:
 
 
 # CloudFormation stack names: a letter, then letters, digits and hyphens, at most 128 characters
-# (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cfn-using-console-create-stack-parameters.html).
+# (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html, StackName).
 # Lowercase because Redshift, Glue and CodeArtifact names are; 20 characters keep the whole environment readable in the
 # shortest derived name (a CodeArtifact domain, 50 characters, of which 18 are the digests of stacks/common/names.py).
 ENVIRONMENT_PATTERN = re.compile(r"^[a-z](?:[a-z0-9-]{0,18}[a-z0-9])?$")
