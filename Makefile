@@ -4,6 +4,8 @@ SHELL := /bin/bash
 
 PYTHON ?= python3
 PROFILE ?= sandbox
+# kit:environment: prefixes the stack names (and with them every physical name); empty keeps today's names.
+KIT_ENVIRONMENT ?=
 NODE_MIN_MAJOR := 22
 # Spark 3.5 (EMR 7) runs on Java 17.
 JAVA_MAJOR := 17
@@ -23,7 +25,7 @@ ROWS ?= 2000000
 .PHONY: help setup synth test mutation cost demo diff review snapshots diagrams bench-pr image-registries smoke docs clean
 
 help:
-	@echo "make synth [PROFILE=sandbox|production]  set up, then synthesize the app into cdk.out/"
+	@echo "make synth [PROFILE=sandbox|production] [KIT_ENVIRONMENT=name]  set up, then synthesize the app into cdk.out/"
 	@echo "make test                                set up, then run the tests and template gates"
 	@echo "make mutation [ARGS='--only MODULE']    mutation score of the handlers, settings, metrics and cost code (slow)"
 	@echo "make cost                                monthly cost per architecture and profile, idle and under workload"
@@ -34,7 +36,7 @@ help:
 	@echo "make diagrams                            regenerate the architecture pages' diagrams from the synth"
 	@echo "make docs                                build the docs site offline, strict, into build/docs/"
 	@echo "make bench-pr [ROWS=2000000]            benchmark the precision-recall job (floor, job, MLlib)"
-	@echo "make smoke [ARGS='--only churn_model --keep']  after cdk deploy: run each architecture in the account"
+	@echo "make smoke [KIT_ENVIRONMENT=name] [ARGS='--only churn_model --keep']  after cdk deploy: run each architecture"
 	@echo "make image-registries                    regenerate the SageMaker image map from the pinned SDK (network)"
 	@echo "make clean                               remove cdk.out/, build/, .venv/, .venv-checkov/ and node_modules/"
 
@@ -84,7 +86,7 @@ $(NODE_STAMP): package.json package-lock.json $(APP_STAMP)
 	@touch $@
 
 synth: $(APP_STAMP) $(NODE_STAMP)
-	$(RUN) npx cdk synth --quiet -c profile=$(PROFILE)
+	$(RUN) npx cdk synth --quiet -c profile=$(PROFILE) $(if $(KIT_ENVIRONMENT),-c kit:environment=$(KIT_ENVIRONMENT))
 
 test: setup
 	$(RUN) python -m pytest -q
@@ -115,7 +117,7 @@ bench-pr: $(PYTHON_STAMP)
 	$(RUN) python -m benchmarks.pr_bench $(ROWS)
 
 smoke: $(PYTHON_STAMP)
-	@$(RUN) python -m tools.smoke $(ARGS)
+	@$(RUN) python -m tools.smoke $(if $(KIT_ENVIRONMENT),--environment $(KIT_ENVIRONMENT)) $(ARGS)
 
 # The docs site (mkdocs.yml): strict, so a broken link, a missing anchor or a page outside the nav fails the build.
 docs: $(PYTHON_STAMP)

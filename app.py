@@ -14,7 +14,7 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
 
-from stacks.churn_model.stack import ChurnModelStack
+from stacks.churn_model.stack import ChurnModelStack, churn_endpoint_name
 from stacks.common.acknowledgments import CdkManagedHelpers
 from stacks.churn_model.settings import ChurnModelSettings
 from stacks.common.config import CommonSettings, ConfigError, load_settings
@@ -53,18 +53,29 @@ def build_app(app: cdk.App) -> KitSettings:
     """Add the kit's stacks to `app` for the profile its context selects; tests call this too."""
     settings = load_kit_settings(app.node.get_all_context())
     cdk.Aspects.of(app).add(CdkManagedHelpers())
-    RedshiftMlStack(app, "RedshiftMlStack", settings=settings.redshift_ml)
-    quality = ModelQualityStack(app, "ModelQualityStack", settings=settings.model_quality)
-    # The churn endpoint's Data Capture is what the daily model-quality job reads.
+    add_kit_stacks(app, settings)
+    return settings
+
+
+def add_kit_stacks(app: cdk.App, settings: KitSettings) -> None:
+    """One stack per architecture, each named `<environment>-<Architecture>Stack` (no prefix without environment)."""
+    name = settings.common.stack_name
+    RedshiftMlStack(app, name("RedshiftMlStack"), settings=settings.redshift_ml)
+    # The churn endpoint's Data Capture is what the daily model-quality job reads: both need the endpoint's name.
+    churn_stack = name("ChurnModelStack")
+    endpoint_name = churn_endpoint_name(churn_stack)
+    quality = ModelQualityStack(
+        app, name("ModelQualityStack"), settings=settings.model_quality, endpoint_name=endpoint_name
+    )
     ChurnModelStack(
         app,
-        "ChurnModelStack",
+        churn_stack,
         settings=settings.churn_model,
         capture_bucket=quality.monitor.storage.capture_bucket,
         capture_prefix=quality.monitor.storage.capture_prefix,
         capture_key=quality.monitor.key,
+        endpoint_name=endpoint_name,
     )
-    return settings
 
 
 def main() -> None:

@@ -94,7 +94,9 @@ def test_churn_data_capture_goes_to_the_model_quality_capture_location(kit_app):
         .values()
     )
     assert (
-        env["ENDPOINT_NAME"] == metrics["Properties"]["Environment"]["Variables"]["ENDPOINT_NAME"] == "churn-endpoint"
+        env["ENDPOINT_NAME"]
+        == metrics["Properties"]["Environment"]["Variables"]["ENDPOINT_NAME"]
+        == "ChurnModelStack-endpoint"
     )
 
 

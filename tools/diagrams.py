@@ -15,6 +15,7 @@ import re
 import sys
 from dataclasses import dataclass
 
+from stacks.common.names import DIGEST_LENGTH
 from tools.synthesis import PROJECT_ROOT, synthesize
 
 DIAGRAM_PROFILE = "production"  # the profile that deploys every component
@@ -128,6 +129,9 @@ def references(value) -> set[str]:
     return {next(part for part in match if part) for match in REFERENCE.findall(repr(value))}
 
 
+SCOPED_DIGEST = re.compile(rf"(?<=[A-Za-z])[0-9a-f]{{{DIGEST_LENGTH}}}$")
+
+
 def nodes_of(stack) -> dict[str, Node]:
     """The diagram's nodes: kept resource types, labelled and grouped by their construct path."""
     resources = stack.template["Resources"]
@@ -137,7 +141,10 @@ def nodes_of(stack) -> dict[str, Node]:
         kind = resources.get(logical_id, {}).get("Type")
         if kind not in KINDS:
             continue
-        parts = [part for part in entry.path.split("/")[2:] if part not in ("Resource", "Default")]
+        # A scoped id's digest (stacks.common.names.scoped_id) says nothing to a reader: CurveTable, not CurveTable1a2b3c4d.
+        parts = [
+            SCOPED_DIGEST.sub("", part) for part in entry.path.split("/")[2:] if part not in ("Resource", "Default")
+        ]
         if (
             not parts
             or parts[0].startswith(("AWS679f53", "Custom::", "BucketNotificationsHandler", "LogRetention"))

@@ -78,6 +78,14 @@ NAME_PROPERTIES: dict[str, tuple[str, ...]] = {
     "AWS::QuickSight::DataSet": ("DataSetId",),
     "AWS::QuickSight::Dashboard": ("DashboardId",),
     "AWS::QuickSight::DataSource": ("DataSourceId",),
+    # FunctionName is the function the statement is on, not a name of the permission (its Id is generated).
+    "AWS::Lambda::Permission": (),
+}
+# Names that are unique only inside another resource: a Glue table in its database, a repository in its domain. A
+# deleted resource and an added one with the same name in different scopes do not collide.
+SCOPE_PROPERTIES: dict[str, tuple[str, ...]] = {
+    "AWS::Glue::Table": ("CatalogId", "DatabaseName"),
+    "AWS::CodeArtifact::Repository": ("DomainOwner", "DomainName"),
 }
 
 # Updatable properties of types whose update API takes one changed parameter per request, which the CloudFormation
@@ -270,6 +278,19 @@ def _changed_parameters(old: dict, new: dict, replaced: set[str]) -> list[str]:
     ]
 
 
+def _scoped_name(resource: dict, resources: dict) -> str | None:
+    """The name and the scope it is unique in, a referenced scope by that resource's own name in `resources`."""
+    name = _name(resource)
+    if name is None:
+        return None
+    scopes = []
+    for path in SCOPE_PROPERTIES.get(resource["Type"], ()):
+        for value in values_at(resource.get("Properties", {}), path):
+            refs = sorted(references(value))
+            scopes.append([_name(resources[ref]) if ref in resources else ref for ref in refs] if refs else value)
+    return json.dumps([name, _canonical(scopes)], sort_keys=True)
+
+
 def _loss(resource_type: str, policy: str | None, when: str) -> tuple[str, ...]:
     """The data mark of losing a `resource_type` whose policy (UpdateReplacePolicy or DeletionPolicy) is `policy`."""
     if resource_type not in STATEFUL:
@@ -363,9 +384,11 @@ def assess(old: dict, new: dict) -> list[Finding]:
         resource = before[logical_id]
         marks = (DELETED, *_loss(resource["Type"], resource.get("DeletionPolicy"), "deleted"))
         reason = "logical id removed"
-        name = _name(resource)
+        name = _scoped_name(resource, before)
         twins = [
-            other for other, body in sorted(added.items()) if body["Type"] == resource["Type"] and _name(body) == name
+            other
+            for other, body in sorted(added.items())
+            if body["Type"] == resource["Type"] and _scoped_name(body, after) == name
         ]
         if twins and name is not None:
             # CloudFormation creates the new resource before it deletes the old one; both cannot hold the name.

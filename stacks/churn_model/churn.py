@@ -9,14 +9,13 @@ from constructs import Construct
 
 from ..common.acknowledgments import acknowledge
 from ..common.encryption import DataKey
+from ..common.names import physical_name
 from ..common.storage import AccessLogsBucket, SecureBucket
-from .endpoint import ChurnEndpoint
+from .endpoint import ENDPOINT_NAME_MAX_LENGTH, ChurnEndpoint
 from .images import SageMakerImages
 from .notebook import SageMakerSparkNotebook
 from .pipeline import ChurnTrainingPipeline
 from .settings import ChurnModelSettings
-
-DEFAULT_ENDPOINT_NAME = "churn-endpoint"
 
 
 class ChurnModel(Construct):
@@ -24,8 +23,8 @@ class ChurnModel(Construct):
 
     Props (defaults): `settings` (`ChurnModelSettings`: `churn_*` and the common ones); `capture_bucket`, `capture_prefix` and `capture_key`: where Data Capture writes
     (the model-quality monitor's capture location; None: a capture folder in this construct's artifacts bucket);
-    `input_bucket` (None: the bundled sample only); `endpoint_name` ("churn-endpoint"); `pipeline_name`
-    ("churn-training"); `model_package_group_name` ("churn-models").
+    `input_bucket` (None: the bundled sample only); `endpoint_name`, `pipeline_name` and
+    `model_package_group_name` (None: derived from the stack and the path, `stacks.common.names`).
     Exposes `key`, `artifacts_bucket`, `images`, `training` (the pipeline), `endpoint`, `notebook` (None unless
     `churn_notebook`).
     """
@@ -40,11 +39,17 @@ class ChurnModel(Construct):
         capture_prefix: str = "data-capture",
         capture_key: kms.IKey | None = None,
         input_bucket: s3.IBucket | None = None,
-        endpoint_name: str = DEFAULT_ENDPOINT_NAME,
-        pipeline_name: str = "churn-training",
-        model_package_group_name: str = "churn-models",
+        endpoint_name: str | None = None,
+        pipeline_name: str | None = None,
+        model_package_group_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        endpoint_name = endpoint_name or physical_name(self, "Endpoint", max_length=ENDPOINT_NAME_MAX_LENGTH)
+        if len(endpoint_name) > ENDPOINT_NAME_MAX_LENGTH:
+            raise ValueError(
+                f"endpoint_name {endpoint_name!r} is longer than {ENDPOINT_NAME_MAX_LENGTH} characters (the "
+                "deployer's model and endpoint-config names add -v<version> within SageMaker's 63)."
+            )
         if (capture_bucket is None) != (capture_key is None):
             raise ValueError("Pass capture_bucket and capture_key together (the key that encrypts that bucket).")
         self.key = DataKey(
@@ -71,7 +76,7 @@ class ChurnModel(Construct):
             "Endpoint",
             settings=settings,
             encryption_key=self.key,
-            model_package_group_name=model_package_group_name,
+            model_package_group_name=self.training.model_package_group_name,
             artifacts_bucket=self.artifacts_bucket,
             capture_bucket=capture_bucket or self.artifacts_bucket,
             capture_prefix=capture_prefix,
@@ -97,13 +102,13 @@ class ChurnModel(Construct):
         CfnOutput(
             self,
             "PipelineName",
-            value=pipeline_name,
+            value=self.training.pipeline_name,
             description="aws sagemaker start-pipeline-execution --pipeline-name <this>",
         )
         CfnOutput(
             self,
             "ModelPackageGroupName",
-            value=model_package_group_name,
+            value=self.training.model_package_group_name,
             description="Approve a package here to deploy it",
         )
         CfnOutput(self, "EndpointName", value=endpoint_name, description="Created on the first approval")

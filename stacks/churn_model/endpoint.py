@@ -21,10 +21,14 @@ from ..common.config import email_addresses
 from ..common.encryption import DataKey, grant_create_grant_for_aws_resources
 from ..common.functions import KitFunction, bundled_code
 from ..common.logs import SERVICE_NAMED, EncryptedLogGroup
+from ..common.names import physical_name
 from ..common.notifications import NotificationTopic
 from .settings import ChurnModelSettings
 
 VARIANT_NAME = "AllTraffic"
+# SageMaker endpoint names allow 63 characters; the deployer names models and endpoint configs `<endpoint>-v<N>`
+# (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpoint.html, API_CreateModel.html).
+ENDPOINT_NAME_MAX_LENGTH = 50
 # The teardown's polling (one deployer call per poll) and its bound, inside CloudFormation's one hour.
 TEARDOWN_POLL = Duration.seconds(30)
 TEARDOWN_TIMEOUT = Duration.minutes(55)
@@ -38,10 +42,10 @@ class ChurnEndpoint(Construct):
 
     Props: `model_package_group_name`; `artifacts_bucket` (model artifacts); `capture_bucket` and
     `capture_prefix` (where Data Capture writes: the model-quality job's input) with `capture_key` (the key that
-    bucket uses); `endpoint_name` ("churn-endpoint"); `pipeline_name` (None: the training pipeline whose running
-    executions the stack's deletion stops first; the pipeline must depend on `teardown` so it is deleted after it).
-    Sizes come from the profile's `churn_endpoint_*` settings;
-    `churn_idle_hours` > 0 adds the idle guard. Exposes `model_role`, `deployer`, `approval_rule`, `error_alarm`,
+    bucket uses); `endpoint_name` (None: derived from the stack and the path, at most ENDPOINT_NAME_MAX_LENGTH);
+    `pipeline_name` (None: the training pipeline whose running executions the stack's deletion stops first; the
+    pipeline must depend on `teardown` so it is deleted after it). Sizes come from the profile's `churn_endpoint_*`
+    settings; `churn_idle_hours` > 0 adds the idle guard. Exposes `model_role`, `deployer`, `approval_rule`, `error_alarm`,
     `deploy_failed_alarm`,
     `topic`, `dead_letters`, `idle_guard` (None when off), `capture_uri`, `teardown` (the custom resource that
     applies changed endpoint settings to the running endpoint and deletes it with the stack).
@@ -59,13 +63,15 @@ class ChurnEndpoint(Construct):
         capture_bucket: s3.IBucket,
         capture_prefix: str,
         capture_key: kms.IKey,
-        endpoint_name: str = "churn-endpoint",
+        endpoint_name: str | None = None,
         pipeline_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        endpoint_name = endpoint_name or physical_name(self, "Endpoint", max_length=ENDPOINT_NAME_MAX_LENGTH)
         arn = f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}"
         # Rules have literal names; alarms are named by the topic (the names its policies allow).
-        rule_prefix = f"{endpoint_name}-"
+        # Rule names: at most 64 characters (AWS::Events::Rule Name); the longest suffix is model-package-changed.
+        rule_prefix = f"{physical_name(self, max_length=42)}-"
         self.capture_uri = capture_bucket.s3_url_for_object(capture_prefix.strip("/"))
         self.topic = NotificationTopic(
             self,

@@ -27,6 +27,7 @@ from ..common.assets import grant_asset_read
 from ..common.encryption import DataKey, grant_create_grant_for_aws_resources
 from ..common.functions import PROJECT_ROOT
 from ..common.logs import EncryptedLogGroup, aws_sdk_calls_log_group
+from ..common.names import physical_name, scoped_id
 from ..common.network import add_interface_endpoints, limit_s3_gateway_endpoint, s3_prefix_list
 from ..common.service_roles import flow_logs_to_log_group
 from .settings import ChurnModelSettings
@@ -115,13 +116,20 @@ class SageMakerSparkNotebook(Construct):
             security_groups=[endpoint_group],
         )
 
+        # Domain names: 2 to 50 lowercase letters, digits and hyphens, starting with a letter, unique in the account
+        # and region (https://docs.aws.amazon.com/codeartifact/latest/APIReference/API_CreateDomain.html). The key
+        # is create-only: it goes into the name, so another key renames the domain instead of failing the update.
+        domain_name = physical_name(
+            self, "PackageDomain", max_length=50, lowercase=True, create_only=[encryption_key.key_arn]
+        )
         domain = codeartifact.CfnDomain(
-            self, "PackageDomain", domain_name=f"churn-notebook-{Aws.ACCOUNT_ID}", encryption_key=encryption_key.key_arn
+            self, "PackageDomain", domain_name=domain_name, encryption_key=encryption_key.key_arn
         )
         self.repository = codeartifact.CfnRepository(
             self,
-            "PypiRepository",
+            scoped_id("PypiRepository", domain_name),
             domain_name=domain.attr_name,
+            # Unique in its domain, which carries the stack's name; at most 100 characters (API_CreateRepository).
             repository_name="pypi-mirror",
             description="PyPI through CodeArtifact, for a notebook with no internet route",
             external_connections=["public:pypi"],

@@ -20,6 +20,7 @@ from ..common.assets import grant_asset_read
 from ..common.encryption import DataKey, grant_create_grant_for_aws_resources
 from ..common.generated import generated_directory
 from ..common.functions import PROJECT_ROOT
+from ..common.names import physical_name
 from .images import SageMakerImages
 from .pipeline_definition import PipelineInputs, build_definition
 from .settings import ChurnModelSettings
@@ -30,10 +31,12 @@ SAMPLE_ROWS = 20_000
 class ChurnTrainingPipeline(Construct):
     """Spark preprocessing, XGBoost training, evaluation and conditional registration, with no cluster to manage.
 
-    Props (defaults): `pipeline_name` ("churn-training"); `model_package_group_name` ("churn-models");
+    Props (defaults): `pipeline_name` and `model_package_group_name` (None: derived from the stack and the path,
+    `stacks.common.names`, so copies of the construct never share one);
     `artifacts_bucket` (features, models and evaluations of every run); `input_bucket` (None: only the bundled
     sample CSV, the `InputDataUri` default, is readable; pass the bucket that holds your data).
-    Exposes `role` (the pipeline's and its jobs' execution role), `pipeline`, `model_package_group`, `sample_data`.
+    Exposes `role` (the pipeline's and its jobs' execution role), `pipeline`, `model_package_group`, `sample_data`,
+    `pipeline_name`, `model_package_group_name`.
     """
 
     def __init__(
@@ -46,16 +49,22 @@ class ChurnTrainingPipeline(Construct):
         images: SageMakerImages,
         artifacts_bucket: s3.IBucket,
         input_bucket: s3.IBucket | None = None,
-        pipeline_name: str = "churn-training",
-        model_package_group_name: str = "churn-models",
+        pipeline_name: str | None = None,
+        model_package_group_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
+        # Names: a letter or digit, then letters, digits and hyphens, at most 63 characters for the group
+        # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateModelPackageGroup.html); the pipeline
+        # allows 256 (API_CreatePipeline.html), kept at 63 too. The group carries no description: it is create-only,
+        # and a group keeps its name across upgrades (it holds the registered models).
+        self.pipeline_name = pipeline_name or physical_name(self, "Pipeline", max_length=63)
+        self.model_package_group_name = model_package_group_name or physical_name(
+            self, "ModelPackageGroup", max_length=63
+        )
+        pipeline_name, model_package_group_name = self.pipeline_name, self.model_package_group_name
         self.model_package_group = sagemaker.CfnModelPackageGroup(
-            self,
-            "ModelPackageGroup",
-            model_package_group_name=model_package_group_name,
-            model_package_group_description="Churn models registered by the churn pipeline",
+            self, "ModelPackageGroup", model_package_group_name=model_package_group_name
         )
         self.model_package_group.apply_removal_policy(settings.common.removal_policy)
         self.role = iam.Role(

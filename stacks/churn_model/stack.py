@@ -13,6 +13,14 @@ from .churn import ChurnModel
 from .settings import ChurnModelSettings
 
 
+def churn_endpoint_name(stack_name: str) -> str:
+    """The endpoint's name for the app that wires the stack to the model-quality monitor: `<stack name>-endpoint`.
+
+    Both stacks need it before the endpoint exists (the deployer creates it). A stack name of at most 41 characters
+    (the kit's are, with an environment of at most 20) keeps it within ENDPOINT_NAME_MAX_LENGTH."""
+    return f"{stack_name}-endpoint"
+
+
 class ChurnModelStack(Stack):
     def __init__(
         self,
@@ -23,6 +31,7 @@ class ChurnModelStack(Stack):
         capture_bucket: s3.IBucket | None = None,
         capture_prefix: str = "data-capture",
         capture_key: kms.IKey | None = None,
+        endpoint_name: str | None = None,
     ) -> None:
         super().__init__(
             scope,
@@ -37,6 +46,7 @@ class ChurnModelStack(Stack):
             capture_bucket=capture_bucket,
             capture_prefix=capture_prefix,
             capture_key=capture_key,
+            endpoint_name=endpoint_name,
         )
         give_cdk_providers_log_groups(self, common=settings.common, encryption_key=self.churn.key)
         # What `make smoke` reads (tools/smoke): the function whose teardown removes the endpoint it created.

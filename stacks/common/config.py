@@ -108,6 +108,10 @@ class CommonSettings(ProfileSettings):
     schedules_enabled: bool
     # Days KMS waits before deleting a key that the stack no longer holds (7-30).
     key_deletion_window_days: int
+    # Environment name that prefixes the stack names (prod: prod-RedshiftMlStack) and with them every physical name,
+    # so environments and copies deploy side by side in one account; empty: today's stack names. Lowercase letters,
+    # digits and hyphens, at most 20 characters.
+    environment: str
 
     PROFILE_DEFAULTS: ClassVar[ProfileDefaults] = {
         "sandbox": {
@@ -117,6 +121,7 @@ class CommonSettings(ProfileSettings):
             "access_log_expiry_days": 30,
             "schedules_enabled": False,
             "key_deletion_window_days": 7,
+            "environment": "",
         },
         "production": {
             "retain_data": True,
@@ -125,11 +130,13 @@ class CommonSettings(ProfileSettings):
             "access_log_expiry_days": 365,
             "schedules_enabled": True,
             "key_deletion_window_days": 30,
+            "environment": "",
         },
     }
 
     def __post_init__(self) -> None:
         _require_profile(self.profile)
+        require_environment(self.environment)
         require_choice("log_retention_days", self.log_retention_days, tuple(LOG_RETENTION))
         require_range("access_log_expiry_days", self.access_log_expiry_days, 1, 3650)
         require_range("key_deletion_window_days", self.key_deletion_window_days, 7, 30)
@@ -143,6 +150,10 @@ class CommonSettings(ProfileSettings):
     def removal_policy(self) -> RemovalPolicy:
         """RETAIN for data that must outlive the stack, DESTROY for a sandbox you can tear down."""
         return RemovalPolicy.RETAIN if self.retain_data else RemovalPolicy.DESTROY
+
+    def stack_name(self, base: str) -> str:
+        """`base` (`RedshiftMlStack`) prefixed with the environment, if any: `sandbox-RedshiftMlStack`."""
+        return f"{self.environment}-{base}" if self.environment else base
 
     @property
     def log_retention(self) -> RetentionDays:
@@ -273,6 +284,24 @@ def _require_profile(profile: Any) -> None:
         raise ConfigError(
             f"Unknown profile {profile!r}. Allowed profiles: {', '.join(PROFILES)} "
             f"(set with -c {PROFILE_CONTEXT_KEY}=<profile>)."
+        )
+
+
+# CloudFormation stack names: a letter, then letters, digits and hyphens, at most 128 characters
+# (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html, StackName).
+# Lowercase because Redshift, Glue and CodeArtifact names are; 20 characters keep the whole environment readable in the
+# shortest derived name (a CodeArtifact domain, 50 characters, of which 18 are the digests of stacks/common/names.py).
+ENVIRONMENT_PATTERN = re.compile(r"^[a-z](?:[a-z0-9-]{0,18}[a-z0-9])?$")
+ENVIRONMENT_MAX_LENGTH = 20
+
+
+def require_environment(value: str) -> None:
+    """Empty, or a lowercase name that can prefix a stack name (see ENVIRONMENT_PATTERN)."""
+    if value and (not ENVIRONMENT_PATTERN.match(value) or "--" in value):
+        raise ConfigError(
+            f"Setting {OVERRIDE_PREFIX}environment={value!r} is not allowed. Allowed: empty (today's stack names), "
+            f"or 1 to {ENVIRONMENT_MAX_LENGTH} lowercase letters, digits and single hyphens, starting with a letter "
+            "and not ending with a hyphen (for example sandbox, prod, team-a)."
         )
 
 

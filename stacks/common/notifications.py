@@ -31,6 +31,7 @@ from aws_cdk.interfaces import aws_events as events_interfaces
 from constructs import Construct
 
 from .encryption import DataKey
+from .names import physical_name
 
 NO_SUBSCRIBER_WARNING = "kit:notifications-no-subscriber"
 
@@ -38,8 +39,9 @@ NO_SUBSCRIBER_WARNING = "kit:notifications-no-subscriber"
 class NotificationTopic(sns.Topic):
     """A KMS-encrypted topic that denies publishing without TLS and allows exactly the publishers wired to it.
 
-    Props (defaults): `encryption_key` (the architecture's DataKey); `alarm_name_prefix` ("<stack name>-": the
-    names of the alarms that may publish; `alarm_name()` builds them); `email_addresses` (none: each one is
+    Props (defaults): `encryption_key` (the architecture's DataKey); `alarm_name_prefix` (None: the topic's own
+    name from `stacks.common.names` and a hyphen, unique to the stack and the topic's path: the names of the alarms
+    that may publish; `alarm_name()` builds them); `email_addresses` (none: each one is
     subscribed under a logical id derived from its address, so adding or removing one never replaces the others);
     `warn_without_subscriber` (False: True adds a synth warning when no address is given) and `subscriber_setting`
     ("": the kit setting the warning tells the reader to set).
@@ -58,7 +60,8 @@ class NotificationTopic(sns.Topic):
     ) -> None:
         super().__init__(scope, construct_id, master_key=encryption_key, enforce_ssl=True)
         self.encryption_key = encryption_key
-        self.alarm_name_prefix = alarm_name_prefix or f"{Stack.of(self).stack_name}-"
+        # Alarm names allow 255 characters (AWS::CloudWatch::Alarm AlarmName); 100 leave room for the suffixes.
+        self.alarm_name_prefix = alarm_name_prefix or f"{physical_name(self, max_length=100)}-"
         self._alarms_allowed = False
         self._rules_allowed: set[str] = set()
         for address in email_addresses:

@@ -17,6 +17,7 @@ from constructs import Construct
 
 from ..common.acknowledgments import acknowledge, skip_cfn_lint
 from ..common.encryption import DataKey
+from ..common.names import physical_name
 from .query_layer import ResultsCatalog
 from .settings import ModelQualitySettings
 from .storage import QualityStorage
@@ -257,6 +258,9 @@ def dashboard_definition(dataset_arns: dict[str, str]) -> dict[str, Any]:
     }
 
 
+DATA_SOURCE_TYPE = "ATHENA"
+
+
 class QualityDashboard(Construct):
     def __init__(
         self,
@@ -270,7 +274,11 @@ class QualityDashboard(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        prefix = stack.stack_name.lower()
+
+        def quicksight_id(construct_id: str, *create_only: str) -> str:
+            """Ids of word characters and hyphens (AWS::QuickSight::Dashboard DashboardId: at most 512), kept at 128."""
+            return physical_name(self, construct_id, max_length=128, lowercase=True, create_only=create_only)
+
         self.role = iam.Role(
             self,
             "DataSourceRole",
@@ -363,9 +371,10 @@ class QualityDashboard(Construct):
             self,
             "DataSource",
             aws_account_id=stack.account,
-            data_source_id=f"{prefix}-results",
+            # Type is create-only: it goes into the id, so a change renames the data source instead of failing.
+            data_source_id=quicksight_id("DataSource", DATA_SOURCE_TYPE),
             name="Model quality results",
-            type="ATHENA",
+            type=DATA_SOURCE_TYPE,
             data_source_parameters=quicksight.CfnDataSource.DataSourceParametersProperty(
                 athena_parameters=quicksight.CfnDataSource.AthenaParametersProperty(
                     work_group=catalog.workgroup_name, role_arn=self.role.role_arn
@@ -383,7 +392,7 @@ class QualityDashboard(Construct):
                 self,
                 f"{name.capitalize()}DataSet",
                 aws_account_id=stack.account,
-                data_set_id=f"{prefix}-{name}",
+                data_set_id=quicksight_id(f"{name.capitalize()}DataSet"),
                 name=f"Model quality {name}",
                 import_mode="DIRECT_QUERY",
                 physical_table_map={
@@ -416,7 +425,7 @@ class QualityDashboard(Construct):
             self,
             "Dashboard",
             aws_account_id=stack.account,
-            dashboard_id=f"{prefix}-model-quality",
+            dashboard_id=quicksight_id("Dashboard"),
             name="Model quality",
             permissions=dashboard_permissions,
             dashboard_publish_options=quicksight.CfnDashboard.DashboardPublishOptionsProperty(

@@ -11,6 +11,7 @@ from aws_cdk import aws_glue as glue
 from constructs import Construct
 
 from ..common.encryption import DataKey
+from ..common.names import physical_name, scoped_id
 from .storage import QUERY_RESULTS_PREFIX, QualityStorage
 
 PARQUET = dict(
@@ -105,10 +106,13 @@ class ResultsCatalog(Construct):
         *,
         encryption_key: DataKey,
         storage: QualityStorage,
-        database_name: str = "model_quality",
+        database_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         account = Stack.of(self).account
+        # Athena reads database names of lowercase letters, digits and underscores
+        # (https://docs.aws.amazon.com/athena/latest/ug/tables-databases-columns-names.html).
+        database_name = database_name or physical_name(self, "Database", max_length=64, lowercase=True, separator="_")
         self.database_name = database_name
         self.database = glue.CfnDatabase(
             self,
@@ -123,7 +127,7 @@ class ResultsCatalog(Construct):
             location = storage.results_bucket.s3_url_for_object(f"{name}/")
             table = glue.CfnTable(
                 self,
-                f"{name.capitalize()}Table",
+                scoped_id(f"{name.capitalize()}Table", database_name),
                 catalog_id=account,
                 database_name=database_name,
                 table_input=glue.CfnTable.TableInputProperty(
@@ -149,13 +153,14 @@ class ResultsCatalog(Construct):
         self.workgroup = athena.CfnWorkGroup(
             self,
             "WorkGroup",
-            name=f"{Stack.of(self).stack_name}-model-quality",
+            # Letters, digits, periods, underscores and hyphens, at most 128 (AWS::Athena::WorkGroup Name).
+            name=physical_name(self, "WorkGroup", max_length=128),
             description="Queries over the model-quality results (the dashboard's data source)",
             # Always: DeleteWorkGroup refuses a workgroup that holds query executions, named queries or notebooks
             # unless recursive (https://docs.aws.amazon.com/athena/latest/APIReference/API_DeleteWorkGroup.html),
             # so without it a destroy fails once the dashboard has run a query. What it deletes is query history
             # and saved queries, not data: query results stay in the results bucket (retained in production).
-            # Retaining the workgroup instead would make the next deploy fail on its fixed name.
+            # Retaining the workgroup instead would make the next deploy fail on its name.
             recursive_delete_option=True,
             work_group_configuration=athena.CfnWorkGroup.WorkGroupConfigurationProperty(
                 enforce_work_group_configuration=True,

@@ -12,12 +12,19 @@ from .settings import ModelQualitySettings
 
 
 class ModelQualityStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, settings: ModelQualitySettings) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: ModelQualitySettings,
+        endpoint_name: str = DEFAULT_ENDPOINT_NAME,
+    ) -> None:
         super().__init__(
             scope, construct_id, description="Daily model-quality (precision-recall) dashboard (ML and analytics kit)"
         )
         apply_standard_tags(self, settings.common, architecture="model-quality")
-        self.monitor = ModelQualityMonitor(self, "Monitor", settings=settings)
+        self.monitor = ModelQualityMonitor(self, "Monitor", settings=settings, endpoint_name=endpoint_name)
         give_cdk_providers_log_groups(self, common=settings.common, encryption_key=self.monitor.key)
         # What `make smoke` reads (tools/smoke): where labels and results go, how to query them, what to look up.
         monitor = self.monitor
@@ -29,6 +36,6 @@ class ModelQualityStack(Stack):
         CfnOutput(
             self,
             "MetricsEndpointName",
-            value=DEFAULT_ENDPOINT_NAME,
+            value=endpoint_name,
             description="The Endpoint dimension of the MlKit/ModelQuality metrics",
         )

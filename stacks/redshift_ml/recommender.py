@@ -14,6 +14,7 @@ from constructs import Construct
 from ..common.acknowledgments import acknowledge
 from ..common.config import email_addresses
 from ..common.encryption import DataKey
+from ..common.names import physical_name
 from ..common.storage import AccessLogsBucket, SecureBucket
 from .database_bootstrap import DatabaseBootstrap
 from .ml_role import RedshiftMlRole
@@ -38,7 +39,8 @@ class RedshiftMlRecommender(Construct):
     """Redshift Serverless with Redshift ML, its deploy-time SQL and the model lifecycle.
 
     Defaults (all keyword arguments):
-    - namespace_name "job-matching", database "dev", schema "jobmatch";
+    - namespace_name None (also the workgroup's name): derived from the stack and the path (`stacks.common.names`),
+      so copies never share one; database "dev", schema "jobmatch";
     - database roles ml_role "ml_developer" (CREATE MODEL) and analyst_role "analyst" (EXECUTE ON MODEL);
     - model_prefix "job_match": versions are named job_match_vYYYYMMDDHHMMSS, functions predict_<version>
       (at most 39 characters, so every derived name is a valid identifier);
@@ -56,7 +58,7 @@ class RedshiftMlRecommender(Construct):
         construct_id: str,
         *,
         settings: RedshiftMlSettings,
-        namespace_name: str = "job-matching",
+        namespace_name: str | None = None,
         database_name: str = "dev",
         schema: str = "jobmatch",
         ml_role: str = "ml_developer",
@@ -104,6 +106,9 @@ class RedshiftMlRecommender(Construct):
         self.network = WarehouseNetwork(
             self, "Network", settings=settings, encryption_key=self.key, vpc=vpc, vpc_subnets=vpc_subnets
         )
+        # Namespace and workgroup names: 3 to 64 lowercase letters, digits and hyphens
+        # (https://docs.aws.amazon.com/redshift-serverless/latest/APIReference/API_CreateNamespace.html).
+        namespace_name = namespace_name or physical_name(self, "Warehouse", max_length=64, lowercase=True)
         self.warehouse = ServerlessWarehouse(
             self,
             "Warehouse",

@@ -14,6 +14,9 @@ from stacks.churn_model.settings import ChurnModelSettings
 from stacks.common.config import load_settings
 from tests.construct_app import PROFILES, new_app
 
+ENDPOINT_NAME = "churn-endpoint"
+MODEL_PACKAGE_GROUP_NAME = "churn-models"
+
 
 @dataclass
 class CaptureLocation:
@@ -37,6 +40,10 @@ def churn_and_capture(request) -> tuple[Template, ChurnModelSettings, CaptureLoc
         capture_bucket=capture.bucket,
         capture_prefix="data-capture",
         capture_key=capture.key,
+        # Explicit names, as an app that wires the endpoint to a monitor passes them (the derived defaults:
+        # tests/test_copies.py).
+        endpoint_name=ENDPOINT_NAME,
+        model_package_group_name=MODEL_PACKAGE_GROUP_NAME,
     )
     return Template.from_stack(stack), settings, capture
 

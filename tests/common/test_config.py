@@ -142,6 +142,28 @@ def test_invalid_settings_name_the_setting_and_what_is_allowed(context, message)
         load_config(context)
 
 
+@pytest.mark.parametrize("value", ["sandbox", "prod", "team-a", "a", "production-eu-west-1", " staging "])
+def test_an_environment_prefixes_the_stack_names(value):
+    common = load_config({"kit:environment": value})
+    assert common.environment == value.strip()
+    assert common.stack_name("RedshiftMlStack") == f"{value.strip()}-RedshiftMlStack"
+
+
+def test_without_an_environment_the_stack_names_are_unchanged():
+    assert load_config({}).stack_name("ChurnModelStack") == "ChurnModelStack"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["Prod", "1prod", "-prod", "prod-", "pro--d", "prod_eu", "prod.eu", "production-eu-west-1a", "prod eu"],
+)
+def test_an_environment_that_cannot_prefix_every_name_is_refused(value):
+    """Uppercase (Redshift, Glue and CodeArtifact names are lowercase), a leading digit or hyphen, a trailing or
+    doubled hyphen, other characters, or more than 20 characters."""
+    with pytest.raises(ConfigError, match=r"kit:environment=.* is not allowed\. Allowed: empty .* 1 to 20 lowercase"):
+        load_config({"kit:environment": value})
+
+
 def test_an_architecture_loads_its_own_and_the_common_overrides_from_context():
     settings = load_settings(
         {"profile": "production", "kit:example_count": "3", "kit:retain_data": "false"}, ExampleSettings
@@ -156,7 +178,7 @@ def test_a_key_of_another_architecture_of_the_app_is_known_but_not_read():
     assert load_settings(context, OtherSettings, known=(ExampleSettings, OtherSettings)).other_name == "c"
     with pytest.raises(
         ConfigError,
-        match=r"Unknown setting 'kit:other_name'\. Allowed settings: kit:retain_data, .*kit:key_deletion_window_days, "
+        match=r"Unknown setting 'kit:other_name'\. Allowed settings: kit:retain_data, .*kit:environment, "
         r"kit:example_notebook, kit:example_count\.$",
     ):
         load_settings(context, ExampleSettings)

@@ -82,13 +82,24 @@ def test_an_alarm_the_policies_would_not_allow_is_refused_at_synth():
             topic.notify_on(_alarm(stack, construct_id, name))
 
 
-def test_the_alarm_pattern_is_this_stacks_names_in_both_policies():
+def test_two_topics_of_one_stack_allow_only_their_own_alarms():
+    """The default prefix carries the stack's name and the topic's path (and ends with its digest): neither topic's
+    alarm pattern matches the other's alarms."""
+    _, stack, key = _stack("ScopedStack")
+    first = NotificationTopic(stack, "Topic", encryption_key=key)
+    second = NotificationTopic(stack, "TopicB", encryption_key=key)
+    assert first.alarm_name_prefix.startswith("ScopedStack-Topic-")
+    assert not second.alarm_name_prefix.startswith(first.alarm_name_prefix)
+    assert not first.alarm_name_prefix.startswith(second.alarm_name_prefix)
+
+
+def test_the_alarm_pattern_is_this_topics_names_in_both_policies():
     _, stack, key = _stack("ScopedStack")
     topic = NotificationTopic(stack, "Topic", encryption_key=key)
     topic.notify_on(_alarm(stack, "Alarm", topic.alarm_name("errors")))
     template = Template.from_stack(stack).to_json()
     resolver = Resolver({"ScopedStack": template})
-    wanted = "arn:aws:cloudwatch:us-east-1:111122223333:alarm:ScopedStack-*"
+    wanted = f"arn:aws:cloudwatch:us-east-1:111122223333:alarm:{topic.alarm_name_prefix}*"
     policies = [r for r in template["Resources"].values() if r["Type"] in ("AWS::SNS::TopicPolicy", "AWS::KMS::Key")]
     patterns = []
     for policy in policies:

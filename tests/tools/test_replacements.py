@@ -204,6 +204,56 @@ def test_a_renamed_logical_id_is_a_delete_and_create_that_fails_on_a_kept_name()
     }
 
 
+def test_a_scoped_name_collides_only_in_the_same_scope():
+    """A Glue table under a new logical id keeps its name: in the same database the new one cannot be created,
+    in a renamed database (stacks.common.names.scoped_id) it can; the same for a repository in a renamed domain."""
+
+    def catalog(database: str, table_id: str) -> dict:
+        return _template(
+            Database=_resource("AWS::Glue::Database", DatabaseInput={"Name": database}),
+            **{table_id: _resource("AWS::Glue::Table", DatabaseName=database, TableInput={"Name": "summary"})},
+        )
+
+    same = assess(catalog("results", "SummaryTable"), catalog("results", "SummaryTableNew"))
+    assert _marks(same)["SummaryTable"] == (DELETED, FAILS_CUSTOM_NAME)
+    moved = _marks(assess(catalog("results", "SummaryTable"), catalog("results_v2", "SummaryTableNew")))
+    assert FAILS_CUSTOM_NAME not in moved["SummaryTable"]
+
+    def packages(domain: str, repository_id: str) -> dict:
+        return _template(
+            Domain=_resource("AWS::CodeArtifact::Domain", DomainName=domain),
+            **{
+                repository_id: _resource(
+                    "AWS::CodeArtifact::Repository",
+                    DomainName={"Fn::GetAtt": ["Domain", "Name"]},
+                    RepositoryName="pypi-mirror",
+                )
+            },
+        )
+
+    assert FAILS_CUSTOM_NAME not in _marks(assess(packages("a", "Repo"), packages("b", "RepoNew")))["Repo"]
+    assert _marks(assess(packages("a", "Repo"), packages("a", "RepoNew")))["Repo"] == (DELETED, FAILS_CUSTOM_NAME)
+
+
+def test_a_lambda_permission_replaced_with_its_rule_has_no_custom_name():
+    """A permission's FunctionName is the function it is on; CloudFormation generates its statement id."""
+
+    def rule_and_permission(rule_name: str) -> dict:
+        return _template(
+            Rule=_resource("AWS::Events::Rule", Name=rule_name),
+            Permission=_resource(
+                "AWS::Lambda::Permission",
+                FunctionName="fn",
+                Action="lambda:InvokeFunction",
+                Principal="events.amazonaws.com",
+                SourceArn={"Fn::GetAtt": ["Rule", "Arn"]},
+            ),
+        )
+
+    marks = _marks(assess(rule_and_permission("a"), rule_and_permission("b")))
+    assert marks == {"Rule": (REPLACED,), "Permission": (REPLACED,)}
+
+
 def test_a_changed_type_fails_the_change_set():
     old = _template(Thing=_resource("AWS::SNS::Topic"))
     new = _template(Thing=_resource("AWS::SQS::Queue"))

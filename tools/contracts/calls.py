@@ -13,6 +13,7 @@ Resource and context values may use placeholders, resolved against the synthesiz
                          (e.g. ${arn-of:AWS::RedshiftServerless::Workgroup|${env:WORKGROUP_NAME}})
   ${key-of:<value>}      the ARN of the KMS key that encrypts the bucket, topic or queue whose Ref is <value>
   ${resource:<prefix>}   the Ref of the resource whose logical id starts with <prefix> (service roles)
+  ${name-of:<prefix>}    the physical name of that resource (its name property: a group, a log group, a database)
   ${asset-key:<path>}    the object key of the stack's file asset whose display name (construct path) is <path>
 
 An entry `{"probe": "<S3 object ARN>", "by": "get" | "hadoop", "why"?}` declares a presence probe of that key,

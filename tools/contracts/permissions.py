@@ -36,6 +36,7 @@ from .calls import sdk_call_action
 from .iam import Call, Decision, evaluate, statement_problems, supports_resource_level
 from .model import Ref
 from .resolve import ACCOUNT, PARTITION, PSEUDO, REGION, Resolver, RESOURCE_TYPES, state_machine_definition
+from tools.replacements import name_properties, values_at
 
 STACKS = Path(__file__).resolve().parents[2] / "stacks"
 STEP_FUNCTIONS_LOG_DELIVERY = (
@@ -106,7 +107,7 @@ class Lookup:
             return str(self.environment[argument])
         if kind == "property":
             return str(self.properties[argument])
-        if kind == "resource":
+        if kind in ("resource", "name-of"):
             # the construct path's logical id: the prefix plus CDK's 8-character hash
             matches = [
                 lid
@@ -115,6 +116,8 @@ class Lookup:
             ]
             if len(matches) != 1:
                 raise KeyError(f"{self.stack}: {len(matches)} resources start with {argument!r}")
+            if kind == "name-of":
+                return _name_of(self.resolver, self.stack, matches[0])
             return str(self.resolver.attribute(self.stack, matches[0], "Ref"))
         if kind in ("arn-of", "key-of"):
             resource_type, _, name = argument.rpartition("|")
@@ -133,6 +136,17 @@ class Lookup:
                 raise KeyError(f"{self.stack}: no file asset is named {argument!r}")
             return keys[argument]
         raise KeyError(f"unknown placeholder ${{{expression}}}")
+
+
+def _name_of(resolver: Resolver, stack: str, logical_id: str) -> str:
+    """The literal name the template gives the resource (`tools.replacements.name_properties`)."""
+    resource = resolver.resources(stack)[logical_id]
+    for path in name_properties(resource["Type"]):
+        (value,) = values_at(resource.get("Properties", {}), path)
+        resolved = resolver.resolve(stack, value)
+        if isinstance(resolved, str) and resolved != "<absent>":
+            return resolved
+    raise KeyError(f"{stack}: {logical_id} has no literal name")
 
 
 def _applies(when: dict | None, lookup: Lookup) -> bool:

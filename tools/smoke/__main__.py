@@ -4,6 +4,7 @@ Per architecture: a temporary queue subscribed to the stack's topic receives one
 (tools/smoke/notices.py), then the architecture's real path runs.
 
     python -m tools.smoke [--only redshift_ml|model_quality|churn_model] [--keep] [--profile P] [--region R]
+                          [--environment E]
 
 Credentials and region come from the usual AWS environment (AWS_PROFILE, AWS_REGION, ...) unless given.
 """
@@ -37,6 +38,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--keep", action="store_true", help="leave what the run created (data, endpoint) in place")
     parser.add_argument("--profile", help="AWS named profile (default: the environment's)")
     parser.add_argument("--region", help="AWS region (default: the environment's)")
+    parser.add_argument(
+        "--environment", default="", help="the kit:environment the stacks were deployed with (default: none)"
+    )
     args = parser.parse_args(argv)
 
     from botocore.config import Config
@@ -60,7 +64,13 @@ def main(argv: list[str]) -> int:
     print(f"smoke: account {identity['Account']}, region {session.region_name}, as {identity['Arn']}")
     prices = PriceTable.load()
     runs = run_smoke(
-        clients, session.region_name, only=args.only, keep=args.keep, prices=prices, notices=prove_delivery
+        clients,
+        session.region_name,
+        only=args.only,
+        keep=args.keep,
+        prices=prices,
+        notices=prove_delivery,
+        environment=args.environment,
     )
     print(render(runs, session.region_name, prices), end="")
     return exit_code(runs)

@@ -47,11 +47,13 @@ def run_churn(
     prices: PriceTable,
     settings: Settings = Settings(),
     request_row: str | None = None,
+    *,
+    stack: str = STACK,
 ) -> None:
     outputs = run.step(
         "stack outputs",
-        lambda: read_outputs(clients("cloudformation"), STACK, region),
-        lambda o: f"{len(o.outputs)} outputs of {STACK}",
+        lambda: read_outputs(clients("cloudformation"), stack, region),
+        lambda o: f"{len(o.outputs)} outputs of {stack}",
     )
     sagemaker = clients("sagemaker")
     endpoint_name = outputs["EndpointName"]

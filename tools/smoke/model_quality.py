@@ -61,12 +61,12 @@ class Settings:
 
 
 def run_model_quality(
-    run: Run, clients: Clients, region: str, prices: PriceTable, settings: Settings = Settings()
+    run: Run, clients: Clients, region: str, prices: PriceTable, settings: Settings = Settings(), *, stack: str = STACK
 ) -> None:
     outputs = run.step(
         "stack outputs",
-        lambda: read_outputs(clients("cloudformation"), STACK, region),
-        lambda o: f"{len(o.outputs)} outputs of {STACK}",
+        lambda: read_outputs(clients("cloudformation"), stack, region),
+        lambda o: f"{len(o.outputs)} outputs of {stack}",
     )
     s3 = clients("s3")
     day = SMOKE_DAY

@@ -32,12 +32,12 @@ class Settings:
 
 
 def run_redshift_ml(
-    run: Run, clients: Clients, region: str, prices: PriceTable, settings: Settings = Settings()
+    run: Run, clients: Clients, region: str, prices: PriceTable, settings: Settings = Settings(), *, stack: str = STACK
 ) -> None:
     outputs = run.step(
         "stack outputs",
-        lambda: read_outputs(clients("cloudformation"), STACK, region),
-        lambda o: f"{len(o.outputs)} outputs of {STACK}",
+        lambda: read_outputs(clients("cloudformation"), stack, region),
+        lambda o: f"{len(o.outputs)} outputs of {stack}",
     )
     sfn = clients("stepfunctions")
     machine = outputs["LifecycleStateMachineArn"]

@@ -30,10 +30,11 @@ def run_smoke(
     prices: PriceTable | None = None,
     paths: dict[str, Callable[..., None]] | None = None,
     notices: Callable[..., None] | None = None,
+    environment: str = "",
 ) -> list[Run]:
     """Each architecture: first the notice check when given (`make smoke` gives `prove_delivery`; a failure there is
     reported and the path still runs; a stack that is not deployed skips both), then its path until the first failed step; its cleanups run whatever
-    happened (unless keep)."""
+    happened (unless keep). `environment`: the `kit:environment` the stacks were deployed with (their name prefix)."""
     clock = clock or Clock()
     prices = prices or PriceTable.load()
     runs = []
@@ -41,10 +42,11 @@ def run_smoke(
         if only and name != only:
             continue
         run = Run(name, clock)
+        stack = f"{environment}-{STACKS[name]}" if environment else STACKS[name]
         try:
             if notices is not None:
-                notices(run, clients, region, STACKS[name])
-            path(run, clients, region, prices)
+                notices(run, clients, region, stack)
+            path(run, clients, region, prices, **({"stack": stack} if environment else {}))
         except (StepFailed, Prerequisite) as error:
             if not error.recorded:  # raised between steps, e.g. an output the deployed stack lacks
                 run.record("between steps", FAIL, clock.monotonic(), str(error))

@@ -82,3 +82,28 @@ def test_a_failure_between_steps_is_still_a_failed_line(clients, clock, prices):
     assert [(s.name, s.status) for s in run.steps] == [("stack outputs", PASS), ("between steps", FAIL)]
     assert "has no output(s) named LifecycleStateMachineArn" in run.steps[1].detail
     assert exit_code([run]) == 1
+
+
+def test_an_environment_prefixes_the_stacks_the_paths_and_the_notice_check_read(clients, clock, prices):
+    """Stacks deployed with -c kit:environment=prod are prod-<Stack>: --environment prod reads those, not the others."""
+    from tests.tools.smoke.conftest import stack
+    from tools.smoke.redshift_ml import run_redshift_ml
+    from tools.smoke.runner import run_smoke
+
+    clients.stub("cloudformation").add_response(
+        "describe_stacks", stack("prod-RedshiftMlStack", {}), {"StackName": "prod-RedshiftMlStack"}
+    )
+    noticed: list[str] = []
+
+    [run] = run_smoke(
+        clients,
+        "us-east-1",
+        clock=clock,
+        prices=prices,
+        paths={"redshift_ml": run_redshift_ml},
+        notices=lambda run, clients, region, stack: noticed.append(stack),
+        environment="prod",
+    )
+
+    assert noticed == ["prod-RedshiftMlStack"]
+    assert [(s.name, s.status) for s in run.steps][0] == ("stack outputs", PASS)
