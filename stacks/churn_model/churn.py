@@ -82,7 +82,7 @@ class ChurnModel(Construct):
             capture_prefix=capture_prefix,
             capture_key=capture_key or self.key,
             endpoint_name=endpoint_name,
-            pipeline_name=pipeline_name,
+            pipeline_name=self.training.pipeline_name,
         )
         self.endpoint.node.add_dependency(self.training.model_package_group)
         # Deleted after the endpoint's teardown, which stops its running executions first (DeletePipeline refuses a
