@@ -113,3 +113,16 @@ def test_every_function_logs_to_an_expiring_encrypted_log_group_of_its_stack(kit
             assert log_group["Type"] == "AWS::Logs::LogGroup"
             assert log_group["Properties"]["RetentionInDays"] == kit_app.settings.common.log_retention_days
             assert "KmsKeyId" in log_group["Properties"], f"{stack.stack_name}/{group['Ref']}"
+
+
+def test_model_quality_stack_cannot_be_deleted_while_the_churn_stack_captures_into_it(kit_app):
+    """Every value the churn stack reads from the model-quality stack (capture bucket, its key) is a strong
+    reference (an export and Fn::ImportValue): CloudFormation refuses to delete an exporting stack while another
+    imports from it, so the capture bucket cannot go while the endpoint writes to it. A weak one (Fn::GetStackOutput,
+    what cdk.json's default gives) blocks nothing."""
+    churn = json.dumps(kit_app.assembly.get_stack_by_name("ChurnModelStack").template)
+    quality = kit_app.assembly.get_stack_by_name("ModelQualityStack").template
+    assert "Fn::GetStackOutput" not in churn
+    exports = {output["Export"]["Name"] for output in quality["Outputs"].values() if "Export" in output}
+    imported = {name for name in exports if json.dumps({"Fn::ImportValue": name}) in churn}
+    assert len(imported) >= 2 and imported == exports, (exports, imported)

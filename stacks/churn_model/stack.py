@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput, CrossStackReferences, ReferenceStrength, Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -30,6 +30,11 @@ class ChurnModelStack(Stack):
             description="SageMaker Spark churn model: pipeline, registry, monitored endpoint (ML and analytics kit)",
         )
         apply_standard_tags(self, settings.common, architecture="churn-model")
+        # What this stack reads from another one (the model-quality capture bucket and its key) is a strong reference,
+        # whatever the app's default: an export that CloudFormation will not let the producing stack delete while this
+        # stack imports it, so the capture bucket cannot be destroyed while the endpoint still writes to it. A weak
+        # one (Fn::GetStackOutput) blocks nothing (aws-cdk-lib README, "Reference strength").
+        CrossStackReferences.of(self).consume(ReferenceStrength.STRONG)
         self.churn = ChurnModel(
             self,
             "Churn",
