@@ -62,7 +62,7 @@ def build_app(app: cdk.App) -> KitSettings:
         settings=settings.churn_model,
         capture_bucket=quality.monitor.storage.capture_bucket,
         capture_prefix=quality.monitor.storage.capture_prefix,
-        capture_key=quality.monitor.key,
+        capture_key=quality.monitor.storage.capture_key,
     )
     return settings
 

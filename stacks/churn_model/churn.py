@@ -8,8 +8,9 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ..common.acknowledgments import acknowledge
-from ..common.encryption import DataKey
-from ..common.storage import AccessLogsBucket, SecureBucket
+from ..common.encryption import DataKey, existing_key
+from ..common.redeploy import redeploy_settings_output
+from ..common.storage import AccessLogsBucket, SecureBucket, existing_bucket
 from .endpoint import ChurnEndpoint
 from .images import SageMakerImages
 from .notebook import SageMakerSparkNotebook
@@ -51,9 +52,15 @@ class ChurnModel(Construct):
             self, "DataKey", common=settings.common, description="Churn features, models, captures and logs"
         )
         access_logs = AccessLogsBucket(self, "AccessLogsBucket", common=settings.common)
-        self.artifacts_bucket = SecureBucket(
+        # A production destroy keeps the artifacts bucket and its key; churn_existing_* re-attach them.
+        kept_key = existing_key(self, "KeptDataKey", settings.churn_existing_key_arn)
+        self.artifacts_key: kms.IKey = kept_key or self.key
+        self.artifacts_bucket = existing_bucket(
+            self, "KeptArtifactsBucket", settings.churn_existing_artifacts_bucket, kept_key
+        ) or SecureBucket(
             self, "ArtifactsBucket", common=settings.common, encryption_key=self.key, access_logs_bucket=access_logs
         )
+        model_package_group_name = settings.churn_existing_model_package_group or model_package_group_name
         self.images = SageMakerImages(self, "Images")
         self.training = ChurnTrainingPipeline(
             self,
@@ -65,6 +72,7 @@ class ChurnModel(Construct):
             input_bucket=input_bucket,
             pipeline_name=pipeline_name,
             model_package_group_name=model_package_group_name,
+            existing_model_package_group=bool(settings.churn_existing_model_package_group),
         )
         self.endpoint = ChurnEndpoint(
             self,
@@ -75,10 +83,11 @@ class ChurnModel(Construct):
             artifacts_bucket=self.artifacts_bucket,
             capture_bucket=capture_bucket or self.artifacts_bucket,
             capture_prefix=capture_prefix,
-            capture_key=capture_key or self.key,
+            capture_key=capture_key or self.artifacts_key,
             endpoint_name=endpoint_name,
         )
-        self.endpoint.node.add_dependency(self.training.model_package_group)
+        if self.training.model_package_group is not None:
+            self.endpoint.node.add_dependency(self.training.model_package_group)
         self.notebook = None
         if settings.churn_notebook:
             self.notebook = SageMakerSparkNotebook(
@@ -110,6 +119,15 @@ class ChurnModel(Construct):
             "NotificationTopicArn",
             value=self.endpoint.topic.topic_arn,
             description="Subscribe to receive deployment failures and endpoint alarms",
+        )
+        redeploy_settings_output(
+            self,
+            settings.common,
+            {
+                "churn_existing_key_arn": self.artifacts_key.key_arn,
+                "churn_existing_artifacts_bucket": self.artifacts_bucket.bucket_name,
+                "churn_existing_model_package_group": model_package_group_name,
+            },
         )
         CfnOutput(
             self,

@@ -33,7 +33,10 @@ class ChurnTrainingPipeline(Construct):
     Props (defaults): `pipeline_name` ("churn-training"); `model_package_group_name` ("churn-models");
     `artifacts_bucket` (features, models and evaluations of every run); `input_bucket` (None: only the bundled
     sample CSV, the `InputDataUri` default, is readable; pass the bucket that holds your data).
-    Exposes `role` (the pipeline's and its jobs' execution role), `pipeline`, `model_package_group`, `sample_data`.
+    `existing_model_package_group` (False): register into a group of that name that exists (one a production
+    destroy kept) instead of creating it.
+    Exposes `role` (the pipeline's and its jobs' execution role), `pipeline`, `model_package_group` (None with an
+    existing group), `sample_data`.
     """
 
     def __init__(
@@ -48,16 +51,21 @@ class ChurnTrainingPipeline(Construct):
         input_bucket: s3.IBucket | None = None,
         pipeline_name: str = "churn-training",
         model_package_group_name: str = "churn-models",
+        existing_model_package_group: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        self.model_package_group = sagemaker.CfnModelPackageGroup(
-            self,
-            "ModelPackageGroup",
-            model_package_group_name=model_package_group_name,
-            model_package_group_description="Churn models registered by the churn pipeline",
-        )
-        self.model_package_group.apply_removal_policy(settings.common.removal_policy)
+        # A production destroy keeps the group (its fixed name would fail the next deploy's create): with
+        # `existing_model_package_group` the pipeline registers into the kept one instead of creating it.
+        self.model_package_group: sagemaker.CfnModelPackageGroup | None = None
+        if not existing_model_package_group:
+            self.model_package_group = sagemaker.CfnModelPackageGroup(
+                self,
+                "ModelPackageGroup",
+                model_package_group_name=model_package_group_name,
+                model_package_group_description="Churn models registered by the churn pipeline",
+            )
+            self.model_package_group.apply_removal_policy(settings.common.removal_policy)
         self.role = iam.Role(
             self,
             "ExecutionRole",
@@ -92,13 +100,14 @@ class ChurnTrainingPipeline(Construct):
         acknowledge(self.role, reason, *GRANT_ACTION_FINDINGS)
         for bucket in filter(None, (artifacts_bucket, input_bucket)):
             acknowledge_bucket_objects(self.role, reason, bucket)
-        skip_cfn_lint(
-            self.model_package_group,
-            "E3006",
-            "cfn-lint checks every region; SageMaker model registries "
-            "exist wherever the pipeline's images do, and the template's SupportedRegion rule stops a "
-            "deployment anywhere else.",
-        )
+        if self.model_package_group is not None:
+            skip_cfn_lint(
+                self.model_package_group,
+                "E3006",
+                "cfn-lint checks every region; SageMaker model registries "
+                "exist wherever the pipeline's images do, and the template's SupportedRegion rule stops a "
+                "deployment anywhere else.",
+            )
 
         inputs = PipelineInputs(
             role_arn=self.role.role_arn,
@@ -130,7 +139,8 @@ class ChurnTrainingPipeline(Construct):
             pipeline_definition={"PipelineDefinitionBody": stack.to_json_string(self.definition)},
         )
         self.pipeline.node.add_dependency(self.role)
-        self.pipeline.node.add_dependency(self.model_package_group)
+        if self.model_package_group is not None:
+            self.pipeline.node.add_dependency(self.model_package_group)
 
     def _grant_sagemaker(self, pipeline_name: str, group_name: str) -> None:
         arn = f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}"

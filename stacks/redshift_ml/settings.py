@@ -16,6 +16,7 @@ from ..common.config import (
     ProfileDefaults,
     require_choice,
     require_emails,
+    require_existing_data,
     require_range,
 )
 
@@ -45,6 +46,10 @@ class RedshiftMlSettings(ArchitectureSettings):
     # E-mail addresses (comma-separated) subscribed to the lifecycle's failure and rejection notices; empty: none.
     # Each address is its own subscription: adding one never unsubscribes the others while it awaits confirmation.
     redshift_notification_emails: str
+    # Re-attach what a production destroy kept (the stack's RedeploySettings output prints the values): the data
+    # key's ARN and the ML bucket's name; empty: create new ones.
+    redshift_existing_key_arn: str
+    redshift_existing_model_bucket: str
 
     PROFILE_DEFAULTS: ClassVar[ProfileDefaults] = {
         "sandbox": {
@@ -54,6 +59,8 @@ class RedshiftMlSettings(ArchitectureSettings):
             "redshift_sample_data": True,
             "redshift_availability_zones": "",
             "redshift_notification_emails": "",
+            "redshift_existing_key_arn": "",
+            "redshift_existing_model_bucket": "",
         },
         "production": {
             "redshift_base_capacity": 32,
@@ -63,6 +70,8 @@ class RedshiftMlSettings(ArchitectureSettings):
             "redshift_sample_data": False,
             "redshift_availability_zones": "",
             "redshift_notification_emails": "",
+            "redshift_existing_key_arn": "",
+            "redshift_existing_model_bucket": "",
         },
     }
 
@@ -71,6 +80,11 @@ class RedshiftMlSettings(ArchitectureSettings):
         require_range("redshift_daily_rpu_hours", self.redshift_daily_rpu_hours, 0, 100_000)
         _require_availability_zones("redshift_availability_zones", self.redshift_availability_zones)
         require_emails("redshift_notification_emails", self.redshift_notification_emails)
+        require_existing_data(
+            "redshift_existing_key_arn",
+            self.redshift_existing_key_arn,
+            {"redshift_existing_model_bucket": self.redshift_existing_model_bucket},
+        )
 
     @property
     def redshift_availability_zone_names(self) -> tuple[str, ...]:
