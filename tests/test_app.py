@@ -12,6 +12,7 @@ import app as app_module
 
 from tests.background import in_background
 from tests.conftest import CDK_JSON_CONTEXT
+from tests.test_retained_data import KEPT_VALUES
 from tools.synthesis import PROJECT_ROOT
 
 
@@ -40,11 +41,17 @@ def test_invalid_setting_fails_synth_naming_the_setting(tmp_path):
     assert "kit:log_retention_days=8 is not allowed" in result.stderr
 
 
+# A redeploy after a production destroy, with every kept bucket, key, group and database re-attached
+# (tests/test_retained_data.py): imported buckets change the ARNs that the nag acknowledgments name.
+REATTACHED = {f"kit:{name}": value for name, value in KEPT_VALUES.items()}
+
+
 def synthesize_both_profiles(workdir):
-    """app.py as the CLI runs it, per profile: its exit, its errors, and whether the templates were written."""
+    """app.py as the CLI runs it, per profile (and a production redeploy that re-attaches what it kept): its exit,
+    its errors, and whether the templates were written."""
     outcomes = {}
-    for profile in ("sandbox", "production"):
-        result = run_app(workdir / profile, profile=profile)
+    for profile, context in (("sandbox", {}), ("production", {}), ("production-reattached", REATTACHED)):
+        result = run_app(workdir / profile, profile=profile.split("-")[0], **context)
         outcomes[profile] = (
             result.returncode,
             result.stderr,

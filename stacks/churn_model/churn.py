@@ -51,14 +51,18 @@ class ChurnModel(Construct):
         self.key = DataKey(
             self, "DataKey", common=settings.common, description="Churn features, models, captures and logs"
         )
-        access_logs = AccessLogsBucket(self, "AccessLogsBucket", common=settings.common)
-        # A production destroy keeps the artifacts bucket and its key; churn_existing_* re-attach them.
+        # A production destroy keeps the artifacts bucket and its key; churn_existing_* re-attach them (the kept
+        # bucket still logs to the access-log bucket its stack gave it).
         kept_key = existing_key(self, "KeptDataKey", settings.churn_existing_key_arn)
         self.artifacts_key: kms.IKey = kept_key or self.key
         self.artifacts_bucket = existing_bucket(
             self, "KeptArtifactsBucket", settings.churn_existing_artifacts_bucket, kept_key
         ) or SecureBucket(
-            self, "ArtifactsBucket", common=settings.common, encryption_key=self.key, access_logs_bucket=access_logs
+            self,
+            "ArtifactsBucket",
+            common=settings.common,
+            encryption_key=self.key,
+            access_logs_bucket=AccessLogsBucket(self, "AccessLogsBucket", common=settings.common),
         )
         model_package_group_name = settings.churn_existing_model_package_group or model_package_group_name
         self.images = SageMakerImages(self, "Images")

@@ -86,8 +86,8 @@ class RedshiftMlRecommender(Construct):
         self.key = DataKey(
             self, "DataKey", common=settings.common, description="Redshift ML recommender: warehouse, models, logs"
         )
-        self.access_logs_bucket = AccessLogsBucket(self, "AccessLogsBucket", common=settings.common)
-        # A production destroy keeps the ML bucket and its key; redshift_existing_* re-attach them.
+        # A production destroy keeps the ML bucket and its key; redshift_existing_* re-attach them (the kept bucket
+        # still logs to the access-log bucket its stack gave it).
         kept_key = existing_key(self, "KeptDataKey", settings.redshift_existing_key_arn)
         self.model_key: kms.IKey = kept_key or self.key
         self.model_bucket = existing_bucket(
@@ -97,7 +97,7 @@ class RedshiftMlRecommender(Construct):
             "ModelBucket",
             common=settings.common,
             encryption_key=self.key,
-            access_logs_bucket=self.access_logs_bucket,
+            access_logs_bucket=AccessLogsBucket(self, "AccessLogsBucket", common=settings.common),
             lifecycle_rules=[s3.LifecycleRule(id="ExpireOldVersions", noncurrent_version_expiration=Duration.days(30))],
         )
         self.role = RedshiftMlRole(
