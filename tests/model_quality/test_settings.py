@@ -4,7 +4,12 @@ import pytest
 
 from stacks.common.config import ConfigError, load_settings
 from stacks.model_quality.settings import ModelQualitySettings
-from tests.common.settings_checks import assert_fraction_edges, assert_profile_defaults, assert_range_edges
+from tests.common.settings_checks import (
+    assert_fraction_edges,
+    assert_profile_defaults,
+    assert_range_edges,
+    assert_existing_data_settings,
+)
 
 
 def load_config(context):
@@ -153,3 +158,14 @@ def test_built_in_python_with_the_readme_example():
 
 def test_every_profile_has_a_default_and_the_readme_documents_it():
     assert_profile_defaults(ModelQualitySettings, load_config)
+
+
+def test_kept_data_settings_are_all_or_none_and_validated():
+    assert_existing_data_settings(
+        load_config,
+        "quality_existing_key_arn",
+        ("quality_existing_capture_bucket", "quality_existing_ground_truth_bucket", "quality_existing_results_bucket"),
+    )
+    assert load_config({"kit:quality_existing_database": "model_quality"}).quality_existing_database
+    with pytest.raises(ConfigError, match=r"kit:quality_existing_database='Model-Quality' is not allowed"):
+        load_config({"kit:quality_existing_database": "Model-Quality"})

@@ -4,7 +4,7 @@ import pytest
 
 from stacks.common.config import ConfigError, load_settings
 from stacks.redshift_ml.settings import RedshiftMlSettings
-from tests.common.settings_checks import assert_profile_defaults, assert_range_edges
+from tests.common.settings_checks import assert_profile_defaults, assert_range_edges, assert_existing_data_settings
 
 
 def load_config(context):
@@ -67,3 +67,7 @@ def test_built_in_python_with_the_readme_example():
 
 def test_every_profile_has_a_default_and_the_readme_documents_it():
     assert_profile_defaults(RedshiftMlSettings, load_config)
+
+
+def test_kept_data_settings_are_all_or_none_and_validated():
+    assert_existing_data_settings(load_config, "redshift_existing_key_arn", ("redshift_existing_model_bucket",))
