@@ -51,6 +51,9 @@ class ChurnModelSettings(ArchitectureSettings):
     # A SageMaker notebook instance for the sagemaker_pyspark library path (VPC, no direct internet).
     churn_notebook: bool
     churn_notebook_instance_type: str
+    # Minutes without kernel activity after which the notebook instance stops itself (checked every 5 minutes;
+    # start it again from the console); 0: it runs until stopped by hand, and `make cost` prices it always on.
+    churn_notebook_idle_minutes: int
     # E-mail addresses (comma-separated) subscribed to deployment failures and endpoint alarms; empty: none. Each
     # address is its own subscription: adding one never unsubscribes the others while it awaits confirmation.
     churn_notification_emails: str
@@ -75,6 +78,7 @@ class ChurnModelSettings(ArchitectureSettings):
             "churn_idle_hours": 4,
             "churn_notebook": False,
             "churn_notebook_instance_type": "ml.t3.medium",
+            "churn_notebook_idle_minutes": 60,
             "churn_notification_emails": "",
             "churn_existing_key_arn": "",
             "churn_existing_artifacts_bucket": "",
@@ -94,6 +98,7 @@ class ChurnModelSettings(ArchitectureSettings):
             "churn_idle_hours": 0,
             "churn_notebook": True,
             "churn_notebook_instance_type": "ml.t3.medium",
+            "churn_notebook_idle_minutes": 60,
             "churn_notification_emails": "",
             "churn_existing_key_arn": "",
             "churn_existing_artifacts_bucket": "",
@@ -118,6 +123,7 @@ class ChurnModelSettings(ArchitectureSettings):
         require_range("churn_invocations_per_instance", self.churn_invocations_per_instance, 1, 100_000)
         require_range("churn_capture_percent", self.churn_capture_percent, 1, 100)
         require_range("churn_idle_hours", self.churn_idle_hours, 0, 720)
+        require_range("churn_notebook_idle_minutes", self.churn_notebook_idle_minutes, 0, 1440)
         require_emails("churn_notification_emails", self.churn_notification_emails)
         require_existing_data(
             "churn_existing_key_arn",
