@@ -50,8 +50,9 @@ NOT_KEPT = {
     "ChurnModelStack/Churn/Endpoint/DeployerDeadLetterQueue/Resource": "Failed deployment events, each also "
     "reported on the notification topic; retried by approving the package again.",
     "ChurnModelStack/Churn/Notebook/PypiRepository": "A cache of public PyPI packages, fetched again.",
-    "ChurnModelStack/Churn/Notebook/NotebookInstance": "Not kept yet: users' notebooks on its volume go with it (see "
-    "the churn section: copy them to the artifacts bucket's notebook/ folder before a destroy).",
+    "ChurnModelStack/Churn/Notebook/NotebookInstance": "Users' notebooks are copied to notebook/home/ of the "
+    "artifacts bucket (kept) every 5 minutes and before an idle stop, and restored by the next instance; keeping the "
+    "instance itself would keep it without its role, lifecycle configuration and subnet.",
     "ModelQualityStack/Monitor/PrCurveJob/Application": "Holds no data: job logs go to the job logs bucket, results "
     "to the results bucket (both kept).",
     "ModelQualityStack/Monitor/ResultsCatalog/*Table": "Definitions of the kit's tables over the results bucket (kept); "
