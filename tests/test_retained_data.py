@@ -38,6 +38,8 @@ KEPT = {
     "bucket and the kept one empties itself; delete it when empty.",
     "*/Storage/JobLogsBucket/Resource": "EMR Serverless job logs that expire (log_retention_days): a redeploy writes "
     "to a new bucket and the kept one empties itself.",
+    "RedshiftMlStack/Recommender/Warehouse/AuditLogGroup*": "The namespace's audit logs, kept with the namespace "
+    "(the names are Redshift's, /aws/redshift/<namespace>/<log type>, so they go or stay with it).",
     "*LogGroup*": "Generated names: a redeploy creates new groups; the kept ones keep their logs for "
     "log_retention_days, then hold nothing.",
     "RedshiftMlStack/Recommender/Warehouse/*": "The warehouse's namespace and workgroup keep their own retention "
