@@ -19,10 +19,11 @@ from ..common.acknowledgments import (
 from ..common.assets import grant_asset_read
 from ..common.encryption import DataKey, grant_create_grant_for_aws_resources
 from ..common.generated import generated_directory
+from ..common.tags import standard_tags
 from ..common.functions import PROJECT_ROOT
 from .images import SageMakerImages
 from .pipeline_definition import PipelineInputs, build_definition
-from .settings import ChurnModelSettings
+from .settings import ARCHITECTURE, ChurnModelSettings
 
 SAMPLE_ROWS = 20_000
 
@@ -127,6 +128,7 @@ class ChurnTrainingPipeline(Construct):
             endpoint_instance_type=settings.churn_endpoint_instance_type,
             min_auc=settings.churn_min_auc,
             approval_status="Approved" if settings.churn_auto_approve else "PendingManualApproval",
+            tags=tuple(standard_tags(settings.common, ARCHITECTURE).items()),
         )
         self.definition = build_definition(inputs)
         self.pipeline = sagemaker.CfnPipeline(

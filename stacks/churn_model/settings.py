@@ -21,6 +21,8 @@ from ..common.config import (
     require_range,
 )
 
+# The `architecture` tag of the churn stack and of the jobs its pipeline starts.
+ARCHITECTURE = "churn-model"
 MODEL_PACKAGE_GROUP_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 SAGEMAKER_INSTANCE_TYPE_PATTERN = re.compile(r"^ml\.[a-z0-9-]+\.[a-z0-9]+$")
 

@@ -10,7 +10,7 @@ from constructs import Construct
 from ..common.logs import give_cdk_providers_log_groups
 from ..common.tags import apply_standard_tags
 from .churn import ChurnModel
-from .settings import ChurnModelSettings
+from .settings import ARCHITECTURE, ChurnModelSettings
 
 
 class ChurnModelStack(Stack):
@@ -29,7 +29,7 @@ class ChurnModelStack(Stack):
             construct_id,
             description="SageMaker Spark churn model: pipeline, registry, monitored endpoint (ML and analytics kit)",
         )
-        apply_standard_tags(self, settings.common, architecture="churn-model")
+        apply_standard_tags(self, settings.common, architecture=ARCHITECTURE)
         # What this stack reads from another one (the model-quality capture bucket and its key) is a strong reference,
         # whatever the app's default: an export that CloudFormation will not let the producing stack delete while this
         # stack imports it, so the capture bucket cannot be destroyed while the endpoint still writes to it. A weak

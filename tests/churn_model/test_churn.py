@@ -19,6 +19,7 @@ from stacks.churn_model.churn import ChurnModel
 from stacks.common.config import ConfigError, load_settings
 from stacks.churn_model.settings import ChurnModelSettings
 from stacks.common.functions import PROJECT_ROOT
+from stacks.common.tags import standard_tags
 from tests.construct_app import new_app
 
 # The published pipeline-definition schema: beside the project in this repository's CI, or wherever
@@ -699,3 +700,14 @@ def test_a_notebook_that_never_stops_still_copies_its_notebooks():
     _, script = _notebook_stack(churn_notebook_idle_minutes=0)
     cron = next(line for line in script.splitlines() if "crontab -" in line)
     assert "kit-idle-stop" not in cron and "kit-sync.sh" in cron
+
+
+def test_every_job_the_pipeline_starts_carries_the_kits_tags(churn):
+    """Stack tags do not reach the processing and training jobs a pipeline execution creates; the definition tags
+    each job-creating step with them, so a cost report by the kit's tags finds the jobs."""
+    template, config = churn
+    jobs = [step for step in definition(template)["Steps"] if step["Type"] in ("Processing", "Training")]
+    assert len(jobs) == 3
+    expected = [{"Key": k, "Value": v} for k, v in standard_tags(config.common, "churn-model").items()]
+    for step in jobs:
+        assert step["Arguments"]["Tags"] == expected, step["Name"]
