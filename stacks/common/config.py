@@ -100,9 +100,9 @@ class CommonSettings(ProfileSettings):
     retain_data: bool
     # S3 object versioning on data buckets.
     versioned_buckets: bool
-    # CloudWatch Logs retention for every log group the kit creates.
+    # CloudWatch Logs retention for every log group the kit creates; lowering it deletes older events already kept.
     log_retention_days: int
-    # Days after which S3 server access logs expire.
+    # Days after which S3 server access logs expire; lowering it expires older logs already kept.
     access_log_expiry_days: int
     # Scheduled jobs (model refresh, daily model-quality job) are created disabled unless this is true.
     schedules_enabled: bool

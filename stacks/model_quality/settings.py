@@ -39,9 +39,11 @@ class ModelQualitySettings(ArchitectureSettings):
 
     # Days raw Data Capture and ground truth stay in S3 Standard, where the daily run reads them (at 150 TB/day,
     # storage dominates the cost): at least label delay + 1, the run's need; label delay + 2 leaves a day to re-run.
+    # Lowering it expires (or archives) data already older than the new value, at S3's next lifecycle run.
     quality_raw_retention_days: int
     # Audit archive: 0 expires raw data after quality_raw_retention_days; else it moves to S3 Glacier Deep Archive
     # then and expires this many days after creation (at least retention + 180, Deep Archive's minimum duration).
+    # Lowering it, or setting it to 0, deletes archived data older than the new limit at S3's next lifecycle run.
     quality_raw_archive_expiry_days: int
     # Days of label delay: the daily run scores the day before the window D..D+K, i.e. today - K - 1.
     quality_label_delay_days: int
