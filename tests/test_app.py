@@ -124,9 +124,9 @@ def test_every_function_logs_to_an_expiring_encrypted_log_group_of_its_stack(kit
 
 def test_model_quality_stack_cannot_be_deleted_while_the_churn_stack_captures_into_it(kit_app):
     """Every value the churn stack reads from the model-quality stack (capture bucket, its key) is a strong
-    reference (an export and Fn::ImportValue): CloudFormation refuses to delete an exporting stack while another
-    imports from it, so the capture bucket cannot go while the endpoint writes to it. A weak one (Fn::GetStackOutput,
-    what cdk.json's default gives) blocks nothing."""
+    reference (an export and Fn::ImportValue) wherever a resource uses it: CloudFormation refuses to delete an
+    exporting stack while another imports from it, so the capture bucket cannot go while the endpoint writes to it. A
+    weak one (Fn::GetStackOutput, what cdk.json's default gives) blocks nothing."""
     churn = json.dumps(kit_app.assembly.get_stack_by_name("ChurnModelStack").template)
     quality = kit_app.assembly.get_stack_by_name("ModelQualityStack").template
     assert "Fn::GetStackOutput" not in churn
