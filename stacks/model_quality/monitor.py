@@ -118,7 +118,8 @@ class ModelQualityMonitor(Construct):
             settings.common,
             {
                 "quality_existing_key_arn": kept_key.key_arn,
-                **({} if capture_bucket else {"quality_existing_capture_bucket": storage.capture_bucket.bucket_name}),
+                # With a capture_bucket of the caller's, the setting is not read; printed so the settings stay whole.
+                "quality_existing_capture_bucket": storage.capture_bucket.bucket_name,
                 "quality_existing_ground_truth_bucket": storage.ground_truth_bucket.bucket_name,
                 "quality_existing_results_bucket": storage.results_bucket.bucket_name,
                 "quality_existing_database": self.catalog.database_name,
