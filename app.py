@@ -73,7 +73,7 @@ def add_kit_stacks(app: cdk.App, settings: KitSettings) -> None:
         settings=settings.churn_model,
         capture_bucket=quality.monitor.storage.capture_bucket,
         capture_prefix=quality.monitor.storage.capture_prefix,
-        capture_key=quality.monitor.key,
+        capture_key=quality.monitor.storage.capture_key,
         endpoint_name=endpoint_name,
     )
 

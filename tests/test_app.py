@@ -12,6 +12,7 @@ import app as app_module
 
 from tests.background import in_background
 from tests.conftest import CDK_JSON_CONTEXT
+from tests.test_retained_data import KEPT_VALUES
 from tools.synthesis import PROJECT_ROOT
 
 
@@ -40,11 +41,17 @@ def test_invalid_setting_fails_synth_naming_the_setting(tmp_path):
     assert "kit:log_retention_days=8 is not allowed" in result.stderr
 
 
+# A redeploy after a production destroy, with every kept bucket, key, group and database re-attached
+# (tests/test_retained_data.py): imported buckets change the ARNs that the nag acknowledgments name.
+REATTACHED = {f"kit:{name}": value for name, value in KEPT_VALUES.items()}
+
+
 def synthesize_both_profiles(workdir):
-    """app.py as the CLI runs it, per profile: its exit, its errors, and whether the templates were written."""
+    """app.py as the CLI runs it, per profile (and a production redeploy that re-attaches what it kept): its exit,
+    its errors, and whether the templates were written."""
     outcomes = {}
-    for profile in ("sandbox", "production"):
-        result = run_app(workdir / profile, profile=profile)
+    for profile, context in (("sandbox", {}), ("production", {}), ("production-reattached", REATTACHED)):
+        result = run_app(workdir / profile, profile=profile.split("-")[0], **context)
         outcomes[profile] = (
             result.returncode,
             result.stderr,
@@ -115,3 +122,16 @@ def test_every_function_logs_to_an_expiring_encrypted_log_group_of_its_stack(kit
             assert log_group["Type"] == "AWS::Logs::LogGroup"
             assert log_group["Properties"]["RetentionInDays"] == kit_app.settings.common.log_retention_days
             assert "KmsKeyId" in log_group["Properties"], f"{stack.stack_name}/{group['Ref']}"
+
+
+def test_model_quality_stack_cannot_be_deleted_while_the_churn_stack_captures_into_it(kit_app):
+    """Every value the churn stack reads from the model-quality stack (capture bucket, its key) is a strong
+    reference (an export and Fn::ImportValue) wherever a resource uses it: CloudFormation refuses to delete an
+    exporting stack while another imports from it, so the capture bucket cannot go while the endpoint writes to it. A
+    weak one (Fn::GetStackOutput, what cdk.json's default gives) blocks nothing."""
+    churn = json.dumps(kit_app.assembly.get_stack_by_name("ChurnModelStack").template)
+    quality = kit_app.assembly.get_stack_by_name("ModelQualityStack").template
+    assert "Fn::GetStackOutput" not in churn
+    exports = {output["Export"]["Name"] for output in quality["Outputs"].values() if "Export" in output}
+    imported = {name for name in exports if json.dumps({"Fn::ImportValue": name}) in churn}
+    assert len(imported) >= 2 and imported == exports, (exports, imported)

@@ -111,7 +111,12 @@ RUNTIME_RESOURCES = {
         "deploys the approved model",
     )
 }
-STACK_OUTPUT = re.compile(r"""['"]Fn::GetStackOutput['"]:\s*\{[^}]*?['"]StackName['"]:\s*['"](\w+)['"]""")
+# A value read from another stack: weakly (Fn::GetStackOutput names the stack) or strongly (Fn::ImportValue of an
+# export CDK names "<stack>:ExportsOutput...").
+STACK_OUTPUT = re.compile(
+    r"""['"]Fn::GetStackOutput['"]:\s*\{[^}]*?['"]StackName['"]:\s*['"](\w+)['"]"""
+    r"""|['"]Fn::ImportValue['"]:\s*['"](\w+):"""
+)
 REFERENCE = re.compile(r"""['"]Ref['"]:\s*['"](\w+)['"]|['"]Fn::GetAtt['"]:\s*\[\s*['"](\w+)['"]|\$\{(\w+)[.}]""")
 READ_ACTIONS = re.compile(r":(Get|List|Describe|Select|Query|BatchGet|Decrypt|Receive)", re.IGNORECASE)
 
@@ -225,8 +230,8 @@ def edges_of(stack, nodes: dict[str, Node]) -> dict[tuple[str, str], tuple[str, 
         body = resources[source]
         properties = body.get("Properties", {})
         text = repr(properties)
-        for other_stack in STACK_OUTPUT.findall(text):
-            edges[(source, other_stack)] = ("-->", "")
+        for match in STACK_OUTPUT.findall(text):
+            edges[(source, next(part for part in match if part))] = ("-->", "")
         own_role = references(properties.get("RoleArn", properties.get("Role", "")))
         job = next(
             (

@@ -8,9 +8,10 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ..common.acknowledgments import acknowledge
-from ..common.encryption import DataKey
+from ..common.encryption import DataKey, existing_key
 from ..common.names import physical_name
-from ..common.storage import AccessLogsBucket, SecureBucket
+from ..common.redeploy import redeploy_settings_output
+from ..common.storage import AccessLogsBucket, SecureBucket, existing_bucket
 from .endpoint import ENDPOINT_NAME_MAX_LENGTH, ChurnEndpoint
 from .images import SageMakerImages
 from .notebook import SageMakerSparkNotebook
@@ -55,10 +56,20 @@ class ChurnModel(Construct):
         self.key = DataKey(
             self, "DataKey", common=settings.common, description="Churn features, models, captures and logs"
         )
-        access_logs = AccessLogsBucket(self, "AccessLogsBucket", common=settings.common)
-        self.artifacts_bucket = SecureBucket(
-            self, "ArtifactsBucket", common=settings.common, encryption_key=self.key, access_logs_bucket=access_logs
+        # A production destroy keeps the artifacts bucket and its key; churn_existing_* re-attach them (the kept
+        # bucket still logs to the access-log bucket its stack gave it).
+        kept_key = existing_key(self, "KeptDataKey", settings.churn_existing_key_arn)
+        self.artifacts_key: kms.IKey = kept_key or self.key
+        self.artifacts_bucket = existing_bucket(
+            self, "KeptArtifactsBucket", settings.churn_existing_artifacts_bucket, kept_key
+        ) or SecureBucket(
+            self,
+            "ArtifactsBucket",
+            common=settings.common,
+            encryption_key=self.key,
+            access_logs_bucket=AccessLogsBucket(self, "AccessLogsBucket", common=settings.common),
         )
+        model_package_group_name = settings.churn_existing_model_package_group or model_package_group_name
         self.images = SageMakerImages(self, "Images")
         self.training = ChurnTrainingPipeline(
             self,
@@ -70,6 +81,7 @@ class ChurnModel(Construct):
             input_bucket=input_bucket,
             pipeline_name=pipeline_name,
             model_package_group_name=model_package_group_name,
+            existing_model_package_group=bool(settings.churn_existing_model_package_group),
         )
         self.endpoint = ChurnEndpoint(
             self,
@@ -80,11 +92,12 @@ class ChurnModel(Construct):
             artifacts_bucket=self.artifacts_bucket,
             capture_bucket=capture_bucket or self.artifacts_bucket,
             capture_prefix=capture_prefix,
-            capture_key=capture_key or self.key,
+            capture_key=capture_key or self.artifacts_key,
             endpoint_name=endpoint_name,
             pipeline_name=self.training.pipeline_name,
         )
-        self.endpoint.node.add_dependency(self.training.model_package_group)
+        if self.training.model_package_group is not None:
+            self.endpoint.node.add_dependency(self.training.model_package_group)
         # Deleted after the endpoint's teardown, which stops its running executions first (DeletePipeline refuses a
         # pipeline with running executions: https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DeletePipeline.html).
         self.training.pipeline.node.add_dependency(self.endpoint.teardown)
@@ -119,6 +132,15 @@ class ChurnModel(Construct):
             "NotificationTopicArn",
             value=self.endpoint.topic.topic_arn,
             description="Subscribe to receive deployment failures and endpoint alarms",
+        )
+        redeploy_settings_output(
+            self,
+            settings.common,
+            {
+                "churn_existing_key_arn": self.artifacts_key.key_arn,
+                "churn_existing_artifacts_bucket": self.artifacts_bucket.bucket_name,
+                "churn_existing_model_package_group": self.training.model_package_group_name,
+            },
         )
         CfnOutput(
             self,

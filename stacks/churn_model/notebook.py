@@ -3,10 +3,16 @@
 Packages come from a CodeArtifact repository whose upstream is PyPI, reached through VPC endpoints, so the
 lifecycle configuration can `pip install sagemaker_pyspark` without a NAT gateway or direct internet access.
 The example script (`examples/sagemaker_pyspark_churn.py`) is copied next to the notebooks on every start.
+
+Users' notebooks outlive the instance: every 5 minutes (and before an idle stop) they are copied to `notebook/home/`
+of the artifacts bucket, which a production destroy keeps, and a new instance (after a destroy and redeploy, or
+`churn_notebook` turned off and on) restores them on its first start. The instance stops itself after
+`churn_notebook_idle_minutes` without kernel activity (`notebook_idle_stop.py`).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 
 from aws_cdk import Aws, Fn, Stack
 from aws_cdk import aws_codeartifact as codeartifact
@@ -35,6 +41,9 @@ from .settings import ChurnModelSettings
 SAGEMAKER_PYSPARK_VERSION = "1.4.5"
 VPC_CIDR = "10.41.0.0/16"
 EXAMPLE = PROJECT_ROOT / "examples" / "sagemaker_pyspark_churn.py"
+IDLE_STOP = Path(__file__).with_name("notebook_idle_stop.py")
+# Where the notebooks are copied, under the artifacts bucket (the role may read and write notebook/*).
+HOME_PREFIX = "notebook/home/"
 
 
 class SageMakerSparkNotebook(Construct):
@@ -135,6 +144,7 @@ class SageMakerSparkNotebook(Construct):
             external_connections=["public:pypi"],
         )
         example = s3_assets.Asset(self, "ExampleScript", path=str(EXAMPLE))
+        idle_stop = s3_assets.Asset(self, "IdleStopScript", path=str(IDLE_STOP))
 
         self.role = iam.Role(
             self,
@@ -143,6 +153,7 @@ class SageMakerSparkNotebook(Construct):
             description="Churn notebook: sagemaker_pyspark training and hosting from code",
         )
         grant_asset_read(example, self.role)  # one `aws s3 cp` of the object
+        grant_asset_read(idle_stop, self.role)
         # The example reads the pipeline's features (runs/<execution id>/features/) and stages the library's
         # training input and output under notebook/ (passed explicitly: its default is a bucket of its own).
         artifacts_bucket.grant_read(self.role, "runs/*")
@@ -178,31 +189,64 @@ class SageMakerSparkNotebook(Construct):
         acknowledge_bucket_objects(self.role, reason, artifacts_bucket, "runs/*")
 
         # As the notebook user, in the conda environment the example uses. A lifecycle script that runs longer than
-        # 5 minutes fails the start (API NotebookInstanceLifecycleHook), so the pip install runs in the background
-        # with nohup (https://docs.aws.amazon.com/sagemaker/latest/dg/notebook-lifecycle-settings.common.html); its log is
-        # ~/kit-install.log. Isolated subnets reach only the regional STS endpoint (its interface endpoint), so SDKs
-        # and the CLI are set to use it: sts_regional_endpoints in the shared config file
-        # (https://docs.aws.amazon.com/sdkref/latest/guide/feature-sts-regionalized-endpoints.html).
+        # 5 minutes fails the start (API NotebookInstanceLifecycleHook), so the pip install and the first restore run
+        # in the background with nohup (https://docs.aws.amazon.com/sagemaker/latest/dg/notebook-lifecycle-settings.common.html);
+        # their logs are ~/kit-install.log and ~/kit-sync.log. Isolated subnets reach only the regional STS endpoint
+        # (its interface endpoint), so SDKs and the CLI are set to use it: sts_regional_endpoints in the shared config
+        # file (https://docs.aws.amazon.com/sdkref/latest/guide/feature-sts-regionalized-endpoints.html).
+        # kit-sync.sh restores the notebooks from S3 once per volume (the .kit-restored marker), then copies them up
+        # with --delete (production versions the bucket, so a deleted notebook stays a noncurrent version); flock
+        # keeps a restore and an upload from overlapping, which would delete what is not restored yet. cron runs
+        # kit-idle-stop.py every 5 minutes as the notebook user: it syncs, then stops the instance when idle.
+        lines = [
+            "#!/bin/bash",
+            "set -euo pipefail",
+            "sudo -u ec2-user -i <<'EOF'",
+            "aws configure set sts_regional_endpoints regional",
+            "aws configure set region ${AWS::Region}",
+            "aws s3 cp ${Example} /home/ec2-user/SageMaker/sagemaker_pyspark_churn.py",
+            "aws s3 cp ${IdleStop} /home/ec2-user/kit-idle-stop.py",
+            "cat > /home/ec2-user/kit-sync.sh <<'SYNC'",
+            "set -euo pipefail",
+            "exec 9>/tmp/kit-sync.lock",
+            "flock -n 9 || exit 0",
+            "home=/home/ec2-user/SageMaker",
+            f"target=s3://${{Bucket}}/{HOME_PREFIX}",
+            "if [ ! -e $home/.kit-restored ]; then aws s3 sync --quiet $target $home/ && touch $home/.kit-restored; fi",
+            "aws s3 sync --quiet --delete --exclude .kit-restored --exclude 'lost+found/*' "
+            "--exclude '*.ipynb_checkpoints/*' $home/ $target",
+            "SYNC",
+            "cat > /home/ec2-user/kit-install.sh <<'INSTALL'",
+            "source /home/ec2-user/anaconda3/bin/activate python3",
+            "aws codeartifact login --tool pip --domain ${Domain} --domain-owner ${AWS::AccountId} "
+            "--repository ${Repository} --region ${AWS::Region}",
+            f"pip install --quiet sagemaker_pyspark=={SAGEMAKER_PYSPARK_VERSION}",
+            "INSTALL",
+            "nohup bash /home/ec2-user/kit-install.sh > /home/ec2-user/kit-install.log 2>&1 &",
+            "nohup bash /home/ec2-user/kit-sync.sh > /home/ec2-user/kit-sync.log 2>&1 &",
+            "touch /tmp/kit-started",
+        ]
+        if settings.churn_notebook_idle_minutes:
+            lines.append(
+                "(crontab -l 2>/dev/null | grep -v kit-idle-stop || true; echo '*/5 * * * * bash -lc \"python3 "
+                f"/home/ec2-user/kit-idle-stop.py {settings.churn_notebook_idle_minutes} /tmp/kit-started "
+                "/home/ec2-user/kit-sync.sh\" >> /home/ec2-user/kit-idle-stop.log 2>&1') | crontab -"
+            )
+        else:
+            lines.append(
+                "(crontab -l 2>/dev/null | grep -v kit-sync || true; echo '*/5 * * * * bash -lc "
+                '"bash /home/ec2-user/kit-sync.sh" >> /home/ec2-user/kit-sync.log 2>&1\') | crontab -'
+            )
+        lines.append("EOF")
         script = Fn.sub(
-            "\n".join(
-                [
-                    "#!/bin/bash",
-                    "set -euo pipefail",
-                    "sudo -u ec2-user -i <<'EOF'",
-                    "aws configure set sts_regional_endpoints regional",
-                    "aws configure set region ${AWS::Region}",
-                    "aws s3 cp ${Example} /home/ec2-user/SageMaker/sagemaker_pyspark_churn.py",
-                    "cat > /home/ec2-user/kit-install.sh <<'INSTALL'",
-                    "source /home/ec2-user/anaconda3/bin/activate python3",
-                    "aws codeartifact login --tool pip --domain ${Domain} --domain-owner ${AWS::AccountId} "
-                    "--repository ${Repository} --region ${AWS::Region}",
-                    f"pip install --quiet sagemaker_pyspark=={SAGEMAKER_PYSPARK_VERSION}",
-                    "INSTALL",
-                    "nohup bash /home/ec2-user/kit-install.sh > /home/ec2-user/kit-install.log 2>&1 &",
-                    "EOF",
-                ]
-            ),
-            {"Domain": domain.attr_name, "Repository": self.repository.attr_name, "Example": example.s3_object_url},
+            "\n".join(lines),
+            {
+                "Domain": domain.attr_name,
+                "Repository": self.repository.attr_name,
+                "Example": example.s3_object_url,
+                "IdleStop": idle_stop.s3_object_url,
+                "Bucket": artifacts_bucket.bucket_name,
+            },
         )
         lifecycle = sagemaker.CfnNotebookInstanceLifecycleConfig(
             self,
@@ -231,6 +275,18 @@ class SageMakerSparkNotebook(Construct):
             lifecycle_config_name=lifecycle.attr_notebook_instance_lifecycle_config_name,
         )
         self.instance.node.add_dependency(self.vpc)
+        # The instance stops itself when idle: its own ARN only, in a policy of its own, created after the instance
+        # (the role's default policy cannot name an instance that is created after the role).
+        iam.Policy(
+            self,
+            "StopWhenIdlePolicy",
+            roles=[self.role],
+            statements=[
+                iam.PolicyStatement(
+                    actions=["sagemaker:StopNotebookInstance"], resources=[self.instance.attr_notebook_instance_arn]
+                )
+            ],
+        )
         for resource in (domain, self.repository, lifecycle, self.instance):
             skip_cfn_lint(
                 resource,

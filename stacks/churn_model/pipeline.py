@@ -19,11 +19,12 @@ from ..common.acknowledgments import (
 from ..common.assets import grant_asset_read
 from ..common.encryption import DataKey, grant_create_grant_for_aws_resources
 from ..common.generated import generated_directory
+from ..common.tags import standard_tags
 from ..common.functions import PROJECT_ROOT
 from ..common.names import physical_name
 from .images import SageMakerImages
 from .pipeline_definition import PipelineInputs, build_definition
-from .settings import ChurnModelSettings
+from .settings import ARCHITECTURE, ChurnModelSettings
 
 SAMPLE_ROWS = 20_000
 
@@ -35,8 +36,10 @@ class ChurnTrainingPipeline(Construct):
     `stacks.common.names`, so copies of the construct never share one);
     `artifacts_bucket` (features, models and evaluations of every run); `input_bucket` (None: only the bundled
     sample CSV, the `InputDataUri` default, is readable; pass the bucket that holds your data).
-    Exposes `role` (the pipeline's and its jobs' execution role), `pipeline`, `model_package_group`, `sample_data`,
-    `pipeline_name`, `model_package_group_name`.
+    `existing_model_package_group` (False): register into a group of that name that exists (one a production
+    destroy kept) instead of creating it.
+    Exposes `role` (the pipeline's and its jobs' execution role), `pipeline`, `model_package_group` (None with an
+    existing group), `sample_data`, `pipeline_name`, `model_package_group_name`.
     """
 
     def __init__(
@@ -51,6 +54,7 @@ class ChurnTrainingPipeline(Construct):
         input_bucket: s3.IBucket | None = None,
         pipeline_name: str | None = None,
         model_package_group_name: str | None = None,
+        existing_model_package_group: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -63,10 +67,14 @@ class ChurnTrainingPipeline(Construct):
             self, "ModelPackageGroup", max_length=63
         )
         pipeline_name, model_package_group_name = self.pipeline_name, self.model_package_group_name
-        self.model_package_group = sagemaker.CfnModelPackageGroup(
-            self, "ModelPackageGroup", model_package_group_name=model_package_group_name
-        )
-        self.model_package_group.apply_removal_policy(settings.common.removal_policy)
+        # A production destroy keeps the group (its fixed name would fail the next deploy's create): with
+        # `existing_model_package_group` the pipeline registers into the kept one instead of creating it.
+        self.model_package_group: sagemaker.CfnModelPackageGroup | None = None
+        if not existing_model_package_group:
+            self.model_package_group = sagemaker.CfnModelPackageGroup(
+                self, "ModelPackageGroup", model_package_group_name=model_package_group_name
+            )
+            self.model_package_group.apply_removal_policy(settings.common.removal_policy)
         self.role = iam.Role(
             self,
             "ExecutionRole",
@@ -101,13 +109,14 @@ class ChurnTrainingPipeline(Construct):
         acknowledge(self.role, reason, *GRANT_ACTION_FINDINGS)
         for bucket in filter(None, (artifacts_bucket, input_bucket)):
             acknowledge_bucket_objects(self.role, reason, bucket)
-        skip_cfn_lint(
-            self.model_package_group,
-            "E3006",
-            "cfn-lint checks every region; SageMaker model registries "
-            "exist wherever the pipeline's images do, and the template's SupportedRegion rule stops a "
-            "deployment anywhere else.",
-        )
+        if self.model_package_group is not None:
+            skip_cfn_lint(
+                self.model_package_group,
+                "E3006",
+                "cfn-lint checks every region; SageMaker model registries "
+                "exist wherever the pipeline's images do, and the template's SupportedRegion rule stops a "
+                "deployment anywhere else.",
+            )
 
         inputs = PipelineInputs(
             role_arn=self.role.role_arn,
@@ -127,6 +136,7 @@ class ChurnTrainingPipeline(Construct):
             endpoint_instance_type=settings.churn_endpoint_instance_type,
             min_auc=settings.churn_min_auc,
             approval_status="Approved" if settings.churn_auto_approve else "PendingManualApproval",
+            tags=tuple(standard_tags(settings.common, ARCHITECTURE).items()),
         )
         self.definition = build_definition(inputs)
         self.pipeline = sagemaker.CfnPipeline(
@@ -139,7 +149,8 @@ class ChurnTrainingPipeline(Construct):
             pipeline_definition={"PipelineDefinitionBody": stack.to_json_string(self.definition)},
         )
         self.pipeline.node.add_dependency(self.role)
-        self.pipeline.node.add_dependency(self.model_package_group)
+        if self.model_package_group is not None:
+            self.pipeline.node.add_dependency(self.model_package_group)
 
     def _grant_sagemaker(self, pipeline_name: str, group_name: str) -> None:
         arn = f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}"

@@ -70,6 +70,8 @@ class PipelineInputs:
     approval_status: str
     max_runtime_seconds: int = 3600
     volume_size_gb: int = 30
+    # Tags of the jobs the pipeline starts (its own tags are not copied to them), so cost reports find them.
+    tags: tuple[tuple[str, str], ...] = ()
 
 
 def get(path: str) -> dict[str, Any]:
@@ -315,9 +317,12 @@ def check_auc(inputs: PipelineInputs) -> dict[str, Any]:
 
 
 def build_definition(inputs: PipelineInputs) -> dict[str, Any]:
-    return {
-        "Version": DEFINITION_VERSION,
-        "Metadata": {},
-        "Parameters": parameters(inputs),
-        "Steps": [prepare_features(inputs), train_model(inputs), evaluate_model(inputs), check_auc(inputs)],
-    }
+    steps = [prepare_features(inputs), train_model(inputs), evaluate_model(inputs), check_auc(inputs)]
+    if inputs.tags:
+        # A step's Arguments are its Create*Job request, whose Tags the job carries
+        # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateProcessingJob.html,
+        # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateTrainingJob.html).
+        for step in steps:
+            if step["Type"] in ("Processing", "Training"):
+                step["Arguments"]["Tags"] = [{"Key": key, "Value": value} for key, value in inputs.tags]
+    return {"Version": DEFINITION_VERSION, "Metadata": {}, "Parameters": parameters(inputs), "Steps": steps}

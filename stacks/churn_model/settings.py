@@ -16,9 +16,14 @@ from ..common.config import (
     ProfileDefaults,
     require_emails,
     require_fraction,
+    require_existing_data,
+    require_pattern,
     require_range,
 )
 
+# The `architecture` tag of the churn stack and of the jobs its pipeline starts.
+ARCHITECTURE = "churn-model"
+MODEL_PACKAGE_GROUP_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 SAGEMAKER_INSTANCE_TYPE_PATTERN = re.compile(r"^ml\.[a-z0-9-]+\.[a-z0-9]+$")
 
 
@@ -48,9 +53,17 @@ class ChurnModelSettings(ArchitectureSettings):
     # A SageMaker notebook instance for the sagemaker_pyspark library path (VPC, no direct internet).
     churn_notebook: bool
     churn_notebook_instance_type: str
+    # Minutes without kernel activity after which the notebook instance stops itself (checked every 5 minutes;
+    # start it again from the console); 0: it runs until stopped by hand, and `make cost` prices it always on.
+    churn_notebook_idle_minutes: int
     # E-mail addresses (comma-separated) subscribed to deployment failures and endpoint alarms; empty: none. Each
     # address is its own subscription: adding one never unsubscribes the others while it awaits confirmation.
     churn_notification_emails: str
+    # Re-attach what a production destroy kept (the stack's RedeploySettings output prints the values): the data
+    # key's ARN, the artifacts bucket's name, the model package group's name; empty: create new ones.
+    churn_existing_key_arn: str
+    churn_existing_artifacts_bucket: str
+    churn_existing_model_package_group: str
 
     PROFILE_DEFAULTS: ClassVar[ProfileDefaults] = {
         "sandbox": {
@@ -67,7 +80,11 @@ class ChurnModelSettings(ArchitectureSettings):
             "churn_idle_hours": 4,
             "churn_notebook": False,
             "churn_notebook_instance_type": "ml.t3.medium",
+            "churn_notebook_idle_minutes": 60,
             "churn_notification_emails": "",
+            "churn_existing_key_arn": "",
+            "churn_existing_artifacts_bucket": "",
+            "churn_existing_model_package_group": "",
         },
         "production": {
             "churn_processing_instance_type": "ml.m5.4xlarge",
@@ -83,7 +100,11 @@ class ChurnModelSettings(ArchitectureSettings):
             "churn_idle_hours": 0,
             "churn_notebook": True,
             "churn_notebook_instance_type": "ml.t3.medium",
+            "churn_notebook_idle_minutes": 60,
             "churn_notification_emails": "",
+            "churn_existing_key_arn": "",
+            "churn_existing_artifacts_bucket": "",
+            "churn_existing_model_package_group": "",
         },
     }
 
@@ -104,7 +125,21 @@ class ChurnModelSettings(ArchitectureSettings):
         require_range("churn_invocations_per_instance", self.churn_invocations_per_instance, 1, 100_000)
         require_range("churn_capture_percent", self.churn_capture_percent, 1, 100)
         require_range("churn_idle_hours", self.churn_idle_hours, 0, 720)
+        require_range("churn_notebook_idle_minutes", self.churn_notebook_idle_minutes, 0, 1440)
         require_emails("churn_notification_emails", self.churn_notification_emails)
+        require_existing_data(
+            "churn_existing_key_arn",
+            self.churn_existing_key_arn,
+            {"churn_existing_artifacts_bucket": self.churn_existing_artifacts_bucket},
+        )
+        # SageMaker's ModelPackageGroupName pattern
+        # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateModelPackageGroup.html).
+        require_pattern(
+            "churn_existing_model_package_group",
+            self.churn_existing_model_package_group,
+            MODEL_PACKAGE_GROUP_PATTERN,
+            "a model package group name (1-63 letters, digits and hyphens, starting with a letter or digit)",
+        )
         if self.churn_idle_hours and self.churn_endpoint_max_instances > self.churn_endpoint_instance_count:
             raise ConfigError(
                 f"Setting {OVERRIDE_PREFIX}churn_idle_hours={self.churn_idle_hours} needs an endpoint "

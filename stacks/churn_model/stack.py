@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput, CrossStackReferences, ReferenceStrength, Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -10,7 +10,7 @@ from constructs import Construct
 from ..common.logs import give_cdk_providers_log_groups
 from ..common.tags import apply_standard_tags
 from .churn import ChurnModel
-from .settings import ChurnModelSettings
+from .settings import ARCHITECTURE, ChurnModelSettings
 
 
 def churn_endpoint_name(stack_name: str) -> str:
@@ -38,7 +38,15 @@ class ChurnModelStack(Stack):
             construct_id,
             description="SageMaker Spark churn model: pipeline, registry, monitored endpoint (ML and analytics kit)",
         )
-        apply_standard_tags(self, settings.common, architecture="churn-model")
+        apply_standard_tags(self, settings.common, architecture=ARCHITECTURE)
+        # What this stack reads from another one (the model-quality capture bucket and its key) is a strong reference,
+        # whatever the app's default: an export that CloudFormation will not let the producing stack delete while this
+        # stack imports it, so the capture bucket cannot be destroyed while the endpoint still writes to it. A weak
+        # one (Fn::GetStackOutput) blocks nothing (aws-cdk-lib README, "Reference strength").
+        CrossStackReferences.of(self).consume(ReferenceStrength.STRONG)
+        # cfn-lint's W6001 warns that an output imports another stack's output (the CaptureUri output names the
+        # capture bucket of the model-quality stack); that import is the strong reference wanted here.
+        self.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W6001"]}})
         self.churn = ChurnModel(
             self,
             "Churn",

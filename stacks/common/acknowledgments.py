@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import cast
+from typing import Any, cast
 
 import jsii
 from aws_cdk import Acknowledgment, CfnResource, IAspect, Stack, Validations
@@ -121,6 +121,24 @@ def _is_cdk_managed_function(function: CfnResource) -> bool:
     return any(marker in path for marker in CDK_MANAGED_FUNCTION_MARKERS)
 
 
+def _as_nag_renders(value: Any) -> str:
+    """A resolved ARN as cdk-nag writes it in a finding id: `<Logical.Attr>` for a GetAtt, `<Name>` for a Ref, the
+    export name for an import (a bucket of another stack), a Join's parts joined (an imported bucket's
+    `arn:<AWS::Partition>:s3:::name`), anything else as compact JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and list(value) == ["Fn::GetAtt"]:
+        return "<{}.{}>".format(*value["Fn::GetAtt"])
+    if isinstance(value, dict) and list(value) == ["Ref"]:
+        return f"<{value['Ref']}>"
+    if isinstance(value, dict) and list(value) == ["Fn::ImportValue"]:
+        return _as_nag_renders(value["Fn::ImportValue"])
+    if isinstance(value, dict) and list(value) == ["Fn::Join"]:
+        separator, parts = value["Fn::Join"]
+        return str(separator).join(_as_nag_renders(part) for part in parts)
+    return json.dumps(value, separators=(",", ":"))
+
+
 def acknowledge_bucket_objects(construct: IConstruct, reason: str, bucket: s3.IBucket, pattern: str = "*") -> None:
     """Acknowledge the IAM5 finding of a grant on `pattern` objects of `bucket`, as cdk-nag renders it.
 
@@ -131,11 +149,7 @@ def acknowledge_bucket_objects(construct: IConstruct, reason: str, bucket: s3.IB
     @jsii.implements(IValidation)
     class _AfterReferencesResolve:
         def validate(self) -> list[str]:
-            arn = Stack.of(construct).resolve(bucket.bucket_arn)
-            if isinstance(arn, dict) and list(arn) == ["Fn::GetAtt"]:
-                rendered = "<{}.{}>".format(*arn["Fn::GetAtt"])
-            else:
-                rendered = arn if isinstance(arn, str) else json.dumps(arn, separators=(",", ":"))
+            rendered = _as_nag_renders(Stack.of(construct).resolve(bucket.bucket_arn))
             acknowledge(construct, reason, f"AwsSolutions-IAM5[Resource::{rendered}/{pattern}]")
             return []
 

@@ -100,9 +100,9 @@ class CommonSettings(ProfileSettings):
     retain_data: bool
     # S3 object versioning on data buckets.
     versioned_buckets: bool
-    # CloudWatch Logs retention for every log group the kit creates.
+    # CloudWatch Logs retention for every log group the kit creates; lowering it deletes older events already kept.
     log_retention_days: int
-    # Days after which S3 server access logs expire.
+    # Days after which S3 server access logs expire; lowering it expires older logs already kept.
     access_log_expiry_days: int
     # Scheduled jobs (model refresh, daily model-quality job) are created disabled unless this is true.
     schedules_enabled: bool
@@ -343,3 +343,39 @@ def require_emails(name: str, value: str) -> None:
 def require_fraction(name: str, value: float) -> None:
     if not 0.0 <= value <= 1.0:
         raise ConfigError(f"Setting {OVERRIDE_PREFIX}{name}={value!r} is out of range. Allowed: 0 to 1.")
+
+
+# S3 general purpose bucket names: 3-63 characters, lowercase letters, digits, dots and hyphens, starting and ending
+# with a letter or digit (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
+BUCKET_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+# A KMS key ARN, arn:<partition>:kms:<region>:<account>:key/<key id>
+# (https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#key-id-key-ARN).
+KEY_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/(mrk-[0-9a-f]{32}|[0-9a-f-]{36})$")
+
+
+def require_pattern(name: str, value: str, pattern: re.Pattern[str], allowed: str) -> None:
+    """Empty (not set), or a value matching `pattern`; `allowed` says what that is, for the error."""
+    if value and not pattern.match(value):
+        raise ConfigError(f"Setting {OVERRIDE_PREFIX}{name}={value!r} is not allowed. Allowed: empty or {allowed}.")
+
+
+def require_existing_data(key_setting: str, key_arn: str, bucket_settings: Mapping[str, str]) -> None:
+    """Settings that re-attach what a destroyed stack kept: its buckets' names and the ARN of the key their objects
+    are encrypted with. All or none: a kept bucket is only readable with its kept key, and a new bucket next to kept
+    ones would be encrypted with a new key that the next RedeploySettings output would not name."""
+    require_pattern(
+        key_setting, key_arn, KEY_ARN_PATTERN, "the ARN of a KMS key (arn:aws:kms:<region>:<account>:key/<id>)"
+    )
+    for name, value in bucket_settings.items():
+        require_pattern(
+            name, value, BUCKET_NAME_PATTERN, "an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)"
+        )
+    settings = {key_setting: key_arn, **bucket_settings}
+    unset = [name for name, value in settings.items() if not value]
+    if unset and len(unset) < len(settings):
+        raise ConfigError(
+            f"Setting {', '.join(OVERRIDE_PREFIX + name for name in settings if name not in unset)} needs "
+            f"{', '.join(OVERRIDE_PREFIX + name for name in unset)}: kept buckets are re-attached with the key "
+            "their objects are encrypted with. Allowed: all of them (the values the stack's RedeploySettings output "
+            "printed), or none."
+        )

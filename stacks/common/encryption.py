@@ -104,3 +104,12 @@ def grant_create_grant_for_aws_resources(key: kms.IKey, grantee: iam.IGrantable)
             conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
         )
     )
+
+
+def existing_key(scope: Construct, construct_id: str, key_arn: str) -> kms.IKey | None:
+    """The key a destroyed stack kept (`key_arn`), for reading and writing the buckets it kept; None when not set.
+
+    Grants on it go to the grantees' identity policies, which the kept key's default policy lets act (it trusts the
+    account); the stack cannot change its key policy, so what the stack adds to a key policy goes to its new key.
+    """
+    return kms.Key.from_key_arn(scope, construct_id, key_arn) if key_arn else None

@@ -212,3 +212,14 @@ def _acknowledge_shared_settings(
         )
         acknowledge(bucket, reason, "NIST.800.53.R5-S3BucketVersioningEnabled", "s3_bucket_versioning_enabled_check")
         skip_checkov(cast(s3.CfnBucket, bucket.node.default_child), "CKV_AWS_21", reason)
+
+
+def existing_bucket(
+    scope: Construct, construct_id: str, bucket_name: str, encryption_key: kms.IKey | None
+) -> s3.IBucket | None:
+    """The bucket a destroyed stack kept (`bucket_name`), with the kept key its objects are encrypted with, so grants
+    on the bucket cover the key too; None when not set. Its settings (encryption, lifecycle, logging, policy) stay
+    as that stack left them."""
+    if not bucket_name:
+        return None
+    return s3.Bucket.from_bucket_attributes(scope, construct_id, bucket_name=bucket_name, encryption_key=encryption_key)

@@ -10,9 +10,12 @@ from .config import CommonSettings
 PROJECT_TAG = "ml-analytics-kit"
 
 
+def standard_tags(common: CommonSettings, architecture: str) -> dict[str, str]:
+    """The kit's tags; also for what its workflows create at run time (jobs, job runs), which stack tags miss."""
+    return {"project": PROJECT_TAG, "architecture": architecture, "profile": common.profile, "managed-by": "aws-cdk"}
+
+
 def apply_standard_tags(scope: IConstruct, common: CommonSettings, architecture: str) -> None:
     tags = Tags.of(scope)
-    tags.add("project", PROJECT_TAG)
-    tags.add("architecture", architecture)
-    tags.add("profile", common.profile)
-    tags.add("managed-by", "aws-cdk")
+    for key, value in standard_tags(common, architecture).items():
+        tags.add(key, value)

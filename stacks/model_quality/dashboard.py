@@ -8,14 +8,14 @@ construct is only added when `quicksight_owner_arn` is set.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
-from aws_cdk import CfnElement, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_quicksight as quicksight
 from constructs import Construct
 
-from ..common.acknowledgments import acknowledge, skip_cfn_lint
+from ..common.acknowledgments import acknowledge, acknowledge_bucket_objects, skip_cfn_lint
 from ..common.encryption import DataKey
 from ..common.names import physical_name
 from .query_layer import ResultsCatalog
@@ -346,11 +346,14 @@ class QualityDashboard(Construct):
         storage.results_bucket.grant_read(self.role)
         storage.results_bucket.grant_put(self.role, f"{catalog.query_results_prefix}*")
         encryption_key.grant_encrypt_decrypt(self.role)
-        acknowledge(
-            self.role,
+        reason = (
             "Reads the result tables (all objects of the results bucket and the tables of its own "
             "database) and writes Athena query results under their prefix; listing workgroups and catalogs "
-            "and Lake Formation's GetDataAccess have no resource type.",
+            "and Lake Formation's GetDataAccess have no resource type."
+        )
+        acknowledge(
+            self.role,
+            reason,
             "AwsSolutions-IAM5[Resource::*]",
             "AwsSolutions-IAM5[Action::s3:GetObject*]",
             "AwsSolutions-IAM5[Action::s3:GetBucket*]",
@@ -359,9 +362,9 @@ class QualityDashboard(Construct):
             "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
             "AwsSolutions-IAM5[Action::kms:ReEncrypt*]",
             f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table/{catalog.database_name}/*]",
-            f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(cast(CfnElement, storage.results_bucket.node.default_child))}.Arn>/*]",
-            f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(cast(CfnElement, storage.results_bucket.node.default_child))}.Arn>/{catalog.query_results_prefix}*]",
         )
+        for pattern in ("*", f"{catalog.query_results_prefix}*"):
+            acknowledge_bucket_objects(self.role, reason, storage.results_bucket, pattern)
         owner = settings.quicksight_owner_arn
 
         def permissions(actions: tuple[str, ...]) -> list[quicksight.CfnDataSource.ResourcePermissionProperty]:

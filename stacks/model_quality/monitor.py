@@ -8,6 +8,7 @@ from constructs import Construct
 
 from ..common.acknowledgments import acknowledge
 from ..common.encryption import DataKey
+from ..common.redeploy import redeploy_settings_output
 from .alarms import QualityAlarms
 from .dashboard import QualityDashboard
 from .job import PrCurveJob
@@ -66,7 +67,15 @@ class ModelQualityMonitor(Construct):
             variant_name=variant_name,
         )
         self.alarms = QualityAlarms(self, "Alarms", settings=settings, run=self.run, endpoint_name=endpoint_name)
-        self.catalog = ResultsCatalog(self, "ResultsCatalog", encryption_key=self.key, storage=self.storage)
+        self.catalog = ResultsCatalog(
+            self,
+            "ResultsCatalog",
+            encryption_key=self.key,
+            storage=self.storage,
+            database_name=settings.quality_existing_database or None,
+            existing_database=bool(settings.quality_existing_database),
+            database_removal_policy=settings.common.removal_policy,
+        )
         self.dashboard = None
         if settings.quicksight_owner_arn:
             self.dashboard = QualityDashboard(
@@ -101,6 +110,20 @@ class ModelQualityMonitor(Construct):
             "The kit's roles hold least-privilege statements that CDK grants write as each role's own default "
             "policy; an inline policy belongs to exactly one role, which is what this rule protects.",
             "NIST.800.53.R5-IAMNoInlinePolicy",
+        )
+        storage = self.storage
+        kept_key = storage.kept_key or self.key
+        redeploy_settings_output(
+            self,
+            settings.common,
+            {
+                "quality_existing_key_arn": kept_key.key_arn,
+                # With a capture_bucket of the caller's, the setting is not read; printed so the settings stay whole.
+                "quality_existing_capture_bucket": storage.capture_bucket.bucket_name,
+                "quality_existing_ground_truth_bucket": storage.ground_truth_bucket.bucket_name,
+                "quality_existing_results_bucket": storage.results_bucket.bucket_name,
+                "quality_existing_database": self.catalog.database_name,
+            },
         )
         CfnOutput(
             self,

@@ -13,7 +13,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from aws_cdk import TimeZone
 from constructs import Construct
 
-from ..common.acknowledgments import acknowledge
+from ..common.acknowledgments import acknowledge, acknowledge_bucket_objects
 from ..common.config import email_addresses
 from ..common.encryption import DataKey
 from ..common.functions import KitFunction, bundled_code
@@ -133,16 +133,20 @@ class DailyQualityRun(Construct):
                 conditions={"StringEquals": {"cloudwatch:namespace": "MlKit/ModelQuality"}},
             )
         )
-        acknowledge(
-            cast(iam.IRole, self.metrics_function.role),  # a Function given no role creates one
+        metrics_role = cast(iam.IRole, self.metrics_function.role)  # a Function given no role creates one
+        metrics_reason = (
             "PutMetricData has no resource type; the policy limits it to the kit's metric namespace, and "
-            "reads are limited to the summary/ prefix of the results bucket.",
+            "reads are limited to the summary/ prefix of the results bucket."
+        )
+        acknowledge(
+            metrics_role,
+            metrics_reason,
             "AwsSolutions-IAM5[Resource::*]",
             "AwsSolutions-IAM5[Action::s3:GetObject*]",
             "AwsSolutions-IAM5[Action::s3:GetBucket*]",
             "AwsSolutions-IAM5[Action::s3:List*]",
-            f"AwsSolutions-IAM5[Resource::<{Stack.of(self).get_logical_id(cast(CfnElement, storage.results_bucket.node.default_child))}.Arn>/summary/*]",
         )
+        acknowledge_bucket_objects(metrics_role, metrics_reason, storage.results_bucket, "summary/*")
 
         thresholds = sorted(set(STANDARD_THRESHOLDS) | {settings.quality_decision_threshold})
         # The job stops itself (executionTimeoutMinutes) before the step gives up on it, so a timed-out step never

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_athena as athena
 from aws_cdk import aws_glue as glue
 from constructs import Construct
@@ -107,21 +107,31 @@ class ResultsCatalog(Construct):
         encryption_key: DataKey,
         storage: QualityStorage,
         database_name: str | None = None,
+        existing_database: bool = False,
+        database_removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
     ) -> None:
+        """`existing_database`: create the tables in a database of that name that exists (one a destroy kept)
+        instead of creating it. `database_removal_policy`: RETAIN keeps the database on destroy, with any table users
+        added to it (deleting a Glue database deletes its tables:
+        https://docs.aws.amazon.com/glue/latest/webapi/API_DeleteDatabase.html); the kit's own tables are
+        definitions over the results bucket and go with the stack."""
         super().__init__(scope, construct_id)
         account = Stack.of(self).account
         # Athena reads database names of lowercase letters, digits and underscores
         # (https://docs.aws.amazon.com/athena/latest/ug/tables-databases-columns-names.html).
         database_name = database_name or physical_name(self, "Database", max_length=64, lowercase=True, separator="_")
         self.database_name = database_name
-        self.database = glue.CfnDatabase(
-            self,
-            "Database",
-            catalog_id=account,
-            database_input=glue.CfnDatabase.DatabaseInputProperty(
-                name=database_name, description="Daily precision-recall results of the model-quality job"
-            ),
-        )
+        self.database: glue.CfnDatabase | None = None
+        if not existing_database:
+            self.database = glue.CfnDatabase(
+                self,
+                "Database",
+                catalog_id=account,
+                database_input=glue.CfnDatabase.DatabaseInputProperty(
+                    name=database_name, description="Daily precision-recall results of the model-quality job"
+                ),
+            )
+            self.database.apply_removal_policy(database_removal_policy)
         self.tables: dict[str, glue.CfnTable] = {}
         for name, (storage_format, columns) in TABLES.items():
             location = storage.results_bucket.s3_url_for_object(f"{name}/")
@@ -147,7 +157,8 @@ class ResultsCatalog(Construct):
                     ),
                 ),
             )
-            table.add_resource_dependency(self.database)
+            if self.database is not None:
+                table.add_resource_dependency(self.database)
             self.tables[name] = table
         self.query_results_prefix = f"{QUERY_RESULTS_PREFIX}/"
         self.workgroup = athena.CfnWorkGroup(

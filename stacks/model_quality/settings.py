@@ -20,9 +20,12 @@ from ..common.config import (
     require_choice,
     require_emails,
     require_fraction,
+    require_existing_data,
+    require_pattern,
     require_range,
 )
 
+GLUE_DATABASE_PATTERN = re.compile(r"^[a-z0-9_]{1,255}$")
 # EMR Serverless maximum capacities the kit offers, in vCPUs (16 is a new account's default quota).
 EMR_SERVERLESS_VCPU_STEPS = (4, 8, 16, 32, 64, 128, 256, 400, 800, 1600, 3200)
 QUICKSIGHT_PRINCIPAL_PATTERN = re.compile(r"^arn:aws[a-z-]*:quicksight:[a-z0-9-]+:\d{12}:(user|group)/.+$")
@@ -43,9 +46,11 @@ class ModelQualitySettings(ArchitectureSettings):
 
     # Days raw Data Capture and ground truth stay in S3 Standard, where the daily run reads them (at 150 TB/day,
     # storage dominates the cost): at least label delay + 1, the run's need; label delay + 2 leaves a day to re-run.
+    # Lowering it expires (or archives) data already older than the new value, at S3's next lifecycle run.
     quality_raw_retention_days: int
     # Audit archive: 0 expires raw data after quality_raw_retention_days; else it moves to S3 Glacier Deep Archive
     # then and expires this many days after creation (at least retention + 180, Deep Archive's minimum duration).
+    # Lowering it, or setting it to 0, deletes archived data older than the new limit at S3's next lifecycle run.
     quality_raw_archive_expiry_days: int
     # Days of label delay: the daily run scores the day before the window D..D+K, i.e. today - K - 1.
     quality_label_delay_days: int
@@ -83,6 +88,13 @@ class ModelQualitySettings(ArchitectureSettings):
     quicksight_identity_region: str
     # Without an owner, warn at synth that there is no dashboard; false: no QuickSight wanted, no warning.
     quicksight_warn_unconfigured: bool
+    # Re-attach what a production destroy kept (the stack's RedeploySettings output prints the values): the data
+    # key's ARN, the capture, ground-truth and results buckets' names, the Glue database's name; empty: create new.
+    quality_existing_key_arn: str
+    quality_existing_capture_bucket: str
+    quality_existing_ground_truth_bucket: str
+    quality_existing_results_bucket: str
+    quality_existing_database: str
 
     PROFILE_DEFAULTS: ClassVar[ProfileDefaults] = {
         "sandbox": {
@@ -107,6 +119,11 @@ class ModelQualitySettings(ArchitectureSettings):
             "quicksight_viewer_group_arn": "",
             "quicksight_identity_region": "us-east-1",
             "quicksight_warn_unconfigured": True,
+            "quality_existing_key_arn": "",
+            "quality_existing_capture_bucket": "",
+            "quality_existing_ground_truth_bucket": "",
+            "quality_existing_results_bucket": "",
+            "quality_existing_database": "",
         },
         "production": {
             "quality_raw_retention_days": 3,
@@ -130,6 +147,11 @@ class ModelQualitySettings(ArchitectureSettings):
             "quicksight_viewer_group_arn": "",
             "quicksight_identity_region": "us-east-1",
             "quicksight_warn_unconfigured": True,
+            "quality_existing_key_arn": "",
+            "quality_existing_capture_bucket": "",
+            "quality_existing_ground_truth_bucket": "",
+            "quality_existing_results_bucket": "",
+            "quality_existing_database": "",
         },
     }
 
@@ -161,6 +183,23 @@ class ModelQualitySettings(ArchitectureSettings):
         )
         require_range("quality_reject_retention_days", self.quality_reject_retention_days, 1, 3650)
         require_emails("quality_notification_emails", self.quality_notification_emails)
+        require_existing_data(
+            "quality_existing_key_arn",
+            self.quality_existing_key_arn,
+            {
+                "quality_existing_capture_bucket": self.quality_existing_capture_bucket,
+                "quality_existing_ground_truth_bucket": self.quality_existing_ground_truth_bucket,
+                "quality_existing_results_bucket": self.quality_existing_results_bucket,
+            },
+        )
+        # Athena reads Glue names of lowercase letters, digits and underscores
+        # (https://docs.aws.amazon.com/athena/latest/ug/tables-databases-columns-names.html).
+        require_pattern(
+            "quality_existing_database",
+            self.quality_existing_database,
+            GLUE_DATABASE_PATTERN,
+            "a Glue database name (1-255 lowercase letters, digits and underscores)",
+        )
         for name in ("quicksight_owner_arn", "quicksight_viewer_group_arn"):
             _require_quicksight_arn(name, getattr(self, name), self.quicksight_identity_region)
         if self.quicksight_viewer_group_arn and not self.quicksight_owner_arn:

@@ -8,8 +8,10 @@ from aws_cdk import Duration
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from ..common.encryption import DataKey
-from ..common.storage import AccessLogsBucket, SecureBucket
+from aws_cdk import aws_kms as kms
+
+from ..common.encryption import DataKey, existing_key
+from ..common.storage import AccessLogsBucket, SecureBucket, existing_bucket
 from .settings import ModelQualitySettings
 
 CAPTURE_PREFIX = "data-capture"
@@ -80,6 +82,8 @@ class QualityStorage(Construct):
     Captures land under `capture_uri` (`{capture_uri}/{endpoint}/{variant}/yyyy/mm/dd/hh/`), the layout SageMaker
     Data Capture writes; pass `capture_bucket` (and `capture_prefix`) to read an existing endpoint's captures
     instead of creating a bucket. Ground truth goes to `ground_truth_bucket` under `yyyy/mm/dd/hh/`.
+    `quality_existing_*` re-attach the buckets and key a production destroy kept; `capture_key` is the key that
+    encrypts the capture bucket (a kept one's key, else `encryption_key`), for the endpoint's DataCaptureConfig.
     """
 
     def __init__(
@@ -107,10 +111,23 @@ class QualityStorage(Construct):
                 **raw,
             )
 
-        self.capture_bucket = capture_bucket or bucket("CaptureBucket", raw_expiry, **RAW_UNVERSIONED)
+        self.kept_key = existing_key(self, "KeptDataKey", settings.quality_existing_key_arn)
+
+        def kept(construct_id: str, bucket_name: str) -> s3.IBucket | None:
+            return existing_bucket(self, construct_id, bucket_name, self.kept_key)
+
+        kept_capture = kept("KeptCaptureBucket", settings.quality_existing_capture_bucket)
+        self.capture_bucket = capture_bucket or kept_capture or bucket("CaptureBucket", raw_expiry, **RAW_UNVERSIONED)
+        self.capture_key: kms.IKey = encryption_key
+        if kept_capture is not None and capture_bucket is None and self.kept_key is not None:
+            self.capture_key = self.kept_key
         self.capture_prefix = capture_prefix.strip("/")
-        self.ground_truth_bucket = bucket("GroundTruthBucket", raw_expiry, **RAW_UNVERSIONED)
-        self.results_bucket = bucket("ResultsBucket", results_rules(settings))
+        self.ground_truth_bucket = kept(
+            "KeptGroundTruthBucket", settings.quality_existing_ground_truth_bucket
+        ) or bucket("GroundTruthBucket", raw_expiry, **RAW_UNVERSIONED)
+        self.results_bucket = kept("KeptResultsBucket", settings.quality_existing_results_bucket) or bucket(
+            "ResultsBucket", results_rules(settings)
+        )
         self.logs_bucket = bucket(
             "JobLogsBucket",
             [s3.LifecycleRule(id="ExpireJobLogs", expiration=Duration.days(settings.common.log_retention_days))],

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import cast
 
-from aws_cdk import CfnElement, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -122,11 +121,14 @@ class RedshiftMlRole(iam.Role):
                 for kind in ("training-job", "compilation-job")
             ),
         )
+        ml_bucket_reason = (
+            "Object-level access to the one ML bucket and use of its one KMS key, as CDK's grant methods write "
+            "them; Redshift ML creates and deletes its training files under prefixes it chooses."
+        )
+        acknowledge_bucket_objects(self, ml_bucket_reason, bucket)
         acknowledge(
             self,
-            "Object-level access to the one ML bucket and use of its one KMS key, as CDK's grant methods write "
-            "them; Redshift ML creates and deletes its training files under prefixes it chooses.",
-            f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(cast(CfnElement, bucket.node.default_child))}.Arn>/*]",
+            ml_bucket_reason,
             *(
                 f"AwsSolutions-IAM5[Action::{action}]"
                 for action in (

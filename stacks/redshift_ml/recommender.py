@@ -13,9 +13,10 @@ from constructs import Construct
 
 from ..common.acknowledgments import acknowledge
 from ..common.config import email_addresses
-from ..common.encryption import DataKey
+from ..common.encryption import DataKey, existing_key
 from ..common.names import physical_name
-from ..common.storage import AccessLogsBucket, SecureBucket
+from ..common.redeploy import redeploy_settings_output
+from ..common.storage import AccessLogsBucket, SecureBucket, existing_bucket
 from .database_bootstrap import DatabaseBootstrap
 from .ml_role import RedshiftMlRole
 from .model_lifecycle import WEEKLY, ModelLifecycle
@@ -87,13 +88,18 @@ class RedshiftMlRecommender(Construct):
         self.key = DataKey(
             self, "DataKey", common=settings.common, description="Redshift ML recommender: warehouse, models, logs"
         )
-        self.access_logs_bucket = AccessLogsBucket(self, "AccessLogsBucket", common=settings.common)
-        self.model_bucket = SecureBucket(
+        # A production destroy keeps the ML bucket and its key; redshift_existing_* re-attach them (the kept bucket
+        # still logs to the access-log bucket its stack gave it).
+        kept_key = existing_key(self, "KeptDataKey", settings.redshift_existing_key_arn)
+        self.model_key: kms.IKey = kept_key or self.key
+        self.model_bucket = existing_bucket(
+            self, "KeptModelBucket", settings.redshift_existing_model_bucket, kept_key
+        ) or SecureBucket(
             self,
             "ModelBucket",
             common=settings.common,
             encryption_key=self.key,
-            access_logs_bucket=self.access_logs_bucket,
+            access_logs_bucket=AccessLogsBucket(self, "AccessLogsBucket", common=settings.common),
             lifecycle_rules=[s3.LifecycleRule(id="ExpireOldVersions", noncurrent_version_expiration=Duration.days(30))],
         )
         self.role = RedshiftMlRole(
@@ -166,6 +172,14 @@ class RedshiftMlRecommender(Construct):
         CfnOutput(self, "WorkgroupName", value=self.warehouse.workgroup_name)
         CfnOutput(self, "LifecycleStateMachineArn", value=self.lifecycle.state_machine.state_machine_arn)
         CfnOutput(self, "ModelBucketName", value=self.model_bucket.bucket_name)
+        redeploy_settings_output(
+            self,
+            settings.common,
+            {
+                "redshift_existing_key_arn": self.model_key.key_arn,
+                "redshift_existing_model_bucket": self.model_bucket.bucket_name,
+            },
+        )
         CfnOutput(
             self,
             "NotificationTopicArn",

@@ -16,6 +16,7 @@ from ..common.config import (
     ProfileDefaults,
     require_choice,
     require_emails,
+    require_existing_data,
     require_range,
 )
 
@@ -58,6 +59,10 @@ class RedshiftMlSettings(ArchitectureSettings):
     # E-mail addresses (comma-separated) subscribed to the lifecycle's failure and rejection notices; empty: none.
     # Each address is its own subscription: adding one never unsubscribes the others while it awaits confirmation.
     redshift_notification_emails: str
+    # Re-attach what a production destroy kept (the stack's RedeploySettings output prints the values): the data
+    # key's ARN and the ML bucket's name; empty: create new ones.
+    redshift_existing_key_arn: str
+    redshift_existing_model_bucket: str
 
     PROFILE_DEFAULTS: ClassVar[ProfileDefaults] = {
         "sandbox": {
@@ -70,6 +75,8 @@ class RedshiftMlSettings(ArchitectureSettings):
             "redshift_sample_data_overwrite": False,
             "redshift_availability_zones": "",
             "redshift_notification_emails": "",
+            "redshift_existing_key_arn": "",
+            "redshift_existing_model_bucket": "",
         },
         "production": {
             "redshift_base_capacity": 32,
@@ -81,6 +88,8 @@ class RedshiftMlSettings(ArchitectureSettings):
             "redshift_sample_data_overwrite": False,
             "redshift_availability_zones": "",
             "redshift_notification_emails": "",
+            "redshift_existing_key_arn": "",
+            "redshift_existing_model_bucket": "",
         },
     }
 
@@ -97,6 +106,11 @@ class RedshiftMlSettings(ArchitectureSettings):
                 f"redshift_sample_data={str(self.redshift_sample_data).lower()}. Allowed: true only with "
                 "redshift_sample_data=true and retain_data=false (it replaces the tables' rows), otherwise false."
             )
+        require_existing_data(
+            "redshift_existing_key_arn",
+            self.redshift_existing_key_arn,
+            {"redshift_existing_model_bucket": self.redshift_existing_model_bucket},
+        )
 
     @property
     def redshift_availability_zone_ids(self) -> tuple[str, ...]:

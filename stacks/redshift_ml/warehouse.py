@@ -12,7 +12,7 @@ from constructs import Construct
 
 from ..common.acknowledgments import acknowledge
 from ..common.encryption import DataKey
-from ..common.logs import aws_sdk_calls_log_group
+from ..common.logs import EncryptedLogGroup, aws_sdk_calls_log_group
 from .network import WarehouseNetwork
 from .settings import RedshiftMlSettings
 
@@ -64,6 +64,22 @@ class ServerlessWarehouse(Construct):
             _retain_role(default_role)
         else:
             self.namespace.apply_removal_policy(settings.common.removal_policy)
+        # Redshift Serverless exports each audit log to /aws/redshift/<namespace>/<log type>, into a group of that name
+        # if one exists, else a new one that never expires
+        # (https://docs.aws.amazon.com/redshift/latest/mgmt/serverless-audit-logging.html): the kit creates them first,
+        # encrypted and expiring, kept or destroyed with the namespace.
+        self.audit_log_groups = [
+            EncryptedLogGroup(
+                self,
+                f"AuditLogGroup{log_type}",
+                common=settings.common,
+                encryption_key=encryption_key,
+                log_group_name=f"/aws/redshift/{namespace_name}/{log_type}",
+            )
+            for log_type in AUDIT_LOGS
+        ]
+        for log_group in self.audit_log_groups:
+            self.namespace.node.add_dependency(log_group)
         self.workgroup = redshift.CfnWorkgroup(
             self,
             "Workgroup",

@@ -11,6 +11,7 @@ from pathlib import Path
 import aws_cdk as cdk
 import jsonschema
 import pytest
+from aws_cdk.assertions import Template
 
 from stacks.churn_model.images import UnsupportedRegionError, load_registries
 from stacks.churn_model.pipeline_definition import HYPERPARAMETERS
@@ -18,6 +19,7 @@ from stacks.churn_model.churn import ChurnModel
 from stacks.common.config import ConfigError, load_settings
 from stacks.churn_model.settings import ChurnModelSettings
 from stacks.common.functions import PROJECT_ROOT
+from stacks.common.tags import standard_tags
 from tests.construct_app import new_app
 
 # The published pipeline-definition schema: beside the project in this repository's CI, or wherever
@@ -720,3 +722,51 @@ def test_a_capture_bucket_needs_its_key():
     bucket = cdk.aws_s3.Bucket.from_bucket_name(stack, "Captures", "captures")
     with pytest.raises(ValueError, match="capture_bucket and capture_key together"):
         ChurnModel(stack, "Churn", settings=ChurnModelSettings.for_profile(), capture_bucket=bucket)
+
+
+def _notebook_stack(**overrides):
+    stack = cdk.Stack(new_app(), "Churn")
+    ChurnModel(stack, "Churn", settings=ChurnModelSettings.for_profile("sandbox", churn_notebook=True, **overrides))
+    template = Template.from_stack(stack)
+    script = only(template, "AWS::SageMaker::NotebookInstanceLifecycleConfig")["OnStart"][0]["Content"]
+    return template, script["Fn::Base64"]["Fn::Sub"][0]
+
+
+def test_the_notebook_copies_its_notebooks_to_the_kept_bucket_and_stops_when_idle():
+    """Users' notebooks live in the artifacts bucket (kept on a production destroy) as well as on the volume that
+    goes with the instance: restored once on a new volume, copied up every 5 minutes and before an idle stop; the
+    instance stops itself after churn_notebook_idle_minutes, with permission to stop only itself."""
+    template, script = _notebook_stack(churn_notebook_idle_minutes=45)
+    sync = script.split("<<'SYNC'")[1].split("\nSYNC")[0]
+    restore, upload = [line for line in sync.splitlines() if "aws s3 sync" in line]
+    assert "if [ ! -e $home/.kit-restored ]" in restore and "$target $home/" in restore
+    assert "--delete" in upload and "$home/ $target" in upload and "flock -n 9" in sync
+    assert "target=s3://${Bucket}/notebook/home/" in sync
+    cron = next(line for line in script.splitlines() if "crontab -" in line)
+    assert "*/5 * * * *" in cron and "kit-idle-stop.py 45 /tmp/kit-started /home/ec2-user/kit-sync.sh" in cron
+    (stop,) = [
+        s
+        for p in template.find_resources("AWS::IAM::Policy").values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if "sagemaker:StopNotebookInstance" in json.dumps(s["Action"])
+    ]
+    (instance,) = template.find_resources("AWS::SageMaker::NotebookInstance")
+    assert stop["Action"] == "sagemaker:StopNotebookInstance"
+    assert stop["Resource"] == {"Fn::GetAtt": [instance, "NotebookInstanceArn"]}
+
+
+def test_a_notebook_that_never_stops_still_copies_its_notebooks():
+    _, script = _notebook_stack(churn_notebook_idle_minutes=0)
+    cron = next(line for line in script.splitlines() if "crontab -" in line)
+    assert "kit-idle-stop" not in cron and "kit-sync.sh" in cron
+
+
+def test_every_job_the_pipeline_starts_carries_the_kits_tags(churn):
+    """Stack tags do not reach the processing and training jobs a pipeline execution creates; the definition tags
+    each job-creating step with them, so a cost report by the kit's tags finds the jobs."""
+    template, config = churn
+    jobs = [step for step in definition(template)["Steps"] if step["Type"] in ("Processing", "Training")]
+    assert len(jobs) == 3
+    expected = [{"Key": k, "Value": v} for k, v in standard_tags(config.common, "churn-model").items()]
+    for step in jobs:
+        assert step["Arguments"]["Tags"] == expected, step["Name"]

@@ -4,7 +4,12 @@ import pytest
 
 from stacks.churn_model.settings import ChurnModelSettings
 from stacks.common.config import ConfigError, load_settings
-from tests.common.settings_checks import assert_fraction_edges, assert_profile_defaults, assert_range_edges
+from tests.common.settings_checks import (
+    assert_fraction_edges,
+    assert_profile_defaults,
+    assert_range_edges,
+    assert_existing_data_settings,
+)
 
 
 def load_config(context):
@@ -77,3 +82,10 @@ def test_built_in_python_with_the_readme_example():
 
 def test_every_profile_has_a_default_and_the_readme_documents_it():
     assert_profile_defaults(ChurnModelSettings, load_config)
+
+
+def test_kept_data_settings_are_all_or_none_and_validated():
+    assert_existing_data_settings(load_config, "churn_existing_key_arn", ("churn_existing_artifacts_bucket",))
+    assert load_config({"kit:churn_existing_model_package_group": "churn-models"}).churn_existing_model_package_group
+    with pytest.raises(ConfigError, match=r"kit:churn_existing_model_package_group='churn_models' is not allowed"):
+        load_config({"kit:churn_existing_model_package_group": "churn_models"})

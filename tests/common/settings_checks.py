@@ -52,3 +52,28 @@ def assert_profile_defaults(kind: type[ProfileSettings], load: Load) -> None:
     for name, row in documented.items():
         for profile, value in zip(("sandbox", "production"), row):
             assert str(getattr(load({"profile": profile}), name)).lower() == value.lower(), (name, profile)
+
+
+KEPT_KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def assert_existing_data_settings(load: Load, key_setting: str, bucket_settings: tuple[str, ...]) -> None:
+    """The settings that re-attach kept buckets and their key: all or none, each validated by its kind."""
+    every = {
+        f"kit:{key_setting}": KEPT_KEY_ARN,
+        **{f"kit:{name}": f"kept-{i}-bucket" for i, name in enumerate(bucket_settings)},
+    }
+    loaded = load(every)
+    assert getattr(loaded, key_setting) == KEPT_KEY_ARN
+    for name in (key_setting, *bucket_settings):
+        partial = {key: value for key, value in every.items() if key != f"kit:{name}"}
+        with pytest.raises(ConfigError, match=rf"needs kit:{name}: kept buckets are re-attached with the key"):
+            load(partial)
+    with pytest.raises(
+        ConfigError, match=rf"kit:{key_setting}='alias/kept' is not allowed\. Allowed: empty or the ARN"
+    ):
+        load({**every, f"kit:{key_setting}": "alias/kept"})
+    with pytest.raises(
+        ConfigError, match=rf"kit:{bucket_settings[0]}='Kept_Bucket' is not allowed\. Allowed: empty or an S3"
+    ):
+        load({**every, f"kit:{bucket_settings[0]}": "Kept_Bucket"})

@@ -4,7 +4,12 @@ import pytest
 
 from stacks.common.config import ConfigError, load_settings
 from stacks.model_quality.settings import ModelQualitySettings
-from tests.common.settings_checks import assert_fraction_edges, assert_profile_defaults, assert_range_edges
+from tests.common.settings_checks import (
+    assert_fraction_edges,
+    assert_profile_defaults,
+    assert_range_edges,
+    assert_existing_data_settings,
+)
 
 
 def load_config(context):
@@ -173,3 +178,14 @@ def test_a_schedule_zone_gives_its_lowest_utc_offset_and_the_spread_of_the_other
     from stacks.model_quality.settings import schedule_offsets
 
     assert schedule_offsets(zone) == offsets
+
+
+def test_kept_data_settings_are_all_or_none_and_validated():
+    assert_existing_data_settings(
+        load_config,
+        "quality_existing_key_arn",
+        ("quality_existing_capture_bucket", "quality_existing_ground_truth_bucket", "quality_existing_results_bucket"),
+    )
+    assert load_config({"kit:quality_existing_database": "model_quality"}).quality_existing_database
+    with pytest.raises(ConfigError, match=r"kit:quality_existing_database='Model-Quality' is not allowed"):
+        load_config({"kit:quality_existing_database": "Model-Quality"})

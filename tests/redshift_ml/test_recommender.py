@@ -36,6 +36,26 @@ def test_namespace_is_encrypted_audited_and_has_no_password_in_the_template(temp
     assert props["DefaultIamRoleArn"] == props["IamRoles"][0]
 
 
+def test_every_exported_audit_log_has_an_expiring_encrypted_group_made_before_the_namespace(template):
+    """Redshift Serverless writes each exported log to /aws/redshift/<namespace>/<log type>, creating a group that
+    never expires unless one exists: the kit's groups exist first (the namespace depends on them), kept or destroyed
+    with the namespace."""
+    template, _ = template
+    ((namespace_id, namespace),) = template.find_resources("AWS::RedshiftServerless::Namespace").items()
+    groups = {
+        logical_id: body
+        for logical_id, body in template.find_resources("AWS::Logs::LogGroup").items()
+        if str(body["Properties"].get("LogGroupName", "")).startswith("/aws/redshift/")
+    }
+    name = namespace["Properties"]["NamespaceName"]
+    expected = {f"/aws/redshift/{name}/{log_type}" for log_type in namespace["Properties"]["LogExports"]}
+    assert {body["Properties"]["LogGroupName"] for body in groups.values()} == expected
+    for logical_id, body in groups.items():
+        assert "KmsKeyId" in body["Properties"] and body["Properties"]["RetentionInDays"] > 0
+        assert body["DeletionPolicy"] == namespace.get("DeletionPolicy", "Delete")
+        assert logical_id in namespace.get("DependsOn", [])
+
+
 def test_workgroup_is_private_with_profile_capacity_and_routing(template):
     template, config = template
     (workgroup,) = resources(template, "AWS::RedshiftServerless::Workgroup")

@@ -4,7 +4,7 @@ import pytest
 
 from stacks.common.config import ConfigError, load_settings
 from stacks.redshift_ml.settings import RedshiftMlSettings
-from tests.common.settings_checks import assert_profile_defaults, assert_range_edges
+from tests.common.settings_checks import assert_profile_defaults, assert_range_edges, assert_existing_data_settings
 
 
 def load_config(context):
@@ -104,3 +104,7 @@ def test_sample_data_overwrite_only_with_the_sample_and_never_with_retained_data
     ):
         with pytest.raises(ConfigError, match=r"kit:redshift_sample_data_overwrite=true is not allowed .* Allowed"):
             load_config(context)
+
+
+def test_kept_data_settings_are_all_or_none_and_validated():
+    assert_existing_data_settings(load_config, "redshift_existing_key_arn", ("redshift_existing_model_bucket",))

@@ -525,14 +525,24 @@ def churn(facts: ChurnFacts, overhead: StackOverhead, usage: dict, prices: Price
         ),
     ]
     if facts.notebook_instance_type:
-        lines.append(
-            Line(
+        hourly = prices.instance("notebook", facts.notebook_instance_type)
+        if facts.notebook_idle_minutes:
+            line = Line(
                 "Notebook instance",
-                f"{facts.notebook_instance_type} x {usage['notebook_hours_per_month']} h (stopped when idle)",
+                f"{facts.notebook_instance_type} x {usage['notebook_hours_per_month']} h "
+                f"(stops itself after {facts.notebook_idle_minutes} idle minutes)",
                 0.0,
-                usage["notebook_hours_per_month"] * prices.instance("notebook", facts.notebook_instance_type),
+                usage["notebook_hours_per_month"] * hourly,
             )
-        )
+        else:
+            line = Line(
+                "Notebook instance",
+                f"{facts.notebook_instance_type} x {hours:g} h (always on: nothing stops it, "
+                "churn_notebook_idle_minutes=0)",
+                hours * hourly,
+                hours * hourly,
+            )
+        lines.append(line)
     if facts.notebook_volume_gb:
         volume = facts.notebook_volume_gb * prices("sagemaker_notebook_storage_gb_month")
         lines.append(

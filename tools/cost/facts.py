@@ -62,6 +62,9 @@ class ChurnFacts:
     invocations_per_instance: int
     notebook_instance_type: str | None
     notebook_volume_gb: int = 0  # billed as ML storage while the notebook is stopped too
+    # Minutes without kernel activity before the notebook stops itself (its lifecycle configuration's cron); 0:
+    # nothing stops it.
+    notebook_idle_minutes: int = 0
     # The sandbox idle guard: hours without invocations before it deletes the endpoint, and hours between its
     # checks (None: no guard, the endpoint stays until the stack is deleted).
     idle_hours: int | None = None
@@ -200,6 +203,9 @@ def churn_facts(template: dict) -> ChurnFacts:
         if not rate:
             raise TemplateError(f"the idle guard's schedule {schedule!r} is not a rate in minutes or hours")
         idle_check_hours = int(rate.group(1)) / (60 if rate.group(2).startswith("minute") else 1)
+    idle_stop = re.search(
+        r"kit-idle-stop\.py (\d+) ", json.dumps(resources(template, "AWS::SageMaker::NotebookInstanceLifecycleConfig"))
+    )
     return ChurnFacts(
         processing_instance_type=resolve(prepare["InstanceType"]),
         processing_instance_count=int(resolve(prepare["InstanceCount"])),
@@ -212,6 +218,7 @@ def churn_facts(template: dict) -> ChurnFacts:
         notebook_instance_type=notebooks[0][1]["Properties"]["InstanceType"] if notebooks else None,
         # VolumeSizeInGB defaults to 5 (AWS::SageMaker::NotebookInstance).
         notebook_volume_gb=sum(int(body["Properties"].get("VolumeSizeInGB", 5)) for _, body in notebooks),
+        notebook_idle_minutes=int(idle_stop.group(1)) if idle_stop else 0,
         idle_hours=idle_hours,
         idle_check_hours=idle_check_hours,
     )

@@ -195,6 +195,7 @@ CHURN = ChurnFacts(
     endpoint_max_instances=5,
     invocations_per_instance=100,
     notebook_instance_type="ml.n.small",
+    notebook_idle_minutes=60,
 )
 CHURN_USAGE = {
     "runs_per_month": 4,
@@ -488,3 +489,17 @@ def test_rotations_scale_with_the_rotation_price():
     rotations = next(line for line in estimate.overhead_lines(overhead, prices, hours=100) if "rotations" in line.item)
     assert (rotations.idle, rotations.workload) == (9.0, 9.0)
     assert "$4.50 until the second" in rotations.basis
+
+
+def test_a_notebook_that_nothing_stops_is_priced_always_on():
+    """Without the idle stop (churn_notebook_idle_minutes=0) the usage profile's notebook hours do not apply: it
+    bills every hour of the month, idle or not."""
+    section = estimate.churn(
+        dataclasses.replace(CHURN, notebook_idle_minutes=0), NO_OVERHEAD, CHURN_USAGE, PRICES, hours=100
+    )
+    notebook = next(line for line in section.lines if line.item == "Notebook instance")
+    assert (notebook.idle, notebook.workload) == (pytest.approx(5.0), pytest.approx(5.0))  # 100 h x $0.05
+    assert "always on" in notebook.basis
+    stopping = estimate.churn(CHURN, NO_OVERHEAD, CHURN_USAGE, PRICES, hours=100)
+    notebook = next(line for line in stopping.lines if line.item == "Notebook instance")
+    assert (notebook.idle, notebook.workload) == (0.0, pytest.approx(2.0)) and "after 60 idle minutes" in notebook.basis

@@ -41,6 +41,9 @@ def test_facts_follow_the_profile_settings(kit_app):
     assert churn.notebook_instance_type == (
         settings.churn_model.churn_notebook_instance_type if settings.churn_model.churn_notebook else None
     )
+    assert churn.notebook_idle_minutes == (
+        settings.churn_model.churn_notebook_idle_minutes if settings.churn_model.churn_notebook else 0
+    )
     assert churn.idle_hours == (settings.churn_model.churn_idle_hours or None)
     assert churn.idle_check_hours == (1.0 if settings.churn_model.churn_idle_hours else None)
 
