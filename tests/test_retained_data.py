@@ -42,8 +42,8 @@ KEPT = {
     "(the names are Redshift's, /aws/redshift/<namespace>/<log type>, so they go or stay with it).",
     "*LogGroup*": "Generated names: a redeploy creates new groups; the kept ones keep their logs for "
     "log_retention_days, then hold nothing.",
-    "RedshiftMlStack/Recommender/Warehouse/*": "The warehouse's namespace and workgroup keep their own retention "
-    "and re-attachment (the Redshift ML section).",
+    "RedshiftMlStack/Recommender/Warehouse/*": "The warehouse's namespace (its data) with its role, kept "
+    "RetainExceptOnCreate (the Redshift ML page says what to do before a redeploy).",
 }
 # Construct path pattern -> why deleting it on destroy loses no data.
 NOT_KEPT = {
@@ -51,13 +51,15 @@ NOT_KEPT = {
     "the next deploy; the endpoint is deleted with the stack.",
     "ChurnModelStack/Churn/Endpoint/DeployerDeadLetterQueue/Resource": "Failed deployment events, each also "
     "reported on the notification topic; retried by approving the package again.",
-    "ChurnModelStack/Churn/Notebook/PypiRepository": "A cache of public PyPI packages, fetched again.",
+    "ChurnModelStack/Churn/Notebook/PypiRepository*": "A cache of public PyPI packages, fetched again.",
     "ChurnModelStack/Churn/Notebook/NotebookInstance": "Users' notebooks are copied to notebook/home/ of the "
     "artifacts bucket (kept) every 5 minutes and before an idle stop, and restored by the next instance; keeping the "
     "instance itself would keep it without its role, lifecycle configuration and subnet.",
+    "RedshiftMlStack/Recommender/Warehouse/Workgroup": "Compute only: the data is in the namespace (kept), and the "
+    "workgroup's subnets and security group are deleted with the stack.",
     "ModelQualityStack/Monitor/PrCurveJob/Application": "Holds no data: job logs go to the job logs bucket, results "
     "to the results bucket (both kept).",
-    "ModelQualityStack/Monitor/ResultsCatalog/*Table": "Definitions of the kit's tables over the results bucket (kept); "
+    "ModelQualityStack/Monitor/ResultsCatalog/*Table*": "Definitions of the kit's tables over the results bucket (kept); "
     "a redeploy creates them again in the kept database.",
 }
 
@@ -92,7 +94,7 @@ def production() -> cdk.cx_api.CloudAssembly:
 def test_every_stateful_resource_of_production_is_kept_or_says_why_not(production):
     unlisted, wrong = [], []
     for path, (_, body) in _stateful(production).items():
-        retained = body.get("DeletionPolicy") == "Retain"
+        retained = body.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate")
         if _match(path, NOT_KEPT):
             if retained:
                 wrong.append(f"{path}: retained, but listed as deleted")

@@ -56,14 +56,17 @@ class ServerlessWarehouse(Construct):
             default_iam_role_arn=default_role.role_arn,
             log_exports=AUDIT_LOGS,
         )
-        if settings.common.removal_policy == RemovalPolicy.RETAIN:
-            # Kept on delete and update, but deleted when the stack's first create rolls back: an empty namespace
-            # left by a failed create would hold its name against the retry (DeletionPolicy RetainExceptOnCreate:
-            # https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html).
-            self.namespace.apply_removal_policy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
+        # Kept on delete and update in production, but deleted when the stack's first create rolls back: an empty
+        # namespace left by a failed create would hold its name against the retry (DeletionPolicy RetainExceptOnCreate:
+        # https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html).
+        namespace_policy = (
+            RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+            if settings.common.removal_policy == RemovalPolicy.RETAIN
+            else settings.common.removal_policy
+        )
+        self.namespace.apply_removal_policy(namespace_policy)
+        if namespace_policy == RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE:
             _retain_role(default_role)
-        else:
-            self.namespace.apply_removal_policy(settings.common.removal_policy)
         # Redshift Serverless exports each audit log to /aws/redshift/<namespace>/<log type>, into a group of that name
         # if one exists, else a new one that never expires
         # (https://docs.aws.amazon.com/redshift/latest/mgmt/serverless-audit-logging.html): the kit creates them first,
@@ -79,6 +82,7 @@ class ServerlessWarehouse(Construct):
             for log_type in AUDIT_LOGS
         ]
         for log_group in self.audit_log_groups:
+            log_group.apply_removal_policy(namespace_policy)  # kept or destroyed with the namespace they log
             self.namespace.node.add_dependency(log_group)
         self.workgroup = redshift.CfnWorkgroup(
             self,
