@@ -20,7 +20,7 @@ NODE_STAMP := node_modules/.installed
 
 ROWS ?= 2000000
 
-.PHONY: help setup synth test mutation cost demo diff review snapshots diagrams bench-pr image-registries smoke clean
+.PHONY: help setup synth test mutation cost demo diff review snapshots diagrams bench-pr bench-synth image-registries smoke clean
 
 help:
 	@echo "make synth [PROFILE=sandbox|production]  set up, then synthesize the app into cdk.out/"
@@ -33,6 +33,7 @@ help:
 	@echo "make snapshots                           accept the change: rewrite tests/snapshots/ (then commit)"
 	@echo "make diagrams                            regenerate the README's architecture diagrams from the synth"
 	@echo "make bench-pr [ROWS=2000000]            benchmark the precision-recall job (floor, job, MLlib)"
+	@echo "make bench-synth [ARGS='--fresh-clone']  time cdk synth of the app against a one-bucket app (median of 3)"
 	@echo "make smoke [ARGS='--only churn_model --keep']  after cdk deploy: run each architecture in the account"
 	@echo "make image-registries                    regenerate the SageMaker image map from the pinned SDK (network)"
 	@echo "make clean                               remove cdk.out/, .venv/, .venv-checkov/ and node_modules/"
@@ -112,6 +113,9 @@ diagrams: $(PYTHON_STAMP)
 
 bench-pr: $(PYTHON_STAMP)
 	$(RUN) python -m benchmarks.pr_bench $(ROWS)
+
+bench-synth: $(PYTHON_STAMP) $(NODE_STAMP)
+	$(RUN) python -m benchmarks.synth_bench $(ARGS)
 
 smoke: $(PYTHON_STAMP)
 	@$(RUN) python -m tools.smoke $(ARGS)
