@@ -28,9 +28,10 @@ CONTROL_TOWER_RULES = "package/rules/control-tower/cfn-guard/"
 RESOURCE_TYPE = re.compile(r"AWS::[A-Za-z0-9]+::[A-Za-z0-9]+")
 
 
-def validation_plugins(app: cdk.App) -> list[cdk.IPolicyValidationPluginBeta1]:
+def validation_plugins(app: cdk.App) -> list[cdk.IPolicyValidationPlugin | cdk.IPolicyValidationPluginBeta1]:
     """cdk-nag's AwsSolutions and NIST 800-53 rev 5 packs and CfnGuard with its Control Tower rules, as app.py
-    registers them (the synth benchmark's one-bucket app registers the same)."""
+    registers them (the synth benchmark's one-bucket app registers the same). aws-cdk-lib takes both plugin
+    interfaces (the CfnGuard plugin has only the Beta1 one)."""
     return [AwsSolutionsChecks(app), NIST80053R5Checks(app), TypeScopedCfnGuardValidator()]
 
 
@@ -56,7 +57,7 @@ def control_tower_rule_types() -> dict[str, frozenset[str]]:
 
 def resource_types(template_paths: list[str]) -> set[str]:
     """Every resource type the templates declare."""
-    types = set()
+    types: set[str] = set()
     for path in template_paths:
         resources = json.loads(Path(path).read_text()).get("Resources", {})
         types.update(resource["Type"] for resource in resources.values())

@@ -289,7 +289,13 @@ def test_committed_image_map_carries_the_generators_pinned_tags():
 def test_generator_names_a_newer_patch_of_the_pinned_spark_line_only():
     from scripts.generate_image_registries import newer_patch
 
-    tags = ["3.5-cpu-py312-v1.2", "3.5-cpu-py312-v1.10", "3.5-cpu-py39-v1.12", "3.5-cpu-py312-v2.0", "3.4-cpu-py39-v1.1"]
+    tags = [
+        "3.5-cpu-py312-v1.2",
+        "3.5-cpu-py312-v1.10",
+        "3.5-cpu-py39-v1.12",
+        "3.5-cpu-py312-v2.0",
+        "3.4-cpu-py39-v1.1",
+    ]
     assert newer_patch("3.5-cpu-py312-v1.3", tags) == "3.5-cpu-py312-v1.10"
     assert newer_patch("3.5-cpu-py312-v1.10", tags) is None
     assert newer_patch("3.5-cpu-py312-v1.3", ["3.5-cpu-py312-v1.3", "3.5-cpu-py312-v1.1"]) is None

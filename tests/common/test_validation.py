@@ -96,7 +96,8 @@ def test_every_bundled_rule_selects_resources_by_type():
             if member.name.startswith(validation.CONTROL_TOWER_RULES) and member.name.endswith(".guard"):
                 file = archive.extractfile(member)
                 assert file is not None
-                code = "\n".join(l for l in file.read().decode().splitlines() if not l.lstrip().startswith("#"))
+                lines = file.read().decode().splitlines()
+                code = "\n".join(line for line in lines if not line.lstrip().startswith("#"))
                 for query in RESOURCE_QUERY.finditer(code):
                     if (Path(member.name).stem, (query["step"] + query["rest"]).strip()) in NOT_TEMPLATE_RESOURCES:
                         continue
