@@ -11,13 +11,12 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 import aws_cdk as cdk
-from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
-from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
 
 from stacks.churn_model.stack import ChurnModelStack, churn_endpoint_name
 from stacks.common.acknowledgments import CdkManagedHelpers
 from stacks.churn_model.settings import ChurnModelSettings
 from stacks.common.config import CommonSettings, ConfigError, load_settings
+from stacks.common.validation import validation_plugins
 from stacks.model_quality.settings import ModelQualitySettings
 from stacks.model_quality.stack import ModelQualityStack
 from stacks.redshift_ml.settings import RedshiftMlSettings
@@ -84,8 +83,8 @@ def main() -> None:
         build_app(app)
     except ConfigError as error:
         sys.exit(f"Invalid kit configuration: {error}")
-    # CfnGuardValidator runs the cfn-guard binary shipped inside its package: no download at synth.
-    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), NIST80053R5Checks(app), CfnGuardValidator())
+    # The CfnGuard plugin runs the cfn-guard binary shipped inside its package: no download at synth.
+    cdk.Validations.of(app).add_plugins(*validation_plugins(app))
     app.synth()
 
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import aws_cdk as cdk
 import jsii
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
-from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
 from cfnlint.api import lint_all
+
+from stacks.common.validation import TypeScopedCfnGuardValidator
 
 NAG_PACKS = (AwsSolutionsChecks, NIST80053R5Checks)
 
@@ -36,8 +37,8 @@ class _TemplatesContext:
 
 
 def guard_findings(assembly_dir: str | Path) -> list[str]:
-    """Every CfnGuard finding (bundled Control Tower rules) not acknowledged on its construct or an ancestor,
-    as 'rule: construct path'. aws-cdk-lib applies the same acknowledgments (recorded in the assembly's
+    """Every CfnGuard finding (bundled Control Tower rules, run as app.py runs them) not acknowledged on its construct
+    or an ancestor, as 'rule: construct path'. aws-cdk-lib applies the same acknowledgments (recorded in the assembly's
     metadata as '<plugin>::<rule>') when app.py registers the plugin."""
     directory = Path(assembly_dir)
     paths, acknowledged = {}, {}
@@ -50,7 +51,7 @@ def guard_findings(assembly_dir: str | Path) -> list[str]:
                 elif entry["type"] == "aws:cdk:acknowledged-rules":
                     for rule in entry["data"]:
                         acknowledged.setdefault(rule, []).append(construct_path.lstrip("/"))
-    plugin = CfnGuardValidator()
+    plugin = TypeScopedCfnGuardValidator()
     try:
         report = plugin.validate(_TemplatesContext([str(t) for t in templates(directory)]))
     except (jsii.errors.JavaScriptError, RuntimeError) as error:

@@ -68,7 +68,7 @@ def test_app_synthesizes_with_both_profiles_through_the_validation_plugins(backg
 
 
 def test_main_fails_synth_on_an_unacknowledged_finding(monkeypatch):
-    """app.py registers the nag packs: an insecure construct added to the app stops synth."""
+    """app.py registers the nag packs and CfnGuard: an insecure construct added to the app stops synth."""
 
     def build_with_insecure_bucket(app):
         settings = app_module.load_kit_settings(app.node.get_all_context())
@@ -81,6 +81,7 @@ def test_main_fails_synth_on_an_unacknowledged_finding(monkeypatch):
         app_module.main()
     assert "Acknowledge with 'AwsSolutions::AwsSolutions-S1'" in str(failure.value)
     assert "Acknowledge with 'NIST.800.53.R5::NIST.800.53.R5-S3BucketLoggingEnabled'" in str(failure.value)
+    assert "Acknowledge with 'cdk-validator-cfnguard::s3_bucket_versioning_enabled_check'" in str(failure.value)
 
 
 def test_churn_data_capture_goes_to_the_model_quality_capture_location(kit_app):

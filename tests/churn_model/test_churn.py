@@ -276,8 +276,33 @@ def test_generator_keeps_regions_that_publish_both_images(tmp_path):
     assert data["registries"] == {"r-2": {"XGBoost": "222", "SparkProcessing": "333"}}
     assert data["images"]["SparkProcessing"] == {
         "repository": "sagemaker-spark-processing",
-        "tag": "3.5-cpu-py312-v1.0",
+        "tag": "3.5-cpu-py312-v1.3",
     }
+
+
+def test_committed_image_map_carries_the_generators_pinned_tags():
+    """A tag bumped in the generator but not regenerated (make image-registries) would deploy the old image."""
+    from scripts.generate_image_registries import IMAGES
+
+    images = load_registries()["images"]
+    assert {key: images[key]["tag"] for key in IMAGES} == {key: pin[3] for key, pin in IMAGES.items()}
+
+
+def test_generator_names_a_newer_patch_of_the_pinned_spark_line_only():
+    from scripts.generate_image_registries import newer_patch
+
+    tags = [
+        "3.5-cpu-py312-v1.2",
+        "3.5-cpu-py312-v1.10",
+        "3.5-cpu-py39-v1.12",
+        "3.5-cpu-py312-v2.0",
+        "3.4-cpu-py39-v1.1",
+    ]
+    assert newer_patch("3.5-cpu-py312-v1.3", tags) == "3.5-cpu-py312-v1.10"
+    assert newer_patch("3.5-cpu-py312-v1.10", tags) is None
+    assert newer_patch("3.5-cpu-py312-v1.3", ["3.5-cpu-py312-v1.3", "3.5-cpu-py312-v1.1"]) is None
+    with pytest.raises(ValueError, match="not a <line>-v<major>.<patch> tag"):
+        newer_patch("3.5-cpu-py312", tags)
 
 
 def test_rules_invoke_the_deployer_on_every_package_change_and_on_in_service(churn):
