@@ -139,6 +139,14 @@ class ChurnEndpoint(Construct):
             alarm_description="The churn endpoint returns server errors; a blue/green update in progress rolls back.",
         )
         self.topic.notify_on(self.error_alarm)
+        # SageMaker reads the rollback alarm as the endpoint's execution role during a blue/green deployment: "Ensure
+        # that your IAM execution role has permission to perform the cloudwatch:DescribeAlarms action on the
+        # auto-rollback alarms you specify" (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html).
+        self.model_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadRollbackAlarm", actions=["cloudwatch:DescribeAlarms"], resources=[self.error_alarm.alarm_arn]
+            )
+        )
 
         self.dead_letters = dead_letters = sqs.Queue(
             self,

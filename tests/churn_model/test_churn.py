@@ -569,6 +569,37 @@ def test_deployer_can_list_packages_describe_scaling_read_the_rollback_alarm_and
     assert mark["Condition"] == {"Null": {"sagemaker:ModelApprovalStatus": "true"}}
 
 
+def test_the_role_sagemaker_runs_the_endpoint_as_may_read_every_rollback_alarm_the_deployer_names(churn):
+    """SageMaker describes the auto-rollback alarms as the model's execution role (deployment-guardrails-configuration
+    .html): the role the deployer passes (MODEL_ROLE_ARN) needs DescribeAlarms on the alarm it names (ROLLBACK_ALARM)."""
+    template, _ = churn
+    (deployer,) = [
+        f["Properties"]
+        for f in template.find_resources("AWS::Lambda::Function").values()
+        if f["Properties"].get("Handler") == "deployer.handler"
+    ]
+    env = deployer["Environment"]["Variables"]
+    (role_id,) = env["MODEL_ROLE_ARN"]["Fn::GetAtt"][:1]
+    alarms = template.find_resources("AWS::CloudWatch::Alarm")
+    named = env["ROLLBACK_ALARM"]
+    (alarm_id,) = [name for name, a in alarms.items() if named in ({"Ref": name}, a["Properties"].get("AlarmName"))]
+    statements = [
+        statement
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    assert any(
+        "cloudwatch:DescribeAlarms" in _as_list(s["Action"])
+        and {"Fn::GetAtt": [alarm_id, "Arn"]} in _as_list(s["Resource"])
+        for s in statements
+    )
+
+
+def _as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
 # The deployer's environment that names things rather than configures the endpoint's fleet and captures.
 IDENTITY_ENV = {
     "ENDPOINT_NAME",
