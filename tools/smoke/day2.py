@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from tools.smoke import churn
-from tools.smoke.core import FAIL, Clients, Run, StepFailed, read_outputs, wait_for
+from tools.smoke.core import FAIL, Clients, Prerequisite, Run, StepFailed, read_outputs, wait_for
 
 CdkRunner = Callable[[list[str]], None]
 # The day-2 change: one in-place endpoint setting and a value that differs from both profiles' default (100).
@@ -152,6 +152,12 @@ def capture_percent_arrived(
     )
 
 
+def _served(clients: Clients, sagemaker: Any, stack: str, region: str) -> tuple[str, str]:
+    """The churn endpoint's name (a stack output) and the config it serves before the change."""
+    endpoint_name = read_outputs(clients("cloudformation"), stack, region)["EndpointName"]
+    return endpoint_name, sagemaker.describe_endpoint(EndpointName=endpoint_name)["EndpointConfigName"]
+
+
 def run_day2(
     run: Run,
     clients: Clients,
@@ -180,8 +186,11 @@ def run_day2(
         if any(step.status == FAIL for r in runs for step in r.steps):
             raise StepFailed("a first run failed; the setting is not changed")
         sagemaker = clients("sagemaker")
-        endpoint_name = read_outputs(clients("cloudformation"), stack, region)["EndpointName"]
-        before = sagemaker.describe_endpoint(EndpointName=endpoint_name)["EndpointConfigName"]
+        endpoint_name, before = run.step(
+            "endpoint before the change",
+            lambda: _served(clients, sagemaker, stack, region),
+            lambda served: f"{served[0]} serves {served[1]}",
+        )
         change = f"kit:{SETTING}={CHANGED_VALUE}"
         run.step(
             f"redeploy {stack} with {SETTING}={CHANGED_VALUE}",
@@ -194,7 +203,7 @@ def run_day2(
             ),
         )
         runs += paths("churn_model")
-    except StepFailed as error:
+    except (StepFailed, Prerequisite) as error:
         if not error.recorded:
             run.record("between steps", FAIL, run.clock.monotonic(), str(error))
     finally:

@@ -137,13 +137,14 @@ def test_a_second_week_deploys_runs_changes_runs_again_destroys_and_finds_nothin
     steps = [(s.name, s.status) for s in runs[-1].steps]
     assert steps == [
         ("cdk deploy --all", PASS),
+        ("endpoint before the change", PASS),
         ("redeploy ChurnModelStack with churn_capture_percent=50", PASS),
         ("changed setting reached the endpoint", PASS),
         ("cdk destroy --all", PASS),
         ("nothing left by the kit's tags", PASS),
     ]
-    assert runs[-1].steps[2].detail == f"{ENDPOINT} serves new (was old), capturing 50 %"
-    assert runs[-1].steps[4].detail == (
+    assert runs[-1].steps[3].detail == f"{ENDPOINT} serves new (was old), capturing 50 %"
+    assert runs[-1].steps[5].detail == (
         "none left; 1 kept by a retention policy (arn:aws:s3:::kept-capture-bucket), "
         "1 job record(s) that no API deletes"
     )
@@ -198,6 +199,20 @@ def test_a_failed_first_run_changes_nothing_and_destroys(clients, clock):
 
     assert ran == [None] and [c[0] for c in cdk.calls] == ["deploy", "destroy"]
     assert ("between steps", FAIL) in [(s.name, s.status) for s in runs[-1].steps]
+
+
+def test_a_churn_stack_that_is_not_deployed_is_skipped_and_the_rest_still_destroyed(clients, clock):
+    cdk, (paths, ran) = FakeCdk(), fake_paths(clock)
+    clients.stub("cloudformation").add_client_error(
+        "describe_stacks", "ValidationError", "Stack with id ChurnModelStack does not exist"
+    )
+    stub_leftovers(clients, [])
+
+    runs = day2(clients, clock, cdk, paths)
+
+    steps = [(s.name, s.status) for s in runs[-1].steps]
+    assert ("endpoint before the change", SKIP) in steps and steps[-1] == ("nothing left by the kit's tags", PASS)
+    assert ran == [None] and [c[0] for c in cdk.calls] == ["deploy", "destroy"]
 
 
 def test_keep_leaves_the_stacks_and_reports_nothing(clients, clock):
