@@ -112,6 +112,9 @@ class Settings:
     # The stack that owns the endpoint (its ARN) and the training pipeline whose runs teardown stops; "" for none.
     stack_id: str = ""
     pipeline_name: str = ""
+    # The kit's standard tags (stacks/common/tags.py), for the models, configs and endpoint this function creates:
+    # stack tags do not reach resources created at run time.
+    tags: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "Settings":
@@ -133,7 +136,12 @@ class Settings:
             topic_arn=env.get("TOPIC_ARN", ""),
             stack_id=env.get("STACK_ID", ""),
             pipeline_name=env.get("PIPELINE_NAME", ""),
+            tags=tuple(sorted(json.loads(env["KIT_TAGS"]).items())),
         )
+
+    def tag_list(self, *extra: tuple[str, str]) -> list[dict[str, str]]:
+        """The kit's tags and `extra` as a Tags list (CreateModel, CreateEndpointConfig, CreateEndpoint, AddTags)."""
+        return [{"Key": key, "Value": value} for key, value in (*self.tags, *extra)]
 
     @property
     def scaling_resource_id(self) -> str:
@@ -327,16 +335,14 @@ def _serve(
         ExecutionRoleArn=settings.model_role_arn,
         Containers=[{"ModelPackageName": package_arn}],
         EnableNetworkIsolation=True,
-        Tags=[{"Key": "kit:endpoint", "Value": settings.endpoint_name}],
+        Tags=settings.tag_list(("kit:endpoint", settings.endpoint_name)),
     )
     if endpoint is None:
-        _create_once(
-            sagemaker.create_endpoint_config, **endpoint_config(settings, name, model, settings.instance_count)
-        )
+        _create_once(sagemaker.create_endpoint_config, **tagged_config(settings, name, model, settings.instance_count))
         sagemaker.create_endpoint(
             EndpointName=settings.endpoint_name,
             EndpointConfigName=name,
-            Tags=[{"Key": "kit:endpoint", "Value": settings.endpoint_name}],
+            Tags=settings.tag_list(("kit:endpoint", settings.endpoint_name)),
         )
         return {"action": "created", "endpoint": settings.endpoint_name, "config": name}
     return _update(aws, settings, endpoint, model, name)
@@ -347,7 +353,7 @@ def _update(aws: Clients, settings: Settings, endpoint: Mapping[str, Any], model
     because the endpoint is no longer in service (UpdateEndpoint answers ValidationException then)."""
     sagemaker = aws.sagemaker
     count = int(name.rsplit("-", 1)[1])
-    _create_once(sagemaker.create_endpoint_config, **endpoint_config(settings, name, model, count))
+    _create_once(sagemaker.create_endpoint_config, **tagged_config(settings, name, model, count))
     served = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
     if _instance_type(served, settings.variant_name) not in (None, settings.instance_type):
         # "If the update would change the instance type for any model that is a target for auto scaling, the
@@ -365,8 +371,9 @@ def _update(aws: Clients, settings: Settings, endpoint: Mapping[str, Any], model
         ):
             return {"action": "busy", "endpoint": settings.endpoint_name, "reason": str(error)}
         raise
-    # What was asked for: a rollback ends IN_SERVICE on the previous config, an event that looks like success.
-    sagemaker.add_tags(ResourceArn=endpoint["EndpointArn"], Tags=[{"Key": UPDATING_TAG, "Value": name}])
+    # What was asked for: a rollback ends IN_SERVICE on the previous config, an event that looks like success. The
+    # kit's tags go along: an endpoint created before the deployer tagged it gets them on its next update.
+    sagemaker.add_tags(ResourceArn=endpoint["EndpointArn"], Tags=settings.tag_list((UPDATING_TAG, name)))
     return {
         "action": "updated",
         "endpoint": settings.endpoint_name,
@@ -481,6 +488,13 @@ def endpoint_config(settings: Settings, name: str, model: str, instance_count: i
         },
         "Tags": [{"Key": "kit:endpoint", "Value": settings.endpoint_name}],
     }
+
+
+def tagged_config(settings: Settings, name: str, model: str, instance_count: int) -> dict[str, Any]:
+    """The CreateEndpointConfig request with the kit's tags. They are not in `endpoint_config`, whose digest names
+    the config: a changed tag is not a changed endpoint setting, and the names of configs already deployed stay."""
+    request = endpoint_config(settings, name, model, instance_count)
+    return {**request, "Tags": [*settings.tag_list(), *request["Tags"]]}
 
 
 def has_instance_storage(instance_type: str) -> bool:

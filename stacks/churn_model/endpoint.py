@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import cast
 
 from aws_cdk import Aws, CfnElement, CfnResource, CustomResource, Duration, Stack
@@ -23,7 +24,8 @@ from ..common.functions import KitFunction, bundled_code
 from ..common.logs import SERVICE_NAMED, EncryptedLogGroup
 from ..common.names import physical_name
 from ..common.notifications import NotificationTopic
-from .settings import ChurnModelSettings
+from ..common.tags import standard_tags
+from .settings import ARCHITECTURE, ChurnModelSettings
 
 VARIANT_NAME = "AllTraffic"
 # SageMaker endpoint names allow 63 characters; the deployer names models and endpoint configs `<endpoint>-v<N>`
@@ -206,6 +208,8 @@ class ChurnEndpoint(Construct):
                 # The deployer creates no endpoint while this stack is being deleted.
                 "STACK_ID": Stack.of(self).stack_id,
                 **({"PIPELINE_NAME": pipeline_name} if pipeline_name else {}),
+                # Stack tags miss what the deployer creates at run time (models, endpoint configs, the endpoint).
+                "KIT_TAGS": json.dumps(standard_tags(settings.common, ARCHITECTURE), sort_keys=True),
             },
         )
         # Notices of a rolled-back update and of a queued package that was rejected (its role: Publish and the key).

@@ -20,8 +20,9 @@ from ..common.functions import KitFunction, bundled_code
 from ..common.logs import EncryptedLogGroup
 from ..common.notifications import NotificationTopic
 from ..common.service_roles import scheduler_role
+from ..common.tags import standard_tags
 from .job import PrCurveJob
-from .settings import ModelQualitySettings, schedule_offsets
+from .settings import ARCHITECTURE, ModelQualitySettings, schedule_offsets
 from .storage import QualityStorage
 
 # The only errors of the job step that are retried: the ones the documentation names as transient. Throttling and
@@ -179,7 +180,7 @@ class DailyQualityRun(Construct):
         self.topic.grant_publish(self.state_machine)
         # A run that times out or is aborted never reaches NotifyFailure: EventBridge reports it instead.
         self.topic.notify_on_silent_end(self.state_machine, what="model-quality daily run")
-        self._grant_job_run(job)
+        self._grant_job_run(job, standard_tags(settings.common, ARCHITECTURE))
         self.schedule = scheduler.Schedule(
             self,
             "DailySchedule",
@@ -345,6 +346,9 @@ class DailyQualityRun(Construct):
                         "MonitoringConfiguration": {"S3MonitoringConfiguration": {"LogUri": job.log_uri}}
                     },
                     "ExecutionTimeoutMinutes": int(self.job_timeout.to_minutes()),
+                    # Application tags do not propagate to job runs; a run is tagged by its StartJobRun request
+                    # (https://docs.aws.amazon.com/emr/latest/EMR-Serverless-UserGuide/tagging-resources.html).
+                    "Tags": standard_tags(settings.common, ARCHITECTURE),
                 },
                 # No ResultSelector: nothing downstream reads the job's result, and selecting a field the integration
                 # does not return would turn a successful run into a runtime error
@@ -376,7 +380,7 @@ class DailyQualityRun(Construct):
         publish.add_catch(notify_failure, result_path="$.error")
         return resolve_date.next(run_job).next(publish).next(sfn.Succeed(self, "Done"))
 
-    def _grant_job_run(self, job: PrCurveJob) -> None:
+    def _grant_job_run(self, job: PrCurveJob, tags: dict[str, str]) -> None:
         """What the .sync integration needs: start, watch and cancel runs, pass the job role, its managed rule."""
         stack = Stack.of(self)
         application_arn = stack.format_arn(
@@ -389,6 +393,20 @@ class DailyQualityRun(Construct):
             iam.PolicyStatement(
                 actions=["emr-serverless:GetJobRun", "emr-serverless:CancelJobRun"],
                 resources=[f"{application_arn}/jobruns/*"],
+            )
+        )
+        # The run is tagged by its StartJobRun request. The reference lists emr-serverless:TagResource with a
+        # tagged CreateApplication and TagResource on job runs, but could not be confirmed for a tagged StartJobRun
+        # (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonemrserverless.html): it is
+        # allowed on this application's new runs, with the kit's tags only (aws:RequestTag, aws:TagKeys).
+        self.state_machine.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["emr-serverless:TagResource"],
+                resources=[f"{application_arn}/jobruns/*"],
+                conditions={
+                    "StringEquals": {f"aws:RequestTag/{key}": value for key, value in tags.items()},
+                    "ForAllValues:StringEquals": {"aws:TagKeys": sorted(tags)},
+                },
             )
         )
         self.state_machine.add_to_role_policy(

@@ -25,6 +25,8 @@ from ..common.config import (
     require_range,
 )
 
+# The `architecture` tag of the model-quality stack and of the job runs its state machine starts.
+ARCHITECTURE = "model-quality"
 GLUE_DATABASE_PATTERN = re.compile(r"^[a-z0-9_]{1,255}$")
 # EMR Serverless maximum capacities the kit offers, in vCPUs (16 is a new account's default quota).
 EMR_SERVERLESS_VCPU_STEPS = (4, 8, 16, 32, 64, 128, 256, 400, 800, 1600, 3200)

@@ -8,7 +8,7 @@ from constructs import Construct
 from ..common.logs import give_cdk_providers_log_groups
 from ..common.tags import apply_standard_tags
 from .monitor import DEFAULT_ENDPOINT_NAME, ModelQualityMonitor
-from .settings import ModelQualitySettings
+from .settings import ARCHITECTURE, ModelQualitySettings
 
 
 class ModelQualityStack(Stack):
@@ -23,7 +23,7 @@ class ModelQualityStack(Stack):
         super().__init__(
             scope, construct_id, description="Daily model-quality (precision-recall) dashboard (ML and analytics kit)"
         )
-        apply_standard_tags(self, settings.common, architecture="model-quality")
+        apply_standard_tags(self, settings.common, architecture=ARCHITECTURE)
         self.monitor = ModelQualityMonitor(self, "Monitor", settings=settings, endpoint_name=endpoint_name)
         give_cdk_providers_log_groups(self, common=settings.common, encryption_key=self.monitor.key)
         # What `make smoke` reads (tools/smoke): where labels and results go, how to query them, what to look up.

@@ -611,6 +611,7 @@ IDENTITY_ENV = {
     "TOPIC_ARN",
     "STACK_ID",
     "PIPELINE_NAME",
+    "KIT_TAGS",  # tags, not a setting of the endpoint: a changed tag makes no new endpoint config
 }
 
 
@@ -826,3 +827,15 @@ def test_every_job_the_pipeline_starts_carries_the_kits_tags(churn):
     expected = [{"Key": k, "Value": v} for k, v in standard_tags(config.common, "churn-model").items()]
     for step in jobs:
         assert step["Arguments"]["Tags"] == expected, step["Name"]
+
+
+def test_the_deployer_tags_what_it_creates_with_the_stacks_tags(churn):
+    """Issue 29: the endpoint, its configs and models were created with the endpoint's own tag only; the deployer
+    gets the kit's tags by environment (tests/lambdas/conftest.py checks that each create request carries them)."""
+    template, config = churn
+    [env] = [
+        f["Properties"]["Environment"]["Variables"]
+        for f in template.find_resources("AWS::Lambda::Function").values()
+        if f["Properties"].get("Handler") == "deployer.handler"
+    ]
+    assert json.loads(env["KIT_TAGS"]) == standard_tags(config.common, "churn-model")

@@ -133,9 +133,11 @@ def expand(text: str, lookup) -> str:
 
 
 @contextmanager
-def recorded_calls(code_dir: Path) -> Iterator[set[tuple[str, str]]]:
+def recorded_calls(
+    code_dir: Path, requests: list[tuple[str, str, dict]] | None = None
+) -> Iterator[set[tuple[str, str]]]:
     """Record the (service, operation) of every botocore call made from code under `code_dir` (not from the
-    test's own set-up calls, which go through the same clients)."""
+    test's own set-up calls, which go through the same clients); `requests` also gets each call's parameters."""
     import botocore.client
 
     recorded: set[tuple[str, str]] = set()
@@ -147,6 +149,8 @@ def recorded_calls(code_dir: Path) -> Iterator[set[tuple[str, str]]]:
         while frame is not None:
             if frame.f_code.co_filename.startswith(root):
                 recorded.add((client.meta.service_model.service_name, operation_name))
+                if requests is not None:
+                    requests.append((client.meta.service_model.service_name, operation_name, dict(api_params)))
                 break
             frame = frame.f_back
         return original(client, operation_name, api_params)

@@ -5,6 +5,11 @@ Per architecture: a temporary queue subscribed to the stack's topic receives one
 
     python -m tools.smoke [--only redshift_ml|model_quality|churn_model] [--keep] [--profile P] [--region R]
                           [--environment E]
+    python -m tools.smoke --day2 [--kit-profile sandbox|production] [--keep] [--profile P] [--region R]
+                          [--environment E]
+
+`--day2` deploys, runs, changes one in-place setting, runs again, destroys and reports what the kit's tags still
+find (tools/smoke/day2.py): it deploys and destroys the stacks itself, so run it in a sandbox account only.
 
 Credentials and region come from the usual AWS environment (AWS_PROFILE, AWS_REGION, ...) unless given.
 """
@@ -17,7 +22,11 @@ import sys
 from functools import lru_cache
 from typing import Any, Mapping
 
+from stacks.common.tags import PROJECT_TAG
 from tools.cost.estimate import PriceTable
+from tools.smoke import churn
+from tools.smoke.core import Clock, Run
+from tools.smoke.day2 import npx_cdk, run_day2
 from tools.smoke.notices import prove_delivery
 from tools.smoke.runner import ARCHITECTURES, exit_code, render, run_smoke
 
@@ -41,7 +50,17 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--environment", default="", help="the kit:environment the stacks were deployed with (default: none)"
     )
+    parser.add_argument(
+        "--day2",
+        action="store_true",
+        help="deploy, run, change one in-place setting, run again, destroy, report what the kit's tags still find",
+    )
+    parser.add_argument(
+        "--kit-profile", choices=("sandbox", "production"), default="sandbox", help="the kit profile --day2 deploys"
+    )
     args = parser.parse_args(argv)
+    if args.day2 and args.only:
+        parser.error("--day2 runs every architecture; leave out --only")
 
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError
@@ -63,17 +82,50 @@ def main(argv: list[str]) -> int:
         return 2
     print(f"smoke: account {identity['Account']}, region {session.region_name}, as {identity['Arn']}")
     prices = PriceTable.load()
-    runs = run_smoke(
-        clients,
-        session.region_name,
-        only=args.only,
-        keep=args.keep,
-        prices=prices,
-        notices=prove_delivery,
-        environment=args.environment,
-    )
+    if args.day2:
+        runs = day2(clients, session.region_name, prices, args.kit_profile, args.environment, args.keep)
+    else:
+        runs = run_smoke(
+            clients,
+            session.region_name,
+            only=args.only,
+            keep=args.keep,
+            prices=prices,
+            notices=prove_delivery,
+            environment=args.environment,
+        )
     print(render(runs, session.region_name, prices), end="")
     return exit_code(runs)
+
+
+def day2(clients: Any, region: str, prices: PriceTable, kit_profile: str, environment: str, keep: bool) -> list[Run]:
+    """`--day2` with the real `npx cdk`; the paths keep what they made, since `cdk destroy` follows."""
+    context = ["-c", f"profile={kit_profile}", *(["-c", f"kit:environment={environment}"] if environment else [])]
+
+    def paths(only: str | None) -> list[Run]:
+        return run_smoke(
+            clients,
+            region,
+            only=only,
+            keep=True,
+            prices=prices,
+            notices=prove_delivery,
+            environment=environment,
+            kept="left to cdk destroy (--day2)",
+        )
+
+    return run_day2(
+        Run("day 2", Clock()),
+        clients,
+        region,
+        cdk=npx_cdk,
+        context=context,
+        paths=paths,
+        # The kit's tags that every stack shares (stacks/common/tags.py); the architecture tag varies.
+        kit_tags={"project": PROJECT_TAG, "profile": kit_profile},
+        keep=keep,
+        stack=f"{environment}-{churn.STACK}" if environment else churn.STACK,
+    )
 
 
 if __name__ == "__main__":

@@ -121,11 +121,11 @@ class Run:
     def on_cleanup(self, name: str, action: Callable[[], str]) -> None:
         self.cleanups.append((name, action))
 
-    def clean_up(self, keep: bool) -> None:
-        """Undo what the run created, newest first; each undo is a step of its own."""
+    def clean_up(self, keep: bool, kept: str = "kept (--keep)") -> None:
+        """Undo what the run created, newest first; each undo is a step of its own (`kept`: why, when kept)."""
         for name, action in reversed(self.cleanups):
             if keep:
-                self.skip(f"clean up: {name}", "kept (--keep)")
+                self.skip(f"clean up: {name}", kept)
                 continue
             try:
                 self.step(f"clean up: {name}", action)

@@ -31,10 +31,12 @@ def run_smoke(
     paths: dict[str, Callable[..., None]] | None = None,
     notices: Callable[..., None] | None = None,
     environment: str = "",
+    kept: str = "kept (--keep)",
 ) -> list[Run]:
     """Each architecture: first the notice check when given (`make smoke` gives `prove_delivery`; a failure there is
     reported and the path still runs; a stack that is not deployed skips both), then its path until the first failed step; its cleanups run whatever
-    happened (unless keep). `environment`: the `kit:environment` the stacks were deployed with (their name prefix)."""
+    happened (unless keep; `kept` says why). `environment`: the `kit:environment` the stacks were deployed with (their
+    name prefix)."""
     clock = clock or Clock()
     prices = prices or PriceTable.load()
     runs = []
@@ -53,7 +55,7 @@ def run_smoke(
         except Exception as error:  # noqa: BLE001 - an unexpected answer must still clean up and report
             run.record("unexpected error", FAIL, clock.monotonic(), f"{type(error).__name__}: {error}")
         finally:
-            run.clean_up(keep)
+            run.clean_up(keep, kept)
         runs.append(run)
     return runs
 

@@ -32,6 +32,7 @@ ENV = {
     "VOLUME_KEY_ARN": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/volume",
     "ROLLBACK_ALARM": "churn-endpoint-errors",
     "DELETE_MODEL_PACKAGES": "true",
+    "KIT_TAGS": '{"architecture": "churn-model", "managed-by": "aws-cdk", "profile": "sandbox", "project": "ml-analytics-kit"}',
 }
 SETTINGS = deployer.Settings.from_env(ENV)
 

@@ -2,6 +2,7 @@
 (issue 22: deleting delete_endpoint_config, or EnableNetworkIsolation=False, passed test_deployer.py)."""
 
 import ast
+import json
 
 import boto3
 import pytest
@@ -51,7 +52,10 @@ def test_the_model_is_network_isolated_and_runs_the_approved_package(aws):
     (model,) = client.models
     assert model["EnableNetworkIsolation"] is True
     assert model["Containers"] == [{"ModelPackageName": event["detail"]["ModelPackageArn"]}]
-    assert model["Tags"] == [{"Key": "kit:endpoint", "Value": "churn-endpoint"}]
+    assert model["Tags"] == [
+        *({"Key": key, "Value": value} for key, value in sorted(json.loads(ENV["KIT_TAGS"]).items())),
+        {"Key": "kit:endpoint", "Value": "churn-endpoint"},
+    ]
     (config,) = client.configs
     assert config["DataCaptureConfig"]["EnableCapture"] is True
     assert config["DataCaptureConfig"]["CaptureContentTypeHeader"] == {

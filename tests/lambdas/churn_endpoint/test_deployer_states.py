@@ -424,7 +424,7 @@ def test_a_changed_setting_rolls_out_to_the_running_endpoint(change):
     assert config["ProductionVariants"][0]["ModelName"] == f"{ENDPOINT}-v1"  # the same model, new settings
     assert config == {
         **config,
-        **deployer.endpoint_config(
+        **deployer.tagged_config(
             changed,
             config["EndpointConfigName"],
             f"{ENDPOINT}-v1",

@@ -33,3 +33,23 @@ def test_aws_default_region_still_counts(monkeypatch):
 def test_no_region_anywhere_stops_with_what_to_set(capsys):
     assert main([]) == 2
     assert "set AWS_REGION (or AWS_DEFAULT_REGION) or pass --region" in capsys.readouterr().err
+
+
+def test_day2_runs_every_architecture(capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(["--day2", "--only", "churn_model", "--region", "us-east-1"])
+    assert exit.value.code == 2
+    assert "--day2 runs every architecture" in capsys.readouterr().err
+
+
+def test_day2_deploys_and_looks_for_the_profile_and_environment_it_was_given(monkeypatch):
+    """The context of every cdk call and the leftover report's tags follow --kit-profile; --environment prefixes the
+    churn stack the change is deployed to."""
+    import tools.smoke.__main__ as cli
+
+    seen = {}
+    monkeypatch.setattr(cli, "run_day2", lambda run, clients, region, **options: seen.update(options) or [run])
+    cli.day2(lambda service: None, "us-east-1", None, "production", "prod", keep=False)
+    assert seen["context"] == ["-c", "profile=production", "-c", "kit:environment=prod"]
+    assert seen["kit_tags"] == {"project": "ml-analytics-kit", "profile": "production"}
+    assert seen["stack"] == "prod-ChurnModelStack"
