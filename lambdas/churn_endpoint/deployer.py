@@ -528,6 +528,12 @@ def endpoint_changed(aws: Clients, settings: Settings, event: Mapping[str, Any])
             result = None
     if result is None:
         result = ensure_scaling(aws.autoscaling, settings, status)
+        if status == "IN_SERVICE" and not settings.scales:
+            # Scaling turned off by a settings change (maximum = count): the target registered under the old settings
+            # would go on resizing the variant between its old bounds.
+            dropped = deregister_scaling(aws.autoscaling, settings.endpoint_name)
+            if dropped:
+                result = {"action": "deregistered", "endpoint": settings.endpoint_name, "scalable_targets": dropped}
     if notice is not None:
         result = {**result, "notice": "\n\n".join(filter(None, [notice, result.get("notice")]))}
     return result

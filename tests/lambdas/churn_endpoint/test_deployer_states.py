@@ -469,6 +469,17 @@ def test_a_new_instance_count_rolls_out_without_scaling_and_moves_the_minimum_wi
     assert autoscaling.targets[SCALED.scaling_resource_id] == (3, 8) and sagemaker.updates == []
 
 
+def test_turning_scaling_off_rolls_out_the_count_and_deregisters_the_old_target_once_in_service():
+    """A target registered under the old settings would go on resizing the variant between its old bounds."""
+    sagemaker, autoscaling = serving()
+    sagemaker.scale_to(5)
+    fixed = dataclasses.replace(SCALED, instance_count=3, max_instances=3)
+    assert settings_update(sagemaker, autoscaling, fixed)["Data"] == {"SettingsAction": "updated"}
+    assert in_service(sagemaker, autoscaling, fixed)["action"] == "deregistered"
+    assert autoscaling.targets == {}
+    assert sagemaker.endpoint["ProductionVariants"][0]["DesiredInstanceCount"] == 3
+
+
 def test_a_new_instance_type_deregisters_scaling_first_and_registers_it_once_in_service():
     """https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html: an update that changes the
     instance type of a scalable target fails."""
