@@ -22,7 +22,7 @@ NODE_STAMP := node_modules/.installed
 
 ROWS ?= 2000000
 
-.PHONY: help setup synth test mutation cost demo diff review snapshots diagrams bench-pr image-registries smoke docs clean
+.PHONY: help setup synth test mutation cost demo diff review snapshots diagrams bench-pr bench-extract image-registries smoke docs clean
 
 help:
 	@echo "make synth [PROFILE=sandbox|production] [KIT_ENVIRONMENT=name]  set up, then synthesize the app into cdk.out/"
@@ -36,6 +36,7 @@ help:
 	@echo "make diagrams                            regenerate the architecture pages' diagrams from the synth"
 	@echo "make docs                                build the docs site offline, strict, into build/docs/"
 	@echo "make bench-pr [ROWS=2000000]            benchmark the precision-recall job (floor, job, MLlib)"
+	@echo "make bench-extract [ROWS=2000000]       measure the daily extract's bytes per record (make cost reads it)"
 	@echo "make smoke [KIT_ENVIRONMENT=name] [ARGS='--only churn_model --keep']  after cdk deploy: run each architecture"
 	@echo "make image-registries                    regenerate the SageMaker image map from the pinned SDK (network)"
 	@echo "make clean                               remove cdk.out/, build/, .venv/, .venv-checkov/ and node_modules/"
@@ -115,6 +116,9 @@ diagrams: $(PYTHON_STAMP)
 
 bench-pr: $(PYTHON_STAMP)
 	$(RUN) python -m benchmarks.pr_bench $(ROWS)
+
+bench-extract: $(PYTHON_STAMP)
+	$(RUN) python -m benchmarks.extract_size $(ROWS)
 
 smoke: $(PYTHON_STAMP)
 	@$(RUN) python -m tools.smoke $(if $(KIT_ENVIRONMENT),--environment $(KIT_ENVIRONMENT)) $(ARGS)

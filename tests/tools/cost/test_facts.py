@@ -12,6 +12,7 @@ from app import build_app
 from stacks.redshift_ml.model_lifecycle import TRAINING_POLL
 from tests.conftest import CDK_JSON_CONTEXT
 from tools.cost.estimate import PriceTable
+from stacks.model_quality.storage import capture_expiry_days, extract_expiry_days
 from tools.cost.facts import TemplateError, churn_facts, model_quality_facts, redshift_facts, stack_overhead
 from tools.cost.report import estimate_profile, load_usage, measured_throughput, render
 from tools.synthesis import templates
@@ -24,7 +25,10 @@ def test_facts_follow_the_profile_settings(kit_app):
     assert redshift.daily_rpu_hour_limit == (settings.redshift_ml.redshift_daily_rpu_hours or None)
     quality = model_quality_facts(stacks["ModelQualityStack"])
     assert (quality.architecture, quality.max_vcpu) == ("ARM64", settings.model_quality.quality_max_vcpu)
-    assert quality.capture_retention_days == settings.model_quality.quality_raw_retention_days
+    assert quality.capture_retention_days == capture_expiry_days(settings.model_quality)
+    # A versioned results bucket keeps an expired extract a day as a noncurrent version.
+    versioned = settings.model_quality.common.versioned_buckets
+    assert quality.extract_expiry_days == extract_expiry_days(settings.model_quality) + (1 if versioned else 0)
     assert quality.worker_gb_per_vcpu == 4.0  # 4 cores, 14 GB + 10% overhead billed as a 16 GB worker
     churn = churn_facts(stacks["ChurnModelStack"])
     assert (churn.processing_instance_type, churn.processing_instance_count) == (
