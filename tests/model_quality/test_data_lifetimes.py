@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from stacks.model_quality.settings import RUN_OVERHEAD_MINUTES
 from stacks.model_quality.storage import EXTRACT_PREFIX
 from tests.model_quality.conftest import monitor_template
 from tests.model_quality.test_monitor import definition
@@ -114,3 +115,9 @@ def test_the_production_capture_is_kept_one_day():
     """04:00 UTC and a 360-minute job end within the UTC day after the capture: N = 1 (24 to 48 hours kept)."""
     template, _ = monitor_template(profile="production")
     assert lifetimes(template)[0] == 1
+
+
+def test_the_state_machine_timeout_stays_within_the_overhead_the_expiry_assumes(template):
+    template, config = template
+    run_minutes = definition(template)["TimeoutSeconds"] / 60
+    assert run_minutes <= config.quality_job_timeout_minutes + RUN_OVERHEAD_MINUTES
