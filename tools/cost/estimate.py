@@ -430,7 +430,8 @@ def model_quality(
                 "Daily extract on S3 Standard",
                 f"{records:,.0f} records/day (at {extract_size['capture_bytes_per_record']:g} capture bytes each) x "
                 f"{extract_size['extract_bytes_per_record']:g} bytes (measured, benchmarks/results/extract_size.json), "
-                f"kept {facts.extract_expiry_days} day(s) + up to 1 (results bucket extract/): "
+                f"kept {facts.extract_expiry_days} day(s) (expiry and any noncurrent day, results bucket extract/) + up to 1 "
+                f"to the next midnight UTC: "
                 f"{extract_gb:,.0f} GB",
                 0.0,
                 cost,
