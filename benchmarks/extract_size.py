@@ -46,7 +46,7 @@ def main(argv: list[str]) -> None:
             .getOrCreate()
         )
         spark.sparkContext.setLogLevel("ERROR")
-        # The run that scores DAY - 1 with a label delay of one day extracts DAY, as the scheduled run does.
+        # As the run that scores DAY - 1 with a label delay of one day extracts DAY.
         args = pr_curve.JobArguments(
             captures=str(captures),
             ground_truth=str(ground_truth),
@@ -54,8 +54,8 @@ def main(argv: list[str]) -> None:
             output=str(output),
             label_delay_days=1,
         )
-        extracted = pr_curve.extract_day(spark, pr_curve.Storage(spark), args)
-        folder = output / pr_curve.EXTRACT / f"dt={extracted.isoformat()}"
+        pr_curve.extract_day(spark, pr_curve.Storage(spark), args, DAY)
+        folder = output / pr_curve.EXTRACT / f"dt={DAY.isoformat()}"
         files = [path for path in folder.glob("*.parquet")]
         extract_bytes = sum(path.stat().st_size for path in files)
         counted = spark.read.parquet(str(folder)).count()

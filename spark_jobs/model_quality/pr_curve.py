@@ -9,7 +9,7 @@ On EMR Serverless the same file is the entry point, with the package shipped as 
 are joined on InferenceId (else eventId) with labels collected on days D..D+K. Raw capture is read once, for the
 newest day of the window (D+K): the run keeps what later joins need of it (id, score, inference time, and the
 rejected records) as zstd Parquet in `extract/dt=D+K`, and day D's predictions come from `extract/dt=D`, so raw
-capture can expire a day after it is written. One shuffle groups both sides by id;
+capture can expire a day after it is written (a day without an extract is extracted while its raw capture lasts). One shuffle groups both sides by id;
 a second, tiny one counts positives and negatives per fixed score bin; the metrics come from that histogram on the
 driver (see metrics.py). Bad records are counted by reason (the summary's `rejected`), never fatal; `rejects/` keeps at
 most --reject-sample-size of them per reason, for a look at what went wrong: labels of a neighbouring day's
@@ -182,20 +182,26 @@ def capture_folders(storage: Storage, args: JobArguments, day: date) -> list[str
     )
 
 
-def extract_day(spark: SparkSession, storage: Storage, args: JobArguments) -> date:
-    """Parse the raw capture of the window's newest day, --date + label delay, into `extract/dt=<that day>`.
+def extract_day(spark: SparkSession, storage: Storage, args: JobArguments, day: date) -> None:
+    """Parse the raw capture of `day` into `extract/dt=<day>`.
 
     The write is rebalanced so that the files have Spark's advisory size (spark.sql.adaptive.advisoryPartitionSizeInBytes)
     rather than one small file per input split. A day without raw capture (nothing captured, or already expired)
     leaves an existing extract as it is: a late re-run never empties a day it can no longer read.
     """
-    day = args.date + timedelta(days=args.label_delay_days)
     folders = capture_folders(storage, args, day)
     if folders:
         spark.conf.set("spark.sql.sources.parallelPartitionDiscovery.threshold", str(PARALLEL_LISTING_THRESHOLD))
         extract = records.parse_captures(spark, folders).hint("rebalance")
         extract.write.mode("overwrite").option("compression", "zstd").parquet(_partition(args.output, EXTRACT, day))
-    return day
+
+
+def extract_days(spark: SparkSession, storage: Storage, args: JobArguments) -> None:
+    """Extract the window's newest day, --date + label delay. The scored day's own raw capture is read only when
+    its extract is missing (the first runs after a deployment, or a day started by hand) and it is still there."""
+    extract_day(spark, storage, args, args.date + timedelta(days=args.label_delay_days))
+    if args.label_delay_days and not storage.exists(_partition(args.output, EXTRACT, args.date)):
+        extract_day(spark, storage, args, args.date)
 
 
 def _input_folders(storage: Storage, args: JobArguments) -> tuple[list[str], list[str]]:
@@ -484,7 +490,7 @@ def run(spark: SparkSession, args: JobArguments) -> dict[str, Any]:
     """Extract the window's newest day of raw capture, score --date from its extract and write its outputs;
     returns the summary."""
     storage = Storage(spark)
-    extract_day(spark, storage, args)
+    extract_days(spark, storage, args)
     work = f"{args.output.rstrip('/')}/_work/dt={args.date.isoformat()}"
     counts = score_day(spark, storage, args, work, _partition(args.output, "rejects", args.date))
     summary = write_day(spark, storage, args, counts)

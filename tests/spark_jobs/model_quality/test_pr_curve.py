@@ -463,15 +463,26 @@ def test_the_extract_keeps_the_rejected_records_and_scores_as_the_raw_capture_do
 
 
 def test_raw_capture_is_read_only_for_the_newest_day_of_the_window(spark, tmp_path, monkeypatch):
-    """The run reads the raw capture of --date + label delay, never that of a past day, even when it is there."""
+    """Once a day is extracted, the run that scores it reads the raw capture of --date + label delay only, never
+    that of a past day, even when it is still there; a day without an extract (the first runs) is extracted."""
     day = Day(tmp_path)
     for offset in range(3):
         write_scored_day(day.captures, day.ground_truth, DAY + timedelta(days=offset), rows=200, seed=offset + 1)
     read = []
     parse = records.parse_captures
     monkeypatch.setattr(records, "parse_captures", lambda spark, paths: read.extend(paths) or parse(spark, paths))
-    pr_curve.run(spark, day.arguments(label_delay_days=2))
-    assert read and {path.rsplit("/", 4)[1:4] == ["2026", "11", "22"] for path in read} == {True}
+
+    def days_read():
+        return sorted({"-".join(path.rsplit("/", 4)[1:4]) for path in read})
+
+    first = pr_curve.run(spark, day.arguments(label_delay_days=2))  # no extract of DAY yet: it is made
+    assert days_read() == ["2026-11-20", "2026-11-22"] and first["rows_captured"] == 200
+    read.clear()
+    pr_curve.run(spark, day.arguments(day=DAY - timedelta(days=1), label_delay_days=2))  # extracts DAY + 1
+    read.clear()
+    again = pr_curve.run(spark, day.arguments(label_delay_days=2))
+    assert days_read() == ["2026-11-22"]
+    assert again == first
     assert spark.read.parquet(str(day.output / pr_curve.EXTRACT / "dt=2026-11-22")).count() == 200
 
 
