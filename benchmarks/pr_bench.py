@@ -128,12 +128,15 @@ def driver_side_seconds(spark: SparkSession, captures: Path, ground_truth: Path,
 
     def plan():
         if by_folder:
-            capture_paths, label_paths = pr_curve._input_folders(storage, args)
+            capture_paths = pr_curve.capture_folders(storage, args, DAY)
+            _, label_paths = pr_curve._input_folders(storage, args)
         else:  # the earlier way: every file globbed on the driver and handed to the reader
             day = DAY.strftime("%Y/%m/%d")
             capture_paths = storage.glob(f"{captures}/*/*/{day}/*/*.jsonl")
             label_paths = storage.glob(f"{ground_truth}/{day}/*/*.jsonl")
-        parsed = pr_curve._parsed_inputs(spark, capture_paths, label_paths, pr_curve.DEFAULT_BINS)
+        parsed = records.read_captures(spark, capture_paths, pr_curve.DEFAULT_BINS).unionByName(
+            records.read_ground_truth(spark, label_paths)
+        )
         parsed._jdf.queryExecution().executedPlan()
 
     spark.conf.set("spark.sql.sources.parallelPartitionDiscovery.threshold", str(pr_curve.PARALLEL_LISTING_THRESHOLD))

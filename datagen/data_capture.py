@@ -13,6 +13,7 @@ import argparse
 import base64
 import json
 import random
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -110,10 +111,13 @@ def write_scored_day(
     positive_rate: float = 0.01,
     seed: int = 7,
     label_delay_days: int = 0,
+    uuid_ids: bool = False,
 ) -> ScoredDay:
     """Captures for `rows` predictions on `day` and a label for each, collected up to `label_delay_days` later.
 
-    Scores carry real signal (positives score higher) and are written with full float precision.
+    Scores carry real signal (positives score higher) and are written with full float precision. With `uuid_ids`
+    the records carry no InferenceId and are keyed by a random version-4 UUID eventId, as Data Capture writes
+    them for callers that pass none (random ids compress least: the extract's size is measured with them).
     """
     rng = random.Random(seed)
     start = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
@@ -130,14 +134,15 @@ def write_scored_day(
             score = min(max(rng.gauss(0.62 if label else 0.3, 0.15), 0.0), 1.0)
             second = index * 86_400 // rows
             moment = start + timedelta(seconds=second)
-            event_id = f"{seed:04d}-{index:012d}"
+            event_id = str(uuid.UUID(int=rng.getrandbits(128), version=4)) if uuid_ids else f"{seed:04d}-{index:012d}"
+            inference_id = None if uuid_ids else f"req-{event_id}"
             capture_writer.write(
                 capture_dirs[second // 3600],
-                capture_line(event_id, repr(score), moment, features, inference_id=f"req-{event_id}"),
+                capture_line(event_id, repr(score), moment, features, inference_id=inference_id),
             )
             collected_hour = second // 3600 + 24 * rng.randint(0, label_delay_days) + rng.randint(0, 3)
             if collected_hour < len(label_dirs):
-                label_writer.write(label_dirs[collected_hour], ground_truth_line(f"req-{event_id}", str(label)))
+                label_writer.write(label_dirs[collected_hour], ground_truth_line(inference_id or event_id, str(label)))
                 scores.append(score)
                 labels.append(label)
     finally:

@@ -6,7 +6,10 @@
         [--reject-sample-size 100]
 
 On EMR Serverless the same file is the entry point, with the package shipped as `--py-files`. Predictions of day D
-are joined on InferenceId (else eventId) with labels collected on days D..D+K. One shuffle groups both sides by id;
+are joined on InferenceId (else eventId) with labels collected on days D..D+K. Raw capture is read once, for the
+newest day of the window (D+K): the run keeps what later joins need of it (id, score, inference time, and the
+rejected records) as zstd Parquet in `extract/dt=D+K`, and day D's predictions come from `extract/dt=D`, so raw
+capture can expire a day after it is written (a day without an extract is extracted while its raw capture lasts). One shuffle groups both sides by id;
 a second, tiny one counts positives and negatives per fixed score bin; the metrics come from that histogram on the
 driver (see metrics.py). Bad records are counted by reason (the summary's `rejected`), never fatal; `rejects/` keeps at
 most --reject-sample-size of them per reason, for a look at what went wrong: labels of a neighbouring day's
@@ -42,6 +45,7 @@ DEFAULT_REJECT_SAMPLE_SIZE = 100
 # moves k rows per reason and partition, whatever the number of rejects.
 MAX_REJECT_SAMPLE_SIZE = 1_000
 DEFAULT_THRESHOLDS = (0.1, 0.5, 0.9)
+EXTRACT = "extract"
 PARSED_SCHEMA = "id string, order_key long, reason string, raw string"
 HISTOGRAM_SCHEMA = "bin int, lower double, upper double, positives long, negatives long"
 CURVE_SCHEMA = "threshold double, precision double, recall double"
@@ -171,8 +175,37 @@ def _day_folder(day: date) -> str:
 PARALLEL_LISTING_THRESHOLD = 8
 
 
+def capture_folders(storage: Storage, args: JobArguments, day: date) -> list[str]:
+    """The capture hour folders of `day`, not their files."""
+    return storage.glob(
+        f"{args.captures.rstrip('/')}/{args.endpoint}/{args.variant}/{_day_folder(day)}/*", folders_only=True
+    )
+
+
+def extract_day(spark: SparkSession, storage: Storage, args: JobArguments, day: date) -> None:
+    """Parse the raw capture of `day` into `extract/dt=<day>`.
+
+    The write is rebalanced so that the files have Spark's advisory size (spark.sql.adaptive.advisoryPartitionSizeInBytes)
+    rather than one small file per input split. A day without raw capture (nothing captured, or already expired)
+    leaves an existing extract as it is: a late re-run never empties a day it can no longer read.
+    """
+    folders = capture_folders(storage, args, day)
+    if folders:
+        spark.conf.set("spark.sql.sources.parallelPartitionDiscovery.threshold", str(PARALLEL_LISTING_THRESHOLD))
+        extract = records.parse_captures(spark, folders).hint("rebalance")
+        extract.write.mode("overwrite").option("compression", "zstd").parquet(_partition(args.output, EXTRACT, day))
+
+
+def extract_days(spark: SparkSession, storage: Storage, args: JobArguments) -> None:
+    """Extract the window's newest day, --date + label delay. The scored day's own raw capture is read only when
+    its extract is missing (the first runs after a deployment, or a day started by hand) and it is still there."""
+    extract_day(spark, storage, args, args.date + timedelta(days=args.label_delay_days))
+    if args.label_delay_days and not storage.exists(_partition(args.output, EXTRACT, args.date)):
+        extract_day(spark, storage, args, args.date)
+
+
 def _input_folders(storage: Storage, args: JobArguments) -> tuple[list[str], list[str]]:
-    """The day's capture hour folders and its label window's hour folders, not their files.
+    """The day's extract (empty when it has none) and its label window's hour folders, not their files.
 
     Only the few folder levels above the files are globbed on the driver; Spark lists the hour folders' files
     itself, in parallel, with the `*.jsonl` filter. At 150 TB a day that is millions of objects that the driver
@@ -184,23 +217,22 @@ def _input_folders(storage: Storage, args: JobArguments) -> tuple[list[str], lis
     for name, root in (("--captures", args.captures), ("--ground-truth", args.ground_truth)):
         if not storage.exists(root):
             print(f"pr_curve: {name} {root} does not exist yet; scoring it as empty", file=sys.stderr)
-    capture_folders = storage.glob(
-        f"{args.captures.rstrip('/')}/{args.endpoint}/{args.variant}/{_day_folder(args.date)}/*", folders_only=True
-    )
+    extract = _partition(args.output, EXTRACT, args.date)
+    extracts = [extract] if storage.exists(extract) else []
     label_days = [args.date + timedelta(days=offset) for offset in range(args.label_delay_days + 1)]
     label_folders = [
         path
         for day in label_days
         for path in storage.glob(f"{args.ground_truth.rstrip('/')}/{_day_folder(day)}/*", folders_only=True)
     ]
-    return capture_folders, label_folders
+    return extracts, label_folders
 
 
-def _parsed_inputs(spark: SparkSession, capture_folders: list[str], label_folders: list[str], bins: int) -> DataFrame:
+def _parsed_inputs(spark: SparkSession, extracts: list[str], label_folders: list[str], bins: int) -> DataFrame:
     """Both sides as one frame: id, reason, raw, prediction_key, label_key."""
     captures = (
-        records.read_captures(spark, capture_folders, bins)
-        if capture_folders
+        records.capture_keys(spark.read.schema(records.EXTRACT_SCHEMA).parquet(*extracts), bins)
+        if extracts
         else spark.createDataFrame([], PARSED_SCHEMA)
     )
     labels = (
@@ -306,14 +338,12 @@ class DayCounts:
 
 def score_day(spark: SparkSession, storage: Storage, args: JobArguments, work: str, rejects_target: str) -> DayCounts:
     """Run the Spark part: counts per bin and per reason come back to the driver, rejects land in rejects_target."""
-    capture_folders, label_folders = _input_folders(storage, args)
-    if not capture_folders and not label_folders:
+    extracts, label_folders = _input_folders(storage, args)
+    if not extracts and not label_folders:
         storage.delete(rejects_target)
         return DayCounts(metrics.Histogram.empty(args.bins), dict.fromkeys(COUNT_COLUMNS, 0))
     spark.conf.set("spark.sql.sources.parallelPartitionDiscovery.threshold", str(PARALLEL_LISTING_THRESHOLD))
-    outcomes = _outcomes(
-        _by_id(_parsed_inputs(spark, capture_folders, label_folders, args.bins)), args.reject_sample_size
-    )
+    outcomes = _outcomes(_by_id(_parsed_inputs(spark, extracts, label_folders, args.bins)), args.reject_sample_size)
     storage.delete(work)
     outcomes.write.partitionBy("kind").json(work)
     rows = spark.read.schema(OUTCOME_SCHEMA).json(f"{work}/kind=counts").collect()
@@ -457,8 +487,10 @@ def write_rollup(spark: SparkSession, storage: Storage, args: JobArguments, roll
 
 
 def run(spark: SparkSession, args: JobArguments) -> dict[str, Any]:
-    """Score one day and write its outputs; returns the summary."""
+    """Extract the window's newest day of raw capture, score --date from its extract and write its outputs;
+    returns the summary."""
     storage = Storage(spark)
+    extract_days(spark, storage, args)
     work = f"{args.output.rstrip('/')}/_work/dt={args.date.isoformat()}"
     counts = score_day(spark, storage, args, work, _partition(args.output, "rejects", args.date))
     summary = write_day(spark, storage, args, counts)

@@ -108,11 +108,17 @@ def _raw(record_fields: tuple[str, ...]) -> Column:
     return F.coalesce(F.col(CORRUPT), F.to_json(F.struct(*record_fields)))
 
 
-def read_captures(spark: SparkSession, paths: list[str], bins: int) -> DataFrame:
-    """Capture files -> id, order_key (inference time in ms, then score bin), reason, raw.
+# What a later day's join needs of a capture record, and all it needs: the job keeps these columns per day (the
+# extract) and reads them, not the raw capture, when late labels arrive. `raw` is set only on a rejected record.
+EXTRACT_SCHEMA = "id string, score double, inference_ms long, reason string, raw string"
+
+
+def parse_captures(spark: SparkSession, paths: list[str]) -> DataFrame:
+    """Capture files -> id, score, inference_ms, reason, raw (EXTRACT_SCHEMA).
 
     The id is the caller's InferenceId, else the capture's eventId. The score is the first value of the response
-    (CSV), or a number found at JSON_SCORE_PATHS (JSON); it must be a number in [0, 1].
+    (CSV), or a number found at JSON_SCORE_PATHS (JSON); it must be a number in [0, 1]. A record with `reason`
+    set keeps its id (it may be null) and `raw`, and no score.
     """
     parsed = _read(spark, paths, CAPTURE_SCHEMA).select(
         F.col(CORRUPT),
@@ -141,16 +147,27 @@ def read_captures(spark: SparkSession, paths: list[str], bins: int) -> DataFrame
         .when(scored.id.isNull(), F.lit("capture_missing_id"))
         .when(~valid_score, F.lit("capture_invalid_score"))
     )
-    score_bin = F.least(F.floor(scored.score * bins), F.lit(bins - 1)).cast(T.LongType())
-    # Earliest first when an id repeats: inference time in milliseconds (unknown times last), then the bin.
-    millis = F.coalesce(F.expr("unix_millis(try_cast(inference_time AS TIMESTAMP))"), F.lit((1 << 42) - 1))
-    order_key = F.shiftleft(millis, 20).bitwiseOR(score_bin)
     return scored.select(
         "id",
-        F.when(reason.isNull(), order_key).alias("order_key"),
+        F.when(reason.isNull(), F.col("score")).alias("score"),
+        F.when(reason.isNull(), F.expr("unix_millis(try_cast(inference_time AS TIMESTAMP))")).alias("inference_ms"),
         reason.alias("reason"),
         F.when(reason.isNotNull(), _raw(("captureData", "eventMetadata"))).alias("raw"),
     )
+
+
+def capture_keys(extract: DataFrame, bins: int) -> DataFrame:
+    """Extract rows -> id, order_key (inference time in ms, then score bin), reason, raw."""
+    score_bin = F.least(F.floor(F.col("score") * bins), F.lit(bins - 1)).cast(T.LongType())
+    # Earliest first when an id repeats: inference time in milliseconds (unknown times last), then the bin.
+    millis = F.coalesce(F.col("inference_ms"), F.lit((1 << 42) - 1))
+    order_key = F.shiftleft(millis, 20).bitwiseOR(score_bin)
+    return extract.select("id", F.when(F.col("reason").isNull(), order_key).alias("order_key"), "reason", "raw")
+
+
+def read_captures(spark: SparkSession, paths: list[str], bins: int) -> DataFrame:
+    """Capture files -> id, order_key, reason, raw: parse_captures, then capture_keys."""
+    return capture_keys(parse_captures(spark, paths), bins)
 
 
 def read_ground_truth(spark: SparkSession, paths: list[str]) -> DataFrame:

@@ -40,14 +40,19 @@ DEEP_ARCHIVE_MINIMUM_DAYS = 180
 MAX_REJECT_SAMPLE_SIZE = 1_000
 # A day's results and the seven before it: the rollup's histograms and the drop alarm's summaries.
 MIN_RESULTS_RETENTION_DAYS = 8
+# What the daily state machine allows beyond the job's own timeout (submission and queueing, the waits between
+# its transient-error retries, a margin); orchestration.py's run timeout stays within it (a test checks).
+RUN_OVERHEAD_MINUTES = 75
+MINUTES_PER_DAY = 24 * 60
 
 
 @dataclass(frozen=True)
 class ModelQualitySettings(ArchitectureSettings):
     """The monitor's settings and the common ones (`common`). Defaults live in PROFILE_DEFAULTS, not here."""
 
-    # Days raw Data Capture and ground truth stay in S3 Standard, where the daily run reads them (at 150 TB/day,
-    # storage dominates the cost): at least label delay + 1, the run's need; label delay + 2 leaves a day to re-run.
+    # Days raw ground truth stays in S3 Standard, where the daily runs read it: at least label delay + 1, the runs'
+    # need; label delay + 2 leaves a day to re-run. Raw Data Capture is read once, by the next day's run, which
+    # keeps a compact extract of it: it expires as soon as that run has ended (storage.capture_expiry_days).
     # Lowering it expires (or archives) data already older than the new value, at S3's next lifecycle run.
     quality_raw_retention_days: int
     # Audit archive: 0 expires raw data after quality_raw_retention_days; else it moves to S3 Glacier Deep Archive
@@ -166,7 +171,7 @@ class ModelQualitySettings(ArchitectureSettings):
         require_range("quality_idle_minutes", self.quality_idle_minutes, 1, 10_080)
         require_range("quality_job_timeout_minutes", self.quality_job_timeout_minutes, 10, 1_440)
         require_range("quality_schedule_hour", self.quality_schedule_hour, 0, 23)
-        schedule_offsets(self.quality_schedule_time_zone)
+        _require_schedule_after_utc_midnight(self.quality_schedule_hour, self.quality_schedule_time_zone)
         for name in (
             "quality_decision_threshold",
             "quality_min_average_precision",
@@ -235,6 +240,26 @@ def _require_raw_retention(retention_days: int, label_delay_days: int, archive_e
             f"{retention_days + DEEP_ARCHIVE_MINIMUM_DAYS} to 3650."
         )
     require_range("quality_raw_archive_expiry_days", archive_expiry_days, 0, 3650)
+
+
+def _require_schedule_after_utc_midnight(hour: int, time_zone: str) -> None:
+    """The run extracts the capture of the UTC day before its own local day, so it must start once that UTC day has
+    ended: Data Capture's hour folders are UTC, and the raw capture expires before a later run could read it."""
+    lowest, span = schedule_offsets(time_zone)
+    if hour * 60 - (lowest + span) < 0:
+        earliest = -(-(lowest + span) // 60)
+        raise ConfigError(
+            f"Setting {OVERRIDE_PREFIX}quality_schedule_hour={hour} in {time_zone} starts the run before the UTC "
+            f"day it extracts has ended (Data Capture writes UTC hour folders). Allowed: {earliest} to 23 in this "
+            "zone, or another zone."
+        )
+
+
+def run_end_minutes(settings: ModelQualitySettings) -> int:
+    """Minutes after midnight UTC of the run's local day by which the day's run has ended at the latest: the
+    schedule hour at the zone's lowest UTC offset, plus the state machine's timeout (job timeout and overhead)."""
+    lowest, _ = schedule_offsets(settings.quality_schedule_time_zone)
+    return settings.quality_schedule_hour * 60 - lowest + settings.quality_job_timeout_minutes + RUN_OVERHEAD_MINUTES
 
 
 def _require_quicksight_arn(name: str, value: str, identity_region: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 from aws_cdk import Duration
@@ -12,13 +13,14 @@ from aws_cdk import aws_kms as kms
 
 from ..common.encryption import DataKey, existing_key
 from ..common.storage import AccessLogsBucket, SecureBucket, existing_bucket
-from .settings import ModelQualitySettings
+from .settings import MINUTES_PER_DAY, ModelQualitySettings, run_end_minutes
 
 CAPTURE_PREFIX = "data-capture"
 # Every top-level folder of the results bucket and why it is kept as long as it is (a folder without a rule would
 # be kept forever; tests/spark_jobs/model_quality/test_probes.py checks the job writes nowhere else).
 DAILY_RESULTS = ("histogram", "curve", "thresholds", "summary", "rollup")  # quality_results_retention_days
 REJECTS_PREFIX = "rejects"  # quality_reject_retention_days
+EXTRACT_PREFIX = "extract"  # extract_expiry_days: the label window it serves
 WORK_PREFIX = "_work"  # a run deletes its own; a run that crashed leaves them
 WORK_EXPIRY_DAYS = 2
 QUERY_RESULTS_PREFIX = "athena-results"  # Athena's result files of the dashboard's queries
@@ -35,8 +37,31 @@ RAW_UNVERSIONED = dict(
 )
 
 
-def raw_data_rule(settings: ModelQualitySettings) -> s3.LifecycleRule:
-    """Raw capture and labels: kept in S3 Standard for the run and a re-run, then expired or archived for audit.
+def capture_expiry_days(settings: ModelQualitySettings) -> int:
+    """Days raw capture is kept: until the run that extracts it has ended, its state machine's timeout included.
+
+    S3 expires an object at the first midnight UTC after its creation time + N days
+    (https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-expire-general-considerations.html), so every
+    capture object of UTC day E lives until midnight UTC starting day E + N + 1. The run that reads it starts on
+    local day E + 1 and ends at most run_end_minutes after midnight UTC of that day: N days of 1,440 minutes
+    must cover that. With the production schedule (04:00 UTC, a 360-minute job) N is 1: a day's capture is kept
+    24 to 48 hours. A run that failed is re-run the same UTC day to keep that day; later, its extract is gone.
+    """
+    return max(1, math.ceil(run_end_minutes(settings) / MINUTES_PER_DAY))
+
+
+def extract_expiry_days(settings: ModelQualitySettings) -> int:
+    """Days the extract of a day is kept: the label window beyond the raw capture's.
+
+    The extract of day E is written on local day E + 1 and read for the last time by the run that scores E, on
+    local day E + K + 1: K days after raw capture's last read. Objects written on UTC day E + 1 or later live one
+    day more than the capture of day E, which leaves a day to re-run the scoring from the extract.
+    """
+    return settings.quality_label_delay_days + capture_expiry_days(settings)
+
+
+def raw_data_rule(settings: ModelQualitySettings, retention_days: int) -> s3.LifecycleRule:
+    """Raw capture and labels: kept in S3 Standard while the runs read them, then expired or archived for audit.
 
     With `quality_raw_archive_expiry_days` set they move to S3 Glacier Deep Archive (Standard to any class is a
     supported transition, 0 or more days; an object of under 128 KB stays where it is) and expire later
@@ -45,11 +70,11 @@ def raw_data_rule(settings: ModelQualitySettings) -> s3.LifecycleRule:
     archive = settings.quality_raw_archive_expiry_days
     return s3.LifecycleRule(
         id="ExpireRawData",
-        expiration=Duration.days(archive or settings.quality_raw_retention_days),
+        expiration=Duration.days(archive or retention_days),
         transitions=[
             s3.Transition(
                 storage_class=s3.StorageClass.DEEP_ARCHIVE,
-                transition_after=Duration.days(settings.quality_raw_retention_days),
+                transition_after=Duration.days(retention_days),
             )
         ]
         if archive
@@ -63,6 +88,7 @@ def results_expiry_days(settings: ModelQualitySettings) -> dict[str, int]:
     return {
         **dict.fromkeys(DAILY_RESULTS, settings.quality_results_retention_days),
         REJECTS_PREFIX: settings.quality_reject_retention_days,
+        EXTRACT_PREFIX: extract_expiry_days(settings),
         WORK_PREFIX: WORK_EXPIRY_DAYS,
         QUERY_RESULTS_PREFIX: QUERY_RESULTS_EXPIRY_DAYS,
     }
@@ -71,13 +97,21 @@ def results_expiry_days(settings: ModelQualitySettings) -> dict[str, int]:
 def results_rules(settings: ModelQualitySettings) -> list[s3.LifecycleRule]:
     """One expiring rule per folder (the rules do not overlap, so each folder's own applies)."""
     return [
-        s3.LifecycleRule(id=f"Expire-{folder.strip('_')}", prefix=f"{folder}/", expiration=Duration.days(days))
+        s3.LifecycleRule(
+            id=f"Expire-{folder.strip('_')}",
+            prefix=f"{folder}/",
+            expiration=Duration.days(days),
+            # The extract is derived data, rewritten daily and large next to the results: a versioned results bucket
+            # keeps its expired or replaced objects the least S3 allows, not the bucket's week.
+            noncurrent_version_expiration=Duration.days(1) if folder == EXTRACT_PREFIX else None,
+        )
         for folder, days in results_expiry_days(settings).items()
     ]
 
 
 class QualityStorage(Construct):
-    """KMS-encrypted buckets; raw capture and ground truth are kept `quality_raw_retention_days` in S3 Standard.
+    """KMS-encrypted buckets; raw capture is kept in S3 Standard until its extracting run has ended, ground truth
+    `quality_raw_retention_days`.
 
     Captures land under `capture_uri` (`{capture_uri}/{endpoint}/{variant}/yyyy/mm/dd/hh/`), the layout SageMaker
     Data Capture writes; pass `capture_bucket` (and `capture_prefix`) to read an existing endpoint's captures
@@ -98,7 +132,8 @@ class QualityStorage(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.access_logs_bucket = AccessLogsBucket(self, "AccessLogsBucket", common=settings.common)
-        raw_expiry = [raw_data_rule(settings)]
+        capture_expiry = [raw_data_rule(settings, capture_expiry_days(settings))]
+        label_expiry = [raw_data_rule(settings, settings.quality_raw_retention_days)]
 
         def bucket(construct_id: str, rules: Sequence[s3.LifecycleRule] = (), **raw: Any) -> SecureBucket:
             return SecureBucket(
@@ -117,14 +152,16 @@ class QualityStorage(Construct):
             return existing_bucket(self, construct_id, bucket_name, self.kept_key)
 
         kept_capture = kept("KeptCaptureBucket", settings.quality_existing_capture_bucket)
-        self.capture_bucket = capture_bucket or kept_capture or bucket("CaptureBucket", raw_expiry, **RAW_UNVERSIONED)
+        self.capture_bucket = (
+            capture_bucket or kept_capture or bucket("CaptureBucket", capture_expiry, **RAW_UNVERSIONED)
+        )
         self.capture_key: kms.IKey = encryption_key
         if kept_capture is not None and capture_bucket is None and self.kept_key is not None:
             self.capture_key = self.kept_key
         self.capture_prefix = capture_prefix.strip("/")
         self.ground_truth_bucket = kept(
             "KeptGroundTruthBucket", settings.quality_existing_ground_truth_bucket
-        ) or bucket("GroundTruthBucket", raw_expiry, **RAW_UNVERSIONED)
+        ) or bucket("GroundTruthBucket", label_expiry, **RAW_UNVERSIONED)
         self.results_bucket = kept("KeptResultsBucket", settings.quality_existing_results_bucket) or bucket(
             "ResultsBucket", results_rules(settings)
         )

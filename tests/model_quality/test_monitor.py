@@ -13,6 +13,7 @@ from stacks.model_quality.dashboard import DASHBOARD_OWNER_ACTIONS, VIEWER_ACTIO
 from stacks.model_quality.job import EMR_RELEASE, EMR_SPARK_VERSION
 from stacks.model_quality.monitor import ModelQualityMonitor
 from stacks.model_quality.query_layer import TABLES
+from stacks.model_quality.storage import capture_expiry_days
 from tests.construct_app import new_app
 from tests.model_quality.conftest import monitor_template
 
@@ -69,7 +70,10 @@ def test_raw_capture_and_labels_expire_per_profile(template):
         if rule["Id"] == "ExpireRawData"
     ]
     assert len(rules) == 2
-    assert {rule["ExpirationInDays"] for rule in rules} == {config.quality_raw_retention_days}
+    assert {rule["ExpirationInDays"] for rule in rules} == {
+        config.quality_raw_retention_days,
+        capture_expiry_days(config),
+    }
 
 
 def test_the_daily_run_is_a_sync_job_with_retries_timeout_and_a_catch_to_sns(template):

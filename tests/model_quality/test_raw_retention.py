@@ -7,7 +7,7 @@ from aws_cdk.assertions import Template
 from stacks.model_quality.settings import ModelQualitySettings
 from stacks.common.config import load_settings
 from stacks.common.encryption import DataKey
-from stacks.model_quality.storage import QualityStorage
+from stacks.model_quality.storage import QualityStorage, capture_expiry_days
 from tests.construct_app import new_app
 
 
@@ -31,20 +31,27 @@ def raw_rules(**settings):
     }
 
 
+def kept_days(name, retention):
+    """Ground truth is kept the retention setting; raw capture until the run that extracts it has ended."""
+    capture = capture_expiry_days(ModelQualitySettings.for_profile("production"))
+    return capture if name.startswith("StorageCapture") else retention
+
+
 def test_without_an_archive_raw_data_expires_after_the_retention():
     rules = raw_rules(quality_raw_retention_days=4)
     assert len(rules) == 2 and all(name.startswith(("StorageCapture", "StorageGroundTruth")) for name in rules)
-    for rule in rules.values():
-        assert rule["ExpirationInDays"] == 4 and "Transitions" not in rule
+    for name, rule in rules.items():
+        assert rule["ExpirationInDays"] == kept_days(name, 4) and "Transitions" not in rule
         assert rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": 1}
+    assert {rule["ExpirationInDays"] for rule in rules.values()} == {1, 4}
 
 
 @pytest.mark.parametrize(("retention", "expiry"), [(3, 365), (5, 185)])
 def test_the_audit_archive_moves_raw_data_to_deep_archive_then_expires_it(retention, expiry):
     rules = raw_rules(quality_raw_retention_days=retention, quality_raw_archive_expiry_days=expiry)
     assert len(rules) == 2
-    for rule in rules.values():
-        assert rule["Transitions"] == [{"StorageClass": "DEEP_ARCHIVE", "TransitionInDays": retention}]
+    for name, rule in rules.items():
+        assert rule["Transitions"] == [{"StorageClass": "DEEP_ARCHIVE", "TransitionInDays": kept_days(name, retention)}]
         assert rule["ExpirationInDays"] == expiry
 
 

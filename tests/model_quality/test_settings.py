@@ -189,3 +189,18 @@ def test_kept_data_settings_are_all_or_none_and_validated():
     assert load_config({"kit:quality_existing_database": "model_quality"}).quality_existing_database
     with pytest.raises(ConfigError, match=r"kit:quality_existing_database='Model-Quality' is not allowed"):
         load_config({"kit:quality_existing_database": "Model-Quality"})
+
+
+@pytest.mark.parametrize(
+    ("zone", "hour", "allowed"),
+    [("UTC", 0, True), ("Asia/Tokyo", 8, False), ("Asia/Tokyo", 9, True), ("America/New_York", 22, True)],
+)
+def test_the_run_starts_after_the_utc_day_it_extracts_has_ended(zone, hour, allowed):
+    """Issue 30: the run extracts yesterday's UTC capture, which expires soon after; started before that day ends
+    (04:00 in Tokyo is 19:00 UTC), it would keep a partial day and lose the rest."""
+    context = {"kit:quality_schedule_time_zone": zone, "kit:quality_schedule_hour": str(hour)}
+    if allowed:
+        assert load_config(context).quality_schedule_hour == hour
+    else:
+        with pytest.raises(ConfigError, match=rf"quality_schedule_hour={hour} in {zone} starts the run before the UTC"):
+            load_config(context)

@@ -292,6 +292,18 @@ def emr_vcpu_hours_per_day(captured_tb_per_day: float, mb_per_s_per_core: float)
 DEEP_ARCHIVE_INDEX_GB = 32 / 1024**2
 DEEP_ARCHIVE_METADATA_GB = 8 / 1024**2
 PREVIOUS_RETENTION_DAYS = 30  # the production default before issue 17, for the comparison
+# S3 expires an object at the first midnight UTC after creation + N days
+# (https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-expire-general-considerations.html), so capture
+# written evenly through a UTC day stays N to N + 1 days: N + 0.5 on average.
+MIDNIGHT_ROUNDING_DAYS = 0.5
+
+
+def extract_gb_months(captured_tb_per_day: float, extract_size: dict, expiry_days: int) -> tuple[float, float]:
+    """(records a day, GB-months held) of the daily extract: records from the capture volume at the measured
+    capture bytes per record, each kept expiry + 1 days at most (written once a day, expired at a midnight)."""
+    records = captured_tb_per_day * 1e12 / extract_size["capture_bytes_per_record"]
+    gb_per_day = records * extract_size["extract_bytes_per_record"] / BYTES_PER_BILLED_GB
+    return records, gb_per_day * (expiry_days + 1)
 
 
 def raw_capture_storage(
@@ -338,8 +350,10 @@ def model_quality(
     hours: float,
     mb_per_s_per_core: float,
     interval: tuple[float, float] | None = None,
+    extract_size: dict | None = None,
 ) -> Section:
-    """`interval` is the benchmark day's widest 95% half-width and its capture MB, for the sampled figure."""
+    """`interval` is the benchmark day's widest 95% half-width and its capture MB, for the sampled figure;
+    `extract_size` the measured bytes per record of the daily extract and of the capture it was made from."""
     architecture = facts.architecture.lower().replace("-", "_")
     vcpu_price = prices(f"emr_serverless_vcpu_hour_{architecture}")
     gb_price = prices(f"emr_serverless_gb_hour_{architecture}")
@@ -357,7 +371,7 @@ def model_quality(
     archived = facts.capture_archive_expiry_days is not None
     # Expired objects of a versioned bucket stay as noncurrent versions for noncurrent_days (in the archive when
     # there is one, where the minimum duration already covers them).
-    standard_days = facts.capture_retention_days + (0 if archived else facts.noncurrent_days)
+    standard_days = facts.capture_retention_days + MIDNIGHT_ROUNDING_DAYS + (0 if archived else facts.noncurrent_days)
     archive_days = (
         facts.capture_archive_expiry_days - facts.capture_retention_days + facts.noncurrent_days if archived else 0
     )
@@ -374,8 +388,10 @@ def model_quality(
         )
     else:
         quicksight = Line("QuickSight", "no dashboard in this synth (quicksight_owner_arn unset)", 0.0, 0.0)
-    kept = f"{facts.capture_retention_days} days" + (
-        f" + {facts.noncurrent_days} as noncurrent version" if standard_days > facts.capture_retention_days else ""
+    kept = (
+        f"{facts.capture_retention_days} day(s), {facts.capture_retention_days + MIDNIGHT_ROUNDING_DAYS:g} on average "
+        "(expiry at the next midnight UTC)"
+        + (f" + {facts.noncurrent_days} as noncurrent version" if facts.noncurrent_days and not archived else "")
     )
     lines = [
         Line(
@@ -406,6 +422,21 @@ def model_quality(
             usage["runs_per_month"] * driver_per_run,
         ),
     ]
+    if facts.extract_expiry_days is not None and extract_size is not None:
+        records, extract_gb = extract_gb_months(tb_per_day, extract_size, facts.extract_expiry_days)
+        cost = s3_standard_storage(extract_gb, prices)
+        lines.append(
+            Line(
+                "Daily extract on S3 Standard",
+                f"{records:,.0f} records/day (at {extract_size['capture_bytes_per_record']:g} capture bytes each) x "
+                f"{extract_size['extract_bytes_per_record']:g} bytes (measured, benchmarks/results/extract_size.json), "
+                f"kept {facts.extract_expiry_days} day(s) (expiry and any noncurrent day, results bucket extract/) + up to 1 "
+                f"to the next midnight UTC: "
+                f"{extract_gb:,.0f} GB",
+                0.0,
+                cost,
+            )
+        )
     if archived:
         lines.append(
             Line(
@@ -440,12 +471,18 @@ def model_quality(
     )
     audit_until = facts.capture_archive_expiry_days or usage.get("audit_archive_expiry_days")
     if audit_until:
-        previous = raw_capture_storage(tb_per_day, PREVIOUS_RETENTION_DAYS + facts.noncurrent_days, 0, objects, prices)[
-            0
-        ]
+        previous = raw_capture_storage(
+            tb_per_day, PREVIOUS_RETENTION_DAYS + MIDNIGHT_ROUNDING_DAYS + facts.noncurrent_days, 0, objects, prices
+        )[0]
         retention = facts.capture_retention_days
         with_archive = sum(
-            raw_capture_storage(tb_per_day, retention, audit_until - retention + facts.noncurrent_days, objects, prices)
+            raw_capture_storage(
+                tb_per_day,
+                retention + MIDNIGHT_ROUNDING_DAYS,
+                audit_until - retention + facts.noncurrent_days,
+                objects,
+                prices,
+            )
         )
         section.notes.append(
             f"Raw capture at {tb_per_day:g} TB/day: ${previous:,.0f} a month kept {PREVIOUS_RETENTION_DAYS} days in S3 "

@@ -48,6 +48,9 @@ class ModelQualityFacts:
     capture_archive_expiry_days: int | None = None  # Deep Archive until this day after creation; None: no archive
     noncurrent_days: int = 0  # a versioned bucket keeps an expired object this much longer as a noncurrent version
     target_half_width: float | None = None  # the job's --target-half-width
+    # Days the daily extract (results bucket, extract/) is billed: its expiry, plus a day as noncurrent version when
+    # the bucket is versioned.
+    extract_expiry_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -157,6 +160,15 @@ def model_quality_facts(template: dict) -> ModelQualityFacts:
         rule["NoncurrentVersionExpiration"]["NoncurrentDays"] for rule in rules if "NoncurrentVersionExpiration" in rule
     ]
     target = re.search(r"--target-half-width'?,\s*'([0-9.eE-]+)'", text)
+    results = single(template, "AWS::S3::Bucket", "ResultsBucket")
+    # Days an extract object is billed beyond its expiry rule: as a noncurrent version when the bucket is versioned.
+    results_versioned = results.get("VersioningConfiguration", {}).get("Status") == "Enabled"
+    extract = [
+        rule["ExpirationInDays"]
+        + (rule.get("NoncurrentVersionExpiration", {}).get("NoncurrentDays", 0) if results_versioned else 0)
+        for rule in results.get("LifecycleConfiguration", {}).get("Rules", [])
+        if rule.get("Prefix") == "extract/" and "ExpirationInDays" in rule
+    ]
     return ModelQualityFacts(
         architecture=application.get("Architecture", "X86_64"),
         max_vcpu=int(application["MaximumCapacity"]["Cpu"].split()[0]),
@@ -168,6 +180,7 @@ def model_quality_facts(template: dict) -> ModelQualityFacts:
         capture_archive_expiry_days=min(expirations) if archived else None,
         noncurrent_days=min(noncurrent) if versioned and noncurrent else 0,
         target_half_width=float(target.group(1)) if target else None,
+        extract_expiry_days=extract[0] if extract else None,
     )
 
 

@@ -11,6 +11,7 @@ from tools.cost.estimate import COST_DIR, Option, PriceTable, Section
 from tools.cost.facts import churn_facts, model_quality_facts, redshift_facts, stack_overhead
 
 BENCHMARK_RESULTS = COST_DIR.parent.parent / "benchmarks" / "results" / "pr_bench.json"
+EXTRACT_RESULTS = BENCHMARK_RESULTS.with_name("extract_size.json")
 
 
 @dataclass
@@ -40,8 +41,18 @@ def measured_throughput(path: Path = BENCHMARK_RESULTS) -> dict:
     return json.loads(path.read_text())
 
 
+def measured_extract_size(path: Path = EXTRACT_RESULTS) -> dict:
+    """The daily extract's bytes per record, as `make bench-extract` last measured them."""
+    return json.loads(path.read_text())
+
+
 def estimate_profile(
-    profile: str, templates: dict[str, dict], prices: PriceTable, usage: dict, throughput: dict
+    profile: str,
+    templates: dict[str, dict],
+    prices: PriceTable,
+    usage: dict,
+    throughput: dict,
+    extract_size: dict | None = None,
 ) -> ProfileEstimate:
     hours = usage["hours_per_month"]
     redshift_template = templates["RedshiftMlStack"]
@@ -58,6 +69,7 @@ def estimate_profile(
         hours,
         throughput["mb_per_s_per_core"],
         (throughput["widest_half_width"], throughput["capture_mb"]) if "widest_half_width" in throughput else None,
+        extract_size if extract_size is not None else measured_extract_size(),
     )
     quality.notes.append(
         f"Throughput: {throughput['mb_per_s_per_core']} MB/s per vCPU, measured by `make bench-pr` "

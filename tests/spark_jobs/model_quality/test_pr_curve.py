@@ -2,6 +2,7 @@
 
 import json
 from collections import Counter
+import shutil
 import subprocess
 import sys
 from datetime import date, datetime, timedelta, timezone
@@ -395,7 +396,8 @@ def test_the_driver_lists_hour_folders_and_spark_reads_only_their_jsonl_files(sp
         capture_line("x", "0.5", NOON, FEATURES, inference_id="r0") + "\n"
     )
     day.capture(capture_line("y", "0.5", NOON, FEATURES, inference_id="later"), moment=NOON + timedelta(days=1))
-    captures, labels = pr_curve._input_folders(pr_curve.Storage(spark), day.arguments())
+    captures = pr_curve.capture_folders(pr_curve.Storage(spark), day.arguments(), DAY)
+    _, labels = pr_curve._input_folders(pr_curve.Storage(spark), day.arguments())
     assert [path.rsplit("/", 4)[1:] for path in captures] == [["2026", "11", "20", hour] for hour in ("12", "13", "14")]
     assert len(labels) == 3
     summary = pr_curve.run(spark, day.arguments())
@@ -426,3 +428,67 @@ def test_the_sample_is_limited_before_the_shuffle(spark, tmp_path):
     parsed = pr_curve._parsed_inputs(spark, [str(day.captures)], [str(day.ground_truth)], 100)
     plan = pr_curve._outcomes(pr_curve._by_id(parsed), 50)._jdf.queryExecution().executedPlan().toString()
     assert "WindowGroupLimit" in plan
+
+
+def test_late_labels_are_scored_from_the_extract_after_raw_capture_expired(spark, tmp_path):
+    """Issue 30: the run that scores day D - 1 extracts day D; raw capture of D then expires, and the run that
+    scores D a day later, with the labels of D and D + 1, gets from the extract what scikit-learn gets from the
+    generated scores."""
+    day = Day(tmp_path)
+    generated = write_scored_day(
+        day.captures, day.ground_truth, DAY, rows=3_000, positive_rate=0.2, label_delay_days=1, uuid_ids=True
+    )
+    pr_curve.run(spark, day.arguments(day=DAY - timedelta(days=1), label_delay_days=1))
+    assert day.stored(pr_curve.EXTRACT)
+    shutil.rmtree(day.captures)  # the lifecycle rule expired the raw capture
+    summary = pr_curve.run(spark, day.arguments(label_delay_days=1))
+    labels, scores = generated.labels, generated.scores
+    assert summary["rows_captured"] == 3_000
+    assert summary["rows_joined"] == len(labels)
+    assert (summary["positives"], summary["negatives"]) == (sum(labels), len(labels) - sum(labels))
+    assert summary["average_precision"] == pytest.approx(average_precision_score(labels, scores), abs=1e-4)
+    assert summary["roc_auc"] == pytest.approx(roc_auc_score(labels, scores), abs=1e-4)
+
+
+def test_the_extract_keeps_the_rejected_records_and_scores_as_the_raw_capture_does(spark, tmp_path):
+    """Every bad capture record is counted and sampled from the extract as it was from the raw capture."""
+    day = bad_day(tmp_path)
+    same_day = pr_curve.run(spark, day.arguments())
+    rejects = sorted(map(json.dumps, day.rejects()))
+    shutil.rmtree(day.captures)
+    rescored = pr_curve.run(spark, day.arguments())
+    assert rescored == same_day
+    assert rescored["rejected"] == EXPECTED_REJECTS
+    assert sorted(map(json.dumps, day.rejects())) == rejects
+
+
+def test_raw_capture_is_read_only_for_the_newest_day_of_the_window(spark, tmp_path, monkeypatch):
+    """Once a day is extracted, the run that scores it reads the raw capture of --date + label delay only, never
+    that of a past day, even when it is still there; a day without an extract (the first runs) is extracted."""
+    day = Day(tmp_path)
+    for offset in range(3):
+        write_scored_day(day.captures, day.ground_truth, DAY + timedelta(days=offset), rows=200, seed=offset + 1)
+    read = []
+    parse = records.parse_captures
+    monkeypatch.setattr(records, "parse_captures", lambda spark, paths: read.extend(paths) or parse(spark, paths))
+
+    def days_read():
+        return sorted({"-".join(path.rsplit("/", 4)[1:4]) for path in read})
+
+    first = pr_curve.run(spark, day.arguments(label_delay_days=2))  # no extract of DAY yet: it is made
+    assert days_read() == ["2026-11-20", "2026-11-22"] and first["rows_captured"] == 200
+    read.clear()
+    pr_curve.run(spark, day.arguments(day=DAY - timedelta(days=1), label_delay_days=2))  # extracts DAY + 1
+    read.clear()
+    again = pr_curve.run(spark, day.arguments(label_delay_days=2))
+    assert days_read() == ["2026-11-22"]
+    assert again == first
+    assert spark.read.parquet(str(day.output / pr_curve.EXTRACT / "dt=2026-11-22")).count() == 200
+
+
+def test_a_late_rerun_without_raw_capture_keeps_the_extract(spark, tmp_path):
+    day = Day(tmp_path).scored([0.2, 0.8], [0, 1])
+    pr_curve.run(spark, day.arguments())
+    shutil.rmtree(day.captures)
+    summary = pr_curve.run(spark, day.arguments())
+    assert summary["rows_joined"] == 2

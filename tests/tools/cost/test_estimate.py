@@ -159,9 +159,9 @@ def test_model_quality_job_storage_and_dashboard():
     # idle: results 5 GB x 0.02 = 0.1; QuickSight 24 + 2 x 3 = 30; keys 2; alarms 0.3
     assert section.idle == pytest.approx(32.4)
     # job: 30 runs x 1 vCPU-h x (0.04 + 4 GB x 0.005) = 1.8; captures: 0.09e12 bytes/day is 83.82 GB of 2^30 bytes,
-    # x 10 days x 0.02 = 16.76; requests (1,000 objects of 90 MB a day): 30,000 PUT x 0.005/1000 = 0.15,
+    # x 10.5 days (10, rounded up to the next midnight UTC: half a day on average) x 0.02 = 17.60; requests (1,000 objects of 90 MB a day): 30,000 PUT x 0.005/1000 = 0.15,
     # 30 runs x 1,000 GET x 0.0004/1000 = 0.012, 30 runs x 24 hour prefixes LIST x 0.005/1000 = 0.0036
-    assert section.workload == pytest.approx(32.4 + 1.8 + 0.09e12 / 2**30 * 10 * 0.02 + 0.15 + 0.012 + 0.0036)
+    assert section.workload == pytest.approx(32.4 + 1.8 + 0.09e12 / 2**30 * 10.5 * 0.02 + 0.15 + 0.012 + 0.0036)
     assert (
         section.notes[0]
         == "One day's run is 1.0 vCPU-hours: 0.25 h at the application's maximum of 4 vCPU, $0.06 a run."
@@ -412,14 +412,14 @@ def test_versioned_capture_is_billed_for_its_noncurrent_day_and_the_retention_op
     )
     section = estimate.model_quality(facts, NO_OVERHEAD, QUALITY_USAGE, PRICES, hours=100, mb_per_s_per_core=25.0)
     standard = next(line for line in section.lines if line.item == "Captured data on S3 Standard")
-    assert standard.workload == pytest.approx(TB_GB * 4 * 0.02)  # 3 days + 1 noncurrent day
-    assert "kept 3 days + 1 as noncurrent version" in standard.basis
+    assert standard.workload == pytest.approx(TB_GB * 4.5 * 0.02)  # 3 days + half a day to midnight + 1 noncurrent
+    assert "kept 3 day(s), 3.5 on average (expiry at the next midnight UTC) + 1 as noncurrent version" in standard.basis
     assert not any("Deep Archive" in line.item for line in section.lines)
     _, archive = estimate.raw_capture_storage(1.0, 3, 101, 1000, PRICES)
     (note,) = [note for note in section.notes if note.startswith("Raw capture")]
     assert note == (
-        f"Raw capture at 1 TB/day: ${TB_GB * 31 * 0.02:,.0f} a month kept 30 days in S3 Standard (the earlier "
-        f"default); $75 as deployed; ${TB_GB * 3 * 0.02 + archive:,.0f} with 3 days in Standard and an audit archive in Deep "
+        f"Raw capture at 1 TB/day: ${TB_GB * 31.5 * 0.02:,.0f} a month kept 30 days in S3 Standard (the earlier "
+        f"default); $84 as deployed; ${TB_GB * 3.5 * 0.02 + archive:,.0f} with 3 days in Standard and an audit archive in Deep "
         "Archive to day 103 (kit:quality_raw_archive_expiry_days=103; restores take up to 48 hours)."
     )
 
@@ -436,7 +436,8 @@ def test_a_deployed_archive_is_its_own_line():
     )
     section = estimate.model_quality(facts, NO_OVERHEAD, QUALITY_USAGE, PRICES, hours=100, mb_per_s_per_core=25.0)
     lines = {line.item: line.workload for line in section.lines}
-    assert lines["Captured data on S3 Standard"] == pytest.approx(TB_GB * 3 * 0.02)  # noncurrent day is archived
+    # 3 days and half a day on average to the next midnight UTC; the noncurrent day is archived
+    assert lines["Captured data on S3 Standard"] == pytest.approx(TB_GB * 3.5 * 0.02)
     assert lines["Audit archive (S3 Glacier Deep Archive)"] == pytest.approx(
         estimate.raw_capture_storage(1.0, 3, 198, 1000, PRICES)[1]
     )
@@ -468,15 +469,15 @@ def test_the_sampled_figure_prices_the_job_and_storage_at_that_percent():
     section = estimate.model_quality(
         facts, NO_OVERHEAD, usage, PRICES, hours=100, mb_per_s_per_core=25.0, interval=(0.01, 1e5)
     )
-    # 1 TB/day at 25 MB/s per vCPU: 11.11 vCPU-h x (0.04 + 4 x 0.005) x 30 = 20; storage 931.32 GB x 3 x 0.02 = 55.88;
+    # 1 TB/day at 25 MB/s per vCPU: 11.11 vCPU-h x (0.04 + 4 x 0.005) x 30 = 20; storage 931.32 GB x 3.5 x 0.02 = 65.19;
     # requests: 1,000 objects of 1,000 MB a day = 30,000 PUT ($0.15), 8 GETs each (128 MiB splits) x 30 runs
     # = 240,000 GET ($0.096), one LIST per hour prefix = 720 LIST ($0.0036)
-    assert section.workload == pytest.approx(20 + TB_GB * 3 * 0.02 + 0.15 + 0.096 + 0.0036)
-    # sampled: 2 (job) + 5.59 (storage of 0.1 TB/day) = $8; full: 20 + 55.88 = $76
+    assert section.workload == pytest.approx(20 + TB_GB * 3.5 * 0.02 + 0.15 + 0.096 + 0.0036)
+    # sampled: 2 (job) + 6.52 (storage of 0.1 TB/day) = $9; full: 20 + 65.19 = $85
     assert section.notes[-1].startswith(
         "Sampling: scaled from the benchmark day, 10% capture keeps every 95% "
-        "interval within +-0.01 at 1 TB/day; job and raw storage would cost $8 a "
-        "month instead of $76 at 100%"
+        "interval within +-0.01 at 1 TB/day; job and raw storage would cost $9 a "
+        "month instead of $85 at 100%"
     )
 
 
@@ -503,3 +504,26 @@ def test_a_notebook_that_nothing_stops_is_priced_always_on():
     stopping = estimate.churn(CHURN, NO_OVERHEAD, CHURN_USAGE, PRICES, hours=100)
     notebook = next(line for line in stopping.lines if line.item == "Notebook instance")
     assert (notebook.idle, notebook.workload) == (0.0, pytest.approx(2.0)) and "after 60 idle minutes" in notebook.basis
+
+
+def test_the_extract_is_priced_from_the_measured_bytes_per_record_and_its_expiry():
+    """Issue 30: 1 TB/day of 500-byte capture records is 2e9 records; at 25 measured bytes each, 50e9 bytes
+    (46.57 GB of 2^30 bytes) a day, kept its 3 days and up to one more to the next midnight: 186.26 GB x 0.02."""
+    facts = ModelQualityFacts(
+        architecture="ARM64",
+        max_vcpu=100,
+        worker_gb_per_vcpu=4.0,
+        capture_retention_days=1,
+        has_dashboard=False,
+        extract_expiry_days=3,
+    )
+    size = {"extract_bytes_per_record": 25.0, "capture_bytes_per_record": 500.0}
+    section = estimate.model_quality(
+        facts, NO_OVERHEAD, QUALITY_USAGE, PRICES, hours=100, mb_per_s_per_core=25.0, extract_size=size
+    )
+    lines = {line.item: line for line in section.lines}
+    extract = lines["Daily extract on S3 Standard"]
+    assert extract.workload == pytest.approx(50e9 / 2**30 * 4 * 0.02)
+    assert "2,000,000,000 records/day" in extract.basis and "25 bytes (measured" in extract.basis
+    without = estimate.model_quality(facts, NO_OVERHEAD, QUALITY_USAGE, PRICES, hours=100, mb_per_s_per_core=25.0)
+    assert "Daily extract on S3 Standard" not in {line.item for line in without.lines}

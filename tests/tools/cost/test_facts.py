@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import date
 
@@ -11,9 +12,11 @@ import pytest
 from app import build_app
 from stacks.redshift_ml.model_lifecycle import TRAINING_POLL
 from tests.conftest import CDK_JSON_CONTEXT
+from tools.cost import estimate
 from tools.cost.estimate import PriceTable
+from stacks.model_quality.storage import capture_expiry_days, extract_expiry_days
 from tools.cost.facts import TemplateError, churn_facts, model_quality_facts, redshift_facts, stack_overhead
-from tools.cost.report import estimate_profile, load_usage, measured_throughput, render
+from tools.cost.report import estimate_profile, load_usage, measured_extract_size, measured_throughput, render
 from tools.synthesis import templates
 
 
@@ -24,7 +27,10 @@ def test_facts_follow_the_profile_settings(kit_app):
     assert redshift.daily_rpu_hour_limit == (settings.redshift_ml.redshift_daily_rpu_hours or None)
     quality = model_quality_facts(stacks["ModelQualityStack"])
     assert (quality.architecture, quality.max_vcpu) == ("ARM64", settings.model_quality.quality_max_vcpu)
-    assert quality.capture_retention_days == settings.model_quality.quality_raw_retention_days
+    assert quality.capture_retention_days == capture_expiry_days(settings.model_quality)
+    # A versioned results bucket keeps an expired extract a day as a noncurrent version.
+    versioned = settings.model_quality.common.versioned_buckets
+    assert quality.extract_expiry_days == extract_expiry_days(settings.model_quality) + (1 if versioned else 0)
     assert quality.worker_gb_per_vcpu == 4.0  # 4 cores, 14 GB + 10% overhead billed as a 16 GB worker
     churn = churn_facts(stacks["ChurnModelStack"])
     assert (churn.processing_instance_type, churn.processing_instance_count) == (
@@ -144,3 +150,33 @@ def test_a_job_without_driver_settings_is_not_priced_as_driverless(kit_app):
     )
     with pytest.raises(TemplateError, match=r"spark\.driver\.cores"):
         model_quality_facts(template)
+
+
+def test_the_extract_costs_less_than_the_raw_capture_days_it_lets_go(kit_app):
+    """Issue 30: with the extract, raw capture is kept until the extracting run has ended, not the label window and
+    a re-run; the model prices that design below the one it replaced, extract included, in each profile."""
+    profile = kit_app.settings.common.profile
+    template = templates(kit_app.assembly)["ModelQualityStack"]
+    facts = model_quality_facts(template)
+    assert facts.extract_expiry_days is not None
+    before = dataclasses.replace(
+        facts,
+        capture_retention_days=kit_app.settings.model_quality.quality_raw_retention_days,
+        extract_expiry_days=None,
+    )
+    usage, prices = load_usage(profile)["model_quality"], PriceTable.load()
+
+    def priced(quality_facts):
+        return estimate.model_quality(
+            quality_facts,
+            stack_overhead(template),
+            usage,
+            prices,
+            730,
+            measured_throughput()["mb_per_s_per_core"],
+            extract_size=measured_extract_size(),
+        )
+
+    with_extract = priced(facts)
+    assert any(line.item == "Daily extract on S3 Standard" and line.workload > 0 for line in with_extract.lines)
+    assert with_extract.workload < priced(before).workload
