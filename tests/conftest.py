@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
+import shutil
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_s3 as s3
 
 from app import KitSettings, build_app
 from stacks.common.acknowledgments import CdkManagedHelpers
@@ -16,7 +24,8 @@ from stacks.common.encryption import DataKey
 from stacks.common.logs import EncryptedLogGroup
 from stacks.common.storage import AccessLogsBucket, SecureBucket
 from stacks.common.tags import apply_standard_tags
-from tests.background import BackgroundLane
+from tests.background import JOB_ATTRIBUTE, BackgroundLane
+from tests.gates import SCAN, ScanJob
 from tools import local_spark
 from tools.synthesis import PROFILES, cdk_json_context
 
@@ -28,12 +37,27 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     lane = BackgroundLane()
     lane.start(session.items)
     session.config.stash[_lane] = lane
+    # The scanners' job waits in the lane for these folders; synthesizing them here, once, is what the fixtures
+    # below would do anyway (they share the cache).
+    names = set()
+    for item in session.items:
+        job = getattr(getattr(item, "function", None), JOB_ATTRIBUTE, None)
+        if isinstance(job, ScanJob):
+            names.add(job.folder_name(**getattr(getattr(item, "callspec", None), "params", {})))
+    if names:
+        # Outside a test nothing captures the synth's bundling lines and warnings; a failing synth still raises.
+        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+            folders = {name: SCANNED_FOLDERS[name.split("[")[0]](name) for name in sorted(names)}
+            cdk.Token.is_unresolved("")  # a call into the CDK runtime flushes its buffered warnings here
+        SCAN.provide(folders)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     lane = session.config.stash.get(_lane, None)
     if lane is not None:
         lane.close()
+    for folder in _TEMPORARY_FOLDERS:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
@@ -56,12 +80,18 @@ class SynthesizedApp:
     settings: KitSettings
 
 
+@cache
+def synthesized_kit_app(profile: str) -> SynthesizedApp:
+    """The kit's own app, as app.py builds it, synthesized once per profile in a run."""
+    app = cdk.App(context={**CDK_JSON_CONTEXT, "profile": profile})
+    settings = build_app(app)
+    return SynthesizedApp(app=app, assembly=app.synth(), settings=settings)
+
+
 @pytest.fixture(scope="session", params=PROFILES)
 def kit_app(request: pytest.FixtureRequest) -> SynthesizedApp:
     """The kit's own app, as app.py builds it, for each profile."""
-    app = cdk.App(context={**CDK_JSON_CONTEXT, "profile": request.param})
-    settings = build_app(app)
-    return SynthesizedApp(app=app, assembly=app.synth(), settings=settings)
+    return synthesized_kit_app(request.param)
 
 
 # QuickSight principals in the identity region: the dashboard, its data sets and data-source role are built only
@@ -99,8 +129,13 @@ class SynthesizedShared:
 @pytest.fixture(scope="session", params=PROFILES)
 def shared_constructs(request: pytest.FixtureRequest) -> tuple[SynthesizedShared, SharedConstructs]:
     """A stack holding one of each shared construct, used the way the architectures use them."""
+    return synthesized_shared_constructs(request.param)
+
+
+@cache
+def synthesized_shared_constructs(profile: str) -> tuple[SynthesizedShared, SharedConstructs]:
     app = new_app()
-    common = load_settings({"profile": request.param}, CommonSettings)
+    common = load_settings({"profile": profile}, CommonSettings)
     stack = cdk.Stack(app, "SharedConstructsStack")
     apply_standard_tags(stack, common, architecture="shared")
     key = DataKey(stack, "DataKey", common=common, description="Test data key")
@@ -109,6 +144,37 @@ def shared_constructs(request: pytest.FixtureRequest) -> tuple[SynthesizedShared
     log_group = EncryptedLogGroup(stack, "LogGroup", common=common, encryption_key=key)
     constructs = SharedConstructs(stack, key, access_logs, bucket, log_group)
     return SynthesizedShared(app=app, assembly=app.synth(), common=common), constructs
+
+
+@cache
+def insecure_app() -> cdk.App:
+    """A defect fixture: an unencrypted, unversioned, unlogged bucket, which every gate must report."""
+    app = new_app()
+    s3.Bucket(cdk.Stack(app, "InsecureStack"), "PlainBucket", encryption=s3.BucketEncryption.UNENCRYPTED)
+    return app
+
+
+_TEMPORARY_FOLDERS: list[Path] = []
+
+
+def broken_template() -> Path:
+    """A defect fixture for cfn-lint: a misspelled property (E3002)."""
+    folder = Path(tempfile.mkdtemp(prefix="broken-template-"))
+    _TEMPORARY_FOLDERS.append(folder)
+    template = {"Resources": {"Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketNam": "x"}}}}
+    (folder / "Broken.template.json").write_text(json.dumps(template))
+    return folder
+
+
+# What tests/gates.py's session scan may be asked for, by the name tests/test_security_gates.py gives it.
+SCANNED_FOLDERS: dict[str, Callable[[str], str | Path]] = {
+    "kit_app": lambda name: synthesized_kit_app(name[len("kit_app[") : -1]).assembly.directory,
+    "shared_constructs": lambda name: (
+        synthesized_shared_constructs(name[len("shared_constructs[") : -1])[0].assembly.directory
+    ),
+    "insecure_app": lambda name: insecure_app().synth().directory,
+    "broken_template": lambda name: broken_template(),
+}
 
 
 @pytest.fixture(scope="session")

@@ -28,15 +28,25 @@ def run_app(tmp_path, **context):
     )
 
 
-def test_unknown_profile_fails_synth_with_the_allowed_profiles(tmp_path):
-    result = run_app(tmp_path, profile="prod")
+def run_app_with_an_unknown_profile(workdir):
+    return run_app(workdir, profile="prod"), (workdir / "manifest.json").exists()
+
+
+@in_background(run_app_with_an_unknown_profile)
+def test_unknown_profile_fails_synth_with_the_allowed_profiles(background_result):
+    result, wrote_manifest = background_result
     assert result.returncode != 0
     assert "Invalid kit configuration: Unknown profile 'prod'. Allowed profiles: sandbox, production" in result.stderr
-    assert not (tmp_path / "manifest.json").exists()
+    assert not wrote_manifest
 
 
-def test_invalid_setting_fails_synth_naming_the_setting(tmp_path):
-    result = run_app(tmp_path, **{"kit:log_retention_days": "8"})
+def run_app_with_an_invalid_setting(workdir):
+    return run_app(workdir, **{"kit:log_retention_days": "8"})
+
+
+@in_background(run_app_with_an_invalid_setting)
+def test_invalid_setting_fails_synth_naming_the_setting(background_result):
+    result = background_result
     assert result.returncode != 0
     assert "kit:log_retention_days=8 is not allowed" in result.stderr
 

@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+from functools import cache
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -252,9 +253,16 @@ def construct_templates(profile: str, **flags: object) -> list[dict]:
     return [Template.from_stack(stack).to_json() for stack in stacks]
 
 
+@cache
+def _bare_templates(profile: str) -> str:
+    """The constructs without the kit's flags, synthesized once per profile for this module's tests (as JSON, so
+    no test can change another's copy)."""
+    return json.dumps(construct_templates(profile))
+
+
 @pytest.fixture(scope="module", params=PROFILES)
 def bare_templates(request) -> list[dict]:
-    return construct_templates(request.param)
+    return json.loads(_bare_templates(request.param))
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -262,7 +270,7 @@ def test_the_kits_flags_change_no_resource_in_any_profile(profile):
     """The copy test above synthesizes the default profile; this compares every profile (no validation plugins)."""
     context = json.loads((PROJECT_ROOT / "cdk.json").read_text())["context"]
     flags = {key: value for key, value in context.items() if key.startswith("@")}
-    bare = construct_templates(profile)
+    bare = json.loads(_bare_templates(profile))
     for bare_template, kit_template in zip(bare, construct_templates(profile, **flags)):
         assert_same_resources(bare_template, kit_template)
 

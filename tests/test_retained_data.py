@@ -15,7 +15,7 @@ import aws_cdk as cdk
 import pytest
 
 from app import build_app
-from tests.conftest import CDK_JSON_CONTEXT
+from tests.conftest import CDK_JSON_CONTEXT, synthesized_kit_app
 from tools.replacements import STATEFUL
 
 # Construct path (of the resource) -> the setting that re-attaches it after a destroy. A kept key is used for the kept
@@ -88,7 +88,7 @@ def _synth(**context: str) -> cdk.cx_api.CloudAssembly:
 
 @pytest.fixture(scope="module")
 def production() -> cdk.cx_api.CloudAssembly:
-    return _synth()
+    return synthesized_kit_app("production").assembly  # the run's one production synth (tests/conftest.py)
 
 
 def test_every_stateful_resource_of_production_is_kept_or_says_why_not(production):

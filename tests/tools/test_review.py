@@ -25,6 +25,7 @@ from tools.snapshots import (
     review_text,
     stack_changes,
 )
+from tests.conftest import synthesized_kit_app
 from tools.synthesis import PROJECT_ROOT, synthesize, templates
 
 # The example comment of docs/ci-review.md is this change: one `kit:` setting, the kind of edit a pull request makes.
@@ -45,7 +46,7 @@ class Reviewed:
 def changed_setting_review(tmp_path_factory) -> Reviewed:
     """The sandbox app with CHANGED_SETTING, reviewed against snapshots of the same code without it."""
     base = tmp_path_factory.mktemp("base-snapshots")
-    baseline = templates(synthesize("sandbox"))
+    baseline = templates(synthesized_kit_app("sandbox").assembly)  # the run's one sandbox synth (tests/conftest.py)
     accept("sandbox", baseline, base)
     changed = synthesize("sandbox", CHANGED_SETTING)
     current = templates(changed)
