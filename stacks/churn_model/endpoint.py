@@ -28,9 +28,12 @@ from ..common.tags import standard_tags
 from .settings import ARCHITECTURE, ChurnModelSettings
 
 VARIANT_NAME = "AllTraffic"
-# SageMaker endpoint names allow 63 characters; the deployer names models and endpoint configs `<endpoint>-v<N>`
-# (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpoint.html, API_CreateModel.html).
-ENDPOINT_NAME_MAX_LENGTH = 50
+# Endpoint, model and endpoint-config names allow 63 characters
+# (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpointConfig.html, API_CreateModel.html).
+# The deployer names a config `<endpoint>-v<version>-<8 hex settings digest>-<instance count>`: with versions up to
+# 999 and up to 100 instances (churn_endpoint_max_instances' bound) the suffix takes 18 of them.
+CONFIG_NAME_SUFFIX_MAX = len("-v999-") + 8 + len("-100")
+ENDPOINT_NAME_MAX_LENGTH = 63 - CONFIG_NAME_SUFFIX_MAX
 # The teardown's polling (one deployer call per poll) and its bound, inside CloudFormation's one hour.
 TEARDOWN_POLL = Duration.seconds(30)
 TEARDOWN_TIMEOUT = Duration.minutes(55)

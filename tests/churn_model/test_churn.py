@@ -839,3 +839,14 @@ def test_the_deployer_tags_what_it_creates_with_the_stacks_tags(churn):
         if f["Properties"].get("Handler") == "deployer.handler"
     ]
     assert json.loads(env["KIT_TAGS"]) == standard_tags(config.common, "churn-model")
+
+
+def test_the_longest_endpoint_name_allowed_leaves_room_for_every_model_and_config_name_the_deployer_writes():
+    """SageMaker names allow 63 characters; the deployer appends version, settings digest and instance count."""
+    from stacks.churn_model.endpoint import ENDPOINT_NAME_MAX_LENGTH
+    from tests.lambdas.churn_endpoint.test_deployer import ENV, deployer
+
+    name = "e" * ENDPOINT_NAME_MAX_LENGTH
+    settings = deployer.Settings.from_env({**ENV, "ENDPOINT_NAME": name, "MAX_INSTANCES": "100"})
+    model = f"{name}-v999"
+    assert len(deployer.config_name(settings, model, 100)) <= 63 and len(model) <= 63
