@@ -19,13 +19,11 @@ import tempfile
 from datetime import date, timedelta
 from pathlib import Path
 
-from pyspark.sql import SparkSession
-
+from benchmarks.pr_bench import CORES, bench_session
 from datagen.data_capture import write_scored_day
 from spark_jobs.model_quality import pr_curve
 
 DAY = date(2026, 11, 20)
-CORES = 2
 RESULTS = Path(__file__).resolve().parent / "results" / "extract_size.json"
 
 
@@ -37,15 +35,7 @@ def main(argv: list[str]) -> None:
         print(f"generating {rows:,} captures in {workspace} ...", flush=True)
         write_scored_day(captures, ground_truth, DAY, rows, positive_rate=0.01, seed=11, uuid_ids=True)
         capture_bytes = sum(path.stat().st_size for path in captures.rglob("*.jsonl"))
-        spark = (
-            SparkSession.builder.master(f"local[{CORES}]")
-            .appName("extract-size")
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.driver.memory", "4g")
-            .getOrCreate()
-        )
-        spark.sparkContext.setLogLevel("ERROR")
+        spark = bench_session("extract-size")
         # As the run that scores DAY - 1 with a label delay of one day extracts DAY.
         args = pr_curve.JobArguments(
             captures=str(captures),

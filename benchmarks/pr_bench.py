@@ -49,6 +49,20 @@ def timed(action) -> tuple[float, object]:
     return time.perf_counter() - started, result
 
 
+def bench_session(app_name: str) -> SparkSession:
+    """The benchmarks' local session: CORES cores, no UI, a 4 GB driver, errors only."""
+    spark = (
+        SparkSession.builder.master(f"local[{CORES}]")
+        .appName(app_name)
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.memory", "4g")
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
 def _json(spark: SparkSession, pattern: str, schema):
     return spark.read.schema(schema).option("columnNameOfCorruptRecord", records.CORRUPT).json(pattern)
 
@@ -201,15 +215,7 @@ def main(argv: list[str]) -> None:
         exact_ap = average_precision_score(generated.labels, generated.scores)
         print(f"input: {input_mb:,.0f} MB; scikit-learn average precision {exact_ap:.6f}", flush=True)
 
-        spark = (
-            SparkSession.builder.master(f"local[{CORES}]")
-            .appName("pr-bench")
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.driver.memory", "4g")
-            .getOrCreate()
-        )
-        spark.sparkContext.setLogLevel("ERROR")
+        spark = bench_session("pr-bench")
         args = pr_curve.JobArguments(
             captures=str(captures), ground_truth=str(ground_truth), date=DAY, output=str(output)
         )

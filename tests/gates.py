@@ -32,7 +32,9 @@ def nag_findings(scope: cdk.App) -> list[str]:
 
 
 @jsii.implements(cdk.IPolicyValidationContextBeta1)
-class _TemplatesContext:
+class TemplatesContext:
+    """The template paths a validation plugin reads, as aws-cdk-lib hands them to it at synth."""
+
     def __init__(self, paths: list[str]) -> None:
         self._paths = paths
 
@@ -58,7 +60,7 @@ def guard_findings(assembly_dir: str | Path) -> list[str]:
                         acknowledged.setdefault(rule, []).append(construct_path.lstrip("/"))
     plugin = TypeScopedCfnGuardValidator()
     try:
-        report = plugin.validate(_TemplatesContext([str(t) for t in templates(directory)]))
+        report = plugin.validate(TemplatesContext([str(t) for t in templates(directory)]))
     except (jsii.errors.JavaScriptError, RuntimeError) as error:
         # The plugin cannot name the resource of some findings (a rule's CloudFormation-hook form); the report then
         # does not cross into Python. app.py's synth still reports them, in cdk.out/validation-report.json.

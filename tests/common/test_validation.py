@@ -5,11 +5,10 @@ import re
 import tarfile
 from pathlib import Path
 
-import aws_cdk as cdk
-import jsii
 from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
 
 from stacks.common import validation
+from tests.gates import TemplatesContext
 from stacks.common.validation import (
     TypeScopedCfnGuardValidator,
     control_tower_rule_types,
@@ -18,18 +17,8 @@ from stacks.common.validation import (
 )
 
 
-@jsii.implements(cdk.IPolicyValidationContextBeta1)
-class _Templates:
-    def __init__(self, paths: list[str]) -> None:
-        self._paths = paths
-
-    @property
-    def template_paths(self) -> list[str]:
-        return self._paths
-
-
 def findings(plugin, paths: list[str]) -> set[tuple[str, str, str]]:
-    report = plugin.validate(_Templates(paths))
+    report = plugin.validate(TemplatesContext(paths))
     return {
         (violation.rule_name, Path(resource.template_path).name, resource.resource_logical_id)
         for violation in report.violations

@@ -5,9 +5,9 @@ and deregistered scaling only when today's settings scale, so a target registere
 
 from datetime import datetime, timezone
 
-import boto3
 import pytest
-from botocore.stub import Stubber
+
+from tests.lambdas.stubbed import stubbed_clients
 
 from tests.lambdas.churn_endpoint.test_deployer import ENV, deployer, stack_event
 
@@ -20,14 +20,8 @@ DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 
 @pytest.fixture
 def stubbed():
-    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
-    sagemaker, autoscaling = session.client("sagemaker"), session.client("application-autoscaling")
-    stubs = Stubber(sagemaker), Stubber(autoscaling)
-    for stub in stubs:
-        stub.activate()
-    yield sagemaker, autoscaling, *stubs
-    for stub in stubs:
-        stub.assert_no_pending_responses()
+    with stubbed_clients("sagemaker", "application-autoscaling") as clients:
+        yield clients
 
 
 def endpoint(status):

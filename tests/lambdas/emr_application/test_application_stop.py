@@ -7,9 +7,9 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-import boto3
 import pytest
-from botocore.stub import Stubber
+
+from tests.lambdas.stubbed import stubbed_clients
 
 _spec = importlib.util.spec_from_file_location(
     "application_stop", Path(__file__).resolve().parents[3] / "lambdas" / "emr_application" / "application_stop.py"
@@ -37,14 +37,8 @@ class FakeClock:
 
 @pytest.fixture
 def aws():
-    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
-    emr, cloudformation = session.client("emr-serverless"), session.client("cloudformation")
-    stubs = Stubber(emr), Stubber(cloudformation)
-    for stub in stubs:
-        stub.activate()
-    yield emr, cloudformation, *stubs
-    for stub in stubs:
-        stub.assert_no_pending_responses()
+    with stubbed_clients("emr-serverless", "cloudformation") as clients:
+        yield clients
 
 
 def event(request, phase, **properties):

@@ -340,19 +340,7 @@ def test_success_invokes_with_an_inference_id_finds_its_capture_and_tears_the_en
     )
     sm.add_response(
         "describe_endpoint_config",
-        {
-            "EndpointConfigName": SERVED,
-            "EndpointConfigArn": f"arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/{SERVED}",
-            "CreationTime": START,
-            "ProductionVariants": [
-                {
-                    "VariantName": "AllTraffic",
-                    "ModelName": "churn-endpoint-v3",
-                    "InstanceType": "ml.t2.medium",
-                    "InitialInstanceCount": 1,
-                }
-            ],
-        },
+        served_config(1, "ml.t2.medium"),
         {"EndpointConfigName": SERVED},
     )
     real = teardown(clients)
@@ -413,7 +401,7 @@ def marked_package(mark: dict | None = None) -> dict:
     }
 
 
-def served_config(count: int) -> dict:
+def served_config(count: int, instance_type: str = "ml.m5.large") -> dict:
     return {
         "EndpointConfigName": SERVED,
         "EndpointConfigArn": f"arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/{SERVED}",
@@ -422,7 +410,7 @@ def served_config(count: int) -> dict:
             {
                 "VariantName": "AllTraffic",
                 "ModelName": "churn-endpoint-v3",
-                "InstanceType": "ml.m5.large",
+                "InstanceType": instance_type,
                 "InitialInstanceCount": count,
             }
         ],
