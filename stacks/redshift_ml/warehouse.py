@@ -28,7 +28,10 @@ class ServerlessWarehouse(Construct):
     The data lives in the namespace; the workgroup is compute. Where the profile retains data, the namespace is
     kept with what it needs (its default role and that role's policy; the key is the profile's to keep), except when
     the stack's first create rolls back. The workgroup is always deleted with the stack, so the VPC, subnets and
-    security group its network interfaces sit in can be deleted too, and its usage limit goes with it."""
+    security group its network interfaces sit in can be deleted too, and its usage limit goes with it.
+
+    With `redshift_existing_namespace` the namespace a destroy kept is re-attached instead (`kept_key`: the key it
+    and its admin secret are encrypted with): a workgroup on it, and the stack's role made its default."""
 
     def __init__(
         self,
@@ -219,7 +222,8 @@ class ServerlessWarehouse(Construct):
             install_latest_aws_sdk=False,
             log_group=self._sdk_calls_log_group,
         )
-        # The namespace changes only when it is AVAILABLE (a ConflictException otherwise): after the workgroup is.
+        # Not while the workgroup is being created on the namespace: UpdateNamespace answers ConflictException (its
+        # botocore model) to a namespace busy with another change. CloudFormation waits for the workgroup first.
         attachment.node.add_dependency(self.workgroup)
         return attachment
 
