@@ -16,7 +16,7 @@ from stacks.common.image_registries import load_registries
 from stacks.common.storage import AccessLogsBucket, SecureBucket
 from stacks.redshift_ml import RedshiftMlRecommender
 from tests.construct_app import new_app
-from tests.gates import nag_findings
+from tests.gates import cfn_lint_findings, guard_findings, nag_findings, templates
 from tools.contracts import permissions
 from tools.contracts.iam import Call
 from tools.contracts.resolve import ACCOUNT as PSEUDO_ACCOUNT, REGION as PSEUDO_REGION, Resolver
@@ -704,3 +704,11 @@ def test_the_kept_namespace_calls_pass_the_iam_contract(kept_namespace):
     )
     assert permissions.decide(resolver, role, kept).allowed
     assert nag_findings(stack.node.root) == [], "cdk-nag (AwsSolutions, NIST 800-53 r5) on the re-attach"
+
+
+def test_the_re_attach_passes_cfn_lint_and_cfn_guard(kept_namespace):
+    """The gates run over the default templates (tests/test_security_gates.py); the re-attach is a template of its own."""
+    _, stack, _ = kept_namespace
+    directory = stack.node.root.synth().directory
+    assert cfn_lint_findings(templates(directory)) == {path: [] for path in templates(directory)}
+    assert guard_findings(directory) == []
