@@ -3,7 +3,8 @@ stack (tools.replacements.STATEFUL), not one bucket at a time.
 
 Each stateful resource of the production profile is either retained and re-attached by a setting (REATTACHED),
 retained with a reason it needs no setting (KEPT), or deleted with a reason that loses nothing (NOT_KEPT). A new
-stateful resource fails until it is put in one of them.
+stateful resource fails until it is put in one of them. A kept resource of any type that has a name of its own (not
+generated) must be in REATTACHED: the next deploy under the same environment would otherwise fail on that name.
 """
 
 from __future__ import annotations
@@ -46,8 +47,6 @@ KEPT = {
     "to a new bucket and the kept one empties itself.",
     "*LogGroup*": "Generated names: a redeploy creates new groups; the kept ones keep their logs for "
     "log_retention_days, then hold nothing.",
-    "RedshiftMlStack/Recommender/RedshiftMlRole/*": "The kept namespace's default role and its policy, kept "
-    "RetainExceptOnCreate with it; generated names: a redeploy creates its own role and makes it the default.",
 }
 # Construct path pattern -> why deleting it on destroy loses no data.
 NOT_KEPT = {
@@ -110,6 +109,9 @@ def test_every_stateful_resource_of_production_is_kept_or_says_why_not(productio
     assert not unlisted, "Stateful resources neither kept nor listed with a reason: " + "; ".join(unlisted)
     assert not wrong, wrong
     assert set(REATTACHED) <= set(_stateful(production)), set(REATTACHED) - set(_stateful(production))
+    paths = list(_stateful(production))
+    unused = [p for p in (*KEPT, *NOT_KEPT) if not any(fnmatch.fnmatchcase(path, p) for path in paths)]
+    assert not unused, f"Listed, but no stateful resource of production matches: {unused}"
 
 
 def _kept(assembly: cdk.cx_api.CloudAssembly) -> dict[str, dict]:
