@@ -3,7 +3,8 @@ stack (tools.replacements.STATEFUL), not one bucket at a time.
 
 Each stateful resource of the production profile is either retained and re-attached by a setting (REATTACHED),
 retained with a reason it needs no setting (KEPT), or deleted with a reason that loses nothing (NOT_KEPT). A new
-stateful resource fails until it is put in one of them.
+stateful resource fails until it is put in one of them. A kept resource of any type that has a name of its own (not
+generated) must be in REATTACHED: the next deploy under the same environment would otherwise fail on that name.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytest
 
 from app import build_app
 from tests.conftest import CDK_JSON_CONTEXT, synthesized_kit_app
-from tools.replacements import STATEFUL
+from tools.replacements import STATEFUL, name_properties, values_at
 
 # Construct path (of the resource) -> the setting that re-attaches it after a destroy. A kept key is used for the kept
 # buckets (their objects are encrypted with it); the stack still creates a key of its own for what it creates anew.
@@ -31,6 +32,12 @@ REATTACHED = {
     "ModelQualityStack/Monitor/ResultsCatalog/Database": "quality_existing_database",
     "RedshiftMlStack/Recommender/DataKey/Resource": "redshift_existing_key_arn",
     "RedshiftMlStack/Recommender/ModelBucket/Resource": "redshift_existing_model_bucket",
+    "RedshiftMlStack/Recommender/Warehouse/Namespace": "redshift_existing_namespace",
+    # Named by Redshift after the namespace (/aws/redshift/<namespace>/<log type>): re-attached with it.
+    **{
+        f"RedshiftMlStack/Recommender/Warehouse/AuditLogGroup{log_type}/Resource": "redshift_existing_namespace"
+        for log_type in ("userlog", "connectionlog", "useractivitylog")
+    },
 }
 # Construct path pattern -> why it is kept but needs no setting to re-attach.
 KEPT = {
@@ -38,12 +45,8 @@ KEPT = {
     "bucket and the kept one empties itself; delete it when empty.",
     "*/Storage/JobLogsBucket/Resource": "EMR Serverless job logs that expire (log_retention_days): a redeploy writes "
     "to a new bucket and the kept one empties itself.",
-    "RedshiftMlStack/Recommender/Warehouse/AuditLogGroup*": "The namespace's audit logs, kept with the namespace "
-    "(the names are Redshift's, /aws/redshift/<namespace>/<log type>, so they go or stay with it).",
     "*LogGroup*": "Generated names: a redeploy creates new groups; the kept ones keep their logs for "
     "log_retention_days, then hold nothing.",
-    "RedshiftMlStack/Recommender/Warehouse/*": "The warehouse's namespace (its data) with its role, kept "
-    "RetainExceptOnCreate (the Redshift ML page says what to do before a redeploy).",
 }
 # Construct path pattern -> why deleting it on destroy loses no data.
 NOT_KEPT = {
@@ -106,6 +109,48 @@ def test_every_stateful_resource_of_production_is_kept_or_says_why_not(productio
     assert not unlisted, "Stateful resources neither kept nor listed with a reason: " + "; ".join(unlisted)
     assert not wrong, wrong
     assert set(REATTACHED) <= set(_stateful(production)), set(REATTACHED) - set(_stateful(production))
+    paths = list(_stateful(production))
+    unused = [p for p in (*KEPT, *NOT_KEPT) if not any(fnmatch.fnmatchcase(path, p) for path in paths)]
+    assert not unused, f"Listed, but no stateful resource of production matches: {unused}"
+
+
+def _kept(assembly: cdk.cx_api.CloudAssembly) -> dict[str, dict]:
+    """Construct path -> resource, of every resource of any type that the production destroy keeps."""
+    kept = {}
+    for stack in assembly.stacks:
+        resources = stack.template["Resources"]
+        for entry in stack.find_metadata_by_type("aws:cdk:logicalId"):
+            body = resources.get(entry.data)
+            if body is not None and body.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate"):
+                kept[entry.path.lstrip("/")] = body
+    return kept
+
+
+def _custom_names(kept: dict[str, dict]) -> dict[str, str]:
+    """Construct path -> the name a kept resource is created with (its type's name property set in the template): a
+    redeploy that creates it again fails on that name, which the kept one still holds."""
+    named = {}
+    for path, body in kept.items():
+        for name_path in name_properties(body["Type"]):
+            value = values_at(body.get("Properties", {}), name_path)[0]
+            if value != "<absent>":
+                named[path] = json.dumps(value)
+    return named
+
+
+def test_every_kept_resource_with_a_name_of_its_own_has_a_setting_that_re_attaches_it(production):
+    """Kept with a fixed name (a namespace, a bucket, a log group named by its service, a role): without a setting
+    that re-attaches it, the next deploy under the same environment fails on the name. Generated names (CDK's
+    default, as for the namespace's retained role) never collide."""
+    kept = _kept(production)
+    named = _custom_names(kept)
+    assert "RedshiftMlStack/Recommender/Warehouse/Namespace" in named, "the check finds nothing to check"
+    assert {path: name for path, name in named.items() if path not in REATTACHED} == {}
+    # The retained role of the namespace is checked too: given a fixed name, it would collide with the kept one.
+    role = "RedshiftMlStack/Recommender/RedshiftMlRole/Resource"
+    assert kept[role]["Type"] == "AWS::IAM::Role" and role not in named
+    named_role = {role: {**kept[role], "Properties": {**kept[role]["Properties"], "RoleName": "redshift-ml"}}}
+    assert _custom_names(named_role) == {role: '"redshift-ml"'}
 
 
 def test_production_prints_the_settings_that_re_attach_what_it_keeps(production, kit_app):
@@ -135,6 +180,7 @@ KEPT_VALUES = {
     "quality_existing_database": "kept_model_quality",
     "redshift_existing_key_arn": KEY_ARN.format("b0b0b0b0"),
     "redshift_existing_model_bucket": "kept-redshift-models",
+    "redshift_existing_namespace": "kept-redshift-warehouse",
 }
 
 

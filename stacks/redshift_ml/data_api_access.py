@@ -7,7 +7,6 @@ from typing import Sequence, cast
 
 from aws_cdk import Tags
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from constructs import IConstruct
 
 from ..common.acknowledgments import acknowledge
@@ -17,7 +16,6 @@ from .warehouse import ServerlessWarehouse
 def grant_data_api(
     grantee: iam.IGrantable,
     warehouse: ServerlessWarehouse,
-    encryption_key: kms.IKey,
     *,
     database_roles: Sequence[str] = (),
 ) -> None:
@@ -58,7 +56,8 @@ def grant_data_api(
         grantee.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=[warehouse.admin_secret_arn])
         )
-        encryption_key.grant_decrypt(grantee)
+        # Redshift encrypts the secret with the key the namespace was created with: a kept namespace's is the kept key.
+        warehouse.admin_secret_key.grant_decrypt(grantee)
         return
     role = grantee.grant_principal
     if not isinstance(role, iam.Role):

@@ -74,7 +74,7 @@ class DatabaseBootstrap(Construct):
                 "on the stack; an invocation Lambda cannot run at all times the stack operation out, visibly."
             ),
         )
-        grant_data_api(self.function, warehouse, encryption_key)
+        grant_data_api(self.function, warehouse)
         properties = {
             "WorkgroupName": warehouse.workgroup_name,
             "Database": warehouse.database_name,

@@ -102,7 +102,7 @@ class ModelLifecycle(Construct):
         )
         # Not the namespace admin: the function's own IAM identity, with the database role that may train, evaluate
         # and promote models (sql/redshift_ml/03_grants.sql). The admin secret stays with the deploy-time bootstrap.
-        grant_data_api(self.function, warehouse, encryption_key, database_roles=[ml_role])
+        grant_data_api(self.function, warehouse, database_roles=[ml_role])
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",

@@ -88,8 +88,8 @@ class RedshiftMlRecommender(Construct):
         self.key = DataKey(
             self, "DataKey", common=settings.common, description="Redshift ML recommender: warehouse, models, logs"
         )
-        # A production destroy keeps the ML bucket and its key; redshift_existing_* re-attach them (the kept bucket
-        # still logs to the access-log bucket its stack gave it).
+        # A production destroy keeps the ML bucket, the namespace and their key; redshift_existing_* re-attach them
+        # (the kept bucket still logs to the access-log bucket its stack gave it).
         kept_key = existing_key(self, "KeptDataKey", settings.redshift_existing_key_arn)
         self.model_key: kms.IKey = kept_key or self.key
         self.model_bucket = existing_bucket(
@@ -124,6 +124,7 @@ class RedshiftMlRecommender(Construct):
             default_role=self.role,
             namespace_name=namespace_name,
             database_name=database_name,
+            kept_key=kept_key,
         )
         self.sample_data = SampleData(self, "SampleData") if settings.redshift_sample_data else None
         if self.sample_data:
@@ -161,8 +162,11 @@ class RedshiftMlRecommender(Construct):
             warn_without_subscriber=settings.common.profile == "production",
         )
         self.lifecycle.node.add_dependency(self.bootstrap)
-        # The bootstrap's COPY runs as the namespace's role: not before the role's policy exists.
+        # The bootstrap's COPY runs as the namespace's role: not before the role's policy exists, nor before a kept
+        # namespace names it.
         self.bootstrap.resource.node.add_dependency(self.role)
+        if self.warehouse.role_attachment:
+            self.bootstrap.resource.node.add_dependency(self.warehouse.role_attachment)
         acknowledge(
             self,
             "The kit's roles hold least-privilege statements that CDK grants write as each role's own default "
@@ -178,6 +182,7 @@ class RedshiftMlRecommender(Construct):
             {
                 "redshift_existing_key_arn": self.model_key.key_arn,
                 "redshift_existing_model_bucket": self.model_bucket.bucket_name,
+                "redshift_existing_namespace": self.warehouse.namespace_name,
             },
         )
         CfnOutput(

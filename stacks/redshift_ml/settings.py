@@ -17,6 +17,7 @@ from ..common.config import (
     require_choice,
     require_emails,
     require_existing_data,
+    require_pattern,
     require_range,
 )
 
@@ -31,6 +32,9 @@ AVAILABILITY_ZONE_ID_PATTERN = re.compile(r"^[a-z]{2,5}\d+-az\d+$")
 AVAILABILITY_ZONE_NAME_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+[a-z]$")
 # The workgroup's maximum capacity: RPUs in steps of 8, like the base capacity.
 REDSHIFT_CAPACITY_STEP = 8
+# Namespace names: 3 to 64 lowercase letters, digits and hyphens
+# (https://docs.aws.amazon.com/redshift-serverless/latest/APIReference/API_UpdateNamespace.html, namespaceName).
+NAMESPACE_NAME_PATTERN = re.compile(r"^[a-z0-9-]{3,64}$")
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,10 @@ class RedshiftMlSettings(ArchitectureSettings):
     # key's ARN and the ML bucket's name; empty: create new ones.
     redshift_existing_key_arn: str
     redshift_existing_model_bucket: str
+    # The kept namespace's name (its data, users and models): the stack creates its workgroup on it and makes its own
+    # role the namespace's default instead of creating a namespace; needs redshift_existing_key_arn, the key the
+    # namespace and its admin secret are encrypted with. Empty: a new namespace.
+    redshift_existing_namespace: str
 
     PROFILE_DEFAULTS: ClassVar[ProfileDefaults] = {
         "sandbox": {
@@ -77,6 +85,7 @@ class RedshiftMlSettings(ArchitectureSettings):
             "redshift_notification_emails": "",
             "redshift_existing_key_arn": "",
             "redshift_existing_model_bucket": "",
+            "redshift_existing_namespace": "",
         },
         "production": {
             "redshift_base_capacity": 32,
@@ -90,6 +99,7 @@ class RedshiftMlSettings(ArchitectureSettings):
             "redshift_notification_emails": "",
             "redshift_existing_key_arn": "",
             "redshift_existing_model_bucket": "",
+            "redshift_existing_namespace": "",
         },
     }
 
@@ -111,11 +121,29 @@ class RedshiftMlSettings(ArchitectureSettings):
             self.redshift_existing_key_arn,
             {"redshift_existing_model_bucket": self.redshift_existing_model_bucket},
         )
+        _require_existing_namespace(self.redshift_existing_namespace, self.redshift_existing_key_arn)
 
     @property
     def redshift_availability_zone_ids(self) -> tuple[str, ...]:
         """The configured AZ IDs, or () for the region's first three AZ names."""
         return tuple(zone.strip() for zone in self.redshift_availability_zones.split(",") if zone.strip())
+
+
+def _require_existing_namespace(name: str, key_arn: str) -> None:
+    """A kept namespace is re-attached with the kept key: its admin secret is encrypted with that key, and the
+    callers that read the secret are granted it."""
+    require_pattern(
+        "redshift_existing_namespace",
+        name,
+        NAMESPACE_NAME_PATTERN,
+        "a namespace name (3-64 lowercase letters, digits, hyphens)",
+    )
+    if name and not key_arn:
+        raise ConfigError(
+            f"Setting {OVERRIDE_PREFIX}redshift_existing_namespace needs {OVERRIDE_PREFIX}redshift_existing_key_arn: "
+            "a kept namespace is re-attached with the key it and its admin secret are encrypted with. Allowed: both "
+            "(the values the stack's RedeploySettings output printed), or redshift_existing_namespace empty."
+        )
 
 
 def _require_max_capacity(value: int, base: int) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_redshiftserverless as redshift
 from aws_cdk import custom_resources as cr
 from constructs import Construct
@@ -27,7 +28,10 @@ class ServerlessWarehouse(Construct):
     The data lives in the namespace; the workgroup is compute. Where the profile retains data, the namespace is
     kept with what it needs (its default role and that role's policy; the key is the profile's to keep), except when
     the stack's first create rolls back. The workgroup is always deleted with the stack, so the VPC, subnets and
-    security group its network interfaces sit in can be deleted too, and its usage limit goes with it."""
+    security group its network interfaces sit in can be deleted too, and its usage limit goes with it.
+
+    With `redshift_existing_namespace` the namespace a destroy kept is re-attached instead (`kept_key`: the key it
+    and its admin secret are encrypted with): a workgroup on it, and the stack's role made its default."""
 
     def __init__(
         self,
@@ -40,22 +44,10 @@ class ServerlessWarehouse(Construct):
         default_role: iam.IRole,
         namespace_name: str,
         database_name: str,
+        kept_key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.database_name = database_name
-        self.namespace = redshift.CfnNamespace(
-            self,
-            "Namespace",
-            namespace_name=namespace_name,
-            db_name=database_name,
-            admin_username="admin",
-            manage_admin_password=True,
-            admin_password_secret_kms_key_id=encryption_key.key_arn,
-            kms_key_id=encryption_key.key_arn,
-            iam_roles=[default_role.role_arn],
-            default_iam_role_arn=default_role.role_arn,
-            log_exports=AUDIT_LOGS,
-        )
         # Kept on delete and update in production, but deleted when the stack's first create rolls back: an empty
         # namespace left by a failed create would hold its name against the retry (DeletionPolicy RetainExceptOnCreate:
         # https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html).
@@ -64,31 +56,28 @@ class ServerlessWarehouse(Construct):
             if settings.common.removal_policy == RemovalPolicy.RETAIN
             else settings.common.removal_policy
         )
-        self.namespace.apply_removal_policy(namespace_policy)
         if namespace_policy == RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE:
             _retain_role(default_role)
-        # Redshift Serverless exports each audit log to /aws/redshift/<namespace>/<log type>, into a group of that name
-        # if one exists, else a new one that never expires
-        # (https://docs.aws.amazon.com/redshift/latest/mgmt/serverless-audit-logging.html): the kit creates them first,
-        # encrypted and expiring, kept or destroyed with the namespace.
-        self.audit_log_groups = [
-            EncryptedLogGroup(
-                self,
-                f"AuditLogGroup{log_type}",
-                common=settings.common,
-                encryption_key=encryption_key,
-                log_group_name=f"/aws/redshift/{namespace_name}/{log_type}",
+        self.namespace: redshift.CfnNamespace | None = None
+        self.audit_log_groups: list[EncryptedLogGroup] = []
+        if settings.redshift_existing_namespace:
+            if kept_key is None:
+                raise ValueError("redshift_existing_namespace needs the kept key it is encrypted with (kept_key).")
+            # A namespace a destroy kept, with its audit log groups, which Redshift keeps exporting to: creating
+            # either again fails on the name. Its admin secret stays encrypted with the key it was created with.
+            self.namespace_name = settings.redshift_existing_namespace
+            self.admin_secret_key: kms.IKey = kept_key
+        else:
+            self.namespace = self._create_namespace(
+                settings, encryption_key, default_role, namespace_name, database_name, namespace_policy
             )
-            for log_type in AUDIT_LOGS
-        ]
-        for log_group in self.audit_log_groups:
-            log_group.apply_removal_policy(namespace_policy)  # kept or destroyed with the namespace they log
-            self.namespace.node.add_dependency(log_group)
+            self.namespace_name = self.namespace.ref
+            self.admin_secret_key = encryption_key
         self.workgroup = redshift.CfnWorkgroup(
             self,
             "Workgroup",
             workgroup_name=namespace_name,
-            namespace_name=self.namespace.ref,
+            namespace_name=self.namespace_name,
             base_capacity=settings.redshift_base_capacity,
             max_capacity=settings.redshift_max_capacity or None,
             publicly_accessible=False,
@@ -105,20 +94,71 @@ class ServerlessWarehouse(Construct):
         # Compute only: a retained workgroup would keep its network interfaces in the VPC the stack deletes.
         self.workgroup.apply_removal_policy(RemovalPolicy.DESTROY)
         self._sdk_calls_log_group = aws_sdk_calls_log_group(self, common=settings.common, encryption_key=encryption_key)
-        self._admin_secret_arn = self._look_up_admin_secret_arn()
+        lookup = self._look_up_namespace()
+        self._admin_secret_arn = lookup.get_response_field("namespace.adminPasswordSecretArn")
+        # The bootstrap's COPY and Redshift ML run as the namespace's default role: the kept namespace must name this
+        # stack's before they run.
+        self.role_attachment = (
+            self._make_default_role(default_role, lookup.get_response_field("namespace.namespaceArn"))
+            if self.namespace is None
+            else None
+        )
         if settings.redshift_daily_rpu_hours:
             self._add_usage_limit(settings.redshift_daily_rpu_hours)
 
-    def _look_up_admin_secret_arn(self) -> str:
-        """The Redshift-managed admin secret's ARN: CloudFormation's schema does not return it
-        (aws-cdk#29930), GetNamespace does."""
+    def _create_namespace(
+        self,
+        settings: RedshiftMlSettings,
+        encryption_key: DataKey,
+        default_role: iam.IRole,
+        namespace_name: str,
+        database_name: str,
+        namespace_policy: RemovalPolicy,
+    ) -> redshift.CfnNamespace:
+        namespace = redshift.CfnNamespace(
+            self,
+            "Namespace",
+            namespace_name=namespace_name,
+            db_name=database_name,
+            admin_username="admin",
+            manage_admin_password=True,
+            admin_password_secret_kms_key_id=encryption_key.key_arn,
+            kms_key_id=encryption_key.key_arn,
+            iam_roles=[default_role.role_arn],
+            default_iam_role_arn=default_role.role_arn,
+            log_exports=AUDIT_LOGS,
+        )
+        namespace.apply_removal_policy(namespace_policy)
+        # Redshift Serverless exports each audit log to /aws/redshift/<namespace>/<log type>, into a group of that name
+        # if one exists, else a new one that never expires
+        # (https://docs.aws.amazon.com/redshift/latest/mgmt/serverless-audit-logging.html): the kit creates them first,
+        # encrypted and expiring, kept or destroyed with the namespace.
+        self.audit_log_groups = [
+            EncryptedLogGroup(
+                self,
+                f"AuditLogGroup{log_type}",
+                common=settings.common,
+                encryption_key=encryption_key,
+                log_group_name=f"/aws/redshift/{namespace_name}/{log_type}",
+            )
+            for log_type in AUDIT_LOGS
+        ]
+        for log_group in self.audit_log_groups:
+            log_group.apply_removal_policy(namespace_policy)  # kept or destroyed with the namespace they log
+            namespace.node.add_dependency(log_group)
+        return namespace
+
+    def _look_up_namespace(self) -> cr.AwsCustomResource:
+        """GetNamespace: the Redshift-managed admin secret's ARN, which CloudFormation's schema does not return
+        (aws-cdk#29930), and a kept namespace's ARN, which holds its ID, not its name."""
         call = cr.AwsSdkCall(
             service="RedshiftServerless",
             action="getNamespace",
-            parameters={"namespaceName": self.namespace.ref},
-            physical_resource_id=cr.PhysicalResourceId.of(self.namespace.ref),
-            output_paths=["namespace.adminPasswordSecretArn"],
+            parameters={"namespaceName": self.namespace_name},
+            physical_resource_id=cr.PhysicalResourceId.of(self.namespace_name),
+            output_paths=["namespace.adminPasswordSecretArn", *([] if self.namespace else ["namespace.namespaceArn"])],
         )
+        stack = Stack.of(self)
         lookup = cr.AwsCustomResource(
             self,
             "AdminSecretLookup",
@@ -128,14 +168,64 @@ class ServerlessWarehouse(Construct):
                 [
                     iam.PolicyStatement(
                         actions=["redshift-serverless:GetNamespace"],
-                        resources=[self.namespace.attr_namespace_namespace_arn],
+                        # A namespace's ARN ends in its ID (Service Authorization Reference, Amazon Redshift
+                        # Serverless, resource type namespace), which a kept namespace's name does not give.
+                        resources=[
+                            self.namespace.attr_namespace_namespace_arn
+                            if self.namespace
+                            else f"arn:{stack.partition}:redshift-serverless:{stack.region}:{stack.account}:namespace/*"
+                        ],
                     )
                 ]
             ),
             install_latest_aws_sdk=False,
             log_group=self._sdk_calls_log_group,
         )
-        return lookup.get_response_field("namespace.adminPasswordSecretArn")
+        if self.namespace is None:
+            acknowledge(
+                lookup,
+                "A kept namespace is named by the redshift_existing_namespace setting, and its ARN ends in an ID "
+                "only GetNamespace returns: the read-only lookup may read this account and region's namespaces; "
+                "what changes the namespace is scoped to the ARN the lookup returns.",
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:redshift-serverless:<AWS::Region>:<AWS::AccountId>:namespace/*]",
+            )
+        return lookup
+
+    def _make_default_role(self, role: iam.IRole, namespace_arn: str) -> cr.AwsCustomResource:
+        """Attach `role` to the kept namespace as its default: UpdateNamespace takes iamRoles and defaultIamRoleArn
+        together, and replaces the list, which detaches the destroyed stack's role
+        (https://docs.aws.amazon.com/redshift-serverless/latest/APIReference/API_UpdateNamespace.html). Nothing runs
+        on delete: `role` is retained with the namespace, which keeps naming a role that exists, and the next redeploy
+        attaches its own."""
+        call = cr.AwsSdkCall(
+            service="RedshiftServerless",
+            action="updateNamespace",
+            parameters={
+                "namespaceName": self.namespace_name,
+                "iamRoles": [role.role_arn],
+                "defaultIamRoleArn": role.role_arn,
+            },
+            physical_resource_id=cr.PhysicalResourceId.of(self.namespace_name),
+        )
+        attachment = cr.AwsCustomResource(
+            self,
+            "KeptNamespaceDefaultRole",
+            on_create=call,
+            on_update=call,
+            policy=cr.AwsCustomResourcePolicy.from_statements(
+                [
+                    iam.PolicyStatement(actions=["redshift-serverless:UpdateNamespace"], resources=[namespace_arn]),
+                    # Giving a service a role to assume is passing it.
+                    iam.PolicyStatement(actions=["iam:PassRole"], resources=[role.role_arn]),
+                ]
+            ),
+            install_latest_aws_sdk=False,
+            log_group=self._sdk_calls_log_group,
+        )
+        # Not while the workgroup is being created on the namespace: UpdateNamespace answers ConflictException (its
+        # botocore model) to a namespace busy with another change. CloudFormation waits for the workgroup first.
+        attachment.node.add_dependency(self.workgroup)
+        return attachment
 
     @property
     def workgroup_name(self) -> str:

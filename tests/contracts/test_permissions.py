@@ -425,3 +425,19 @@ def test_a_missing_key_is_404_only_with_list_bucket_and_a_prefix_condition_does_
 def test_a_bucket_root_is_only_listed():
     assert [c.action for c in permissions.probe_calls("arn:aws:s3:::b", "hadoop")] == ["s3:ListBucket"]
     assert permissions.probe_calls("arn:aws:s3:::b", "hadoop")[0].context == {"s3:prefix": ""}
+
+
+def test_an_sdk_calls_resource_is_one_of_the_types_its_action_takes():
+    """UpdateNamespace names the namespace and the roles it attaches: the call is on a namespace, never on a role its
+    parameters also name (a kept namespace outside the templates leaves it unknown rather than wrong)."""
+    resolver = fixture("sdk_calls_correct")
+    (role,) = [
+        model.Ref("SdkCallStack", logical_id)
+        for logical_id, body in resolver.resources("SdkCallStack").items()
+        if body["Type"] == "AWS::IAM::Role"
+    ]
+    role_arn = permissions.resource_arn(resolver, role)
+    parameters = {"namespaceName": "kept-warehouse", "iamRoles": [role_arn], "defaultIamRoleArn": role_arn}
+    resource = permissions._sdk_call_resource(resolver, "redshift-serverless:UpdateNamespace", parameters)
+    assert resource == "{no resource in the call's parameters}"
+    assert permissions._sdk_call_resource(resolver, "iam:PassRole", {"roleArn": role_arn}) == role_arn

@@ -9,9 +9,10 @@ import json
 
 import pytest
 
+from stacks.common.tags import ENVIRONMENT_TAG
 from tools.contracts.api_shapes import api_calls
 from tools.contracts.tagging import KIT_TAG_KEYS, missing_kit_tags, tag_member, tags_of
-from tools.synthesis import templates
+from tools.synthesis import synthesize, templates
 
 # The taggable requests the kit writes today, so that the check cannot pass by finding none.
 TAGGED = {
@@ -28,7 +29,7 @@ def stack_tags(template: dict, logical_id: str) -> dict[str, str]:
     for resource in (resources[logical_id], *resources.values()):
         tags = tags_of(resource.get("Properties", {}).get("Tags"))
         if set(KIT_TAG_KEYS) <= set(tags):
-            return {key: tags[key] for key in KIT_TAG_KEYS}
+            return {key: tags[key] for key in (*KIT_TAG_KEYS, ENVIRONMENT_TAG) if key in tags}
     raise AssertionError(f"No resource of the template carries the kit's tags {KIT_TAG_KEYS}.")
 
 
@@ -51,6 +52,26 @@ def test_every_request_that_creates_a_taggable_resource_carries_the_stacks_tags(
     }
     assert TAGGED <= taggable
     assert untagged(stack_templates) == {}
+
+
+def test_in_a_named_environment_every_taggable_request_carries_its_environment_tag():
+    """Two environments of one profile in one account: what each creates at run time says which it belongs to, as
+    its stacks' resources do, so the leftover report of one never lists the other's."""
+    stack_templates = templates(synthesize("sandbox", {"kit:environment": "team-a"}))
+    expected = {
+        where: stack_tags(stack_templates[where.split(" ")[0].split("/")[0]], where.split(" ")[0].split("/")[1])
+        for call in api_calls(stack_templates)
+        if tag_member(call.service, call.operation)
+        for where in [call.where]
+    }
+    assert len(expected) >= len(TAGGED)
+    assert all(tags.get(ENVIRONMENT_TAG) == "team-a" for tags in expected.values()), expected
+    assert untagged(stack_templates) == {}
+    # A request that lacks it, where the stack has it, is found.
+    kit = {"project": "ml-analytics-kit", "architecture": "churn-model", "profile": "sandbox", "managed-by": "aws-cdk"}
+    assert missing_kit_tags("emr-serverless", "StartJobRun", {"tags": kit}, {**kit, ENVIRONMENT_TAG: "team-a"}) == [
+        ENVIRONMENT_TAG
+    ]
 
 
 def test_a_job_run_without_tags_fails(kit_app):

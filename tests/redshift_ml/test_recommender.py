@@ -16,7 +16,10 @@ from stacks.common.image_registries import load_registries
 from stacks.common.storage import AccessLogsBucket, SecureBucket
 from stacks.redshift_ml import RedshiftMlRecommender
 from tests.construct_app import new_app
-from tests.gates import nag_findings
+from tests.gates import cfn_lint_findings, guard_findings, nag_findings, templates
+from tools.contracts import permissions
+from tools.contracts.iam import Call
+from tools.contracts.resolve import ACCOUNT as PSEUDO_ACCOUNT, REGION as PSEUDO_REGION, Resolver
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lambdas" / "redshift_sql"))
 import lifecycle  # noqa: E402
@@ -601,3 +604,111 @@ def test_ml_role_pulls_images_only_from_the_regions_xgboost_registry(template):
     assert {"Fn::FindInMap": ["XGBoostImageRegistries", {"Ref": "AWS::Region"}, "Account"]} in pulls[0]["Resource"][
         "Fn::Join"
     ][1]
+
+
+KEPT_NAMESPACE = "prod-redshiftmlstack-warehouse-0a1b2c3d"
+KEPT_KEY = "arn:aws:kms:us-east-1:123456789012:key/b0b0b0b0-1111-2222-3333-444444444444"
+
+
+@pytest.fixture(scope="module")
+def kept_namespace():
+    """The production recommender redeployed onto what a destroy kept: its key, bucket and namespace."""
+    stack = cdk.Stack(new_app(), "Stack")
+    settings = load_settings(
+        {
+            "profile": "production",
+            "kit:redshift_existing_key_arn": KEPT_KEY,
+            "kit:redshift_existing_model_bucket": "kept-models",
+            "kit:redshift_existing_namespace": KEPT_NAMESPACE,
+        },
+        RedshiftMlSettings,
+    )
+    recommender = RedshiftMlRecommender(stack, "Recommender", settings=settings)
+    return Template.from_stack(stack), stack, recommender
+
+
+def _sdk_calls(template, action):
+    """The AwsCustomResource calls (Custom::AWS) whose create or update runs `action`, as resolved JSON text."""
+    return [
+        (logical_id, body)
+        for logical_id, body in template.find_resources("Custom::AWS").items()
+        if f'"action\\":\\"{action}\\"' in json.dumps(body["Properties"]["Create"])
+    ]
+
+
+def test_a_kept_namespace_gets_a_new_workgroup_and_no_new_namespace_or_audit_log_groups(kept_namespace):
+    """Creating the namespace or its audit log groups again fails the redeploy: their names are taken by the kept
+    ones, which Redshift keeps exporting to."""
+    template, _, _ = kept_namespace
+    template.resource_count_is("AWS::RedshiftServerless::Namespace", 0)
+    names = [str(g["Properties"].get("LogGroupName", "")) for g in resources(template, "AWS::Logs::LogGroup")]
+    assert not [name for name in names if name.startswith("/aws/redshift/")]
+    (workgroup,) = resources(template, "AWS::RedshiftServerless::Workgroup")
+    assert workgroup["Properties"]["NamespaceName"] == KEPT_NAMESPACE
+    (lookup,) = _sdk_calls(template, "getNamespace")
+    assert KEPT_NAMESPACE in json.dumps(lookup[1]["Properties"]["Create"])
+
+
+def test_the_kept_namespace_takes_the_new_ml_role_as_its_default(kept_namespace):
+    """The kept namespace names the old stack's role: UpdateNamespace attaches the new one and makes it the default
+    (both in one request, as the API requires), after the workgroup and before the bootstrap's COPY uses it."""
+    template, stack, recommender = kept_namespace
+    role = stack.get_logical_id(recommender.role.node.default_child)
+    ((attach_id, attach),) = _sdk_calls(template, "updateNamespace")
+    for request in ("Create", "Update"):
+        call = json.dumps(attach["Properties"][request])
+        assert KEPT_NAMESPACE in call
+        assert call.count(f'{{"Fn::GetAtt": ["{role}", "Arn"]}}') == 2, call  # iamRoles and defaultIamRoleArn
+        assert '\\"iamRoles\\":[\\"' in call and '\\"defaultIamRoleArn\\":\\"' in call
+    assert "Delete" not in attach["Properties"], "a destroy leaves the namespace with the (retained) role"
+    workgroup = next(iter(template.find_resources("AWS::RedshiftServerless::Workgroup")))
+    assert workgroup in attach["DependsOn"]
+    (bootstrap,) = template.find_resources("Custom::RedshiftBootstrap").values()
+    assert attach_id in bootstrap["DependsOn"]
+    statements = [  # the call's own policy, which it depends on
+        s
+        for logical_id, p in template.find_resources("AWS::IAM::Policy").items()
+        if logical_id in attach["DependsOn"]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    update = [s for s in statements if s["Action"] == "redshift-serverless:UpdateNamespace"]
+    (lookup_id, _) = _sdk_calls(template, "getNamespace")[0]
+    assert update and all(s["Resource"] == {"Fn::GetAtt": [lookup_id, "namespace.namespaceArn"]} for s in update)
+    assert {"Fn::GetAtt": [role, "Arn"]} in [s["Resource"] for s in statements if s["Action"] == "iam:PassRole"]
+
+
+def test_callers_of_the_kept_namespaces_admin_secret_may_decrypt_it_with_the_kept_key(kept_namespace):
+    """Redshift encrypted the admin secret with the key the namespace was created with: the kept key, not the new
+    stack's."""
+    template, stack, recommender = kept_namespace
+    _, bootstrap_role = _function(template, "bootstrap.handler")
+    decrypts = [
+        s["Resource"] for s in _role_statements(template, bootstrap_role) if "kms:Decrypt" in json.dumps(s["Action"])
+    ]
+    assert KEPT_KEY in decrypts, decrypts
+    assert recommender.warehouse.admin_secret_key.key_arn == KEPT_KEY
+
+
+def test_the_kept_namespace_calls_pass_the_iam_contract(kept_namespace):
+    """Each statement names resource types its actions take (Service Authorization Reference, tools/contracts), and
+    the lookup may read a kept namespace, whose ARN ends in an ID the setting does not give."""
+    _, stack, _ = kept_namespace
+    assembly = stack.node.root.synth()
+    resolver = Resolver({stack.stack_name: assembly.get_stack_by_name(stack.stack_name).template})
+    assert permissions.policy_problems(resolver) == []
+    lookups = [a for a in permissions.sdk_call_actors(resolver) if "AdminSecretLookup" in a.label]
+    (role,) = {a.role for a in lookups}
+    kept = Call(
+        "redshift-serverless:GetNamespace",
+        f"arn:aws:redshift-serverless:{PSEUDO_REGION}:{PSEUDO_ACCOUNT}:namespace/0a1b2c3d-1111-2222-3333-444444444444",
+    )
+    assert permissions.decide(resolver, role, kept).allowed
+    assert nag_findings(stack.node.root) == [], "cdk-nag (AwsSolutions, NIST 800-53 r5) on the re-attach"
+
+
+def test_the_re_attach_passes_cfn_lint_and_cfn_guard(kept_namespace):
+    """The gates run over the default templates (tests/test_security_gates.py); the re-attach is a template of its own."""
+    _, stack, _ = kept_namespace
+    directory = stack.node.root.synth().directory
+    assert cfn_lint_findings(templates(directory)) == {path: [] for path in templates(directory)}
+    assert guard_findings(directory) == []

@@ -4,7 +4,12 @@ import pytest
 
 from stacks.common.config import ConfigError, load_settings
 from stacks.redshift_ml.settings import RedshiftMlSettings
-from tests.common.settings_checks import assert_profile_defaults, assert_range_edges, assert_existing_data_settings
+from tests.common.settings_checks import (
+    KEPT_KEY_ARN,
+    assert_existing_data_settings,
+    assert_profile_defaults,
+    assert_range_edges,
+)
 
 
 def load_config(context):
@@ -108,3 +113,20 @@ def test_sample_data_overwrite_only_with_the_sample_and_never_with_retained_data
 
 def test_kept_data_settings_are_all_or_none_and_validated():
     assert_existing_data_settings(load_config, "redshift_existing_key_arn", ("redshift_existing_model_bucket",))
+
+
+def test_a_kept_namespace_is_re_attached_only_with_the_kept_key_it_is_encrypted_with():
+    kept = {"kit:redshift_existing_namespace": "prod-redshiftmlstack-warehouse-1a2b3c4d"}
+    key = {"kit:redshift_existing_key_arn": KEPT_KEY_ARN, "kit:redshift_existing_model_bucket": "kept-models"}
+    assert load_config({**kept, **key}).redshift_existing_namespace == kept["kit:redshift_existing_namespace"]
+    assert load_config(key).redshift_existing_namespace == "", "a destroyed namespace leaves the kept key usable"
+    with pytest.raises(
+        ConfigError,
+        match=r"kit:redshift_existing_namespace needs kit:redshift_existing_key_arn: a kept namespace .* Allowed: both",
+    ):
+        load_config(kept)
+    with pytest.raises(
+        ConfigError,
+        match=r"kit:redshift_existing_namespace='Kept_Warehouse' is not allowed\. Allowed: empty or a namespace name",
+    ):
+        load_config({**key, "kit:redshift_existing_namespace": "Kept_Warehouse"})

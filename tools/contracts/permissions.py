@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from . import model
+from . import model, sar
 from .calls import LAMBDAS, declaration, expand
 from .destinations import task_states
 from .calls import sdk_call_action
@@ -362,10 +362,16 @@ def _sdk_call_resource(resolver: Resolver, action: str, parameters: dict) -> str
     for value in values:
         if value.startswith("arn:") and value.split(":")[2:3] == [prefix]:
             return value
+    # A resource the parameters name by its name, of a type the action takes: UpdateNamespace names the roles it
+    # attaches too, but is a call on the namespace.
+    known = sar.lookup(action)
     for value in values:
         ref = _find_named(resolver, value)
-        if ref is not None:
-            return resource_arn(resolver, ref)
+        if ref is None:
+            continue
+        arn = resource_arn(resolver, ref)
+        if known is None or any(sar.arn_may_match(arn, arn_format) for arn_format in known.arn_formats):
+            return arn
     return "{no resource in the call's parameters}"
 
 

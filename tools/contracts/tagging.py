@@ -12,14 +12,14 @@ from types import SimpleNamespace
 from typing import Any, Mapping, cast
 
 from stacks.common.config import CommonSettings
-from stacks.common.tags import PROJECT_TAG, standard_tags
+from stacks.common.tags import ENVIRONMENT_TAG, PROJECT_TAG, standard_tags
 
 from .api_shapes import operation_model
 
 CREATING_PREFIXES = ("Create", "Start", "Run")
 TAG_MEMBERS = ("Tags", "tags")
-# The keys of the kit's tags, whatever the profile and architecture.
-KIT_TAG_KEYS = tuple(standard_tags(cast(CommonSettings, SimpleNamespace(profile="any")), "any"))
+# The keys of the kit's tags, whatever the profile and architecture; a named environment adds ENVIRONMENT_TAG.
+KIT_TAG_KEYS = tuple(standard_tags(cast(CommonSettings, SimpleNamespace(profile="any", environment="")), "any"))
 # Requests that accept tags but must not carry them, with the page that says so.
 EXEMPT = {
     # "If you supply ModelPackageGroupName, your model package belongs to the model group you specify and uses the tags
@@ -52,7 +52,8 @@ def missing_kit_tags(
     service: str, operation: str, params: Mapping[str, Any], expected: Mapping[str, str] | None = None
 ) -> list[str]:
     """The kit's tag keys the request lacks (or carries with another value than `expected`, or, without
-    `expected`, a project tag other than the kit's); [] for a request that takes no tags."""
+    `expected`, a project tag other than the kit's), ENVIRONMENT_TAG among them where `expected` has it; [] for a
+    request that takes no tags."""
     member = tag_member(service, operation)
     if member is None:
         return []
@@ -61,6 +62,6 @@ def missing_kit_tags(
     wanted: Mapping[str, Any] = expected if expected is not None else {"project": PROJECT_TAG}
     return [
         key
-        for key in KIT_TAG_KEYS
+        for key in (*KIT_TAG_KEYS, *([ENVIRONMENT_TAG] if ENVIRONMENT_TAG in wanted else []))
         if key not in tags or (key in wanted and tags[key] != wanted[key]) or not isinstance(tags[key], str)
     ]

@@ -22,11 +22,10 @@ import sys
 from functools import lru_cache
 from typing import Any, Mapping
 
-from stacks.common.tags import PROJECT_TAG
 from tools.cost.estimate import PriceTable
 from tools.smoke import churn
 from tools.smoke.core import Clock, Run
-from tools.smoke.day2 import npx_cdk, run_day2
+from tools.smoke.day2 import kit_tags, npx_cdk, run_day2
 from tools.smoke.notices import prove_delivery
 from tools.smoke.runner import ARCHITECTURES, exit_code, render, run_smoke
 
@@ -121,8 +120,7 @@ def day2(clients: Any, region: str, prices: PriceTable, kit_profile: str, enviro
         cdk=npx_cdk,
         context=context,
         paths=paths,
-        # The kit's tags that every stack shares (stacks/common/tags.py); the architecture tag varies.
-        kit_tags={"project": PROJECT_TAG, "profile": kit_profile},
+        kit_tags=kit_tags(kit_profile, environment),
         keep=keep,
         stack=f"{environment}-{churn.STACK}" if environment else churn.STACK,
     )

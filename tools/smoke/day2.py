@@ -17,6 +17,7 @@ import subprocess
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from stacks.common.tags import ENVIRONMENT_TAG, PROJECT_TAG
 from tools.smoke import churn
 from tools.smoke.core import FAIL, Clients, Prerequisite, Run, StepFailed, read_outputs, wait_for
 
@@ -66,17 +67,29 @@ def kept_by_templates(templates: dict[str, dict]) -> set[tuple[str, str]]:
     }
 
 
+def kit_tags(profile: str, environment: str) -> dict[str, str]:
+    """The kit's tags that every stack of one deployment shares (stacks/common/tags.py; the architecture tag varies),
+    with its environment's tag when it has a name."""
+    return {"project": PROJECT_TAG, "profile": profile, **({ENVIRONMENT_TAG: environment} if environment else {})}
+
+
 def tagged_resources(tagging: Any, tags: dict[str, str]) -> list[dict]:
     """Every resource of the region carrying all of `tags` (GetResources with TagFilters, paginated:
-    https://docs.aws.amazon.com/resourcegroupstagging/latest/APIReference/API_GetResources.html)."""
+    https://docs.aws.amazon.com/resourcegroupstagging/latest/APIReference/API_GetResources.html), and the environment
+    tag only if `tags` has it: the unnamed environment's resources are those without one, which no TagFilter can ask
+    for, so another environment's are dropped here."""
     found: list[dict] = []
     request: dict[str, Any] = {"TagFilters": [{"Key": key, "Values": [value]} for key, value in sorted(tags.items())]}
     while True:
         page = tagging.get_resources(**request)
         found += page.get("ResourceTagMappingList", [])
         if not page.get("PaginationToken"):
-            return found
+            return [resource for resource in found if _tags(resource).get(ENVIRONMENT_TAG) == tags.get(ENVIRONMENT_TAG)]
         request["PaginationToken"] = page["PaginationToken"]
+
+
+def _tags(resource: dict) -> dict[str, str]:
+    return {tag["Key"]: tag["Value"] for tag in resource.get("Tags", [])}
 
 
 def sort_leftovers(resources: Iterable[dict], kept: set[tuple[str, str]]) -> dict[str, list[str]]:
@@ -85,7 +98,7 @@ def sort_leftovers(resources: Iterable[dict], kept: set[tuple[str, str]]) -> dic
     sorted_arns: dict[str, list[str]] = {"kept": [], "history": [], "left": []}
     for resource in resources:
         arn = resource["ResourceARN"]
-        tags = {tag["Key"]: tag["Value"] for tag in resource.get("Tags", [])}
+        tags = _tags(resource)
         if (tags.get(STACK_TAG), tags.get(LOGICAL_ID_TAG)) in kept:
             sorted_arns["kept"].append(arn)
         elif any(marker in arn for marker in HISTORY):

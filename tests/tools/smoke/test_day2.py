@@ -8,7 +8,15 @@ import pytest
 from tests.tools.smoke.conftest import ACCOUNT, REGION, stack
 from tools.replacements import RE_RUNS, assess
 from tools.smoke.core import FAIL, PASS, SKIP, Run
-from tools.smoke.day2 import CHANGED_VALUE, SETTING, kept_by_templates, run_day2, sort_leftovers
+from tools.smoke.day2 import (
+    CHANGED_VALUE,
+    SETTING,
+    kept_by_templates,
+    kit_tags,
+    run_day2,
+    sort_leftovers,
+    tagged_resources,
+)
 from tools.synthesis import synthesize, templates
 
 ENDPOINT = "churn-endpoint"
@@ -241,3 +249,35 @@ def test_the_day2_change_is_in_place(profile):
     before = templates(synthesize(profile))["ChurnModelStack"]
     after = templates(synthesize(profile, {f"kit:{SETTING}": CHANGED_VALUE}))["ChurnModelStack"]
     assert [(f.type, f.marks) for f in assess(before, after)] == [("Custom::ChurnEndpointTeardown", (RE_RUNS,))]
+
+
+def in_environment(arn: str, environment: str | None) -> dict:
+    resource = tagged(arn)
+    if environment:
+        resource["Tags"].append({"Key": "kit:environment", "Value": environment})
+    return resource
+
+
+@pytest.mark.parametrize(
+    ("environment", "found"),
+    [("team-a", ["team-a"]), ("team-b", ["team-b"]), ("", ["unnamed"])],
+)
+def test_the_leftover_report_of_one_environment_never_lists_anothers(clients, environment, found):
+    """Two environments of one profile in one account: the report of each looks for its own environment tag (the
+    unnamed one for resources without it), so neither fails on, or lists, what the other still runs."""
+    tags = kit_tags("sandbox", environment)
+    filters = [{"Key": key, "Values": [value]} for key, value in sorted(tags.items())]
+    page = [
+        in_environment(f"{ARN}:endpoint/team-a", "team-a"),
+        in_environment(f"{ARN}:endpoint/team-b", "team-b"),
+        in_environment(f"{ARN}:endpoint/unnamed", None),
+    ]
+    # The Tagging API applies TagFilters itself; the stub answers with all three, so the test also holds for the
+    # unnamed environment, which no TagFilter can express (a filter cannot ask for a missing key).
+    clients.stub("resourcegroupstaggingapi").add_response(
+        "get_resources", {"ResourceTagMappingList": page}, {"TagFilters": filters}
+    )
+    arns = [r["ResourceARN"] for r in tagged_resources(clients("resourcegroupstaggingapi"), tags)]
+    assert arns == [f"{ARN}:endpoint/{name}" for name in found]
+    assert ("kit:environment" in tags) == bool(environment)
+    clients.assert_all_used()

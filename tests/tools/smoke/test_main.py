@@ -51,5 +51,5 @@ def test_day2_deploys_and_looks_for_the_profile_and_environment_it_was_given(mon
     monkeypatch.setattr(cli, "run_day2", lambda run, clients, region, **options: seen.update(options) or [run])
     cli.day2(lambda service: None, "us-east-1", None, "production", "prod", keep=False)
     assert seen["context"] == ["-c", "profile=production", "-c", "kit:environment=prod"]
-    assert seen["kit_tags"] == {"project": "ml-analytics-kit", "profile": "production"}
+    assert seen["kit_tags"] == {"project": "ml-analytics-kit", "profile": "production", "kit:environment": "prod"}
     assert seen["stack"] == "prod-ChurnModelStack"
