@@ -3,7 +3,7 @@
     python -m spark_jobs.model_quality.pr_curve --captures PATH --ground-truth PATH --date YYYY-MM-DD --output PATH
         [--label-delay-days K] [--bins 10000] [--thresholds 0.1,0.5,0.9] [--rollup-days N]
         [--endpoint NAME] [--variant NAME] [--decision-threshold 0.5] [--target-half-width 0.01]
-        [--reject-sample-size 100]
+        [--reject-sample-size 100] [--delete-extracted-capture]
 
 On EMR Serverless the same file is the entry point, with the package shipped as `--py-files`. Predictions of day D
 are joined on InferenceId (else eventId) with labels collected on days D..D+K. Raw capture is read once, for the
@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -84,6 +85,7 @@ class JobArguments:
     decision_threshold: float = 0.5
     target_half_width: float = 0.01
     reject_sample_size: int = DEFAULT_REJECT_SAMPLE_SIZE
+    delete_extracted_capture: bool = False
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -161,6 +163,11 @@ def parse_arguments(argv: list[str]) -> JobArguments:
         default=DEFAULT_REJECT_SAMPLE_SIZE,
         help="rejected records kept per reason and day in rejects/ (all are counted in the summary)",
     )
+    parser.add_argument(
+        "--delete-extracted-capture",
+        action="store_true",
+        help="delete the raw capture hour folders the extract has read, once it is written (else lifecycle expiry)",
+    )
     namespace = parser.parse_args(argv)
     return JobArguments(**vars(namespace))
 
@@ -192,8 +199,48 @@ def extract_day(spark: SparkSession, storage: Storage, args: JobArguments, day: 
     folders = capture_folders(storage, args, day)
     if folders:
         spark.conf.set("spark.sql.sources.parallelPartitionDiscovery.threshold", str(PARALLEL_LISTING_THRESHOLD))
+        # Listed before the extract's own listing, so every file in it is one the extract reads.
+        listed = _files(spark, folders, records.CAPTURE_GLOB) if args.delete_extracted_capture else None
         extract = records.parse_captures(spark, folders).hint("rebalance")
         extract.write.mode("overwrite").option("compression", "zstd").parquet(_partition(args.output, EXTRACT, day))
+        if listed is not None:
+            delete_extracted_capture(spark, storage, folders, listed)
+
+
+def _files(spark: SparkSession, folders: list[str], glob: str = "*") -> DataFrame:
+    """The files under `folders` as Spark lists them now (the listing is made here, the contents never read)."""
+    return spark.read.format("binaryFile").option("pathGlobFilter", glob).load(folders).select("path")
+
+
+def delete_extracted_capture(spark: SparkSession, storage: Storage, folders: list[str], listed: DataFrame) -> list[str]:
+    """After a successful extract, delete the capture hour folders whose files are all in `listed` (files the
+    extract read); returns the folders kept: one that holds any other file (written after the listing, or not a
+    .jsonl file) is left to the lifecycle rule.
+
+    Raw capture is then billed until the run rather than until S3's lifecycle expiry at the next midnight UTC
+    (storage is billed by byte-hours: https://aws.amazon.com/s3/faqs/, billing). A retry of the run reads the
+    extract, never the raw capture (extract_day leaves an extract whose raw capture is gone as it is). The listings
+    are compared by Spark: a day's millions of paths never reach the driver, only the unread ones.
+    """
+    unread = {_folder_of(row.path) for row in _files(spark, folders).subtract(listed).collect()}
+    kept = [folder for folder in folders if _uri_path(folder) in unread]
+    for folder in folders:
+        if folder not in kept:
+            storage.delete(folder)
+    if kept:
+        print(f"pr_curve: kept {len(kept)} capture folder(s) with files the extract did not read", file=sys.stderr)
+    return kept
+
+
+def _uri_path(uri: str) -> tuple[str, str, str]:
+    """Scheme, bucket (or host) and decoded path: Spark's file URIs (file:///x) and Hadoop's paths (file:/x) alike."""
+    parts = urllib.parse.urlsplit(uri)
+    return parts.scheme, parts.netloc, urllib.parse.unquote(parts.path).rstrip("/")
+
+
+def _folder_of(uri: str) -> tuple[str, str, str]:
+    scheme, netloc, path = _uri_path(uri)
+    return scheme, netloc, path.rsplit("/", 1)[0]
 
 
 def extract_days(spark: SparkSession, storage: Storage, args: JobArguments) -> None:
