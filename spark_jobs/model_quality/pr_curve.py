@@ -360,7 +360,9 @@ def _outcomes(by_id: DataFrame, reject_sample_size: int = DEFAULT_REJECT_SAMPLE_
     any_reject = reason.isNotNull() | (predictions > 1) | (labels > 1) | (predictions == 0) | (labels == 0)
     # explode, then drop the nulls: a lambda (F.filter) would be evaluated row by row outside the generated code,
     # and with the labels of a neighbouring day's captures most rows of a day are rejects (measured in bench-pr).
-    rejects = by_id.where(any_reject).select(F.explode(candidates).alias("r")).where(F.col("r").isNotNull()).select("r.*")
+    rejects = (
+        by_id.where(any_reject).select(F.explode(candidates).alias("r")).where(F.col("r").isNotNull()).select("r.*")
+    )
     outcomes = counts.withColumn("kind", F.lit("counts"))
     if reject_sample_size == 0:
         return outcomes
