@@ -431,9 +431,12 @@ def main(argv: list[str]) -> None:
 
         best_floor, best_job = min(floor_seconds), min(job_seconds)
         ap_error = abs(summary["average_precision"] - exact_ap)
-        input_per_core = window.input_mb / best_job / CORES
+        # Throughput from the fastest of the four full-size runs of the same job on the same input (two against the
+        # floor, two in the growth case): on a shared machine the slowest runs measure the neighbours' load.
+        fastest_job = min(best_job, full_seconds)
+        input_per_core = window.input_mb / fastest_job / CORES
         # A run handles one day of capture (and that day's labels and extract): the cost model scales capture bytes.
-        capture_per_core = window.raw_capture_mb / best_job / CORES
+        capture_per_core = window.raw_capture_mb / fastest_job / CORES
         vcpu_hours = VOLUME_MB_PER_DAY / capture_per_core / 3600
         print(
             f"job average precision {summary['average_precision']:.6f} "
@@ -461,6 +464,7 @@ def main(argv: list[str]) -> None:
             "label_mb": round(window.label_mb, 1),
             "floor_seconds": round(best_floor, 2),
             "job_seconds": round(best_job, 2),
+            "fastest_job_seconds": round(fastest_job, 2),
             "mllib_seconds": round(mllib_seconds, 2),
             "job_over_floor": round(best_job / best_floor, 2),
             "job_over_floor_cpu": cpu_over_floor(phases),
@@ -468,7 +472,7 @@ def main(argv: list[str]) -> None:
             "ap_abs_error": float(f"{ap_error:.2e}"),
             "input_mb_per_s_per_core": round(input_per_core, 1),
             "mb_per_s_per_core": round(capture_per_core, 1),
-            "mb_per_s_per_core_basis": "MB of one day's raw capture per second of the whole run, per vCPU",
+            "mb_per_s_per_core_basis": "MB of one day's raw capture per second of the fastest whole run, per vCPU",
             "widest_half_width": float(f"{widest_half_width(summary):.3g}"),
             "profile": phases,
             "quarter_rows_job_seconds": round(quarter_seconds, 2),
