@@ -199,31 +199,36 @@ def extract_day(spark: SparkSession, storage: Storage, args: JobArguments, day: 
     folders = capture_folders(storage, args, day)
     if folders:
         spark.conf.set("spark.sql.sources.parallelPartitionDiscovery.threshold", str(PARALLEL_LISTING_THRESHOLD))
-        # Listed before the extract's own listing, so every file in it is one the extract reads.
-        listed = _files(spark, folders, records.CAPTURE_GLOB) if args.delete_extracted_capture else None
-        extract = records.parse_captures(spark, folders).hint("rebalance")
-        extract.write.mode("overwrite").option("compression", "zstd").parquet(_partition(args.output, EXTRACT, day))
-        if listed is not None:
-            delete_extracted_capture(spark, storage, folders, listed)
+        extract = records.parse_captures(spark, folders)
+        # The files Spark listed for the extract, which its write reads: a JVM array (a day has millions of them).
+        extracted = extract._jdf.inputFiles()
+        extract.hint("rebalance").write.mode("overwrite").option("compression", "zstd").parquet(
+            _partition(args.output, EXTRACT, day)
+        )
+        if args.delete_extracted_capture:
+            delete_extracted_capture(spark, storage, folders, extracted)
 
 
-def _files(spark: SparkSession, folders: list[str], glob: str = "*") -> DataFrame:
-    """The files under `folders` as Spark lists them now (the listing is made here, the contents never read)."""
-    return spark.read.format("binaryFile").option("pathGlobFilter", glob).load(folders).select("path")
-
-
-def delete_extracted_capture(spark: SparkSession, storage: Storage, folders: list[str], listed: DataFrame) -> list[str]:
-    """After a successful extract, delete the capture hour folders whose files are all in `listed` (files the
-    extract read); returns the folders kept: one that holds any other file (written after the listing, or not a
-    .jsonl file) is left to the lifecycle rule.
+def delete_extracted_capture(spark: SparkSession, storage: Storage, folders: list[str], extracted: Any) -> list[str]:
+    """After a successful extract, delete the capture hour folders whose files the extract has all read; returns
+    the folders kept: one that holds any other file (written after Spark listed the day, or not a .jsonl file) is
+    left to the lifecycle rule.
 
     Raw capture is then billed until the run rather than until S3's lifecycle expiry at the next midnight UTC
     (storage is billed by byte-hours: https://aws.amazon.com/s3/faqs/, billing). A retry of the run reads the
     extract, never the raw capture (extract_day leaves an extract whose raw capture is gone as it is). The listings
-    are compared by Spark: a day's millions of paths never reach the driver, only the unread ones.
+    are compared in the JVM (Spark lists the folders again, without reading a file): only unread paths reach Python.
     """
-    unread = {_folder_of(row.path) for row in _files(spark, folders).subtract(listed).collect()}
-    kept = [folder for folder in folders if _uri_path(folder) in unread]
+    jvm: Any = spark.sparkContext._jvm
+
+    def path_set(paths: Any) -> Any:  # a JVM String[] as a java.util.HashSet, without a round trip per path
+        wrapped = jvm.scala.collection.mutable.WrappedArray.make(paths)
+        return jvm.java.util.HashSet(jvm.scala.collection.JavaConverters.seqAsJavaList(wrapped))
+
+    unread = path_set(spark.read.format("text").load(folders)._jdf.inputFiles())
+    unread.removeAll(path_set(extracted))
+    unread_folders = {_folder_of(str(path)) for path in unread}
+    kept = [folder for folder in folders if _uri_path(folder) in unread_folders]
     for folder in folders:
         if folder not in kept:
             storage.delete(folder)
