@@ -381,8 +381,8 @@ def model_quality(
     standard_days = facts.capture_retention_days + MIDNIGHT_ROUNDING_DAYS + (0 if archived else facts.noncurrent_days)
     if facts.deletes_extracted_capture and not archived:
         # S3 bills storage by byte-hours (https://aws.amazon.com/s3/faqs/, billing): capture written evenly over a UTC
-        # day, deleted by the run that extracts it, at the latest when that run ends.
-        standard_days = deleted_capture_days(facts.run_start_utc_hours, run_hours)
+        # day, deleted by the run that extracts it, at the latest when that run ends (or the lifecycle expiry, sooner).
+        standard_days = min(standard_days, deleted_capture_days(facts.run_start_utc_hours, run_hours))
     archive_days = (
         facts.capture_archive_expiry_days - facts.capture_retention_days + facts.noncurrent_days if archived else 0
     )
@@ -401,7 +401,8 @@ def model_quality(
         quicksight = Line("QuickSight", "no dashboard in this synth (quicksight_owner_arn unset)", 0.0, 0.0)
     kept = (
         f"until the run that extracts it deletes it: {standard_days:.2f} days on average (half a UTC day written, "
-        f"then the run from {facts.run_start_utc_hours:g}:00 UTC for at most {run_hours:.2f} h; what it did not read "
+        f"then the run from {int(facts.run_start_utc_hours):02d}:{round(facts.run_start_utc_hours % 1 * 60):02d} UTC "
+        f"for at most {run_hours:.2f} h; what it did not read "
         f"expires after {facts.capture_retention_days} day(s) at the next midnight UTC)"
         if facts.deletes_extracted_capture and not archived
         else f"{facts.capture_retention_days} day(s), {facts.capture_retention_days + MIDNIGHT_ROUNDING_DAYS:g} on "

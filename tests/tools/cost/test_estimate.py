@@ -551,3 +551,6 @@ def test_capture_the_run_deletes_is_billed_until_that_run_not_until_the_lifecycl
         capture_line(archived).workload
         == capture_line(dataclasses.replace(kept, capture_archive_expiry_days=200)).workload
     )
+    # A run longer than the lifecycle allows: the expiry at the next midnight UTC comes first.
+    slow = dataclasses.replace(deleting, max_vcpu=0.005)  # 1 vCPU-hour over 0.005 vCPU: a 200 h run
+    assert capture_line(slow).workload == pytest.approx(capture_line(kept).workload)
