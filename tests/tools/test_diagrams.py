@@ -70,7 +70,8 @@ def test_the_parser_check_catches_a_broken_diagram():
 def test_model_quality_shows_capture_to_job_to_results_to_athena_to_quicksight(assembly):
     labels, edges = flow(assembly.get_stack_by_name("ModelQualityStack"))
     job, results = labels["PrCurveJob Application"], labels["Storage ResultsBucket"]
-    assert edges[(labels["Storage CaptureBucket"], job)] == ("-.->", "read")
+    # The job reads the capture and deletes what it has extracted (quality_delete_extracted_capture, on by default).
+    assert edges[(job, labels["Storage CaptureBucket"])] == ("-.->", "read, write")
     assert edges[(labels["Storage GroundTruthBucket"], job)] == ("-.->", "read")
     assert edges[(job, results)][0] == "-.->" and "write" in edges[(job, results)][1]
     assert edges[(results, labels["ResultsCatalog CurveTable"])] == ("-->", "results as tables")
