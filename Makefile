@@ -91,7 +91,7 @@ synth: $(APP_STAMP) $(NODE_STAMP)
 	$(RUN) npx cdk synth --quiet -c profile=$(PROFILE) $(if $(KIT_ENVIRONMENT),-c kit:environment=$(KIT_ENVIRONMENT))
 
 test: setup
-	$(RUN) python -m pytest -q --durations=10
+	$(RUN) python -m pytest -q -n 2 --dist loadgroup --durations=10
 
 # Not part of `make test`: ~80 mutants per module, each a pytest run of that module's tests, one at a time.
 mutation: $(PYTHON_STAMP)
