@@ -3,7 +3,7 @@
     python -m spark_jobs.model_quality.pr_curve --captures PATH --ground-truth PATH --date YYYY-MM-DD --output PATH
         [--label-delay-days K] [--bins 10000] [--thresholds 0.1,0.5,0.9] [--rollup-days N]
         [--endpoint NAME] [--variant NAME] [--decision-threshold 0.5] [--target-half-width 0.01]
-        [--reject-sample-size 100]
+        [--reject-sample-size 100] [--delete-extracted-capture]
 
 On EMR Serverless the same file is the entry point, with the package shipped as `--py-files`. Predictions of day D
 are joined on InferenceId (else eventId) with labels collected on days D..D+K. Raw capture is read once, for the
@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -84,6 +85,7 @@ class JobArguments:
     decision_threshold: float = 0.5
     target_half_width: float = 0.01
     reject_sample_size: int = DEFAULT_REJECT_SAMPLE_SIZE
+    delete_extracted_capture: bool = False
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -161,6 +163,11 @@ def parse_arguments(argv: list[str]) -> JobArguments:
         default=DEFAULT_REJECT_SAMPLE_SIZE,
         help="rejected records kept per reason and day in rejects/ (all are counted in the summary)",
     )
+    parser.add_argument(
+        "--delete-extracted-capture",
+        action="store_true",
+        help="delete the raw capture hour folders the extract has read, once it is written (else lifecycle expiry)",
+    )
     namespace = parser.parse_args(argv)
     return JobArguments(**vars(namespace))
 
@@ -192,8 +199,53 @@ def extract_day(spark: SparkSession, storage: Storage, args: JobArguments, day: 
     folders = capture_folders(storage, args, day)
     if folders:
         spark.conf.set("spark.sql.sources.parallelPartitionDiscovery.threshold", str(PARALLEL_LISTING_THRESHOLD))
-        extract = records.parse_captures(spark, folders).hint("rebalance")
-        extract.write.mode("overwrite").option("compression", "zstd").parquet(_partition(args.output, EXTRACT, day))
+        extract = records.parse_captures(spark, folders)
+        # The files Spark listed for the extract, which its write reads: a JVM array (a day has millions of them).
+        extracted = extract._jdf.inputFiles()
+        extract.hint("rebalance").write.mode("overwrite").option("compression", "zstd").parquet(
+            _partition(args.output, EXTRACT, day)
+        )
+        if args.delete_extracted_capture:
+            delete_extracted_capture(spark, storage, folders, extracted)
+
+
+def delete_extracted_capture(spark: SparkSession, storage: Storage, folders: list[str], extracted: Any) -> list[str]:
+    """After a successful extract, delete the capture hour folders whose files the extract has all read; returns
+    the folders kept: one that holds any other file (written after Spark listed the day, or not a .jsonl file) is
+    left to the lifecycle rule.
+
+    Raw capture is then billed until the run rather than until S3's lifecycle expiry at the next midnight UTC
+    (storage is billed by byte-hours: https://aws.amazon.com/s3/faqs/, billing). A retry of the run reads the
+    extract, never the raw capture (extract_day leaves an extract whose raw capture is gone as it is). The listings
+    are compared in the JVM (Spark lists the folders again, without reading a file): only unread paths reach Python.
+    """
+    jvm: Any = spark.sparkContext._jvm
+
+    def path_set(paths: Any) -> Any:  # a JVM String[] as a java.util.HashSet, without a round trip per path
+        wrapped = jvm.scala.collection.mutable.WrappedArray.make(paths)
+        return jvm.java.util.HashSet(jvm.scala.collection.JavaConverters.seqAsJavaList(wrapped))
+
+    unread = path_set(spark.read.format("text").load(folders)._jdf.inputFiles())
+    unread.removeAll(path_set(extracted))
+    unread_folders = {_folder_of(str(path)) for path in unread}
+    kept = [folder for folder in folders if _uri_path(folder) in unread_folders]
+    for folder in folders:
+        if folder not in kept:
+            storage.delete(folder)
+    if kept:
+        print(f"pr_curve: kept {len(kept)} capture folder(s) with files the extract did not read", file=sys.stderr)
+    return kept
+
+
+def _uri_path(uri: str) -> tuple[str, str, str]:
+    """Scheme, bucket (or host) and decoded path: Spark's file URIs (file:///x) and Hadoop's paths (file:/x) alike."""
+    parts = urllib.parse.urlsplit(uri)
+    return parts.scheme, parts.netloc, urllib.parse.unquote(parts.path).rstrip("/")
+
+
+def _folder_of(uri: str) -> tuple[str, str, str]:
+    scheme, netloc, path = _uri_path(uri)
+    return scheme, netloc, path.rsplit("/", 1)[0]
 
 
 def extract_days(spark: SparkSession, storage: Storage, args: JobArguments) -> None:
@@ -311,10 +363,10 @@ def _outcomes(by_id: DataFrame, reject_sample_size: int = DEFAULT_REJECT_SAMPLE_
         ),
     )
     any_reject = reason.isNotNull() | (predictions > 1) | (labels > 1) | (predictions == 0) | (labels == 0)
+    # explode, then drop the nulls: a lambda (F.filter) would be evaluated row by row outside the generated code,
+    # and with the labels of a neighbouring day's captures most rows of a day are rejects (measured in bench-pr).
     rejects = (
-        by_id.where(any_reject)
-        .select(F.explode(F.filter(candidates, lambda item: item.isNotNull())).alias("r"))
-        .select("r.*")
+        by_id.where(any_reject).select(F.explode(candidates).alias("r")).where(F.col("r").isNotNull()).select("r.*")
     )
     outcomes = counts.withColumn("kind", F.lit("counts"))
     if reject_sample_size == 0:

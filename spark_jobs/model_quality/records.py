@@ -13,6 +13,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 CORRUPT = "_corrupt_record"
+CAPTURE_GLOB = "*.jsonl"  # the files of an hour folder that are read (Data Capture and ground truth alike)
 MAX_BINS = 1 << 20
 
 CAPTURE_SCHEMA = T.StructType(
@@ -98,7 +99,7 @@ def _read(spark: SparkSession, paths: list[str], schema: T.StructType) -> DataFr
         spark.read.schema(schema)
         .option("mode", "PERMISSIVE")
         .option("columnNameOfCorruptRecord", CORRUPT)
-        .option("pathGlobFilter", "*.jsonl")
+        .option("pathGlobFilter", CAPTURE_GLOB)
         .json(paths)
     )
 

@@ -99,6 +99,9 @@ class PrCurveJob(Construct):
                     resources=[storage.capture_bucket.arn_for_objects(storage.capture_prefix)],
                 )
             )
+        if settings.deletes_extracted_capture:
+            # The run deletes the capture hour folders it has extracted: objects under the capture prefix only.
+            storage.capture_bucket.grant_delete(self.role, capture_pattern)
         storage.ground_truth_bucket.grant_read(self.role)
         storage.results_bucket.grant_read_write(self.role)
         storage.results_bucket.grant_delete(self.role)

@@ -323,6 +323,7 @@ class DailyQualityRun(Construct):
             "--endpoint",
             self.endpoint_name,
             *(("--variant", self.variant_name) if self.variant_name else ()),
+            *(("--delete-extracted-capture",) if settings.deletes_extracted_capture else ()),
         ]
         quoted = ", ".join(f"'{value}'" for value in arguments)
         run_job = sfn.CustomState(

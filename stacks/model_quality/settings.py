@@ -59,6 +59,11 @@ class ModelQualitySettings(ArchitectureSettings):
     # then and expires this many days after creation (at least retention + 180, Deep Archive's minimum duration).
     # Lowering it, or setting it to 0, deletes archived data older than the new limit at S3's next lifecycle run.
     quality_raw_archive_expiry_days: int
+    # The daily run deletes the capture hour folders it has extracted, once the extract is written (a retry reads the
+    # extract): raw capture is then billed until the run, not until the lifecycle expiry at the next midnight UTC.
+    # false keeps raw capture until that expiry (storage.capture_expiry_days); with the audit archive on, nothing
+    # is deleted (the archive keeps it).
+    quality_delete_extracted_capture: bool
     # Days of label delay: the daily run scores the day before the window D..D+K, i.e. today - K - 1.
     quality_label_delay_days: int
     # EMR Serverless maximum capacity in vCPUs (memory follows at 4 GB per vCPU) and idle minutes before stop.
@@ -107,6 +112,7 @@ class ModelQualitySettings(ArchitectureSettings):
         "sandbox": {
             "quality_raw_retention_days": 7,
             "quality_raw_archive_expiry_days": 0,
+            "quality_delete_extracted_capture": True,
             "quality_label_delay_days": 1,
             "quality_max_vcpu": 16,
             "quality_idle_minutes": 5,
@@ -135,6 +141,7 @@ class ModelQualitySettings(ArchitectureSettings):
         "production": {
             "quality_raw_retention_days": 3,
             "quality_raw_archive_expiry_days": 0,
+            "quality_delete_extracted_capture": True,
             "quality_label_delay_days": 1,
             "quality_max_vcpu": 400,
             "quality_idle_minutes": 15,
@@ -161,6 +168,11 @@ class ModelQualitySettings(ArchitectureSettings):
             "quality_existing_database": "",
         },
     }
+
+    @property
+    def deletes_extracted_capture(self) -> bool:
+        """Whether the run deletes the raw capture it has extracted (never while the audit archive keeps it)."""
+        return self.quality_delete_extracted_capture and not self.quality_raw_archive_expiry_days
 
     def __post_init__(self) -> None:
         require_range("quality_label_delay_days", self.quality_label_delay_days, 0, 90)

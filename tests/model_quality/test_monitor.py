@@ -647,3 +647,42 @@ def test_a_long_threshold_reaches_the_job_and_the_metrics_function_as_the_same_n
     }
     values = publisher.metric_values(summary, [], float(environment["DECISION_THRESHOLD"]))
     assert values["PrecisionAtThreshold"] == 1.0
+
+
+def job_role_deletes(template):
+    """(resources of every s3:DeleteObject* statement of the job role's policies)."""
+    found = []
+    for policy in template.find_resources("AWS::IAM::Policy").values():
+        if "JobRole" not in json.dumps(policy["Properties"]["Roles"]):
+            continue
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if any(action.startswith("s3:DeleteObject") for action in actions):
+                found.append(json.dumps(statement["Resource"]))
+    return found
+
+
+def test_the_run_deletes_extracted_capture_under_the_capture_prefix_only(template):
+    """Issue 30: with quality_delete_extracted_capture (the default) the job gets --delete-extracted-capture and may
+    delete capture objects under the capture prefix, nothing else of the capture bucket."""
+    template, config = template
+    arguments = definition(template)["States"]["RunPrCurveJob"]["Parameters"]["JobDriver"]["SparkSubmit"][
+        "EntryPointArguments.$"
+    ]
+    assert config.deletes_extracted_capture and "'--delete-extracted-capture'" in arguments
+    deletes = job_role_deletes(template)
+    capture = [resource for resource in deletes if "CaptureBucket" in resource]
+    assert len(capture) == 1 and "/data-capture/*" in capture[0]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"kit:quality_delete_extracted_capture": False}, {"kit:quality_raw_archive_expiry_days": 400}],
+)
+def test_raw_capture_is_kept_when_asked_or_archived(overrides):
+    template, config = monitor_template(profile="production", **overrides)
+    arguments = definition(template)["States"]["RunPrCurveJob"]["Parameters"]["JobDriver"]["SparkSubmit"][
+        "EntryPointArguments.$"
+    ]
+    assert not config.deletes_extracted_capture and "--delete-extracted-capture" not in arguments
+    assert not [resource for resource in job_role_deletes(template) if "CaptureBucket" in resource]

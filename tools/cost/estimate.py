@@ -298,6 +298,13 @@ PREVIOUS_RETENTION_DAYS = 30  # the production default before issue 17, for the 
 MIDNIGHT_ROUNDING_DAYS = 0.5
 
 
+def deleted_capture_days(run_start_utc_hours: float, run_hours: float) -> float:
+    """Average days a capture object is billed when the run that extracts it deletes it: half its UTC day (written
+    evenly through it), then the hours until the run that starts the next day has ended (an upper bound: it deletes
+    once the extract is written, before it scores)."""
+    return MIDNIGHT_ROUNDING_DAYS + (run_start_utc_hours + run_hours) / 24
+
+
 def extract_gb_months(captured_tb_per_day: float, extract_size: dict, expiry_days: int) -> tuple[float, float]:
     """(records a day, GB-months held) of the daily extract: records from the capture volume at the measured
     capture bytes per record, each kept expiry + 1 days at most (written once a day, expired at a midnight)."""
@@ -372,6 +379,10 @@ def model_quality(
     # Expired objects of a versioned bucket stay as noncurrent versions for noncurrent_days (in the archive when
     # there is one, where the minimum duration already covers them).
     standard_days = facts.capture_retention_days + MIDNIGHT_ROUNDING_DAYS + (0 if archived else facts.noncurrent_days)
+    if facts.deletes_extracted_capture and not archived:
+        # S3 bills storage by byte-hours (https://aws.amazon.com/s3/faqs/, billing): capture written evenly over a UTC
+        # day, deleted by the run that extracts it, at the latest when that run ends (or the lifecycle expiry, sooner).
+        standard_days = min(standard_days, deleted_capture_days(facts.run_start_utc_hours, run_hours))
     archive_days = (
         facts.capture_archive_expiry_days - facts.capture_retention_days + facts.noncurrent_days if archived else 0
     )
@@ -389,8 +400,13 @@ def model_quality(
     else:
         quicksight = Line("QuickSight", "no dashboard in this synth (quicksight_owner_arn unset)", 0.0, 0.0)
     kept = (
-        f"{facts.capture_retention_days} day(s), {facts.capture_retention_days + MIDNIGHT_ROUNDING_DAYS:g} on average "
-        "(expiry at the next midnight UTC)"
+        f"until the run that extracts it deletes it: {standard_days:.2f} days on average (half a UTC day written, "
+        f"then the run from {int(facts.run_start_utc_hours):02d}:{round(facts.run_start_utc_hours % 1 * 60):02d} UTC "
+        f"for at most {run_hours:.2f} h; what it did not read "
+        f"expires after {facts.capture_retention_days} day(s) at the next midnight UTC)"
+        if facts.deletes_extracted_capture and not archived
+        else f"{facts.capture_retention_days} day(s), {facts.capture_retention_days + MIDNIGHT_ROUNDING_DAYS:g} on "
+        "average (expiry at the next midnight UTC)"
         + (f" + {facts.noncurrent_days} as noncurrent version" if facts.noncurrent_days and not archived else "")
     )
     lines = [

@@ -9,6 +9,8 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from tools.normalized_templates import EXPANDED_JSON, normalize
 
@@ -51,6 +53,10 @@ class ModelQualityFacts:
     # Days the daily extract (results bucket, extract/) is billed: its expiry, plus a day as noncurrent version when
     # the bucket is versioned.
     extract_expiry_days: int | None = None
+    # The run deletes the raw capture it has extracted (--delete-extracted-capture), starting this many hours after
+    # midnight UTC of the day after the capture (its daily schedule, the latest UTC hour of the year's offsets).
+    deletes_extracted_capture: bool = False
+    run_start_utc_hours: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -131,6 +137,22 @@ def redshift_facts(template: dict) -> RedshiftFacts:
     )
 
 
+def daily_run_start_utc_hours(template: dict) -> float:
+    """Hours after midnight UTC at which the daily run starts: its schedule's cron minute and hour in its time zone,
+    the later of January's and July's UTC offsets (0 without a daily schedule)."""
+    schedules = resources(template, "AWS::Scheduler::Schedule", "DailySchedule")
+    if not schedules:
+        return 0.0
+    properties = schedules[0][1].get("Properties", {})
+    cron = re.match(r"cron\((\d+) (\d+) ", properties.get("ScheduleExpression", ""))
+    if not cron:
+        return 0.0
+    local = int(cron.group(2)) + int(cron.group(1)) / 60
+    zone = ZoneInfo(properties.get("ScheduleExpressionTimezone", "UTC"))
+    offsets = [datetime(2026, month, 15, tzinfo=zone).utcoffset() or timedelta(0) for month in (1, 7)]
+    return max((local - offset.total_seconds() / 3600) % 24 for offset in offsets)
+
+
 def model_quality_facts(template: dict) -> ModelQualityFacts:
     application = single(template, "AWS::EMRServerless::Application")
     text = json.dumps(template)
@@ -170,6 +192,8 @@ def model_quality_facts(template: dict) -> ModelQualityFacts:
         if rule.get("Prefix") == "extract/" and "ExpirationInDays" in rule
     ]
     return ModelQualityFacts(
+        deletes_extracted_capture="--delete-extracted-capture" in text,
+        run_start_utc_hours=daily_run_start_utc_hours(template),
         architecture=application.get("Architecture", "X86_64"),
         max_vcpu=int(application["MaximumCapacity"]["Cpu"].split()[0]),
         worker_gb_per_vcpu=worker_gb / int(cores.group(1)),

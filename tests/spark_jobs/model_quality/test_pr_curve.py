@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from py4j.protocol import Py4JJavaError
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from datagen.data_capture import capture_dir, capture_line, ground_truth_dir, ground_truth_line, write_scored_day
@@ -492,3 +493,61 @@ def test_a_late_rerun_without_raw_capture_keeps_the_extract(spark, tmp_path):
     shutil.rmtree(day.captures)
     summary = pr_curve.run(spark, day.arguments())
     assert summary["rows_joined"] == 2
+
+
+def capture_files(day):
+    return sorted(path for path in day.captures.rglob("*") if path.is_file())
+
+
+def test_raw_capture_is_deleted_once_extracted_and_a_retry_scores_from_the_extract(spark, tmp_path):
+    """Issue 30: with --delete-extracted-capture the run deletes the hour folders its extract read, after the extract
+    is written; a retry of the run (raw capture gone) gives the same summary from the extract."""
+    day = Day(tmp_path).scored([0.2, 0.8, 0.6], [0, 1, 1])
+    day.capture(capture_line("e9", "0.3", NOON + timedelta(hours=1), FEATURES), moment=NOON + timedelta(hours=1))
+    arguments = day.arguments(delete_extracted_capture=True)
+    summary = pr_curve.run(spark, arguments)
+    assert capture_files(day) == []
+    assert summary["rows_captured"] == 4 and summary["rows_joined"] == 3
+    assert pr_curve.run(spark, arguments) == summary
+
+
+def test_without_the_setting_nothing_is_deleted(spark, tmp_path):
+    day = Day(tmp_path).scored([0.2, 0.8], [0, 1])
+    before = capture_files(day)
+    pr_curve.run(spark, day.arguments())
+    assert capture_files(day) == before
+
+
+def test_nothing_is_deleted_when_the_extract_fails(spark, tmp_path):
+    """An extract that cannot be written (here its output is a file, not a folder) deletes no raw capture."""
+    day = Day(tmp_path).scored([0.2, 0.8], [0, 1])
+    before = capture_files(day)
+    day.output.mkdir()
+    (day.output / pr_curve.EXTRACT).write_text("not a folder")
+    with pytest.raises(Py4JJavaError):
+        pr_curve.extract_days(spark, pr_curve.Storage(spark), day.arguments(delete_extracted_capture=True))
+    assert capture_files(day) == before
+
+
+def test_a_file_written_after_the_listing_keeps_its_folder(spark, tmp_path, monkeypatch):
+    """A capture file that lands after Spark listed the day was not extracted: its hour folder is left to the
+    lifecycle rule, and the other hour folders are deleted."""
+    day = Day(tmp_path).scored([0.2, 0.8], [0, 1])
+    day.capture(capture_line("e9", "0.3", NOON + timedelta(hours=1), FEATURES), moment=NOON + timedelta(hours=1))
+    late = capture_dir(day.captures, NOON) / "late.jsonl"
+    delete = pr_curve.delete_extracted_capture
+
+    def after_a_late_file(*arguments):
+        late.write_text(capture_line("e8", "0.4", NOON, FEATURES) + "\n")
+        return delete(*arguments)
+
+    monkeypatch.setattr(pr_curve, "delete_extracted_capture", after_a_late_file)
+    pr_curve.extract_days(spark, pr_curve.Storage(spark), day.arguments(delete_extracted_capture=True))
+    assert [path.name for path in capture_files(day)] == ["late.jsonl", "part.jsonl"]
+    assert not capture_dir(day.captures, NOON + timedelta(hours=1)).exists()
+
+
+def test_deleting_extracted_capture_is_asked_for_on_the_command_line():
+    argv = ["--captures", "c", "--ground-truth", "g", "--date", "2026-11-20", "--output", "o"]
+    assert not pr_curve.parse_arguments(argv).delete_extracted_capture
+    assert pr_curve.parse_arguments([*argv, "--delete-extracted-capture"]).delete_extracted_capture

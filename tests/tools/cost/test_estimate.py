@@ -527,3 +527,30 @@ def test_the_extract_is_priced_from_the_measured_bytes_per_record_and_its_expiry
     assert "2,000,000,000 records/day" in extract.basis and "25 bytes (measured" in extract.basis
     without = estimate.model_quality(facts, NO_OVERHEAD, QUALITY_USAGE, PRICES, hours=100, mb_per_s_per_core=25.0)
     assert "Daily extract on S3 Standard" not in {line.item for line in without.lines}
+
+
+def test_capture_the_run_deletes_is_billed_until_that_run_not_until_the_lifecycle_midnight():
+    """Issue 30: 0.09 TB/day on 4 vCPU at 25 MB/s is a 0.25 h run; started at 04:00 UTC the next day, a capture
+    object is billed half its day, then 4.25 h at most: 0.5 + 4.25 / 24 days, not the lifecycle's 1.5."""
+    kept = ModelQualityFacts(
+        architecture="ARM64", max_vcpu=4, worker_gb_per_vcpu=4.0, capture_retention_days=1, has_dashboard=False
+    )
+    deleting = dataclasses.replace(kept, deletes_extracted_capture=True, run_start_utc_hours=4.0)
+    usage = {**QUALITY_USAGE, "captured_tb_per_day": 0.09}
+
+    def capture_line(facts):
+        section = estimate.model_quality(facts, NO_OVERHEAD, usage, PRICES, hours=100, mb_per_s_per_core=25.0)
+        return next(line for line in section.lines if line.item == "Captured data on S3 Standard")
+
+    gb = 0.09e12 / 2**30
+    assert capture_line(kept).workload == pytest.approx(gb * 1.5 * 0.02)
+    assert capture_line(deleting).workload == pytest.approx(gb * (0.5 + 4.25 / 24) * 0.02)
+    assert "until the run that extracts it deletes it: 0.68 days" in capture_line(deleting).basis
+    archived = dataclasses.replace(deleting, capture_archive_expiry_days=200)  # the archive keeps it: no deletion
+    assert (
+        capture_line(archived).workload
+        == capture_line(dataclasses.replace(kept, capture_archive_expiry_days=200)).workload
+    )
+    # A run longer than the lifecycle allows: the expiry at the next midnight UTC comes first.
+    slow = dataclasses.replace(deleting, max_vcpu=0.005)  # 1 vCPU-hour over 0.005 vCPU: a 200 h run
+    assert capture_line(slow).workload == pytest.approx(capture_line(kept).workload)

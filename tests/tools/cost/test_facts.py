@@ -15,7 +15,14 @@ from tests.conftest import CDK_JSON_CONTEXT
 from tools.cost import estimate
 from tools.cost.estimate import PriceTable
 from stacks.model_quality.storage import capture_expiry_days, extract_expiry_days
-from tools.cost.facts import TemplateError, churn_facts, model_quality_facts, redshift_facts, stack_overhead
+from tools.cost.facts import (
+    TemplateError,
+    churn_facts,
+    daily_run_start_utc_hours,
+    model_quality_facts,
+    redshift_facts,
+    stack_overhead,
+)
 from tools.cost.report import estimate_profile, load_usage, measured_extract_size, measured_throughput, render
 from tools.synthesis import templates
 
@@ -32,6 +39,8 @@ def test_facts_follow_the_profile_settings(kit_app):
     versioned = settings.model_quality.common.versioned_buckets
     assert quality.extract_expiry_days == extract_expiry_days(settings.model_quality) + (1 if versioned else 0)
     assert quality.worker_gb_per_vcpu == 4.0  # 4 cores, 14 GB + 10% overhead billed as a 16 GB worker
+    assert quality.deletes_extracted_capture == settings.model_quality.deletes_extracted_capture
+    assert quality.run_start_utc_hours == settings.model_quality.quality_schedule_hour  # UTC in both profiles
     churn = churn_facts(stacks["ChurnModelStack"])
     assert (churn.processing_instance_type, churn.processing_instance_count) == (
         settings.churn_model.churn_processing_instance_type,
@@ -163,6 +172,7 @@ def test_the_extract_costs_less_than_the_raw_capture_days_it_lets_go(kit_app):
         facts,
         capture_retention_days=kit_app.settings.model_quality.quality_raw_retention_days,
         extract_expiry_days=None,
+        deletes_extracted_capture=False,
     )
     usage, prices = load_usage(profile)["model_quality"], PriceTable.load()
 
@@ -180,3 +190,18 @@ def test_the_extract_costs_less_than_the_raw_capture_days_it_lets_go(kit_app):
     with_extract = priced(facts)
     assert any(line.item == "Daily extract on S3 Standard" and line.workload > 0 for line in with_extract.lines)
     assert with_extract.workload < priced(before).workload
+
+
+@pytest.mark.parametrize(
+    ("expression", "zone", "hours"),
+    [
+        ("cron(0 4 * * ? *)", "UTC", 4.0),
+        ("cron(30 4 * * ? *)", "America/New_York", 9.5),  # UTC-5 in January, UTC-4 in July: the later one
+        ("cron(0 4 * * ? *)", "Europe/Paris", 3.0),  # UTC+1 in January, UTC+2 in July
+    ],
+)
+def test_the_daily_run_starts_at_its_schedule_in_utc(expression, zone, hours):
+    schedule = {"Type": "AWS::Scheduler::Schedule", "Properties": {"ScheduleExpression": expression}}
+    schedule["Properties"]["ScheduleExpressionTimezone"] = zone
+    template = {"Resources": {"MonitorDailyRunDailyScheduleABC": schedule}}
+    assert daily_run_start_utc_hours(template) == hours
