@@ -22,7 +22,7 @@ NODE_STAMP := node_modules/.installed
 
 ROWS ?= 2000000
 
-.PHONY: help setup synth test mutation cost demo diff review snapshots diagrams bench-pr bench-synth bench-extract image-registries smoke docs clean
+.PHONY: help setup synth test mutation cost demo diff review snapshots diagrams bench-pr bench-synth bench-test bench-extract image-registries smoke docs clean
 
 help:
 	@echo "make synth [PROFILE=sandbox|production] [KIT_ENVIRONMENT=name]  set up, then synthesize the app into cdk.out/"
@@ -37,6 +37,7 @@ help:
 	@echo "make docs                                build the docs site offline, strict, into build/docs/"
 	@echo "make bench-pr [ROWS=1000000]            benchmark the precision-recall job on label-window input (floor, job, MLlib, profile)"
 	@echo "make bench-synth [ARGS='--fresh-clone']  time cdk synth of the app against a one-bucket app (median of 3)"
+	@echo "make bench-test                          time make test: wall, CPU of every process, the slowest ten"
 	@echo "make bench-extract [ROWS=2000000]       measure the daily extract's bytes per record (make cost reads it)"
 	@echo "make smoke [KIT_ENVIRONMENT=name] [ARGS='--only churn_model --keep']  after cdk deploy: run each architecture"
 	@echo "make image-registries                    regenerate the SageMaker image map from the pinned SDK (network)"
@@ -91,7 +92,7 @@ synth: $(APP_STAMP) $(NODE_STAMP)
 	$(RUN) npx cdk synth --quiet -c profile=$(PROFILE) $(if $(KIT_ENVIRONMENT),-c kit:environment=$(KIT_ENVIRONMENT))
 
 test: setup
-	$(RUN) python -m pytest -q --durations=10
+	$(RUN) python -m pytest -q -n 2 --dist loadgroup --durations=10
 
 # Not part of `make test`: ~80 mutants per module, each a pytest run of that module's tests, one at a time.
 mutation: $(PYTHON_STAMP)
@@ -120,6 +121,9 @@ bench-pr: $(PYTHON_STAMP)
 
 bench-synth: $(PYTHON_STAMP) $(NODE_STAMP)
 	$(RUN) python -m benchmarks.synth_bench $(ARGS)
+
+bench-test: setup
+	$(RUN) python -m benchmarks.test_time
 
 bench-extract: $(PYTHON_STAMP)
 	$(RUN) python -m benchmarks.extract_size $(ROWS)

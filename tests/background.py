@@ -1,18 +1,27 @@
-"""A second lane for the tests whose work is a subprocess: mypy, and `app.py` synthesized the way the CDK CLI runs it.
+"""A lane beside the tests for the jobs whose work is a subprocess: mypy, the scanners, the docs build, and `app.py`
+synthesized the way the CDK CLI runs it.
 
-The machine `make test` is sized for has two cores and the test run itself uses about one. A test marked
-`@in_background(job)` has `job` started in a worker thread as soon as collection knows the run has that test (jobs
-run one at a time, in collection order, so the lane uses about one core); the test receives the job's return value
-through the `background_result` fixture, waiting for it if the job is still running, and asserts on it. A job that
-raises raises in its test. A job gets a fresh temporary folder and the test's parameters as keyword arguments.
+A test marked `@in_background(job)` has `job` started in a worker thread as soon as collection knows the run has that
+test; the test receives the job's return value through the `background_result` fixture, waiting for it if the job is
+still running, and asserts on it. A job that raises raises in its test. A job gets a fresh temporary folder and the
+test's parameters as keyword arguments.
+
+Under pytest-xdist every worker collects every test and starts a lane, but each job runs once in the whole run: a
+lane claims a job by creating its claim folder in the run's shared folder (an atomic mkdir) and publishes the result
+there as a pickle; a test whose job another worker's lane claimed waits for that file. The lanes take jobs in
+collection order, each skipping what the other already claimed, so the jobs spread over the workers.
 """
 
 from __future__ import annotations
 
+import hashlib
+import pickle
 import shutil
 import tempfile
+import threading
+import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -34,27 +43,78 @@ def in_background(job: Callable[..., Any]) -> Callable[[Callable[..., Any]], Cal
 
 
 class BackgroundLane:
-    def __init__(self) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="background-lane")
-        self._futures: dict[str, Future[Any]] = {}
+    """One worker's lane. `shared` is the run's folder that every worker's lane sees (the same path for one run)."""
+
+    def __init__(self, shared: Path) -> None:
+        self._shared = shared
+        self._jobs: list[tuple[str, Callable[[], Any]]] = []
+        self._mine: dict[str, Future[Any]] = {}
         self._folders: list[Path] = []
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
 
     def start(self, items: list[pytest.Item]) -> None:
         for item in items:
             job = getattr(getattr(item, "function", None), JOB_ATTRIBUTE, None)
             if job is None:
                 continue
-            workdir = Path(tempfile.mkdtemp(prefix="background-"))
-            self._folders.append(workdir)
             params = dict(getattr(getattr(item, "callspec", None), "params", {}))
-            self._futures[item.nodeid] = self._executor.submit(job, workdir, **params)
+            self._jobs.append((item.nodeid, lambda job=job, params=params: job(self._workdir(), **params)))
+        if self._jobs:
+            self._shared.mkdir(parents=True, exist_ok=True)
+            self._thread = threading.Thread(target=self._run, name="background-lane", daemon=True)
+            self._thread.start()
 
     def result(self, nodeid: str) -> Any:
-        return self._futures[nodeid].result(timeout=RESULT_TIMEOUT_S)
+        if nodeid not in {known for known, _ in self._jobs}:
+            raise KeyError(f"{nodeid} is not marked @in_background")
+        deadline = time.monotonic() + RESULT_TIMEOUT_S
+        while nodeid not in self._mine:
+            published = self._path(nodeid, "result")
+            if published.is_file():
+                failed, value = pickle.loads(published.read_bytes())
+                if failed:
+                    raise value
+                return value
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no worker published the background result of {nodeid}")
+            time.sleep(0.2)
+        return self._mine[nodeid].result(timeout=max(deadline - time.monotonic(), 0))
 
     def close(self) -> None:
-        for future in self._futures.values():
-            future.cancel()
-        self._executor.shutdown(wait=True)
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join()
         for folder in self._folders:
             shutil.rmtree(folder, ignore_errors=True)
+
+    def _run(self) -> None:
+        for nodeid, call in self._jobs:
+            if self._stopping.is_set():
+                return
+            try:
+                self._path(nodeid, "claim").mkdir()
+            except FileExistsError:
+                continue  # another worker's lane runs it
+            future: Future[Any] = Future()
+            self._mine[nodeid] = future
+            try:
+                value, failed = call(), False
+            except BaseException as error:  # noqa: BLE001 - handed to the test, which raises it
+                value, failed = error, True
+            (future.set_exception if failed else future.set_result)(value)
+            try:
+                published = pickle.dumps((failed, value))
+            except Exception as error:  # noqa: BLE001 - an unpicklable result still reaches the waiting test
+                published = pickle.dumps((True, RuntimeError(f"background result of {nodeid}: {value!r}: {error}")))
+            staging = self._path(nodeid, "staging")
+            staging.write_bytes(published)
+            staging.rename(self._path(nodeid, "result"))  # atomic: a reader never sees half a file
+
+    def _path(self, nodeid: str, kind: str) -> Path:
+        return self._shared / f"{hashlib.sha256(nodeid.encode()).hexdigest()[:16]}.{kind}"
+
+    def _workdir(self) -> Path:
+        workdir = Path(tempfile.mkdtemp(prefix="background-"))
+        self._folders.append(workdir)
+        return workdir

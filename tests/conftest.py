@@ -7,6 +7,7 @@ import io
 import json
 import shutil
 import tempfile
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -33,8 +34,31 @@ CDK_JSON_CONTEXT = cdk_json_context()
 _lane = pytest.StashKey[BackgroundLane]()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # One id for the whole run, which pytest-xdist hands to every worker (workerinput["testrunuid"]): the background
+    # lanes of all workers meet in the folder it names.
+    if not hasattr(config, "workerinput") and config.getoption("testrunuid", None) is None:
+        config.option.testrunuid = uuid.uuid4().hex
+
+
+def _run_folder(config: pytest.Config) -> Path:
+    uid = config.workerinput["testrunuid"] if hasattr(config, "workerinput") else config.option.testrunuid
+    return Path(tempfile.gettempdir(), f"kit-tests-{uid}")
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the groups off the items
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`make test`: -n 2 --dist loadgroup) a module's tests run on one worker, so its module
+    fixtures are built once per run. The modules that use local Spark, the longest, go first so that no worker is left
+    with one of them at the end while the other idles; each worker starts Spark at most once."""
+    uses_spark = {item.nodeid.split("::")[0] for item in items if "spark" in getattr(item, "fixturenames", ())}
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in uses_spark)  # stable: otherwise in collected order
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
-    lane = BackgroundLane()
+    lane = BackgroundLane(_run_folder(session.config) / "background")
     lane.start(session.items)
     session.config.stash[_lane] = lane
     # The scanners' job waits in the lane for these folders; synthesizing them here, once, is what the fixtures
@@ -56,6 +80,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     lane = session.config.stash.get(_lane, None)
     if lane is not None:
         lane.close()
+    if not hasattr(session.config, "workerinput"):  # the controller, or a run without xdist: the run has ended
+        shutil.rmtree(_run_folder(session.config), ignore_errors=True)
     for folder in _TEMPORARY_FOLDERS:
         shutil.rmtree(folder, ignore_errors=True)
 

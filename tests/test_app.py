@@ -56,25 +56,22 @@ def test_invalid_setting_fails_synth_naming_the_setting(background_result):
 REATTACHED = {f"kit:{name}": value for name, value in KEPT_VALUES.items()}
 
 
-def synthesize_both_profiles(workdir):
-    """app.py as the CLI runs it, per profile (and a production redeploy that re-attaches what it kept): its exit,
-    its errors, and whether the templates were written."""
-    outcomes = {}
-    for profile, context in (("sandbox", {}), ("production", {}), ("production-reattached", REATTACHED)):
-        result = run_app(workdir / profile, profile=profile.split("-")[0], **context)
-        outcomes[profile] = (
-            result.returncode,
-            result.stderr,
-            (workdir / profile / "RedshiftMlStack.template.json").exists(),
-        )
-    return outcomes
+SYNTHESIZED_VARIANTS = {"sandbox": {}, "production": {}, "production-reattached": REATTACHED}
 
 
-@in_background(synthesize_both_profiles)
-def test_app_synthesizes_with_both_profiles_through_the_validation_plugins(background_result):
-    for profile, (returncode, stderr, written) in background_result.items():
-        assert returncode == 0, f"{profile}: {stderr}"
-        assert written, profile
+def synthesize_variant(workdir, variant):
+    """app.py as the CLI runs it, for a profile (or a production redeploy that re-attaches what it kept): its exit, its
+    errors, and whether the templates were written. One job per variant, so the workers' lanes share them."""
+    result = run_app(workdir, profile=variant.split("-")[0], **SYNTHESIZED_VARIANTS[variant])
+    return result.returncode, result.stderr, (workdir / "RedshiftMlStack.template.json").exists()
+
+
+@pytest.mark.parametrize("variant", SYNTHESIZED_VARIANTS)
+@in_background(synthesize_variant)
+def test_app_synthesizes_through_the_validation_plugins(variant, background_result):
+    returncode, stderr, written = background_result
+    assert returncode == 0, f"{variant}: {stderr}"
+    assert written, variant
 
 
 def test_main_fails_synth_on_an_unacknowledged_finding(monkeypatch):

@@ -1,5 +1,7 @@
-"""The background lane (tests/background.py) runs each marked test's job once, with its parameters, in order."""
+"""The background lane (tests/background.py) runs each marked test's job once in the run, with its parameters, in
+order, whichever worker's lane takes it."""
 
+import threading
 from types import SimpleNamespace
 
 import pytest
@@ -20,8 +22,8 @@ def item(nodeid, function, **params):
     return SimpleNamespace(nodeid=nodeid, function=function, callspec=SimpleNamespace(params=params))
 
 
-def test_a_marked_test_gets_its_jobs_result_with_its_parameters_and_a_fresh_folder():
-    lane = BackgroundLane()
+def test_a_marked_test_gets_its_jobs_result_with_its_parameters_and_a_fresh_folder(tmp_path):
+    lane = BackgroundLane(tmp_path)
     marked = in_background(record)(lambda: None)
     lane.start([item("a[x]", marked, construct="X"), item("a[y]", marked, construct="Y"), item("b", lambda: None)])
     try:
@@ -35,11 +37,36 @@ def test_a_marked_test_gets_its_jobs_result_with_its_parameters_and_a_fresh_fold
     assert not first.exists() and not second.exists()
 
 
-def test_a_failing_job_fails_its_test():
-    lane = BackgroundLane()
+def test_a_failing_job_fails_its_test(tmp_path):
+    lane = BackgroundLane(tmp_path)
     lane.start([item("c", in_background(fail)(lambda: None))])
     try:
         with pytest.raises(AssertionError, match="the job's own assertion"):
             lane.result("c")
     finally:
         lane.close()
+
+
+def test_two_workers_lanes_run_each_job_once_and_both_tests_see_its_result(tmp_path):
+    runs, lock = [], threading.Lock()
+
+    def count(workdir, name):
+        with lock:
+            runs.append(name)
+        return f"result of {name}"
+
+    counted = in_background(count)(lambda: None)
+    failing = in_background(fail)(lambda: None)
+    items = [item(f"t[{n}]", counted, name=n) for n in "abcdef"] + [item("broken", failing)]
+    lanes = [BackgroundLane(tmp_path / "run"), BackgroundLane(tmp_path / "run")]
+    for lane in lanes:
+        lane.start(items)
+    try:
+        for lane in lanes:
+            assert [lane.result(f"t[{n}]") for n in "abcdef"] == [f"result of {n}" for n in "abcdef"]
+            with pytest.raises(AssertionError, match="the job's own assertion"):
+                lane.result("broken")
+    finally:
+        for lane in lanes:
+            lane.close()
+    assert sorted(runs) == list("abcdef")
