@@ -35,7 +35,7 @@ help:
 	@echo "make snapshots                           accept the change: rewrite tests/snapshots/ (then commit)"
 	@echo "make diagrams                            regenerate the architecture pages' diagrams from the synth"
 	@echo "make docs                                build the docs site offline, strict, into build/docs/"
-	@echo "make bench-pr [ROWS=1000000]            benchmark the precision-recall job on label-window input (floor, job, MLlib, profile)"
+	@echo "make bench-pr [ROWS=2000000]            benchmark the precision-recall job on label-window input (floor, job, MLlib, profile)"
 	@echo "make bench-synth [ARGS='--fresh-clone']  time cdk synth of the app against a one-bucket app (median of 3)"
 	@echo "make bench-test                          time make test: wall, CPU of every process, the slowest ten"
 	@echo "make bench-extract [ROWS=2000000]       measure the daily extract's bytes per record (make cost reads it)"
