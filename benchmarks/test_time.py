@@ -64,8 +64,7 @@ def main() -> None:
         "load_average_1m_after": round(os.getloadavg()[0], 2),
         "slowest_ten": slowest(result.stdout)[:10],
     }
-    earlier = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
-    history = earlier.get("runs", []) if "runs" in earlier else ([earlier] if earlier else [])
+    history = json.loads(RESULTS.read_text())["runs"] if RESULTS.is_file() else []
     RESULTS.write_text(json.dumps({"what": __doc__.strip().splitlines()[0], "runs": [*history, run]}, indent=1) + "\n")
     print(json.dumps(run, indent=1))
     print(

@@ -92,6 +92,18 @@ def _scope(value: Any, template: dict) -> str | None:
     return None
 
 
+def _create_only_values(resource: dict) -> list[Any]:
+    """The values the resource sets for its create-only properties other than its name."""
+    properties = resource.get("Properties", {})
+    return [
+        value
+        for path in create_only(resource["Type"])
+        if path not in name_properties(resource["Type"])
+        for value in values_at(properties, path)
+        if value != ABSENT[0]
+    ]
+
+
 def _identities(templates: dict[str, dict]) -> dict[tuple, list[str]]:
     """Each physical name (type, names, scope names) -> the resources that carry it."""
     carriers: dict[tuple, list[str]] = defaultdict(list)
@@ -99,14 +111,9 @@ def _identities(templates: dict[str, dict]) -> dict[tuple, list[str]]:
         named = _named(template)
         for logical_id, names in named.items():
             resource = template["Resources"][logical_id]
-            properties = resource.get("Properties", {})
-            scopes = []
-            for path in create_only(resource["Type"]):
-                if path in name_properties(resource["Type"]):
-                    continue
-                for value in values_at(properties, path):
-                    if value != ABSENT[0] and (scope := _scope(value, template)) is not None:
-                        scopes.append(scope)
+            scopes = [
+                scope for value in _create_only_values(resource) if (scope := _scope(value, template)) is not None
+            ]
             carriers[(resource["Type"], *names, *scopes)].append(f"{stack_name}/{logical_id}")
     return carriers
 
@@ -169,19 +176,15 @@ def test_every_custom_named_resource_renames_when_a_create_only_value_changes(te
             names = _name_values(resource)
             if not names:
                 continue
-            properties = resource.get("Properties", {})
             digested = []
-            for path in create_only(resource["Type"]):
-                if path in name_properties(resource["Type"]):
+            for value in _create_only_values(resource):
+                if isinstance(value, dict) and PSEUDO.match(str(value.get("Ref", ""))):
                     continue
-                for value in values_at(properties, path):
-                    if value == ABSENT[0] or (isinstance(value, dict) and PSEUDO.match(str(value.get("Ref", "")))):
-                        continue
-                    scope = _scope(value, template)
-                    if scope is None:
-                        digested.append(value)
-                    elif not any(scope in name for name in names) and create_only_digest([scope]) not in logical_id:
-                        unsafe.append(f"{stack_name}/{logical_id}: {names[0]} keeps its name in a renamed {scope}")
+                scope = _scope(value, template)
+                if scope is None:
+                    digested.append(value)
+                elif not any(scope in name for name in names) and create_only_digest([scope]) not in logical_id:
+                    unsafe.append(f"{stack_name}/{logical_id}: {names[0]} keeps its name in a renamed {scope}")
             if digested and not any(name.endswith(create_only_digest(digested)) for name in names):
                 unsafe.append(f"{stack_name}/{logical_id} ({resource['Type']}): {names[0]} keeps {digested}")
     assert not unsafe, "\n".join(unsafe)
