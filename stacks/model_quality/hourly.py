@@ -127,7 +127,7 @@ class HourlyExtractRun(Construct):
         # out when the alarm enters ALARM, not for each failed run while it stays there.
         self.failed_alarm = cloudwatch.Alarm(
             self,
-            "FailedAlarm",
+            "HourlyExtractFailedAlarm",
             alarm_name=run.topic.alarm_name(f"{run.endpoint_name}-hourly-extract-failed"),
             metric=self.state_machine.metric_failed(period=Duration.hours(1), statistic="Sum"),
             threshold=1,
