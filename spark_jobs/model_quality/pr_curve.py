@@ -615,7 +615,7 @@ def write_rollup(spark: SparkSession, storage: Storage, args: JobArguments, roll
 
 def run(spark: SparkSession, args: JobArguments) -> dict[str, Any]:
     """Extract the window's newest day of raw capture, score --date from its extract and write its outputs;
-    returns the summary."""
+    returns the summary. With --extract-hour-before, only extract that hour."""
     storage = Storage(spark)
     if args.extract_hour is not None:
         return extract_hour(spark, storage, args, args.extract_hour)
