@@ -377,7 +377,7 @@ def test_the_command_line_exits_non_zero_with_one_line():
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "pr_curve: the following arguments are required: --ground-truth, --date, --output"
+        "pr_curve: the following arguments are required: --ground-truth, --output"
     ]
 
 
