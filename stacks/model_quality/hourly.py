@@ -31,7 +31,7 @@ from .storage import QualityStorage
 
 # Minutes after the hour at which a run extracts the hour before. Data Capture files an object under the UTC hour
 # folder of its records (`{endpoint}/{variant}/yyyy/mm/dd/hh/`, SageMaker DG "Capture data from real-time
-# endpoint"); the documentation does not say how long after the hour the last object of an hour can land. A file
+# endpoint", https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-data-capture-endpoint.html); the documentation does not say how long after the hour the last object of an hour can land. A file
 # that lands after the run listed the hour keeps its whole folder (pr_curve.delete_extracted_capture), and the daily
 # run extracts that hour again from all of its files; the margin makes that rare.
 HOURLY_MINUTE = 15
