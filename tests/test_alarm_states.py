@@ -60,7 +60,8 @@ def test_the_no_data_state_follows_the_treatment(treatment, state):
 
 def test_no_alarm_is_in_alarm_in_an_idle_deployment(kit_app):
     alarms = _alarms(kit_app)
-    assert len(alarms) == 8
+    # The hourly extraction's failure alarm exists where hourly extraction is on (production).
+    assert len(alarms) == 8 + kit_app.settings.model_quality.quality_hourly_extract
     in_alarm = {
         name: alarm.get("TreatMissingData") for name, alarm in alarms.items() if state_with_no_data(alarm) == "ALARM"
     }
@@ -85,7 +86,9 @@ def test_the_missed_run_notice_comes_within_hours_of_the_deadline(kit_app):
     settings = kit_app.settings.model_quality
     stack = next(s for s in kit_app.assembly.stacks if s.stack_name == "ModelQualityStack")
     resources = stack.template["Resources"]
-    (machine,) = [r for r in resources.values() if r["Type"] == "AWS::StepFunctions::StateMachine"]
+    (machine,) = [
+        r for lid, r in resources.items() if r["Type"] == "AWS::StepFunctions::StateMachine" and "DailyRun" in lid
+    ]
     timeout_minutes = re.search(r'"TimeoutSeconds":(\d+)\}$', _definition_text(machine))
     run_minutes = int(timeout_minutes.group(1)) // 60
     schedules = {

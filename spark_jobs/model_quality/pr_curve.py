@@ -3,7 +3,9 @@
     python -m spark_jobs.model_quality.pr_curve --captures PATH --ground-truth PATH --date YYYY-MM-DD --output PATH
         [--label-delay-days K] [--bins 10000] [--thresholds 0.1,0.5,0.9] [--rollup-days N]
         [--endpoint NAME] [--variant NAME] [--decision-threshold 0.5] [--target-half-width 0.01]
-        [--reject-sample-size 100] [--delete-extracted-capture]
+        [--reject-sample-size 100] [--delete-extracted-capture] [--hourly-extract]
+    python -m spark_jobs.model_quality.pr_curve --captures PATH --ground-truth PATH --output PATH
+        --extract-hour-before TIME [--endpoint NAME] [--variant NAME] [--delete-extracted-capture]
 
 On EMR Serverless the same file is the entry point, with the package shipped as `--py-files`. Predictions of day D
 are joined on InferenceId (else eventId) with labels collected on days D..D+K. Raw capture is read once, for the
@@ -15,6 +17,10 @@ driver (see metrics.py). Bad records are counted by reason (the summary's `rejec
 most --reject-sample-size of them per reason, for a look at what went wrong: labels of a neighbouring day's
 captures are normal while labels arrive, and one row per id would be tens of TB a day. Every output sits in a
 `dt=D` partition that a re-run replaces, and the summary is written last, so its presence means the day is done.
+
+Hourly extraction (--extract-hour-before, from an hourly schedule) extracts one complete UTC hour of raw capture
+into `extract/dt=D/hour=HH` soon after the hour ends, so raw capture is deleted within the hour instead of the next
+day; the daily run (--hourly-extract) then extracts only the hours still raw, each into its own hour folder.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import sys
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, NoReturn
 
 from pyspark.sql import Column, DataFrame, SparkSession, Window
@@ -86,6 +92,9 @@ class JobArguments:
     target_half_width: float = 0.01
     reject_sample_size: int = DEFAULT_REJECT_SAMPLE_SIZE
     delete_extracted_capture: bool = False
+    # The day's extract is kept per hour (extract/dt=D/hour=HH); with extract_hour, the one hour this run extracts.
+    hourly_extract: bool = False
+    extract_hour: datetime | None = None
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -132,12 +141,24 @@ def _day(text: str) -> date:
         raise argparse.ArgumentTypeError(f"--date must be YYYY-MM-DD, got {text!r}") from None
 
 
+def _hour_before(text: str) -> datetime:
+    """The last complete UTC hour before an ISO 8601 time (a time without an offset is UTC)."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--extract-hour-before must be an ISO 8601 time such as 2026-11-21T05:15:00Z, got {text!r}"
+        ) from None
+    moment = moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+
+
 def parse_arguments(argv: list[str]) -> JobArguments:
     """Validate the command line; a bad value raises JobInputError naming the argument and what is allowed."""
     parser = _OneLineParser(prog="pr_curve", description=__doc__.splitlines()[0])
     parser.add_argument("--captures", required=True, help="Data Capture destination (local path or s3://)")
     parser.add_argument("--ground-truth", required=True, help="ground-truth root, yyyy/mm/dd/hh below it")
-    parser.add_argument("--date", required=True, type=_day, help="the day of predictions to score")
+    parser.add_argument("--date", type=_day, help="the day of predictions to score (required unless hourly)")
     parser.add_argument("--output", required=True, help="results root")
     parser.add_argument("--label-delay-days", type=_bounded("--label-delay-days", int, 0, 90), default=0)
     parser.add_argument("--bins", type=_bounded("--bins", int, 10, records.MAX_BINS), default=DEFAULT_BINS)
@@ -168,8 +189,23 @@ def parse_arguments(argv: list[str]) -> JobArguments:
         action="store_true",
         help="delete the raw capture hour folders the extract has read, once it is written (else lifecycle expiry)",
     )
-    namespace = parser.parse_args(argv)
-    return JobArguments(**vars(namespace))
+    parser.add_argument(
+        "--hourly-extract",
+        action="store_true",
+        help="keep each day's extract per hour, as the hourly runs write it; extract only the hours still raw",
+    )
+    parser.add_argument(
+        "--extract-hour-before",
+        dest="extract_hour",
+        type=_hour_before,
+        help="only extract the last complete UTC hour before this time (the schedule's) into its hour folder",
+    )
+    values = vars(parser.parse_args(argv))
+    if values["extract_hour"] is not None:
+        values.update(date=values["extract_hour"].date(), hourly_extract=True)
+    elif values["date"] is None:
+        raise JobInputError("the following arguments are required: --date (or --extract-hour-before)")
+    return JobArguments(**values)
 
 
 def _day_folder(day: date) -> str:
@@ -182,28 +218,34 @@ def _day_folder(day: date) -> str:
 PARALLEL_LISTING_THRESHOLD = 8
 
 
-def capture_folders(storage: Storage, args: JobArguments, day: date) -> list[str]:
-    """The capture hour folders of `day`, not their files."""
+def capture_folders(storage: Storage, args: JobArguments, day: date, hour: int | None = None) -> list[str]:
+    """The capture hour folders of `day` (of one `hour` of it if given), not their files."""
+    hours = "*" if hour is None else f"{hour:02d}"
     return storage.glob(
-        f"{args.captures.rstrip('/')}/{args.endpoint}/{args.variant}/{_day_folder(day)}/*", folders_only=True
+        f"{args.captures.rstrip('/')}/{args.endpoint}/{args.variant}/{_day_folder(day)}/{hours}", folders_only=True
     )
 
 
-def extract_day(spark: SparkSession, storage: Storage, args: JobArguments, day: date) -> None:
-    """Parse the raw capture of `day` into `extract/dt=<day>`.
+def _extract_folder(output: str, day: date, hour: int | None = None) -> str:
+    """`extract/dt=<day>`, or its `hour=HH` folder when the day is kept per hour."""
+    return _partition(output, EXTRACT, day) + ("" if hour is None else f"/hour={hour:02d}")
+
+
+def extract_day(spark: SparkSession, storage: Storage, args: JobArguments, day: date, hour: int | None = None) -> None:
+    """Parse the raw capture of `day` (of one `hour` of it) into `extract/dt=<day>` (its `hour=HH` folder).
 
     The write is rebalanced so that the files have Spark's advisory size (spark.sql.adaptive.advisoryPartitionSizeInBytes)
     rather than one small file per input split. A day without raw capture (nothing captured, or already expired)
     leaves an existing extract as it is: a late re-run never empties a day it can no longer read.
     """
-    folders = capture_folders(storage, args, day)
+    folders = capture_folders(storage, args, day, hour)
     if folders:
         spark.conf.set("spark.sql.sources.parallelPartitionDiscovery.threshold", str(PARALLEL_LISTING_THRESHOLD))
         extract = records.parse_captures(spark, folders)
         # The files Spark listed for the extract, which its write reads: a JVM array (a day has millions of them).
         extracted = extract._jdf.inputFiles()
         extract.hint("rebalance").write.mode("overwrite").option("compression", "zstd").parquet(
-            _partition(args.output, EXTRACT, day)
+            _extract_folder(args.output, day, hour)
         )
         if args.delete_extracted_capture:
             delete_extracted_capture(spark, storage, folders, extracted)
@@ -251,9 +293,41 @@ def _folder_of(uri: str) -> tuple[str, str, str]:
 def extract_days(spark: SparkSession, storage: Storage, args: JobArguments) -> None:
     """Extract the window's newest day, --date + label delay. The scored day's own raw capture is read only when
     its extract is missing (the first runs after a deployment, or a day started by hand) and it is still there."""
-    extract_day(spark, storage, args, args.date + timedelta(days=args.label_delay_days))
+    _extract_raw(spark, storage, args, args.date + timedelta(days=args.label_delay_days))
     if args.label_delay_days and not storage.exists(_partition(args.output, EXTRACT, args.date)):
-        extract_day(spark, storage, args, args.date)
+        _extract_raw(spark, storage, args, args.date)
+
+
+def _kept_whole(storage: Storage, output: str, day: date) -> bool:
+    """Whether the day's extract is one folder of files (a daily run's) rather than hour folders."""
+    return bool(storage.glob(f"{_extract_folder(output, day)}/*.parquet"))
+
+
+def _extract_raw(spark: SparkSession, storage: Storage, args: JobArguments, day: date) -> None:
+    """Extract what is still raw of `day`: the whole day at once, or each hour still raw into its own hour folder
+    when the day is kept per hour (--hourly-extract, or hourly runs wrote some of it), so that an hour an hourly
+    run extracted and deleted keeps its extract. A day is kept one way only: Spark cannot read a folder that holds
+    both files and partition folders."""
+    per_hour = not _kept_whole(storage, args.output, day) and (
+        args.hourly_extract or bool(storage.glob(f"{_extract_folder(args.output, day)}/hour=*", folders_only=True))
+    )
+    if not per_hour:
+        extract_day(spark, storage, args, day)
+        return
+    names = {folder.rstrip("/").rsplit("/", 1)[1] for folder in capture_folders(storage, args, day)}
+    for hour in sorted(int(name) for name in names if name.isdigit()):
+        extract_day(spark, storage, args, day, hour)
+
+
+def extract_hour(spark: SparkSession, storage: Storage, args: JobArguments, hour: datetime) -> dict[str, Any]:
+    """The hourly run: extract one UTC hour into its hour folder and delete the raw folders it read. A day already
+    kept whole (extracted by a daily run before hourly extraction was turned on) is left to the daily run."""
+    day = hour.date()
+    if _kept_whole(storage, args.output, day):
+        print(f"pr_curve: the extract of {day} is kept whole; its raw hours are the daily run's", file=sys.stderr)
+    else:
+        extract_day(spark, storage, args, day, hour.hour)
+    return {"extracted_hour": hour.strftime("%Y-%m-%dT%H:00Z")}
 
 
 def _input_folders(storage: Storage, args: JobArguments) -> tuple[list[str], list[str]]:
@@ -270,7 +344,8 @@ def _input_folders(storage: Storage, args: JobArguments) -> tuple[list[str], lis
         if not storage.exists(root):
             print(f"pr_curve: {name} {root} does not exist yet; scoring it as empty", file=sys.stderr)
     extract = _partition(args.output, EXTRACT, args.date)
-    extracts = [extract] if storage.exists(extract) else []
+    # A day kept per hour is read as its hour folders, so that Spark infers no `hour` column from their names.
+    extracts = storage.glob(f"{extract}/hour=*", folders_only=True) or ([extract] if storage.exists(extract) else [])
     label_days = [args.date + timedelta(days=offset) for offset in range(args.label_delay_days + 1)]
     label_folders = [
         path
@@ -540,8 +615,10 @@ def write_rollup(spark: SparkSession, storage: Storage, args: JobArguments, roll
 
 def run(spark: SparkSession, args: JobArguments) -> dict[str, Any]:
     """Extract the window's newest day of raw capture, score --date from its extract and write its outputs;
-    returns the summary."""
+    returns the summary. With --extract-hour-before, only extract that hour."""
     storage = Storage(spark)
+    if args.extract_hour is not None:
+        return extract_hour(spark, storage, args, args.extract_hour)
     extract_days(spark, storage, args)
     work = f"{args.output.rstrip('/')}/_work/dt={args.date.isoformat()}"
     counts = score_day(spark, storage, args, work, _partition(args.output, "rejects", args.date))

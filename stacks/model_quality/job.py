@@ -22,6 +22,8 @@ EMR_SPARK_VERSION = "3.5.6"
 JOB_PACKAGE = PROJECT_ROOT / "spark_jobs"
 ENTRY_POINT = JOB_PACKAGE / "model_quality" / "pr_curve.py"
 GB_PER_VCPU = 4
+EXECUTOR_VCPU = 4
+DRIVER_VCPU = 2
 
 
 class PrCurveJob(Construct):
@@ -120,9 +122,20 @@ class PrCurveJob(Construct):
         for bucket in (storage.ground_truth_bucket, storage.results_bucket, storage.logs_bucket):
             acknowledge_bucket_objects(self.role, reason, bucket)
 
-    def spark_submit_parameters(self) -> str:
+    def spark_submit_parameters(self, vcpu: int | None = None) -> str:
+        """The job's Spark settings; `vcpu` caps one run's driver and executors to that share of the application
+        (spark.dynamicAllocation.maxExecutors, whose default on EMR Serverless 6.10 and later is infinity:
+        https://docs.aws.amazon.com/emr/latest/EMR-Serverless-UserGuide/jobs-spark.html#spark-defaults), so that two
+        runs with shares that add up to the application's maximum capacity never wait for each other's workers."""
+        cap = "" if vcpu is None else f" --conf spark.dynamicAllocation.maxExecutors={max_executors(vcpu)}"
         return (
             f"--py-files {self.package.s3_object_url} "
-            "--conf spark.executor.cores=4 --conf spark.executor.memory=14g --conf spark.driver.cores=2 "
-            "--conf spark.driver.memory=7g --conf spark.sql.adaptive.enabled=true"
+            f"--conf spark.executor.cores={EXECUTOR_VCPU} --conf spark.executor.memory=14g "
+            f"--conf spark.driver.cores={DRIVER_VCPU} "
+            "--conf spark.driver.memory=7g --conf spark.sql.adaptive.enabled=true" + cap
         )
+
+
+def max_executors(vcpu: int) -> int:
+    """Executors that fit in `vcpu` next to the run's driver."""
+    return (vcpu - DRIVER_VCPU) // EXECUTOR_VCPU

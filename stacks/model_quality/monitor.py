@@ -11,6 +11,7 @@ from ..common.encryption import DataKey
 from ..common.redeploy import redeploy_settings_output
 from .alarms import QualityAlarms
 from .dashboard import QualityDashboard
+from .hourly import HourlyExtractRun
 from .job import PrCurveJob
 from .orchestration import DailyQualityRun
 from .query_layer import ResultsCatalog
@@ -27,7 +28,8 @@ class ModelQualityMonitor(Construct):
     ("churn-endpoint": the metrics dimension, and the capture folder the job reads); `capture_bucket`
     (None: a new bucket) and `capture_prefix` ("data-capture") for an existing endpoint's capture location;
     `variant_name` (None: every variant of the endpoint); `encryption_key` (None: a new DataKey).
-    Exposes `key`, `storage`, `job`, `run`, `alarms`, `catalog`, `dashboard` (None without a QuickSight owner),
+    Exposes `key`, `storage`, `job`, `run`, `hourly` (None without quality_hourly_extract), `alarms`, `catalog`,
+    `dashboard` (None without a QuickSight owner),
     and `capture_uri` for an endpoint's DataCaptureConfig.
     """
 
@@ -65,6 +67,20 @@ class ModelQualityMonitor(Construct):
             job=self.job,
             endpoint_name=endpoint_name,
             variant_name=variant_name,
+        )
+        # Hourly extraction (quality_hourly_extract): None when off.
+        self.hourly = (
+            HourlyExtractRun(
+                self,
+                "HourlyRun",
+                settings=settings,
+                encryption_key=self.key,
+                storage=self.storage,
+                job=self.job,
+                run=self.run,
+            )
+            if settings.quality_hourly_extract
+            else None
         )
         self.alarms = QualityAlarms(self, "Alarms", settings=settings, run=self.run, endpoint_name=endpoint_name)
         self.catalog = ResultsCatalog(

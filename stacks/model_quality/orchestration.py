@@ -61,6 +61,117 @@ def number_text(value: float) -> str:
     return repr(float(value))
 
 
+def quoted(arguments: list[str]) -> str:
+    """Fixed job arguments as the quoted items of an ASL States.Array."""
+    return ", ".join(f"'{value}'" for value in arguments)
+
+
+def job_run_state(
+    scope: Construct,
+    construct_id: str,
+    *,
+    job: PrCurveJob,
+    settings: ModelQualitySettings,
+    name: str,
+    arguments: str,
+    spark_submit_parameters: str,
+    job_timeout: Duration,
+    step_timeout: Duration,
+) -> sfn.CustomState:
+    """A .sync job run of the precision-recall job (`name` and `arguments` are ASL intrinsic expressions) that
+    retries only the transient errors of the EMR Serverless API."""
+    return sfn.CustomState(
+        scope,
+        construct_id,
+        state_json={
+            "Type": "Task",
+            "Resource": f"arn:{Stack.of(scope).partition}:states:::emr-serverless:startJobRun.sync",
+            "Parameters": {
+                "ApplicationId": job.application.attr_application_id,
+                "ExecutionRoleArn": job.role.role_arn,
+                "Name.$": name,
+                "JobDriver": {
+                    "SparkSubmit": {
+                        "EntryPoint": job.entry_point.s3_object_url,
+                        "EntryPointArguments.$": arguments,
+                        "SparkSubmitParameters": spark_submit_parameters,
+                    }
+                },
+                "ConfigurationOverrides": {
+                    "MonitoringConfiguration": {"S3MonitoringConfiguration": {"LogUri": job.log_uri}}
+                },
+                "ExecutionTimeoutMinutes": int(job_timeout.to_minutes()),
+                # Application tags do not propagate to job runs; a run is tagged by its StartJobRun request
+                # (https://docs.aws.amazon.com/emr/latest/EMR-Serverless-UserGuide/tagging-resources.html).
+                "Tags": standard_tags(settings.common, ARCHITECTURE),
+            },
+            # No ResultSelector: nothing downstream reads the job's result, and selecting a field the integration
+            # does not return would turn a successful run into a runtime error
+            # (https://docs.aws.amazon.com/step-functions/latest/dg/connect-emr-serverless.html).
+            "ResultPath": "$.job",
+            "TimeoutSeconds": int(step_timeout.to_seconds()),
+            "Retry": [
+                {
+                    "ErrorEquals": TRANSIENT_ERRORS,
+                    "IntervalSeconds": TRANSIENT_INTERVAL_SECONDS,
+                    "BackoffRate": 2,
+                    "MaxAttempts": TRANSIENT_RETRIES,
+                    "MaxDelaySeconds": TRANSIENT_MAX_DELAY_SECONDS,
+                    "JitterStrategy": "FULL",
+                },
+            ],
+        },
+    )
+
+
+def grant_job_run(state_machine: sfn.StateMachine, job: PrCurveJob, tags: dict[str, str]) -> None:
+    """What the .sync integration needs: start, watch and cancel runs, pass the job role, its managed rule."""
+    stack = Stack.of(state_machine)
+    application_arn = stack.format_arn(
+        service="emr-serverless", resource="/applications", resource_name=job.application.attr_application_id
+    )
+    state_machine.add_to_role_policy(
+        iam.PolicyStatement(actions=["emr-serverless:StartJobRun"], resources=[application_arn])
+    )
+    state_machine.add_to_role_policy(
+        iam.PolicyStatement(
+            actions=["emr-serverless:GetJobRun", "emr-serverless:CancelJobRun"],
+            resources=[f"{application_arn}/jobruns/*"],
+        )
+    )
+    # The run is tagged by its StartJobRun request. The reference lists emr-serverless:TagResource with a
+    # tagged CreateApplication and TagResource on job runs, but could not be confirmed for a tagged StartJobRun
+    # (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonemrserverless.html): it is
+    # allowed on this application's new runs, with the kit's tags only (aws:RequestTag, aws:TagKeys).
+    state_machine.add_to_role_policy(
+        iam.PolicyStatement(
+            actions=["emr-serverless:TagResource"],
+            resources=[f"{application_arn}/jobruns/*"],
+            conditions={
+                "StringEquals": {f"aws:RequestTag/{key}": value for key, value in tags.items()},
+                "ForAllValues:StringEquals": {"aws:TagKeys": sorted(tags)},
+            },
+        )
+    )
+    state_machine.add_to_role_policy(
+        iam.PolicyStatement(
+            actions=["iam:PassRole"],
+            resources=[job.role.role_arn],
+            conditions={"StringLike": {"iam:PassedToService": "emr-serverless.amazonaws.com"}},
+        )
+    )
+    state_machine.add_to_role_policy(
+        iam.PolicyStatement(
+            actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+            resources=[
+                stack.format_arn(
+                    service="events", resource="rule", resource_name="StepFunctionsGetEventsForEMRServerlessJobRule"
+                )
+            ],
+        )
+    )
+
+
 class DailyQualityRun(Construct):
     """The workflow that runs the job for one date and publishes its summary as metrics.
 
@@ -325,48 +436,19 @@ class DailyQualityRun(Construct):
             *(("--variant", self.variant_name) if self.variant_name else ()),
             *(("--delete-extracted-capture",) if settings.deletes_extracted_capture else ()),
         ]
-        quoted = ", ".join(f"'{value}'" for value in arguments)
-        run_job = sfn.CustomState(
+        if settings.quality_hourly_extract:
+            arguments.append("--hourly-extract")
+        daily_vcpu = settings.quality_max_vcpu - settings.hourly_vcpu if settings.quality_hourly_extract else None
+        run_job = job_run_state(
             self,
             "RunPrCurveJob",
-            state_json={
-                "Type": "Task",
-                "Resource": f"arn:{Stack.of(self).partition}:states:::emr-serverless:startJobRun.sync",
-                "Parameters": {
-                    "ApplicationId": job.application.attr_application_id,
-                    "ExecutionRoleArn": job.role.role_arn,
-                    "Name.$": "States.Format('pr-curve-{}', $.run.date)",
-                    "JobDriver": {
-                        "SparkSubmit": {
-                            "EntryPoint": job.entry_point.s3_object_url,
-                            "EntryPointArguments.$": f"States.Array({quoted}, '--date', $.run.date)",
-                            "SparkSubmitParameters": job.spark_submit_parameters(),
-                        }
-                    },
-                    "ConfigurationOverrides": {
-                        "MonitoringConfiguration": {"S3MonitoringConfiguration": {"LogUri": job.log_uri}}
-                    },
-                    "ExecutionTimeoutMinutes": int(self.job_timeout.to_minutes()),
-                    # Application tags do not propagate to job runs; a run is tagged by its StartJobRun request
-                    # (https://docs.aws.amazon.com/emr/latest/EMR-Serverless-UserGuide/tagging-resources.html).
-                    "Tags": standard_tags(settings.common, ARCHITECTURE),
-                },
-                # No ResultSelector: nothing downstream reads the job's result, and selecting a field the integration
-                # does not return would turn a successful run into a runtime error
-                # (https://docs.aws.amazon.com/step-functions/latest/dg/connect-emr-serverless.html).
-                "ResultPath": "$.job",
-                "TimeoutSeconds": int(self.step_timeout.to_seconds()),
-                "Retry": [
-                    {
-                        "ErrorEquals": TRANSIENT_ERRORS,
-                        "IntervalSeconds": TRANSIENT_INTERVAL_SECONDS,
-                        "BackoffRate": 2,
-                        "MaxAttempts": TRANSIENT_RETRIES,
-                        "MaxDelaySeconds": TRANSIENT_MAX_DELAY_SECONDS,
-                        "JitterStrategy": "FULL",
-                    },
-                ],
-            },
+            job=job,
+            settings=settings,
+            name="States.Format('pr-curve-{}', $.run.date)",
+            arguments=f"States.Array({quoted(arguments)}, '--date', $.run.date)",
+            spark_submit_parameters=job.spark_submit_parameters(daily_vcpu),
+            job_timeout=self.job_timeout,
+            step_timeout=self.step_timeout,
         )
         run_job.add_catch(notify_failure, errors=["States.ALL"], result_path="$.error")
         publish = tasks.LambdaInvoke(
@@ -382,51 +464,8 @@ class DailyQualityRun(Construct):
         return resolve_date.next(run_job).next(publish).next(sfn.Succeed(self, "Done"))
 
     def _grant_job_run(self, job: PrCurveJob, tags: dict[str, str]) -> None:
-        """What the .sync integration needs: start, watch and cancel runs, pass the job role, its managed rule."""
         stack = Stack.of(self)
-        application_arn = stack.format_arn(
-            service="emr-serverless", resource="/applications", resource_name=job.application.attr_application_id
-        )
-        self.state_machine.add_to_role_policy(
-            iam.PolicyStatement(actions=["emr-serverless:StartJobRun"], resources=[application_arn])
-        )
-        self.state_machine.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["emr-serverless:GetJobRun", "emr-serverless:CancelJobRun"],
-                resources=[f"{application_arn}/jobruns/*"],
-            )
-        )
-        # The run is tagged by its StartJobRun request. The reference lists emr-serverless:TagResource with a
-        # tagged CreateApplication and TagResource on job runs, but could not be confirmed for a tagged StartJobRun
-        # (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonemrserverless.html): it is
-        # allowed on this application's new runs, with the kit's tags only (aws:RequestTag, aws:TagKeys).
-        self.state_machine.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["emr-serverless:TagResource"],
-                resources=[f"{application_arn}/jobruns/*"],
-                conditions={
-                    "StringEquals": {f"aws:RequestTag/{key}": value for key, value in tags.items()},
-                    "ForAllValues:StringEquals": {"aws:TagKeys": sorted(tags)},
-                },
-            )
-        )
-        self.state_machine.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["iam:PassRole"],
-                resources=[job.role.role_arn],
-                conditions={"StringLike": {"iam:PassedToService": "emr-serverless.amazonaws.com"}},
-            )
-        )
-        self.state_machine.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
-                resources=[
-                    stack.format_arn(
-                        service="events", resource="rule", resource_name="StepFunctionsGetEventsForEMRServerlessJobRule"
-                    )
-                ],
-            )
-        )
+        grant_job_run(self.state_machine, job, tags)
         functions = [self.run_date_function, self.metrics_function]
         acknowledge(
             self.state_machine.role,

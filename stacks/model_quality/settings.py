@@ -44,6 +44,11 @@ MIN_RESULTS_RETENTION_DAYS = 8
 # its transient-error retries, a margin); orchestration.py's run timeout stays within it (a test checks).
 RUN_OVERHEAD_MINUTES = 75
 MINUTES_PER_DAY = 24 * 60
+# The hourly runs' share of quality_max_vcpu (a quarter): at the production workload, an hour of capture is about a
+# third of a day's CPU over 24 (extraction is a third of the job's CPU in `make bench-pr`), 31 vCPU-hours, done in
+# about 20 minutes on 100 vCPUs. The smallest application that leaves them a driver and an executor: 32 vCPUs.
+HOURLY_VCPU_DIVISOR = 4
+MIN_HOURLY_MAX_VCPU = 32
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,11 @@ class ModelQualitySettings(ArchitectureSettings):
     # false keeps raw capture until that expiry (storage.capture_expiry_days); with the audit archive on, nothing
     # is deleted (the archive keeps it).
     quality_delete_extracted_capture: bool
+    # An hourly run extracts each complete UTC hour of raw capture soon after it ends and deletes it, so raw capture
+    # is kept about an hour instead of until the daily run; the daily run extracts only the hours still raw. The
+    # runs share the EMR Serverless application: the hourly ones get a quarter of quality_max_vcpu (at least 32),
+    # the daily one the rest. Needs the extracted capture deleted (quality_delete_extracted_capture, no archive).
+    quality_hourly_extract: bool
     # Days of label delay: the daily run scores the day before the window D..D+K, i.e. today - K - 1.
     quality_label_delay_days: int
     # EMR Serverless maximum capacity in vCPUs (memory follows at 4 GB per vCPU) and idle minutes before stop.
@@ -113,6 +123,8 @@ class ModelQualitySettings(ArchitectureSettings):
             "quality_raw_retention_days": 7,
             "quality_raw_archive_expiry_days": 0,
             "quality_delete_extracted_capture": True,
+            # Off: at a sandbox's volume, 24 runs a day cost more than the raw capture they would delete.
+            "quality_hourly_extract": False,
             "quality_label_delay_days": 1,
             "quality_max_vcpu": 16,
             "quality_idle_minutes": 5,
@@ -142,6 +154,7 @@ class ModelQualitySettings(ArchitectureSettings):
             "quality_raw_retention_days": 3,
             "quality_raw_archive_expiry_days": 0,
             "quality_delete_extracted_capture": True,
+            "quality_hourly_extract": True,
             "quality_label_delay_days": 1,
             "quality_max_vcpu": 400,
             "quality_idle_minutes": 15,
@@ -174,12 +187,19 @@ class ModelQualitySettings(ArchitectureSettings):
         """Whether the run deletes the raw capture it has extracted (never while the audit archive keeps it)."""
         return self.quality_delete_extracted_capture and not self.quality_raw_archive_expiry_days
 
+    @property
+    def hourly_vcpu(self) -> int:
+        """The application's vCPUs the hourly runs may use (0 without hourly extraction); the daily run uses the
+        rest, so neither waits for the other's workers."""
+        return self.quality_max_vcpu // HOURLY_VCPU_DIVISOR if self.quality_hourly_extract else 0
+
     def __post_init__(self) -> None:
         require_range("quality_label_delay_days", self.quality_label_delay_days, 0, 90)
         _require_raw_retention(
             self.quality_raw_retention_days, self.quality_label_delay_days, self.quality_raw_archive_expiry_days
         )
         require_choice("quality_max_vcpu", self.quality_max_vcpu, EMR_SERVERLESS_VCPU_STEPS)
+        _require_hourly_extract(self)
         require_range("quality_idle_minutes", self.quality_idle_minutes, 1, 10_080)
         require_range("quality_job_timeout_minutes", self.quality_job_timeout_minutes, 10, 1_440)
         require_range("quality_schedule_hour", self.quality_schedule_hour, 0, 23)
@@ -252,6 +272,25 @@ def _require_raw_retention(retention_days: int, label_delay_days: int, archive_e
             f"{retention_days + DEEP_ARCHIVE_MINIMUM_DAYS} to 3650."
         )
     require_range("quality_raw_archive_expiry_days", archive_expiry_days, 0, 3650)
+
+
+def _require_hourly_extract(settings: ModelQualitySettings) -> None:
+    """Hourly runs only pay for themselves by deleting the raw capture they read, and need capacity of their own."""
+    if not settings.quality_hourly_extract:
+        return
+    if not settings.deletes_extracted_capture:
+        raise ConfigError(
+            f"Setting {OVERRIDE_PREFIX}quality_hourly_extract=true needs the extracted raw capture deleted "
+            f"({OVERRIDE_PREFIX}quality_delete_extracted_capture=true and "
+            f"{OVERRIDE_PREFIX}quality_raw_archive_expiry_days=0): else the hourly runs cost and save nothing. "
+            "Allowed: false, or those settings."
+        )
+    if settings.quality_max_vcpu < MIN_HOURLY_MAX_VCPU:
+        raise ConfigError(
+            f"Setting {OVERRIDE_PREFIX}quality_hourly_extract=true needs {OVERRIDE_PREFIX}quality_max_vcpu of at least "
+            f"{MIN_HOURLY_MAX_VCPU} (the hourly runs get a quarter of it: a driver and an executor), got "
+            f"{settings.quality_max_vcpu}. Allowed: false, or quality_max_vcpu {MIN_HOURLY_MAX_VCPU} or more."
+        )
 
 
 def _require_schedule_after_utc_midnight(hour: int, time_zone: str) -> None:

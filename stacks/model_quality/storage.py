@@ -56,6 +56,11 @@ def extract_expiry_days(settings: ModelQualitySettings) -> int:
     The extract of day E is written on local day E + 1 and read for the last time by the run that scores E, on
     local day E + K + 1: K days after raw capture's last read. Objects written on UTC day E + 1 or later live one
     day more than the capture of day E, which leaves a day to re-run the scoring from the extract.
+
+    Hourly extraction (quality_hourly_extract) writes the extract of day E during day E itself, from 01:15 UTC on:
+    those objects expire at midnight UTC starting day E + N + 1 = E + K + 2 (with N = K + 1 in production), after
+    the run that scores E on day E + K + 1 and its re-runs that day. A shorter N would expire them before that run:
+    the retention cannot drop, but hourly writes spread through the day are billed half a day less on average.
     """
     return settings.quality_label_delay_days + capture_expiry_days(settings)
 

@@ -123,3 +123,44 @@ def test_only_a_provider_frameworks_waiter_reports_to_cloudformation_instead_of_
     assert failure_paths.check(started) == []
     alone = Resolver({"S": {"Resources": {"Waiter": waiter}}})
     assert len(failure_paths.check(alone)) == 2
+
+
+def test_a_failure_that_ends_in_a_fail_state_is_seen_only_through_an_alarm_on_failed_executions():
+    """The hourly extraction tells its topic once while failures last (issue 30 item 4): its catch leads straight to
+    a Fail state, which counts as seen only when an alarm with an action watches the machine's ExecutionsFailed."""
+    from tools.contracts.resolve import Resolver
+
+    definition = {
+        "StartAt": "Work",
+        "States": {
+            "Work": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::emr-serverless:startJobRun.sync",
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Failed"}],
+                "End": True,
+            },
+            "Failed": {"Type": "Fail"},
+        },
+    }
+    machine = {"Type": "AWS::StepFunctions::StateMachine", "Properties": {"DefinitionString": json.dumps(definition)}}
+
+    def alarm(metric, actions):
+        return {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "Namespace": "AWS/States",
+                "MetricName": metric,
+                "Dimensions": [{"Name": "StateMachineArn", "Value": {"Ref": "Machine"}}],
+                "AlarmActions": actions,
+            },
+        }
+
+    def problems(*alarms):
+        resources = {"Machine": machine, **{f"Alarm{i}": body for i, body in enumerate(alarms)}}
+        return failure_paths.check_state_machines(Resolver({"S": {"Resources": resources}}))
+
+    unseen = ["state machine S/Machine: task Work catches into Failed, a path that can end without a notification"]
+    assert problems() == unseen
+    assert problems(alarm("ExecutionsFailed", [])) == unseen  # an alarm nobody hears
+    assert problems(alarm("ExecutionsSucceeded", [{"Ref": "Topic"}])) == unseen
+    assert problems(alarm("ExecutionsFailed", [{"Ref": "Topic"}])) == []

@@ -81,7 +81,7 @@ def test_a_job_run_without_tags_fails(kit_app):
     [(logical_id, machine)] = [
         (lid, r)
         for lid, r in template["Resources"].items()
-        if r["Type"] == "AWS::StepFunctions::StateMachine" and "startJobRun" in json.dumps(r)
+        if r["Type"] == "AWS::StepFunctions::StateMachine" and "startJobRun" in json.dumps(r) and "DailyRun" in lid
     ]
     text = json.dumps(machine)
     assert '\\"Tags\\":{' in text

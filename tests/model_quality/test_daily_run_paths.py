@@ -32,7 +32,9 @@ NOTIFIED = ["NotifyFailure", "RunFailed"]
 @pytest.fixture(scope="module")
 def machine(template):
     template, _ = template
-    (resource,) = template.find_resources("AWS::StepFunctions::StateMachine").values()
+    (resource,) = [
+        body for name, body in template.find_resources("AWS::StepFunctions::StateMachine").items() if "DailyRun" in name
+    ]
     return definition_from_template(resource)
 
 

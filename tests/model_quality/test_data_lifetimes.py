@@ -81,6 +81,10 @@ def check(template, days=366):
         )
         last_scoring = start(extracted + timedelta(days=delay + 1)) + run
         assert last_scoring <= expires(extract_run, extract_days), f"the extract of {extracted} expires too early"
+        # Hourly extraction writes an hour's extract soon after the hour: the first one of day E, an hour into it,
+        # is the earliest written and the first to expire (issue 30 item 4).
+        first_hourly = utc_midnight(extracted) + timedelta(hours=1)
+        assert last_scoring <= expires(first_hourly, extract_days), f"the hourly extract of {extracted} expires early"
         # Labels collected on UTC day L are read by the runs of local days L + 1 .. L + K + 1.
         assert last_scoring <= expires(utc_midnight(extracted) + EPSILON, label_days), (
             f"labels of {extracted} expire before the last run that reads them ends"

@@ -29,13 +29,13 @@ def with_quicksight():
     return template
 
 
-def only(template, kind):
-    (resource,) = template.find_resources(kind).values()
+def only(template, kind, name_part=""):
+    (resource,) = [body for name, body in template.find_resources(kind).items() if name_part in name]
     return resource["Properties"]
 
 
 def definition(template):
-    state_machine = only(template, "AWS::StepFunctions::StateMachine")
+    state_machine = only(template, "AWS::StepFunctions::StateMachine", "DailyRun")
     parts = state_machine["DefinitionString"]["Fn::Join"][1]
     text = "".join(part if isinstance(part, str) else json.dumps(part).replace('"', "'") for part in parts)
     return json.loads(text)
@@ -139,8 +139,10 @@ def test_state_machine_may_run_the_job_and_nothing_more(template):
         "events:DescribeRule",
     } <= actions
     assert not any(a.endswith(":*") or a == "*" for a in actions)
-    (rule_statement,) = [s for s in statements if "events:PutRule" in s["Action"]]
-    assert "StepFunctionsGetEventsForEMRServerlessJobRule" in json.dumps(rule_statement["Resource"])
+    rule_statements = [s for s in statements if "events:PutRule" in s["Action"]]
+    assert rule_statements and all(
+        "StepFunctionsGetEventsForEMRServerlessJobRule" in json.dumps(s["Resource"]) for s in rule_statements
+    )
 
 
 def test_job_role_trusts_emr_serverless_for_its_application_only(template):
@@ -160,8 +162,8 @@ def test_schedule_is_daily_in_the_time_zone_and_enabled_per_profile(template):
     template, config = template
     (schedule,) = [
         s["Properties"]
-        for s in template.find_resources("AWS::Scheduler::Schedule").values()
-        if "StateMachine" in json.dumps(s["Properties"]["Target"]["Arn"])
+        for name, s in template.find_resources("AWS::Scheduler::Schedule").items()
+        if "DailySchedule" in name
     ]
     assert schedule["ScheduleExpression"] == f"cron(0 {config.quality_schedule_hour} * * ? *)"
     assert schedule["ScheduleExpressionTimezone"] == config.quality_schedule_time_zone
@@ -340,7 +342,9 @@ def test_every_notification_state_can_use_the_topic_key_and_cannot_fail_on_its_m
     topic, and end the execution in a Fail state even when the notification itself fails."""
     template, _ = template
     states = definition(template)["States"]
-    (machine,) = resources(template, "AWS::StepFunctions::StateMachine").values()
+    (machine,) = [
+        m for name, m in resources(template, "AWS::StepFunctions::StateMachine").items() if "DailyRun" in name
+    ]
     statements = role_statements(template, machine["Properties"]["RoleArn"]["Fn::GetAtt"][0])
     publishers = {name: state for name, state in states.items() if state.get("Resource", "").endswith(":sns:publish")}
     assert publishers
@@ -680,7 +684,7 @@ def test_the_run_deletes_extracted_capture_under_the_capture_prefix_only(templat
     [{"kit:quality_delete_extracted_capture": False}, {"kit:quality_raw_archive_expiry_days": 400}],
 )
 def test_raw_capture_is_kept_when_asked_or_archived(overrides):
-    template, config = monitor_template(profile="production", **overrides)
+    template, config = monitor_template(profile="production", **overrides, **{"kit:quality_hourly_extract": False})
     arguments = definition(template)["States"]["RunPrCurveJob"]["Parameters"]["JobDriver"]["SparkSubmit"][
         "EntryPointArguments.$"
     ]

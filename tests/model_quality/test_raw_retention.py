@@ -48,7 +48,10 @@ def test_without_an_archive_raw_data_expires_after_the_retention():
 
 @pytest.mark.parametrize(("retention", "expiry"), [(3, 365), (5, 185)])
 def test_the_audit_archive_moves_raw_data_to_deep_archive_then_expires_it(retention, expiry):
-    rules = raw_rules(quality_raw_retention_days=retention, quality_raw_archive_expiry_days=expiry)
+    # An archive keeps raw capture anyway: hourly extraction would delete nothing (settings refuse the pair).
+    rules = raw_rules(
+        quality_raw_retention_days=retention, quality_raw_archive_expiry_days=expiry, quality_hourly_extract=False
+    )
     assert len(rules) == 2
     for name, rule in rules.items():
         assert rule["Transitions"] == [{"StorageClass": "DEEP_ARCHIVE", "TransitionInDays": kept_days(name, retention)}]

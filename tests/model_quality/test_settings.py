@@ -12,6 +12,10 @@ from tests.common.settings_checks import (
 )
 
 
+# An audit archive keeps raw capture: production's hourly extraction, which only pays by deleting it, is turned off.
+NO_HOURLY = {"kit:quality_hourly_extract": False}
+
+
 def load_config(context):
     return load_settings(context, ModelQualitySettings)
 
@@ -77,10 +81,10 @@ def test_an_audit_archive_must_outlast_deep_archive_minimum_duration():
         match=r"quality_raw_archive_expiry_days=182 ends the audit archive before Deep "
         r"Archive's 180-day minimum .*Allowed: 0 \(no archive\), or 183 to 3650",
     ):
-        load_config({"profile": "production", "kit:quality_raw_archive_expiry_days": 182})
+        load_config({"profile": "production", "kit:quality_raw_archive_expiry_days": 182, **NO_HOURLY})
     assert (
         load_config(
-            {"profile": "production", "kit:quality_raw_archive_expiry_days": 183}
+            {"profile": "production", "kit:quality_raw_archive_expiry_days": 183, **NO_HOURLY}
         ).quality_raw_archive_expiry_days
         == 183
     )
@@ -204,3 +208,33 @@ def test_the_run_starts_after_the_utc_day_it_extracts_has_ended(zone, hour, allo
     else:
         with pytest.raises(ConfigError, match=rf"quality_schedule_hour={hour} in {zone} starts the run before the UTC"):
             load_config(context)
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        (
+            {"kit:quality_delete_extracted_capture": False},
+            r"kit:quality_hourly_extract=true needs the extracted raw capture deleted .*Allowed: false, or those",
+        ),
+        (
+            {"kit:quality_raw_archive_expiry_days": 400},
+            r"kit:quality_hourly_extract=true needs the extracted raw capture deleted",
+        ),
+        (
+            {"kit:quality_max_vcpu": 16},
+            r"kit:quality_hourly_extract=true needs kit:quality_max_vcpu of at least 32 .*got 16",
+        ),
+    ],
+)
+def test_hourly_extraction_needs_deleted_capture_and_capacity_of_its_own(context, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config({"profile": "production", **context})
+    assert not load_config({"profile": "production", **context, "kit:quality_hourly_extract": False}).hourly_vcpu
+
+
+def test_hourly_extraction_is_on_in_production_with_a_quarter_of_the_application():
+    production = load_config({"profile": "production"})
+    assert production.quality_hourly_extract and production.hourly_vcpu == production.quality_max_vcpu // 4
+    assert load_config({"profile": "production", "kit:quality_max_vcpu": 32}).hourly_vcpu == 8
+    assert not load_config({"profile": "sandbox"}).quality_hourly_extract

@@ -93,7 +93,14 @@ def _walk_items(value) -> Iterator[tuple[str, object]]:
             yield from _walk_items(item)
 
 
-def check_definition(definition: dict, label: str) -> list[str]:
+def check_definition(definition: dict, label: str, failures_alarmed: bool = False) -> list[str]:
+    """`failures_alarmed`: an alarm with an action watches the state machine's failed executions, so a path that
+    ends in a Fail state is seen too (the hourly extraction tells its topic once while its failures last rather
+    than in each failed run)."""
+
+    def seen(state: dict) -> bool:
+        return _is_notification(state) or (failures_alarmed and state.get("Type") == "Fail")
+
     problems = []
     for where, graph in _graphs(definition):
         states = graph.get("States", {})
@@ -126,7 +133,7 @@ def check_definition(definition: dict, label: str) -> list[str]:
                 problems.append(
                     f"{label}: task {where}{name} has no Catch for States.ALL, so its failure reaches no notification"
                 )
-            elif not _every_path(states, catch["Next"], goal=_is_notification, dead_end=lambda s: False):
+            elif not _every_path(states, catch["Next"], goal=seen, dead_end=lambda s: False):
                 problems.append(
                     f"{label}: task {where}{name} catches into {catch['Next']}, a path that can end "
                     "without a notification"
@@ -152,14 +159,37 @@ def provider_waiters(resolver: Resolver) -> set[tuple[str, str]]:
     return waiters
 
 
+def alarmed_state_machines(resolver: Resolver) -> set[tuple[str, str]]:
+    """(stack, logical id) of the state machines whose failed executions an alarm with an action watches: Step
+    Functions' ExecutionsFailed metric in AWS/States with the StateMachineArn dimension
+    (https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html)."""
+    watched = set()
+    for stack in resolver.templates:
+        for resource in resolver.resources(stack).values():
+            properties = resource.get("Properties", {})
+            if (
+                resource["Type"] != "AWS::CloudWatch::Alarm"
+                or (properties.get("Namespace"), properties.get("MetricName")) != ("AWS/States", "ExecutionsFailed")
+                or not properties.get("AlarmActions")
+            ):
+                continue
+            for dimension in properties.get("Dimensions", []):
+                value = dimension.get("Value")
+                if dimension.get("Name") == "StateMachineArn" and isinstance(value, dict) and "Ref" in value:
+                    watched.add((stack, value["Ref"]))
+    return watched
+
+
 def check_state_machines(resolver: Resolver) -> list[str]:
     problems = []
     waiters = provider_waiters(resolver)
+    alarmed = alarmed_state_machines(resolver)
     for machine in model.all_of_type(resolver, "AWS::StepFunctions::StateMachine"):
         if (machine.stack, machine.logical_id) in waiters:
             continue
         definition = state_machine_definition(resolver, machine.stack, machine.logical_id)
-        problems += check_definition(definition, f"state machine {machine}")
+        key = (machine.stack, machine.logical_id)
+        problems += check_definition(definition, f"state machine {machine}", failures_alarmed=key in alarmed)
     return problems
 
 

@@ -305,12 +305,29 @@ def deleted_capture_days(run_start_utc_hours: float, run_hours: float) -> float:
     return MIDNIGHT_ROUNDING_DAYS + (run_start_utc_hours + run_hours) / 24
 
 
-def extract_gb_months(captured_tb_per_day: float, extract_size: dict, expiry_days: int) -> tuple[float, float]:
+def extract_gb_months(
+    captured_tb_per_day: float, extract_size: dict, expiry_days: int, rounding_days: float = 1.0
+) -> tuple[float, float]:
     """(records a day, GB-months held) of the daily extract: records from the capture volume at the measured
-    capture bytes per record, each kept expiry + 1 days at most (written once a day, expired at a midnight)."""
+    capture bytes per record, each kept its expiry days plus the rounding to the next midnight UTC: at most 1 when
+    a daily run writes it, 0.5 on average when hourly runs write it evenly through the day."""
     records = captured_tb_per_day * 1e12 / extract_size["capture_bytes_per_record"]
     gb_per_day = records * extract_size["extract_bytes_per_record"] / BYTES_PER_BILLED_GB
-    return records, gb_per_day * (expiry_days + 1)
+    return records, gb_per_day * (expiry_days + rounding_days)
+
+
+# EMR Serverless bills a worker's vCPU, memory and storage per second (a job's TotalResourceUtilization is
+# "rounded up to the nearest second", https://docs.aws.amazon.com/emr-serverless/latest/APIReference/
+# API_TotalResourceUtilization.html) with a one-minute minimum per worker (pricing page; not in the user guide).
+MINIMUM_BILLED_HOURS = 1 / 60
+HOURLY_RUNS_PER_DAY = 24
+
+
+def hourly_capture_days(start_minute: int, run_hours: float) -> float:
+    """Average days a capture object is billed when the hourly run deletes it: half its hour (written evenly
+    through it), the minutes until the run starts after the hour, and the run (an upper bound: it deletes once the
+    extract is written)."""
+    return (0.5 + start_minute / 60 + run_hours) / 24
 
 
 def raw_capture_storage(
@@ -358,9 +375,12 @@ def model_quality(
     mb_per_s_per_core: float,
     interval: tuple[float, float] | None = None,
     extract_size: dict | None = None,
+    extract_share: float | None = None,
 ) -> Section:
     """`interval` is the benchmark day's widest 95% half-width and its capture MB, for the sampled figure;
-    `extract_size` the measured bytes per record of the daily extract and of the capture it was made from."""
+    `extract_size` the measured bytes per record of the daily extract and of the capture it was made from;
+    `extract_share` the measured share of the job's CPU that extraction takes (what hourly runs move out of the
+    daily run; None: all of it, the upper bound of their length)."""
     architecture = facts.architecture.lower().replace("-", "_")
     vcpu_price = prices(f"emr_serverless_vcpu_hour_{architecture}")
     gb_price = prices(f"emr_serverless_gb_hour_{architecture}")
@@ -372,17 +392,35 @@ def model_quality(
     object_mb = usage["capture_object_mb"]
     requests = capture_requests(tb_per_day, object_mb, usage["runs_per_month"])
     objects = requests[0] / DAYS_PER_MONTH
-    # The driver runs as long as the job: the executors' vCPU-hours spread over the application's maximum.
-    run_hours = vcpu_hours / facts.max_vcpu
-    driver_per_run = run_hours * (facts.driver_vcpu * vcpu_price + facts.driver_gb * gb_price)
     archived = facts.capture_archive_expiry_days is not None
+    hourly = facts.hourly_start_minute is not None and facts.deletes_extracted_capture and not archived
+    share = (1.0 if extract_share is None else extract_share) if hourly else 0.0
+    # The driver runs as long as the job: the executors' vCPU-hours spread over the vCPUs the run may use (the
+    # application's maximum, or the daily run's share of it next to the hourly runs). Hourly runs take the
+    # extraction's share of the CPU: the same vCPU-hours, moved.
+    run_hours = vcpu_hours * (1 - share) / (facts.daily_executor_vcpu or facts.max_vcpu)
+    driver_price = facts.driver_vcpu * vcpu_price + facts.driver_gb * gb_price
+    driver_per_run = run_hours * driver_price
+    hourly_run_hours = (
+        max(
+            MINIMUM_BILLED_HOURS,
+            vcpu_hours * share / HOURLY_RUNS_PER_DAY / (facts.hourly_executor_vcpu or facts.max_vcpu),
+        )
+        if hourly
+        else 0.0
+    )
     # Expired objects of a versioned bucket stay as noncurrent versions for noncurrent_days (in the archive when
     # there is one, where the minimum duration already covers them).
     standard_days = facts.capture_retention_days + MIDNIGHT_ROUNDING_DAYS + (0 if archived else facts.noncurrent_days)
     if facts.deletes_extracted_capture and not archived:
         # S3 bills storage by byte-hours (https://aws.amazon.com/s3/faqs/, billing): capture written evenly over a UTC
         # day, deleted by the run that extracts it, at the latest when that run ends (or the lifecycle expiry, sooner).
-        standard_days = min(standard_days, deleted_capture_days(facts.run_start_utc_hours, run_hours))
+        standard_days = min(
+            standard_days,
+            hourly_capture_days(facts.hourly_start_minute, hourly_run_hours)
+            if hourly and facts.hourly_start_minute is not None
+            else deleted_capture_days(facts.run_start_utc_hours, run_hours),
+        )
     archive_days = (
         facts.capture_archive_expiry_days - facts.capture_retention_days + facts.noncurrent_days if archived else 0
     )
@@ -400,7 +438,12 @@ def model_quality(
     else:
         quicksight = Line("QuickSight", "no dashboard in this synth (quicksight_owner_arn unset)", 0.0, 0.0)
     kept = (
-        f"until the run that extracts it deletes it: {standard_days:.2f} days on average (half a UTC day written, "
+        f"until the hourly run that extracts it deletes it: {standard_days * 24:.2f} h on average (half an hour "
+        f"written, then the run from {facts.hourly_start_minute} minutes past the next hour for at most "
+        f"{hourly_run_hours * 60:.0f} min; what no run read expires after {facts.capture_retention_days} day(s) at "
+        "the next midnight UTC, and the daily run extracts an hour an hourly run missed)"
+        if hourly
+        else f"until the run that extracts it deletes it: {standard_days:.2f} days on average (half a UTC day written, "
         f"then the run from {int(facts.run_start_utc_hours):02d}:{round(facts.run_start_utc_hours % 1 * 60):02d} UTC "
         f"for at most {run_hours:.2f} h; what it did not read "
         f"expires after {facts.capture_retention_days} day(s) at the next midnight UTC)"
@@ -438,16 +481,34 @@ def model_quality(
             usage["runs_per_month"] * driver_per_run,
         ),
     ]
+    if hourly:
+        hourly_runs = usage["runs_per_month"] * HOURLY_RUNS_PER_DAY
+        lines.append(
+            Line(
+                "Hourly extraction runs (their drivers; executors are in the job line)",
+                f"{hourly_runs:,} run(s) x {hourly_run_hours * 60:.1f} min (the extraction's "
+                f"{share:.0%} of the job's CPU over {facts.hourly_executor_vcpu} executor vCPU, at least the "
+                f"one-minute minimum) x {facts.driver_vcpu} vCPU + {facts.driver_gb} GB",
+                0.0,
+                hourly_runs * hourly_run_hours * driver_price,
+            )
+        )
     if facts.extract_expiry_days is not None and extract_size is not None:
-        records, extract_gb = extract_gb_months(tb_per_day, extract_size, facts.extract_expiry_days)
+        rounding = MIDNIGHT_ROUNDING_DAYS if hourly else 1.0
+        records, extract_gb = extract_gb_months(tb_per_day, extract_size, facts.extract_expiry_days, rounding)
         cost = s3_standard_storage(extract_gb, prices)
         lines.append(
             Line(
                 "Daily extract on S3 Standard",
                 f"{records:,.0f} records/day (at {extract_size['capture_bytes_per_record']:g} capture bytes each) x "
                 f"{extract_size['extract_bytes_per_record']:g} bytes (measured, benchmarks/results/extract_size.json), "
-                f"kept {facts.extract_expiry_days} day(s) (expiry and any noncurrent day, results bucket extract/) + up to 1 "
-                f"to the next midnight UTC: "
+                f"kept {facts.extract_expiry_days} day(s) (expiry and any noncurrent day, results bucket extract/) + "
+                + (
+                    "0.5 on average to the next midnight UTC (written hourly)"
+                    if hourly
+                    else "up to 1 to the next midnight UTC"
+                )
+                + ": "
                 f"{extract_gb:,.0f} GB",
                 0.0,
                 cost,
@@ -472,6 +533,10 @@ def model_quality(
     section.notes.append(
         f"One day's run is {vcpu_hours:,.1f} vCPU-hours: {run_hours:,.2f} h at the application's "
         f"maximum of {facts.max_vcpu} vCPU, ${per_run:,.2f} a run."
+        if not hourly
+        else f"One day is {vcpu_hours:,.1f} vCPU-hours (${per_run:,.2f}): {HOURLY_RUNS_PER_DAY} hourly extractions of "
+        f"{hourly_run_hours * 60:.0f} min on {facts.hourly_executor_vcpu} executor vCPU and a daily run of "
+        f"{run_hours:,.2f} h on {facts.daily_executor_vcpu} (the application's {facts.max_vcpu} vCPU, split)."
     )
     if run_hours > 24:
         section.notes.append("That is more than a day: raise quality_max_vcpu or the runs fall behind.")

@@ -57,6 +57,11 @@ class ModelQualityFacts:
     # midnight UTC of the day after the capture (its daily schedule, the latest UTC hour of the year's offsets).
     deletes_extracted_capture: bool = False
     run_start_utc_hours: float = 0.0
+    # Hourly extraction: the minute past each UTC hour its runs start (None: no hourly runs), and the executor vCPUs
+    # each kind of run may use (spark.dynamicAllocation.maxExecutors x spark.executor.cores; None: the application's).
+    hourly_start_minute: int | None = None
+    hourly_executor_vcpu: int | None = None
+    daily_executor_vcpu: int | None = None
 
 
 @dataclass(frozen=True)
@@ -153,6 +158,24 @@ def daily_run_start_utc_hours(template: dict) -> float:
     return max((local - offset.total_seconds() / 3600) % 24 for offset in offsets)
 
 
+def hourly_start_minute(template: dict) -> int | None:
+    """The minute of the hourly extraction schedule's `cron(M * * * ? *)`, None without one."""
+    schedules = resources(template, "AWS::Scheduler::Schedule", "HourlySchedule")
+    if not schedules:
+        return None
+    cron = re.match(r"cron\((\d+) \* ", schedules[0][1].get("Properties", {}).get("ScheduleExpression", ""))
+    if not cron:
+        raise TemplateError("the hourly extraction schedule is not a cron at a minute of every hour")
+    return int(cron.group(1))
+
+
+def executor_vcpu(template: dict, state_machine: str, cores: int) -> int | None:
+    """The executor vCPUs a state machine's job runs may use: its maxExecutors x cores (None: not capped)."""
+    found = resources(template, "AWS::StepFunctions::StateMachine", state_machine)
+    capped = re.search(r"spark\.dynamicAllocation\.maxExecutors=(\d+)", json.dumps(found))
+    return int(capped.group(1)) * cores if capped else None
+
+
 def model_quality_facts(template: dict) -> ModelQualityFacts:
     application = single(template, "AWS::EMRServerless::Application")
     text = json.dumps(template)
@@ -205,6 +228,9 @@ def model_quality_facts(template: dict) -> ModelQualityFacts:
         noncurrent_days=min(noncurrent) if versioned and noncurrent else 0,
         target_half_width=float(target.group(1)) if target else None,
         extract_expiry_days=extract[0] if extract else None,
+        hourly_start_minute=hourly_start_minute(template),
+        hourly_executor_vcpu=executor_vcpu(template, "HourlyRun", int(cores.group(1))),
+        daily_executor_vcpu=executor_vcpu(template, "DailyRun", int(cores.group(1))),
     )
 
 

@@ -46,6 +46,20 @@ def measured_extract_size(path: Path = EXTRACT_RESULTS) -> dict:
     return json.loads(path.read_text())
 
 
+EXTRACT_STEP = "job: extract (parse raw, write zstd)"
+SCORE_STEPS = ("job: score_day (outcomes written)", "job: write_day (driver metrics)")
+
+
+def extract_cpu_share(throughput: dict) -> float | None:
+    """The extraction's share of the job's CPU in the benchmark's profile (what hourly runs take over), None when
+    the benchmark did not record the steps."""
+    steps = throughput.get("profile", {})
+    if EXTRACT_STEP not in steps or not all(step in steps for step in SCORE_STEPS):
+        return None
+    extract = steps[EXTRACT_STEP]["cpu_s"]
+    return extract / (extract + sum(steps[step]["cpu_s"] for step in SCORE_STEPS))
+
+
 def estimate_profile(
     profile: str,
     templates: dict[str, dict],
@@ -70,6 +84,7 @@ def estimate_profile(
         throughput["mb_per_s_per_core"],
         (throughput["widest_half_width"], throughput["capture_mb"]) if "widest_half_width" in throughput else None,
         extract_size if extract_size is not None else measured_extract_size(),
+        extract_cpu_share(throughput),
     )
     quality.notes.append(
         f"Throughput: {throughput['mb_per_s_per_core']} MB/s per vCPU, measured by `make bench-pr` "

@@ -377,7 +377,7 @@ def test_the_command_line_exits_non_zero_with_one_line():
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "pr_curve: the following arguments are required: --ground-truth, --date, --output"
+        "pr_curve: the following arguments are required: --ground-truth, --output"
     ]
 
 
@@ -551,3 +551,61 @@ def test_deleting_extracted_capture_is_asked_for_on_the_command_line():
     argv = ["--captures", "c", "--ground-truth", "g", "--date", "2026-11-20", "--output", "o"]
     assert not pr_curve.parse_arguments(argv).delete_extracted_capture
     assert pr_curve.parse_arguments([*argv, "--delete-extracted-capture"]).delete_extracted_capture
+
+
+def hour_folders(day, on=DAY):
+    return sorted(path.name for path in (day.output / pr_curve.EXTRACT / f"dt={on.isoformat()}").glob("hour=*"))
+
+
+def test_an_hourly_run_extracts_its_hour_and_the_daily_run_the_hours_still_raw(spark, tmp_path):
+    """Issue 30 item 4: the hourly run extracts the last complete hour into its hour folder and deletes its raw
+    capture; the daily run extracts the hour an hourly run missed, keeps the hour whose raw capture is gone, and
+    scores the day as if it had extracted it whole; its retry gives the same summary."""
+    day = Day(tmp_path).scored([0.2, 0.8, 0.6], [0, 1, 1])
+    later = NOON + timedelta(hours=1)
+    day.capture(capture_line("e9", "0.3", later, FEATURES, inference_id="r9"), moment=later)
+    day.label(ground_truth_line("r9", "0"))
+    hourly = pr_curve.parse_arguments(
+        ["--captures", str(day.captures), "--ground-truth", str(day.ground_truth), "--output", str(day.output)]
+        + ["--extract-hour-before", "2026-11-20T13:15:00Z", "--delete-extracted-capture"]
+    )
+    assert pr_curve.run(spark, hourly) == {"extracted_hour": "2026-11-20T12:00Z"}
+    assert hour_folders(day) == ["hour=12"] and not capture_dir(day.captures, NOON).exists()
+    assert capture_dir(day.captures, later).exists()  # the hourly run of 13:00 failed: its hour is still raw
+    daily = day.arguments(hourly_extract=True, delete_extracted_capture=True)
+    summary = pr_curve.run(spark, daily)
+    assert hour_folders(day) == ["hour=12", "hour=13"] and capture_files(day) == []
+    assert (summary["rows_captured"], summary["rows_joined"], summary["positives"]) == (4, 4, 2)
+    assert pr_curve.run(spark, daily) == summary
+
+
+def test_a_day_kept_per_hour_stays_so_and_a_day_kept_whole_is_left_whole(spark, tmp_path):
+    """Hourly extraction turned off after an hourly run: the daily run still extracts the day per hour (a whole-day
+    write would replace the hour an hourly run extracted and deleted). A day a daily run kept whole is not touched
+    by an hourly run, so no day holds both layouts."""
+    day = Day(tmp_path).scored([0.2, 0.8], [0, 1])
+    later = NOON + timedelta(hours=1)
+    day.capture(capture_line("e9", "0.3", later, FEATURES), moment=later)
+    pr_curve.run(spark, day.arguments(extract_hour=later, hourly_extract=True, delete_extracted_capture=True))
+    assert hour_folders(day) == ["hour=13"]
+    summary = pr_curve.run(spark, day.arguments(delete_extracted_capture=True))
+    assert hour_folders(day) == ["hour=12", "hour=13"] and summary["rows_captured"] == 3
+    whole = Day(tmp_path / "whole").scored([0.2, 0.8], [0, 1])
+    pr_curve.extract_days(spark, pr_curve.Storage(spark), whole.arguments())
+    pr_curve.run(spark, whole.arguments(extract_hour=NOON, hourly_extract=True, delete_extracted_capture=True))
+    assert hour_folders(whole) == [] and whole.stored(pr_curve.EXTRACT) and capture_files(whole)
+
+
+@pytest.mark.parametrize(
+    ("time", "hour"),
+    [
+        ("2026-11-21T00:15:00Z", datetime(2026, 11, 20, 23, tzinfo=timezone.utc)),
+        ("2026-11-21T05:00:00", NOON.replace(day=21, hour=4)),
+    ],
+)
+def test_the_hourly_run_extracts_the_last_complete_utc_hour_before_its_time(time, hour):
+    argv = ["--captures", "c", "--ground-truth", "g", "--output", "o", "--extract-hour-before", time]
+    arguments = pr_curve.parse_arguments(argv)
+    assert (arguments.extract_hour, arguments.date, arguments.hourly_extract) == (hour, hour.date(), True)
+    with pytest.raises(pr_curve.JobInputError, match="--date"):
+        pr_curve.parse_arguments(argv[:-2])

@@ -30,7 +30,8 @@ GLOB_CHARACTERS = re.compile(r"[*?\[{]")
 
 
 def normalized(text):
-    """Dates as the declaration writes them: any day is 2026-01-01."""
+    """Dates as the declaration writes them: any day is 2026-01-01, any hour folder of a day 00."""
+    text = re.sub(r"(\d{4}/\d{2}/\d{2})/\d{2}(?=/|$)", r"\1/00", text)
     return re.sub(r"\d{4}/\d{2}/\d{2}", "2026/01/01", re.sub(r"\d{4}-\d{2}-\d{2}", "2026-01-01", text))
 
 
@@ -40,7 +41,7 @@ def declared_probes():
 
 
 def as_probe(root, path):
-    relative = Path(path).resolve().relative_to(root.resolve())
+    relative = Path(re.sub(r"^file:(//)?", "", str(path))).resolve().relative_to(root.resolve())  # Hadoop's URIs too
     bucket, *key = relative.parts
     suffix = "/" + "/".join(key) if key else ""
     return normalized(f"arn:${{AWS::Partition}}:s3:::{BUCKETS[bucket]}{suffix}")
@@ -93,14 +94,16 @@ def recording(monkeypatch):
 
 def arguments(root, **overrides):
     return pr_curve.JobArguments(
-        captures=str(root / "CaptureBucket" / "data-capture"),
-        ground_truth=str(root / "GroundTruthBucket"),
-        date=pr_curve.date(2026, 11, 20),
-        output=str(root / "ResultsBucket"),
-        endpoint=ENDPOINT,
-        label_delay_days=1,
-        rollup_days=7,
-        **overrides,
+        **{
+            "captures": str(root / "CaptureBucket" / "data-capture"),
+            "ground_truth": str(root / "GroundTruthBucket"),
+            "date": pr_curve.date(2026, 11, 20),
+            "output": str(root / "ResultsBucket"),
+            "endpoint": ENDPOINT,
+            "label_delay_days": 1,
+            "rollup_days": 7,
+            **overrides,
+        }
     )
 
 
@@ -125,3 +128,19 @@ def test_every_probe_of_the_job_is_declared_for_its_role(spark, tmp_path, monkey
     }
     assert written and written <= set(results_expiry_days(ModelQualitySettings.for_profile("sandbox")))
     assert not undeclared, f"probes missing from {DECLARATION.name} ({JOB_ROLE}): {undeclared}"
+
+
+def test_the_hourly_runs_probes_are_declared_too(spark, tmp_path, monkeypatch):
+    """Issue 30 item 4: an hourly run, then the daily run that extracts the hours still raw, per hour."""
+    probed = recording(monkeypatch)
+    day = Day(tmp_path / "unused")
+    day.captures, day.ground_truth = tmp_path / "CaptureBucket" / "data-capture", tmp_path / "GroundTruthBucket"
+    day.scored([0.2, 0.9], [0, 1])
+    (tmp_path / "ResultsBucket").mkdir()
+    noon = pr_curve.datetime(2026, 11, 20, 12, tzinfo=pr_curve.timezone.utc)
+    hourly = dict(delete_extracted_capture=True, hourly_extract=True)
+    pr_curve.run(spark, arguments(tmp_path, extract_hour=noon, **hourly, date=noon.date()))
+    pr_curve.run(spark, arguments(tmp_path, **hourly, date=noon.date() - pr_curve.timedelta(days=1)))
+    recorded = {as_probe(tmp_path, path) for path in probed}
+    assert recorded
+    assert not sorted(recorded - declared_probes())

@@ -554,3 +554,55 @@ def test_capture_the_run_deletes_is_billed_until_that_run_not_until_the_lifecycl
     # A run longer than the lifecycle allows: the expiry at the next midnight UTC comes first.
     slow = dataclasses.replace(deleting, max_vcpu=0.005)  # 1 vCPU-hour over 0.005 vCPU: a 200 h run
     assert capture_line(slow).workload == pytest.approx(capture_line(kept).workload)
+
+
+def test_hourly_extraction_bills_raw_capture_about_an_hour_and_moves_the_extract_cpu_out_of_the_daily_run():
+    """Issue 30 item 4: 1 TB/day at 25 MB/s per vCPU is 11.11 vCPU-hours; extraction is 36% of it, 0.1667 vCPU-hours
+    an hour, 2.5 min on 4 executor vCPUs. A capture object is billed half its hour, the 15 minutes to the run and
+    the run: (0.5 + 0.25 + 2.5 / 60) / 24 days instead of half a day plus the daily run. The executors' vCPU-hours
+    are the same; each of the 720 hourly runs adds its driver (2 vCPU x $0.04 + 8 GB x $0.005 = $0.12 an hour) for
+    its 2.5 min; the daily run's driver runs 64% of the vCPU-hours over its 96 vCPUs. The extract, written through
+    the day, is kept its 3 days and half a day on average to the next midnight UTC."""
+    daily = ModelQualityFacts(
+        architecture="ARM64",
+        max_vcpu=100,
+        worker_gb_per_vcpu=4.0,
+        capture_retention_days=1,
+        has_dashboard=False,
+        driver_vcpu=2,
+        driver_gb=8,
+        extract_expiry_days=3,
+        deletes_extracted_capture=True,
+        run_start_utc_hours=4.0,
+    )
+    hourly = dataclasses.replace(daily, hourly_start_minute=15, hourly_executor_vcpu=4, daily_executor_vcpu=96)
+    size = {"extract_bytes_per_record": 25.0, "capture_bytes_per_record": 500.0}
+
+    def lines(facts, share=0.36):
+        section = estimate.model_quality(
+            facts, NO_OVERHEAD, QUALITY_USAGE, PRICES, 100, 25.0, extract_size=size, extract_share=share
+        )
+        return {line.item: line for line in section.lines}
+
+    before, after = lines(daily), lines(hourly)
+    vcpu_hours = 1e6 / 25 / 3600
+    assert after["Captured data on S3 Standard"].workload == pytest.approx(TB_GB * (0.5 + 0.25 + 2.5 / 60) / 24 * 0.02)
+    assert "0.79 h on average" in after["Captured data on S3 Standard"].basis
+    job = "EMR Serverless precision-recall job"
+    assert after[job].workload == before[job].workload
+    drivers = after["Hourly extraction runs (their drivers; executors are in the job line)"]
+    assert drivers.workload == pytest.approx(720 * 2.5 / 60 * 0.12)
+    assert after["Spark driver"].workload == pytest.approx(30 * vcpu_hours * 0.64 / 96 * 0.12)
+    assert "Hourly extraction runs (their drivers; executors are in the job line)" not in before
+    assert after["Daily extract on S3 Standard"].workload == pytest.approx(50e9 / 2**30 * 3.5 * 0.02)
+    assert before["Daily extract on S3 Standard"].workload == pytest.approx(50e9 / 2**30 * 4 * 0.02)
+    # A run shorter than a minute is billed the minute; without a measured share all of the CPU is moved.
+    fast = lines(dataclasses.replace(hourly, hourly_executor_vcpu=400))
+    assert fast["Hourly extraction runs (their drivers; executors are in the job line)"].workload == pytest.approx(
+        720 / 60 * 0.12
+    )
+    unmeasured = lines(hourly, share=None)
+    assert unmeasured["Spark driver"].workload == pytest.approx(0.0)
+    # An archive keeps raw capture: no hourly run is priced, whatever the template says.
+    archived = lines(dataclasses.replace(hourly, capture_archive_expiry_days=200))
+    assert "Hourly extraction runs (their drivers; executors are in the job line)" not in archived

@@ -23,6 +23,8 @@ from tools.cost.facts import (
     redshift_facts,
     stack_overhead,
 )
+from stacks.model_quality.hourly import HOURLY_MINUTE
+from stacks.model_quality.job import max_executors
 from tools.cost.report import estimate_profile, load_usage, measured_extract_size, measured_throughput, render
 from tools.synthesis import templates
 
@@ -41,6 +43,13 @@ def test_facts_follow_the_profile_settings(kit_app):
     assert quality.worker_gb_per_vcpu == 4.0  # 4 cores, 14 GB + 10% overhead billed as a 16 GB worker
     assert quality.deletes_extracted_capture == settings.model_quality.deletes_extracted_capture
     assert quality.run_start_utc_hours == settings.model_quality.quality_schedule_hour  # UTC in both profiles
+    # Hourly extraction (production): its schedule's minute, and each run's executor share of the application.
+    hourly = settings.model_quality.quality_hourly_extract
+    assert quality.hourly_start_minute == (HOURLY_MINUTE if hourly else None)
+    maximum = settings.model_quality.quality_max_vcpu
+    assert (quality.hourly_executor_vcpu, quality.daily_executor_vcpu) == (
+        (4 * max_executors(maximum // 4), 4 * max_executors(maximum - maximum // 4)) if hourly else (None, None)
+    )
     churn = churn_facts(stacks["ChurnModelStack"])
     assert (churn.processing_instance_type, churn.processing_instance_count) == (
         settings.churn_model.churn_processing_instance_type,
@@ -81,7 +90,9 @@ def test_overhead_counts_what_the_templates_hold(kit_app):
     stacks = templates(kit_app.assembly)
     redshift, churn = stack_overhead(stacks["RedshiftMlStack"]), stack_overhead(stacks["ChurnModelStack"])
     assert (redshift.kms_keys, redshift.secrets) == (1, 1)  # the data key; the Redshift-managed admin secret
-    assert stack_overhead(stacks["ModelQualityStack"]).alarms == 6  # five quality alarms and no-predictions
+    # five quality alarms and no-predictions; the hourly extraction's failure alarm where it runs (production)
+    hourly = kit_app.settings.model_quality.quality_hourly_extract
+    assert stack_overhead(stacks["ModelQualityStack"]).alarms == 6 + hourly
     if kit_app.settings.common.profile == "sandbox":
         assert (redshift.interface_endpoint_azs, churn.interface_endpoint_azs) == (0, 0)
     else:  # SageMaker API and runtime endpoints in 3 AZs; the notebook VPC's six endpoints in 2 AZs
