@@ -10,11 +10,8 @@ from __future__ import annotations
 import ast
 import importlib
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 import tempfile
 from functools import cache
 from pathlib import Path
@@ -24,6 +21,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from stacks.common.config import load_settings
+from tests.app_runs import AppRun, run_apps
 from tests.background import in_background
 from tests.construct_app import PROFILES, new_app
 from tools.synthesis import PROJECT_ROOT
@@ -143,61 +141,12 @@ def copy_paths(paths: list[str], destination: Path) -> None:
             shutil.copy2(source, target)
 
 
-# Runs each copied app as `cdk synth` runs it (the app's folder as working directory and first on the path), one
-# after another in this one Python process: importing the CDK libraries costs ~10 CPU-s a process, a synth ~1. The
-# CLI hands cdk.json's context and the output folder over in CDK_CONTEXT_JSON and CDK_OUTDIR, which the CDK's Node
-# process reads once, when it starts; here the App receives them as its `context` and `outdir`. Before each app, the
-# modules of the copies are forgotten, so each app imports only the files of its own copy.
-SYNTH_DRIVER = """\
-import json, os, runpy, sys, traceback
-from pathlib import Path
-
-import aws_cdk
-
-sys.dont_write_bytecode = True
-runs = json.loads(Path(sys.argv[1]).read_text())
-copies = [Path(run["app_dir"]).resolve() for run in runs]
-create_app = aws_cdk.App.__init__
-errors = []
-for run, app_dir in zip(runs, copies):
-    for name, module in list(sys.modules.items()):
-        source = getattr(module, "__file__", None)
-        if source and any(Path(source).resolve().is_relative_to(copy) for copy in copies):
-            del sys.modules[name]
-
-    def as_the_cli_runs_it(app, *, context=None, outdir=None, run=run, **props):
-        create_app(app, context={**run["context"], **(context or {})}, outdir=outdir or run["out"], **props)
-
-    aws_cdk.App.__init__ = as_the_cli_runs_it
-    os.chdir(app_dir)
-    sys.path[0] = str(app_dir)
-    try:
-        runpy.run_path(str(app_dir / "app.py"), run_name="__main__")
-        errors.append(None)
-    except BaseException:
-        errors.append(traceback.format_exc()[-6000:])
-print(json.dumps(errors))
-"""
-
-
 def synthesize_all(runs: list[tuple[Path, dict, Path]]) -> list[dict | str]:
-    """Each (app folder, cdk.json, output folder) synthesized: the app's stack template, or why synth failed."""
-    specs = []
-    for app_dir, cdk_json, out in runs:
+    """Each (app folder, cdk.json, output folder) synthesized in one process (tests/app_runs.py): the app's stack
+    template, or why synth failed."""
+    for app_dir, cdk_json, _ in runs:
         (app_dir / "cdk.json").write_text(json.dumps(cdk_json))
-        specs.append({"app_dir": str(app_dir), "context": cdk_json.get("context", {}), "out": str(out)})
-    spec_file = runs[0][2].parent / "synth-runs.json"
-    spec_file.write_text(json.dumps(specs))
-    result = subprocess.run(
-        [sys.executable, "-c", SYNTH_DRIVER, str(spec_file)],
-        cwd=runs[0][0],
-        env={key: value for key, value in os.environ.items() if key != "PYTHONPATH"},
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert result.returncode == 0, f"the synth driver failed:\n{result.stderr[-6000:]}"
-    errors = json.loads(result.stdout.strip().splitlines()[-1])
+    errors = run_apps([AppRun(app_dir, cdk_json.get("context", {}), out) for app_dir, cdk_json, out in runs])
     return [
         json.loads((out / "MyMlPlatform.template.json").read_text())
         if error is None
@@ -412,13 +361,12 @@ def test_every_access_log_target_grants_delivery_by_policy_without_the_flag(bare
 
 
 def test_each_copy_imports_only_its_own_files(tmp_path):
-    """The synth driver runs every copy in one process: a module an earlier copy imported must not stand in for a
+    """tests/app_runs.py runs every copy in one process: a module an earlier copy imported must not stand in for a
     file a later copy lacks, and the app receives the context and output folder the CLI would hand it."""
     app = 'import aws_cdk as cdk\nimport shared.helper\napp = cdk.App()\ncdk.Stack(app, "MyMlPlatform")\napp.synth()\n'
     first, second = tmp_path / "first" / "app", tmp_path / "second" / "app"
     for app_dir in (first, second):
-        (app_dir / "shared").mkdir(parents=True)
-        (app_dir / "shared" / "__init__.py").write_text("")
+        (app_dir / "shared").mkdir(parents=True)  # a namespace package, as stacks/ is
         (app_dir / "app.py").write_text(app)
     (first / "shared" / "helper.py").write_text("")
     bare, missing = synthesize_all([(first, {}, tmp_path / "first" / "out"), (second, {}, tmp_path / "second" / "out")])
