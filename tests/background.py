@@ -10,6 +10,10 @@ Under pytest-xdist every worker collects every test and starts a lane, but each 
 lane claims a job by creating its claim folder in the run's shared folder (an atomic mkdir) and publishes the result
 there as a pickle; a test whose job another worker's lane claimed waits for that file. The lanes take jobs in
 collection order, each skipping what the other already claimed, so the jobs spread over the workers.
+
+Jobs marked with the same `group` are claimed together: the lane that claims the group runs all of them, one after
+another in one process, so work they share (one scan of every template, one Python process that imports the CDK
+once for several synths) is done once per run instead of once per worker.
 """
 
 from __future__ import annotations
@@ -28,15 +32,20 @@ from typing import Any
 import pytest
 
 JOB_ATTRIBUTE = "_background_job"
+GROUP_ATTRIBUTE = "_background_group"
 # Longer than any job on a loaded two-core machine; a job that exceeds it fails its test instead of hanging the run.
 RESULT_TIMEOUT_S = 900
 
 
-def in_background(job: Callable[..., Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Mark a test: `job(workdir, **params)` runs in the background lane, its result goes to `background_result`."""
+def in_background(
+    job: Callable[..., Any], group: str | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a test: `job(workdir, **params)` runs in the background lane, its result goes to `background_result`;
+    the jobs of one `group` run in the same lane."""
 
     def mark(test: Callable[..., Any]) -> Callable[..., Any]:
         setattr(test, JOB_ATTRIBUTE, job)
+        setattr(test, GROUP_ATTRIBUTE, group)
         return test
 
     return mark
@@ -47,7 +56,7 @@ class BackgroundLane:
 
     def __init__(self, shared: Path) -> None:
         self._shared = shared
-        self._jobs: list[tuple[str, Callable[[], Any]]] = []
+        self._jobs: list[tuple[str, str, Callable[[], Any]]] = []  # test id, claim key (its group or itself), call
         self._mine: dict[str, Future[Any]] = {}
         self._folders: list[Path] = []
         self._stopping = threading.Event()
@@ -59,14 +68,15 @@ class BackgroundLane:
             if job is None:
                 continue
             params = dict(getattr(getattr(item, "callspec", None), "params", {}))
-            self._jobs.append((item.nodeid, lambda job=job, params=params: job(self._workdir(), **params)))
+            claim = getattr(item.function, GROUP_ATTRIBUTE, None) or item.nodeid
+            self._jobs.append((item.nodeid, claim, lambda job=job, params=params: job(self._workdir(), **params)))
         if self._jobs:
             self._shared.mkdir(parents=True, exist_ok=True)
             self._thread = threading.Thread(target=self._run, name="background-lane", daemon=True)
             self._thread.start()
 
     def result(self, nodeid: str) -> Any:
-        if nodeid not in {known for known, _ in self._jobs}:
+        if nodeid not in {known for known, _, _ in self._jobs}:
             raise KeyError(f"{nodeid} is not marked @in_background")
         deadline = time.monotonic() + RESULT_TIMEOUT_S
         while nodeid not in self._mine:
@@ -89,13 +99,16 @@ class BackgroundLane:
             shutil.rmtree(folder, ignore_errors=True)
 
     def _run(self) -> None:
-        for nodeid, call in self._jobs:
+        claimed: set[str] = set()
+        for nodeid, claim, call in self._jobs:
             if self._stopping.is_set():
                 return
-            try:
-                self._path(nodeid, "claim").mkdir()
-            except FileExistsError:
-                continue  # another worker's lane runs it
+            if claim not in claimed:
+                try:
+                    self._path(claim, "claim").mkdir()
+                except FileExistsError:
+                    continue  # another worker's lane runs it (or its group)
+                claimed.add(claim)
             future: Future[Any] = Future()
             self._mine[nodeid] = future
             try:
@@ -111,8 +124,8 @@ class BackgroundLane:
             staging.write_bytes(published)
             staging.rename(self._path(nodeid, "result"))  # atomic: a reader never sees half a file
 
-    def _path(self, nodeid: str, kind: str) -> Path:
-        return self._shared / f"{hashlib.sha256(nodeid.encode()).hexdigest()[:16]}.{kind}"
+    def _path(self, key: str, kind: str) -> Path:
+        return self._shared / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.{kind}"
 
     def _workdir(self) -> Path:
         workdir = Path(tempfile.mkdtemp(prefix="background-"))

@@ -190,6 +190,8 @@ class TemplateScan:
 
 
 SCAN = TemplateScan()
+# The lane group of every ScanJob: the scan is per process, so one lane must take all of them (tests/background.py).
+SCAN_GROUP = "template-scan"
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 import json
-import os
-import subprocess
-import sys
+import tempfile
+from functools import cache
+from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
@@ -10,68 +10,70 @@ from aws_cdk.assertions import Template
 
 import app as app_module
 
+from tests.app_runs import AppRun, run_apps
 from tests.background import in_background
 from tests.conftest import CDK_JSON_CONTEXT
 from tests.test_retained_data import KEPT_VALUES
 from tools.synthesis import PROJECT_ROOT
 
 
-def run_app(tmp_path, **context):
-    """Run app.py the way the CDK CLI does: context in CDK_CONTEXT_JSON, output in CDK_OUTDIR."""
-    env = {
-        **os.environ,
-        "CDK_CONTEXT_JSON": json.dumps({**CDK_JSON_CONTEXT, **context}),
-        "CDK_OUTDIR": str(tmp_path),
-    }
-    return subprocess.run(
-        [sys.executable, "app.py"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=False
-    )
-
-
-def run_app_with_an_unknown_profile(workdir):
-    return run_app(workdir, profile="prod"), (workdir / "manifest.json").exists()
-
-
-@in_background(run_app_with_an_unknown_profile)
-def test_unknown_profile_fails_synth_with_the_allowed_profiles(background_result):
-    result, wrote_manifest = background_result
-    assert result.returncode != 0
-    assert "Invalid kit configuration: Unknown profile 'prod'. Allowed profiles: sandbox, production" in result.stderr
-    assert not wrote_manifest
-
-
-def run_app_with_an_invalid_setting(workdir):
-    return run_app(workdir, **{"kit:log_retention_days": "8"})
-
-
-@in_background(run_app_with_an_invalid_setting)
-def test_invalid_setting_fails_synth_naming_the_setting(background_result):
-    result = background_result
-    assert result.returncode != 0
-    assert "kit:log_retention_days=8 is not allowed" in result.stderr
-
-
 # A redeploy after a production destroy, with every kept bucket, key, group and database re-attached
 # (tests/test_retained_data.py): imported buckets change the ARNs that the nag acknowledgments name.
 REATTACHED = {f"kit:{name}": value for name, value in KEPT_VALUES.items()}
 
+# app.py's runs, by name: its context over cdk.json's.
+APP_RUNS = {
+    "unknown profile": {"profile": "prod"},
+    "invalid setting": {"kit:log_retention_days": "8"},
+    "sandbox": {"profile": "sandbox"},
+    "production": {"profile": "production"},
+    "production-reattached": {"profile": "production", **REATTACHED},
+}
 
-SYNTHESIZED_VARIANTS = {"sandbox": {}, "production": {}, "production-reattached": REATTACHED}
+
+@cache
+def app_runs() -> dict[str, tuple[str | None, set[str]]]:
+    """app.py run as the CDK CLI runs it, once per entry of APP_RUNS, all in one process (tests/app_runs.py): per
+    run, its error (None when synth succeeded) and the files it wrote."""
+    with tempfile.TemporaryDirectory(prefix="app-runs-") as root:
+        runs = [
+            AppRun(PROJECT_ROOT, {**CDK_JSON_CONTEXT, **context}, Path(root, name))
+            for name, context in APP_RUNS.items()
+        ]
+        errors = run_apps(runs)
+        return {
+            name: (error, {path.name for path in run.out.glob("*")}) for name, run, error in zip(APP_RUNS, runs, errors)
+        }
 
 
-def synthesize_variant(workdir, variant):
-    """app.py as the CLI runs it, for a profile (or a production redeploy that re-attaches what it kept): its exit, its
-    errors, and whether the templates were written. One job per variant, so the workers' lanes share them."""
-    result = run_app(workdir, profile=variant.split("-")[0], **SYNTHESIZED_VARIANTS[variant])
-    return result.returncode, result.stderr, (workdir / "RedshiftMlStack.template.json").exists()
+def run_app(workdir, run):
+    """One of app_runs(); the first job of the group makes them all."""
+    return app_runs()[run]
 
 
-@pytest.mark.parametrize("variant", SYNTHESIZED_VARIANTS)
-@in_background(synthesize_variant)
-def test_app_synthesizes_through_the_validation_plugins(variant, background_result):
-    returncode, stderr, written = background_result
-    assert returncode == 0, f"{variant}: {stderr}"
-    assert written, variant
+@pytest.mark.parametrize("run", ["unknown profile"])
+@in_background(run_app, group="app-runs")
+def test_unknown_profile_fails_synth_with_the_allowed_profiles(run, background_result):
+    error, written = background_result
+    expected = "SystemExit: Invalid kit configuration: Unknown profile 'prod'. Allowed profiles: sandbox, production"
+    assert error is not None and expected in error, error
+    assert "manifest.json" not in written
+
+
+@pytest.mark.parametrize("run", ["invalid setting"])
+@in_background(run_app, group="app-runs")
+def test_invalid_setting_fails_synth_naming_the_setting(run, background_result):
+    error, _ = background_result
+    assert error is not None and "SystemExit: Invalid kit configuration:" in error, error
+    assert "kit:log_retention_days=8 is not allowed" in error
+
+
+@pytest.mark.parametrize("run", ["sandbox", "production", "production-reattached"])
+@in_background(run_app, group="app-runs")
+def test_app_synthesizes_through_the_validation_plugins(run, background_result):
+    error, written = background_result
+    assert error is None, f"{run}: {error}"
+    assert "RedshiftMlStack.template.json" in written, (run, written)
 
 
 def test_main_fails_synth_on_an_unacknowledged_finding(monkeypatch):

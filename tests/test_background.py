@@ -2,6 +2,7 @@
 order, whichever worker's lane takes it."""
 
 import threading
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -70,3 +71,31 @@ def test_two_workers_lanes_run_each_job_once_and_both_tests_see_its_result(tmp_p
         for lane in lanes:
             lane.close()
     assert sorted(runs) == list("abcdef")
+
+
+def test_the_jobs_of_a_group_run_in_the_lane_that_claims_the_group(tmp_path):
+    """A group's jobs share work done once in one process (one scan, one CDK import): two lanes that both see the
+    group must not split it."""
+    ran_in, lock = {}, threading.Lock()
+
+    def where(workdir, name):
+        with lock:
+            ran_in[name] = threading.current_thread().ident
+        time.sleep(0.05)  # long enough that both lanes are taking jobs at once
+        return name
+
+    grouped = in_background(where, group="shared work")(lambda: None)
+    single = in_background(where)(lambda: None)
+    items = [item(f"g[{n}]", grouped, name=n) for n in "abcd"] + [item(f"s[{n}]", single, name=n) for n in "xyz"]
+    lanes = [BackgroundLane(tmp_path / "run"), BackgroundLane(tmp_path / "run")]
+    for lane in lanes:
+        lane.start(items)
+    try:
+        for lane in lanes:
+            assert [lane.result(f"g[{n}]") for n in "abcd"] == list("abcd")
+            assert [lane.result(f"s[{n}]") for n in "xyz"] == list("xyz")
+    finally:
+        for lane in lanes:
+            lane.close()
+    assert sorted(ran_in) == list("abcdxyz")  # each job once
+    assert len({ran_in[n] for n in "abcd"}) == 1, ran_in

@@ -10,11 +10,9 @@ from __future__ import annotations
 import ast
 import importlib
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
+import tempfile
 from functools import cache
 from pathlib import Path
 
@@ -23,6 +21,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from stacks.common.config import load_settings
+from tests.app_runs import AppRun, run_apps
 from tests.background import in_background
 from tests.construct_app import PROFILES, new_app
 from tools.synthesis import PROJECT_ROOT
@@ -142,21 +141,18 @@ def copy_paths(paths: list[str], destination: Path) -> None:
             shutil.copy2(source, target)
 
 
-def synthesize(app_dir: Path, cdk_json: dict, out: Path) -> dict:
-    (app_dir / "cdk.json").write_text(json.dumps(cdk_json))
-    # As `cdk synth` runs the app: cdk.json's context reaches it in CDK_CONTEXT_JSON, the output directory in CDK_OUTDIR.
-    env = {
-        **os.environ,
-        "CDK_CONTEXT_JSON": json.dumps(cdk_json.get("context", {})),
-        "CDK_OUTDIR": str(out),
-        "PYTHONPATH": str(app_dir),
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
-    result = subprocess.run(
-        [sys.executable, "app.py"], cwd=app_dir, env=env, capture_output=True, text=True, timeout=600
-    )
-    assert result.returncode == 0, f"synth failed with cdk.json {cdk_json}:\n{result.stderr[-6000:]}"
-    return json.loads((out / "MyMlPlatform.template.json").read_text())
+def synthesize_all(runs: list[tuple[Path, dict, Path]]) -> list[dict | str]:
+    """Each (app folder, cdk.json, output folder) synthesized in one process (tests/app_runs.py): the app's stack
+    template, or why synth failed."""
+    for app_dir, cdk_json, _ in runs:
+        (app_dir / "cdk.json").write_text(json.dumps(cdk_json))
+    errors = run_apps([AppRun(app_dir, cdk_json.get("context", {}), out) for app_dir, cdk_json, out in runs])
+    return [
+        json.loads((out / "MyMlPlatform.template.json").read_text())
+        if error is None
+        else f"synth of {app_dir} failed with cdk.json {cdk_json}:\n{error}"
+        for (app_dir, cdk_json, out), error in zip(runs, errors)
+    ]
 
 
 def _grants(document: dict) -> list[tuple]:
@@ -203,10 +199,9 @@ def resources(template: dict) -> dict:
     return {logical_id: normal(resource) for logical_id, resource in template["Resources"].items()}
 
 
-def copy_and_synthesize(workdir: Path, construct: str) -> tuple[dict, dict]:
-    """The architecture copied into a new app, synthesized with a bare cdk.json and with the kit's."""
+def write_copy(app_dir: Path, construct: str) -> None:
+    """The architecture copied into a new app folder, with the docs' snippet as its app.py."""
     row = ARCHITECTURES[construct]
-    app_dir = workdir / "app"
     copy_paths(row["paths"], app_dir)
     args = "".join(f", {name}={value!r}" for name, value in CONSTRUCT_ARGS.get(construct, {}).items())
     (app_dir / "app.py").write_text(
@@ -218,13 +213,34 @@ def copy_and_synthesize(workdir: Path, construct: str) -> tuple[dict, dict]:
             args=args,
         )
     )
-    bare = synthesize(app_dir, {"app": "python3 app.py"}, workdir / "bare")
-    kit = synthesize(app_dir, json.loads((PROJECT_ROOT / "cdk.json").read_text()), workdir / "kit")
+
+
+@cache
+def copied_and_synthesized() -> dict[str, list[dict | str]]:
+    """Every architecture copied into an app of its own and synthesized with a bare cdk.json and with the kit's, all
+    in one Python process (SYNTH_DRIVER); per construct its two templates, or the error that stopped it."""
+    kit_json = json.loads((PROJECT_ROOT / "cdk.json").read_text())
+    with tempfile.TemporaryDirectory(prefix="copies-") as root:
+        runs = []
+        for construct in sorted(ARCHITECTURES):
+            app_dir = Path(root, construct, "app")
+            write_copy(app_dir, construct)
+            runs += [(app_dir, {"app": "python3 app.py"}, app_dir.parent / "bare")]
+            runs += [(app_dir, kit_json, app_dir.parent / "kit")]
+        templates = synthesize_all(runs)
+    return {construct: templates[2 * i : 2 * i + 2] for i, construct in enumerate(sorted(ARCHITECTURES))}
+
+
+def copy_and_synthesize(workdir: Path, construct: str) -> tuple[dict, dict]:
+    """The construct's bare and kit templates; the first job of the group synthesizes every copy."""
+    bare, kit = copied_and_synthesized()[construct]
+    for template in (bare, kit):
+        assert isinstance(template, dict), template
     return bare, kit
 
 
 @pytest.mark.parametrize("construct", sorted(ARCHITECTURES))
-@in_background(copy_and_synthesize)
+@in_background(copy_and_synthesize, group="copied-architectures")
 def test_copied_architecture_needs_no_feature_flags(construct, background_result):
     bare, kit = background_result
     assert_same_resources(bare, kit)
@@ -342,3 +358,17 @@ def test_every_access_log_target_grants_delivery_by_policy_without_the_flag(bare
                     sort_keys=True,
                 ),
             ) in grants, f"{target['Ref']} does not let S3 deliver {logical_id}'s access logs"
+
+
+def test_each_copy_imports_only_its_own_files(tmp_path):
+    """tests/app_runs.py runs every copy in one process: a module an earlier copy imported must not stand in for a
+    file a later copy lacks, and the app receives the context and output folder the CLI would hand it."""
+    app = 'import aws_cdk as cdk\nimport shared.helper\napp = cdk.App()\ncdk.Stack(app, "MyMlPlatform")\napp.synth()\n'
+    first, second = tmp_path / "first" / "app", tmp_path / "second" / "app"
+    for app_dir in (first, second):
+        (app_dir / "shared").mkdir(parents=True)  # a namespace package, as stacks/ is
+        (app_dir / "app.py").write_text(app)
+    (first / "shared" / "helper.py").write_text("")
+    bare, missing = synthesize_all([(first, {}, tmp_path / "first" / "out"), (second, {}, tmp_path / "second" / "out")])
+    assert isinstance(bare, dict), bare
+    assert isinstance(missing, str) and "No module named 'shared.helper'" in missing, missing
