@@ -47,6 +47,13 @@ DEFAULT_REJECT_SAMPLE_SIZE = 100
 MAX_REJECT_SAMPLE_SIZE = 1_000
 DEFAULT_THRESHOLDS = (0.1, 0.5, 0.9)
 EXTRACT = "extract"
+# The extract is about 3% of the raw capture it is made from (bench-pr: 13.9 MB of 441 MB), so a task that reads up to
+# 1 GiB of capture (Spark SQL's spark.sql.files.maxPartitionBytes, default 128 MiB, sizes the input splits:
+# https://spark.apache.org/docs/3.5.6/sql-performance-tuning.html) writes a file of about 30 MB, near what the earlier
+# rebalance gave, without its shuffle (1.0 of the extract's 6.4 CPU-s in bench-pr). A small day is read in as many
+# splits as the cluster has cores, whatever this is.
+MAX_SPLIT_BYTES_KEY = "spark.sql.files.maxPartitionBytes"
+EXTRACT_SPLIT_BYTES = 1 << 30
 PARSED_SCHEMA = "id string, order_key long, reason string, raw string"
 HISTOGRAM_SCHEMA = "bin int, lower double, upper double, positives long, negatives long"
 CURVE_SCHEMA = "threshold double, precision double, recall double"
@@ -192,9 +199,10 @@ def capture_folders(storage: Storage, args: JobArguments, day: date) -> list[str
 def extract_day(spark: SparkSession, storage: Storage, args: JobArguments, day: date) -> None:
     """Parse the raw capture of `day` into `extract/dt=<day>`.
 
-    The write is rebalanced so that the files have Spark's advisory size (spark.sql.adaptive.advisoryPartitionSizeInBytes)
-    rather than one small file per input split. A day without raw capture (nothing captured, or already expired)
-    leaves an existing extract as it is: a late re-run never empties a day it can no longer read.
+    Each task writes the extract of its input split, without a shuffle: splits of up to EXTRACT_SPLIT_BYTES of raw
+    capture give files of tens of MB rather than one small file per default 128 MiB split. A day without raw
+    capture (nothing captured, or already expired) leaves an existing extract as it is: a late re-run never
+    empties a day it can no longer read.
     """
     folders = capture_folders(storage, args, day)
     if folders:
@@ -202,9 +210,12 @@ def extract_day(spark: SparkSession, storage: Storage, args: JobArguments, day: 
         extract = records.parse_captures(spark, folders)
         # The files Spark listed for the extract, which its write reads: a JVM array (a day has millions of them).
         extracted = extract._jdf.inputFiles()
-        extract.hint("rebalance").write.mode("overwrite").option("compression", "zstd").parquet(
-            _partition(args.output, EXTRACT, day)
-        )
+        split_bytes = spark.conf.get(MAX_SPLIT_BYTES_KEY)  # the scoring step's reads keep the session's split size
+        spark.conf.set(MAX_SPLIT_BYTES_KEY, str(EXTRACT_SPLIT_BYTES))
+        try:
+            extract.write.mode("overwrite").option("compression", "zstd").parquet(_partition(args.output, EXTRACT, day))
+        finally:
+            spark.conf.set(MAX_SPLIT_BYTES_KEY, split_bytes)
         if args.delete_extracted_capture:
             delete_extracted_capture(spark, storage, folders, extracted)
 

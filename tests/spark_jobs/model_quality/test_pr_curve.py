@@ -487,6 +487,27 @@ def test_raw_capture_is_read_only_for_the_newest_day_of_the_window(spark, tmp_pa
     assert spark.read.parquet(str(day.output / pr_curve.EXTRACT / "dt=2026-11-22")).count() == 200
 
 
+def test_the_extract_is_written_by_split_without_a_shuffle(spark, tmp_path, monkeypatch):
+    """Each task writes the extract of its own input split of at most EXTRACT_SPLIT_BYTES of raw capture: no shuffle
+    stage (a rebalance cost 1.0 of the extract's 6.4 CPU-s in bench-pr), and the session's split size is restored
+    for the scoring step's reads."""
+    day = Day(tmp_path).scored([i / 40 for i in range(40)], [i % 2 for i in range(40)])
+    monkeypatch.setattr(pr_curve, "EXTRACT_SPLIT_BYTES", 4_000)  # the day's one capture file is about 12 kB
+    split_bytes = spark.conf.get(pr_curve.MAX_SPLIT_BYTES_KEY)
+    context, tracker = spark.sparkContext, spark.sparkContext.statusTracker()
+    context.setJobGroup("extract-by-split", "the extract step")
+    try:
+        pr_curve.extract_day(spark, pr_curve.Storage(spark), day.arguments(), DAY)
+    finally:
+        context.setLocalProperty("spark.jobGroup.id", None)
+    jobs = tracker.getJobIdsForGroup("extract-by-split")
+    assert jobs and all(len(tracker.getJobInfo(job).stageIds) == 1 for job in jobs)
+    capture_bytes = sum(path.stat().st_size for path in day.captures.rglob("*.jsonl"))
+    assert len(day.stored(pr_curve.EXTRACT)) == -(-capture_bytes // 4_000)
+    assert spark.read.parquet(str(day.output / pr_curve.EXTRACT / f"dt={DAY}")).count() == 40
+    assert spark.conf.get(pr_curve.MAX_SPLIT_BYTES_KEY) == split_bytes
+
+
 def test_a_late_rerun_without_raw_capture_keeps_the_extract(spark, tmp_path):
     day = Day(tmp_path).scored([0.2, 0.8], [0, 1])
     pr_curve.run(spark, day.arguments())
