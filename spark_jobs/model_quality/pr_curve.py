@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import urllib.parse
 from collections.abc import Callable
@@ -54,6 +55,11 @@ EXTRACT = "extract"
 # splits as the cluster has cores, whatever this is.
 MAX_SPLIT_BYTES_KEY = "spark.sql.files.maxPartitionBytes"
 EXTRACT_SPLIT_BYTES = 1 << 30
+# The shuffle by id writes about 0.14 byte per byte of input (bench-pr: 34 MB for 13.9 MB of extract and 234 MB
+# of labels), in partitions of about Spark's advisory size (spark.sql.adaptive.advisoryPartitionSizeInBytes, 64 MB).
+SHUFFLE_BYTES_PER_INPUT_BYTE = 0.14
+SHUFFLE_PARTITIONS_KEY = "spark.sql.shuffle.partitions"
+SHUFFLE_PARTITION_BYTES = 64 << 20
 PARSED_SCHEMA = "id string, order_key long, reason string, raw string"
 HISTOGRAM_SCHEMA = "bin int, lower double, upper double, positives long, negatives long"
 CURVE_SCHEMA = "threshold double, precision double, recall double"
@@ -210,7 +216,7 @@ def extract_day(spark: SparkSession, storage: Storage, args: JobArguments, day: 
         extract = records.parse_captures(spark, folders)
         # The files Spark listed for the extract, which its write reads: a JVM array (a day has millions of them).
         extracted = extract._jdf.inputFiles()
-        split_bytes = spark.conf.get(MAX_SPLIT_BYTES_KEY)  # the scoring step's reads keep the session's split size
+        split_bytes = _setting(spark, MAX_SPLIT_BYTES_KEY)  # the scoring step's reads keep the session's split size
         spark.conf.set(MAX_SPLIT_BYTES_KEY, str(EXTRACT_SPLIT_BYTES))
         try:
             extract.write.mode("overwrite").option("compression", "zstd").parquet(_partition(args.output, EXTRACT, day))
@@ -393,6 +399,34 @@ def _sample(rejects: DataFrame, size: int) -> DataFrame:
     return rejects.withColumn("rank", F.row_number().over(order)).where(F.col("rank") <= size).drop("rank")
 
 
+def _setting(spark: SparkSession, key: str) -> str:
+    """A Spark SQL setting that has a default, so that it can be set back after a query."""
+    value = spark.conf.get(key)
+    if value is None:
+        raise ValueError(f"{key} has no value")
+    return value
+
+
+def shuffle_partitions(spark: SparkSession, parsed: DataFrame) -> int:
+    """Partitions of the shuffle by id, from the bytes of the input files Spark has listed: about
+    SHUFFLE_PARTITION_BYTES of shuffle each, at least one per core.
+
+    Spark's default, 200 (SHUFFLE_PARTITIONS_KEY), is far too few for a day of 150 TB and too many for a
+    small one, where each map task writes 200 shuffle files (1.0 CPU-s of bench-pr's 12: AQE coalesces the
+    partitions afterwards but cannot spare their writing, and it cannot split too large ones:
+    https://spark.apache.org/docs/3.5.6/sql-performance-tuning.html#coalescing-post-shuffle-partitions).
+    """
+    leaves = parsed._jdf.queryExecution().optimizedPlan().collectLeaves()
+    # The file relations' sizes (the empty side of a day stands as an RDD of unknown, default size: not counted).
+    input_bytes = sum(
+        int(leaf.stats().sizeInBytes())
+        for leaf in (leaves.apply(index) for index in range(leaves.size()))
+        if leaf.getClass().getSimpleName() == "LogicalRelation"
+    )
+    wanted = math.ceil(input_bytes * SHUFFLE_BYTES_PER_INPUT_BYTE / SHUFFLE_PARTITION_BYTES)
+    return max(spark.sparkContext.defaultParallelism, wanted)
+
+
 @dataclass(frozen=True)
 class DayCounts:
     histogram: metrics.Histogram
@@ -406,9 +440,15 @@ def score_day(spark: SparkSession, storage: Storage, args: JobArguments, work: s
         storage.delete(rejects_target)
         return DayCounts(metrics.Histogram.empty(args.bins), dict.fromkeys(COUNT_COLUMNS, 0))
     spark.conf.set("spark.sql.sources.parallelPartitionDiscovery.threshold", str(PARALLEL_LISTING_THRESHOLD))
-    outcomes = _outcomes(_by_id(_parsed_inputs(spark, extracts, label_folders, args.bins)), args.reject_sample_size)
+    parsed = _parsed_inputs(spark, extracts, label_folders, args.bins)
+    outcomes = _outcomes(_by_id(parsed), args.reject_sample_size)
     storage.delete(work)
-    outcomes.write.partitionBy("kind").json(work)
+    partitions = _setting(spark, SHUFFLE_PARTITIONS_KEY)
+    spark.conf.set(SHUFFLE_PARTITIONS_KEY, str(shuffle_partitions(spark, parsed)))
+    try:
+        outcomes.write.partitionBy("kind").json(work)
+    finally:
+        spark.conf.set(SHUFFLE_PARTITIONS_KEY, partitions)
     rows = spark.read.schema(OUTCOME_SCHEMA).json(f"{work}/kind=counts").collect()
     if storage.exists(f"{work}/kind=rejects"):
         storage.move(f"{work}/kind=rejects", rejects_target)
