@@ -244,6 +244,13 @@ def profile_steps(spark: SparkSession, window: LabelWindow) -> dict:
     def parsed():
         return pr_curve._parsed_inputs(spark, extracts, label_folders, args.bins)
 
+    def query(frame: DataFrame) -> None:  # with the shuffle partitions that score_day sets for its query
+        spark.conf.set(pr_curve.SHUFFLE_PARTITIONS_KEY, str(pr_curve.shuffle_partitions(spark, parsed())))
+        try:
+            noop(frame)
+        finally:
+            spark.conf.unset(pr_curve.SHUFFLE_PARTITIONS_KEY)
+
     def score_day():
         counts["day"] = pr_curve.score_day(spark, storage, args, f"{work}/work", f"{work}/rejects")
 
@@ -251,10 +258,10 @@ def profile_steps(spark: SparkSession, window: LabelWindow) -> dict:
         "floor: parse raw capture": lambda: floor_raw_capture(spark, window),
         "floor: read extract": lambda: floor_extract(spark, window),
         "floor: parse labels": lambda: floor_labels(spark, window),
-        "job: extract (parse raw, write zstd)": lambda: pr_curve.extract_days(spark, storage, args),
+        "job: extract (parse raw, write zstd by split)": lambda: pr_curve.extract_days(spark, storage, args),
         "job: score parse (extract + labels)": lambda: noop(parsed()),
-        "job: score parse + shuffle by id": lambda: noop(pr_curve._by_id(parsed())),
-        "job: score parse + by id + outcomes": lambda: noop(pr_curve._outcomes(pr_curve._by_id(parsed()))),
+        "job: score parse + shuffle by id": lambda: query(pr_curve._by_id(parsed())),
+        "job: score parse + by id + outcomes": lambda: query(pr_curve._outcomes(pr_curve._by_id(parsed()))),
         "job: score_day (outcomes written)": score_day,
         "job: write_day (driver metrics)": lambda: pr_curve.write_day(spark, storage, args, counts["day"]),
     }
@@ -282,7 +289,7 @@ def profile(spark: SparkSession, window: LabelWindow) -> dict[str, dict]:
 
 
 JOB_PHASES = (
-    "job: extract (parse raw, write zstd)",
+    "job: extract (parse raw, write zstd by split)",
     "job: score_day (outcomes written)",
     "job: write_day (driver metrics)",
 )

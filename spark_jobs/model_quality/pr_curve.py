@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import urllib.parse
 from collections.abc import Callable
@@ -53,6 +54,18 @@ DEFAULT_REJECT_SAMPLE_SIZE = 100
 MAX_REJECT_SAMPLE_SIZE = 1_000
 DEFAULT_THRESHOLDS = (0.1, 0.5, 0.9)
 EXTRACT = "extract"
+# The extract is about 3% of the raw capture it is made from (bench-pr: 13.9 MB of 441 MB), so a task that reads up to
+# 1 GiB of capture (Spark SQL's spark.sql.files.maxPartitionBytes, default 128 MiB, sizes the input splits:
+# https://spark.apache.org/docs/3.5.6/sql-performance-tuning.html) writes a file of about 30 MB, near what the earlier
+# rebalance gave, without its shuffle (1.0 of the extract's 6.4 CPU-s in bench-pr). A small day is read in as many
+# splits as the cluster has cores, whatever this is.
+MAX_SPLIT_BYTES_KEY = "spark.sql.files.maxPartitionBytes"
+EXTRACT_SPLIT_BYTES = 1 << 30
+# The shuffle by id writes about 0.14 byte per byte of input (bench-pr: 34 MB for 13.9 MB of extract and 234 MB
+# of labels), in partitions of about Spark's advisory size (spark.sql.adaptive.advisoryPartitionSizeInBytes, 64 MB).
+SHUFFLE_BYTES_PER_INPUT_BYTE = 0.14
+SHUFFLE_PARTITIONS_KEY = "spark.sql.shuffle.partitions"
+SHUFFLE_PARTITION_BYTES = 64 << 20
 PARSED_SCHEMA = "id string, order_key long, reason string, raw string"
 HISTOGRAM_SCHEMA = "bin int, lower double, upper double, positives long, negatives long"
 CURVE_SCHEMA = "threshold double, precision double, recall double"
@@ -234,9 +247,10 @@ def _extract_folder(output: str, day: date, hour: int | None = None) -> str:
 def extract_day(spark: SparkSession, storage: Storage, args: JobArguments, day: date, hour: int | None = None) -> None:
     """Parse the raw capture of `day` (of one `hour` of it) into `extract/dt=<day>` (its `hour=HH` folder).
 
-    The write is rebalanced so that the files have Spark's advisory size (spark.sql.adaptive.advisoryPartitionSizeInBytes)
-    rather than one small file per input split. A day without raw capture (nothing captured, or already expired)
-    leaves an existing extract as it is: a late re-run never empties a day it can no longer read.
+    Each task writes the extract of its input split, without a shuffle: splits of up to EXTRACT_SPLIT_BYTES of raw
+    capture give files of tens of MB rather than one small file per default 128 MiB split. A day without raw
+    capture (nothing captured, or already expired) leaves an existing extract as it is: a late re-run never
+    empties a day it can no longer read.
     """
     folders = capture_folders(storage, args, day, hour)
     if folders:
@@ -244,9 +258,12 @@ def extract_day(spark: SparkSession, storage: Storage, args: JobArguments, day: 
         extract = records.parse_captures(spark, folders)
         # The files Spark listed for the extract, which its write reads: a JVM array (a day has millions of them).
         extracted = extract._jdf.inputFiles()
-        extract.hint("rebalance").write.mode("overwrite").option("compression", "zstd").parquet(
-            _extract_folder(args.output, day, hour)
-        )
+        split_bytes = _setting(spark, MAX_SPLIT_BYTES_KEY)  # the scoring step's reads keep the session's split size
+        spark.conf.set(MAX_SPLIT_BYTES_KEY, str(EXTRACT_SPLIT_BYTES))
+        try:
+            extract.write.mode("overwrite").option("compression", "zstd").parquet(_extract_folder(args.output, day, hour))
+        finally:
+            spark.conf.set(MAX_SPLIT_BYTES_KEY, split_bytes)
         if args.delete_extracted_capture:
             delete_extracted_capture(spark, storage, folders, extracted)
 
@@ -457,6 +474,34 @@ def _sample(rejects: DataFrame, size: int) -> DataFrame:
     return rejects.withColumn("rank", F.row_number().over(order)).where(F.col("rank") <= size).drop("rank")
 
 
+def _setting(spark: SparkSession, key: str) -> str:
+    """A Spark SQL setting that has a default, so that it can be set back after a query."""
+    value = spark.conf.get(key)
+    if value is None:
+        raise ValueError(f"{key} has no value")
+    return value
+
+
+def shuffle_partitions(spark: SparkSession, parsed: DataFrame) -> int:
+    """Partitions of the shuffle by id, from the bytes of the input files Spark has listed: about
+    SHUFFLE_PARTITION_BYTES of shuffle each, at least one per core.
+
+    Spark's default, 200 (SHUFFLE_PARTITIONS_KEY), is far too few for a day of 150 TB and too many for a
+    small one, where each map task writes 200 shuffle files (1.0 CPU-s of bench-pr's 12: AQE coalesces the
+    partitions afterwards but cannot spare their writing, and it cannot split too large ones:
+    https://spark.apache.org/docs/3.5.6/sql-performance-tuning.html#coalescing-post-shuffle-partitions).
+    """
+    leaves = parsed._jdf.queryExecution().optimizedPlan().collectLeaves()
+    # The file relations' sizes (the empty side of a day stands as an RDD of unknown, default size: not counted).
+    input_bytes = sum(
+        int(leaf.stats().sizeInBytes())
+        for leaf in (leaves.apply(index) for index in range(leaves.size()))
+        if leaf.getClass().getSimpleName() == "LogicalRelation"
+    )
+    wanted = math.ceil(input_bytes * SHUFFLE_BYTES_PER_INPUT_BYTE / SHUFFLE_PARTITION_BYTES)
+    return max(spark.sparkContext.defaultParallelism, wanted)
+
+
 @dataclass(frozen=True)
 class DayCounts:
     histogram: metrics.Histogram
@@ -470,9 +515,15 @@ def score_day(spark: SparkSession, storage: Storage, args: JobArguments, work: s
         storage.delete(rejects_target)
         return DayCounts(metrics.Histogram.empty(args.bins), dict.fromkeys(COUNT_COLUMNS, 0))
     spark.conf.set("spark.sql.sources.parallelPartitionDiscovery.threshold", str(PARALLEL_LISTING_THRESHOLD))
-    outcomes = _outcomes(_by_id(_parsed_inputs(spark, extracts, label_folders, args.bins)), args.reject_sample_size)
+    parsed = _parsed_inputs(spark, extracts, label_folders, args.bins)
+    outcomes = _outcomes(_by_id(parsed), args.reject_sample_size)
     storage.delete(work)
-    outcomes.write.partitionBy("kind").json(work)
+    partitions = _setting(spark, SHUFFLE_PARTITIONS_KEY)
+    spark.conf.set(SHUFFLE_PARTITIONS_KEY, str(shuffle_partitions(spark, parsed)))
+    try:
+        outcomes.write.partitionBy("kind").json(work)
+    finally:
+        spark.conf.set(SHUFFLE_PARTITIONS_KEY, partitions)
     rows = spark.read.schema(OUTCOME_SCHEMA).json(f"{work}/kind=counts").collect()
     if storage.exists(f"{work}/kind=rejects"):
         storage.move(f"{work}/kind=rejects", rejects_target)

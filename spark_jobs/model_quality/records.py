@@ -197,8 +197,10 @@ def read_ground_truth(spark: SparkSession, paths: list[str]) -> DataFrame:
         .when(labelled.id.isNull(), F.lit("ground_truth_missing_id"))
         .when(~labelled.label_value.isin(0.0, 1.0) | labelled.label_value.isNull(), F.lit("ground_truth_invalid_label"))
     )
-    # .../yyyy/mm/dd/hh/file -> yyyymmddhh, with string functions (no regex per row).
-    hour = F.translate(F.substring(F.substring_index("path", "/", -5), 1, 13), "/", "")
+    # .../yyyy/mm/dd/hh/file -> yyyymmddhh, with string functions (no regex per row). `replace` deletes the slashes
+    # as `translate` did, at a byte search rather than a map lookup per character: 0.6 of the 1.2 CPU-s the hour
+    # cost on 2M labels (bench-pr's profile).
+    hour = F.expr("replace(substring(substring_index(path, '/', -5), 1, 13), '/', '')")
     order_key = F.shiftleft(F.coalesce(hour.cast(T.LongType()), F.lit(0)), 1).bitwiseOR(
         labelled.label_value.cast(T.LongType())
     )

@@ -1,6 +1,7 @@
 """The precision-recall job on local Spark: metrics against scikit-learn, bad records, idempotence, rollups."""
 
 import json
+import math
 from collections import Counter
 import shutil
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from py4j.protocol import Py4JJavaError
+from pyspark.sql import DataFrameWriter
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from datagen.data_capture import capture_dir, capture_line, ground_truth_dir, ground_truth_line, write_scored_day
@@ -485,6 +487,56 @@ def test_raw_capture_is_read_only_for_the_newest_day_of_the_window(spark, tmp_pa
     assert days_read() == ["2026-11-22"]
     assert again == first
     assert spark.read.parquet(str(day.output / pr_curve.EXTRACT / "dt=2026-11-22")).count() == 200
+
+
+def test_the_extract_is_written_by_split_without_a_shuffle(spark, tmp_path, monkeypatch):
+    """Each task writes the extract of its own input split of at most EXTRACT_SPLIT_BYTES of raw capture: no shuffle
+    stage (a rebalance cost 1.0 of the extract's 6.4 CPU-s in bench-pr), and the session's split size is restored
+    for the scoring step's reads."""
+    day = Day(tmp_path).scored([i / 40 for i in range(40)], [i % 2 for i in range(40)])
+    monkeypatch.setattr(pr_curve, "EXTRACT_SPLIT_BYTES", 4_000)  # the day's one capture file is about 12 kB
+    split_bytes = spark.conf.get(pr_curve.MAX_SPLIT_BYTES_KEY)
+    context, tracker = spark.sparkContext, spark.sparkContext.statusTracker()
+    context.setJobGroup("extract-by-split", "the extract step")
+    try:
+        pr_curve.extract_day(spark, pr_curve.Storage(spark), day.arguments(), DAY)
+    finally:
+        context.setLocalProperty("spark.jobGroup.id", None)
+    jobs = tracker.getJobIdsForGroup("extract-by-split")
+    assert jobs and all(len(tracker.getJobInfo(job).stageIds) == 1 for job in jobs)
+    capture_bytes = sum(path.stat().st_size for path in day.captures.rglob("*.jsonl"))
+    assert len(day.stored(pr_curve.EXTRACT)) == -(-capture_bytes // 4_000)
+    assert spark.read.parquet(str(day.output / pr_curve.EXTRACT / f"dt={DAY}")).count() == 40
+    assert spark.conf.get(pr_curve.MAX_SPLIT_BYTES_KEY) == split_bytes
+
+
+def test_the_shuffle_by_id_is_sized_from_the_input_bytes(spark, tmp_path, monkeypatch):
+    """At least one partition per core (a small day), else about SHUFFLE_PARTITION_BYTES of shuffle each; the run
+    sets it for its query only, instead of Spark's fixed default of 200."""
+    day = Day(tmp_path).scored([0.2, 0.8], [0, 1])
+    _, label_folders = pr_curve._input_folders(pr_curve.Storage(spark), day.arguments())
+    parsed = pr_curve._parsed_inputs(spark, [], label_folders, 100)
+    assert pr_curve.shuffle_partitions(spark, parsed) == spark.sparkContext.defaultParallelism
+    label_bytes = sum(path.stat().st_size for path in day.ground_truth.rglob("*.jsonl"))
+    monkeypatch.setattr(pr_curve, "SHUFFLE_PARTITION_BYTES", 1)
+    expected = math.ceil(label_bytes * pr_curve.SHUFFLE_BYTES_PER_INPUT_BYTE)
+    assert expected > spark.sparkContext.defaultParallelism
+    assert pr_curve.shuffle_partitions(spark, parsed) == expected
+    before, during = spark.conf.get(pr_curve.SHUFFLE_PARTITIONS_KEY), []
+    write = DataFrameWriter.json
+    monkeypatch.setattr(
+        DataFrameWriter,
+        "json",
+        lambda writer, *a, **k: (
+            during.append(spark.conf.get(pr_curve.SHUFFLE_PARTITIONS_KEY)) or write(writer, *a, **k)
+        ),
+    )
+    counts = pr_curve.score_day(
+        spark, pr_curve.Storage(spark), day.arguments(), str(tmp_path / "w"), str(tmp_path / "r")
+    )
+    assert during == [str(expected)]
+    assert spark.conf.get(pr_curve.SHUFFLE_PARTITIONS_KEY) == before  # the session's own setting is back
+    assert counts.totals["labelled"] == 2  # no extract yet: the labels are counted, none joined
 
 
 def test_a_late_rerun_without_raw_capture_keeps_the_extract(spark, tmp_path):
