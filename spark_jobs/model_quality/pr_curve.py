@@ -261,7 +261,9 @@ def extract_day(spark: SparkSession, storage: Storage, args: JobArguments, day: 
         split_bytes = _setting(spark, MAX_SPLIT_BYTES_KEY)  # the scoring step's reads keep the session's split size
         spark.conf.set(MAX_SPLIT_BYTES_KEY, str(EXTRACT_SPLIT_BYTES))
         try:
-            extract.write.mode("overwrite").option("compression", "zstd").parquet(_extract_folder(args.output, day, hour))
+            extract.write.mode("overwrite").option("compression", "zstd").parquet(
+                _extract_folder(args.output, day, hour)
+            )
         finally:
             spark.conf.set(MAX_SPLIT_BYTES_KEY, split_bytes)
         if args.delete_extracted_capture:
