@@ -25,7 +25,14 @@ from tools.cost.facts import (
 )
 from stacks.model_quality.hourly import HOURLY_MINUTE
 from stacks.model_quality.job import max_executors
-from tools.cost.report import estimate_profile, load_usage, measured_extract_size, measured_throughput, render
+from tools.cost.report import (
+    estimate_profile,
+    extract_cpu_share,
+    load_usage,
+    measured_extract_size,
+    measured_throughput,
+    render,
+)
 from tools.synthesis import templates
 
 
@@ -216,3 +223,17 @@ def test_the_daily_run_starts_at_its_schedule_in_utc(expression, zone, hours):
     schedule["Properties"]["ScheduleExpressionTimezone"] = zone
     template = {"Resources": {"MonitorDailyRunDailyScheduleABC": schedule}}
     assert daily_run_start_utc_hours(template) == hours
+
+
+def test_the_hourly_runs_are_priced_from_the_recorded_extract_share():
+    """The benchmark records the extraction's share of the job's CPU from its own phase names; the cost report reads
+    that number, never the names (a renamed phase once made the report price hourly runs at 100% of the job)."""
+    from benchmarks.pr_bench import JOB_PHASES
+    from benchmarks.pr_bench import extract_cpu_share as share_of
+
+    recorded = measured_throughput()
+    assert set(JOB_PHASES) <= set(recorded["profile"]), "the recorded profile lacks a phase the share is made from"
+    assert recorded["extract_cpu_share"] == share_of(recorded["profile"])
+    assert 0 < extract_cpu_share(recorded) < 1
+    with pytest.raises(ValueError, match="extract_cpu_share.*make bench-pr"):
+        extract_cpu_share({key: value for key, value in recorded.items() if key != "extract_cpu_share"})
