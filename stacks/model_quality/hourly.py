@@ -18,12 +18,11 @@ from ..common.tags import standard_tags
 from .job import PrCurveJob
 from .orchestration import (
     START_MARGIN,
-    TRANSIENT_INTERVAL_SECONDS,
-    TRANSIENT_MAX_DELAY_SECONDS,
-    TRANSIENT_RETRIES,
+    TRANSIENT_RETRY_WAIT_SECONDS,
     DailyQualityRun,
     grant_job_run,
     job_run_state,
+    location_arguments,
     quoted,
 )
 from .settings import ARCHITECTURE, ModelQualitySettings
@@ -58,22 +57,8 @@ class HourlyExtractRun(Construct):
         run: DailyQualityRun,
     ) -> None:
         super().__init__(scope, construct_id)
-        arguments = [
-            "--captures",
-            storage.capture_uri,
-            "--ground-truth",
-            storage.ground_truth_bucket.s3_url_for_object(),
-            "--output",
-            storage.results_bucket.s3_url_for_object(),
-            "--endpoint",
-            run.endpoint_name,
-            *(("--variant", run.variant_name) if run.variant_name else ()),
-            "--delete-extracted-capture",
-        ]
+        arguments = [*location_arguments(storage, run.endpoint_name, run.variant_name), "--delete-extracted-capture"]
         step_timeout = HOURLY_JOB_TIMEOUT.plus(START_MARGIN)
-        retry_waits = sum(
-            min(TRANSIENT_MAX_DELAY_SECONDS, TRANSIENT_INTERVAL_SECONDS * 2**n) for n in range(TRANSIENT_RETRIES)
-        )
         extract = job_run_state(
             self,
             "RunExtractJob",
@@ -103,7 +88,7 @@ class HourlyExtractRun(Construct):
             "StateMachine",
             state_machine_type=sfn.StateMachineType.STANDARD,
             definition_body=sfn.DefinitionBody.from_chainable(extract.next(sfn.Succeed(self, "Done"))),
-            timeout=Duration.minutes(step_timeout.to_minutes() + retry_waits // 60 + 5),
+            timeout=Duration.minutes(step_timeout.to_minutes() + TRANSIENT_RETRY_WAIT_SECONDS // 60 + 5),
             tracing_enabled=True,
             logs=sfn.LogOptions(
                 destination=EncryptedLogGroup(

@@ -37,6 +37,11 @@ TRANSIENT_ERRORS = [
 TRANSIENT_RETRIES = 5
 TRANSIENT_INTERVAL_SECONDS = 60
 TRANSIENT_MAX_DELAY_SECONDS = 900
+# The longest the job step's transient retries wait in all (exponential backoff, each wait capped): the retried calls
+# are rejected API requests, so no run is started by them, but a state machine's timeout must leave room for them.
+TRANSIENT_RETRY_WAIT_SECONDS = sum(
+    min(TRANSIENT_MAX_DELAY_SECONDS, TRANSIENT_INTERVAL_SECONDS * 2**n) for n in range(TRANSIENT_RETRIES)
+)
 # Nothing else is retried. A run that ends FAILED (its code or its data) or is cancelled at its own
 # ExecutionTimeoutMinutes ("the job run has timed out", Cancelling:
 # https://docs.aws.amazon.com/emr/latest/EMR-Serverless-UserGuide/job-states.html) fails the .sync task with a
@@ -59,6 +64,21 @@ def number_text(value: float) -> str:
     value, so two renderings of one setting (`:g` keeps 6 significant digits, `str` all of them) never meet.
     """
     return repr(float(value))
+
+
+def location_arguments(storage: QualityStorage, endpoint_name: str, variant_name: str | None) -> list[str]:
+    """What every run of the job reads and writes, and the endpoint (and variant) it reads the capture of."""
+    return [
+        "--captures",
+        storage.capture_uri,
+        "--ground-truth",
+        storage.ground_truth_bucket.s3_url_for_object(),
+        "--output",
+        storage.results_bucket.s3_url_for_object(),
+        "--endpoint",
+        endpoint_name,
+        *(("--variant", variant_name) if variant_name else ()),
+    ]
 
 
 def quoted(arguments: list[str]) -> str:
@@ -265,12 +285,8 @@ class DailyQualityRun(Construct):
         # leaves a billed job running.
         self.job_timeout = Duration.minutes(settings.quality_job_timeout_minutes)
         self.step_timeout = self.job_timeout.plus(START_MARGIN)
-        # Long enough for the job step's one run and the waits between its transient-error retries (the retried
-        # calls are rejected API requests: no run is started by them).
-        retry_waits = sum(
-            min(TRANSIENT_MAX_DELAY_SECONDS, TRANSIENT_INTERVAL_SECONDS * 2**n) for n in range(TRANSIENT_RETRIES)
-        )
-        self.run_timeout = Duration.minutes(self.step_timeout.to_minutes() + retry_waits // 60 + 30)
+        # Long enough for the job step's one run and the waits between its transient-error retries.
+        self.run_timeout = Duration.minutes(self.step_timeout.to_minutes() + TRANSIENT_RETRY_WAIT_SECONDS // 60 + 30)
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
@@ -413,12 +429,7 @@ class DailyQualityRun(Construct):
         )
         resolve_date.add_catch(notify_failure, result_path="$.error")
         arguments = [
-            "--captures",
-            storage.capture_uri,
-            "--ground-truth",
-            storage.ground_truth_bucket.s3_url_for_object(),
-            "--output",
-            storage.results_bucket.s3_url_for_object(),
+            *location_arguments(storage, self.endpoint_name, self.variant_name),
             "--label-delay-days",
             str(settings.quality_label_delay_days),
             "--thresholds",
@@ -431,9 +442,6 @@ class DailyQualityRun(Construct):
             number_text(settings.quality_target_half_width),
             "--reject-sample-size",
             str(settings.quality_reject_sample_size),
-            "--endpoint",
-            self.endpoint_name,
-            *(("--variant", self.variant_name) if self.variant_name else ()),
             *(("--delete-extracted-capture",) if settings.deletes_extracted_capture else ()),
         ]
         if settings.quality_hourly_extract:
