@@ -21,6 +21,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
 ROWS ?= 2000000
+EXTRACT_ROWS ?= 5200000
 
 .PHONY: help setup synth test mutation cost demo diff review snapshots diagrams bench-pr bench-synth bench-test bench-extract image-registries smoke docs clean
 
@@ -38,7 +39,7 @@ help:
 	@echo "make bench-pr [ROWS=2000000]            benchmark the precision-recall job on label-window input (floor, job, MLlib, profile)"
 	@echo "make bench-synth [ARGS='--fresh-clone']  time cdk synth of the app against a one-bucket app (median of 3)"
 	@echo "make bench-test                          time make test: wall, CPU of every process, the slowest ten"
-	@echo "make bench-extract [ROWS=2000000]       measure the daily extract's bytes per record (make cost reads it)"
+	@echo "make bench-extract [EXTRACT_ROWS=5200000]  measure the daily extract's bytes per record and GC share at full splits"
 	@echo "make smoke [KIT_ENVIRONMENT=name] [ARGS='--only churn_model --keep']  after cdk deploy: run each architecture"
 	@echo "make image-registries                    regenerate the SageMaker image map from the pinned SDK (network)"
 	@echo "make clean                               remove cdk.out/, build/, .venv/, .venv-checkov/ and node_modules/"
@@ -126,7 +127,7 @@ bench-test: setup
 	$(RUN) python -m benchmarks.test_time
 
 bench-extract: $(PYTHON_STAMP)
-	$(RUN) python -m benchmarks.extract_size $(ROWS)
+	$(RUN) python -m benchmarks.extract_size $(EXTRACT_ROWS)
 
 smoke: $(PYTHON_STAMP)
 	@$(RUN) python -m tools.smoke $(if $(KIT_ENVIRONMENT),--environment $(KIT_ENVIRONMENT)) $(ARGS)

@@ -19,9 +19,13 @@ inputs, Spark's file listing and the query plan), the job's way (hour folders) a
 globbed on the driver, then handed to Spark).
 
 The job's ratio to the floor is given by wall time (`job_over_floor`) and by executor CPU seconds from the
-profile (`job_over_floor_cpu`), the steadier of the two on a shared machine. Throughput is reported two ways: MB of all input read per second per vCPU, and MB of one day's raw capture per
-second of the whole run per vCPU (`mb_per_s_per_core`: a run handles one day of capture, and the cost model
-scales the stated capture volume by it). Only ratios of times measured in the same run are targets: the machine
+profile (`job_over_floor_cpu`), the steadier of the two on a shared machine. Throughput is reported three ways: MB
+of all input read per second per vCPU, MB of one day's raw capture per second of the whole run per vCPU
+(`whole_run_mb_per_s_per_core`), and what the cost model prices (`mb_per_s_per_core`): the MB of capture per
+vCPU-second that the full day adds over the quarter day in the growth case, by wall time on CORES cores and by CPU
+time of the process tree, whichever is slower, with the rest of a run as `run_fixed_seconds` (start-up, planning,
+commits: what a 150 TB day does not multiply). The session has the deployed executor's heap per core
+(HEAP_GB_PER_CORE), and records the JVM's peak heap and its share of time in garbage collection. Only ratios of times measured in the same run are targets: the machine
 may be shared. The last line is machine-readable, and the numbers are written to benchmarks/results/pr_bench.json,
 where the cost model (`make cost`) reads the measured throughput and the day's widest 95% interval.
 """
@@ -47,6 +51,7 @@ from sklearn.metrics import average_precision_score
 
 from datagen.data_capture import ScoredDay, write_scored_day
 from spark_jobs.model_quality import pr_curve, records
+from stacks.model_quality.job import EXECUTOR_MEMORY_GB, EXECUTOR_VCPU
 from stacks.model_quality.settings import ModelQualitySettings
 
 DAY = date(2026, 11, 20)
@@ -65,14 +70,20 @@ def timed(action) -> tuple[float, object]:
     return time.perf_counter() - started, result
 
 
+# The deployed executor's heap per core (stacks/model_quality/job.py): a local session with CORES cores gets as much
+# heap per core, so the throughput `make cost` prices is measured with no more memory than the job has.
+HEAP_GB_PER_CORE = EXECUTOR_MEMORY_GB / EXECUTOR_VCPU
+
+
 def bench_session(app_name: str, ui: bool = False) -> SparkSession:
-    """The benchmarks' local session: CORES cores, a 4 GB driver, errors only; the UI (for Meter) only if asked."""
+    """The benchmarks' local session: CORES cores, the deployed heap per core, errors only; the UI (for Meter) only
+    if asked."""
     spark = (
         SparkSession.builder.master(f"local[{CORES}]")
         .appName(app_name)
         .config("spark.ui.enabled", str(ui).lower())
         .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.driver.memory", "4g")
+        .config("spark.driver.memory", f"{round(HEAP_GB_PER_CORE * CORES * 1024)}m")
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
@@ -107,6 +118,45 @@ class Meter:
             "shuffle_mb": round(sum(s["shuffleWriteBytes"] for s in stages) / 1e6, 1),
             "spill_mb": round(sum(s["diskBytesSpilled"] + s["memoryBytesSpilled"] for s in stages) / 1e6, 1),
         }
+
+
+def peak_heap_gb(spark: SparkSession) -> float:
+    """The JVM's peak heap use so far: the sum of its heap pools' peaks (an upper bound of the peak of their sum),
+    from java.lang.management's MemoryPoolMXBean.getPeakUsage. In local mode the driver JVM runs the tasks."""
+    management = spark.sparkContext._jvm.java.lang.management
+    heap = management.MemoryType.HEAP
+    pools = management.ManagementFactory.getMemoryPoolMXBeans()
+    return round(sum(pool.getPeakUsage().getUsed() for pool in pools if pool.getType().equals(heap)) / 2**30, 2)
+
+
+def gc_share(spark: SparkSession) -> float:
+    """The share of the JVM's life so far spent in garbage collection (its collectors' accumulated collection times
+    over its uptime, java.lang.management): what too small a heap costs, where the peak heap only says the
+    collector let the heap fill before collecting."""
+    management = spark.sparkContext._jvm.java.lang.management.ManagementFactory
+    collected_ms = sum(collector.getCollectionTime() for collector in management.getGarbageCollectorMXBeans())
+    return round(collected_ms / management.getRuntimeMXBean().getUptime(), 3)
+
+
+def process_cpu_seconds() -> float:
+    """CPU seconds (user + system) of this process, of the children it has waited for, and of its running
+    descendants, the JVM among them (/proc/<pid>/stat: ppid, utime and stime in clock ticks,
+    https://man7.org/linux/man-pages/man5/proc_pid_stat.5.html)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents, cpu = {}, {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()  # fields[0] is field 3 (state)
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])  # field 4, ppid
+        cpu[pid] = (int(fields[11]) + int(fields[12])) / ticks  # fields 14 and 15, utime and stime
+    descendants, frontier = set(), {os.getpid()}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - descendants
+        descendants |= frontier
+    return sum(os.times()[:4]) + sum(cpu[pid] for pid in descendants)
 
 
 @dataclass(frozen=True)
@@ -394,16 +444,53 @@ def many_files_case(spark: SparkSession, workspace: Path) -> dict:
     }
 
 
-def growth_case(spark: SparkSession, workspace: Path, rows: int, full: LabelWindow) -> tuple[float, float]:
-    """The job's best times on rows / 4 and on rows, run alternately so that both see the same machine load."""
+@dataclass(frozen=True)
+class Growth:
+    """The job's best wall and CPU seconds on a quarter of the rows and on all of them, and what each read."""
+
+    quarter_capture_mb: float
+    quarter_seconds: float
+    quarter_cpu_seconds: float
+    full_capture_mb: float
+    full_seconds: float
+    full_cpu_seconds: float
+
+    def marginal_mb_per_s_per_core(self) -> tuple[float, str]:
+        """MB of capture per vCPU-second that the larger day added, the slower of two readings: per second of wall
+        time on CORES cores, and per CPU-second of the process tree (which no poor use of the cores can flatter).
+        A run's fixed part (start-up, planning, listing, commits, the driver's small writes) is the same on both
+        days, so it drops out: at 150 TB a day a run is all marginal work, and the fixed part is priced apart."""
+        added_mb = self.full_capture_mb - self.quarter_capture_mb
+        by_wall = added_mb / (self.full_seconds - self.quarter_seconds) / CORES
+        by_cpu = added_mb / (self.full_cpu_seconds - self.quarter_cpu_seconds)
+        return (by_wall, "wall") if by_wall <= by_cpu else (by_cpu, "cpu")
+
+    def fixed_seconds(self) -> float:
+        """The wall seconds of the quarter-size run that its capture does not account for at the marginal rate."""
+        rate, _ = self.marginal_mb_per_s_per_core()
+        return max(0.0, self.quarter_seconds - self.quarter_capture_mb / (rate * CORES))
+
+
+def growth_case(spark: SparkSession, workspace: Path, rows: int, full: LabelWindow) -> Growth:
+    """The job on rows / 4 and on rows, run alternately so that both see the same machine load; the best of two
+    each, by wall time and by CPU time."""
     quarter = write_label_window(spark, workspace / "quarter", rows // 4)
     pr_curve.run(spark, quarter.args)  # warm-up
-    quarter_seconds, full_seconds = [], []
+    times: dict[str, list[tuple[float, float]]] = {"quarter": [], "full": []}
     for _ in (1, 2):
-        quarter_seconds.append(timed(lambda: pr_curve.run(spark, quarter.args))[0])
-        full_seconds.append(timed(lambda: pr_curve.run(spark, full.args))[0])
+        for name, window in (("quarter", quarter), ("full", full)):
+            cpu = process_cpu_seconds()
+            seconds, _ = timed(lambda window=window: pr_curve.run(spark, window.args))
+            times[name].append((seconds, process_cpu_seconds() - cpu))
     shutil.rmtree(workspace / "quarter", ignore_errors=True)
-    return min(quarter_seconds), min(full_seconds)
+    return Growth(
+        quarter_capture_mb=quarter.raw_capture_mb,
+        quarter_seconds=min(seconds for seconds, _ in times["quarter"]),
+        quarter_cpu_seconds=min(cpu for _, cpu in times["quarter"]),
+        full_capture_mb=full.raw_capture_mb,
+        full_seconds=min(seconds for seconds, _ in times["full"]),
+        full_cpu_seconds=min(cpu for _, cpu in times["full"]),
+    )
 
 
 def main(argv: list[str]) -> None:
@@ -434,12 +521,15 @@ def main(argv: list[str]) -> None:
         mllib_seconds, area = timed(lambda: mllib_area_under_pr(spark, window))
         print(f"mllib (extract, join, areaUnderPR {area:.6f}, trapezoidal) in {mllib_seconds:.2f} s", flush=True)
         phases = profile(spark, window)
-        quarter_seconds, full_seconds = growth_case(spark, workspace, rows, window)
+        growth = growth_case(spark, workspace, rows, window)
+        quarter_seconds, full_seconds = growth.quarter_seconds, growth.full_seconds
         print(
-            f"growth: job {quarter_seconds:.2f} s at {rows // 4:,} rows a day, {full_seconds:.2f} s at {rows:,}",
+            f"growth: job {quarter_seconds:.2f} s ({growth.quarter_cpu_seconds:.2f} CPU-s) at {rows // 4:,} rows a "
+            f"day, {full_seconds:.2f} s ({growth.full_cpu_seconds:.2f} CPU-s) at {rows:,}",
             flush=True,
         )
         shutil.rmtree(workspace / "window", ignore_errors=True)
+        peak_heap, gc = peak_heap_gb(spark), gc_share(spark)
         files = many_files_case(spark, workspace)
         spark.stop()
 
@@ -450,8 +540,10 @@ def main(argv: list[str]) -> None:
         fastest_job = min(best_job, full_seconds)
         input_per_core = window.input_mb / fastest_job / CORES
         # A run handles one day of capture (and that day's labels and extract): the cost model scales capture bytes.
-        capture_per_core = window.raw_capture_mb / fastest_job / CORES
+        whole_run_per_core = window.raw_capture_mb / fastest_job / CORES
+        capture_per_core, marginal_basis = growth.marginal_mb_per_s_per_core()
         vcpu_hours = VOLUME_MB_PER_DAY / capture_per_core / 3600
+        spill = sum(phase["spill_mb"] for phase in phases.values())
         print(
             f"job average precision {summary['average_precision']:.6f} "
             f"(bounds {summary['average_precision_lower']:.6f}..{summary['average_precision_upper']:.6f}); "
@@ -459,8 +551,15 @@ def main(argv: list[str]) -> None:
             f"{summary['rejected']['ground_truth_without_prediction']:,}"
         )
         print(
-            f"throughput: {input_per_core:.1f} MB/s per vCPU of input read, {capture_per_core:.1f} MB/s per vCPU "
-            f"of a day's capture; 150 TB/day: {vcpu_hours:,.0f} vCPU-hours/day (make cost prices it)"
+            f"throughput: {input_per_core:.1f} MB/s per vCPU of input read, {whole_run_per_core:.1f} MB/s per vCPU "
+            f"of a day's capture over the whole run, {capture_per_core:.1f} MB/s per vCPU added by the larger day "
+            f"(by {marginal_basis}) + {growth.fixed_seconds():.2f} s a run; 150 TB/day: {vcpu_hours:,.0f} vCPU-hours/day "
+            "(make cost prices it)"
+        )
+        print(
+            f"memory: {HEAP_GB_PER_CORE:g} GB of heap per core (the deployed executor's), peak heap {peak_heap:.2f} GB "
+            f"of {HEAP_GB_PER_CORE * CORES:g}, {gc:.1%} of the time in garbage collection, {spill:.1f} MB spilled in "
+            "the profile"
         )
         results = {
             "measured_on": date.today().isoformat(),
@@ -486,12 +585,25 @@ def main(argv: list[str]) -> None:
             "mllib_over_job": round(mllib_seconds / best_job, 2),
             "ap_abs_error": float(f"{ap_error:.2e}"),
             "input_mb_per_s_per_core": round(input_per_core, 1),
+            "whole_run_mb_per_s_per_core": round(whole_run_per_core, 1),
             "mb_per_s_per_core": round(capture_per_core, 1),
-            "mb_per_s_per_core_basis": "MB of one day's raw capture per second of the fastest whole run, per vCPU",
+            "mb_per_s_per_core_basis": (
+                f"MB of raw capture per vCPU-second added by the {rows:,}-row day over the {rows // 4:,}-row day, "
+                f"the slower of wall time on {CORES} cores and process CPU time (here by {marginal_basis}); "
+                "a run's fixed part is run_fixed_seconds"
+            ),
+            "run_fixed_seconds": round(growth.fixed_seconds(), 2),
+            "heap_gb_per_core": HEAP_GB_PER_CORE,
+            "peak_heap_gb": peak_heap,
+            "gc_share": gc,
+            "profile_spill_mb": round(spill, 1),
             "widest_half_width": float(f"{widest_half_width(summary):.3g}"),
             "profile": phases,
             "quarter_rows_job_seconds": round(quarter_seconds, 2),
+            "quarter_rows_job_cpu_seconds": round(growth.quarter_cpu_seconds, 2),
+            "quarter_capture_mb": round(growth.quarter_capture_mb, 1),
             "full_rows_job_seconds_alternated": round(full_seconds, 2),
+            "full_rows_job_cpu_seconds": round(growth.full_cpu_seconds, 2),
             "growth_4x": round(full_seconds / quarter_seconds, 2),
             **files,
             "load_average_1m_at_end": round(os.getloadavg()[0], 2),

@@ -21,9 +21,16 @@ EMR_RELEASE = "emr-7.13.0"
 EMR_SPARK_VERSION = "3.5.6"
 JOB_PACKAGE = PROJECT_ROOT / "spark_jobs"
 ENTRY_POINT = JOB_PACKAGE / "model_quality" / "pr_curve.py"
-GB_PER_VCPU = 4
 EXECUTOR_VCPU = 4
+# A worker's memory is the Spark memory plus 10% overhead, and 4 vCPUs take 8 to 30 GB
+# (https://docs.aws.amazon.com/emr/latest/EMR-Serverless-UserGuide/app-behavior.html, supported worker
+# configurations): 7g + 0.7 fills the smallest 4-vCPU worker, 8 GB. `make bench-pr` measures the job with this
+# heap per core (benchmarks/pr_bench.py) and `make cost` refuses a throughput measured with more.
+EXECUTOR_MEMORY_GB = 7
 DRIVER_VCPU = 2
+DRIVER_MEMORY_GB = 7  # the driver lists a day's files and gathers the counts: 7g + 10% on an 8 GB worker
+# The application's memory cap: the driver's 4 GB per vCPU, so that the vCPU cap is the one that binds.
+MAX_GB_PER_VCPU = 4
 
 
 class PrCurveJob(Construct):
@@ -55,7 +62,7 @@ class PrCurveJob(Construct):
             ),
             maximum_capacity=emrserverless.CfnApplication.MaximumAllowedResourcesProperty(
                 cpu=f"{settings.quality_max_vcpu} vCPU",
-                memory=f"{settings.quality_max_vcpu * GB_PER_VCPU} GB",
+                memory=f"{settings.quality_max_vcpu * MAX_GB_PER_VCPU} GB",
                 disk=f"{settings.quality_max_vcpu * 20} GB",
             ),
         )
@@ -130,9 +137,9 @@ class PrCurveJob(Construct):
         cap = "" if vcpu is None else f" --conf spark.dynamicAllocation.maxExecutors={max_executors(vcpu)}"
         return (
             f"--py-files {self.package.s3_object_url} "
-            f"--conf spark.executor.cores={EXECUTOR_VCPU} --conf spark.executor.memory=14g "
+            f"--conf spark.executor.cores={EXECUTOR_VCPU} --conf spark.executor.memory={EXECUTOR_MEMORY_GB}g "
             f"--conf spark.driver.cores={DRIVER_VCPU} "
-            "--conf spark.driver.memory=7g --conf spark.sql.adaptive.enabled=true" + cap
+            f"--conf spark.driver.memory={DRIVER_MEMORY_GB}g --conf spark.sql.adaptive.enabled=true" + cap
         )
 
 

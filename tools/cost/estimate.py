@@ -376,35 +376,42 @@ def model_quality(
     interval: tuple[float, float] | None = None,
     extract_size: dict | None = None,
     extract_share: float | None = None,
+    run_fixed_seconds: float = 0.0,
 ) -> Section:
     """`interval` is the benchmark day's widest 95% half-width and its capture MB, for the sampled figure;
     `extract_size` the measured bytes per record of the daily extract and of the capture it was made from;
     `extract_share` the measured share of the job's CPU that extraction takes (what hourly runs move out of the
-    daily run; None: all of it, the upper bound of their length)."""
+    daily run; None: all of it, the upper bound of their length); `run_fixed_seconds` the part of a run's wall time
+    that does not grow with its input (start-up, planning, commits), billed on every executor vCPU the run may use."""
     architecture = facts.architecture.lower().replace("-", "_")
     vcpu_price = prices(f"emr_serverless_vcpu_hour_{architecture}")
     gb_price = prices(f"emr_serverless_gb_hour_{architecture}")
     tb_per_day = usage["captured_tb_per_day"]
-    vcpu_hours = emr_vcpu_hours_per_day(tb_per_day, mb_per_s_per_core)
+    archived = facts.capture_archive_expiry_days is not None
+    hourly = facts.hourly_start_minute is not None and facts.deletes_extracted_capture and not archived
+    daily_vcpu = facts.daily_executor_vcpu or facts.max_vcpu
+    hourly_vcpu = facts.hourly_executor_vcpu or facts.max_vcpu
+    fixed_vcpu_hours = run_fixed_seconds / 3600 * (daily_vcpu + (HOURLY_RUNS_PER_DAY * hourly_vcpu if hourly else 0))
+    marginal_vcpu_hours = emr_vcpu_hours_per_day(tb_per_day, mb_per_s_per_core)
+    vcpu_hours = marginal_vcpu_hours + fixed_vcpu_hours
     per_run = vcpu_hours * (vcpu_price + facts.worker_gb_per_vcpu * gb_price)
     job = usage["runs_per_month"] * per_run
     s3 = prices("s3_standard_gb_month")
     object_mb = usage["capture_object_mb"]
     requests = capture_requests(tb_per_day, object_mb, usage["runs_per_month"])
     objects = requests[0] / DAYS_PER_MONTH
-    archived = facts.capture_archive_expiry_days is not None
-    hourly = facts.hourly_start_minute is not None and facts.deletes_extracted_capture and not archived
     share = (1.0 if extract_share is None else extract_share) if hourly else 0.0
     # The driver runs as long as the job: the executors' vCPU-hours spread over the vCPUs the run may use (the
     # application's maximum, or the daily run's share of it next to the hourly runs). Hourly runs take the
-    # extraction's share of the CPU: the same vCPU-hours, moved.
-    run_hours = vcpu_hours * (1 - share) / (facts.daily_executor_vcpu or facts.max_vcpu)
+    # extraction's share of the CPU: the same vCPU-hours, moved. Each run has its fixed part too.
+    fixed_hours = run_fixed_seconds / 3600
+    run_hours = marginal_vcpu_hours * (1 - share) / daily_vcpu + fixed_hours
     driver_price = facts.driver_vcpu * vcpu_price + facts.driver_gb * gb_price
     driver_per_run = run_hours * driver_price
     hourly_run_hours = (
         max(
             MINIMUM_BILLED_HOURS,
-            vcpu_hours * share / HOURLY_RUNS_PER_DAY / (facts.hourly_executor_vcpu or facts.max_vcpu),
+            marginal_vcpu_hours * share / HOURLY_RUNS_PER_DAY / hourly_vcpu + fixed_hours,
         )
         if hourly
         else 0.0
@@ -456,7 +463,13 @@ def model_quality(
         Line(
             "EMR Serverless precision-recall job",
             f"{usage['runs_per_month']} run(s) x {vcpu_hours:,.1f} vCPU-h ({tb_per_day:g} TB/day at "
-            f"{mb_per_s_per_core:g} MB/s per vCPU) + {facts.worker_gb_per_vcpu:g} GB per vCPU, {facts.architecture}",
+            f"{mb_per_s_per_core:g} MB/s per vCPU"
+            + (
+                f", and {run_fixed_seconds:g} s of each run's fixed part on every executor vCPU it may use"
+                if run_fixed_seconds
+                else ""
+            )
+            + f") + {facts.worker_gb_per_vcpu:g} GB per vCPU, {facts.architecture}",
             0.0,
             job,
         ),

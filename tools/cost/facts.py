@@ -60,6 +60,7 @@ class ModelQualityFacts:
     # Hourly extraction: the minute past each UTC hour its runs start (None: no hourly runs), and the executor vCPUs
     # each kind of run may use (spark.dynamicAllocation.maxExecutors x spark.executor.cores; None: the application's).
     hourly_start_minute: int | None = None
+    executor_heap_gb_per_vcpu: float = 0.0  # spark.executor.memory / spark.executor.cores: what a task gets
     hourly_executor_vcpu: int | None = None
     daily_executor_vcpu: int | None = None
 
@@ -220,6 +221,7 @@ def model_quality_facts(template: dict) -> ModelQualityFacts:
         architecture=application.get("Architecture", "X86_64"),
         max_vcpu=int(application["MaximumCapacity"]["Cpu"].split()[0]),
         worker_gb_per_vcpu=worker_gb / int(cores.group(1)),
+        executor_heap_gb_per_vcpu=int(memory.group(1)) / int(cores.group(1)),
         capture_retention_days=min(archived) if archived else min(expirations),
         has_dashboard=bool(resources(template, "AWS::QuickSight::Dashboard")),
         driver_vcpu=int(driver_cores.group(1)),

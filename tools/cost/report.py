@@ -56,6 +56,20 @@ def extract_cpu_share(throughput: dict) -> float:
     return float(throughput["extract_cpu_share"])
 
 
+def checked_throughput(throughput: dict, heap_gb_per_vcpu: float) -> dict:
+    """The recorded benchmark, if it measured the job with no more heap per core than the template's executors give
+    a vCPU (a throughput measured with more memory would price a job that does not run)."""
+    missing = [key for key in ("heap_gb_per_core", "gc_share", "profile_spill_mb", "run_fixed_seconds") if key not in throughput]
+    if missing:
+        raise ValueError(f"benchmarks/results/pr_bench.json has no {', '.join(missing)}: run `make bench-pr`")
+    if throughput["heap_gb_per_core"] > heap_gb_per_vcpu:
+        raise ValueError(
+            f"`make bench-pr` measured the job with {throughput['heap_gb_per_core']:g} GB of heap per core, more than "
+            f"the {heap_gb_per_vcpu:g} GB per vCPU of the template's executors: run `make bench-pr` again"
+        )
+    return throughput
+
+
 def estimate_profile(
     profile: str,
     templates: dict[str, dict],
@@ -71,8 +85,10 @@ def estimate_profile(
     recommender, options = estimate.redshift(
         redshift_facts(redshift_template), stack_overhead(redshift_template), usage["redshift"], prices, hours
     )
+    quality_facts = model_quality_facts(quality_template)
+    throughput = checked_throughput(throughput, quality_facts.executor_heap_gb_per_vcpu)
     quality = estimate.model_quality(
-        model_quality_facts(quality_template),
+        quality_facts,
         stack_overhead(quality_template),
         usage["model_quality"],
         prices,
@@ -81,10 +97,14 @@ def estimate_profile(
         (throughput["widest_half_width"], throughput["capture_mb"]) if "widest_half_width" in throughput else None,
         extract_size if extract_size is not None else measured_extract_size(),
         extract_cpu_share(throughput),
+        throughput["run_fixed_seconds"],
     )
     quality.notes.append(
-        f"Throughput: {throughput['mb_per_s_per_core']} MB/s per vCPU, measured by `make bench-pr` "
-        f"on {throughput['measured_on']} ({throughput['rows']:,} rows, {throughput['machine']})."
+        f"Throughput: {throughput['mb_per_s_per_core']} MB/s per vCPU ({throughput['mb_per_s_per_core_basis']}) and "
+        f"{throughput['run_fixed_seconds']} s a run, measured by `make bench-pr` on {throughput['measured_on']} "
+        f"({throughput['rows']:,} rows, {throughput['machine']}, {throughput['heap_gb_per_core']:g} GB of heap per "
+        f"core as deployed: {throughput['gc_share']:.1%} of the time in garbage collection, "
+        f"{throughput['profile_spill_mb']} MB spilled)."
     )
     churn = estimate.churn(churn_facts(churn_template), stack_overhead(churn_template), usage["churn"], prices, hours)
     return ProfileEstimate(profile, [recommender, quality, churn], options)

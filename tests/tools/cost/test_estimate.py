@@ -606,3 +606,48 @@ def test_hourly_extraction_bills_raw_capture_about_an_hour_and_moves_the_extract
     # An archive keeps raw capture: no hourly run is priced, whatever the template says.
     archived = lines(dataclasses.replace(hourly, capture_archive_expiry_days=200))
     assert "Hourly extraction runs (their drivers; executors are in the job line)" not in archived
+
+
+def test_each_run_bills_its_fixed_part_on_every_executor_vcpu_it_may_use():
+    """The benchmark's marginal throughput leaves out what every run spends whatever its input (start-up, planning,
+    commits): 36 s (0.01 h) a run on the daily run's 96 executor vCPUs and each hourly run's 4 is
+    0.01 x (96 + 24 x 4) = 1.92 vCPU-hours a day more (2 vCPU x $0.04 + 4 GB x $0.005 = $0.06 each), and every
+    driver runs 0.01 h longer."""
+    facts = ModelQualityFacts(
+        architecture="ARM64",
+        max_vcpu=100,
+        worker_gb_per_vcpu=4.0,
+        capture_retention_days=1,
+        has_dashboard=False,
+        driver_vcpu=2,
+        driver_gb=8,
+        extract_expiry_days=3,
+        deletes_extracted_capture=True,
+        run_start_utc_hours=4.0,
+        hourly_start_minute=15,
+        hourly_executor_vcpu=4,
+        daily_executor_vcpu=96,
+    )
+    size = {"extract_bytes_per_record": 25.0, "capture_bytes_per_record": 500.0}
+
+    def lines(fixed_seconds):
+        section = estimate.model_quality(
+            facts,
+            NO_OVERHEAD,
+            QUALITY_USAGE,
+            PRICES,
+            100,
+            25.0,
+            extract_size=size,
+            extract_share=0.36,
+            run_fixed_seconds=fixed_seconds,
+        )
+        return {line.item: line for line in section.lines}
+
+    without, with_fixed = lines(0.0), lines(36.0)
+    job = "EMR Serverless precision-recall job"
+    assert with_fixed[job].workload - without[job].workload == pytest.approx(30 * 1.92 * (0.04 + 4 * 0.005))
+    assert "36 s of each run's fixed part" in with_fixed[job].basis
+    assert with_fixed["Spark driver"].workload - without["Spark driver"].workload == pytest.approx(30 * 0.01 * 0.12)
+    hourly = "Hourly extraction runs (their drivers; executors are in the job line)"
+    assert with_fixed[hourly].workload - without[hourly].workload == pytest.approx(720 * 0.01 * 0.12)

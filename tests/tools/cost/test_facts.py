@@ -26,6 +26,7 @@ from tools.cost.facts import (
 from stacks.model_quality.hourly import HOURLY_MINUTE
 from stacks.model_quality.job import max_executors
 from tools.cost.report import (
+    checked_throughput,
     estimate_profile,
     extract_cpu_share,
     load_usage,
@@ -47,7 +48,8 @@ def test_facts_follow_the_profile_settings(kit_app):
     # A versioned results bucket keeps an expired extract a day as a noncurrent version.
     versioned = settings.model_quality.common.versioned_buckets
     assert quality.extract_expiry_days == extract_expiry_days(settings.model_quality) + (1 if versioned else 0)
-    assert quality.worker_gb_per_vcpu == 4.0  # 4 cores, 14 GB + 10% overhead billed as a 16 GB worker
+    assert quality.worker_gb_per_vcpu == 2.0  # 4 cores, 7 GB + 10% overhead billed as an 8 GB worker
+    assert quality.executor_heap_gb_per_vcpu == 7 / 4
     assert quality.deletes_extracted_capture == settings.model_quality.deletes_extracted_capture
     assert quality.run_start_utc_hours == settings.model_quality.quality_schedule_hour  # UTC in both profiles
     # Hourly extraction (production): its schedule's minute, and each run's executor share of the application.
@@ -223,6 +225,19 @@ def test_the_daily_run_starts_at_its_schedule_in_utc(expression, zone, hours):
     schedule["Properties"]["ScheduleExpressionTimezone"] = zone
     template = {"Resources": {"MonitorDailyRunDailyScheduleABC": schedule}}
     assert daily_run_start_utc_hours(template) == hours
+
+
+def test_the_recorded_throughput_was_measured_with_the_deployed_heap_per_core(kit_app):
+    """The throughput make cost prices must come from a job that had no more memory than the template gives it:
+    lowering the executors' memory without running `make bench-pr` again fails here (and in `make cost`)."""
+    quality = model_quality_facts(templates(kit_app.assembly)["ModelQualityStack"])
+    recorded = measured_throughput()
+    assert recorded["heap_gb_per_core"] == quality.executor_heap_gb_per_vcpu
+    assert checked_throughput(recorded, quality.executor_heap_gb_per_vcpu) is recorded
+    with pytest.raises(ValueError, match="more than the 1 GB per vCPU.*make bench-pr"):
+        checked_throughput(recorded, 1.0)
+    with pytest.raises(ValueError, match="no heap_gb_per_core.*make bench-pr"):
+        checked_throughput({key: value for key, value in recorded.items() if key != "heap_gb_per_core"}, 2.0)
 
 
 def test_the_hourly_runs_are_priced_from_the_recorded_extract_share():
