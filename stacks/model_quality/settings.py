@@ -76,7 +76,8 @@ class ModelQualitySettings(ArchitectureSettings):
     quality_hourly_extract: bool
     # Days of label delay: the daily run scores the day before the window D..D+K, i.e. today - K - 1.
     quality_label_delay_days: int
-    # EMR Serverless maximum capacity in vCPUs (memory follows at 4 GB per vCPU) and idle minutes before stop.
+    # EMR Serverless maximum capacity in vCPUs (the memory cap follows at 4 GB per vCPU: executors use 2, drivers 4)
+    # and idle minutes before stop.
     quality_max_vcpu: int
     quality_idle_minutes: int
     # Minutes before the daily job run is cancelled and reported failed.
