@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import shutil
 import tempfile
 import uuid
@@ -31,6 +32,10 @@ from tools import local_spark
 from tools.synthesis import PROFILES, cdk_json_context
 
 CDK_JSON_CONTEXT = cdk_json_context()
+# XGBoost's and scikit-learn's OpenMP threads spin while they wait for work by default, which bills CPU for nothing
+# (the XGBoost training of tests/spark_jobs/churn: 3.5 to 1.1 CPU-s, same model). Set before any test module loads
+# libgomp, which reads it once; it changes no result.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 _lane = pytest.StashKey[BackgroundLane]()
 
 

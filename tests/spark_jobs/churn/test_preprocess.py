@@ -90,8 +90,9 @@ def test_split_depends_on_the_record_and_seed_not_on_partitioning(spark, prepare
 
 def test_no_split_folder_holds_an_empty_part_file(spark, tmp_path):
     """Spark's first write task writes a 0-byte part even when its partition has no row of the split; the XGBoost
-    container fails on an empty CSV file. Small input splits make partition 0 miss validation and test rows."""
-    generate(tmp_path / "raw.csv", rows=100, seed=5)
+    container fails on an empty CSV file. Small input splits make partition 0 miss validation and test rows (with
+    these 40 rows both; each input split is a task of every stage, so more rows only cost CPU)."""
+    generate(tmp_path / "raw.csv", rows=40, seed=5)
     args = preprocess.JobArguments(input=str(tmp_path / "raw.csv"), output=str(tmp_path / "features"), seed=SPLIT_SEED)
     spark.conf.set("spark.sql.files.maxPartitionBytes", "256")
     try:

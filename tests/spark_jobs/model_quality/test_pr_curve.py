@@ -3,6 +3,7 @@
 import json
 import math
 from collections import Counter
+from dataclasses import dataclass
 import shutil
 import subprocess
 import sys
@@ -75,11 +76,25 @@ def wilson(name, successes, trials):
     return {f"{name}_lower": pytest.approx(lower), f"{name}_upper": pytest.approx(upper)}
 
 
+@pytest.fixture(scope="module")
+def scored_case(spark, tmp_path_factory):
+    """The job's run over a dataset of `cases`, with two requested thresholds: once per dataset in this module,
+    shared by the test of its metrics and the test of its stored outputs (each run costs seconds of CPU)."""
+    runs = {}
+
+    def run_of(dataset):
+        if dataset not in runs:
+            scores, labels = dataset()
+            day = Day(tmp_path_factory.mktemp(dataset.__name__)).scored(scores, labels)
+            runs[dataset] = day, scores, labels, pr_curve.run(spark, day.arguments(thresholds=(0.2, 0.5)))
+        return runs[dataset]
+
+    return run_of
+
+
 @pytest.mark.parametrize("dataset", [cases.ties_and_extremes, cases.rare_positives])
-def test_job_metrics_match_scikit_learn(spark, tmp_path, dataset):
-    scores, labels = dataset()
-    day = Day(tmp_path).scored(scores, labels)
-    summary = pr_curve.run(spark, day.arguments())
+def test_job_metrics_match_scikit_learn(scored_case, dataset):
+    _, scores, labels, summary = scored_case(dataset)
     assert summary["average_precision"] == pytest.approx(average_precision_score(labels, scores), abs=1e-4)
     assert summary["roc_auc"] == pytest.approx(roc_auc_score(labels, scores), abs=1e-4)
     assert summary["average_precision_lower"] <= average_precision_score(labels, scores)
@@ -89,10 +104,8 @@ def test_job_metrics_match_scikit_learn(spark, tmp_path, dataset):
     assert summary["label_coverage"] == 1.0
 
 
-def test_outputs_have_the_documented_shape(spark, tmp_path):
-    scores, labels = cases.ties_and_extremes(rows=5_000)
-    day = Day(tmp_path).scored(scores, labels)
-    summary = pr_curve.run(spark, day.arguments(thresholds=(0.2, 0.5)))
+def test_outputs_have_the_documented_shape(spark, scored_case):
+    day, scores, labels, summary = scored_case(cases.ties_and_extremes)
     assert list(summary) == [
         "date",
         "rows_captured",
@@ -214,22 +227,50 @@ EXPECTED_REJECTS = {
 }
 
 
-def test_each_kind_of_bad_record_is_counted_and_kept(spark, tmp_path):
-    day = bad_day(tmp_path)
-    summary = pr_curve.run(spark, day.arguments())
+@dataclass(frozen=True)
+class Rerun:
+    """What a run left, as the tests below check it."""
+
+    summary: dict
+    rejects: list[dict]
+
+
+@pytest.fixture(scope="module")
+def bad_day_runs(spark, tmp_path_factory):
+    """The bad day scored, scored again as a retry does, then scored a third time after its raw capture expired:
+    three runs shared by the tests of its rejects, of a re-run and of scoring from the extract (each run would
+    otherwise start from a fresh copy of the same day)."""
+    day = bad_day(tmp_path_factory.mktemp("bad-day"))
+    first = Rerun(pr_curve.run(spark, day.arguments()), day.rejects())
+    second = Rerun(pr_curve.run(spark, day.arguments()), day.rejects())
+    second_stored = {
+        "summaries": len(day.stored("summary")),
+        "positives": spark.read.parquet(str(day.output / "histogram" / f"dt={DAY}"))
+        .groupBy()
+        .sum("positives")
+        .first()[0],
+    }
+    shutil.rmtree(day.captures)  # the lifecycle rule expired the raw capture
+    from_extract = Rerun(pr_curve.run(spark, day.arguments()), day.rejects())
+    return first, second, second_stored, from_extract
+
+
+def test_each_kind_of_bad_record_is_counted_and_kept(bad_day_runs):
+    first = bad_day_runs[0]
+    summary = first.summary
     assert summary["rejected"] == EXPECTED_REJECTS
     assert list(summary["rejected"]) == list(records.REASONS)
     written = {}
-    for reject in day.rejects():
+    for reject in first.rejects:
         written[reject["reason"]] = written.get(reject["reason"], 0) + reject["count"]
         assert ("raw" in reject) != ("id" in reject)
     assert written == EXPECTED_REJECTS
-    assert {r["raw"] for r in day.rejects() if r["reason"] == "capture_malformed_json"} == {
+    assert {r["raw"] for r in first.rejects if r["reason"] == "capture_malformed_json"} == {
         "{not json",
         "[1, 2",
         "plain text",
     }
-    assert {r["id"] for r in day.rejects() if r["reason"] == "ground_truth_without_prediction"} == {
+    assert {r["id"] for r in first.rejects if r["reason"] == "ground_truth_without_prediction"} == {
         f"orphan{i}" for i in range(4)
     }
     # Joined: the 10 good ids (4 positive at 0.6) and "dup" (earliest prediction 0.9, earliest label 1).
@@ -248,16 +289,12 @@ def test_each_kind_of_bad_record_is_counted_and_kept(spark, tmp_path):
     assert summary["label_coverage"] == pytest.approx(11 / 16)
 
 
-def test_a_rerun_replaces_the_day_and_gives_the_same_results(spark, tmp_path):
-    day = bad_day(tmp_path)
-    first = pr_curve.run(spark, day.arguments())
-    first_rejects = sorted(map(json.dumps, day.rejects()))
-    second = pr_curve.run(spark, day.arguments())
-    assert second == first
-    assert sorted(map(json.dumps, day.rejects())) == first_rejects
-    assert len(day.stored("summary")) == 1
-    totals = spark.read.parquet(str(day.output / "histogram" / f"dt={DAY}")).groupBy().sum("positives").first()[0]
-    assert totals == first["positives"]
+def test_a_rerun_replaces_the_day_and_gives_the_same_results(bad_day_runs):
+    first, second, stored, _ = bad_day_runs
+    assert second.summary == first.summary
+    assert sorted(map(json.dumps, second.rejects)) == sorted(map(json.dumps, first.rejects))
+    assert stored["summaries"] == 1
+    assert stored["positives"] == first.summary["positives"]
 
 
 def test_labels_are_taken_from_the_delay_window(spark, tmp_path):
@@ -453,16 +490,12 @@ def test_late_labels_are_scored_from_the_extract_after_raw_capture_expired(spark
     assert summary["roc_auc"] == pytest.approx(roc_auc_score(labels, scores), abs=1e-4)
 
 
-def test_the_extract_keeps_the_rejected_records_and_scores_as_the_raw_capture_does(spark, tmp_path):
+def test_the_extract_keeps_the_rejected_records_and_scores_as_the_raw_capture_does(bad_day_runs):
     """Every bad capture record is counted and sampled from the extract as it was from the raw capture."""
-    day = bad_day(tmp_path)
-    same_day = pr_curve.run(spark, day.arguments())
-    rejects = sorted(map(json.dumps, day.rejects()))
-    shutil.rmtree(day.captures)
-    rescored = pr_curve.run(spark, day.arguments())
-    assert rescored == same_day
-    assert rescored["rejected"] == EXPECTED_REJECTS
-    assert sorted(map(json.dumps, day.rejects())) == rejects
+    same_day, _, _, rescored = bad_day_runs
+    assert rescored.summary == same_day.summary
+    assert rescored.summary["rejected"] == EXPECTED_REJECTS
+    assert sorted(map(json.dumps, rescored.rejects)) == sorted(map(json.dumps, same_day.rejects))
 
 
 def test_raw_capture_is_read_only_for_the_newest_day_of_the_window(spark, tmp_path, monkeypatch):
@@ -539,16 +572,25 @@ def test_the_shuffle_by_id_is_sized_from_the_input_bytes(spark, tmp_path, monkey
     assert counts.totals["labelled"] == 2  # no extract yet: the labels are counted, none joined
 
 
-def test_a_late_rerun_without_raw_capture_keeps_the_extract(spark, tmp_path):
-    day = Day(tmp_path).scored([0.2, 0.8], [0, 1])
-    pr_curve.run(spark, day.arguments())
-    shutil.rmtree(day.captures)
-    summary = pr_curve.run(spark, day.arguments())
-    assert summary["rows_joined"] == 2
-
-
 def capture_files(day):
     return sorted(path for path in day.captures.rglob("*") if path.is_file())
+
+
+@pytest.fixture(scope="module")
+def two_record_day(spark, tmp_path_factory):
+    """A day of two records scored without --delete-extracted-capture (its capture files before and after), then
+    scored again once its raw capture has expired: two runs shared by the two tests below."""
+    day = Day(tmp_path_factory.mktemp("two-records")).scored([0.2, 0.8], [0, 1])
+    before = capture_files(day)
+    pr_curve.run(spark, day.arguments())
+    after = capture_files(day)
+    shutil.rmtree(day.captures)
+    return before, after, pr_curve.run(spark, day.arguments())
+
+
+def test_a_late_rerun_without_raw_capture_keeps_the_extract(two_record_day):
+    _, _, summary = two_record_day
+    assert summary["rows_joined"] == 2
 
 
 def test_raw_capture_is_deleted_once_extracted_and_a_retry_scores_from_the_extract(spark, tmp_path):
@@ -563,11 +605,9 @@ def test_raw_capture_is_deleted_once_extracted_and_a_retry_scores_from_the_extra
     assert pr_curve.run(spark, arguments) == summary
 
 
-def test_without_the_setting_nothing_is_deleted(spark, tmp_path):
-    day = Day(tmp_path).scored([0.2, 0.8], [0, 1])
-    before = capture_files(day)
-    pr_curve.run(spark, day.arguments())
-    assert capture_files(day) == before
+def test_without_the_setting_nothing_is_deleted(two_record_day):
+    before, after, _ = two_record_day
+    assert before and after == before
 
 
 def test_nothing_is_deleted_when_the_extract_fails(spark, tmp_path):
