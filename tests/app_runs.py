@@ -1,6 +1,10 @@
 """CDK apps run as `cdk synth` runs them, several in one Python process: importing the CDK libraries costs about
 10 CPU-s a process, a synth about 1.
 
+The test modules that run apps add them to one batch (BATCH), which their background jobs (group APP_RUNS_GROUP,
+tests/background.py) run in a single process for the whole run: the kit's app.py runs and the architecture copies share
+one import of the CDK and one warmed-up jsii runtime.
+
 Each app runs with its folder as working directory and first on the path. The CLI hands cdk.json's context and the
 output folder over in CDK_CONTEXT_JSON and CDK_OUTDIR, which the CDK's Node process reads once, when it starts; here
 the App receives them as its `context` and `outdir`. Before each app, the modules the apps' folders hold are
@@ -14,11 +18,14 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 DRIVER = """\
-import json, os, runpy, sys, traceback
+import importlib, json, os, runpy, sys, traceback
 from pathlib import Path
 
 import aws_cdk
@@ -33,6 +40,7 @@ own_names = {
     if entry.suffix == ".py" or entry.is_dir()  # a folder without __init__.py is a namespace package
 }
 create_app = aws_cdk.App.__init__
+generated_folders = {}
 errors = []
 for run in runs:
     for name, module in list(sys.modules.items()):
@@ -46,6 +54,13 @@ for run in runs:
     aws_cdk.App.__init__ = as_the_cli_runs_it
     os.chdir(run["app_dir"])
     sys.path[0] = run["app_dir"]
+    try:
+        # The sample files an earlier app generated serve this one too (stacks/common/generated.py keeps its folders
+        # by content version, the same bytes for the same generator source and parameters): the app's own module,
+        # imported afresh, starts with the folders made so far instead of generating them again.
+        importlib.import_module("stacks.common.generated")._made = generated_folders
+    except ImportError:
+        pass
     try:
         runpy.run_path("app.py", run_name="__main__")
         errors.append(None)
@@ -80,3 +95,53 @@ def run_apps(runs: list[AppRun]) -> list[str | None]:
         os.unlink(spec.name)
     assert result.returncode == 0, f"the app driver failed:\n{result.stderr[-6000:]}"
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# The background lane group of every job that reads BATCH: one lane runs them all, so the batch runs once per run.
+APP_RUNS_GROUP = "app-runs"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    runs: list[AppRun]
+    finish: Callable[[list[str | None]], Any]  # the runs' errors -> what the tests read (their folders still exist)
+
+
+class AppRunBatch:
+    """The app runs several test modules need, run together by the first `result()` in one driver process. A module
+    adds `prepare(root)`, which writes its apps under `root` (a folder of its own) and returns them with how to read
+    their results."""
+
+    def __init__(self) -> None:
+        self._prepares: dict[str, Callable[[Path], Prepared]] = {}
+        self._results: dict[str, Any] | None = None
+        self._failure: BaseException | None = None
+        self._lock = threading.Lock()
+
+    def add(self, name: str, prepare: Callable[[Path], Prepared]) -> None:
+        self._prepares[name] = prepare
+
+    def result(self, name: str) -> Any:
+        with self._lock:
+            if self._results is None and self._failure is None:
+                try:
+                    self._results = self._run()
+                except BaseException as failure:  # every test of the batch reports it; none runs it again
+                    self._failure = failure
+            if self._failure is not None:
+                raise self._failure
+            assert self._results is not None
+            return self._results[name]
+
+    def _run(self) -> dict[str, Any]:
+        results = {}
+        with tempfile.TemporaryDirectory(prefix="app-runs-") as root:
+            prepared = {key: prepare(Path(root, key)) for key, prepare in self._prepares.items()}
+            errors = run_apps([run for batch in prepared.values() for run in batch.runs])
+            for key, batch in prepared.items():
+                results[key] = batch.finish(errors[: len(batch.runs)])
+                errors = errors[len(batch.runs) :]
+        return results
+
+
+BATCH = AppRunBatch()

@@ -59,6 +59,8 @@ class BackgroundLane:
         self._jobs: list[tuple[str, str, Callable[[], Any]]] = []  # test id, claim key (its group or itself), call
         self._mine: dict[str, Future[Any]] = {}
         self._folders: list[Path] = []
+        self._claimed: set[str] = set()
+        self._claiming = threading.Lock()  # the lane's thread and the test process's main thread both claim
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -74,6 +76,21 @@ class BackgroundLane:
             self._shared.mkdir(parents=True, exist_ok=True)
             self._thread = threading.Thread(target=self._run, name="background-lane", daemon=True)
             self._thread.start()
+
+    def claim(self, key: str) -> bool:
+        """Claim a group (or a test's job) for this lane: True if this lane has it, or had it already; False if
+        another lane has. The test process claims a group before its jobs come up when work only they need (the
+        scanners' folders) must be done in the one process that runs them."""
+        with self._claiming:
+            if key in self._claimed:
+                return True
+            self._shared.mkdir(parents=True, exist_ok=True)
+            try:
+                self._path(key, "claim").mkdir()
+            except FileExistsError:
+                return False
+            self._claimed.add(key)
+            return True
 
     def result(self, nodeid: str) -> Any:
         if nodeid not in {known for known, _, _ in self._jobs}:
@@ -99,16 +116,11 @@ class BackgroundLane:
             shutil.rmtree(folder, ignore_errors=True)
 
     def _run(self) -> None:
-        claimed: set[str] = set()
         for nodeid, claim, call in self._jobs:
-            if self._stopping.is_set():
-                return
-            if claim not in claimed:
-                try:
-                    self._path(claim, "claim").mkdir()
-                except FileExistsError:
-                    continue  # another worker's lane runs it (or its group)
-                claimed.add(claim)
+            if self._stopping.is_set() and claim not in self._claimed:
+                continue  # closed: claim nothing new, but finish what this lane claimed (other workers may wait)
+            if claim not in self._claimed and not self.claim(claim):
+                continue  # another worker's lane runs it (or its group)
             future: Future[Any] = Future()
             self._mine[nodeid] = future
             try:

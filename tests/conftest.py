@@ -27,7 +27,7 @@ from stacks.common.logs import EncryptedLogGroup
 from stacks.common.storage import AccessLogsBucket, SecureBucket
 from stacks.common.tags import apply_standard_tags
 from tests.background import JOB_ATTRIBUTE, BackgroundLane
-from tests.gates import SCAN, ScanJob
+from tests.gates import SCAN, SCAN_GROUP, ScanJob
 from tools import local_spark
 from tools.synthesis import PROFILES, cdk_json_context
 
@@ -66,14 +66,14 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     lane = BackgroundLane(_run_folder(session.config) / "background")
     lane.start(session.items)
     session.config.stash[_lane] = lane
-    # The scanners' job waits in the lane for these folders; synthesizing them here, once, is what the fixtures
-    # below would do anyway (they share the cache).
+    # The scanners' job waits in the lane for these folders. Only the worker whose lane claims the scan synthesizes
+    # them here, once (the fixtures below share the cache); the other worker's tests wait for the published findings.
     names = set()
     for item in session.items:
         job = getattr(getattr(item, "function", None), JOB_ATTRIBUTE, None)
         if isinstance(job, ScanJob):
             names.add(job.folder_name(**getattr(getattr(item, "callspec", None), "params", {})))
-    if names:
+    if names and lane.claim(SCAN_GROUP):
         # Outside a test nothing captures the synth's bundling lines and warnings; a failing synth still raises.
         with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
             folders = {name: SCANNED_FOLDERS[name.split("[")[0]](name) for name in sorted(names)}

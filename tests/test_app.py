@@ -1,6 +1,4 @@
 import json
-import tempfile
-from functools import cache
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -10,7 +8,7 @@ from aws_cdk.assertions import Template
 
 import app as app_module
 
-from tests.app_runs import AppRun, run_apps
+from tests.app_runs import APP_RUNS_GROUP, BATCH, AppRun, Prepared
 from tests.background import in_background
 from tests.conftest import CDK_JSON_CONTEXT
 from tests.test_retained_data import KEPT_VALUES
@@ -31,28 +29,29 @@ APP_RUNS = {
 }
 
 
-@cache
-def app_runs() -> dict[str, tuple[str | None, set[str]]]:
-    """app.py run as the CDK CLI runs it, once per entry of APP_RUNS, all in one process (tests/app_runs.py): per
-    run, its error (None when synth succeeded) and the files it wrote."""
-    with tempfile.TemporaryDirectory(prefix="app-runs-") as root:
-        runs = [
-            AppRun(PROJECT_ROOT, {**CDK_JSON_CONTEXT, **context}, Path(root, name))
-            for name, context in APP_RUNS.items()
-        ]
-        errors = run_apps(runs)
+def prepare_app_runs(root: Path) -> Prepared:
+    """app.py run as the CDK CLI runs it, once per entry of APP_RUNS, in the run's app batch (tests/app_runs.py):
+    per run, its error (None when synth succeeded) and the files it wrote."""
+    runs = [AppRun(PROJECT_ROOT, {**CDK_JSON_CONTEXT, **context}, root / name) for name, context in APP_RUNS.items()]
+
+    def finish(errors: list[str | None]) -> dict[str, tuple[str | None, set[str]]]:
         return {
             name: (error, {path.name for path in run.out.glob("*")}) for name, run, error in zip(APP_RUNS, runs, errors)
         }
 
+    return Prepared(runs, finish)
+
+
+BATCH.add("app.py", prepare_app_runs)
+
 
 def run_app(workdir, run):
-    """One of app_runs(); the first job of the group makes them all."""
-    return app_runs()[run]
+    """One of the app.py runs; the first job of the group runs the whole batch."""
+    return BATCH.result("app.py")[run]
 
 
 @pytest.mark.parametrize("run", ["unknown profile"])
-@in_background(run_app, group="app-runs")
+@in_background(run_app, group=APP_RUNS_GROUP)
 def test_unknown_profile_fails_synth_with_the_allowed_profiles(run, background_result):
     error, written = background_result
     expected = "SystemExit: Invalid kit configuration: Unknown profile 'prod'. Allowed profiles: sandbox, production"
@@ -61,7 +60,7 @@ def test_unknown_profile_fails_synth_with_the_allowed_profiles(run, background_r
 
 
 @pytest.mark.parametrize("run", ["invalid setting"])
-@in_background(run_app, group="app-runs")
+@in_background(run_app, group=APP_RUNS_GROUP)
 def test_invalid_setting_fails_synth_naming_the_setting(run, background_result):
     error, _ = background_result
     assert error is not None and "SystemExit: Invalid kit configuration:" in error, error
@@ -69,7 +68,7 @@ def test_invalid_setting_fails_synth_naming_the_setting(run, background_result):
 
 
 @pytest.mark.parametrize("run", ["sandbox", "production", "production-reattached"])
-@in_background(run_app, group="app-runs")
+@in_background(run_app, group=APP_RUNS_GROUP)
 def test_app_synthesizes_through_the_validation_plugins(run, background_result):
     error, written = background_result
     assert error is None, f"{run}: {error}"

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from tests import background
 from tests.background import BackgroundLane, in_background
 
 
@@ -99,3 +100,52 @@ def test_the_jobs_of_a_group_run_in_the_lane_that_claims_the_group(tmp_path):
             lane.close()
     assert sorted(ran_in) == list("abcdxyz")  # each job once
     assert len({ran_in[n] for n in "abcd"}) == 1, ran_in
+
+
+def test_a_group_claimed_by_a_process_runs_in_its_lane_and_the_other_lane_waits_for_it(tmp_path):
+    """tests/conftest.py claims the scan's group before synthesizing the folders only the scan needs: the claim holds
+    whether it comes before the lane's own or after it, and the other worker's lane neither runs nor re-claims it."""
+    ran_in, lock = {}, threading.Lock()
+
+    def where(workdir, name):
+        with lock:
+            ran_in[name] = threading.current_thread().ident
+        return name
+
+    grouped = in_background(where, group="scan")(lambda: None)
+    items = [item(f"g[{n}]", grouped, name=n) for n in "ab"]
+    first, second = BackgroundLane(tmp_path / "run"), BackgroundLane(tmp_path / "run")
+    assert first.claim("scan") and first.claim("scan")  # again: still this lane's
+    assert not second.claim("scan")
+    for lane in (second, first):
+        lane.start(items)
+    try:
+        for lane in (first, second):
+            assert [lane.result(f"g[{n}]") for n in "ab"] == list("ab")
+    finally:
+        first.close()
+        second.close()
+    assert first._thread is not None and {ran_in[n] for n in "ab"} == {first._thread.ident}
+
+
+def test_a_lane_that_is_closed_still_finishes_the_group_it_claimed(tmp_path, monkeypatch):
+    """A worker that runs out of tests closes its lane while the other worker's tests may still wait for jobs of a
+    group this lane claimed: it finishes them (and claims nothing new), or those tests would wait until the timeout."""
+    monkeypatch.setattr(background, "RESULT_TIMEOUT_S", 10)
+
+    def slow(workdir, name):
+        time.sleep(0.5)
+        return name
+
+    grouped = in_background(slow, group="scan")(lambda: None)
+    alone = in_background(slow)(lambda: None)
+    items = [item(f"g[{n}]", grouped, name=n) for n in "ab"] + [item("s", alone, name="s")]
+    first, second = BackgroundLane(tmp_path / "run"), BackgroundLane(tmp_path / "run")
+    assert first.claim("scan")
+    first.start(items)
+    first.close()  # while g[a] runs: its worker has no tests left
+    second.start(items)
+    try:
+        assert [second.result(f"g[{n}]") for n in "ab"] + [second.result("s")] == ["a", "b", "s"]
+    finally:
+        second.close()

@@ -12,7 +12,6 @@ import importlib
 import json
 import re
 import shutil
-import tempfile
 from functools import cache
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from stacks.common.config import load_settings
-from tests.app_runs import AppRun, run_apps
+from tests.app_runs import APP_RUNS_GROUP, BATCH, AppRun, Prepared
 from tests.background import in_background
 from tests.construct_app import PROFILES, new_app
 from tools.synthesis import PROJECT_ROOT
@@ -141,18 +140,21 @@ def copy_paths(paths: list[str], destination: Path) -> None:
             shutil.copy2(source, target)
 
 
-def synthesize_all(runs: list[tuple[Path, dict, Path]]) -> list[dict | str]:
-    """Each (app folder, cdk.json, output folder) synthesized in one process (tests/app_runs.py): the app's stack
-    template, or why synth failed."""
+def app_runs_of(runs: list[tuple[Path, dict, Path]]) -> Prepared:
+    """Each (app folder, cdk.json, output folder) as runs of the run's app batch (tests/app_runs.py), all in one
+    process; their result is per run the app's stack template, or why synth failed."""
     for app_dir, cdk_json, _ in runs:
         (app_dir / "cdk.json").write_text(json.dumps(cdk_json))
-    errors = run_apps([AppRun(app_dir, cdk_json.get("context", {}), out) for app_dir, cdk_json, out in runs])
-    return [
-        json.loads((out / "MyMlPlatform.template.json").read_text())
-        if error is None
-        else f"synth of {app_dir} failed with cdk.json {cdk_json}:\n{error}"
-        for (app_dir, cdk_json, out), error in zip(runs, errors)
-    ]
+
+    def finish(errors: list[str | None]) -> list[dict | str]:
+        return [
+            json.loads((out / "MyMlPlatform.template.json").read_text())
+            if error is None
+            else f"synth of {app_dir} failed with cdk.json {cdk_json}:\n{error}"
+            for (app_dir, cdk_json, out), error in zip(runs, errors)
+        ]
+
+    return Prepared([AppRun(app_dir, cdk_json.get("context", {}), out) for app_dir, cdk_json, out in runs], finish)
 
 
 def _grants(document: dict) -> list[tuple]:
@@ -215,32 +217,38 @@ def write_copy(app_dir: Path, construct: str) -> None:
     )
 
 
-@cache
-def copied_and_synthesized() -> dict[str, list[dict | str]]:
-    """Every architecture copied into an app of its own and synthesized with a bare cdk.json and with the kit's, all
-    in one Python process (SYNTH_DRIVER); per construct its two templates, or the error that stopped it."""
+def prepare_copies(root: Path) -> Prepared:
+    """Every architecture copied into an app of its own, to be synthesized with a bare cdk.json and with the kit's;
+    per construct its two templates, or the error that stopped it."""
     kit_json = json.loads((PROJECT_ROOT / "cdk.json").read_text())
-    with tempfile.TemporaryDirectory(prefix="copies-") as root:
-        runs = []
-        for construct in sorted(ARCHITECTURES):
-            app_dir = Path(root, construct, "app")
-            write_copy(app_dir, construct)
-            runs += [(app_dir, {"app": "python3 app.py"}, app_dir.parent / "bare")]
-            runs += [(app_dir, kit_json, app_dir.parent / "kit")]
-        templates = synthesize_all(runs)
-    return {construct: templates[2 * i : 2 * i + 2] for i, construct in enumerate(sorted(ARCHITECTURES))}
+    runs = []
+    for construct in sorted(ARCHITECTURES):
+        app_dir = root / construct / "app"
+        write_copy(app_dir, construct)
+        runs += [(app_dir, {"app": "python3 app.py"}, app_dir.parent / "bare")]
+        runs += [(app_dir, kit_json, app_dir.parent / "kit")]
+    prepared = app_runs_of(runs)
+
+    def finish(errors: list[str | None]) -> dict[str, list[dict | str]]:
+        templates = prepared.finish(errors)
+        return {construct: templates[2 * i : 2 * i + 2] for i, construct in enumerate(sorted(ARCHITECTURES))}
+
+    return Prepared(prepared.runs, finish)
+
+
+BATCH.add("copies", prepare_copies)
 
 
 def copy_and_synthesize(workdir: Path, construct: str) -> tuple[dict, dict]:
     """The construct's bare and kit templates; the first job of the group synthesizes every copy."""
-    bare, kit = copied_and_synthesized()[construct]
+    bare, kit = BATCH.result("copies")[construct]
     for template in (bare, kit):
         assert isinstance(template, dict), template
     return bare, kit
 
 
 @pytest.mark.parametrize("construct", sorted(ARCHITECTURES))
-@in_background(copy_and_synthesize, group="copied-architectures")
+@in_background(copy_and_synthesize, group=APP_RUNS_GROUP)
 def test_copied_architecture_needs_no_feature_flags(construct, background_result):
     bare, kit = background_result
     assert_same_resources(bare, kit)
@@ -360,15 +368,29 @@ def test_every_access_log_target_grants_delivery_by_policy_without_the_flag(bare
             ) in grants, f"{target['Ref']} does not let S3 deliver {logical_id}'s access logs"
 
 
-def test_each_copy_imports_only_its_own_files(tmp_path):
-    """tests/app_runs.py runs every copy in one process: a module an earlier copy imported must not stand in for a
-    file a later copy lacks, and the app receives the context and output folder the CLI would hand it."""
+def prepare_isolation_check(root: Path) -> Prepared:
+    """Two apps that import `shared.helper`, which only the first one has."""
     app = 'import aws_cdk as cdk\nimport shared.helper\napp = cdk.App()\ncdk.Stack(app, "MyMlPlatform")\napp.synth()\n'
-    first, second = tmp_path / "first" / "app", tmp_path / "second" / "app"
+    first, second = root / "first" / "app", root / "second" / "app"
     for app_dir in (first, second):
         (app_dir / "shared").mkdir(parents=True)  # a namespace package, as stacks/ is
         (app_dir / "app.py").write_text(app)
     (first / "shared" / "helper.py").write_text("")
-    bare, missing = synthesize_all([(first, {}, tmp_path / "first" / "out"), (second, {}, tmp_path / "second" / "out")])
+    return app_runs_of([(first, {}, root / "first" / "out"), (second, {}, root / "second" / "out")])
+
+
+BATCH.add("isolation check", prepare_isolation_check)
+
+
+def isolation_check(workdir: Path) -> list[dict | str]:
+    return BATCH.result("isolation check")
+
+
+@in_background(isolation_check, group=APP_RUNS_GROUP)
+def test_each_copy_imports_only_its_own_files(background_result):
+    """tests/app_runs.py runs every copy, and the kit's app.py runs, in one process: a module an earlier app imported
+    must not stand in for a file a later app lacks, and the app receives the context and output folder the CLI would
+    hand it."""
+    bare, missing = background_result
     assert isinstance(bare, dict), bare
     assert isinstance(missing, str) and "No module named 'shared.helper'" in missing, missing

@@ -2,6 +2,7 @@
 app passes the model-quality monitor's): these tests can be copied with stacks/churn_model."""
 
 from dataclasses import dataclass
+from functools import cache
 
 import aws_cdk as cdk
 import pytest
@@ -27,8 +28,14 @@ class CaptureLocation:
 
 @pytest.fixture(scope="module", params=PROFILES)
 def churn_and_capture(request) -> tuple[Template, ChurnModelSettings, CaptureLocation]:
-    app = new_app(profile=request.param)
-    settings = load_settings({"profile": request.param}, ChurnModelSettings)
+    return churn_with_capture(request.param)
+
+
+@cache
+def churn_with_capture(profile: str) -> tuple[Template, ChurnModelSettings, CaptureLocation]:
+    """Synthesized once per profile in a test process and shared by this folder's modules (they only read it)."""
+    app = new_app(profile=profile)
+    settings = load_settings({"profile": profile}, ChurnModelSettings)
     capture_stack = cdk.Stack(app, "CaptureStack")
     key = kms.Key(capture_stack, "CaptureKey", enable_key_rotation=True)
     capture = CaptureLocation(capture_stack, s3.Bucket(capture_stack, "CaptureBucket", encryption_key=key), key)
