@@ -59,7 +59,11 @@ def extract_cpu_share(throughput: dict) -> float:
 def checked_throughput(throughput: dict, heap_gb_per_vcpu: float) -> dict:
     """The recorded benchmark, if it measured the job with no more heap per core than the template's executors give
     a vCPU (a throughput measured with more memory would price a job that does not run)."""
-    missing = [key for key in ("heap_gb_per_core", "gc_share", "profile_spill_mb", "run_fixed_seconds") if key not in throughput]
+    missing = [
+        key
+        for key in ("heap_gb_per_core", "gc_share", "profile_spill_mb", "run_fixed_seconds")
+        if key not in throughput
+    ]
     if missing:
         raise ValueError(f"benchmarks/results/pr_bench.json has no {', '.join(missing)}: run `make bench-pr`")
     if throughput["heap_gb_per_core"] > heap_gb_per_vcpu:
