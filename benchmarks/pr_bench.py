@@ -25,8 +25,8 @@ of all input read per second per vCPU, MB of one day's raw capture per second of
 vCPU-second that the full day adds over the quarter day in the growth case, by wall time on CORES cores and by CPU
 time of the process tree, whichever is slower, with the rest of a run as `run_fixed_seconds` (start-up, planning,
 commits: what a 150 TB day does not multiply). The session has the deployed executor's heap per core
-(HEAP_GB_PER_CORE), and records the JVM's peak heap and its share of time in garbage collection. Only ratios of times measured in the same run are targets: the machine
-may be shared. The last line is machine-readable, and the numbers are written to benchmarks/results/pr_bench.json,
+(HEAP_GB_PER_CORE), and records the JVM's peak heap and its share of time in garbage collection. Only ratios of
+times measured in the same run are targets: the machine may be shared. The last line is machine-readable, and the numbers are written to benchmarks/results/pr_bench.json,
 where the cost model (`make cost`) reads the measured throughput and the day's widest 95% interval.
 """
 

@@ -556,6 +556,25 @@ def test_capture_the_run_deletes_is_billed_until_that_run_not_until_the_lifecycl
     assert capture_line(slow).workload == pytest.approx(capture_line(kept).workload)
 
 
+# A daily run that deletes the capture it extracted, and the same with hourly extraction on 4 of its 100 vCPUs.
+DELETING_DAILY = ModelQualityFacts(
+    architecture="ARM64",
+    max_vcpu=100,
+    worker_gb_per_vcpu=4.0,
+    capture_retention_days=1,
+    has_dashboard=False,
+    driver_vcpu=2,
+    driver_gb=8,
+    extract_expiry_days=3,
+    deletes_extracted_capture=True,
+    run_start_utc_hours=4.0,
+)
+DELETING_HOURLY = dataclasses.replace(
+    DELETING_DAILY, hourly_start_minute=15, hourly_executor_vcpu=4, daily_executor_vcpu=96
+)
+EXTRACT_SIZE = {"extract_bytes_per_record": 25.0, "capture_bytes_per_record": 500.0}
+
+
 def test_hourly_extraction_bills_raw_capture_about_an_hour_and_moves_the_extract_cpu_out_of_the_daily_run():
     """Issue 30 item 4: 1 TB/day at 25 MB/s per vCPU is 11.11 vCPU-hours; extraction is 36% of it, 0.1667 vCPU-hours
     an hour, 2.5 min on 4 executor vCPUs. A capture object is billed half its hour, the 15 minutes to the run and
@@ -563,20 +582,7 @@ def test_hourly_extraction_bills_raw_capture_about_an_hour_and_moves_the_extract
     are the same; each of the 720 hourly runs adds its driver (2 vCPU x $0.04 + 8 GB x $0.005 = $0.12 an hour) for
     its 2.5 min; the daily run's driver runs 64% of the vCPU-hours over its 96 vCPUs. The extract, written through
     the day, is kept its 3 days and half a day on average to the next midnight UTC."""
-    daily = ModelQualityFacts(
-        architecture="ARM64",
-        max_vcpu=100,
-        worker_gb_per_vcpu=4.0,
-        capture_retention_days=1,
-        has_dashboard=False,
-        driver_vcpu=2,
-        driver_gb=8,
-        extract_expiry_days=3,
-        deletes_extracted_capture=True,
-        run_start_utc_hours=4.0,
-    )
-    hourly = dataclasses.replace(daily, hourly_start_minute=15, hourly_executor_vcpu=4, daily_executor_vcpu=96)
-    size = {"extract_bytes_per_record": 25.0, "capture_bytes_per_record": 500.0}
+    daily, hourly, size = DELETING_DAILY, DELETING_HOURLY, EXTRACT_SIZE
 
     def lines(facts, share=0.36):
         section = estimate.model_quality(
@@ -613,32 +619,16 @@ def test_each_run_bills_its_fixed_part_on_every_executor_vcpu_it_may_use():
     commits): 36 s (0.01 h) a run on the daily run's 96 executor vCPUs and each hourly run's 4 is
     0.01 x (96 + 24 x 4) = 1.92 vCPU-hours a day more (2 vCPU x $0.04 + 4 GB x $0.005 = $0.06 each), and every
     driver runs 0.01 h longer."""
-    facts = ModelQualityFacts(
-        architecture="ARM64",
-        max_vcpu=100,
-        worker_gb_per_vcpu=4.0,
-        capture_retention_days=1,
-        has_dashboard=False,
-        driver_vcpu=2,
-        driver_gb=8,
-        extract_expiry_days=3,
-        deletes_extracted_capture=True,
-        run_start_utc_hours=4.0,
-        hourly_start_minute=15,
-        hourly_executor_vcpu=4,
-        daily_executor_vcpu=96,
-    )
-    size = {"extract_bytes_per_record": 25.0, "capture_bytes_per_record": 500.0}
 
     def lines(fixed_seconds):
         section = estimate.model_quality(
-            facts,
+            DELETING_HOURLY,
             NO_OVERHEAD,
             QUALITY_USAGE,
             PRICES,
             100,
             25.0,
-            extract_size=size,
+            extract_size=EXTRACT_SIZE,
             extract_share=0.36,
             run_fixed_seconds=fixed_seconds,
         )
