@@ -268,6 +268,12 @@ class SageMakerSparkNotebook(Construct):
             root_access="Disabled",
             kms_key_id=encryption_key.key_id,
             volume_size_in_gb=20,
+            # Amazon Linux 2. AL2023's identifier is notebook-al2023-v1, the API's default
+            # (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/
+            # aws-resource-sagemaker-notebookinstance.html, PlatformIdentifier; create-only, so a change replaces the
+            # instance). The kit stays on AL2 until its lifecycle script is tried there: the script schedules the
+            # sync and the idle stop with crontab, and cron is not installed by default on AL2023
+            # (https://docs.aws.amazon.com/linux/al2/ug/prepare-for-al2023.html).
             platform_identifier="notebook-al2-v3",
             instance_metadata_service_configuration=sagemaker.CfnNotebookInstance.InstanceMetadataServiceConfigurationProperty(
                 minimum_instance_metadata_service_version="2"

@@ -30,9 +30,10 @@ from .storage import QualityStorage
 
 # Minutes after the hour at which a run extracts the hour before. Data Capture files an object under the UTC hour
 # folder of its records (`{endpoint}/{variant}/yyyy/mm/dd/hh/`, SageMaker DG "Capture data from real-time
-# endpoint", https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-data-capture-endpoint.html); the documentation does not say how long after the hour the last object of an hour can land. A file
-# that lands after the run listed the hour keeps its whole folder (pr_curve.delete_extracted_capture), and the daily
-# run extracts that hour again from all of its files; the margin makes that rare.
+# endpoint", https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-data-capture-endpoint.html). Unconfirmed:
+# the documentation does not say how long after the hour the last object of an hour can land; the kit assumes
+# 15 minutes covers nearly all of them. A file that lands after the run listed the hour keeps its whole folder
+# (pr_curve.delete_extracted_capture), and the daily run extracts that hour again from all of its files.
 HOURLY_MINUTE = 15
 # A run ends before the next one starts, so at most one hourly run holds the hourly share of the application.
 HOURLY_JOB_TIMEOUT = Duration.minutes(40)

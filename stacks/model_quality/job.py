@@ -16,9 +16,15 @@ from .application_stop import ApplicationStop
 from .settings import ModelQualitySettings
 from .storage import QualityStorage
 
-# EMR 7.13.0 ships Spark 3.5.6, the pyspark the job's tests pin (tests/model_quality checks they agree).
+# EMR 7.13.0 ships Spark 3.5.6, the pyspark the job's tests pin, and Scala 2.12.18, the Scala of that pyspark's jars
+# (https://docs.aws.amazon.com/emr/latest/ReleaseGuide/Spark-release-history.html; Scala: the application versions
+# of https://docs.aws.amazon.com/emr/latest/ReleaseGuide/emr-7140-release.html, and every emr-7.x release has a
+# Scala 2.12 in https://docs.aws.amazon.com/emr/latest/ReleaseGuide/emr-release-app-versions-7.x.html). The job
+# calls Scala 2.12 classes through py4j (scala.collection.mutable.WrappedArray in pr_curve.delete_extracted_capture).
+# tests/model_quality checks that the local pyspark has both versions.
 EMR_RELEASE = "emr-7.13.0"
 EMR_SPARK_VERSION = "3.5.6"
+EMR_SCALA_VERSION = "2.12.18"
 JOB_PACKAGE = PROJECT_ROOT / "spark_jobs"
 ENTRY_POINT = JOB_PACKAGE / "model_quality" / "pr_curve.py"
 EXECUTOR_VCPU = 4
@@ -109,7 +115,10 @@ class PrCurveJob(Construct):
                 )
             )
         if settings.deletes_extracted_capture:
-            # The run deletes the capture hour folders it has extracted: objects under the capture prefix only.
+            # The run deletes the capture hour folders it has extracted: objects under the capture prefix only. A
+            # recursive delete through EMRFS sends DeleteObject or multi-object DeleteObjects requests (which, AWS
+            # does not document); on the unversioned capture bucket both need only s3:DeleteObject
+            # (https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html, Permissions).
             storage.capture_bucket.grant_delete(self.role, capture_pattern)
         storage.ground_truth_bucket.grant_read(self.role)
         storage.results_bucket.grant_read_write(self.role)

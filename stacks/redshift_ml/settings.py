@@ -21,7 +21,9 @@ from ..common.config import (
     require_range,
 )
 
-# Redshift Serverless base capacities (RPUs); 4 only in regions that offer it.
+# Redshift Serverless base capacities (RPUs); 4 only in regions that offer it. The documentation also allows 512 to
+# 1024 in steps of 32 in five regions (https://docs.aws.amazon.com/redshift/latest/mgmt/serverless-capacity.html);
+# the kit stops at 512, valid in every region.
 REDSHIFT_BASE_CAPACITIES = (4, *range(8, 513, 8))
 # Redshift Serverless needs subnets in at least three Availability Zones whose AZ IDs it supports
 # (https://docs.aws.amazon.com/redshift/latest/mgmt/serverless-usage-considerations.html).
@@ -30,7 +32,11 @@ REDSHIFT_MIN_AVAILABILITY_ZONES = 3
 # (https://docs.aws.amazon.com/global-infrastructure/latest/regions/aws-availability-zones.html).
 AVAILABILITY_ZONE_ID_PATTERN = re.compile(r"^[a-z]{2,5}\d+-az\d+$")
 AVAILABILITY_ZONE_NAME_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+[a-z]$")
-# The workgroup's maximum capacity: RPUs in steps of 8, like the base capacity.
+# The workgroup's maximum capacity: RPUs in steps of 8, like the base capacity, and no lower than it. Unconfirmed:
+# the API reference gives no range or step for maxCapacity
+# (https://docs.aws.amazon.com/redshift-serverless/latest/APIReference/API_CreateWorkgroup.html), and the limits in
+# the management guide's max-capacity section (serverless-billing-on-demand.html) were not confirmed; the kit assumes
+# the base capacity's step. A value AWS refuses fails the deploy, not the synth.
 REDSHIFT_CAPACITY_STEP = 8
 # Namespace names: 3 to 64 lowercase letters, digits and hyphens
 # (https://docs.aws.amazon.com/redshift-serverless/latest/APIReference/API_UpdateNamespace.html, namespaceName).

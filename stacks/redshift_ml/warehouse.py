@@ -215,15 +215,26 @@ class ServerlessWarehouse(Construct):
             policy=cr.AwsCustomResourcePolicy.from_statements(
                 [
                     iam.PolicyStatement(actions=["redshift-serverless:UpdateNamespace"], resources=[namespace_arn]),
-                    # Giving a service a role to assume is passing it.
+                    # Giving a service a role to assume is passing it. Unconfirmed, so no iam:PassedToService
+                    # condition: AWS documents the principals the role must trust (redshift-serverless.amazonaws.com
+                    # and redshift.amazonaws.com, https://docs.aws.amazon.com/redshift/latest/mgmt/
+                    # serverless-security-other-services.html) but not the iam:PassedToService value UpdateNamespace
+                    # sends, and the Service Authorization Reference lists no iam:PassRole dependency for it
+                    # (https://docs.aws.amazon.com/service-authorization/latest/reference/
+                    # list_amazonredshiftserverless.html). A wrong value would deny the call: the statement is
+                    # scoped to this one role instead.
                     iam.PolicyStatement(actions=["iam:PassRole"], resources=[role.role_arn]),
                 ]
             ),
             install_latest_aws_sdk=False,
             log_group=self._sdk_calls_log_group,
         )
-        # Not while the workgroup is being created on the namespace: UpdateNamespace answers ConflictException (its
-        # botocore model) to a namespace busy with another change. CloudFormation waits for the workgroup first.
+        # Not while the workgroup is being created on the namespace. Unconfirmed: the kit assumes UpdateNamespace
+        # needs the namespace AVAILABLE (not MODIFYING, a NamespaceStatus value); the API reference lists
+        # ConflictException ("The submitted action has conflicts") without saying when
+        # (https://docs.aws.amazon.com/redshift-serverless/latest/APIReference/API_UpdateNamespace.html). The kit only
+        # makes CloudFormation finish the workgroup first; a call that still conflicts fails the deploy, which rolls
+        # back.
         attachment.node.add_dependency(self.workgroup)
         return attachment
 

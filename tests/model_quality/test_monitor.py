@@ -1,6 +1,7 @@
 """Template assertions for the model-quality stack, per profile, and with QuickSight principals configured."""
 
 import json
+from pathlib import Path
 
 import aws_cdk as cdk
 import pyspark
@@ -10,7 +11,7 @@ from aws_cdk.assertions import Template
 from stacks.model_quality.settings import ModelQualitySettings
 from stacks.common.config import load_settings
 from stacks.model_quality.dashboard import DASHBOARD_OWNER_ACTIONS, VIEWER_ACTIONS
-from stacks.model_quality.job import EMR_RELEASE, EMR_SPARK_VERSION
+from stacks.model_quality.job import EMR_RELEASE, EMR_SCALA_VERSION, EMR_SPARK_VERSION
 from stacks.model_quality.monitor import ModelQualityMonitor
 from stacks.model_quality.query_layer import TABLES
 from stacks.model_quality.storage import capture_expiry_days
@@ -49,6 +50,12 @@ def test_emr_release_runs_the_spark_the_tests_pin(template):
     assert app["AutoStartConfiguration"] == {"Enabled": True}
     assert app["AutoStopConfiguration"] == {"Enabled": True, "IdleTimeoutMinutes": config.quality_idle_minutes}
     assert app["MaximumCapacity"]["Cpu"] == f"{config.quality_max_vcpu} vCPU"
+
+
+def test_the_local_spark_runs_the_scala_of_the_emr_release():
+    """The job calls Scala classes through py4j: its tests must run on the Scala the EMR release ships."""
+    jars = Path(pyspark.__file__).parent / "jars"
+    assert [jar.name for jar in jars.glob("scala-library-*.jar")] == [f"scala-library-{EMR_SCALA_VERSION}.jar"]
 
 
 def test_the_job_gets_the_decision_threshold_and_the_interval_target(template):

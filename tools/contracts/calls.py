@@ -38,7 +38,8 @@ from typing import Iterator
 IAM_PREFIX: dict[str, str] = {"stepfunctions": "states"}
 # (IAM prefix, operation) -> IAM action, where the action is not named after the operation (S3: Service
 # Authorization Reference, list_amazons3.html; ListObjectsV2 and HeadBucket need s3:ListBucket, HeadObject
-# needs s3:GetObject).
+# needs s3:GetObject; a multi-object delete needs s3:DeleteObject, and s3:DeleteObjectVersion only to delete a given
+# version: https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html, Permissions).
 IAM_ACTION = {
     ("s3", "ListObjectsV2"): "s3:ListBucket",
     ("s3", "ListObjects"): "s3:ListBucket",

@@ -318,7 +318,10 @@ def extract_gb_months(
 
 # EMR Serverless bills a worker's vCPU, memory and storage per second (a job's TotalResourceUtilization is
 # "rounded up to the nearest second", https://docs.aws.amazon.com/emr-serverless/latest/APIReference/
-# API_TotalResourceUtilization.html) with a one-minute minimum per worker (pricing page; not in the user guide).
+# API_TotalResourceUtilization.html) with a one-minute minimum per worker (a job run's billed resources "include a
+# 1-minute minimum usage for workers": JobRun billedResourceUtilization, https://docs.aws.amazon.com/emr-serverless/
+# latest/APIReference/API_JobRun.html, and https://docs.aws.amazon.com/emr/latest/EMR-Serverless-UserGuide/
+# considerations.html). The kit applies it to the hourly runs' drivers only (see model_quality).
 MINIMUM_BILLED_HOURS = 1 / 60
 HOURLY_RUNS_PER_DAY = 24
 
