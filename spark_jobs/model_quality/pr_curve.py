@@ -54,6 +54,8 @@ DEFAULT_REJECT_SAMPLE_SIZE = 100
 MAX_REJECT_SAMPLE_SIZE = 1_000
 DEFAULT_THRESHOLDS = (0.1, 0.5, 0.9)
 EXTRACT = "extract"
+# In an extract folder: the run that wrote it deleted (some of) its raw capture folders, listed in the file.
+RAW_DELETED = "_raw_capture_deleted"
 # The extract is about 3% of the raw capture it is made from (bench-pr: 13.9 MB of 441 MB), so a task that reads up to
 # 1 GiB of capture (Spark SQL's spark.sql.files.maxPartitionBytes, default 128 MiB, sizes the input splits:
 # https://spark.apache.org/docs/3.5.6/sql-performance-tuning.html) writes a file of about 30 MB, near what the earlier
@@ -250,10 +252,19 @@ def extract_day(spark: SparkSession, storage: Storage, args: JobArguments, day: 
     Each task writes the extract of its input split, without a shuffle: splits of up to EXTRACT_SPLIT_BYTES of raw
     capture give files of tens of MB rather than one small file per default 128 MiB split. A day without raw
     capture (nothing captured, or already expired) leaves an existing extract as it is: a late re-run never
-    empties a day it can no longer read.
+    empties a day it can no longer read. Nor does one replace an extract whose raw capture a run deleted
+    (RAW_DELETED): what is raw there now landed after the delete, and extracting it would replace the extract with
+    those few objects; they are left unread to the lifecycle rule, and the run says how many folders hold them.
     """
     folders = capture_folders(storage, args, day, hour)
-    if folders:
+    target = _extract_folder(args.output, day, hour)
+    if folders and storage.exists(f"{target}/{RAW_DELETED}"):
+        print(
+            f"pr_curve: {len(folders)} capture folder(s) of {target} got objects after the run that extracted them "
+            "deleted their raw capture; they are left unread to the capture lifecycle rule",
+            file=sys.stderr,
+        )
+    elif folders:
         spark.conf.set("spark.sql.sources.parallelPartitionDiscovery.threshold", str(PARALLEL_LISTING_THRESHOLD))
         extract = records.parse_captures(spark, folders)
         # The files Spark listed for the extract, which its write reads: a JVM array (a day has millions of them).
@@ -261,19 +272,21 @@ def extract_day(spark: SparkSession, storage: Storage, args: JobArguments, day: 
         split_bytes = _setting(spark, MAX_SPLIT_BYTES_KEY)  # the scoring step's reads keep the session's split size
         spark.conf.set(MAX_SPLIT_BYTES_KEY, str(EXTRACT_SPLIT_BYTES))
         try:
-            extract.write.mode("overwrite").option("compression", "zstd").parquet(
-                _extract_folder(args.output, day, hour)
-            )
+            extract.write.mode("overwrite").option("compression", "zstd").parquet(target)
         finally:
             spark.conf.set(MAX_SPLIT_BYTES_KEY, split_bytes)
         if args.delete_extracted_capture:
-            delete_extracted_capture(spark, storage, folders, extracted)
+            delete_extracted_capture(spark, storage, folders, extracted, target)
 
 
-def delete_extracted_capture(spark: SparkSession, storage: Storage, folders: list[str], extracted: Any) -> list[str]:
-    """After a successful extract, delete the capture hour folders whose files the extract has all read; returns
-    the folders kept: one that holds any other file (written after Spark listed the day, or not a .jsonl file) is
-    left to the lifecycle rule.
+def delete_extracted_capture(
+    spark: SparkSession, storage: Storage, folders: list[str], extracted: Any, target: str
+) -> list[str]:
+    """After a successful extract into `target`, delete the capture hour folders whose files the extract has all
+    read; returns the folders kept: one that holds any other file (written after Spark listed the day, or not a
+    .jsonl file) is left to the lifecycle rule, and a later run extracts it again from all of its files. Before the
+    first delete, `target`/RAW_DELETED records which folders go (Spark skips files named with a leading `_`): no run
+    replaces that extract from what lands in them afterwards.
 
     Raw capture is then billed until the run rather than until S3's lifecycle expiry at the next midnight UTC
     (storage is billed by byte-hours: https://aws.amazon.com/s3/faqs/, billing). A retry of the run reads the
@@ -290,9 +303,11 @@ def delete_extracted_capture(spark: SparkSession, storage: Storage, folders: lis
     unread.removeAll(path_set(extracted))
     unread_folders = {_folder_of(str(path)) for path in unread}
     kept = [folder for folder in folders if _uri_path(folder) in unread_folders]
-    for folder in folders:
-        if folder not in kept:
-            storage.delete(folder)
+    deleted = [folder for folder in folders if folder not in kept]
+    if deleted:
+        storage.write_text(f"{target}/{RAW_DELETED}", "".join(f"{folder}\n" for folder in deleted))
+    for folder in deleted:
+        storage.delete(folder)
     if kept:
         print(f"pr_curve: kept {len(kept)} capture folder(s) with files the extract did not read", file=sys.stderr)
     return kept

@@ -33,7 +33,8 @@ from .storage import QualityStorage
 # endpoint", https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-data-capture-endpoint.html). Unconfirmed:
 # the documentation does not say how long after the hour the last object of an hour can land; the kit assumes
 # 15 minutes covers nearly all of them. A file that lands after the run listed the hour keeps its whole folder
-# (pr_curve.delete_extracted_capture), and the daily run extracts that hour again from all of its files.
+# (pr_curve.delete_extracted_capture), and the daily run extracts that hour again from all of its files; one that
+# lands after the delete is left unread (pr_curve.RAW_DELETED): extracting it would replace the hour's extract.
 HOURLY_MINUTE = 15
 # A run ends before the next one starts, so at most one hourly run holds the hourly share of the application.
 HOURLY_JOB_TIMEOUT = Duration.minutes(40)

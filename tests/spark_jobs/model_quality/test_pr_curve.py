@@ -701,3 +701,23 @@ def test_the_hourly_run_extracts_the_last_complete_utc_hour_before_its_time(time
     assert (arguments.extract_hour, arguments.date, arguments.hourly_extract) == (hour, hour.date(), True)
     with pytest.raises(pr_curve.JobInputError, match="--date"):
         pr_curve.parse_arguments(argv[:-2])
+
+
+@pytest.mark.parametrize("hourly", [True, False], ids=["extracted-per-hour", "extracted-whole"])
+def test_a_capture_file_that_lands_after_its_raw_capture_was_deleted_never_replaces_the_extract(
+    spark, tmp_path, hourly, capsys
+):
+    """A Data Capture object can land after the run that extracted its hour deleted the hour's folder (how late is
+    not documented). The folder then holds only that object: extracting it again would replace the hour's extract
+    (or the whole day's, on a retry) with one file's records. The run leaves it unread, says so, and scores the day
+    from the extract it has."""
+    day = Day(tmp_path).scored([0.2, 0.8, 0.6], [0, 1, 1])
+    arguments = day.arguments(delete_extracted_capture=True, hourly_extract=hourly)
+    if hourly:
+        pr_curve.run(spark, day.arguments(extract_hour=NOON, hourly_extract=True, delete_extracted_capture=True))
+    summary = pr_curve.run(spark, arguments)
+    assert capture_files(day) == [] and summary["rows_captured"] == 3
+    day.capture(capture_line("e7", "0.9", NOON, FEATURES, inference_id="r7"), name="late")
+    assert pr_curve.run(spark, arguments) == summary
+    assert [path.name for path in capture_files(day)] == ["late.jsonl"]  # left to the lifecycle rule
+    assert "left unread" in capsys.readouterr().err
