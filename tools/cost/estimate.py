@@ -321,7 +321,8 @@ def extract_gb_months(
 # API_TotalResourceUtilization.html) with a one-minute minimum per worker (a job run's billed resources "include a
 # 1-minute minimum usage for workers": JobRun billedResourceUtilization, https://docs.aws.amazon.com/emr-serverless/
 # latest/APIReference/API_JobRun.html, and https://docs.aws.amazon.com/emr/latest/EMR-Serverless-UserGuide/
-# considerations.html). The kit applies it to the hourly runs' drivers only (see model_quality).
+# considerations.html). The estimate applies it to each run's driver; the executors' vCPU-hours are priced as the
+# work they do, since how many executor workers a run starts is Spark's dynamic allocation's choice.
 MINIMUM_BILLED_HOURS = 1 / 60
 HOURLY_RUNS_PER_DAY = 24
 
@@ -408,7 +409,7 @@ def model_quality(
     # application's maximum, or the daily run's share of it next to the hourly runs). Hourly runs take the
     # extraction's share of the CPU: the same vCPU-hours, moved. Each run has its fixed part too.
     fixed_hours = run_fixed_seconds / 3600
-    run_hours = marginal_vcpu_hours * (1 - share) / daily_vcpu + fixed_hours
+    run_hours = max(MINIMUM_BILLED_HOURS, marginal_vcpu_hours * (1 - share) / daily_vcpu + fixed_hours)
     driver_price = facts.driver_vcpu * vcpu_price + facts.driver_gb * gb_price
     driver_per_run = run_hours * driver_price
     hourly_run_hours = (
@@ -492,7 +493,8 @@ def model_quality(
         ),
         Line(
             "Spark driver",
-            f"{usage['runs_per_month']} run(s) x {run_hours:,.2f} h x {facts.driver_vcpu} vCPU + {facts.driver_gb} GB",
+            f"{usage['runs_per_month']} run(s) x {run_hours:,.2f} h (at least the one-minute minimum) x "
+            f"{facts.driver_vcpu} vCPU + {facts.driver_gb} GB",
             0.0,
             usage["runs_per_month"] * driver_per_run,
         ),

@@ -607,8 +607,8 @@ def test_hourly_extraction_bills_raw_capture_about_an_hour_and_moves_the_extract
     assert fast["Hourly extraction runs (their drivers; executors are in the job line)"].workload == pytest.approx(
         720 / 60 * 0.12
     )
-    unmeasured = lines(hourly, share=None)
-    assert unmeasured["Spark driver"].workload == pytest.approx(0.0)
+    unmeasured = lines(hourly, share=None)  # the daily run's driver then only bills its minimum
+    assert unmeasured["Spark driver"].workload == pytest.approx(30 / 60 * 0.12)
     # An archive keeps raw capture: no hourly run is priced, whatever the template says.
     archived = lines(dataclasses.replace(hourly, capture_archive_expiry_days=200))
     assert "Hourly extraction runs (their drivers; executors are in the job line)" not in archived
@@ -641,3 +641,14 @@ def test_each_run_bills_its_fixed_part_on_every_executor_vcpu_it_may_use():
     assert with_fixed["Spark driver"].workload - without["Spark driver"].workload == pytest.approx(30 * 0.01 * 0.12)
     hourly = "Hourly extraction runs (their drivers; executors are in the job line)"
     assert with_fixed[hourly].workload - without[hourly].workload == pytest.approx(720 * 0.01 * 0.12)
+
+
+def test_a_daily_run_shorter_than_a_minute_bills_its_driver_for_the_minute():
+    """EMR Serverless bills every worker of a run for at least a minute (JobRun billedResourceUtilization): a
+    sandbox-sized day (0.01 TB at 25 MB/s on 100 vCPU is 4 s of work) still bills its driver 1/60 h a run."""
+    section = estimate.model_quality(
+        DELETING_DAILY, NO_OVERHEAD, {**QUALITY_USAGE, "captured_tb_per_day": 0.01}, PRICES, 100, 25.0
+    )
+    driver = next(line for line in section.lines if line.item == "Spark driver")
+    assert driver.workload == pytest.approx(30 / 60 * 0.12)
+    assert "at least the one-minute minimum" in driver.basis
