@@ -284,9 +284,9 @@ def delete_extracted_capture(
 ) -> list[str]:
     """After a successful extract into `target`, delete the capture hour folders whose files the extract has all
     read; returns the folders kept: one that holds any other file (written after Spark listed the day, or not a
-    .jsonl file) is left to the lifecycle rule, and a later run extracts it again from all of its files. Before the
-    first delete, `target`/RAW_DELETED records which folders go (Spark skips files named with a leading `_`): no run
-    replaces that extract from what lands in them afterwards.
+    .jsonl file) is left to the lifecycle rule. Before the first delete, `target`/RAW_DELETED records which folders
+    go (Spark skips files named with a leading `_`), and no run extracts into `target` again: a later run re-reads a
+    kept folder only if none of its extract's folders was deleted (an hour's extract has one folder).
 
     Raw capture is then billed until the run rather than until S3's lifecycle expiry at the next midnight UTC
     (storage is billed by byte-hours: https://aws.amazon.com/s3/faqs/, billing). A retry of the run reads the
