@@ -681,6 +681,21 @@ def write_rollup(spark: SparkSession, storage: Storage, args: JobArguments, roll
     return rollup
 
 
+def _refuse_to_replace_a_scored_day(storage: Storage, args: JobArguments) -> None:
+    """A day with predictions was scored and its extract has since expired (the extract is kept days, the results
+    months): a run for it now would join its labels with no predictions and replace what is stored."""
+    if storage.exists(_partition(args.output, EXTRACT, args.date)):
+        return
+    summary = f"{_partition(args.output, 'summary', args.date)}/summary.json"
+    captured = json.loads(storage.read_text(summary)).get("rows_captured") if storage.exists(summary) else None
+    if captured:
+        raise JobInputError(
+            f"--date {args.date}: the extract of {args.date} has expired (and its raw capture), so a run would score "
+            f"its labels against no predictions and replace the results stored for its {captured} captured rows; "
+            "they are kept. A day can be scored again while its extract is kept."
+        )
+
+
 def run(spark: SparkSession, args: JobArguments) -> dict[str, Any]:
     """Extract the window's newest day of raw capture, score --date from its extract and write its outputs;
     returns the summary. With --extract-hour-before, only extract that hour."""
@@ -688,6 +703,7 @@ def run(spark: SparkSession, args: JobArguments) -> dict[str, Any]:
     if args.extract_hour is not None:
         return extract_hour(spark, storage, args, args.extract_hour)
     extract_days(spark, storage, args)
+    _refuse_to_replace_a_scored_day(storage, args)
     work = f"{args.output.rstrip('/')}/_work/dt={args.date.isoformat()}"
     counts = score_day(spark, storage, args, work, _partition(args.output, "rejects", args.date))
     summary = write_day(spark, storage, args, counts)

@@ -721,3 +721,18 @@ def test_a_capture_file_that_lands_after_its_raw_capture_was_deleted_never_repla
     assert pr_curve.run(spark, arguments) == summary
     assert [path.name for path in capture_files(day)] == ["late.jsonl"]  # left to the lifecycle rule
     assert "left unread" in capsys.readouterr().err
+
+
+def test_a_rerun_after_the_extract_expired_keeps_the_scored_day(spark, tmp_path):
+    """The extract expires days before the results (results_expiry_days): a run started by hand for an older day
+    then has labels but no predictions, and would replace the day's stored results with a day of nothing but
+    rejects. It stops with a message that says why, and the stored results stay."""
+    day = Day(tmp_path).scored([0.2, 0.8, 0.6], [0, 1, 1])
+    summary = pr_curve.run(spark, day.arguments())
+    stored = {dataset: day.stored(dataset) for dataset in ("summary", "histogram", "curve")}
+    shutil.rmtree(day.captures)  # raw capture and then the extract expired
+    shutil.rmtree(day.output / pr_curve.EXTRACT)
+    with pytest.raises(pr_curve.JobInputError, match="extract of 2026-11-20 has expired"):
+        pr_curve.run(spark, day.arguments())
+    assert {dataset: day.stored(dataset) for dataset in stored} == stored
+    assert json.loads(stored["summary"][0].read_text()) == summary
