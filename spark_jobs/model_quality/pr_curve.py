@@ -3,7 +3,7 @@
     python -m spark_jobs.model_quality.pr_curve --captures PATH --ground-truth PATH --date YYYY-MM-DD --output PATH
         [--label-delay-days K] [--bins 10000] [--thresholds 0.1,0.5,0.9] [--rollup-days N]
         [--endpoint NAME] [--variant NAME] [--decision-threshold 0.5] [--target-half-width 0.01]
-        [--reject-sample-size 100] [--delete-extracted-capture] [--hourly-extract]
+        [--reject-sample-size 100] [--delete-extracted-capture] [--hourly-extract] [--replace-with-fewer-rows]
     python -m spark_jobs.model_quality.pr_curve --captures PATH --ground-truth PATH --output PATH
         --extract-hour-before TIME [--endpoint NAME] [--variant NAME] [--delete-extracted-capture]
 
@@ -110,6 +110,8 @@ class JobArguments:
     # The day's extract is kept per hour (extract/dt=D/hour=HH); with extract_hour, the one hour this run extracts.
     hourly_extract: bool = False
     extract_hour: datetime | None = None
+    # Replace a day's stored results even when this run read fewer rows than they were scored from.
+    replace_with_fewer_rows: bool = False
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -208,6 +210,11 @@ def parse_arguments(argv: list[str]) -> JobArguments:
         "--hourly-extract",
         action="store_true",
         help="keep each day's extract per hour, as the hourly runs write it; extract only the hours still raw",
+    )
+    parser.add_argument(
+        "--replace-with-fewer-rows",
+        action="store_true",
+        help="replace the day's stored results even if this run read fewer captured or labelled rows",
     )
     parser.add_argument(
         "--extract-hour-before",
@@ -525,12 +532,22 @@ class DayCounts:
     totals: dict[str, int]
 
 
-def score_day(spark: SparkSession, storage: Storage, args: JobArguments, work: str, rejects_target: str) -> DayCounts:
-    """Run the Spark part: counts per bin and per reason come back to the driver, rejects land in rejects_target."""
+def score_day(
+    spark: SparkSession,
+    storage: Storage,
+    args: JobArguments,
+    work: str,
+    rejects_target: str,
+    check: Callable[[DayCounts], None] = lambda counts: None,
+) -> DayCounts:
+    """Run the Spark part: counts per bin and per reason come back to the driver, rejects land in rejects_target.
+    `check` sees the counts before anything stored is replaced, and raises to keep what is stored."""
     extracts, label_folders = _input_folders(storage, args)
     if not extracts and not label_folders:
+        counts = DayCounts(metrics.Histogram.empty(args.bins), dict.fromkeys(COUNT_COLUMNS, 0))
+        check(counts)
         storage.delete(rejects_target)
-        return DayCounts(metrics.Histogram.empty(args.bins), dict.fromkeys(COUNT_COLUMNS, 0))
+        return counts
     spark.conf.set("spark.sql.sources.parallelPartitionDiscovery.threshold", str(PARALLEL_LISTING_THRESHOLD))
     parsed = _parsed_inputs(spark, extracts, label_folders, args.bins)
     outcomes = _outcomes(_by_id(parsed), args.reject_sample_size)
@@ -542,11 +559,6 @@ def score_day(spark: SparkSession, storage: Storage, args: JobArguments, work: s
     finally:
         spark.conf.set(SHUFFLE_PARTITIONS_KEY, partitions)
     rows = spark.read.schema(OUTCOME_SCHEMA).json(f"{work}/kind=counts").collect()
-    if storage.exists(f"{work}/kind=rejects"):
-        storage.move(f"{work}/kind=rejects", rejects_target)
-    else:
-        storage.delete(rejects_target)
-    storage.delete(work)
     totals = dict.fromkeys(COUNT_COLUMNS, 0)
     binned: dict[int, tuple[int, int]] = {}
     for row in rows:
@@ -556,7 +568,23 @@ def score_day(spark: SparkSession, storage: Storage, args: JobArguments, work: s
             totals[row["reason"]] += row["count"]
         if row["bin"] is not None:
             binned[row["bin"]] = (row["positives"], row["negatives"])
-    return DayCounts(metrics.Histogram.from_counts(args.bins, binned), totals)
+    counts = DayCounts(metrics.Histogram.from_counts(args.bins, binned), totals)
+    try:
+        check(counts)
+        if storage.exists(f"{work}/kind=rejects"):
+            storage.move(f"{work}/kind=rejects", rejects_target)
+        else:
+            storage.delete(rejects_target)
+    finally:
+        storage.delete(work)
+    return counts
+
+
+def rows_read(totals: dict[str, int]) -> tuple[int, int]:
+    """Captured and labelled rows a run read, rejected ones included."""
+    captured = totals["captured"] + sum(totals[reason] for reason in records.CAPTURE_REASONS)
+    labelled = totals["labelled"] + sum(totals[reason] for reason in records.GROUND_TRUTH_REASONS)
+    return captured, labelled
 
 
 def build_summary(
@@ -572,8 +600,7 @@ def build_summary(
     figures = metrics.summarize(counts.histogram, list(thresholds), decision_threshold, target_half_width)
     rejected = {reason: totals[reason] for reason in records.REASONS}
     joined = figures["positives"] + figures["negatives"]
-    captured = totals["captured"] + sum(totals[reason] for reason in records.CAPTURE_REASONS)
-    labelled = totals["labelled"] + sum(totals[reason] for reason in records.GROUND_TRUTH_REASONS)
+    captured, labelled = rows_read(totals)
     return {
         "date": day.isoformat(),
         "rows_captured": captured,
@@ -681,19 +708,27 @@ def write_rollup(spark: SparkSession, storage: Storage, args: JobArguments, roll
     return rollup
 
 
-def _refuse_to_replace_a_scored_day(storage: Storage, args: JobArguments) -> None:
-    """A day with predictions was scored and its extract has since expired (the extract is kept days, the results
-    months): a run for it now would join its labels with no predictions and replace what is stored."""
-    if storage.exists(_partition(args.output, EXTRACT, args.date)):
-        return
-    summary = f"{_partition(args.output, 'summary', args.date)}/summary.json"
-    captured = json.loads(storage.read_text(summary)).get("rows_captured") if storage.exists(summary) else None
-    if captured:
-        raise JobInputError(
-            f"--date {args.date}: the extract of {args.date} has expired (and its raw capture), so a run would score "
-            f"its labels against no predictions and replace the results stored for its {captured} captured rows; "
-            "they are kept. A day can be scored again while its extract is kept."
-        )
+def keeps_the_stored_day(storage: Storage, args: JobArguments) -> Callable[[DayCounts], None]:
+    """A check for score_day: a run that read fewer captured or labelled rows than the day's stored results were
+    scored from keeps them. Captures and labels are written once, so a re-run reads fewer only when part of its
+    input has expired since (the extract is kept days, each of its hours expires on its own, labels expire after
+    quality_raw_retention_days, the results months later): replacing would lose the day's real figures."""
+    path = f"{_partition(args.output, 'summary', args.date)}/summary.json"
+    stored = json.loads(storage.read_text(path)) if storage.exists(path) else None
+
+    def check(counts: DayCounts) -> None:
+        if stored is None or args.replace_with_fewer_rows:
+            return
+        captured, labelled = rows_read(counts.totals)
+        before = (stored.get("rows_captured") or 0, stored.get("rows_labeled") or 0)
+        if captured < before[0] or labelled < before[1]:
+            raise JobInputError(
+                f"--date {args.date}: this run read {captured} captured and {labelled} labelled rows, fewer than the "
+                f"{before[0]} and {before[1]} its stored results were scored from (part of its extract or labels has "
+                "expired since), so the stored results are kept; --replace-with-fewer-rows replaces them anyway"
+            )
+
+    return check
 
 
 def run(spark: SparkSession, args: JobArguments) -> dict[str, Any]:
@@ -703,9 +738,9 @@ def run(spark: SparkSession, args: JobArguments) -> dict[str, Any]:
     if args.extract_hour is not None:
         return extract_hour(spark, storage, args, args.extract_hour)
     extract_days(spark, storage, args)
-    _refuse_to_replace_a_scored_day(storage, args)
     work = f"{args.output.rstrip('/')}/_work/dt={args.date.isoformat()}"
-    counts = score_day(spark, storage, args, work, _partition(args.output, "rejects", args.date))
+    rejects = _partition(args.output, "rejects", args.date)
+    counts = score_day(spark, storage, args, work, rejects, keeps_the_stored_day(storage, args))
     summary = write_day(spark, storage, args, counts)
     if args.rollup_days:
         write_rollup(spark, storage, args, args.rollup_days)

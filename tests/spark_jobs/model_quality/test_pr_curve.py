@@ -1,5 +1,6 @@
 """The precision-recall job on local Spark: metrics against scikit-learn, bad records, idempotence, rollups."""
 
+import dataclasses
 import json
 import math
 from collections import Counter
@@ -723,16 +724,42 @@ def test_a_capture_file_that_lands_after_its_raw_capture_was_deleted_never_repla
     assert "left unread" in capsys.readouterr().err
 
 
-def test_a_rerun_after_the_extract_expired_keeps_the_scored_day(spark, tmp_path):
-    """The extract expires days before the results (results_expiry_days): a run started by hand for an older day
-    then has labels but no predictions, and would replace the day's stored results with a day of nothing but
-    rejects. It stops with a message that says why, and the stored results stay."""
-    day = Day(tmp_path).scored([0.2, 0.8, 0.6], [0, 1, 1])
-    summary = pr_curve.run(spark, day.arguments())
-    stored = {dataset: day.stored(dataset) for dataset in ("summary", "histogram", "curve")}
-    shutil.rmtree(day.captures)  # raw capture and then the extract expired
+def _expire_the_extract(day):
     shutil.rmtree(day.output / pr_curve.EXTRACT)
-    with pytest.raises(pr_curve.JobInputError, match="extract of 2026-11-20 has expired"):
-        pr_curve.run(spark, day.arguments())
-    assert {dataset: day.stored(dataset) for dataset in stored} == stored
-    assert json.loads(stored["summary"][0].read_text()) == summary
+
+
+def _expire_one_hour_of_the_extract(day):
+    shutil.rmtree(day.output / pr_curve.EXTRACT / f"dt={DAY.isoformat()}" / "hour=12")
+
+
+def _expire_the_first_label_day(day):
+    shutil.rmtree(ground_truth_dir(day.ground_truth, NOON).parent)
+
+
+@pytest.mark.parametrize(
+    "expire",
+    [_expire_the_extract, _expire_one_hour_of_the_extract, _expire_the_first_label_day],
+    ids=lambda f: f.__name__,
+)
+def test_a_rerun_after_part_of_its_input_expired_keeps_the_scored_day(spark, tmp_path, expire):
+    """The extract is kept days, each of its hours expires on its own and labels after their retention; the results
+    are kept months. A run started by hand for an older day then reads fewer rows than its stored results were
+    scored from, and would replace them with a day of fewer predictions or labels. It stops with a message that says
+    why and leaves every stored output, unless told to replace them."""
+    day = Day(tmp_path).scored([0.2, 0.8, 0.6], [0, 1, 1])
+    later = NOON + timedelta(hours=1)
+    day.capture(capture_line("e9", "0.3", later, FEATURES, inference_id="r9"), moment=later)
+    day.label(ground_truth_line("r9", "0"), moment=NOON + timedelta(days=1))
+    hourly = dict(hourly_extract=True, delete_extracted_capture=True, label_delay_days=1)
+    for hour in (NOON, later):
+        pr_curve.run(spark, day.arguments(extract_hour=hour, **hourly))
+    arguments = day.arguments(**hourly)
+    summary = pr_curve.run(spark, arguments)
+    assert (summary["rows_captured"], summary["rows_labeled"]) == (4, 4)
+    stored = {name: [p.read_bytes() for p in day.stored(name)] for name in ("summary", "histogram", "curve", "rejects")}
+    expire(day)
+    with pytest.raises(pr_curve.JobInputError, match="fewer than the 4 and 4 its stored results were scored from"):
+        pr_curve.run(spark, arguments)
+    assert {name: [p.read_bytes() for p in day.stored(name)] for name in stored} == stored
+    replaced = pr_curve.run(spark, dataclasses.replace(arguments, replace_with_fewer_rows=True))
+    assert replaced["rows_captured"] + replaced["rows_labeled"] < 8
