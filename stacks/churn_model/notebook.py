@@ -2,7 +2,9 @@
 
 Packages come from a CodeArtifact repository whose upstream is PyPI, reached through VPC endpoints, so the
 lifecycle configuration can `pip install sagemaker_pyspark` without a NAT gateway or direct internet access.
-The example script (`examples/sagemaker_pyspark_churn.py`) is copied next to the notebooks on every start.
+The example script (`examples/sagemaker_pyspark_churn.py`) is copied next to the notebooks when the home folder has
+none (after the first restore of a new volume, or on a start after the user deleted it); a copy there, edited or
+not, is the user's and never replaced.
 
 Users' notebooks outlive the instance: every 5 minutes (and before an idle stop) they are copied to `notebook/home/`
 of the artifacts bucket, which a production destroy keeps, and a new instance (after a destroy and redeploy, or
@@ -42,6 +44,7 @@ SAGEMAKER_PYSPARK_VERSION = "1.4.5"
 VPC_CIDR = "10.41.0.0/16"
 EXAMPLE = PROJECT_ROOT / "examples" / "sagemaker_pyspark_churn.py"
 IDLE_STOP = Path(__file__).with_name("notebook_idle_stop.py")
+NOTEBOOK_HOME = "/home/ec2-user/SageMaker"  # the folder Jupyter shows, on the instance's ML storage volume
 # Where the notebooks are copied, under the artifacts bucket (the role may read and write notebook/*).
 HOME_PREFIX = "notebook/home/"
 
@@ -194,7 +197,9 @@ class SageMakerSparkNotebook(Construct):
         # their logs are ~/kit-install.log and ~/kit-sync.log. Isolated subnets reach only the regional STS endpoint
         # (its interface endpoint), so SDKs and the CLI are set to use it: sts_regional_endpoints in the shared config
         # file (https://docs.aws.amazon.com/sdkref/latest/guide/feature-sts-regionalized-endpoints.html).
-        # kit-sync.sh restores the notebooks from S3 once per volume (the .kit-restored marker), then copies them up
+        # kit-sync.sh restores the notebooks from S3 once per volume (the .kit-restored marker), puts the example
+        # there if the restore brought none (a start puts it back once restored, if the user deleted it: copying
+        # it over the user's edited copy on every start let the next sync replace the saved one), then copies them up
         # with --delete (production versions the bucket, so a deleted notebook stays a noncurrent version); flock
         # keeps a restore and an upload from overlapping, which would delete what is not restored yet. cron runs
         # kit-idle-stop.py every 5 minutes as the notebook user: it syncs, then stops the instance when idle.
@@ -204,7 +209,8 @@ class SageMakerSparkNotebook(Construct):
             "sudo -u ec2-user -i <<'EOF'",
             "aws configure set sts_regional_endpoints regional",
             "aws configure set region ${AWS::Region}",
-            "aws s3 cp ${Example} /home/ec2-user/SageMaker/sagemaker_pyspark_churn.py",
+            f"if [ -e {NOTEBOOK_HOME}/.kit-restored ] && [ ! -e {NOTEBOOK_HOME}/{EXAMPLE.name} ]; then "
+            f"aws s3 cp ${{Example}} {NOTEBOOK_HOME}/{EXAMPLE.name}; fi",
             "aws s3 cp ${IdleStop} /home/ec2-user/kit-idle-stop.py",
             "cat > /home/ec2-user/kit-sync.sh <<'SYNC'",
             "set -euo pipefail",
@@ -212,7 +218,9 @@ class SageMakerSparkNotebook(Construct):
             "flock -n 9 || exit 0",
             "home=/home/ec2-user/SageMaker",
             f"target=s3://${{Bucket}}/{HOME_PREFIX}",
-            "if [ ! -e $home/.kit-restored ]; then aws s3 sync --quiet $target $home/ && touch $home/.kit-restored; fi",
+            "if [ ! -e $home/.kit-restored ]; then aws s3 sync --quiet $target $home/ && "
+            f"{{ [ -e $home/{EXAMPLE.name} ] || aws s3 cp ${{Example}} $home/{EXAMPLE.name}; }} && "
+            "touch $home/.kit-restored; fi",
             "aws s3 sync --quiet --delete --exclude .kit-restored --exclude 'lost+found/*' "
             "--exclude '*.ipynb_checkpoints/*' $home/ $target",
             "SYNC",
