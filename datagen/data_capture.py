@@ -112,8 +112,10 @@ def write_scored_day(
     seed: int = 7,
     label_delay_days: int = 0,
     uuid_ids: bool = False,
+    endpoint: str = ENDPOINT,
 ) -> ScoredDay:
-    """Captures for `rows` predictions on `day` and a label for each, collected up to `label_delay_days` later.
+    """Captures for `rows` predictions on `day` (under the `endpoint` folder) and a label for each, collected up to
+    `label_delay_days` later.
 
     Scores carry real signal (positives score higher) and are written with full float precision. With `uuid_ids`
     the records carry no InferenceId and are keyed by a random version-4 UUID eventId, as Data Capture writes
@@ -122,7 +124,7 @@ def write_scored_day(
     rng = random.Random(seed)
     start = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
     capture_writer, label_writer = HourlyWriter(f"capture-{seed}"), HourlyWriter(f"labels-{seed}")
-    capture_dirs = [capture_dir(captures, start + timedelta(hours=hour)) for hour in range(24)]
+    capture_dirs = [capture_dir(captures, start + timedelta(hours=hour), endpoint) for hour in range(24)]
     label_dirs = [
         ground_truth_dir(ground_truth, start + timedelta(hours=hour)) for hour in range(24 * (label_delay_days + 1))
     ]

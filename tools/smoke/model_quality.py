@@ -127,8 +127,15 @@ def _write_day(run: Run, s3: Any, outputs: Any, day: date, settings: Settings) -
     truth_bucket = outputs["GroundTruthBucketName"]
     with tempfile.TemporaryDirectory() as work:
         captures, labels = Path(work, "captures"), Path(work, "labels")
+        # Under the endpoint the deployed job reads (its --endpoint, the stack's MetricsEndpointName), not datagen's.
         written = write_scored_day(
-            captures, labels, day, settings.rows, settings.positive_rate, label_delay_days=settings.label_delay_days
+            captures,
+            labels,
+            day,
+            settings.rows,
+            settings.positive_rate,
+            label_delay_days=settings.label_delay_days,
+            endpoint=outputs["MetricsEndpointName"],
         )
         uploads = [
             (capture_bucket, f"{capture_prefix}/{p.relative_to(captures).as_posix()}".lstrip("/"), p)

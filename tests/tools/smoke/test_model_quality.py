@@ -24,12 +24,13 @@ OUTPUT_VALUES = {
     "AthenaWorkGroupName": "ModelQualityStack-model-quality",
     "StateMachineArn": MACHINE,
     "PrCurveApplicationId": "00fabcdef1234567",
-    "MetricsEndpointName": "churn-endpoint",
+    # Not datagen's default endpoint folder: the deployed job reads only the endpoint the stack names.
+    "MetricsEndpointName": "ChurnModelStack-endpoint",
 }
 FAST = Settings(
     rows=1, run_timeout=600, run_poll=30, query_timeout=10, query_poll=1, metrics_timeout=120, metrics_poll=30
 )
-CAPTURE_KEY = "data-capture/churn-endpoint/AllTraffic/2024/01/01/00/capture-7.jsonl"
+CAPTURE_KEY = "data-capture/ChurnModelStack-endpoint/AllTraffic/2024/01/01/00/capture-7.jsonl"
 QUERY = "a1b2c3d4-0000-4000-8000-000000000001"
 JOB_RUN = "00fjobrun0000001"
 SUMMARY = {"date": "2024-01-01", "rows_joined": 1, "average_precision": 0.61}
@@ -173,7 +174,7 @@ def test_success_without_quicksight_checks_every_layer_and_deletes_the_day(clien
                     "Metric": {
                         "Namespace": "MlKit/ModelQuality",
                         "MetricName": "AveragePrecision",
-                        "Dimensions": [{"Name": "Endpoint", "Value": "churn-endpoint"}],
+                        "Dimensions": [{"Name": "Endpoint", "Value": "ChurnModelStack-endpoint"}],
                     },
                     "Period": 60,
                     "Stat": "Maximum",
