@@ -15,7 +15,9 @@ share this handler, told apart by their `Phase` property:
   changes with the application's properties, so it receives an Update exactly when the application is about to be
   updated. It looks the application up (DescribeStackResource: a Ref would make it depend on the application),
   waits for running job runs to finish (a daily run is not killed by a deploy), stops the application and waits for
-  STOPPED. A run still going at the deadline fails the deploy with its id: deploy again after it.
+  STOPPED. A run still going at the deadline fails the deploy with its id: deploy again after it. The rollback
+  of that failed deploy sends an Update too: then it stops the application only if no run is active, and does not
+  wait, so the rollback completes.
 
 An application already stopped, never started, terminated or missing is what both want.
 """
@@ -33,6 +35,7 @@ PHASES = ("BeforeUpdate", "OnDelete")
 STOPPED = ("CREATED", "STOPPED", "TERMINATED")
 # Job runs that keep StopApplication from succeeding (JobRunState in the EMR Serverless API reference).
 ACTIVE_RUNS = ("SUBMITTED", "PENDING", "SCHEDULED", "RUNNING", "QUEUED", "CANCELLING")
+ROLLBACK = "UPDATE_ROLLBACK_IN_PROGRESS"
 POLL_SECONDS = 15.0
 # Stop waiting this long before the Lambda timeout, so the failure still reaches CloudFormation.
 MARGIN_SECONDS = 60.0
@@ -82,10 +85,13 @@ def active_runs(emr: Client, application_id: str) -> list[dict[str, Any]]:
     ]
 
 
-def stop_application(emr: Client, application_id: str, *, cancel_runs: bool, clock: Clock) -> str:
+def stop_application(
+    emr: Client, application_id: str, *, cancel_runs: bool, clock: Clock, wait_for_runs: bool = True
+) -> str:
     """Bring the application to CREATED or STOPPED (or find it gone) before `clock` runs out; return its final state.
 
-    Active job runs are cancelled when `cancel_runs`, otherwise waited for."""
+    Active job runs are cancelled when `cancel_runs`, otherwise waited for, or with `wait_for_runs` off left running
+    (the application then stays STARTED)."""
     cancelled: set[str] = set()
     while True:
         state = application_state(emr, application_id)
@@ -100,6 +106,8 @@ def stop_application(emr: Client, application_id: str, *, cancel_runs: bool, clo
                         _cancel(emr, application_id, run["id"])
                         cancelled.add(run["id"])
                 waiting_for = f"job run(s) {', '.join(run['id'] for run in runs)} of {application_id} to be cancelled"
+            elif runs and not wait_for_runs:
+                return f"{state}, with job run(s) {', '.join(run['id'] for run in runs)} left running"
             elif runs:
                 names = ", ".join(f"{run['id']} ({run['state']})" for run in runs)
                 waiting_for = (
@@ -143,12 +151,18 @@ def on_event(emr: Client, cloudformation: Client, event: Any, clock: Clock) -> d
         state = stop_application(emr, require(properties, "ApplicationId"), cancel_runs=True, clock=clock)
         print(f"Application {properties['ApplicationId']} is {state}; CloudFormation can delete it.")
     elif phase == "BeforeUpdate" and request == "Update":
+        stack_id = require(event, "StackId")
+        # A failed update's rollback sends this resource an Update too, with the old properties. Waiting there for
+        # a run that made the update fail would fail the rollback as well (UPDATE_ROLLBACK_FAILED), so a rollback
+        # stops only an idle application (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/
+        # API_DescribeStacks.html; StackStatus UPDATE_ROLLBACK_IN_PROGRESS).
+        rollback = cloudformation.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"] == ROLLBACK
         # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStackResource.html
         application_id = cloudformation.describe_stack_resource(
-            StackName=require(event, "StackId"), LogicalResourceId=require(properties, "ApplicationLogicalId")
+            StackName=stack_id, LogicalResourceId=require(properties, "ApplicationLogicalId")
         )["StackResourceDetail"]["PhysicalResourceId"]
-        state = stop_application(emr, application_id, cancel_runs=False, clock=clock)
-        print(f"Application {application_id} is {state}; CloudFormation can update it.")
+        state = stop_application(emr, application_id, cancel_runs=False, clock=clock, wait_for_runs=not rollback)
+        print(f"Application {application_id} is {state}; CloudFormation can {'roll back' if rollback else 'update'}.")
     return {"PhysicalResourceId": physical_id}
 
 

@@ -87,7 +87,8 @@ class ApplicationStop(Construct):
                 ),
                 iam.PolicyStatement(
                     sid="FindApplication",
-                    actions=["cloudformation:DescribeStackResource"],
+                    # DescribeStacks too: whether an Update is a failed update's rollback (application_stop.py).
+                    actions=["cloudformation:DescribeStackResource", "cloudformation:DescribeStacks"],
                     resources=[
                         stack.format_arn(
                             service="cloudformation", resource="stack", resource_name=f"{stack.stack_name}/*"

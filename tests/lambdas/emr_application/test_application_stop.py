@@ -161,8 +161,17 @@ def before_update(cloudformation_stub):
     return event("Update", "BeforeUpdate", ApplicationLogicalId="MonitorPrCurveJobApplication", Fingerprint="b")
 
 
+def stack_status(cloudformation_stub, status):
+    cloudformation_stub.add_response(
+        "describe_stacks",
+        {"Stacks": [{"StackName": "ModelQualityStack", "CreationTime": NOW, "StackStatus": status}]},
+        {"StackName": STACK_ID},
+    )
+
+
 def test_an_update_waits_for_the_daily_run_to_finish_then_stops_the_application(aws):
     emr, cloudformation, em, cf = aws
+    stack_status(cf, "UPDATE_IN_PROGRESS")
     update = before_update(cf)
     state(em, "STARTED")
     runs(em, ("daily", "RUNNING"))  # waited for, never cancelled
@@ -175,12 +184,37 @@ def test_an_update_waits_for_the_daily_run_to_finish_then_stops_the_application(
 
 def test_an_update_during_a_run_that_outlasts_the_deadline_fails_naming_the_run_and_cancels_nothing(aws):
     emr, cloudformation, em, cf = aws
+    stack_status(cf, "UPDATE_IN_PROGRESS")
     update = before_update(cf)
     for _ in range(3):  # polls at 0, 15 and 30 s; the budget is 30 s
         state(em, "STARTED")
         runs(em, ("daily", "RUNNING"))
     with pytest.raises(stop.NotStopped, match=r"job run\(s\) daily \(RUNNING\) .* deploy again once the run has ended"):
         stop.on_event(emr, cloudformation, update, FakeClock(30).clock)
+
+
+def test_the_rollback_of_a_failed_update_does_not_wait_for_a_run(aws):
+    """An update that failed because a run outlasted the wait is rolled back, and CloudFormation sends this resource
+    an Update with the old properties (aws/aws-cdk#17040): waiting for the same run again failed the rollback too,
+    leaving the stack UPDATE_ROLLBACK_FAILED until `continue-update-rollback --resources-to-skip`. In a rollback the
+    application is stopped only if nothing runs; a run is left alone and the rollback goes on."""
+    emr, cloudformation, em, cf = aws
+    stack_status(cf, "UPDATE_ROLLBACK_IN_PROGRESS")
+    rollback = before_update(cf)
+    state(em, "STARTED")
+    runs(em, ("daily", "RUNNING"))
+    stop.on_event(emr, cloudformation, rollback, FakeClock(30).clock)  # no stop_application, no cancel, no waiting
+
+
+def test_the_rollback_of_a_failed_update_stops_an_idle_application(aws):
+    emr, cloudformation, em, cf = aws
+    stack_status(cf, "UPDATE_ROLLBACK_IN_PROGRESS")
+    rollback = before_update(cf)
+    state(em, "STARTED")
+    runs(em)
+    em.add_response("stop_application", {}, {"applicationId": APP})
+    state(em, "STOPPED")
+    stop.on_event(emr, cloudformation, rollback, FakeClock(600).clock)
 
 
 def test_an_application_that_never_stops_fails_at_the_deadline(aws):
