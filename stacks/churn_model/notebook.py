@@ -216,7 +216,7 @@ class SageMakerSparkNotebook(Construct):
             "set -euo pipefail",
             "exec 9>/tmp/kit-sync.lock",
             "flock -n 9 || exit 0",
-            "home=/home/ec2-user/SageMaker",
+            f"home={NOTEBOOK_HOME}",
             f"target=s3://${{Bucket}}/{HOME_PREFIX}",
             "if [ ! -e $home/.kit-restored ]; then aws s3 sync --quiet $target $home/ && "
             f"{{ [ -e $home/{EXAMPLE.name} ] || aws s3 cp ${{Example}} $home/{EXAMPLE.name}; }} && "

@@ -128,6 +128,7 @@ def test_an_edited_example_survives_the_next_start_and_a_new_volume(notebook):
 
 
 def test_the_example_is_put_back_when_the_home_folder_has_none(notebook):
+    """The other half of the rule above: the example still reaches a home folder without one."""
     notebook.start()
     (notebook.notebooks / EXAMPLE).unlink()
     notebook.sync()
